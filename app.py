@@ -1,0 +1,141 @@
+"""vaxslot's entry points: HTTP routes and queue handlers. Each one only translates; the work is in chalicelib."""
+
+import os
+from datetime import datetime
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from chalice import Chalice, ConvertToMiddleware, CORSConfig, Response
+
+from chalicelib import bootstrap
+from chalicelib.api import schemas, views
+from chalicelib.api.http import api_view, chalice_errors_to_contract, json_response
+from chalicelib.booking.domain import LOCAL_TZ
+from chalicelib.booking.queues import BookingRequestMessage
+from chalicelib.notify.calendar import booking_calendar
+from chalicelib.notify.messages import Appointment, MailMessage
+from chalicelib.observability import count, logger, metrics
+
+app = Chalice(app_name="vaxslot")
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
+app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
+app.register_middleware(chalice_errors_to_contract, "http")
+
+# A public API without cookies: any origin may read it (the site may live on its own domain).
+CORS = CORSConfig(allow_origin="*", allow_headers=["Content-Type", "Idempotency-Key", "Accept-Language"],
+                  expose_headers=["Retry-After"], max_age=600)
+route = lambda path, **kw: lambda view: app.route(path, cors=CORS, **kw)(api_view(app)(view))  # noqa: E731
+
+
+def _query() -> dict:
+    return app.current_request.query_params or {}
+
+
+@route("/v1/centers", methods=["GET"])
+def list_centers():
+    query = schemas.parse(schemas.PostalCodeQuery, _query(), error_code="invalid_postal_code")
+    centers = bootstrap.booking_service().centers(query.postal_code)
+    return json_response({"centers": [views.center(c) for c in centers]})
+
+
+@route("/v1/campaigns", methods=["GET"])
+def list_campaigns():
+    campaigns = bootstrap.booking_service().campaigns()
+    return json_response({"campaigns": [views.campaign(c, status) for c, status in campaigns]})
+
+
+@route("/v1/eligibility", methods=["POST"])
+def check_eligibility():
+    body = schemas.parse_json_body(schemas.EligibilityBody, app.current_request.raw_body)
+    result = bootstrap.booking_service().eligibility(body.birth_date, body.postal_code)
+    return json_response(views.eligibility(result))
+
+
+@route("/v1/centers/{center_id}/availability", methods=["GET"])
+def center_availability(center_id):
+    query = schemas.parse(schemas.AvailabilityQuery, _query())
+    days = bootstrap.booking_service().availability(center_id, query.campaign, query.from_, query.days)
+    return json_response(views.availability(center_id, query.campaign, days, datetime.now(LOCAL_TZ)))
+
+
+@route("/v1/booking-requests", methods=["POST"])
+def submit_booking_request():
+    request = app.current_request
+    body = schemas.parse_json_body(schemas.BookingRequestBody, request.raw_body)
+    body_hash = bootstrap.body_hash(body)
+    key = request.headers.get("idempotency-key")
+    bootstrap.booking_request_idempotency().register_lambda_context(app.lambda_context)
+    envelope = {"key": f"header:{key}" if key else f"body:{body_hash}", "body_hash": body_hash}
+    accepted = bootstrap.submit_booking_request()(envelope=envelope, body=body)
+    count("BookingRequestAccepted")
+    request_id = accepted["request_id"]
+    return json_response(
+        {"request_id": request_id, "status": "queued", "poll": f"/v1/booking-requests/{request_id}"}, 202
+    )
+
+
+@route("/v1/booking-requests/{request_id}", methods=["GET"])
+def booking_request_status(request_id):
+    state, booking = bootstrap.booking_service().request_state(request_id)
+    return json_response(views.request_state(state, booking))
+
+
+@route("/v1/bookings/{code}", methods=["GET"])
+def lookup_booking(code):
+    query = schemas.parse(schemas.BirthDateQuery, _query())
+    return json_response(views.booking(bootstrap.booking_service().lookup(code, query.birth_date)))
+
+
+@route("/v1/bookings/{code}/cancel", methods=["POST"])
+def cancel_booking(code):
+    body = schemas.parse_json_body(schemas.CancelBody, app.current_request.raw_body)
+    view = bootstrap.booking_service().cancel(code, body.birth_date)
+    count("BookingCancelled")
+    return json_response({"code": view.booking.code, "status": view.booking.status.value})
+
+
+@route("/v1/bookings/{code}/calendar.ics", methods=["GET"])
+def booking_calendar_file(code):
+    query = schemas.parse(schemas.BirthDateQuery, _query())
+    view = bootstrap.booking_service().lookup(code, query.birth_date)
+    b = view.booking
+    appointments = [Appointment(dose=i, start=a.start, end=a.end) for i, a in enumerate(b.appointments, 1)]
+    ics = booking_calendar(b.code, appointments, view.center.name, view.center.address, b.language)
+    return Response(body=ics.decode(), status_code=200, headers={
+        "Content-Type": "text/calendar; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="impftermine.ics"',
+    })
+
+
+# --- queue workers --------------------------------------------------------------------------------
+
+booking_batch = BatchProcessor(event_type=EventType.SQS)
+mail_batch = BatchProcessor(event_type=EventType.SQS)
+
+
+def process_booking_record(record: SQSRecord) -> None:
+    message = BookingRequestMessage.model_validate_json(record.body)
+    state = bootstrap.booking_service().process(message.to_domain())
+    logger.info("booking request decided", extra={"request_id": message.request_id, "status": state.status.value,
+                                                   "reason": state.reason.value if state.reason else None})
+    count(f"BookingRequest{state.status.value.capitalize()}")
+
+
+def send_mail_record(record: SQSRecord) -> None:
+    message = MailMessage.model_validate_json(record.body)
+    bootstrap.send_mail_once()(message)
+    count("MailSent", kind=message.kind.value)
+
+
+@app.on_sqs_message(queue=os.environ.get("BOOKING_QUEUE_NAME", "vaxslot-local-bookingrequests"), batch_size=10)
+def booking_worker(event):
+    return process_partial_response(event=event.to_dict(), record_handler=process_booking_record,
+                                    processor=booking_batch, context=event.context)
+
+
+@app.on_sqs_message(queue=os.environ.get("NOTIFY_QUEUE_NAME", "vaxslot-local-mail"), batch_size=10)
+def mail_worker(event):
+    # Without the context a crashed send would hold its idempotency record "in progress" for 30 days.
+    bootstrap.mail_idempotency().register_lambda_context(event.context)
+    return process_partial_response(event=event.to_dict(), record_handler=send_mail_record,
+                                    processor=mail_batch, context=event.context)

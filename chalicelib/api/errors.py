@@ -1,0 +1,150 @@
+"""Every error the API answers: one table from exception type to status and machine code, DE/EN texts.
+
+No error is chosen by parsing a message, and nothing unknown leaks: it becomes `internal_error`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chalicelib.booking import domain as d
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "invalid_request": {
+        "de": "Die Anfrage ist unvollständig oder fehlerhaft. Bitte prüfen Sie die markierten Angaben.",
+        "en": "The request is incomplete or invalid. Please check the marked fields.",
+    },
+    "invalid_postal_code": {
+        "de": "Bitte geben Sie eine Postleitzahl mit 5 Ziffern ein.",
+        "en": "Please enter a postal code of 5 digits.",
+    },
+    "unknown_center": {"de": "Dieses Impfzentrum gibt es nicht.", "en": "This vaccination centre does not exist."},
+    "unknown_campaign": {"de": "Diese Impfaktion gibt es nicht.", "en": "This vaccination campaign does not exist."},
+    "unknown_request": {"de": "Diese Buchungsanfrage ist nicht bekannt.", "en": "This booking request is not known."},
+    "unknown_booking": {
+        "de": "Zu diesem Buchungscode und Geburtsdatum gibt es keine Buchung.",
+        "en": "There is no booking for this booking code and date of birth.",
+    },
+    "not_eligible": {
+        "de": "Sie können in dieser Impfaktion (noch) keinen Termin buchen.",
+        "en": "You cannot book an appointment in this campaign (yet).",
+    },
+    "idempotency_key_reused": {
+        "de": "Dieser Idempotency-Key wurde schon für eine andere Anfrage verwendet.",
+        "en": "This Idempotency-Key was already used for a different request.",
+    },
+    "request_in_progress": {
+        "de": "Diese Anfrage wird gerade bearbeitet. Bitte versuchen Sie es gleich noch einmal.",
+        "en": "This request is being processed. Please try again in a moment.",
+    },
+    "too_many_requests": {
+        "de": "Gerade sind sehr viele Anfragen unterwegs. Bitte versuchen Sie es gleich noch einmal.",
+        "en": "There are very many requests right now. Please try again in a moment.",
+    },
+    "service_unavailable": {
+        "de": "Der Dienst ist kurz nicht erreichbar. Ihre Anfrage wurde nicht gespeichert. Bitte versuchen Sie es gleich noch einmal.",
+        "en": "The service is briefly unavailable. Your request was not saved. Please try again in a moment.",
+    },
+    "unknown_route": {"de": "Diese Adresse gibt es nicht.", "en": "This address does not exist."},
+    "method_not_allowed": {"de": "Diese Methode ist hier nicht erlaubt.", "en": "This method is not allowed here."},
+    "unsupported_media_type": {
+        "de": "Bitte senden Sie JSON (Content-Type: application/json).",
+        "en": "Please send JSON (Content-Type: application/json).",
+    },
+    "unauthorized": {"de": "Anmeldung erforderlich.", "en": "Sign-in required."},
+    "internal_error": {
+        "de": "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später noch einmal.",
+        "en": "An internal error occurred. Please try again later.",
+    },
+}
+
+FIELD_MESSAGES: dict[str, dict[str, str]] = {
+    "missing": {"de": "Diese Angabe fehlt.", "en": "This field is required."},
+    "invalid": {"de": "Diese Angabe ist ungültig.", "en": "This value is invalid."},
+    "invalid_postal_code": MESSAGES["invalid_postal_code"],
+    "invalid_date": {"de": "Bitte ein Datum im Format JJJJ-MM-TT angeben.", "en": "Please give a date as YYYY-MM-DD."},
+    "invalid_birth_date": {"de": "Dieses Geburtsdatum ist nicht möglich.", "en": "This date of birth is not possible."},
+    "invalid_email": {"de": "Bitte eine gültige E-Mail-Adresse angeben.", "en": "Please give a valid e-mail address."},
+    "invalid_phone": {"de": "Bitte eine gültige Telefonnummer angeben.", "en": "Please give a valid phone number."},
+    "invalid_name": {"de": "Bitte einen Namen mit 1 bis 100 Zeichen angeben.", "en": "Please give a name of 1 to 100 characters."},
+    "unknown_slot": {
+        "de": "Diesen Termin gibt es nicht (mehr). Bitte wählen Sie einen anderen.",
+        "en": "This appointment does not exist (any more). Please choose another one.",
+    },
+    "center_not_in_campaign": {
+        "de": "Dieses Impfzentrum gehört nicht zu dieser Impfaktion.",
+        "en": "This centre is not part of this campaign.",
+    },
+    "unsupported_language": {"de": "Sprache muss de oder en sein.", "en": "Language must be de or en."},
+    "out_of_range": {"de": "Dieser Wert liegt außerhalb des erlaubten Bereichs.", "en": "This value is out of range."},
+    "invalid_json": {"de": "Der Inhalt ist kein gültiges JSON.", "en": "The body is not valid JSON."},
+}
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str
+    code: str
+
+
+@dataclass
+class ApiError(Exception):
+    status: int
+    code: str
+    problems: list[FieldProblem] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+
+def invalid(field_name: str, code: str) -> ApiError:
+    return ApiError(400, "invalid_request", [FieldProblem(field_name, code)])
+
+
+# Exception type → (status, machine code). The only place that decides a domain error's HTTP status.
+_STATUS_BY_TYPE: dict[type[Exception], tuple[int, str]] = {
+    d.UnknownCenter: (404, "unknown_center"),
+    d.UnknownCampaign: (404, "unknown_campaign"),
+    d.UnknownRequest: (404, "unknown_request"),
+    d.BookingNotFound: (404, "unknown_booking"),
+    d.NotEligible: (403, "not_eligible"),
+}
+
+
+def from_exception(error: Exception) -> ApiError | None:
+    if isinstance(error, ApiError):
+        return error
+    if isinstance(error, d.InvalidInput):
+        return invalid(error.field, error.code)
+    for error_type, (status, code) in _STATUS_BY_TYPE.items():
+        if isinstance(error, error_type):
+            extra = {"reason": error.reason} if isinstance(error, d.NotEligible) else {}
+            return ApiError(status, code, extra=extra)
+    return None
+
+
+def language_of(accept_language: str | None) -> str:
+    """'en' if the client prefers English over German, else 'de' (the default of this service)."""
+    best, best_q = "de", -1.0
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in ("de", "en") and q > best_q:
+            best, best_q = primary, q
+    return best
+
+
+def error_body(error: ApiError, language: str) -> dict:
+    body = {"code": error.code, "message": MESSAGES[error.code][language], **error.extra}
+    if error.problems:
+        body["field"] = error.problems[0].field
+        body["details"] = [
+            {"field": p.field, "code": p.code, "message": FIELD_MESSAGES.get(p.code, FIELD_MESSAGES["invalid"])[language]}
+            for p in error.problems
+        ]
+    return {"error": body}

@@ -1,0 +1,88 @@
+"""The HTTP edge's plumbing: turn exceptions and Chalice's own errors into the contract's error body."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from botocore.exceptions import BotoCoreError, ClientError
+from chalice import Chalice, Response
+
+from chalicelib.api import errors
+from chalicelib.observability import logger
+
+JSON = "application/json; charset=utf-8"
+RETRY_AFTER_S = "5"
+
+# Chalice answers some errors itself ({"Code": ..., "Message": ...}); map them to ours.
+_CHALICE_CODES = {
+    "MethodNotAllowedError": "method_not_allowed",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "BadRequestError": "invalid_request",
+    "BadRequest": "invalid_request",
+    "NotFoundError": "unknown_route",
+    "UnauthorizedError": "unauthorized",
+    "TooManyRequestsError": "too_many_requests",
+    "InternalServerError": "internal_error",
+}
+
+
+def json_response(body: dict, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
+                    headers={"Content-Type": JSON, **(headers or {})})
+
+
+def error_response(error: errors.ApiError, language: str) -> Response:
+    return json_response(errors.error_body(error, language), error.status, error.headers)
+
+
+def _translate(error: Exception) -> errors.ApiError:
+    known = errors.from_exception(error)
+    if known is not None:
+        return known
+    if isinstance(error, IdempotencyValidationError):
+        return errors.ApiError(409, "idempotency_key_reused")
+    if isinstance(error, IdempotencyAlreadyInProgressError):
+        return errors.ApiError(409, "request_in_progress", headers={"Retry-After": "1"})
+    if isinstance(error, (ClientError, BotoCoreError)):
+        # The queue or the table did not take the request: nothing was accepted, the client may retry.
+        return errors.ApiError(503, "service_unavailable", headers={"Retry-After": RETRY_AFTER_S})
+    return errors.ApiError(500, "internal_error")
+
+
+def api_view(app: Chalice) -> Callable:
+    """Wraps a view: its domain and validation errors become contract errors, in the caller's language."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            request = app.current_request
+            language = errors.language_of(request.headers.get("accept-language") if request else None)
+            try:
+                return view(*args, **kwargs)
+            except Exception as error:  # the edge must answer every failure in the contract's shape
+                api_error = _translate(error)
+                if api_error.status >= 500:
+                    logger.exception("request failed", extra={"error_type": type(error).__name__})
+                return error_response(api_error, language)
+
+        return wrapper
+
+    return decorate
+
+
+def chalice_errors_to_contract(event, get_response):
+    """HTTP middleware: Chalice's own error bodies (405, 415, …) in the contract's shape."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "error" not in body:
+        language = errors.language_of(event.headers.get("accept-language"))
+        code = _CHALICE_CODES.get(body["Code"], "internal_error" if response.status_code >= 500 else "invalid_request")
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+        return error_response(errors.ApiError(response.status_code, code, headers=headers), language)
+    return response

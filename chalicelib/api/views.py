@@ -1,0 +1,105 @@
+"""Response bodies: domain objects turned into the JSON of the contract (docs/openapi.yaml)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.booking import domain as d
+from chalicelib.booking.services import BookingView, DayPairs
+
+
+def center(c: d.Center) -> dict:
+    return {"id": c.id, "name": c.name, "address": c.address, "region": c.region, "vaccines": list(c.vaccines)}
+
+
+def campaign(c: d.Campaign, status: d.CampaignStatus | None = None) -> dict:
+    body = {
+        "id": c.id,
+        "name": c.name,
+        "vaccine": c.vaccine,
+        "center_ids": list(c.center_ids),
+        "doses": c.doses,
+        "interval_days": {"min": c.interval_min_days, "max": c.interval_max_days} if c.doses == 2 else None,
+        "eligibility": {
+            "born_on_or_after": c.born_on_or_after.isoformat() if c.born_on_or_after else None,
+            "born_on_or_before": c.born_on_or_before.isoformat() if c.born_on_or_before else None,
+            "regions": sorted(c.regions),
+        },
+        "opens_at": c.opens_at.isoformat(),
+        "closes_at": c.closes_at.isoformat() if c.closes_at else None,
+    }
+    if status is not None:
+        body["status"] = status.value
+    return body
+
+
+def eligibility(e: d.Eligibility) -> dict:
+    body: dict = {"eligible": e.eligible, "campaigns": [campaign(c) for c in e.campaigns]}
+    if not e.eligible:
+        body["reason"] = (e.reason or d.IneligibleReason.NOT_YET_ELIGIBLE).value
+        if e.opens_at is not None:
+            body["opens_at"] = e.opens_at.isoformat()
+    return body
+
+
+def slot_pair(p: d.SlotPair) -> dict:
+    return {
+        "slot_id": p.first.slot_id,
+        "start": p.first.start.isoformat(),
+        "end": p.first.end.isoformat(),
+        "remaining": p.first.remaining,
+        "second_dose": None
+        if p.second is None
+        else {
+            "date": p.second.day.isoformat(),
+            "slot_id": p.second.slot_id,
+            "start": p.second.start.isoformat(),
+            "end": p.second.end.isoformat(),
+        },
+    }
+
+
+def availability(center_id: str, campaign_id: str, days: list[DayPairs], generated_at: datetime) -> dict:
+    return {
+        "center_id": center_id,
+        "campaign_id": campaign_id,
+        "generated_at": generated_at.isoformat(),
+        "days": [{"date": day.day.isoformat(), "slots": [slot_pair(p) for p in day.pairs]} for day in days],
+    }
+
+
+def _appointment(ref: d.SlotRef | None, center_id: str) -> dict | None:
+    if ref is None:
+        return None
+    return {"slot_id": ref.slot_id, "start": ref.start.isoformat(), "end": ref.end.isoformat(), "center_id": center_id}
+
+
+def booking_summary(view: BookingView) -> dict:
+    b = view.booking
+    return {
+        "code": b.code,
+        "campaign_id": b.campaign_id,
+        "first": _appointment(b.first, b.center_id),
+        "second": _appointment(b.second, b.center_id),
+        "center": {"id": view.center.id, "name": view.center.name, "address": view.center.address},
+    }
+
+
+def booking(view: BookingView) -> dict:
+    b = view.booking
+    return {
+        **booking_summary(view),
+        "status": b.status.value,
+        "person": {"given_name": b.person.given_name, "family_name": b.person.family_name},
+    }
+
+
+def request_state(state: d.RequestState, view: BookingView | None) -> dict:
+    body: dict = {"request_id": state.request_id, "status": state.status.value}
+    if state.status is d.RequestStatus.BOOKED and view is not None:
+        body["booking"] = booking_summary(view)
+    if state.status is d.RequestStatus.REJECTED:
+        body["reason"] = state.reason.value if state.reason else None
+        if state.reason is d.RejectReason.SLOT_TAKEN:
+            body["alternatives"] = [slot_pair(p) for p in state.alternatives]
+    return body

@@ -1,0 +1,382 @@
+"""Booking rules and value objects: plain Python, no AWS, no HTTP.
+
+Everything that decides *whether* something may be booked lives here, so that it can be tested without
+any infrastructure and reads the same whichever channel (site, hotline, load test) books.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import unicodedata
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+# Every centre is in North Rhine-Westphalia: slot times are local times of Europe/Berlin.
+LOCAL_TZ = ZoneInfo("Europe/Berlin")
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+class DomainError(Exception):
+    """Base of every expected failure; the HTTP edge maps each subclass to one status code."""
+
+
+class UnknownCenter(DomainError):
+    pass
+
+
+class UnknownCampaign(DomainError):
+    pass
+
+
+class UnknownSlot(DomainError):
+    pass
+
+
+class UnknownRequest(DomainError):
+    pass
+
+
+class BookingNotFound(DomainError):
+    pass
+
+
+class NotEligible(DomainError):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InvalidInput(DomainError):
+    """A value that is well-formed but not acceptable (e.g. a slot of another centre)."""
+
+    def __init__(self, field_name: str, code: str):
+        super().__init__(f"{field_name}: {code}")
+        self.field = field_name
+        self.code = code
+
+
+# Outcomes of one reservation attempt; raised by the storage port, decided by the service.
+class FirstSlotTaken(DomainError):
+    pass
+
+
+class SecondSlotTaken(DomainError):
+    pass
+
+
+class AlreadyBooked(DomainError):
+    pass
+
+
+class RequestAlreadyDecided(DomainError):
+    """The request was booked or rejected before (a duplicate delivery); nothing must change."""
+
+
+# --- catalogue ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Center:
+    id: str
+    name: str
+    address: str
+    region: str
+    postal_codes: frozenset[str]
+    vaccines: tuple[str, ...]
+
+    def serves(self, postal_code: str) -> bool:
+        return postal_code in self.postal_codes
+
+
+class CampaignStatus(str, Enum):
+    UPCOMING = "upcoming"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: str
+    name: str
+    vaccine: str
+    doses: int
+    interval_min_days: int
+    interval_max_days: int
+    regions: frozenset[str]
+    center_ids: tuple[str, ...]
+    opens_at: datetime
+    closes_at: datetime | None = None
+    born_on_or_after: date | None = None
+    born_on_or_before: date | None = None
+
+    def status(self, now: datetime) -> CampaignStatus:
+        if now < self.opens_at:
+            return CampaignStatus.UPCOMING
+        if self.closes_at is not None and now >= self.closes_at:
+            return CampaignStatus.CLOSED
+        return CampaignStatus.OPEN
+
+    def admits_birth_date(self, birth_date: date) -> bool:
+        if self.born_on_or_after is not None and birth_date < self.born_on_or_after:
+            return False
+        if self.born_on_or_before is not None and birth_date > self.born_on_or_before:
+            return False
+        return True
+
+    @property
+    def needs_second_dose(self) -> bool:
+        return self.doses == 2
+
+    def second_dose_window(self, first_day: date) -> tuple[date, date]:
+        return (
+            first_day + timedelta(days=self.interval_min_days),
+            first_day + timedelta(days=self.interval_max_days),
+        )
+
+
+@dataclass(frozen=True)
+class Slot:
+    campaign_id: str
+    center_id: str
+    slot_id: str
+    start: datetime
+    end: datetime
+    capacity: int
+    booked: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.capacity - self.booked)
+
+    @property
+    def day(self) -> date:
+        return self.start.date()
+
+    @property
+    def ref(self) -> SlotRef:
+        return SlotRef(self.slot_id, self.start, self.end)
+
+
+@dataclass(frozen=True)
+class SlotRef:
+    """One appointment of a booking: which slot, and when."""
+
+    slot_id: str
+    start: datetime
+    end: datetime
+
+
+def slot_id_for(start: datetime) -> str:
+    """Slot ids sort like their (local) start times, so a key range is a time range."""
+    return start.astimezone(LOCAL_TZ).strftime("%Y%m%dT%H%M")
+
+
+# --- eligibility ----------------------------------------------------------------------------------
+
+
+class IneligibleReason(str, Enum):
+    NOT_YET_ELIGIBLE = "not_yet_eligible"
+    OUTSIDE_REGION = "outside_region"
+    CAMPAIGN_CLOSED = "campaign_closed"
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    campaigns: tuple[Campaign, ...]
+    reason: IneligibleReason | None = None
+    opens_at: datetime | None = None
+
+    @property
+    def eligible(self) -> bool:
+        return bool(self.campaigns)
+
+
+def decide_eligibility(
+    campaigns: list[Campaign], region: str | None, birth_date: date, now: datetime
+) -> Eligibility:
+    """Which campaigns this person may book now; if none, the most helpful reason why not."""
+    if region is None:
+        return Eligibility((), IneligibleReason.OUTSIDE_REGION)
+    in_region = [c for c in campaigns if region in c.regions]
+    if not in_region:
+        return Eligibility((), IneligibleReason.OUTSIDE_REGION)
+    admitting = [c for c in in_region if c.admits_birth_date(birth_date)]
+    open_now = tuple(c for c in admitting if c.status(now) is CampaignStatus.OPEN)
+    if open_now:
+        return Eligibility(open_now)
+    upcoming = [c for c in admitting if c.status(now) is CampaignStatus.UPCOMING]
+    if upcoming:
+        return Eligibility((), IneligibleReason.NOT_YET_ELIGIBLE, min(c.opens_at for c in upcoming))
+    if admitting:
+        return Eligibility((), IneligibleReason.CAMPAIGN_CLOSED)
+    return Eligibility((), IneligibleReason.NOT_YET_ELIGIBLE)
+
+
+def region_of(centers: list[Center], postal_code: str) -> str | None:
+    for center in centers:
+        if center.serves(postal_code):
+            return center.region
+    return None
+
+
+# --- pairing first and second doses ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotPair:
+    first: Slot
+    second: Slot | None
+
+
+def second_dose_candidates(campaign: Campaign, first: Slot, slots: list[Slot]) -> list[Slot]:
+    """Second-dose slots in the interval window with capacity, best first.
+
+    Best means the earliest day of the window (the vaccine's recommended interval) and, on that day,
+    the time closest to the first appointment: people keep the same routine for both visits.
+    """
+    window_start, window_end = campaign.second_dose_window(first.day)
+    first_minutes = first.start.hour * 60 + first.start.minute
+    candidates = [
+        s
+        for s in slots
+        if s.remaining > 0 and window_start <= s.day <= window_end and s.slot_id != first.slot_id
+    ]
+    return sorted(
+        candidates,
+        key=lambda s: (s.day, abs(s.start.hour * 60 + s.start.minute - first_minutes), s.start),
+    )
+
+
+def bookable_pairs(
+    campaign: Campaign, slots: list[Slot], first_from: datetime, first_until: datetime
+) -> list[SlotPair]:
+    """First-dose slots starting in [first_from, first_until) that can really be booked as a whole.
+
+    A first slot is offered only if it has capacity AND (for two-dose vaccines) some second-dose slot
+    in the window still has capacity: never half a booking.
+    """
+    pairs = []
+    for first in sorted(slots, key=lambda s: s.start):
+        if not (first_from <= first.start < first_until) or first.remaining <= 0:
+            continue
+        if not campaign.needs_second_dose:
+            pairs.append(SlotPair(first, None))
+            continue
+        seconds = second_dose_candidates(campaign, first, slots)
+        if seconds:
+            pairs.append(SlotPair(first, seconds[0]))
+    return pairs
+
+
+# --- people and bookings --------------------------------------------------------------------------
+
+
+_TRANSLITERATIONS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def normalise_name(name: str) -> str:
+    """'  Müller ' and 'MUELLER' are the same person to a hotline agent, so they are the same here."""
+    folded = unicodedata.normalize("NFC", name).casefold().translate(_TRANSLITERATIONS)
+    return " ".join(folded.replace("-", " ").split())
+
+
+@dataclass(frozen=True)
+class Person:
+    given_name: str
+    family_name: str
+    birth_date: date
+    postal_code: str
+    email: str
+    phone: str | None = None
+
+    def key(self, pepper: bytes) -> str:
+        """A keyed hash: the lock item says 'this person booked' without holding the name in clear."""
+        material = "|".join(
+            (normalise_name(self.given_name), normalise_name(self.family_name), self.birth_date.isoformat())
+        )
+        return hmac.new(pepper, material.encode(), hashlib.sha256).hexdigest()
+
+
+# No 0/O, 1/I/L: codes are read out on the phone by people in their eighties.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 10  # 31**10 ≈ 2**49.5
+
+
+def new_booking_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def normalise_booking_code(code: str) -> str:
+    compact = "".join(ch for ch in code.upper() if ch.isalnum())
+    if len(compact) != CODE_LENGTH:
+        return compact
+    return f"{compact[:4]}-{compact[4:8]}-{compact[8:]}"
+
+
+class BookingStatus(str, Enum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Booking:
+    code: str
+    request_id: str
+    campaign_id: str
+    center_id: str
+    first: SlotRef
+    second: SlotRef | None
+    person: Person
+    language: str
+    status: BookingStatus = BookingStatus.ACTIVE
+    created_at: datetime | None = None
+
+    def cancelled(self) -> Booking:
+        return replace(self, status=BookingStatus.CANCELLED)
+
+    @property
+    def appointments(self) -> tuple[SlotRef, ...]:
+        return (self.first,) if self.second is None else (self.first, self.second)
+
+
+# --- booking requests -----------------------------------------------------------------------------
+
+
+class RequestStatus(str, Enum):
+    QUEUED = "queued"
+    BOOKED = "booked"
+    REJECTED = "rejected"
+
+
+class RejectReason(str, Enum):
+    SLOT_TAKEN = "slot_taken"
+    ALREADY_BOOKED = "already_booked"
+    NOT_ELIGIBLE = "not_eligible"
+    NO_CAPACITY = "no_capacity"
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    request_id: str
+    campaign_id: str
+    center_id: str
+    slot_id: str
+    flexible: bool
+    language: str
+    person: Person
+
+
+@dataclass(frozen=True)
+class RequestState:
+    request_id: str
+    status: RequestStatus
+    booking_code: str | None = None
+    reason: RejectReason | None = None
+    alternatives: tuple[SlotPair, ...] = field(default=())

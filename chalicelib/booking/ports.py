@@ -1,0 +1,87 @@
+"""What the booking services need from the outside world, as small abstract interfaces.
+
+Adapters (DynamoDB, SQS) implement them for Lambda; `tests/fakes.py` implements them in memory.
+"""
+
+from __future__ import annotations
+
+import abc
+from datetime import datetime
+
+from chalicelib.booking.domain import (
+    Booking,
+    BookingRequest,
+    Campaign,
+    Center,
+    RejectReason,
+    RequestState,
+    Slot,
+    SlotPair,
+)
+from chalicelib.notify.messages import MailMessage
+
+
+class Catalog(abc.ABC):
+    """Centres, campaigns and slots (read side, plus what ops and seeding write)."""
+
+    @abc.abstractmethod
+    def centers(self) -> list[Center]: ...
+
+    @abc.abstractmethod
+    def campaigns(self) -> list[Campaign]: ...
+
+    @abc.abstractmethod
+    def slots(self, campaign_id: str, center_id: str, start: datetime, end: datetime) -> list[Slot]:
+        """Slots whose start lies in [start, end), read consistently (no stale 'remaining')."""
+
+    @abc.abstractmethod
+    def slot(self, campaign_id: str, center_id: str, slot_id: str) -> Slot | None: ...
+
+    @abc.abstractmethod
+    def add_center(self, center: Center) -> None: ...
+
+    @abc.abstractmethod
+    def add_campaign(self, campaign: Campaign) -> None: ...
+
+    @abc.abstractmethod
+    def release_slots(self, slots: list[Slot]) -> None:
+        """Create slots, or raise the capacity of existing ones (a contingent is released)."""
+
+
+class Bookings(abc.ABC):
+    """Bookings, the person locks and the booking requests, changed atomically."""
+
+    @abc.abstractmethod
+    def add_request(self, request: BookingRequest, created_at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def request_state(self, request_id: str) -> RequestState | None: ...
+
+    @abc.abstractmethod
+    def reserve(self, booking: Booking, person_key: str) -> None:
+        """Book both slots, store the booking, lock the person for the campaign, and mark the request
+        booked — all or nothing. Raises FirstSlotTaken, SecondSlotTaken, AlreadyBooked or
+        RequestAlreadyDecided (checked in that order of precedence: RequestAlreadyDecided first)."""
+
+    @abc.abstractmethod
+    def reject(self, request_id: str, reason: RejectReason, alternatives: list[SlotPair]) -> None:
+        """Mark a queued request rejected; a request that was decided already stays as it is."""
+
+    @abc.abstractmethod
+    def booking(self, code: str) -> Booking | None: ...
+
+    @abc.abstractmethod
+    def cancel(self, booking: Booking, person_key: str) -> bool:
+        """Cancel an active booking and give both slots back at once. False if it was cancelled already."""
+
+
+class RequestQueue(abc.ABC):
+    @abc.abstractmethod
+    def send(self, request: BookingRequest) -> None:
+        """Durably queue the request; raise if it could not be queued."""
+
+
+class MailOutbox(abc.ABC):
+    @abc.abstractmethod
+    def publish(self, message: MailMessage) -> None:
+        """Queue a mail to be rendered and sent by the notify worker."""

@@ -1,0 +1,143 @@
+"""Composition: builds adapters and services once per process, on first use (never at import time).
+
+Lambda and the local stack call these factories; unit tests build services from fakes directly, and
+integration tests call `reset()` after pointing the environment at their moto server.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+
+import boto3
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from botocore.config import Config
+
+from chalicelib.booking.dynamo import DynamoBookings, DynamoCatalog, bind_models
+from chalicelib.booking.queues import SqsMailOutbox, SqsRequestQueue
+from chalicelib.booking.services import BookingService
+from chalicelib.notify.messages import MailMessage
+from chalicelib.notify.services import MailService
+from chalicelib.notify.ses import SesMailer
+from chalicelib.settings import Settings, get_settings
+
+IDEMPOTENCY_TTL_S = 24 * 3600
+
+
+@functools.cache
+def _client(service: str):
+    s = get_settings()
+    return boto3.client(
+        service,
+        region_name=s.region,
+        endpoint_url=s.aws_endpoint_url,
+        config=Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=50),
+    )
+
+
+@functools.cache
+def _queue_url(name: str) -> str:
+    return _client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+
+
+@functools.cache
+def booking_service() -> BookingService:
+    s = get_settings()
+    connection = bind_models(s.table_name, s.region, s.aws_endpoint_url)
+    sqs = _client("sqs")
+    return BookingService(
+        catalog=DynamoCatalog(),
+        bookings=DynamoBookings(connection),
+        queue=SqsRequestQueue(sqs, _queue_url(s.booking_queue_name)),
+        outbox=SqsMailOutbox(sqs, _queue_url(s.notify_queue_name)),
+        person_key_pepper=s.person_key_pepper,
+    )
+
+
+@functools.cache
+def mail_service() -> MailService:
+    s = get_settings()
+    return MailService(SesMailer(_client("ses")), sender=s.mail_sender, site_url=s.site_url)
+
+
+@functools.cache
+def _idempotency_store() -> DynamoDBPersistenceLayer:
+    return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name, boto3_client=_client("dynamodb"))
+
+
+@functools.cache
+def booking_request_idempotency() -> IdempotencyConfig:
+    # The key is chosen by the handler (Idempotency-Key header, else a hash of the body); the body hash is
+    # validated so one key cannot be reused for a different request.
+    return IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="body_hash",
+        expires_after_seconds=IDEMPOTENCY_TTL_S,
+        raise_on_no_idempotency_key=True,
+    )
+
+
+@functools.cache
+def submit_booking_request() -> Callable[..., dict]:
+    """service.submit behind powertools Idempotency: the same key answers the same request id."""
+    service = booking_service()
+
+    @idempotent_function(
+        data_keyword_argument="envelope",
+        persistence_store=_idempotency_store(),
+        config=booking_request_idempotency(),
+    )
+    def submit(envelope: dict, body) -> dict:
+        request_id = service.submit(
+            campaign_id=body.campaign_id,
+            center_id=body.center_id,
+            slot_id=body.slot_id,
+            flexible=body.flexible,
+            language=body.language,
+            person=body.person.to_domain(),
+        )
+        return {"request_id": request_id}
+
+    return submit
+
+
+@functools.cache
+def mail_idempotency() -> IdempotencyConfig:
+    return IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=30 * 24 * 3600)
+
+
+@functools.cache
+def send_mail_once() -> Callable[[MailMessage], None]:
+    """mail_service().send behind powertools Idempotency: one mail per booking and kind."""
+    service = mail_service()
+
+    @idempotent_function(data_keyword_argument="envelope", persistence_store=_idempotency_store(),
+                         config=mail_idempotency())
+    def send(envelope: dict, message: MailMessage) -> dict:
+        service.send(message)
+        return {"sent": True}
+
+    return lambda message: send(envelope={"key": message.idempotency_key}, message=message)
+
+
+def body_hash(body) -> str:
+    return hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+def reset() -> None:
+    """Forget every built client and service (tests that point the environment somewhere new)."""
+    from chalicelib import settings
+
+    settings.get_settings.cache_clear()
+    for factory in (_client, _queue_url, booking_service, mail_service, _idempotency_store,
+                    booking_request_idempotency, submit_booking_request, mail_idempotency, send_mail_once):
+        factory.cache_clear()
+
+
+__all__ = ["Settings", "booking_service", "mail_service", "submit_booking_request", "send_mail_once", "reset"]

@@ -1,0 +1,45 @@
+"""Typed settings, read from the environment once, on first use (never at import time)."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+# Only the local stage may fall back to a known pepper; anywhere else a missing secret is an error.
+_LOCAL_PEPPER = "local-development-pepper-not-secret"
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table_name: str
+    idempotency_table_name: str
+    booking_queue_name: str
+    notify_queue_name: str
+    mail_sender: str
+    site_url: str
+    person_key_pepper: bytes
+    aws_endpoint_url: str | None  # moto's server locally; None on AWS
+
+
+@functools.cache
+def get_settings() -> Settings:
+    env = os.environ
+    stage = env.get("VAXSLOT_STAGE", "local")
+    pepper = env.get("PERSON_KEY_PEPPER") or (_LOCAL_PEPPER if stage == "local" else None)
+    if not pepper:
+        raise RuntimeError("PERSON_KEY_PEPPER must be set outside the local stage")
+    return Settings(
+        stage=stage,
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-central-1",
+        table_name=env["TABLE_NAME"],
+        idempotency_table_name=env["IDEMPOTENCY_TABLE_NAME"],
+        booking_queue_name=env["BOOKING_QUEUE_NAME"],
+        notify_queue_name=env["NOTIFY_QUEUE_NAME"],
+        mail_sender=env["MAIL_SENDER"],
+        site_url=env.get("SITE_URL", "").rstrip("/"),
+        person_key_pepper=pepper.encode(),
+        aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+    )

@@ -1,0 +1,120 @@
+"""Local stand-in for Lambda's SQS event source mapping.
+
+`chalice local` serves HTTP only. The pump long-polls a queue on the local AWS, builds the same SQS event
+Lambda would (real message ids, receipt handles, attributes), calls the same handler, and deletes only
+the messages the handler did not report in `batchItemFailures`. Failed messages come back after the
+visibility timeout and reach the dead-letter queue after maxReceiveCount, as on AWS.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+from infra.local.aws import REGION
+
+
+class PumpContext:
+    """The parts of a Lambda context that handlers and powertools read."""
+
+    def __init__(self, function_name: str, timeout_s: int, memory_mb: int = 512):
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = memory_mb
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def sqs_event(messages: list[dict], queue_arn: str) -> dict:
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": m.get("MessageAttributes", {}),
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+class QueuePump:
+    def __init__(self, sqs, queue_url: str, handler: Callable[[dict, PumpContext], object], function_name: str,
+                 batch_size: int = 10, timeout_s: int = 10, wait_s: int = 1, on_error: Callable | None = None):
+        self._sqs = sqs
+        self._queue_url = queue_url
+        self._queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"]["QueueArn"]
+        self._handler = handler
+        self._function_name = function_name
+        self._batch_size = batch_size
+        self._timeout_s = timeout_s
+        self._wait_s = wait_s
+        self._on_error = on_error
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.batches = 0
+
+    def start(self, concurrency: int = 1) -> QueuePump:
+        for n in range(concurrency):
+            thread = threading.Thread(target=self._run, name=f"pump-{self._function_name}-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=self._wait_s + 5)
+
+    def pump_once(self) -> int:
+        """Receive one batch and hand it to the handler; returns how many messages were received."""
+        received = self._sqs.receive_message(
+            QueueUrl=self._queue_url,
+            MaxNumberOfMessages=self._batch_size,
+            WaitTimeSeconds=self._wait_s,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not received:
+            return 0
+        failed: set[str] = {m["MessageId"] for m in received}
+        try:
+            result = self._handler(sqs_event(received, self._queue_arn),
+                                   PumpContext(self._function_name, self._timeout_s))
+            reported = (result or {}).get("batchItemFailures", []) if isinstance(result, dict) else []
+            failed = {f["itemIdentifier"] for f in reported}
+        except Exception as error:  # as in Lambda: a crashed invocation fails the whole batch
+            if self._on_error:
+                self._on_error(error)
+        done = [m for m in received if m["MessageId"] not in failed]
+        if done:
+            self._sqs.delete_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        self.batches += 1
+        return len(received)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.pump_once()
+            except Exception as error:  # the local AWS went away (shutdown) or hiccuped: keep pumping
+                if self._on_error:
+                    self._on_error(error)
+                self._stop.wait(0.5)

@@ -1,0 +1,60 @@
+"""Demo data for `make run` and the tests: three centres in both regions and an open 80+ campaign."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from chalicelib.booking import domain as d
+from chalicelib.booking.ports import Catalog
+
+CENTERS = (
+    d.Center("dortmund", "Impfzentrum Dortmund (Messe Westfalenhallen)", "Rheinlanddamm 200, 44139 Dortmund",
+             "westfalen-lippe", frozenset(str(p) for p in range(44135, 44150)), ("comirnaty",)),
+    d.Center("muenster", "Impfzentrum Münster (Halle Münsterland)", "Albersloher Weg 32, 48155 Münster",
+             "westfalen-lippe", frozenset(str(p) for p in range(48143, 48168)), ("comirnaty",)),
+    d.Center("koeln", "Impfzentrum Köln (Messe Köln)", "Messeplatz 1, 50679 Köln",
+             "nordrhein", frozenset(str(p) for p in range(50667, 50680)), ("comirnaty",)),
+)
+OPEN_CAMPAIGN_ID = "80plus-comirnaty"
+UPCOMING_CAMPAIGN_ID = "jahrgang-1941-comirnaty"
+FIRST_DOSE_DAYS = 28
+SLOT_HOURS = range(9, 17)  # one slot an hour, 09:00-16:00
+SLOT_MINUTES = 30
+
+
+def demo_campaigns(today: date) -> tuple[d.Campaign, d.Campaign]:
+    opened = datetime.combine(today - timedelta(days=1), time(8), d.LOCAL_TZ)
+    centre_ids = tuple(c.id for c in CENTERS)
+    regions = frozenset({"westfalen-lippe", "nordrhein"})
+    return (
+        d.Campaign(OPEN_CAMPAIGN_ID, "80+ Comirnaty", "comirnaty", doses=2, interval_min_days=21,
+                   interval_max_days=42, regions=regions, center_ids=centre_ids, opens_at=opened,
+                   born_on_or_before=date(1940, 12, 31)),
+        d.Campaign(UPCOMING_CAMPAIGN_ID, "Jahrgang 1941 Comirnaty", "comirnaty", doses=2, interval_min_days=21,
+                   interval_max_days=42, regions=regions, center_ids=centre_ids,
+                   opens_at=datetime.combine(today + timedelta(days=14), time(8), d.LOCAL_TZ),
+                   born_on_or_after=date(1941, 1, 1), born_on_or_before=date(1941, 12, 31)),
+    )
+
+
+def demo_slots(campaign: d.Campaign, center_id: str, today: date, capacity: int) -> list[d.Slot]:
+    """Slots from tomorrow for four weeks of first doses, and as far beyond as their second doses reach."""
+    days = FIRST_DOSE_DAYS + campaign.interval_max_days
+    slots = []
+    for offset in range(1, days + 1):
+        day = today + timedelta(days=offset)
+        for hour in SLOT_HOURS:
+            start = datetime.combine(day, time(hour), d.LOCAL_TZ)
+            end = start + timedelta(minutes=SLOT_MINUTES)
+            slots.append(d.Slot(campaign.id, center_id, d.slot_id_for(start), start, end, capacity))
+    return slots
+
+
+def seed_demo(catalog: Catalog, today: date, capacity: int = 4) -> None:
+    for center in CENTERS:
+        catalog.add_center(center)
+    open_campaign, upcoming = demo_campaigns(today)
+    for campaign in (open_campaign, upcoming):
+        catalog.add_campaign(campaign)
+    for center in CENTERS:
+        catalog.release_slots(demo_slots(open_campaign, center.id, today, capacity))

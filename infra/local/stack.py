@@ -1,0 +1,238 @@
+"""The whole system on loopback: patched moto server, tables and queues, demo data, API, queue pumps, site.
+
+`make run` and the end-to-end and browser tests start the same stack:
+
+    with LocalStack() as stack:      # port 0 = any free loopback port
+        stack.api_url, stack.site_url, stack.aws_url
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import date
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from chalice.config import Config
+from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer
+
+from infra.local.aws import LOCAL_CREDENTIALS, REGION, client, create_resources
+from infra.local.pump import QueuePump
+from infra.local.seed import seed_demo
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE_DIR = ROOT / "site"
+STAGE = "local"
+HOTLINE = "0800 116 117 02"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not come up within {timeout_s:.0f} s") from None
+            time.sleep(0.1)
+
+
+class _GatewayRequestHandler(ChaliceRequestHandler):
+    """chalice local as API Gateway is configured in infra/: an unknown route answers a JSON 404."""
+
+    def _send_error_response(self, error) -> None:
+        if isinstance(error, ForbiddenError) and b"Missing Authentication Token" in (error.body or b""):
+            from chalicelib.api.errors import ApiError, error_body, language_of
+
+            body = error_body(ApiError(404, "unknown_route"), language_of(self.headers.get("accept-language")))
+            self._send_http_response(404, {"Content-Type": "application/json; charset=utf-8",
+                                           "Access-Control-Allow-Origin": "*"}, json.dumps(body).encode())
+            return
+        super()._send_error_response(error)
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 - request lines would log booking codes in paths
+        pass
+
+
+class _SiteHandler(SimpleHTTPRequestHandler):
+    config_js = b""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if self.path.split("?")[0] == "/config.js":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/javascript; charset=utf-8")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Content-Length", str(len(self.config_js)))
+            self.end_headers()
+            self.wfile.write(self.config_js)
+            return
+        super().do_GET()
+
+    def log_message(self, format, *args) -> None:  # noqa: A002
+        pass
+
+
+class LocalStack:
+    def __init__(self, host: str = "127.0.0.1", aws_port: int = 0, api_port: int = 0, site_port: int = 0,
+                 seed: bool = True, slot_capacity: int = 4, booking_workers: int = 2, quiet: bool = True):
+        self.host = host
+        self.aws_port = aws_port or free_port(host)
+        self.api_port = api_port or free_port(host)
+        self.site_port = site_port or free_port(host)
+        self.aws_url = f"http://{host}:{self.aws_port}"
+        self.api_url = f"http://{host}:{self.api_port}"
+        self.site_url = f"http://{host}:{self.site_port}"
+        self._seed = seed
+        self._slot_capacity = slot_capacity
+        self._booking_workers = booking_workers
+        self._quiet = quiet
+        self._moto: subprocess.Popen | None = None
+        self._servers: list = []
+        self.pumps: dict[str, QueuePump] = {}
+        self.pump_errors: list[BaseException] = []
+        self.queue_urls: dict[str, str] = {}
+        self.app_module = None
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalStack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._start_aws()
+        self.configure_environment()
+        self.queue_urls = create_resources(self.aws_url, STAGE, os.environ["MAIL_SENDER"])
+        from chalicelib import bootstrap
+
+        bootstrap.reset()
+        if self._seed:
+            seed_demo(bootstrap.booking_service()._catalog, date.today(), self._slot_capacity)
+        self.app_module = importlib.import_module("app")
+        self._start_api()
+        self._start_pumps()
+        self._start_site()
+
+    def stop(self) -> None:
+        for pump in self.pumps.values():
+            pump.stop()
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        if self._moto is not None:
+            self._moto.terminate()
+            try:
+                self._moto.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._moto.kill()
+            self._moto = None
+
+    # --- parts ------------------------------------------------------------------------------------
+
+    def _start_aws(self) -> None:
+        output = subprocess.DEVNULL if self._quiet else None
+        self._moto = subprocess.Popen(
+            [sys.executable, "-m", "infra.local.moto_server", "--host", self.host, "--port", str(self.aws_port)],
+            cwd=ROOT, stdout=output, stderr=output,
+        )
+        wait_until_up(f"{self.aws_url}/moto-api/")
+
+    def configure_environment(self) -> None:
+        """The environment a Lambda of the local stage would get, pointed at the local AWS."""
+        config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+        os.environ.update(config["stages"][STAGE]["environment_variables"])
+        os.environ.update(LOCAL_CREDENTIALS)
+        os.environ.update({
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL": self.aws_url,
+            "SITE_URL": self.site_url,
+            # Metrics go to CloudWatch through the logs on AWS; locally they would only be noise.
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        })
+
+    def _chalice_config(self) -> Config:
+        config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+        return Config.create(chalice_stage=STAGE, app_name=config["app_name"], config_from_disk=config,
+                             chalice_app=self.app_module.app)
+
+    def _start_api(self) -> None:
+        server = LocalDevServer(self.app_module.app, self._chalice_config(), self.host, self.api_port,
+                                handler_cls=_GatewayRequestHandler)
+        threading.Thread(target=server.server.serve_forever, name="api", daemon=True).start()
+        self._servers.append(server.server)
+
+    def _start_pumps(self) -> None:
+        """One pump for every SQS-triggered function of the app, as Lambda's event source mappings would."""
+        sqs = client("sqs", self.aws_url)
+        timeout = json.loads((ROOT / ".chalice" / "config.json").read_text()).get("lambda_timeout", 10)
+        for source in self.app_module.app.event_sources:
+            if not hasattr(source, "queue"):
+                continue
+            handler = getattr(self.app_module, source.handler_string.split(".")[-1])
+            url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
+            pump = QueuePump(sqs, url, handler, source.name, batch_size=source.batch_size, timeout_s=timeout,
+                             on_error=self.pump_errors.append)
+            concurrency = self._booking_workers if source.queue == os.environ["BOOKING_QUEUE_NAME"] else 1
+            self.pumps[source.name] = pump.start(concurrency)
+
+    def _start_site(self) -> None:
+        handler = functools.partial(_SiteHandler, directory=str(SITE_DIR))
+        _SiteHandler.config_js = (
+            "window.VAXSLOT_CONFIG = " + json.dumps({"apiBaseUrl": self.api_url, "hotline": HOTLINE}) + ";\n"
+        ).encode()
+        server = ThreadingHTTPServer((self.host, self.site_port), handler)
+        threading.Thread(target=server.serve_forever, name="site", daemon=True).start()
+        self._servers.append(server)
+
+    # --- helpers for tests and `make run` ---------------------------------------------------------
+
+    def sent_mail(self) -> list[dict]:
+        """Mail that moto's SES accepted, newest last."""
+        with urllib.request.urlopen(f"{self.aws_url}/moto-api/data.json", timeout=10) as response:
+            data = json.load(response)
+        messages = []
+        for region_data in data.get("ses", {}).get("SESBackend", {}).values():
+            for account in region_data if isinstance(region_data, list) else [region_data]:
+                messages.extend(account.get("sent_messages", []) if isinstance(account, dict) else [])
+        return messages
+
+    def queue_depth(self, queue_name: str) -> int:
+        attrs = client("sqs", self.aws_url).get_queue_attributes(
+            QueueUrl=self.queue_urls[queue_name],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+    def wait_for_idle_queues(self, timeout_s: float = 60.0) -> None:
+        """Until every work queue is empty (what was sent has been handled)."""
+        from infra.resources import QUEUES
+
+        deadline = time.monotonic() + timeout_s
+        while any(self.queue_depth(q.name(STAGE)) for q in QUEUES):
+            if time.monotonic() > deadline:
+                raise TimeoutError("queues did not drain")
+            time.sleep(0.2)

@@ -1,0 +1,61 @@
+"""The data resources of vaxslot, defined once.
+
+`infra/local` creates them on moto for `make run` and the tests; the packaged CloudFormation template is
+generated from the same definitions, so local and AWS cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    logical_id: str
+    env_var: str  # the Lambda environment variable that carries the physical name
+    hash_key: str
+    range_key: str | None
+    ttl_attribute: str | None
+
+    def name(self, stage: str) -> str:
+        return f"vaxslot-{stage}-{self.logical_id.lower()}"
+
+    def create_table_kwargs(self, stage: str) -> dict:
+        keys = [(self.hash_key, "HASH")] + ([(self.range_key, "RANGE")] if self.range_key else [])
+        return {
+            "TableName": self.name(stage),
+            "KeySchema": [{"AttributeName": n, "KeyType": t} for n, t in keys],
+            "AttributeDefinitions": [{"AttributeName": n, "AttributeType": "S"} for n, _ in keys],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    logical_id: str
+    env_var: str
+    visibility_timeout_s: int
+    max_receive_count: int  # deliveries before a message goes to the dead-letter queue
+
+    def name(self, stage: str) -> str:
+        return f"vaxslot-{stage}-{self.logical_id.lower()}"
+
+    def dlq_name(self, stage: str) -> str:
+        return f"{self.name(stage)}-dlq"
+
+
+BOOKING_TABLE = TableSpec("Bookings", "TABLE_NAME", "pk", "sk", ttl_attribute="expires_at")
+# powertools Idempotency's own layout: partition key "id", expiry in "expiration".
+IDEMPOTENCY_TABLE = TableSpec("Idempotency", "IDEMPOTENCY_TABLE_NAME", "id", None, ttl_attribute="expiration")
+TABLES = (BOOKING_TABLE, IDEMPOTENCY_TABLE)
+
+BOOKING_QUEUE = QueueSpec("BookingRequests", "BOOKING_QUEUE_NAME", visibility_timeout_s=180, max_receive_count=5)
+NOTIFY_QUEUE = QueueSpec("Mail", "NOTIFY_QUEUE_NAME", visibility_timeout_s=180, max_receive_count=8)
+QUEUES = (BOOKING_QUEUE, NOTIFY_QUEUE)
+
+
+def environment(stage: str) -> dict[str, str]:
+    """The environment variables every function gets for these resources."""
+    env = {t.env_var: t.name(stage) for t in TABLES}
+    env.update({q.env_var: q.name(stage) for q in QUEUES})
+    return env
