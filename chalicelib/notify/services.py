@@ -41,7 +41,7 @@ class MailService:
         self._site_url = site_url
         self._templates = Environment(
             loader=FileSystemLoader(Path(__file__).parent / "templates"),
-            autoescape=select_autoescape(["html"]),
+            autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=True),
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,

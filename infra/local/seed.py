@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
 
 from chalicelib.booking import domain as d
@@ -18,8 +19,10 @@ CENTERS = (
 OPEN_CAMPAIGN_ID = "80plus-comirnaty"
 UPCOMING_CAMPAIGN_ID = "jahrgang-1941-comirnaty"
 FIRST_DOSE_DAYS = 28
-SLOT_HOURS = range(9, 17)  # one slot an hour, 09:00-16:00
+SLOT_HOURS = (9, 11, 14, 16)  # few slots with more capacity each: the local stack starts in seconds
 SLOT_MINUTES = 30
+# Second doses are placed as early in their window as possible, so a week beyond the earliest one is enough.
+SECOND_DOSE_SPREAD_DAYS = 7
 
 
 def demo_campaigns(today: date) -> tuple[d.Campaign, d.Campaign]:
@@ -38,8 +41,8 @@ def demo_campaigns(today: date) -> tuple[d.Campaign, d.Campaign]:
 
 
 def demo_slots(campaign: d.Campaign, center_id: str, today: date, capacity: int) -> list[d.Slot]:
-    """Slots from tomorrow for four weeks of first doses, and as far beyond as their second doses reach."""
-    days = FIRST_DOSE_DAYS + campaign.interval_max_days
+    """Slots from tomorrow for four weeks of first doses, and beyond for their second doses."""
+    days = FIRST_DOSE_DAYS + campaign.interval_min_days + SECOND_DOSE_SPREAD_DAYS
     slots = []
     for offset in range(1, days + 1):
         day = today + timedelta(days=offset)
@@ -50,11 +53,13 @@ def demo_slots(campaign: d.Campaign, center_id: str, today: date, capacity: int)
     return slots
 
 
-def seed_demo(catalog: Catalog, today: date, capacity: int = 4) -> None:
+def seed_demo(catalog: Catalog, today: date, capacity: int = 6) -> None:
     for center in CENTERS:
         catalog.add_center(center)
     open_campaign, upcoming = demo_campaigns(today)
     for campaign in (open_campaign, upcoming):
         catalog.add_campaign(campaign)
-    for center in CENTERS:
-        catalog.release_slots(demo_slots(open_campaign, center.id, today, capacity))
+    slots = [s for center in CENTERS for s in demo_slots(open_campaign, center.id, today, capacity)]
+    # Parallel calls only to start faster: each release is an atomic add of its own.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(catalog.release_slots, [slots[i:i + 40] for i in range(0, len(slots), 40)]))

@@ -90,7 +90,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
 class LocalStack:
     def __init__(self, host: str = "127.0.0.1", aws_port: int = 0, api_port: int = 0, site_port: int = 0,
-                 seed: bool = True, slot_capacity: int = 4, booking_workers: int = 2, quiet: bool = True):
+                 seed: bool = True, slot_capacity: int = 6, booking_workers: int = 2, quiet: bool = True):
         self.host = host
         self.aws_port = aws_port or free_port(host)
         self.api_port = api_port or free_port(host)
@@ -213,12 +213,7 @@ class LocalStack:
     def sent_mail(self) -> list[dict]:
         """Mail that moto's SES accepted, newest last."""
         with urllib.request.urlopen(f"{self.aws_url}/moto-api/data.json", timeout=10) as response:
-            data = json.load(response)
-        messages = []
-        for region_data in data.get("ses", {}).get("SESBackend", {}).values():
-            for account in region_data if isinstance(region_data, list) else [region_data]:
-                messages.extend(account.get("sent_messages", []) if isinstance(account, dict) else [])
-        return messages
+            return json.load(response).get("ses", {}).get("RawMessage", [])
 
     def queue_depth(self, queue_name: str) -> int:
         attrs = client("sqs", self.aws_url).get_queue_attributes(

@@ -1,0 +1,43 @@
+# vaxslot — `make run` starts everything locally, `make test` runs every test. `make help` lists the rest.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-fast bench mail package browser-deps clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP) ## Start local AWS, API, queue workers and site on loopback (Ctrl-C stops)
+	$(PY) -m infra.local.run
+
+mail: $(STAMP) ## Show the mails sent by the running `make run`
+	$(PY) -m infra.local.mail
+
+browser-deps: ## Install Debian's chromium for the browser tests if it is missing
+	@command -v chromium >/dev/null || { \
+	  echo "Installing chromium (Debian package) for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser-deps ## Install what tests need and run them all
+	$(PY) -m pytest
+
+test-fast: $(STAMP) ## Unit tests only (no AWS, no browser)
+	$(PY) -m pytest tests/unit
+
+bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md
+	$(PY) -m infra.bench
+
+clean: ## Remove the virtualenv and build output
+	rm -rf $(VENV) build .pytest_cache

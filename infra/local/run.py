@@ -1,0 +1,49 @@
+"""`make run`: the whole system on loopback until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+
+from infra.local.stack import LocalStack
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("VAXSLOT_AWS_PORT", 4566)))
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("VAXSLOT_API_PORT", 8000)))
+    parser.add_argument("--site-port", type=int, default=int(os.environ.get("VAXSLOT_SITE_PORT", 8080)))
+    args = parser.parse_args()
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    print("Starting vaxslot on loopback (local AWS, tables, queues, demo data, API, queue workers, site) ...")
+    with LocalStack(aws_port=args.aws_port, api_port=args.api_port, site_port=args.site_port) as stack:
+        api = stack.api_url
+        print(f"""
+vaxslot is running. Open the booking site:
+
+    {stack.site_url}
+
+  API                 {api}
+  local AWS (moto)    {stack.aws_url}
+  sent mail           make mail   (or {stack.aws_url}/moto-api/data.json, under "ses" → "RawMessage")
+
+Try it with curl:
+  curl '{api}/v1/centers?postal_code=44141'
+  curl -X POST {api}/v1/eligibility -H 'Content-Type: application/json' \\
+       -d '{{"birth_date": "1940-05-01", "postal_code": "44141"}}'
+  curl '{api}/v1/centers/dortmund/availability?campaign=80plus-comirnaty&days=7'
+
+Ctrl-C stops everything.
+""", flush=True)
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+        print("\nStopping ...", flush=True)
+
+
+if __name__ == "__main__":
+    main()

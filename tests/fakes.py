@@ -1,0 +1,134 @@
+"""In-memory implementations of the ports, for service tests without AWS."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import datetime
+
+from chalicelib.booking import domain as d
+from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, RequestQueue
+from chalicelib.notify.messages import MailMessage
+from chalicelib.notify.ports import Mailer
+
+
+class FakeCatalog(Catalog):
+    def __init__(self):
+        self._centers: dict[str, d.Center] = {}
+        self._campaigns: dict[str, d.Campaign] = {}
+        self.slot_table: dict[tuple[str, str, str], d.Slot] = {}
+
+    def centers(self):
+        return list(self._centers.values())
+
+    def campaigns(self):
+        return list(self._campaigns.values())
+
+    def slots(self, campaign_id, center_id, start, end):
+        return sorted(
+            (s for (ca, ce, _), s in self.slot_table.items()
+             if ca == campaign_id and ce == center_id and start <= s.start < end),
+            key=lambda s: s.start,
+        )
+
+    def slot(self, campaign_id, center_id, slot_id):
+        return self.slot_table.get((campaign_id, center_id, slot_id))
+
+    def add_center(self, center):
+        self._centers[center.id] = center
+
+    def add_campaign(self, campaign):
+        self._campaigns[campaign.id] = campaign
+
+    def release_slots(self, slots):
+        for slot in slots:
+            key = (slot.campaign_id, slot.center_id, slot.slot_id)
+            current = self.slot_table.get(key)
+            capacity = slot.capacity + (current.capacity if current else 0)
+            self.slot_table[key] = replace(slot, capacity=capacity, booked=current.booked if current else 0)
+
+
+class FakeBookings(Bookings):
+    """Keeps the same all-or-nothing rules as the DynamoDB transaction, under one lock."""
+
+    def __init__(self, catalog: FakeCatalog):
+        self._catalog = catalog
+        self._lock = threading.Lock()
+        self.requests: dict[str, d.RequestState] = {}
+        self.bookings: dict[str, d.Booking] = {}
+        self.locks: dict[tuple[str, str], str] = {}
+
+    def add_request(self, request, created_at: datetime):
+        with self._lock:
+            assert request.request_id not in self.requests
+            self.requests[request.request_id] = d.RequestState(request.request_id, d.RequestStatus.QUEUED)
+
+    def request_state(self, request_id):
+        return self.requests.get(request_id)
+
+    def reserve(self, booking, person_key):
+        with self._lock:
+            keys = [(booking.campaign_id, booking.center_id, a.slot_id) for a in booking.appointments]
+            full = [self._catalog.slot_table.get(k) is None or self._catalog.slot_table[k].remaining <= 0
+                    for k in keys]
+            if self.requests[booking.request_id].status is not d.RequestStatus.QUEUED:
+                raise d.RequestAlreadyDecided()
+            if (person_key, booking.campaign_id) in self.locks:
+                raise d.AlreadyBooked()
+            if full[0]:
+                raise d.FirstSlotTaken()
+            if len(full) > 1 and full[1]:
+                raise d.SecondSlotTaken()
+            for key in keys:
+                slot = self._catalog.slot_table[key]
+                self._catalog.slot_table[key] = replace(slot, booked=slot.booked + 1)
+            self.bookings[booking.code] = booking
+            self.locks[(person_key, booking.campaign_id)] = booking.code
+            self.requests[booking.request_id] = d.RequestState(booking.request_id, d.RequestStatus.BOOKED,
+                                                               booking_code=booking.code)
+
+    def reject(self, request_id, reason, alternatives):
+        with self._lock:
+            if self.requests[request_id].status is d.RequestStatus.QUEUED:
+                self.requests[request_id] = d.RequestState(request_id, d.RequestStatus.REJECTED, reason=reason,
+                                                           alternatives=tuple(alternatives))
+
+    def booking(self, code):
+        return self.bookings.get(code)
+
+    def cancel(self, booking, person_key):
+        with self._lock:
+            current = self.bookings[booking.code]
+            if current.status is d.BookingStatus.CANCELLED:
+                return False
+            for a in current.appointments:
+                key = (current.campaign_id, current.center_id, a.slot_id)
+                slot = self._catalog.slot_table[key]
+                self._catalog.slot_table[key] = replace(slot, booked=slot.booked - 1)
+            self.bookings[booking.code] = current.cancelled()
+            del self.locks[(person_key, current.campaign_id)]
+            return True
+
+
+class FakeQueue(RequestQueue):
+    def __init__(self):
+        self.sent: list[d.BookingRequest] = []
+
+    def send(self, request):
+        self.sent.append(request)
+
+
+class FakeOutbox(MailOutbox):
+    def __init__(self):
+        self.published: list[MailMessage] = []
+
+    def publish(self, message):
+        self.published.append(message)
+
+
+class FakeMailer(Mailer):
+    def __init__(self):
+        self.sent = []
+
+    def send(self, message):
+        self.sent.append(message)
