@@ -108,6 +108,7 @@ class LocalStack:
         self.pump_errors: list[BaseException] = []
         self.queue_urls: dict[str, str] = {}
         self.app_module = None
+        self.catalog = None
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -127,10 +128,13 @@ class LocalStack:
         self.configure_environment()
         self.queue_urls = create_resources(self.aws_url, STAGE, os.environ["MAIL_SENDER"])
         from chalicelib import bootstrap
+        from chalicelib.booking.dynamo import DynamoCatalog
 
         bootstrap.reset()
+        bootstrap.booking_service()  # binds the storage models to the local table
+        self.catalog = DynamoCatalog()
         if self._seed:
-            seed_demo(bootstrap.booking_service()._catalog, date.today(), self._slot_capacity)
+            seed_demo(self.catalog, date.today(), self._slot_capacity)
         self.app_module = importlib.import_module("app")
         self._start_api()
         self._start_pumps()
