@@ -1,0 +1,124 @@
+"""Queue workers as Lambda runs them (partial batch failures, retries, DLQ) and what the logs may not contain."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from chalicelib.booking.domain import LOCAL_TZ
+from chalicelib.notify.messages import Appointment, MailKind, MailMessage
+from infra.local.aws import client
+from infra.local.pump import PumpContext, QueuePump, sqs_event
+from tests.e2e.test_booking_invariants import new_campaign, request_body, wait_decided
+
+
+def mail_message(code: str) -> MailMessage:
+    start = datetime.now(LOCAL_TZ) + timedelta(days=3)
+    return MailMessage(kind=MailKind.BOOKING_CONFIRMED, booking_code=code, language="de",
+                       recipient="retry@example.org", given_name="Retry", family_name="Test",
+                       center_name="Impfzentrum Dortmund", center_address="Rheinlanddamm 200",
+                       appointments=[Appointment(dose=1, start=start, end=start + timedelta(minutes=30))])
+
+
+def short_lived_queue(stack, max_receive_count: int = 2) -> tuple[str, str]:
+    sqs = client("sqs", stack.aws_url)
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue = sqs.create_queue(QueueName=name, Attributes={
+        "VisibilityTimeout": "1",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)})})["QueueUrl"]
+    return queue, dlq
+
+
+def test_a_mail_that_cannot_be_sent_is_retried_and_lands_in_the_dead_letter_queue_alone(stack):
+    sqs = client("sqs", stack.aws_url)
+    queue, dlq = short_lived_queue(stack)
+    pump = QueuePump(sqs, queue, stack.app_module.mail_worker, "mail_worker", wait_s=1)
+    good, bad = mail_message(f"GOOD-{uuid.uuid4().hex[:6]}"), mail_message(f"BADX-{uuid.uuid4().hex[:6]}")
+    bad = bad.model_copy(update={"recipient": "not-an-address"})  # SES refuses it: a permanent failure
+    for message in (good, bad):
+        sqs.send_message(QueueUrl=queue, MessageBody=message.model_dump_json())
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pump.pump_once()
+        if int(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
+               ["Attributes"]["ApproximateNumberOfMessages"]):
+            break
+        time.sleep(1.1)
+    dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
+    assert [MailMessage.model_validate_json(m["Body"]).booking_code for m in dead] == [bad.booking_code]
+    assert len([m for m in stack.sent_mail() if good.booking_code in m["raw_data"]]) == 1
+
+
+def test_a_mail_refused_by_ses_is_retried_later_and_sent_once_while_the_booking_stands(stack, api):
+    sender = "termine@vaxslot.example"
+    ses, sqs = client("ses", stack.aws_url), client("sqs", stack.aws_url)
+    mail_queue = stack.queue_urls["vaxslot-local-mail"]
+    campaign_id, first_id, _ = new_campaign(stack, 2, 2)
+    stack.pumps["mail_worker"].stop()  # hold mail while SES refuses the sender
+    try:
+        ses.delete_identity(Identity=sender)
+        request_id = api.post("/v1/booking-requests",
+                              json=request_body(campaign_id, first_id, f"Nomail{uuid.uuid4().hex[:6]}")).json()["request_id"]
+        state = wait_decided(stack.api_url, request_id)
+        assert state["status"] == "booked"
+        code = state["booking"]["code"]
+        received = []
+        while not any(code in m["Body"] for m in received):
+            received += sqs.receive_message(QueueUrl=mail_queue, MaxNumberOfMessages=10, WaitTimeSeconds=2,
+                                            VisibilityTimeout=1, AttributeNames=["All"]).get("Messages", [])
+        arn = sqs.get_queue_attributes(QueueUrl=mail_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        # Every record failing makes powertools fail the whole invocation, which Lambda retries as a batch.
+        with pytest.raises(BatchProcessingError):
+            stack.app_module.mail_worker(sqs_event(received, arn), PumpContext("mail_worker", 10))
+        assert api.get(f"/v1/bookings/{code}?birth_date=1940-05-01").json()["status"] == "active"
+    finally:
+        ses.verify_email_identity(EmailAddress=sender)
+        stack.pumps["mail_worker"] = QueuePump(sqs, mail_queue, stack.app_module.mail_worker, "mail_worker",
+                                               on_error=stack.pump_errors.append).start()
+    stack.wait_for_idle_queues()
+    assert len([m for m in stack.sent_mail() if code in m["raw_data"]]) == 1
+
+
+def test_logs_of_a_whole_booking_flow_hold_no_personal_data(stack, api):
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setLevel(logging.DEBUG)
+    watched = [logging.getLogger(), logging.getLogger("vaxslot")]
+    for logger in watched:
+        logger.addHandler(handler)
+    # powertools writes its JSON lines to stdout through its own handler: capture that stream too
+    from chalicelib.observability import logger as app_logger
+
+    own = [h for h in app_logger.handlers if isinstance(h, logging.StreamHandler)]
+    original_streams = [h.setStream(captured) for h in own]
+    try:
+        campaign_id, first_id, _ = new_campaign(stack, 3, 3)
+        body = request_body(campaign_id, first_id, "Zwetschgenbaum", phone="+49 231 987654")
+        body["person"].update(given_name="Hildegard", email="hildegard.zwetschgenbaum@example.org",
+                              birth_date="1936-07-19")
+        state = wait_decided(stack.api_url, api.post("/v1/booking-requests", json=body).json()["request_id"])
+        code = state["booking"]["code"]
+        api.get(f"/v1/bookings/{code}?birth_date=1936-07-19")
+        api.get(f"/v1/bookings/{code}?birth_date=1936-07-20")
+        api.post(f"/v1/bookings/{code}/cancel", json={"birth_date": "1936-07-19"})
+        stack.wait_for_idle_queues()
+    finally:
+        for h, stream in zip(own, original_streams):
+            h.setStream(stream)
+        for logger in watched:
+            logger.removeHandler(handler)
+    logs = captured.getvalue()
+    assert "booking request decided" in logs  # the flow was logged at all
+    for secret in ("Hildegard", "Zwetschgenbaum", "zwetschgenbaum", "1936-07-19", "987654", code,
+                   code.replace("-", "")):
+        assert secret not in logs
