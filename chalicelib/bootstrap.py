@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from botocore.config import Config
 
+from chalicelib.booking.catalog_cache import CachedCatalog
 from chalicelib.booking.dynamo import DynamoBookings, DynamoCatalog, bind_models
 from chalicelib.booking.queues import SqsMailOutbox, SqsRequestQueue
 from chalicelib.booking.services import BookingService
@@ -52,7 +53,7 @@ def booking_service() -> BookingService:
     connection = bind_models(s.table_name, s.region, s.aws_endpoint_url)
     sqs = _client("sqs")
     return BookingService(
-        catalog=DynamoCatalog(),
+        catalog=CachedCatalog(DynamoCatalog(), s.catalog_cache_s),
         bookings=DynamoBookings(connection),
         queue=SqsRequestQueue(sqs, _queue_url(s.booking_queue_name)),
         outbox=SqsMailOutbox(sqs, _queue_url(s.notify_queue_name)),

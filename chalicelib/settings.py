@@ -22,6 +22,7 @@ class Settings:
     site_url: str
     person_key_pepper: bytes
     aws_endpoint_url: str | None  # moto's server locally; None on AWS
+    catalog_cache_s: float  # how long a Lambda instance keeps centres and campaigns in memory
 
 
 @functools.cache
@@ -42,4 +43,5 @@ def get_settings() -> Settings:
         site_url=env.get("SITE_URL", "").rstrip("/"),
         person_key_pepper=pepper.encode(),
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        catalog_cache_s=float(env.get("CATALOG_CACHE_SECONDS", "30")),
     )

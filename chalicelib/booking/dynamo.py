@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from pynamodb.attributes import (
@@ -25,6 +28,9 @@ from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Bookings, Catalog
 
 REQUEST_RETENTION = timedelta(days=90)
+# DynamoDB cancels a transaction that races another one on the same item (TransactionConflict);
+# that is contention, not an answer, so it is retried here a few times with jitter.
+CONFLICT_RETRIES = 4
 
 
 class _Item(Model):
@@ -296,9 +302,30 @@ class DynamoCatalog(Catalog):
             )
 
 
+def failed_conditions(error: TransactWriteError) -> list[bool]:
+    return [r is not None and r.code == "ConditionalCheckFailed" for r in error.cancellation_reasons or []]
+
+
+def _is_conflict(error: TransactWriteError) -> bool:
+    codes = {r.code for r in error.cancellation_reasons or [] if r is not None}
+    return "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
+
+
 class DynamoBookings(Bookings):
-    def __init__(self, connection: Connection):
+    def __init__(self, connection: Connection, sleep: Callable[[float], None] = time.sleep):
         self._connection = connection
+        self._sleep = sleep
+
+    def _transact(self, add_items: Callable[[TransactWrite], None], token: str | None = None) -> None:
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                with TransactWrite(connection=self._connection, client_request_token=token) as tx:
+                    add_items(tx)
+                return
+            except TransactWriteError as error:
+                if not _is_conflict(error) or attempt == CONFLICT_RETRIES:
+                    raise
+                self._sleep(random.uniform(0, 0.02 * 2**attempt))
 
     def add_request(self, request: d.BookingRequest, created_at: datetime) -> None:
         pk, sk = request_key(request.request_id)
@@ -333,41 +360,37 @@ class DynamoBookings(Bookings):
     def reserve(self, booking: d.Booking, person_key: str) -> None:
         slots_key = slots_pk(booking.campaign_id, booking.center_id)
         token_source = "|".join([booking.request_id] + [a.slot_id for a in booking.appointments])
-        # What a failed condition of each item means, in the order the items are added.
-        meanings: list[type[d.DomainError] | None] = []
-        try:
-            with TransactWrite(
-                connection=self._connection,
-                # Same request, same pair → same token: a retried call cannot book twice.
-                client_request_token=hashlib.sha256(token_source.encode()).hexdigest()[:36],
-            ) as tx:
-                for appointment, taken in zip(booking.appointments, (d.FirstSlotTaken, d.SecondSlotTaken)):
-                    tx.update(
-                        SlotItem(slots_key, appointment.slot_id),
-                        actions=[SlotItem.booked.add(1)],
-                        condition=SlotItem.booked < SlotItem.capacity,
-                    )
-                    meanings.append(taken)
-                tx.save(self._booking_item(booking), condition=BookingItem.pk.does_not_exist())
-                meanings.append(None)  # a booking-code collision (p ≈ 2**-49): not a domain outcome
-                lock_pk, lock_sk = lock_key(person_key, booking.campaign_id)
-                tx.save(PersonLockItem(lock_pk, lock_sk, booking_code=booking.code),
-                        condition=PersonLockItem.pk.does_not_exist())
-                meanings.append(d.AlreadyBooked)
+        # What a failed condition of each item means, in the order DynamoDB reports the reasons. PynamoDB
+        # sends items grouped by kind (condition checks, deletes, puts, updates), not in the order added.
+        meanings: list[type[d.DomainError] | None] = [
+            None,  # put booking: a booking-code collision (p ≈ 2**-49), not a domain outcome
+            d.AlreadyBooked,  # put person lock
+            *[d.FirstSlotTaken, d.SecondSlotTaken][:len(booking.appointments)],  # update slot counters
+            d.RequestAlreadyDecided,  # update request
+        ]
+
+        def add_items(tx: TransactWrite) -> None:
+            for appointment in booking.appointments:
                 tx.update(
-                    RequestItem(*request_key(booking.request_id)),
-                    actions=[RequestItem.status.set(d.RequestStatus.BOOKED.value),
-                             RequestItem.booking_code.set(booking.code)],
-                    condition=RequestItem.status == d.RequestStatus.QUEUED.value,
+                    SlotItem(slots_key, appointment.slot_id),
+                    actions=[SlotItem.booked.add(1)],
+                    condition=SlotItem.booked < SlotItem.capacity,
                 )
-                meanings.append(d.RequestAlreadyDecided)
+            tx.save(self._booking_item(booking), condition=BookingItem.pk.does_not_exist())
+            tx.save(PersonLockItem(*lock_key(person_key, booking.campaign_id), booking_code=booking.code),
+                    condition=PersonLockItem.pk.does_not_exist())
+            tx.update(
+                RequestItem(*request_key(booking.request_id)),
+                actions=[RequestItem.status.set(d.RequestStatus.BOOKED.value),
+                         RequestItem.booking_code.set(booking.code)],
+                condition=RequestItem.status == d.RequestStatus.QUEUED.value,
+            )
+
+        try:
+            # Same request, same pair → same token: a call retried by the SDK cannot book twice.
+            self._transact(add_items, token=hashlib.sha256(token_source.encode()).hexdigest()[:36])
         except TransactWriteError as error:
-            reasons = error.cancellation_reasons or []
-            failed = {
-                meaning
-                for meaning, reason in zip(meanings, reasons)
-                if reason is not None and reason.code == "ConditionalCheckFailed"
-            }
+            failed = {meaning for meaning, hit in zip(meanings, failed_conditions(error)) if hit}
             # A decided request outranks everything (duplicate delivery), then the person lock.
             for outcome in (d.RequestAlreadyDecided, d.AlreadyBooked, d.FirstSlotTaken, d.SecondSlotTaken):
                 if outcome in failed:
@@ -396,22 +419,25 @@ class DynamoBookings(Bookings):
 
     def cancel(self, booking: d.Booking, person_key: str) -> bool:
         slots_key = slots_pk(booking.campaign_id, booking.center_id)
+
+        def add_items(tx: TransactWrite) -> None:
+            tx.update(
+                BookingItem(*booking_key(booking.code)),
+                actions=[BookingItem.status.set(d.BookingStatus.CANCELLED.value),
+                         BookingItem.cancelled_at.set(datetime.now(d.LOCAL_TZ).isoformat())],
+                condition=BookingItem.status == d.BookingStatus.ACTIVE.value,
+            )
+            for appointment in booking.appointments:
+                tx.update(SlotItem(slots_key, appointment.slot_id), actions=[SlotItem.booked.add(-1)],
+                          condition=SlotItem.booked > 0)
+            tx.delete(PersonLockItem(*lock_key(person_key, booking.campaign_id)),
+                      condition=PersonLockItem.booking_code == booking.code)
+
         try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.update(
-                    BookingItem(*booking_key(booking.code)),
-                    actions=[BookingItem.status.set(d.BookingStatus.CANCELLED.value),
-                             BookingItem.cancelled_at.set(datetime.now(d.LOCAL_TZ).isoformat())],
-                    condition=BookingItem.status == d.BookingStatus.ACTIVE.value,
-                )
-                for appointment in booking.appointments:
-                    tx.update(SlotItem(slots_key, appointment.slot_id), actions=[SlotItem.booked.add(-1)],
-                              condition=SlotItem.booked > 0)
-                tx.delete(PersonLockItem(*lock_key(person_key, booking.campaign_id)),
-                          condition=PersonLockItem.booking_code == booking.code)
+            self._transact(add_items)
         except TransactWriteError as error:
-            reasons = error.cancellation_reasons or []
-            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            # Reasons come grouped by kind: the lock delete first, then the booking update.
+            if failed_conditions(error)[1:2] == [True]:
                 return False  # cancelled before: nothing to give back
             raise
         return True
