@@ -39,5 +39,9 @@ test-fast: $(STAMP) ## Unit tests only (no AWS, no browser)
 bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md
 	$(PY) -m infra.bench
 
+STAGE ?= prod
+package: $(STAMP) ## Write build/$(STAGE)/sam.json + deployment.zip for CloudFormation (STAGE=dev|prod)
+	$(PY) -m infra.aws package --stage $(STAGE) --out build/$(STAGE)
+
 clean: ## Remove the virtualenv and build output
 	rm -rf $(VENV) build .pytest_cache

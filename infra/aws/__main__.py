@@ -1,0 +1,5 @@
+import sys
+
+from infra.aws.package import main
+
+sys.exit(main())

@@ -1,0 +1,110 @@
+"""`chalice package` with the generated merge template, and the checks that the merge took.
+
+Run: `python -m infra.aws package --stage prod [--out build/prod]`. Needs no AWS account; the first run
+builds the Lambda bundle with pip (chalice caches it in .chalice/deployments, later runs are offline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from infra.aws.template import ROOT, chalice_stage, merge_template
+from infra.resources import environment
+
+DEFAULT_REGION = "eu-central-1"
+
+
+class PackagingError(RuntimeError):
+    pass
+
+
+def _chalice_env(stage: str) -> dict[str, str]:
+    """app.py names its queues from the environment at import time: give it the stage's names."""
+    stage_env = chalice_stage(stage)["environment_variables"]
+    drift = {k: (stage_env.get(k), v) for k, v in environment(stage).items() if stage_env.get(k) != v}
+    if drift:
+        raise PackagingError(f".chalice/config.json stage {stage!r} disagrees with infra/resources.py: {drift}")
+    env = {**os.environ, **stage_env}
+    env.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
+    env.pop("AWS_ENDPOINT_URL", None)
+    return env
+
+
+def package(stage: str, outdir: Path) -> Path:
+    """Write `<outdir>/sam.json` (+ deployment.zip) for `stage`; returns the template's path."""
+    outdir = Path(outdir).resolve()
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    merge_path = outdir.parent / f"{outdir.name}.merge.json"
+    merge_path.write_text(json.dumps(merge_template(stage), indent=2, ensure_ascii=False) + "\n")
+    chalice = Path(sys.executable).parent / "chalice"
+    result = subprocess.run(
+        [str(chalice), "--project-dir", str(ROOT), "package", "--stage", stage, "--merge-template", str(merge_path),
+         str(outdir)], env=_chalice_env(stage), cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise PackagingError(f"chalice package failed:\n{result.stdout}\n{result.stderr}")
+    template_path = outdir / "sam.json"
+    problems = merge_problems(json.loads(template_path.read_text()))
+    if problems:
+        raise PackagingError("the merge template does not fit chalice's output:\n  " + "\n  ".join(problems))
+    return template_path
+
+
+CHECKOV_VERSION = "3.3.30"
+CHECKOV_VENV = ROOT / ".venv" / "checkov-venv"
+
+
+def checkov() -> Path:
+    """checkov in its own venv: it pins boto3/packaging versions that clash with requirements-dev.txt."""
+    exe = CHECKOV_VENV / "bin" / "checkov"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], check=True)
+        subprocess.run([str(CHECKOV_VENV / "bin" / "pip"), "install", "--quiet", f"checkov=={CHECKOV_VERSION}"],
+                       check=True)
+    return exe
+
+
+def merge_problems(template: dict) -> list[str]:
+    """An override whose logical id or event name chalice renamed leaves a resource without a Type."""
+    problems = [f"{rid} has no Type (chalice no longer emits it?)"
+                for rid, r in template["Resources"].items() if "Type" not in r]
+    for rid, r in template["Resources"].items():
+        for name, event in (r.get("Properties", {}).get("Events") or {}).items():
+            if "Type" not in event:
+                problems.append(f"{rid}.Events.{name} has no Type (chalice renamed the event source?)")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.aws")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("package", help="write build/<stage>/sam.json and deployment.zip")
+    p.add_argument("--stage", required=True, choices=sorted(_stages()))
+    p.add_argument("--out", type=Path)
+    m = sub.add_parser("merge-template", help="print the generated merge template")
+    m.add_argument("--stage", required=True, choices=sorted(_stages()))
+    args = parser.parse_args(argv)
+    if args.command == "merge-template":
+        print(json.dumps(merge_template(args.stage), indent=2, ensure_ascii=False))
+        return 0
+    try:
+        path = package(args.stage, args.out or ROOT / "build" / args.stage)
+    except (PackagingError, ValueError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"packaged {args.stage}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return 0
+
+
+def _stages():
+    from infra.aws.stages import STAGES
+
+    return STAGES
+
+
+if __name__ == "__main__":
+    sys.exit(main())
