@@ -48,6 +48,15 @@ def _queue_url(name: str) -> str:
 
 
 @functools.cache
+def _person_key_pepper() -> bytes:
+    s = get_settings()
+    if s.person_key_pepper is not None:
+        return s.person_key_pepper
+    parameter = _client("ssm").get_parameter(Name=s.person_key_pepper_parameter, WithDecryption=True)
+    return parameter["Parameter"]["Value"].encode()
+
+
+@functools.cache
 def booking_service() -> BookingService:
     s = get_settings()
     connection = bind_models(s.table_name, s.region, s.aws_endpoint_url)
@@ -57,7 +66,7 @@ def booking_service() -> BookingService:
         bookings=DynamoBookings(connection),
         queue=SqsRequestQueue(sqs, _queue_url(s.booking_queue_name)),
         outbox=SqsMailOutbox(sqs, _queue_url(s.notify_queue_name)),
-        person_key_pepper=s.person_key_pepper,
+        person_key_pepper=_person_key_pepper(),
     )
 
 
@@ -136,7 +145,7 @@ def reset() -> None:
     from chalicelib import settings
 
     settings.get_settings.cache_clear()
-    for factory in (_client, _queue_url, booking_service, mail_service, _idempotency_store,
+    for factory in (_client, _queue_url, _person_key_pepper, booking_service, mail_service, _idempotency_store,
                     booking_request_idempotency, submit_booking_request, mail_idempotency, send_mail_once):
         factory.cache_clear()
 

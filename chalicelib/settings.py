@@ -20,7 +20,8 @@ class Settings:
     notify_queue_name: str
     mail_sender: str
     site_url: str
-    person_key_pepper: bytes
+    person_key_pepper: bytes | None  # given directly (local stage), or read from SSM:
+    person_key_pepper_parameter: str | None  # SecureString name, resolved once per cold start
     aws_endpoint_url: str | None  # moto's server locally; None on AWS
     catalog_cache_s: float  # how long a Lambda instance keeps centres and campaigns in memory
 
@@ -30,8 +31,9 @@ def get_settings() -> Settings:
     env = os.environ
     stage = env.get("VAXSLOT_STAGE", "local")
     pepper = env.get("PERSON_KEY_PEPPER") or (_LOCAL_PEPPER if stage == "local" else None)
-    if not pepper:
-        raise RuntimeError("PERSON_KEY_PEPPER must be set outside the local stage")
+    parameter = env.get("PERSON_KEY_PEPPER_PARAMETER") or None
+    if not pepper and not parameter:
+        raise RuntimeError("set PERSON_KEY_PEPPER_PARAMETER (or PERSON_KEY_PEPPER) outside the local stage")
     return Settings(
         stage=stage,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-central-1",
@@ -41,7 +43,8 @@ def get_settings() -> Settings:
         notify_queue_name=env["NOTIFY_QUEUE_NAME"],
         mail_sender=env["MAIL_SENDER"],
         site_url=env.get("SITE_URL", "").rstrip("/"),
-        person_key_pepper=pepper.encode(),
+        person_key_pepper=pepper.encode() if pepper else None,
+        person_key_pepper_parameter=parameter,
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         catalog_cache_s=float(env.get("CATALOG_CACHE_SECONDS", "30")),
     )
