@@ -57,13 +57,25 @@ def _person_key_pepper() -> bytes:
 
 
 @functools.cache
+def _connection():
+    s = get_settings()
+    return bind_models(s.table_name, s.region, s.aws_endpoint_url)
+
+
+@functools.cache
+def catalog() -> CachedCatalog:
+    """One per process, shared by the services and by tools that write the catalogue (seeding, ops)."""
+    _connection()
+    return CachedCatalog(DynamoCatalog(), get_settings().catalog_cache_s)
+
+
+@functools.cache
 def booking_service() -> BookingService:
     s = get_settings()
-    connection = bind_models(s.table_name, s.region, s.aws_endpoint_url)
     sqs = _client("sqs")
     return BookingService(
-        catalog=CachedCatalog(DynamoCatalog(), s.catalog_cache_s),
-        bookings=DynamoBookings(connection),
+        catalog=catalog(),
+        bookings=DynamoBookings(_connection()),
         queue=SqsRequestQueue(sqs, _queue_url(s.booking_queue_name)),
         outbox=SqsMailOutbox(sqs, _queue_url(s.notify_queue_name)),
         person_key_pepper=_person_key_pepper(),
@@ -76,8 +88,8 @@ def mail_service() -> MailService:
     return MailService(SesMailer(_client("ses")), sender=s.mail_sender, site_url=s.site_url)
 
 
-@functools.cache
 def _idempotency_store() -> DynamoDBPersistenceLayer:
+    # One per idempotent function: powertools keeps the function's name on the store it is given.
     return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name, boto3_client=_client("dynamodb"))
 
 
@@ -145,7 +157,7 @@ def reset() -> None:
     from chalicelib import settings
 
     settings.get_settings.cache_clear()
-    for factory in (_client, _queue_url, _person_key_pepper, booking_service, mail_service, _idempotency_store,
+    for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, booking_service, mail_service,
                     booking_request_idempotency, submit_booking_request, mail_idempotency, send_mail_once):
         factory.cache_clear()
 

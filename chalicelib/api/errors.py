@@ -71,6 +71,8 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "de": "Diesen Termin gibt es nicht (mehr). Bitte wählen Sie einen anderen.",
         "en": "This appointment does not exist (any more). Please choose another one.",
     },
+    "unknown_campaign": MESSAGES["unknown_campaign"],
+    "unknown_center": MESSAGES["unknown_center"],
     "center_not_in_campaign": {
         "de": "Dieses Impfzentrum gehört nicht zu dieser Impfaktion.",
         "en": "This centre is not part of this campaign.",

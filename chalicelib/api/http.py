@@ -84,5 +84,6 @@ def chalice_errors_to_contract(event, get_response):
         language = errors.language_of(event.headers.get("accept-language"))
         code = _CHALICE_CODES.get(body["Code"], "internal_error" if response.status_code >= 500 else "invalid_request")
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+        headers.setdefault("Access-Control-Allow-Origin", "*")  # so a browser can read why it failed
         return error_response(errors.ApiError(response.status_code, code, headers=headers), language)
     return response

@@ -86,8 +86,14 @@ class BookingService:
     def submit(self, campaign_id: str, center_id: str, slot_id: str, flexible: bool, language: str,
                person: d.Person) -> str:
         """Check what can be checked cheaply now, then store and queue the request. Returns its id."""
-        campaign = self._campaign(campaign_id)
-        center = self._center(center_id)
+        try:
+            campaign = self._campaign(campaign_id)
+        except d.UnknownCampaign:
+            raise d.InvalidInput("campaign_id", "unknown_campaign") from None
+        try:
+            center = self._center(center_id)
+        except d.UnknownCenter:
+            raise d.InvalidInput("center_id", "unknown_center") from None
         if center.id not in campaign.center_ids:
             raise d.InvalidInput("center_id", "center_not_in_campaign")
         slot = self._catalog.slot(campaign.id, center.id, slot_id)

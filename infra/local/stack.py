@@ -128,11 +128,9 @@ class LocalStack:
         self.configure_environment()
         self.queue_urls = create_resources(self.aws_url, STAGE, os.environ["MAIL_SENDER"])
         from chalicelib import bootstrap
-        from chalicelib.booking.dynamo import DynamoCatalog
 
         bootstrap.reset()
-        bootstrap.booking_service()  # binds the storage models to the local table
-        self.catalog = DynamoCatalog()
+        self.catalog = bootstrap.catalog()
         if self._seed:
             seed_demo(self.catalog, date.today(), self._slot_capacity)
         self.app_module = importlib.import_module("app")

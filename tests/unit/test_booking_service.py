@@ -137,3 +137,13 @@ def test_unknown_centre_and_campaign_are_told_apart():
         world.service.availability("nowhere", CAMPAIGN.id, None, 7)
     with pytest.raises(d.UnknownCampaign):
         world.service.availability("dortmund", "nothing", None, 7)
+
+
+def test_an_unknown_campaign_or_centre_in_a_request_is_invalid_input_naming_the_field():
+    world = World([slot(1, 9), slot(22, 9)])
+    with pytest.raises(d.InvalidInput) as raised:
+        world.service.submit("nothing", "dortmund", slot(1, 9).slot_id, False, "de", person())
+    assert (raised.value.field, raised.value.code) == ("campaign_id", "unknown_campaign")
+    with pytest.raises(d.InvalidInput) as raised:
+        world.service.submit(CAMPAIGN.id, "nowhere", slot(1, 9).slot_id, False, "de", person())
+    assert (raised.value.field, raised.value.code) == ("center_id", "unknown_center")

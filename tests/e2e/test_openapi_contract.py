@@ -1,0 +1,491 @@
+"""docs/openapi.yaml describes the running API: every route, every status it answers, every body's shape.
+
+Each test calls the real local API over HTTP (the session's `stack`) and checks the status code is
+documented for that route and method, the documented headers are there, and the body validates against
+the spec's schema (with `$ref`s resolved inside the spec).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
+SPEC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+SPEC_URI = "urn:vaxslot:openapi"
+REGISTRY = Registry().with_resource(SPEC_URI, Resource(contents=SPEC, specification=DRAFT202012))
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+CAMPAIGN = "80plus-comirnaty"
+CENTER = "dortmund"
+BIRTH_DATE = "1940-05-01"
+POSTAL_CODE = "44141"
+
+
+# --- the helper --------------------------------------------------------------------------------------
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def _deref(pointer: str) -> tuple[str, dict]:
+    """Follow OpenAPI `$ref`s (responses, headers, parameters) from a pointer into the spec."""
+    node = SPEC
+    for token in pointer.lstrip("/").split("/"):
+        node = node[token.replace("~1", "/").replace("~0", "~")]
+    if isinstance(node, dict) and "$ref" in node:
+        return _deref(node["$ref"].removeprefix("#"))
+    return pointer, node
+
+
+def _validate(schema_pointer: str, instance) -> None:
+    validator = Draft202012Validator({"$ref": f"{SPEC_URI}#{schema_pointer}"}, registry=REGISTRY,
+                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
+    problems = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
+    assert not problems, f"does not match {schema_pointer}:\n" + "\n".join(
+        f"  at {'/'.join(map(str, p.absolute_path)) or '(root)'}: {p.message}" for p in problems
+    ) + f"\nbody: {instance!r}"[:2000]
+
+
+def assert_matches_spec(method: str, path_template: str, response):
+    """The response's status is documented for this route and method, and its headers and body match.
+
+    A method the path does not have may only answer the documented 405. Returns the parsed body.
+    """
+    assert path_template in SPEC["paths"], f"{path_template} is not in the spec"
+    operation = SPEC["paths"][path_template].get(method.lower())
+    status = str(response.status_code)
+    context = f"{method.upper()} {path_template} → {status} {response.text[:400]}"
+    if operation is None:
+        assert status == "405", f"undocumented method answered other than 405: {context}"
+        pointer = "/components/responses/MethodNotAllowed"
+    else:
+        assert status in operation["responses"], f"status not documented: {context}"
+        pointer = f"/paths/{_escape(path_template)}/{method.lower()}/responses/{status}"
+    pointer, documented = _deref(pointer)
+
+    for name, header in documented.get("headers", {}).items():
+        header_pointer, header = _deref(f"{pointer}/headers/{_escape(name)}")
+        value = response.headers.get(name)
+        if value is None:
+            assert not header.get("required"), f"required header {name} missing: {context}"
+            continue
+        if header["schema"].get("type") == "integer" or "RetryAfter" in header_pointer:
+            assert value.isdigit(), f"{name}: {value!r} is not a number of seconds: {context}"
+            value = int(value)
+        _validate(f"{header_pointer}/schema", value)
+
+    media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    content = documented.get("content", {})
+    assert media_type in content, f"content type {media_type!r} not documented ({list(content)}): {context}"
+    body = response.json() if media_type == "application/json" else response.text
+    _validate(f"{pointer}/content/{_escape(media_type)}/schema", body)
+    return body
+
+
+def assert_error(method: str, path_template: str, response, status: int, code: str, field: str | None = None):
+    body = assert_matches_spec(method, path_template, response)
+    assert response.status_code == status, f"{response.status_code} {response.text[:300]}"
+    assert body["error"]["code"] == code, body
+    if field is not None:
+        assert body["error"]["field"] == field, body
+    return body["error"]
+
+
+# --- helpers for the flow ----------------------------------------------------------------------------
+
+
+def person(**changes) -> dict:
+    return {"given_name": "Spec", "family_name": f"Contract-{uuid.uuid4().hex[:12]}", "birth_date": BIRTH_DATE,
+            "postal_code": POSTAL_CODE, "email": "spec.contract@example.org", "phone": "+49 231 1234567",
+            **changes}
+
+
+def availability(api, days: int = 28, **params) -> dict:
+    response = api.get(f"/v1/centers/{CENTER}/availability", params={"campaign": CAMPAIGN, "days": days, **params})
+    return assert_matches_spec("GET", "/v1/centers/{center_id}/availability", response)
+
+
+def bookable_slots(api) -> list[dict]:
+    return [slot for day in availability(api)["days"] for slot in day["slots"]]
+
+
+def booking_body(slot_id: str, **changes) -> dict:
+    return {"campaign_id": CAMPAIGN, "center_id": CENTER, "slot_id": slot_id, "flexible": False, "language": "en",
+            "person": person(), **changes}
+
+
+def poll_until_decided(api, request_id: str, timeout_s: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        response = api.get(f"/v1/booking-requests/{request_id}")
+        state = assert_matches_spec("GET", "/v1/booking-requests/{request_id}", response)
+        assert response.status_code == 200
+        if state["status"] != "queued":
+            return state
+        assert time.monotonic() < deadline, f"request {request_id} still queued after {timeout_s:.0f} s"
+        time.sleep(0.3)
+
+
+# --- the spec itself ---------------------------------------------------------------------------------
+
+
+def test_the_spec_is_a_valid_openapi_document():
+    from openapi_spec_validator import validate
+
+    validate(SPEC)
+    for name in ("Center", "Campaign", "Eligibility", "Availability", "SlotPair", "BookingRequest", "RequestState",
+                 "Booking", "Error"):
+        assert name in SPEC["components"]["schemas"], name
+    assert set(SPEC["components"]["schemas"]["Error"]["properties"]["error"]["properties"]) >= {
+        "code", "message", "field", "details"}
+
+
+def test_the_helper_rejects_undocumented_statuses_and_bodies_that_do_not_match():
+    class Fake:
+        def __init__(self, status, body, content_type="application/json"):
+            self.status_code, self._body = status, body
+            self.headers = {"Content-Type": content_type}
+            self.text = str(body)
+
+        def json(self):
+            return self._body
+
+    with pytest.raises(AssertionError, match="status not documented"):
+        assert_matches_spec("GET", "/v1/centers", Fake(404, {"error": {"code": "x", "message": "y"}}))
+    with pytest.raises(AssertionError, match="does not match"):
+        assert_matches_spec("GET", "/v1/centers", Fake(200, {"centers": [{"id": "dortmund"}]}))
+    with pytest.raises(AssertionError, match="does not match"):
+        assert_matches_spec("GET", "/v1/centers", Fake(400, {"error": {"code": "invalid_request", "message": "m",
+                                                                       "field": "postal_code", "details": []}}))
+    with pytest.raises(AssertionError, match="required header Retry-After"):
+        assert_matches_spec("GET", "/v1/centers", Fake(503, {"error": {"code": "service_unavailable", "message": "m"}}))
+
+
+def test_every_route_of_the_app_is_in_the_spec_with_the_same_methods_and_the_spec_has_no_other(stack):
+    import app
+
+    in_app = {path: {m.lower() for m in methods} for path, methods in app.app.routes.items()}
+    in_spec = {path: {m for m in item if m in HTTP_METHODS} for path, item in SPEC["paths"].items()}
+    assert in_spec == in_app
+
+
+def test_the_description_says_staff_routes_are_missing_exactly_while_the_app_has_none(stack):
+    import app
+
+    staff_paths = [p for p in app.app.routes if "/staff" in p or "/admin" in p]
+    says_missing = "not implemented yet" in SPEC["info"]["description"]
+    assert says_missing == (not staff_paths)
+    if staff_paths:
+        assert SPEC["components"].get("securitySchemes"), "staff routes need their security scheme documented"
+
+
+# --- catalogue ---------------------------------------------------------------------------------------
+
+
+def test_centres_are_listed_all_or_by_postal_code_and_a_bad_postal_code_is_invalid_postal_code(api):
+    every = assert_matches_spec("GET", "/v1/centers", api.get("/v1/centers"))
+    assert {c["id"] for c in every["centers"]} >= {"dortmund", "koeln", "muenster"}
+    served = assert_matches_spec("GET", "/v1/centers", api.get("/v1/centers", params={"postal_code": POSTAL_CODE}))
+    assert [c["id"] for c in served["centers"]] == ["dortmund"]
+    nobody = assert_matches_spec("GET", "/v1/centers", api.get("/v1/centers", params={"postal_code": "10115"}))
+    assert nobody["centers"] == []
+    for bad in ("4414", "441411", "abcde"):
+        error = assert_error("GET", "/v1/centers", api.get("/v1/centers", params={"postal_code": bad},
+                                                           headers={"Accept-Language": "en"}),
+                             400, "invalid_postal_code", "postal_code")
+        assert error["message"] == "Please enter a postal code of 5 digits."
+
+
+def test_campaigns_are_listed_with_their_rules_and_status(api):
+    body = assert_matches_spec("GET", "/v1/campaigns", api.get("/v1/campaigns"))
+    by_id = {c["id"]: c for c in body["campaigns"]}
+    assert by_id[CAMPAIGN]["status"] == "open"
+    assert by_id["jahrgang-1941-comirnaty"]["status"] == "upcoming"
+
+
+def test_eligibility_answers_eligible_or_a_documented_reason(api):
+    def check(birth_date, postal_code):
+        response = api.post("/v1/eligibility", json={"birth_date": birth_date, "postal_code": postal_code})
+        assert response.status_code == 200
+        return assert_matches_spec("POST", "/v1/eligibility", response)
+
+    eligible = check(BIRTH_DATE, POSTAL_CODE)
+    assert eligible["eligible"] is True and CAMPAIGN in [c["id"] for c in eligible["campaigns"]]
+    upcoming = check("1941-05-01", POSTAL_CODE)
+    assert (upcoming["eligible"], upcoming["reason"]) == (False, "not_yet_eligible") and "opens_at" in upcoming
+    assert check(BIRTH_DATE, "10115")["reason"] == "outside_region"
+    assert check("1990-05-01", POSTAL_CODE)["reason"] == "not_yet_eligible"
+
+
+def test_eligibility_rejects_bad_bodies_as_invalid_request_naming_the_field(api):
+    path = "/v1/eligibility"
+    error = assert_error("POST", path, api.post(path, json={"postal_code": POSTAL_CODE}), 400, "invalid_request",
+                         "birth_date")
+    assert error["details"][0]["code"] == "missing"
+    error = assert_error("POST", path, api.post(path, json={"birth_date": "1940-13-01", "postal_code": POSTAL_CODE}),
+                         400, "invalid_request", "birth_date")
+    assert error["details"][0]["code"] == "invalid_date"
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    error = assert_error("POST", path, api.post(path, json={"birth_date": tomorrow, "postal_code": POSTAL_CODE}),
+                         400, "invalid_request", "birth_date")
+    assert error["details"][0]["code"] == "invalid_birth_date"
+    error = assert_error("POST", path, api.post(path, json={"birth_date": BIRTH_DATE, "postal_code": "441"}),
+                         400, "invalid_request", "postal_code")
+    assert error["details"][0]["code"] == "invalid_postal_code"
+    for raw in ("{not json", "[1, 2]", ""):
+        error = assert_error("POST", path, api.post(path, data=raw, headers={"Content-Type": "application/json"}),
+                             400, "invalid_request", "body")
+        assert error["details"][0]["code"] == "invalid_json"
+
+
+def test_availability_lists_only_bookable_pairs_within_the_documented_limits(api):
+    body = availability(api, days=28)
+    assert (body["center_id"], body["campaign_id"]) == (CENTER, CAMPAIGN)
+    assert body["days"], "the demo campaign has bookable days"
+    for day in body["days"]:
+        for slot in day["slots"]:
+            assert slot["start"].startswith(day["date"]) and slot["second_dose"] is not None
+    later = availability(api, days=2, **{"from": (date.today() + timedelta(days=5)).isoformat()})
+    assert all(d["date"] >= (date.today() + timedelta(days=5)).isoformat() for d in later["days"])
+    assert len(later["days"]) <= 2
+
+
+def test_availability_rejects_bad_queries_and_unknown_ids_as_documented(api):
+    path = "/v1/centers/{center_id}/availability"
+    url = f"/v1/centers/{CENTER}/availability"
+    assert_error("GET", path, api.get(url), 400, "invalid_request", "campaign")
+    for days in ("0", "29", "many"):
+        assert_error("GET", path, api.get(url, params={"campaign": CAMPAIGN, "days": days}), 400, "invalid_request",
+                     "days")
+    assert_error("GET", path, api.get(url, params={"campaign": CAMPAIGN, "from": "tomorrow"}), 400,
+                 "invalid_request", "from")
+    assert_error("GET", path, api.get("/v1/centers/atlantis/availability", params={"campaign": CAMPAIGN}), 404,
+                 "unknown_center")
+    assert_error("GET", path, api.get(url, params={"campaign": "no-such-campaign"}), 404, "unknown_campaign")
+
+
+# --- booking requests --------------------------------------------------------------------------------
+
+
+def test_a_booking_request_with_bad_input_is_refused_with_a_documented_error(api):
+    path = "/v1/booking-requests"
+    slot = bookable_slots(api)[-1]["slot_id"]
+
+    def post(body, **kwargs):
+        return api.post(path, json=body, **kwargs)
+
+    error = assert_error("POST", path, post(booking_body(slot, person=person(email="not-an-address"))), 400,
+                         "invalid_request", "person.email")
+    assert error["details"][0]["code"] == "invalid_email"
+    error = assert_error("POST", path, post(booking_body(slot, language="fr"), headers={"Accept-Language": "en"}),
+                         400, "invalid_request", "language")
+    assert error["details"][0]["message"] == "Language must be de or en."
+    body = booking_body(slot)
+    del body["person"]["given_name"]
+    assert_error("POST", path, post(body), 400, "invalid_request", "person.given_name")
+    error = assert_error("POST", path, post(booking_body("19990101T0900")), 400, "invalid_request", "slot_id")
+    assert error["details"][0]["code"] == "unknown_slot"
+    error = assert_error("POST", path, post(booking_body(slot, person=person(birth_date="1990-05-01"))), 403,
+                         "not_eligible")
+    assert error["reason"] == "not_yet_eligible"
+    unknown_campaign = assert_error("POST", path, post(booking_body(slot, campaign_id="no-such-campaign")), 400,
+                                    "invalid_request")
+    assert (unknown_campaign["field"], unknown_campaign["details"][0]["code"]) == ("campaign_id", "unknown_campaign")
+    unknown_center = assert_error("POST", path, post(booking_body(slot, center_id="atlantis")), 400, "invalid_request")
+    assert (unknown_center["field"], unknown_center["details"][0]["code"]) == ("center_id", "unknown_center")
+    assert_error("POST", path, api.post(path, data="{", headers={"Content-Type": "application/json"}), 400,
+                 "invalid_request", "body")
+
+
+def test_the_same_idempotency_key_or_the_same_body_answers_the_same_request_and_a_reused_key_is_409(api, stack):
+    path = "/v1/booking-requests"
+    slots = bookable_slots(api)
+    stack.wait_for_idle_queues()  # the race with a busy booking worker has its own test below
+    body = booking_body(slots[-2]["slot_id"])
+    key = f"spec-{uuid.uuid4().hex}"
+    first = api.post(path, json=body, headers={"Idempotency-Key": key})
+    accepted = assert_matches_spec("POST", path, first)
+    assert first.status_code == 202 and accepted["status"] == "queued"
+    assert accepted["poll"] == f"/v1/booking-requests/{accepted['request_id']}"
+    repeated = api.post(path, json=body, headers={"Idempotency-Key": key})
+    again = assert_matches_spec("POST", path, repeated)
+    assert repeated.status_code == 202, again
+    assert again["request_id"] == accepted["request_id"]
+    assert_error("POST", path, api.post(path, json={**body, "flexible": True}, headers={"Idempotency-Key": key}),
+                 409, "idempotency_key_reused")
+    assert poll_until_decided(api, accepted["request_id"])["status"] == "booked"
+    stack.wait_for_idle_queues()
+
+    unkeyed = booking_body(slots[-3]["slot_id"])
+    responses = [api.post(path, json=unkeyed) for _ in range(2)]
+    one, two = (assert_matches_spec("POST", path, r) for r in responses)
+    assert [r.status_code for r in responses] == [202, 202], two
+    assert one["request_id"] == two["request_id"]
+    assert poll_until_decided(api, one["request_id"])["status"] == "booked"
+    stack.wait_for_idle_queues()
+
+
+def test_a_request_sent_twice_answers_the_same_request_id_even_while_the_booking_worker_is_busy(api, stack):
+    """The contract has no exception for load: a client's retry right after its 202 gets that 202 again."""
+    path = "/v1/booking-requests"
+    slots = bookable_slots(api)
+    answers = []
+    for i in range(4):
+        body = booking_body(slots[-6 - i]["slot_id"])  # the previous request is being booked meanwhile
+        headers = {"Idempotency-Key": f"spec-{uuid.uuid4().hex}"} if i % 2 else {}
+        responses = [api.post(path, json=body, headers=headers) for _ in range(2)]
+        bodies = [assert_matches_spec("POST", path, r) for r in responses]
+        answers.append((bool(headers), [r.status_code for r in responses], bodies[1]))
+    stack.wait_for_idle_queues()
+    assert all(statuses == [202, 202] for _, statuses, _ in answers), answers
+
+
+def test_a_second_request_of_a_person_who_already_booked_is_rejected_as_already_booked(api, stack):
+    path = "/v1/booking-requests"
+    slots = bookable_slots(api)
+    first = booking_body(slots[-11]["slot_id"])
+    accepted = assert_matches_spec("POST", path, api.post(path, json=first))
+    assert poll_until_decided(api, accepted["request_id"])["status"] == "booked"
+    stack.wait_for_idle_queues()
+
+    second = booking_body(slots[-12]["slot_id"], person=first["person"])
+    response = api.post(path, json=second)
+    assert response.status_code == 202, response.text
+    state = poll_until_decided(api, assert_matches_spec("POST", path, response)["request_id"])
+    assert (state["status"], state.get("reason")) == ("rejected", "already_booked"), state
+    stack.wait_for_idle_queues()
+
+
+def test_an_unknown_booking_request_is_unknown_request(api):
+    assert_error("GET", "/v1/booking-requests/{request_id}", api.get(f"/v1/booking-requests/{uuid.uuid4().hex}"),
+                 404, "unknown_request")
+
+
+# --- bookings ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/v1/bookings/{code}", "/v1/bookings/{code}/calendar.ics"])
+def test_looking_up_an_unknown_code_is_unknown_booking_and_a_missing_birth_date_is_invalid_request(api, path):
+    url = path.format(code="ABCD-EFGH-JK")
+    assert_error("GET", path, api.get(url, params={"birth_date": BIRTH_DATE}), 404, "unknown_booking")
+    assert_error("GET", path, api.get(url), 400, "invalid_request", "birth_date")
+    assert_error("GET", path, api.get(url, params={"birth_date": "1899-12-31"}), 400, "invalid_request", "birth_date")
+
+
+def test_cancelling_an_unknown_code_is_unknown_booking_and_a_bad_body_is_invalid_request(api):
+    path = "/v1/bookings/{code}/cancel"
+    url = "/v1/bookings/ABCD-EFGH-JK/cancel"
+    assert_error("POST", path, api.post(url, json={"birth_date": BIRTH_DATE}), 404, "unknown_booking")
+    assert_error("POST", path, api.post(url, json={}), 400, "invalid_request", "birth_date")
+    assert_error("POST", path, api.post(url, data="nope", headers={"Content-Type": "application/json"}), 400,
+                 "invalid_request", "body")
+
+
+def test_a_booking_goes_from_eligibility_to_cancellation_with_every_answer_as_documented(api, stack):
+    eligibility = api.post("/v1/eligibility", json={"birth_date": BIRTH_DATE, "postal_code": POSTAL_CODE})
+    assert CAMPAIGN in [c["id"] for c in assert_matches_spec("POST", "/v1/eligibility", eligibility)["campaigns"]]
+
+    slot = bookable_slots(api)[-4]
+    body = booking_body(slot["slot_id"])
+    submitted = api.post("/v1/booking-requests", json=body, headers={"Idempotency-Key": f"spec-{uuid.uuid4().hex}"})
+    accepted = assert_matches_spec("POST", "/v1/booking-requests", submitted)
+    assert submitted.status_code == 202
+
+    state = poll_until_decided(api, accepted["request_id"])
+    assert state["status"] == "booked", state
+    booked = state["booking"]
+    assert booked["first"]["slot_id"] == slot["slot_id"]
+    assert booked["second"]["slot_id"] == slot["second_dose"]["slot_id"]
+    code = booked["code"]
+    stack.wait_for_idle_queues()
+    remaining_booked = {s["slot_id"]: s["remaining"] for s in bookable_slots(api)}.get(slot["slot_id"], 0)
+
+    looked_up = api.get(f"/v1/bookings/{code}", params={"birth_date": BIRTH_DATE})
+    booking = assert_matches_spec("GET", "/v1/bookings/{code}", looked_up)
+    assert looked_up.status_code == 200
+    assert (booking["status"], booking["first"], booking["second"]) == ("active", booked["first"], booked["second"])
+    assert booking["person"] == {"given_name": "Spec", "family_name": body["person"]["family_name"]}
+    compact = assert_matches_spec("GET", "/v1/bookings/{code}",
+                                  api.get(f"/v1/bookings/{code.replace('-', '').lower()}",
+                                          params={"birth_date": BIRTH_DATE}))
+    assert compact["code"] == code
+    assert_error("GET", "/v1/bookings/{code}", api.get(f"/v1/bookings/{code}", params={"birth_date": "1940-05-02"}),
+                 404, "unknown_booking")
+
+    calendar = api.get(f"/v1/bookings/{code}/calendar.ics", params={"birth_date": BIRTH_DATE})
+    ics = assert_matches_spec("GET", "/v1/bookings/{code}/calendar.ics", calendar)
+    assert calendar.status_code == 200 and calendar.headers["Content-Type"].startswith("text/calendar")
+    assert ics.count("BEGIN:VEVENT") == 2 and code in ics
+
+    cancel_path = "/v1/bookings/{code}/cancel"
+    assert_error("POST", cancel_path, api.post(f"/v1/bookings/{code}/cancel", json={"birth_date": "1940-05-02"}),
+                 404, "unknown_booking")
+    cancelled = api.post(f"/v1/bookings/{code}/cancel", json={"birth_date": BIRTH_DATE})
+    assert assert_matches_spec("POST", cancel_path, cancelled) == {"code": code, "status": "cancelled"}
+    assert cancelled.status_code == 200
+    remaining_after = {s["slot_id"]: s["remaining"] for s in bookable_slots(api)}[slot["slot_id"]]
+    assert remaining_after == remaining_booked + 1, "the first-dose slot goes back to availability at once"
+    again = api.post(f"/v1/bookings/{code}/cancel", json={"birth_date": BIRTH_DATE})
+    assert assert_matches_spec("POST", cancel_path, again) == {"code": code, "status": "cancelled"}
+    assert again.status_code == 200
+    assert {s["slot_id"]: s["remaining"] for s in bookable_slots(api)}[slot["slot_id"]] == remaining_after
+
+    after = assert_matches_spec("GET", "/v1/bookings/{code}",
+                                api.get(f"/v1/bookings/{code}", params={"birth_date": BIRTH_DATE}))
+    assert after["status"] == "cancelled"
+    stack.wait_for_idle_queues()
+
+
+# --- errors every route can answer -------------------------------------------------------------------
+
+EXAMPLE_URLS = {
+    "/v1/centers": "/v1/centers",
+    "/v1/campaigns": "/v1/campaigns",
+    "/v1/eligibility": "/v1/eligibility",
+    "/v1/centers/{center_id}/availability": f"/v1/centers/{CENTER}/availability?campaign={CAMPAIGN}",
+    "/v1/booking-requests": "/v1/booking-requests",
+    "/v1/booking-requests/{request_id}": "/v1/booking-requests/unknown",
+    "/v1/bookings/{code}": f"/v1/bookings/ABCD-EFGH-JK?birth_date={BIRTH_DATE}",
+    "/v1/bookings/{code}/cancel": "/v1/bookings/ABCD-EFGH-JK/cancel",
+    "/v1/bookings/{code}/calendar.ics": f"/v1/bookings/ABCD-EFGH-JK/calendar.ics?birth_date={BIRTH_DATE}",
+}
+
+
+def test_every_spec_path_has_an_example_url_in_these_tests():
+    assert set(EXAMPLE_URLS) == set(SPEC["paths"])
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLE_URLS))
+def test_a_method_a_path_does_not_have_answers_405_with_allow(api, path):
+    documented = {m for m in SPEC["paths"][path] if m in HTTP_METHODS}
+    for method in ("put", "delete", "patch", "post", "get"):
+        if method in documented:
+            continue
+        response = api.request(method.upper(), EXAMPLE_URLS[path], json={}, headers={"Accept-Language": "en"})
+        assert_error(method, path, response, 405, "method_not_allowed")
+        assert {m.strip().lower() for m in response.headers["Allow"].split(",")} == documented
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLE_URLS))
+def test_a_body_that_is_not_json_answers_415_on_every_route(api, path):
+    for method in (m for m in SPEC["paths"][path] if m in HTTP_METHODS):
+        response = api.request(method.upper(), EXAMPLE_URLS[path], data="birth_date=1940-05-01",
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert_error(method, path, response, 415, "unsupported_media_type")
+
+
+def test_an_unknown_path_answers_unknown_route_in_the_error_shape(api):
+    response = api.get("/v1/no-such-thing", headers={"Accept-Language": "en"})
+    assert response.status_code == 404
+    _validate("/components/responses/UnknownRoute/content/application~1json/schema", response.json())
+    assert response.json()["error"] == {"code": "unknown_route", "message": "This address does not exist."}
