@@ -5,12 +5,13 @@ from datetime import datetime
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from chalice import Chalice, ConvertToMiddleware, CORSConfig, Response
+from chalice import Chalice, CognitoUserPoolAuthorizer, ConvertToMiddleware, CORSConfig, Response
 
 from chalicelib import bootstrap
 from chalicelib.api import schemas, views
-from chalicelib.api.http import api_view, chalice_errors_to_contract, json_response
+from chalicelib.api.http import api_view, chalice_errors_to_contract, json_response, require_group
 from chalicelib.booking.domain import LOCAL_TZ
+from chalicelib.booking.operations import SlotRelease
 from chalicelib.booking.queues import BookingRequestMessage
 from chalicelib.notify.calendar import booking_calendar
 from chalicelib.notify.messages import Appointment, MailMessage
@@ -25,6 +26,8 @@ app.register_middleware(chalice_errors_to_contract, "http")
 CORS = CORSConfig(allow_origin="*", allow_headers=["Content-Type", "Idempotency-Key", "Accept-Language"],
                   expose_headers=["Retry-After"], max_age=600)
 route = lambda path, **kw: lambda view: app.route(path, cors=CORS, **kw)(api_view(app)(view))  # noqa: E731
+# Staff sign in with the Cognito user pool of infra/aws; groups decide what each may do.
+STAFF = CognitoUserPoolAuthorizer("StaffUserPool", provider_arns=[os.environ.get("STAFF_USER_POOL_ARN", "")])
 
 
 def _query() -> dict:
@@ -58,20 +61,23 @@ def center_availability(center_id):
     return json_response(views.availability(center_id, query.campaign, days, datetime.now(LOCAL_TZ)))
 
 
-@route("/v1/booking-requests", methods=["POST"])
-def submit_booking_request():
+def _accept_booking_request(channel: str) -> Response:
     request = app.current_request
     body = schemas.parse_json_body(schemas.BookingRequestBody, request.raw_body)
     body_hash = bootstrap.body_hash(body)
     key = request.headers.get("idempotency-key")
     bootstrap.booking_request_idempotency().register_lambda_context(app.lambda_context)
     envelope = {"key": f"header:{key}" if key else f"body:{body_hash}", "body_hash": body_hash}
-    accepted = bootstrap.submit_booking_request()(envelope=envelope, body=body)
-    count("BookingRequestAccepted")
-    request_id = accepted["request_id"]
+    request_id = bootstrap.submit_booking_request()(envelope=envelope, body=body)["request_id"]
+    count("BookingRequestAccepted", channel=channel)
     return json_response(
         {"request_id": request_id, "status": "queued", "poll": f"/v1/booking-requests/{request_id}"}, 202
     )
+
+
+@route("/v1/booking-requests", methods=["POST"])
+def submit_booking_request():
+    return _accept_booking_request("web")
 
 
 @route("/v1/booking-requests/{request_id}", methods=["GET"])
@@ -105,6 +111,35 @@ def booking_calendar_file(code):
         "Content-Type": "text/calendar; charset=utf-8",
         "Content-Disposition": 'attachment; filename="impftermine.ics"',
     })
+
+
+# --- staff (hotline agents and ops) --------------------------------------------------------------
+
+
+@route("/v1/staff/booking-requests", methods=["POST"], authorizer=STAFF)
+def hotline_booking_request():
+    """A hotline agent books for a caller: same rules and queue, not limited per IP like the public route."""
+    require_group(app.current_request, "hotline", "ops")
+    return _accept_booking_request("hotline")
+
+
+@route("/v1/staff/campaigns/{campaign_id}", methods=["PUT"], authorizer=STAFF)
+def put_campaign(campaign_id):
+    require_group(app.current_request, "ops")
+    body = schemas.parse_json_body(schemas.CampaignBody, app.current_request.raw_body)
+    campaign = bootstrap.operations_service().put_campaign(body.to_domain(schemas.parse_identifier(campaign_id)))
+    return json_response(views.campaign(campaign))
+
+
+@route("/v1/staff/campaigns/{campaign_id}/contingents", methods=["POST"], authorizer=STAFF)
+def release_contingent(campaign_id):
+    require_group(app.current_request, "ops")
+    body = schemas.parse_json_body(schemas.ContingentBody, app.current_request.raw_body)
+    releases = [SlotRelease(s.start, s.end, s.capacity) for s in body.slots]
+    slots = bootstrap.operations_service().release_contingent(campaign_id, body.center_id, releases)
+    count("ContingentReleased")
+    return json_response({"campaign_id": campaign_id, "center_id": body.center_id,
+                          "slots": [views.slot(s) for s in slots]}, 201)
 
 
 # --- queue workers --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import datetime
 
 import boto3
 from aws_lambda_powertools.utilities.idempotency import (
@@ -20,6 +21,8 @@ from aws_lambda_powertools.utilities.idempotency import (
 from botocore.config import Config
 
 from chalicelib.booking.catalog_cache import CachedCatalog
+from chalicelib.booking.domain import LOCAL_TZ
+from chalicelib.booking.operations import OperationsService
 from chalicelib.booking.dynamo import DynamoBookings, DynamoCatalog, bind_models
 from chalicelib.booking.queues import SqsMailOutbox, SqsRequestQueue
 from chalicelib.booking.services import BookingService
@@ -80,6 +83,11 @@ def booking_service() -> BookingService:
         outbox=SqsMailOutbox(sqs, _queue_url(s.notify_queue_name)),
         person_key_pepper=_person_key_pepper(),
     )
+
+
+@functools.cache
+def operations_service() -> OperationsService:
+    return OperationsService(catalog(), clock=lambda: datetime.now(LOCAL_TZ))
 
 
 @functools.cache
@@ -157,7 +165,7 @@ def reset() -> None:
     from chalicelib import settings
 
     settings.get_settings.cache_clear()
-    for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, booking_service, mail_service,
+    for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, booking_service, operations_service, mail_service,
                     booking_request_idempotency, submit_booking_request, mail_idempotency, send_mail_once):
         factory.cache_clear()
 

@@ -52,6 +52,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Please send JSON (Content-Type: application/json).",
     },
     "unauthorized": {"de": "Anmeldung erforderlich.", "en": "Sign-in required."},
+    "forbidden": {
+        "de": "Ihre Rolle erlaubt diese Aktion nicht.",
+        "en": "Your role does not allow this action.",
+    },
     "internal_error": {
         "de": "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später noch einmal.",
         "en": "An internal error occurred. Please try again later.",

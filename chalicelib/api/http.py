@@ -87,3 +87,23 @@ def chalice_errors_to_contract(event, get_response):
         headers.setdefault("Access-Control-Allow-Origin", "*")  # so a browser can read why it failed
         return error_response(errors.ApiError(response.status_code, code, headers=headers), language)
     return response
+
+
+STAFF_GROUPS_CLAIM = "cognito:groups"
+
+
+def require_group(request, *allowed: str) -> str:
+    """The staff member's user name if their Cognito groups include one of `allowed`.
+
+    API Gateway's Cognito authorizer has checked the token before this runs; here only the role is checked.
+    """
+    claims = ((request.context or {}).get("authorizer") or {}).get("claims") or {}
+    user = claims.get("cognito:username")
+    if not user:
+        raise errors.ApiError(401, "unauthorized")
+    groups = claims.get(STAFF_GROUPS_CLAIM) or []
+    if isinstance(groups, str):  # API Gateway passes the list as one string: "[ops hotline]" or "ops,hotline"
+        groups = groups.strip("[]").replace(",", " ").split()
+    if not set(groups) & set(allowed):
+        raise errors.ApiError(403, "forbidden")
+    return user

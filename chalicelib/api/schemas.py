@@ -7,7 +7,7 @@ import re
 from datetime import date
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
 from chalicelib.api.errors import ApiError, FieldProblem
@@ -121,6 +121,11 @@ _CODE_BY_PYDANTIC_TYPE = {
     "date_type": "invalid_date",
     "literal_error": "unsupported_language",
     "greater_than_equal": "out_of_range",
+    "too_short": "out_of_range",
+    "too_long": "out_of_range",
+    "timezone_aware": "invalid_date",
+    "datetime_parsing": "invalid_date",
+    "datetime_from_date_parsing": "invalid_date",
     "less_than_equal": "out_of_range",
 }
 _CUSTOM_CODES = {"invalid_postal_code", "invalid_birth_date", "invalid_name", "invalid_email", "invalid_phone", "invalid"}
@@ -152,3 +157,47 @@ def parse_json_body(model: type[M], raw_body: bytes | None) -> M:
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_request", [FieldProblem("body", "invalid_json")])
     return parse(model, data)
+
+
+class IntervalBody(_Body):
+    min: int = Field(ge=1, le=365)
+    max: int = Field(ge=1, le=365)
+
+
+class CampaignBody(_Body):
+    """A campaign as ops define it; opening a cohort is putting one with its birth-date range and opening time."""
+
+    name: Annotated[str, AfterValidator(_name)]
+    vaccine: Identifier
+    doses: int = Field(ge=1, le=2)
+    interval_days: IntervalBody | None = None
+    regions: list[Identifier] = Field(min_length=1)
+    center_ids: list[Identifier] = Field(min_length=1)
+    opens_at: AwareDatetime
+    closes_at: AwareDatetime | None = None
+    born_on_or_after: date | None = None
+    born_on_or_before: date | None = None
+
+    def to_domain(self, campaign_id: str) -> d.Campaign:
+        interval = self.interval_days or IntervalBody(min=1, max=1)
+        return d.Campaign(campaign_id, self.name, self.vaccine, self.doses, interval.min, interval.max,
+                          frozenset(self.regions), tuple(self.center_ids), self.opens_at, self.closes_at,
+                          self.born_on_or_after, self.born_on_or_before)
+
+
+class SlotReleaseBody(_Body):
+    start: AwareDatetime
+    end: AwareDatetime
+    capacity: int = Field(ge=1, le=10_000)
+
+
+class ContingentBody(_Body):
+    center_id: Identifier
+    slots: list[SlotReleaseBody] = Field(min_length=1, max_length=2_000)
+
+
+def parse_identifier(value: str, field_name: str = "campaign_id") -> str:
+    try:
+        return _identifier(value)
+    except PydanticCustomError:
+        raise ApiError(400, "invalid_request", [FieldProblem(field_name, "invalid")]) from None

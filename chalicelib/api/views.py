@@ -103,3 +103,8 @@ def request_state(state: d.RequestState, view: BookingView | None) -> dict:
         if state.reason is d.RejectReason.SLOT_TAKEN:
             body["alternatives"] = [slot_pair(p) for p in state.alternatives]
     return body
+
+
+def slot(s: d.Slot) -> dict:
+    return {"slot_id": s.slot_id, "start": s.start.isoformat(), "end": s.end.isoformat(), "capacity": s.capacity,
+            "booked": s.booked, "remaining": s.remaining}
