@@ -76,6 +76,14 @@ def merge_problems(template: dict) -> list[str]:
         for name, event in (r.get("Properties", {}).get("Events") or {}).items():
             if "Type" not in event:
                 problems.append(f"{rid}.Events.{name} has no Type (chalice renamed the event source?)")
+        definition = r.get("Properties", {}).get("DefinitionBody") or {}
+        for name, scheme in (definition.get("securityDefinitions") or {}).items():
+            if "type" not in scheme:
+                problems.append(f"{rid} authorizer {name} has no type (app.py renamed its authorizer?)")
+            arns = (scheme.get("x-amazon-apigateway-authorizer") or {}).get("providerARNs", [])
+            if any(not isinstance(arn, dict) for arn in arns):
+                problems.append(f"{rid} authorizer {name} has literal providerARNs {arns}: point them at the "
+                                "stack's user pool in infra/aws/template.py")
     return problems
 
 

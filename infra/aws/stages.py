@@ -33,6 +33,7 @@ class StageKnobs:
     api_rate_limit_rps: int  # API Gateway stage throttling, steady requests per second
     api_burst_limit: int
     waf_requests_per_ip_per_5min: int  # WAF rate-based rule; NAT and mobile carriers share IPs, keep it high
+    waf_staff_requests_per_ip_per_5min: int  # the same for /v1/staff/: a hotline call centre is one IP
     ses_send_rate_per_s: int  # the account's SES sending quota; sets the mail worker's concurrency
     log_retention_days: int
     alarms: AlarmKnobs
@@ -52,6 +53,7 @@ STAGES: dict[str, StageKnobs] = {
         api_rate_limit_rps=50,
         api_burst_limit=100,
         waf_requests_per_ip_per_5min=2000,
+        waf_staff_requests_per_ip_per_5min=5000,
         ses_send_rate_per_s=1,  # SES sandbox
         log_retention_days=14,
         alarms=AlarmKnobs(worker_errors_per_minute=5, worker_throttles_per_minute=50, api_5xx_per_minute=10,
@@ -66,6 +68,7 @@ STAGES: dict[str, StageKnobs] = {
         api_rate_limit_rps=1500,
         api_burst_limit=3000,
         waf_requests_per_ip_per_5min=3000,
+        waf_staff_requests_per_ip_per_5min=30000,  # ~100 req/s from one call centre; every request needs a token
         ses_send_rate_per_s=50,
         log_retention_days=90,
         alarms=AlarmKnobs(worker_errors_per_minute=5, worker_throttles_per_minute=50, api_5xx_per_minute=20,

@@ -25,6 +25,12 @@ PEPPER_PARAMETER_ENV = "PERSON_KEY_PEPPER_PARAMETER"
 # Chalice's logical ids: CamelCase of the Python handler name; the shared role is "DefaultRole".
 API_FUNCTION, BOOKING_WORKER, MAIL_WORKER = "APIHandler", "BookingWorker", "MailWorker"
 API_RESOURCE = "RestAPI"
+# app.py's CognitoUserPoolAuthorizer("StaffUserPool", ...): chalice names the API's securityDefinition after it and
+# fills its providerARNs from STAFF_USER_POOL_ARN at packaging time (unset for dev/prod); the merge points it at the
+# stack's own pool, which has the same logical id.
+STAFF_AUTHORIZER = "StaffUserPool"
+STAFF_POOL = "StaffUserPool"
+STAFF_PATH = "/v1/staff/"
 
 
 @dataclass(frozen=True)
@@ -229,6 +235,8 @@ GATEWAY_RESPONSES = {  # API Gateway's own answers in the contract's error shape
     "MISSING_AUTHENTICATION_TOKEN": (404, "unknown_route"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "unsupported_media_type"),
     "THROTTLED": (429, "too_many_requests"),
+    "UNAUTHORIZED": (401, "unauthorized"),  # the Cognito authorizer refused the token (missing, expired, foreign)
+    "ACCESS_DENIED": (403, "forbidden"),
     "DEFAULT_4XX": (None, "invalid_request"),
     "DEFAULT_5XX": (None, "internal_error"),
 }
@@ -260,7 +268,11 @@ def _api(stage: str, knobs: StageKnobs) -> dict:
             "requestId": "$context.requestId", "method": "$context.httpMethod",
             "resource": "$context.resourcePath", "status": "$context.status", "latencyMs": "$context.responseLatency",
             "error": "$context.error.responseType", "waf": "$context.waf.status"})},
-        "DefinitionBody": {"x-amazon-apigateway-gateway-responses": _gateway_responses()},
+        "DefinitionBody": {
+            "x-amazon-apigateway-gateway-responses": _gateway_responses(),
+            "securityDefinitions": {STAFF_AUTHORIZER: {"x-amazon-apigateway-authorizer": {
+                "providerARNs": [{"Fn::GetAtt": [STAFF_POOL, "Arn"]}]}}},
+        },
     }, "Metadata": _skip(("CKV_AWS_120", "Answers are per citizen or change with every booking: not cacheable"))}
 
 
@@ -268,21 +280,29 @@ def _waf(stage: str, knobs: StageKnobs, api_stage_name: str) -> dict:
     def visibility(name: str) -> dict:
         return {"CloudWatchMetricsEnabled": True, "MetricName": name, "SampledRequestsEnabled": True}
 
+    def rate_rule(name: str, priority: int, limit: int, scope: dict) -> dict:
+        return {"Name": name, "Priority": priority,
+                "Statement": {"RateBasedStatement": {"Limit": limit, "AggregateKeyType": "IP",
+                                                     "ScopeDownStatement": scope}},
+                "Action": {"Block": {"CustomResponse": {
+                    "ResponseCode": 429, "CustomResponseBodyKey": "too_many_requests",
+                    "ResponseHeaders": [{"Name": "Retry-After", "Value": "60"}]}}},
+                "VisibilityConfig": visibility(name)}
+
     body = _error_template("too_many_requests")
+    staff = _staff_paths(api_stage_name)
     return {
         "ApiWebAcl": {"Type": "AWS::WAFv2::WebACL", "Properties": {
             "Name": f"vaxslot-{stage}-api", "Scope": "REGIONAL", "DefaultAction": {"Allow": {}},
             "VisibilityConfig": visibility(f"vaxslot-{stage}-api"),
             "CustomResponseBodies": {"too_many_requests": {"ContentType": "APPLICATION_JSON", "Content": body}},
             "Rules": [
-                {"Name": "RateLimitPerIp", "Priority": 0,
-                 "Statement": {"RateBasedStatement": {"Limit": knobs.waf_requests_per_ip_per_5min,
-                                                      "AggregateKeyType": "IP"}},
-                 "Action": {"Block": {"CustomResponse": {
-                     "ResponseCode": 429, "CustomResponseBodyKey": "too_many_requests",
-                     "ResponseHeaders": [{"Name": "Retry-After", "Value": "60"}]}}},
-                 "VisibilityConfig": visibility("RateLimitPerIp")},
-                {"Name": "KnownBadInputs", "Priority": 1, "OverrideAction": {"None": {}},
+                # Citizens: mobile carriers' NAT shares IPs, so the limit is high but per IP.
+                rate_rule("RateLimitPerIp", 0, knobs.waf_requests_per_ip_per_5min,
+                          {"NotStatement": {"Statement": staff}}),
+                # Staff: a hotline call centre sends every agent's requests from one IP; each needs a Cognito token.
+                rate_rule("StaffRateLimitPerIp", 1, knobs.waf_staff_requests_per_ip_per_5min, staff),
+                {"Name": "KnownBadInputs", "Priority": 2, "OverrideAction": {"None": {}},
                  "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS",
                                                              "Name": "AWSManagedRulesKnownBadInputsRuleSet"}},
                  "VisibilityConfig": visibility("KnownBadInputs")},
@@ -296,6 +316,16 @@ def _waf(stage: str, knobs: StageKnobs, api_stage_name: str) -> dict:
                 f"/stages/{api_stage_name}")},
         },
     }
+
+
+def _staff_paths(api_stage_name: str) -> dict:
+    """Requests to /v1/staff/…: WAF sees the stage in the path on the execute-api endpoint, not behind a domain."""
+    def starts_with(prefix: str) -> dict:
+        return {"ByteMatchStatement": {"SearchString": prefix, "FieldToMatch": {"UriPath": {}},
+                                       "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+                                       "PositionalConstraint": "STARTS_WITH"}}
+
+    return {"OrStatement": {"Statements": [starts_with(f"/{api_stage_name}{STAFF_PATH}"), starts_with(STAFF_PATH)]}}
 
 
 # --- site -------------------------------------------------------------------------------------------
@@ -402,7 +432,7 @@ def _mail(stage: str) -> dict:
 
 
 def _staff(stage: str) -> dict:
-    resources = {"StaffUserPool": {"Type": "AWS::Cognito::UserPool", "Properties": {
+    resources = {STAFF_POOL: {"Type": "AWS::Cognito::UserPool", "Properties": {
         "UserPoolName": f"vaxslot-{stage}-staff",
         "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
         "MfaConfiguration": "ON", "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
@@ -412,6 +442,15 @@ def _staff(stage: str) -> dict:
                                         "TemporaryPasswordValidityDays": 3}},
         "DeletionProtection": "ACTIVE",
     }}}
+    # The client staff sign in with: SRP for a staff UI, ADMIN_USER_PASSWORD_AUTH for the runbook's admin CLI
+    # (docs/operations.md). No secret, so the CLI needs no SECRET_HASH; ID tokens (what the API takes) live 1 h.
+    resources["StaffUserPoolClient"] = {"Type": "AWS::Cognito::UserPoolClient", "Properties": {
+        "UserPoolId": {"Ref": STAFF_POOL}, "ClientName": f"vaxslot-{stage}-staff",
+        "GenerateSecret": False, "PreventUserExistenceErrors": "ENABLED", "EnableTokenRevocation": True,
+        "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        "IdTokenValidity": 60, "AccessTokenValidity": 60, "RefreshTokenValidity": 12,
+        "TokenValidityUnits": {"IdToken": "minutes", "AccessToken": "minutes", "RefreshToken": "hours"},
+    }}
     for group, description in (("hotline", "Hotline agents: book and cancel for callers"),
                                ("ops", "Operations: open cohorts, release contingents")):
         resources[f"Staff{group.capitalize()}Group"] = {"Type": "AWS::Cognito::UserPoolGroup", "Properties": {
@@ -525,6 +564,8 @@ def merge_template(stage: str, knobs: StageKnobs | None = None) -> dict:
     resources.update(_alarms(stage, knobs, api_stage_name))
     outputs = {
         "StaffUserPoolId": {"Value": {"Ref": "StaffUserPool"}},
+        "StaffUserPoolArn": {"Value": {"Fn::GetAtt": [STAFF_POOL, "Arn"]}},
+        "StaffUserPoolClientId": {"Value": {"Ref": "StaffUserPoolClient"}},
         "StaffHotlineGroup": {"Value": {"Ref": "StaffHotlineGroup"}},
         "StaffOpsGroup": {"Value": {"Ref": "StaffOpsGroup"}},
         "SiteBucketName": {"Value": {"Ref": "SiteBucket"}},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, time as clock, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,9 @@ import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from chalicelib.booking.domain import LOCAL_TZ
+from infra.local.token import local_staff_token
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 SPEC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
@@ -187,6 +190,24 @@ def test_the_description_says_staff_routes_are_missing_exactly_while_the_app_has
     assert says_missing == (not staff_paths)
     if staff_paths:
         assert SPEC["components"].get("securitySchemes"), "staff routes need their security scheme documented"
+
+
+def test_exactly_the_staff_operations_need_the_cognito_scheme_as_the_app_routes_do(stack):
+    import app
+
+    scheme = SPEC["components"]["securitySchemes"]["CognitoStaffUserPool"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
+    assert "security" not in SPEC, "the citizen routes are public"
+    for path, item in SPEC["paths"].items():
+        for method in (m for m in item if m in HTTP_METHODS):
+            entry = app.app.routes[path][method.upper()]
+            in_spec = item[method].get("security")
+            if entry.authorizer is None:
+                assert in_spec is None, f"{method} {path} is public in the app"
+            else:
+                assert entry.authorizer.name == "StaffUserPool" and path.startswith("/v1/staff/")
+                assert in_spec == [{"CognitoStaffUserPool": []}], f"{method} {path} needs the staff token"
+                assert {"401", "403"} <= set(item[method]["responses"]), f"{method} {path}"
 
 
 # --- catalogue ---------------------------------------------------------------------------------------
@@ -446,6 +467,141 @@ def test_a_booking_goes_from_eligibility_to_cancellation_with_every_answer_as_do
     stack.wait_for_idle_queues()
 
 
+# --- staff -------------------------------------------------------------------------------------------
+
+OPS = {"Authorization": local_staff_token("spec-ops", "ops")}
+HOTLINE = {"Authorization": local_staff_token("spec-hotline", "hotline")}
+NO_GROUP = {"Authorization": local_staff_token("spec-nobody")}
+STAFF_CAMPAIGN = "/v1/staff/campaigns/{campaign_id}"
+STAFF_CONTINGENT = "/v1/staff/campaigns/{campaign_id}/contingents"
+STAFF_BOOKING = "/v1/staff/booking-requests"
+
+
+def cohort_body(**changes) -> dict:
+    """A cohort nobody else in the tests is born in, opening far ahead: it changes no other test's answer."""
+    opens_at = datetime.combine(date.today() + timedelta(days=120), clock(8), LOCAL_TZ)
+    return {"name": "Spec Jahrgang 1925", "vaccine": "comirnaty", "doses": 2, "interval_days": {"min": 21, "max": 42},
+            "regions": ["westfalen-lippe"], "center_ids": [CENTER], "opens_at": opens_at.isoformat(),
+            "born_on_or_after": "1925-01-01", "born_on_or_before": "1925-12-31", **changes}
+
+
+def contingent_body(first_day: int = 30, capacity: int = 3, center_id: str = CENTER) -> dict:
+    start = datetime.combine(date.today() + timedelta(days=first_day), clock(9, 15), LOCAL_TZ)
+    return {"center_id": center_id, "slots": [
+        {"start": s.isoformat(), "end": (s + timedelta(minutes=15)).isoformat(), "capacity": capacity}
+        for s in (start, start + timedelta(days=28))]}
+
+
+def new_campaign(api) -> str:
+    campaign_id = f"spec-{uuid.uuid4().hex[:12]}"
+    response = api.put(STAFF_CAMPAIGN.format(campaign_id=campaign_id), json=cohort_body(), headers=OPS)
+    assert assert_matches_spec("PUT", STAFF_CAMPAIGN, response)["id"] == campaign_id
+    assert response.status_code == 200
+    return campaign_id
+
+
+@pytest.mark.parametrize("method, path, url, body", [
+    ("PUT", STAFF_CAMPAIGN, "/v1/staff/campaigns/spec-x", cohort_body()),
+    ("POST", STAFF_CONTINGENT, f"/v1/staff/campaigns/{CAMPAIGN}/contingents", contingent_body()),
+    ("POST", STAFF_BOOKING, STAFF_BOOKING, {}),
+])
+def test_a_staff_route_without_a_token_is_unauthorized(api, method, path, url, body):
+    error = assert_error(method, path, api.request(method, url, json=body, headers={"Accept-Language": "en"}),
+                         401, "unauthorized")
+    assert error["message"] == "Sign-in required."
+
+
+def test_a_staff_member_outside_the_required_group_is_forbidden(api):
+    assert_error("PUT", STAFF_CAMPAIGN, api.put("/v1/staff/campaigns/spec-x", json=cohort_body(), headers=HOTLINE),
+                 403, "forbidden")
+    assert_error("POST", STAFF_CONTINGENT, api.post(f"/v1/staff/campaigns/{CAMPAIGN}/contingents",
+                                                    json=contingent_body(), headers=HOTLINE), 403, "forbidden")
+    assert_error("POST", STAFF_BOOKING, api.post(STAFF_BOOKING, json={}, headers=NO_GROUP), 403, "forbidden")
+
+
+def test_ops_put_a_campaign_and_get_it_back_as_in_the_campaign_list(api):
+    campaign_id = f"spec-{uuid.uuid4().hex[:12]}"
+    url = STAFF_CAMPAIGN.format(campaign_id=campaign_id)
+    response = api.put(url, json=cohort_body(), headers=OPS)
+    campaign = assert_matches_spec("PUT", STAFF_CAMPAIGN, response)
+    assert response.status_code == 200 and "status" not in campaign
+    assert (campaign["id"], campaign["interval_days"], campaign["eligibility"]["born_on_or_after"]) == (
+        campaign_id, {"min": 21, "max": 42}, "1925-01-01")
+    again = api.put(url, json=cohort_body(), headers=OPS)
+    assert assert_matches_spec("PUT", STAFF_CAMPAIGN, again) == campaign, "putting the same campaign is idempotent"
+    single = api.put(url, json=cohort_body(doses=1), headers=OPS)
+    assert assert_matches_spec("PUT", STAFF_CAMPAIGN, single)["interval_days"] is None
+
+
+def test_a_bad_campaign_is_invalid_request_naming_the_field(api):
+    url = f"/v1/staff/campaigns/spec-{uuid.uuid4().hex[:12]}"
+    error = assert_error("PUT", STAFF_CAMPAIGN, api.put(url, json=cohort_body(center_ids=["atlantis"]), headers=OPS),
+                         400, "invalid_request", "center_ids")
+    assert error["details"][0]["code"] == "unknown_center"
+    no_offset = cohort_body(opens_at="2030-01-01T08:00:00")
+    assert_error("PUT", STAFF_CAMPAIGN, api.put(url, json=no_offset, headers=OPS), 400, "invalid_request", "opens_at")
+    error = assert_error("PUT", STAFF_CAMPAIGN, api.put(url, json=cohort_body(regions=[]), headers=OPS), 400,
+                         "invalid_request", "regions")
+    assert error["details"][0]["code"] == "out_of_range"
+    assert_error("PUT", STAFF_CAMPAIGN, api.put(f"/v1/staff/campaigns/{'x' * 65}", json=cohort_body(), headers=OPS),
+                 400, "invalid_request", "campaign_id")
+
+
+def test_ops_release_a_contingent_and_get_every_slot_back_with_its_total_capacity(api):
+    campaign_id = new_campaign(api)
+    url = STAFF_CONTINGENT.format(campaign_id=campaign_id)
+    response = api.post(url, json=contingent_body(capacity=3), headers=OPS)
+    released = assert_matches_spec("POST", STAFF_CONTINGENT, response)
+    assert response.status_code == 201
+    assert (released["campaign_id"], released["center_id"]) == (campaign_id, CENTER)
+    assert [(s["capacity"], s["booked"], s["remaining"]) for s in released["slots"]] == [(3, 0, 3), (3, 0, 3)]
+    more = assert_matches_spec("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(capacity=5), headers=OPS))
+    assert [s["slot_id"] for s in more["slots"]] == [s["slot_id"] for s in released["slots"]]
+    assert [s["capacity"] for s in more["slots"]] == [8, 8], "a second release adds its capacity"
+
+
+def test_a_bad_contingent_is_refused_as_documented(api):
+    campaign_id = new_campaign(api)
+    url = STAFF_CONTINGENT.format(campaign_id=campaign_id)
+    bad = contingent_body()
+    bad["slots"][1]["capacity"] = 0
+    error = assert_error("POST", STAFF_CONTINGENT, api.post(url, json=bad, headers=OPS), 400, "invalid_request",
+                         "slots.1.capacity")
+    assert error["details"][0]["code"] == "out_of_range"
+    error = assert_error("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(first_day=-2), headers=OPS),
+                         400, "invalid_request", "slots.0.start")
+    assert error["details"][0]["code"] == "out_of_range"
+    error = assert_error("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(center_id="koeln"), headers=OPS),
+                         400, "invalid_request", "center_id")
+    assert error["details"][0]["code"] == "center_not_in_campaign"
+    assert_error("POST", STAFF_CONTINGENT, api.post(url, json={"center_id": CENTER, "slots": []}, headers=OPS),
+                 400, "invalid_request", "slots")
+    assert_error("POST", STAFF_CONTINGENT, api.post(url, data="{", headers={**OPS, "Content-Type": "application/json"}),
+                 400, "invalid_request", "body")
+    assert_error("POST", STAFF_CONTINGENT, api.post(f"/v1/staff/campaigns/spec-{uuid.uuid4().hex}/contingents",
+                                                    json=contingent_body(), headers=OPS), 404, "unknown_campaign")
+
+
+def test_a_hotline_booking_is_accepted_like_a_web_booking_and_booked(api, stack):
+    slot = bookable_slots(api)[-15]
+    body = booking_body(slot["slot_id"], flexible=True)
+    response = api.post(STAFF_BOOKING, json=body, headers={**HOTLINE, "Idempotency-Key": f"spec-{uuid.uuid4().hex}"})
+    accepted = assert_matches_spec("POST", STAFF_BOOKING, response)
+    assert response.status_code == 202 and accepted["poll"] == f"/v1/booking-requests/{accepted['request_id']}"
+    assert poll_until_decided(api, accepted["request_id"])["status"] == "booked"
+    stack.wait_for_idle_queues()
+
+
+def test_a_hotline_booking_with_bad_input_is_refused_with_a_documented_error(api):
+    slot = bookable_slots(api)[-1]["slot_id"]
+    error = assert_error("POST", STAFF_BOOKING, api.post(STAFF_BOOKING, json=booking_body(
+        slot, person=person(email="none")), headers=HOTLINE), 400, "invalid_request", "person.email")
+    assert error["details"][0]["code"] == "invalid_email"
+    error = assert_error("POST", STAFF_BOOKING, api.post(STAFF_BOOKING, json=booking_body(
+        slot, person=person(birth_date="1990-05-01")), headers=HOTLINE), 403, "not_eligible")
+    assert error["reason"] == "not_yet_eligible"
+
+
 # --- errors every route can answer -------------------------------------------------------------------
 
 EXAMPLE_URLS = {
@@ -458,6 +614,9 @@ EXAMPLE_URLS = {
     "/v1/bookings/{code}": f"/v1/bookings/ABCD-EFGH-JK?birth_date={BIRTH_DATE}",
     "/v1/bookings/{code}/cancel": "/v1/bookings/ABCD-EFGH-JK/cancel",
     "/v1/bookings/{code}/calendar.ics": f"/v1/bookings/ABCD-EFGH-JK/calendar.ics?birth_date={BIRTH_DATE}",
+    "/v1/staff/booking-requests": "/v1/staff/booking-requests",
+    "/v1/staff/campaigns/{campaign_id}": "/v1/staff/campaigns/spec-x",
+    "/v1/staff/campaigns/{campaign_id}/contingents": f"/v1/staff/campaigns/{CAMPAIGN}/contingents",
 }
 
 

@@ -188,10 +188,19 @@ def test_the_api_stage_is_throttled(resources):
     assert setting["ThrottlingBurstLimit"] == KNOBS.api_burst_limit
 
 
-def test_the_waf_rate_rule_guards_the_api_stage(resources):
+def test_the_waf_rate_rules_guard_the_api_stage_with_the_staff_paths_limited_apart(resources):
     acl = resources["ApiWebAcl"]["Properties"]
-    (rate,) = [r for r in acl["Rules"] if "RateBasedStatement" in r["Statement"]]
-    assert rate["Statement"]["RateBasedStatement"]["Limit"] == KNOBS.waf_requests_per_ip_per_5min
+    rates = {r["Name"]: r["Statement"]["RateBasedStatement"] for r in acl["Rules"]
+             if "RateBasedStatement" in r["Statement"]}
+    assert set(rates) == {"RateLimitPerIp", "StaffRateLimitPerIp"}
+    public, staff = rates["RateLimitPerIp"], rates["StaffRateLimitPerIp"]
+    assert public["Limit"] == KNOBS.waf_requests_per_ip_per_5min
+    assert staff["Limit"] == KNOBS.waf_staff_requests_per_ip_per_5min > public["Limit"]
+    assert public["ScopeDownStatement"] == {"NotStatement": {"Statement": staff["ScopeDownStatement"]}}
+    matches = [s["ByteMatchStatement"] for s in staff["ScopeDownStatement"]["OrStatement"]["Statements"]]
+    prefixes = {m["SearchString"] for m in matches if m["PositionalConstraint"] == "STARTS_WITH"}
+    assert prefixes == {"/api/v1/staff/", "/v1/staff/"}
+    assert len({r["Priority"] for r in acl["Rules"]}) == len(acl["Rules"])
     association = resources["ApiWebAclAssociation"]
     assert association["DependsOn"] == ["RestAPIapiStage"]
     assert "/stages/api" in association["Properties"]["ResourceArn"]["Fn::Sub"]
@@ -207,6 +216,74 @@ def test_unknown_routes_answer_a_json_404_in_the_contract_error_shape(resources)
     for kind in ("DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"):
         body = json.loads(responses[kind]["responseTemplates"]["application/json"])
         assert set(body["error"]) == {"code", "message"}, kind
+
+
+def test_a_refused_staff_token_or_role_answers_in_the_contract_error_shape(resources):
+    responses = resources[t.API_RESOURCE]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    for kind, status, code in (("UNAUTHORIZED", "401", "unauthorized"), ("ACCESS_DENIED", "403", "forbidden")):
+        response = responses[kind]
+        assert response["statusCode"] == status, kind
+        body = json.loads(response["responseTemplates"]["application/json"])
+        assert body["error"]["code"] == code and body["error"]["message"], kind
+        assert response["responseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == "'*'"
+
+
+def _methods(resources: dict):
+    for path, item in resources[t.API_RESOURCE]["Properties"]["DefinitionBody"]["paths"].items():
+        for method, operation in item.items():
+            yield path, method, operation
+
+
+def test_every_staff_method_has_the_cognito_authorizer_of_the_stacks_own_user_pool(resources):
+    definition = resources[t.API_RESOURCE]["Properties"]["DefinitionBody"]
+    authorizer = definition["securityDefinitions"][t.STAFF_AUTHORIZER]
+    assert (authorizer["type"], authorizer["in"], authorizer["name"]) == ("apiKey", "header", "Authorization")
+    assert authorizer["x-amazon-apigateway-authtype"] == "cognito_user_pools"
+    assert authorizer["x-amazon-apigateway-authorizer"] == {
+        "type": "cognito_user_pools", "providerARNs": [{"Fn::GetAtt": [t.STAFF_POOL, "Arn"]}]}
+    assert resources[t.STAFF_POOL]["Type"] == "AWS::Cognito::UserPool"
+    staff = [(path, method) for path, method, _ in _methods(resources)
+             if path.startswith(t.STAFF_PATH) and method != "options"]
+    assert {p for p, _ in staff} == {"/v1/staff/booking-requests", "/v1/staff/campaigns/{campaign_id}",
+                                     "/v1/staff/campaigns/{campaign_id}/contingents"}
+    for path, method, operation in _methods(resources):
+        if (path, method) in staff:
+            assert operation.get("security") == [{t.STAFF_AUTHORIZER: []}], f"{method} {path}"
+
+
+def test_no_public_route_and_no_preflight_has_an_authorizer(resources):
+    for path, method, operation in _methods(resources):
+        if not path.startswith(t.STAFF_PATH) or method == "options":
+            assert "security" not in operation, f"{method} {path}"
+    assert len(resources[t.API_RESOURCE]["Properties"]["DefinitionBody"]["securityDefinitions"]) == 1
+
+
+def test_staff_can_sign_in_with_a_client_of_the_pool_and_the_outputs_name_it(template, resources):
+    client = resources["StaffUserPoolClient"]["Properties"]
+    assert client["UserPoolId"] == {"Ref": t.STAFF_POOL} and client["GenerateSecret"] is False
+    assert "ALLOW_ADMIN_USER_PASSWORD_AUTH" in client["ExplicitAuthFlows"]
+    assert not {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_CUSTOM_AUTH"} & set(client["ExplicitAuthFlows"])
+    assert template["Outputs"]["StaffUserPoolArn"]["Value"] == {"Fn::GetAtt": [t.STAFF_POOL, "Arn"]}
+    assert template["Outputs"]["StaffUserPoolClientId"]["Value"] == {"Ref": "StaffUserPoolClient"}
+
+
+def test_the_dev_stage_points_the_authorizer_at_its_own_pool_too():
+    definition = t.merge_template("dev")["Resources"][t.API_RESOURCE]["Properties"]["DefinitionBody"]
+    assert definition["securityDefinitions"][t.STAFF_AUTHORIZER]["x-amazon-apigateway-authorizer"]["providerARNs"] == [
+        {"Fn::GetAtt": [t.STAFF_POOL, "Arn"]}]
+
+
+def test_the_packaging_check_catches_an_authorizer_the_merge_missed():
+    from infra.aws.package import merge_problems
+
+    def api(security_definitions):
+        return {"Resources": {t.API_RESOURCE: {"Type": "AWS::Serverless::Api", "Properties": {
+            "DefinitionBody": {"securityDefinitions": security_definitions}}}}}
+
+    literal = {"type": "apiKey", "x-amazon-apigateway-authorizer": {"providerARNs": [""]}}
+    assert any("literal providerARNs" in p for p in merge_problems(api({"StaffUserPool": literal})))
+    renamed = {"x-amazon-apigateway-authorizer": {"providerARNs": [{"Fn::GetAtt": [t.STAFF_POOL, "Arn"]}]}}
+    assert any("has no type" in p for p in merge_problems(api({"StaffUserPool": renamed})))
 
 
 def test_the_site_bucket_is_private_encrypted_versioned_and_read_only_through_cloudfront(resources):
