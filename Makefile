@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast bench mail package browser-deps clean
+.PHONY: help run test test-fast screenshots bench mail package browser-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ browser-deps: ## Install Debian's chromium for the browser tests if it is missin
 
 test: $(STAMP) browser-deps ## Install what tests need and run them all
 	$(PY) -m pytest
+
+screenshots: $(STAMP) browser-deps ## Run the browser tests and refresh docs/screenshots/
+	VAXSLOT_SCREENSHOTS=docs $(PY) -m pytest tests/browser
 
 test-fast: $(STAMP) ## Unit tests only (no AWS, no browser)
 	$(PY) -m pytest tests/unit

@@ -133,13 +133,18 @@ def put_campaign(campaign_id):
 
 @route("/v1/staff/campaigns/{campaign_id}/contingents", methods=["POST"], authorizer=STAFF)
 def release_contingent(campaign_id):
-    require_group(app.current_request, "ops")
-    body = schemas.parse_json_body(schemas.ContingentBody, app.current_request.raw_body)
+    request = app.current_request
+    require_group(request, "ops")
+    body = schemas.parse_json_body(schemas.ContingentBody, request.raw_body)
+    key = schemas.require_header(request.headers, "Idempotency-Key")
+    bootstrap.contingent_idempotency().register_lambda_context(app.lambda_context)
+    envelope = {"key": f"{campaign_id}:{key}", "body_hash": bootstrap.body_hash(body)}
     releases = [SlotRelease(s.start, s.end, s.capacity) for s in body.slots]
-    slots = bootstrap.operations_service().release_contingent(campaign_id, body.center_id, releases)
+    slots = bootstrap.release_contingent_once()(envelope=envelope, campaign_id=campaign_id,
+                                                center_id=body.center_id, releases=releases)
     count("ContingentReleased")
     return json_response({"campaign_id": campaign_id, "center_id": body.center_id,
-                          "slots": [views.slot(s) for s in slots]}, 201)
+                          "slots": [views.released_slot(s) for s in slots]}, 201)
 
 
 # --- queue workers --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ integration tests call `reset()` after pointing the environment at their moto se
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -138,6 +139,26 @@ def submit_booking_request() -> Callable[..., dict]:
 
 
 @functools.cache
+def contingent_idempotency() -> IdempotencyConfig:
+    return IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="body_hash",
+                             expires_after_seconds=7 * 24 * 3600, raise_on_no_idempotency_key=True)
+
+
+@functools.cache
+def release_contingent_once() -> Callable[..., list]:
+    """Releasing adds capacity, so a retried call must not release twice: one release per Idempotency-Key."""
+    service = operations_service()
+
+    @idempotent_function(data_keyword_argument="envelope", persistence_store=_idempotency_store(),
+                         config=contingent_idempotency())
+    def release(envelope: dict, campaign_id: str, center_id: str, releases: list) -> list:
+        slots = service.release_contingent(campaign_id, center_id, releases)
+        return [dataclasses.asdict(s) | {"start": s.start.isoformat(), "end": s.end.isoformat()} for s in slots]
+
+    return release
+
+
+@functools.cache
 def mail_idempotency() -> IdempotencyConfig:
     return IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=30 * 24 * 3600)
 
@@ -166,7 +187,8 @@ def reset() -> None:
 
     settings.get_settings.cache_clear()
     for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, booking_service, operations_service, mail_service,
-                    booking_request_idempotency, submit_booking_request, mail_idempotency, send_mail_once):
+                    booking_request_idempotency, submit_booking_request, contingent_idempotency,
+                    release_contingent_once, mail_idempotency, send_mail_once):
         factory.cache_clear()
 
 

@@ -201,3 +201,10 @@ def parse_identifier(value: str, field_name: str = "campaign_id") -> str:
         return _identifier(value)
     except PydanticCustomError:
         raise ApiError(400, "invalid_request", [FieldProblem(field_name, "invalid")]) from None
+
+
+def require_header(headers, name: str) -> str:
+    value = (headers.get(name.lower()) or "").strip()
+    if not value or len(value) > 200:
+        raise ApiError(400, "invalid_request", [FieldProblem(name, "missing")])
+    return value

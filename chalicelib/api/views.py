@@ -105,6 +105,7 @@ def request_state(state: d.RequestState, view: BookingView | None) -> dict:
     return body
 
 
-def slot(s: d.Slot) -> dict:
-    return {"slot_id": s.slot_id, "start": s.start.isoformat(), "end": s.end.isoformat(), "capacity": s.capacity,
-            "booked": s.booked, "remaining": s.remaining}
+def released_slot(s: dict) -> dict:
+    """A slot as the idempotent release stored it (plain JSON, so a retry answers the same)."""
+    return {"slot_id": s["slot_id"], "start": s["start"], "end": s["end"], "capacity": s["capacity"],
+            "booked": s["booked"], "remaining": max(0, s["capacity"] - s["booked"])}

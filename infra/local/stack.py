@@ -54,15 +54,29 @@ def wait_until_up(url: str, timeout_s: float = 30.0) -> None:
 
 
 class _GatewayRequestHandler(ChaliceRequestHandler):
-    """chalice local as API Gateway is configured in infra/: an unknown route answers a JSON 404."""
+    """chalice local as API Gateway is configured in infra/aws: unknown routes and unreadable staff tokens
+    answer the contract's JSON errors (404 unknown_route, 401 unauthorized)."""
+
+    def _send_contract_error(self, status: int, code: str) -> None:
+        from chalicelib.api.errors import ApiError, error_body, language_of
+
+        body = error_body(ApiError(status, code), language_of(self.headers.get("accept-language")))
+        self._send_http_response(status, {"Content-Type": "application/json; charset=utf-8",
+                                          "Access-Control-Allow-Origin": "*"}, json.dumps(body).encode())
+
+    def _generic_handle(self) -> None:
+        try:
+            super()._generic_handle()
+        except (IndexError, ValueError, UnicodeDecodeError):
+            # chalice's local Cognito stand-in cannot parse a malformed token; API Gateway answers 401.
+            self._send_contract_error(401, "unauthorized")
+
+    # The base class binds its methods to _generic_handle by name; bind them to the override above.
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
     def _send_error_response(self, error) -> None:
         if isinstance(error, ForbiddenError) and b"Missing Authentication Token" in (error.body or b""):
-            from chalicelib.api.errors import ApiError, error_body, language_of
-
-            body = error_body(ApiError(404, "unknown_route"), language_of(self.headers.get("accept-language")))
-            self._send_http_response(404, {"Content-Type": "application/json; charset=utf-8",
-                                           "Access-Control-Allow-Origin": "*"}, json.dumps(body).encode())
+            self._send_contract_error(404, "unknown_route")
             return
         super()._send_error_response(error)
 

@@ -492,6 +492,11 @@ def contingent_body(first_day: int = 30, capacity: int = 3, center_id: str = CEN
         for s in (start, start + timedelta(days=28))]}
 
 
+def ops_once() -> dict:
+    """Ops headers with a fresh Idempotency-Key: each call is a release of its own."""
+    return {**OPS, "Idempotency-Key": uuid.uuid4().hex}
+
+
 def new_campaign(api) -> str:
     campaign_id = f"spec-{uuid.uuid4().hex[:12]}"
     response = api.put(STAFF_CAMPAIGN.format(campaign_id=campaign_id), json=cohort_body(), headers=OPS)
@@ -550,14 +555,27 @@ def test_a_bad_campaign_is_invalid_request_naming_the_field(api):
 def test_ops_release_a_contingent_and_get_every_slot_back_with_its_total_capacity(api):
     campaign_id = new_campaign(api)
     url = STAFF_CONTINGENT.format(campaign_id=campaign_id)
-    response = api.post(url, json=contingent_body(capacity=3), headers=OPS)
+    response = api.post(url, json=contingent_body(capacity=3), headers=ops_once())
     released = assert_matches_spec("POST", STAFF_CONTINGENT, response)
     assert response.status_code == 201
     assert (released["campaign_id"], released["center_id"]) == (campaign_id, CENTER)
     assert [(s["capacity"], s["booked"], s["remaining"]) for s in released["slots"]] == [(3, 0, 3), (3, 0, 3)]
-    more = assert_matches_spec("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(capacity=5), headers=OPS))
+    more = assert_matches_spec("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(capacity=5), headers=ops_once()))
     assert [s["slot_id"] for s in more["slots"]] == [s["slot_id"] for s in released["slots"]]
     assert [s["capacity"] for s in more["slots"]] == [8, 8], "a second release adds its capacity"
+
+
+def test_a_contingent_retried_with_its_idempotency_key_is_released_once(api):
+    campaign_id = new_campaign(api)
+    url = STAFF_CONTINGENT.format(campaign_id=campaign_id)
+    once = ops_once()
+    first = assert_matches_spec("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(capacity=3), headers=once))
+    again = assert_matches_spec("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(capacity=3), headers=once))
+    assert again == first and [s["capacity"] for s in again["slots"]] == [3, 3]
+    assert_error("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(capacity=4), headers=once), 409,
+                 "idempotency_key_reused")
+    assert_error("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(), headers=OPS), 400,
+                 "invalid_request", "Idempotency-Key")
 
 
 def test_a_bad_contingent_is_refused_as_documented(api):
@@ -565,21 +583,21 @@ def test_a_bad_contingent_is_refused_as_documented(api):
     url = STAFF_CONTINGENT.format(campaign_id=campaign_id)
     bad = contingent_body()
     bad["slots"][1]["capacity"] = 0
-    error = assert_error("POST", STAFF_CONTINGENT, api.post(url, json=bad, headers=OPS), 400, "invalid_request",
+    error = assert_error("POST", STAFF_CONTINGENT, api.post(url, json=bad, headers=ops_once()), 400, "invalid_request",
                          "slots.1.capacity")
     assert error["details"][0]["code"] == "out_of_range"
-    error = assert_error("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(first_day=-2), headers=OPS),
+    error = assert_error("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(first_day=-2), headers=ops_once()),
                          400, "invalid_request", "slots.0.start")
     assert error["details"][0]["code"] == "out_of_range"
-    error = assert_error("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(center_id="koeln"), headers=OPS),
+    error = assert_error("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(center_id="koeln"), headers=ops_once()),
                          400, "invalid_request", "center_id")
     assert error["details"][0]["code"] == "center_not_in_campaign"
-    assert_error("POST", STAFF_CONTINGENT, api.post(url, json={"center_id": CENTER, "slots": []}, headers=OPS),
+    assert_error("POST", STAFF_CONTINGENT, api.post(url, json={"center_id": CENTER, "slots": []}, headers=ops_once()),
                  400, "invalid_request", "slots")
-    assert_error("POST", STAFF_CONTINGENT, api.post(url, data="{", headers={**OPS, "Content-Type": "application/json"}),
+    assert_error("POST", STAFF_CONTINGENT, api.post(url, data="{", headers={**ops_once(), "Content-Type": "application/json"}),
                  400, "invalid_request", "body")
     assert_error("POST", STAFF_CONTINGENT, api.post(f"/v1/staff/campaigns/spec-{uuid.uuid4().hex}/contingents",
-                                                    json=contingent_body(), headers=OPS), 404, "unknown_campaign")
+                                                    json=contingent_body(), headers=ops_once()), 404, "unknown_campaign")
 
 
 def test_a_hotline_booking_is_accepted_like_a_web_booking_and_booked(api, stack):

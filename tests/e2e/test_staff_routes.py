@@ -12,10 +12,14 @@ from infra.local.token import local_staff_token
 from tests.e2e.test_booking_invariants import request_body, wait_decided
 
 OPS = {"Authorization": local_staff_token("olga", "ops")}
+
+
+def ops_once() -> dict:
+    return {**OPS, "Idempotency-Key": uuid.uuid4().hex}
 HOTLINE = {"Authorization": local_staff_token("hans", "hotline")}
 
 
-def cohort(opens_at: datetime, born_from: str = "1941-01-01", born_to: str = "1941-12-31") -> dict:
+def cohort(opens_at: datetime, born_from: str = "1941-11-11", born_to: str = "1941-11-11") -> dict:
     return {"name": "Jahrgang 1941", "vaccine": "comirnaty", "doses": 2, "interval_days": {"min": 21, "max": 42},
             "regions": ["westfalen-lippe"], "center_ids": ["muenster"], "opens_at": opens_at.isoformat(),
             "born_on_or_after": born_from, "born_on_or_before": born_to}
@@ -46,35 +50,46 @@ def test_a_hotline_agent_cannot_open_cohorts_or_release_contingents(api):
 
 def test_ops_open_a_cohort_release_its_contingent_and_it_can_be_booked(stack, api):
     campaign_id = f"jahrgang-1941-{uuid.uuid4().hex[:6]}"
-    before = api.post("/v1/eligibility", json={"birth_date": "1941-06-01", "postal_code": "48143"}).json()
+    before = api.post("/v1/eligibility", json={"birth_date": "1941-11-11", "postal_code": "48143"}).json()
     assert campaign_id not in {c["id"] for c in before["campaigns"]}
 
     opened = api.put(f"/v1/staff/campaigns/{campaign_id}", json=cohort(datetime.now(LOCAL_TZ) - timedelta(minutes=1)),
                      headers=OPS)
     assert opened.status_code == 200 and opened.json()["id"] == campaign_id
-    after = api.post("/v1/eligibility", json={"birth_date": "1941-06-01", "postal_code": "48143"}).json()
+    after = api.post("/v1/eligibility", json={"birth_date": "1941-11-11", "postal_code": "48143"}).json()
     assert campaign_id in {c["id"] for c in after["campaigns"]}
 
-    released = api.post(f"/v1/staff/campaigns/{campaign_id}/contingents", json=contingent(4), headers=OPS)
+    once = ops_once()
+    released = api.post(f"/v1/staff/campaigns/{campaign_id}/contingents", json=contingent(4), headers=once)
     assert released.status_code == 201 and [s["capacity"] for s in released.json()["slots"]] == [2, 2]
+    retried = api.post(f"/v1/staff/campaigns/{campaign_id}/contingents", json=contingent(4), headers=once)
+    assert retried.status_code == 201 and retried.json() == released.json()  # released once, answered twice
     days = api.get(f"/v1/centers/muenster/availability?campaign={campaign_id}&days=7").json()["days"]
     slot_id = days[0]["slots"][0]["slot_id"]
     assert days[0]["slots"][0]["remaining"] == 2
 
     body = request_body(campaign_id, slot_id, f"Jg{uuid.uuid4().hex[:6]}")
     body.update(center_id="muenster")
-    body["person"].update(birth_date="1941-06-01", postal_code="48143")
+    body["person"].update(birth_date="1941-11-11", postal_code="48143")
     assert wait_decided(stack.api_url, api.post("/v1/booking-requests", json=body).json()["request_id"])["status"] == "booked"
 
 
 def test_a_contingent_with_bad_slots_is_refused_and_changes_nothing(api):
     bad = contingent(3)
     bad["slots"][1]["capacity"] = 0
-    response = api.post("/v1/staff/campaigns/80plus-comirnaty/contingents", json=bad, headers=OPS)
+    response = api.post("/v1/staff/campaigns/80plus-comirnaty/contingents", json=bad, headers=ops_once())
     assert response.status_code == 400 and response.json()["error"]["field"] == "slots.1.capacity"
     past = contingent(-2)
-    response = api.post("/v1/staff/campaigns/80plus-comirnaty/contingents", json=past, headers=OPS)
+    response = api.post("/v1/staff/campaigns/80plus-comirnaty/contingents", json=past, headers=ops_once())
     assert response.status_code == 400
+    without_key = api.post("/v1/staff/campaigns/80plus-comirnaty/contingents", json=contingent(3), headers=OPS)
+    assert without_key.status_code == 400 and without_key.json()["error"]["field"] == "Idempotency-Key"
+
+
+def test_an_unreadable_staff_token_is_401_not_a_crash(api):
+    response = api.put("/v1/staff/campaigns/x", json=cohort(datetime.now(LOCAL_TZ)),
+                       headers={"Authorization": "not-a-jwt"})
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
 
 
 def test_a_hotline_booking_and_a_web_booking_of_the_same_caller_give_one_booking(stack, api):

@@ -1,0 +1,125 @@
+// The citizen API (see docs/site.md). Every call sends Accept-Language, has a timeout,
+// and fails with an ApiError carrying the API's error code, field details and Retry-After.
+import { currentLang } from './i18n.js';
+
+const TIMEOUT_MS = 20000;
+
+export class ApiError extends Error {
+  constructor({ status, code, message = '', field = null, details = [], retryAfter = null, body = null }) {
+    super(`API ${status} ${code}`);
+    this.status = status; // 0 = no answer (network down, timeout)
+    this.code = code;
+    this.apiMessage = message;
+    this.field = field;
+    this.details = details;
+    this.retryAfter = retryAfter; // seconds, or null
+    this.body = body;
+  }
+
+  /** The service did not answer or is overloaded: show the error page and retry. */
+  get unavailable() {
+    return this.status === 0 || this.status === 429 || this.status >= 500;
+  }
+}
+
+function baseUrl() {
+  const config = window.VAXSLOT_CONFIG || {};
+  return String(config.apiBaseUrl || '').replace(/\/+$/, '');
+}
+
+export function apiUrl(path, query = {}) {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== '') search.set(name, value);
+  }
+  const qs = search.toString();
+  return `${baseUrl()}${path}${qs ? `?${qs}` : ''}`;
+}
+
+export function parseRetryAfter(value) {
+  if (!value) return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+  const when = Date.parse(value);
+  return Number.isNaN(when) ? null : Math.max(0, Math.ceil((when - Date.now()) / 1000));
+}
+
+async function request(method, path, { query, body, headers = {} } = {}) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+  try {
+    let response;
+    try {
+      response = await fetch(apiUrl(path, query), {
+        method,
+        headers: {
+          Accept: 'application/json',
+          'Accept-Language': currentLang(),
+          ...(body ? { 'Content-Type': 'application/json' } : {}),
+          ...headers,
+        },
+        body: body ? JSON.stringify(body) : undefined,
+        signal: controller.signal,
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+    } catch {
+      throw new ApiError({ status: 0, code: 'network_error' });
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      if (response.ok) throw new ApiError({ status: response.status, code: 'bad_response' });
+    }
+    if (response.ok) return data;
+    const error = (data && data.error) || {};
+    throw new ApiError({
+      status: response.status,
+      code: error.code || `http_${response.status}`,
+      message: error.message || '',
+      field: error.field || null,
+      details: Array.isArray(error.details) ? error.details : [],
+      retryAfter: parseRetryAfter(response.headers.get('Retry-After')),
+      body: data,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const enc = encodeURIComponent;
+
+export const getCampaigns = () => request('GET', '/v1/campaigns');
+
+export const getCenters = (postalCode) => request('GET', '/v1/centers', { query: { postal_code: postalCode } });
+
+export const checkEligibility = (birthDate, postalCode) =>
+  request('POST', '/v1/eligibility', { body: { birth_date: birthDate, postal_code: postalCode } });
+
+export const getAvailability = (centerId, campaignId, from, days) =>
+  request('GET', `/v1/centers/${enc(centerId)}/availability`, { query: { campaign: campaignId, from, days } });
+
+export const submitBookingRequest = (body, idempotencyKey) =>
+  request('POST', '/v1/booking-requests', { body, headers: { 'Idempotency-Key': idempotencyKey } });
+
+export const getBookingRequest = (requestId) => request('GET', `/v1/booking-requests/${enc(requestId)}`);
+
+export const getBooking = (code, birthDate) =>
+  request('GET', `/v1/bookings/${enc(code)}`, { query: { birth_date: birthDate } });
+
+export const cancelBooking = (code, birthDate) =>
+  request('POST', `/v1/bookings/${enc(code)}/cancel`, { body: { birth_date: birthDate } });
+
+export const calendarUrl = (code, birthDate) =>
+  apiUrl(`/v1/bookings/${enc(code)}/calendar.ics`, { birth_date: birthDate });
+
+/** A random UUID v4, made once per submit attempt (crypto.randomUUID needs a secure context). */
+export function newIdempotencyKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

@@ -1,0 +1,43 @@
+// Sending a booking request: one Idempotency-Key per attempt, reused when the attempt is retried.
+import { currentLang } from './i18n.js';
+import { ApiError, newIdempotencyKey, submitBookingRequest } from './api.js';
+import { state } from './state.js';
+
+export function bookingBody(slot) {
+  const p = state.person;
+  const person = {
+    given_name: p.given_name.trim(),
+    family_name: p.family_name.trim(),
+    birth_date: state.birthDate,
+    postal_code: state.postalCode,
+    email: p.email.trim(),
+  };
+  if (p.phone.trim()) person.phone = p.phone.trim();
+  return {
+    campaign_id: state.campaign.id,
+    center_id: slot.center_id || state.center.id,
+    slot_id: slot.slot_id,
+    flexible: Boolean(state.flexible),
+    language: currentLang(),
+    person,
+  };
+}
+
+/**
+ * Send the request for `slot`; on 202 go to its waiting page. Errors the citizen can fix (4xx)
+ * go to onClientError; "unavailable" goes to the error page, whose retry sends the same key again.
+ */
+export function sendBookingRequest(ctx, slot, onClientError) {
+  const key = newIdempotencyKey();
+  const body = bookingBody(slot);
+  return ctx.act(async () => {
+    try {
+      const accepted = await submitBookingRequest(body, key);
+      state.requests[accepted.request_id] = { slot, center: state.center, email: body.person.email };
+      ctx.go(`#/request/${encodeURIComponent(accepted.request_id)}`);
+    } catch (error) {
+      if (error instanceof ApiError && !error.unavailable) onClientError(error);
+      else throw error;
+    }
+  }, { kind: 'submit' });
+}

@@ -1,0 +1,89 @@
+// Step 5: the chosen pair, the personal data form, and sending the booking request.
+import { t, formatDate } from '../i18n.js';
+import { state } from '../state.js';
+import { sendBookingRequest } from '../booking.js';
+import {
+  h, page, para, link, textField, errorSummary, apiFieldErrors, appointmentList, announce,
+} from '../ui.js';
+
+const FIELD_IDS = {
+  'person.given_name': 'given-name',
+  'person.family_name': 'family-name',
+  'person.email': 'email',
+  'person.phone': 'phone',
+};
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const PHONE = /^\+?[\d][\d\s/()-]{4,}$/;
+
+function validate(p) {
+  const errors = [];
+  if (!p.given_name.trim()) errors.push({ id: 'given-name', text: t('errors.given_name_missing') });
+  if (!p.family_name.trim()) errors.push({ id: 'family-name', text: t('errors.family_name_missing') });
+  if (!p.email.trim()) errors.push({ id: 'email', text: t('errors.email_missing') });
+  else if (!EMAIL.test(p.email.trim())) errors.push({ id: 'email', text: t('errors.email_invalid') });
+  if (p.phone.trim() && !PHONE.test(p.phone.trim())) errors.push({ id: 'phone', text: t('errors.phone_invalid') });
+  return errors;
+}
+
+/** API errors → [{id, text}]; fields that are not on this form are listed without a link. */
+function fromApi(error) {
+  if (error.status === 400) {
+    return Object.entries(apiFieldErrors(error)).map(([field, text]) => ({ id: FIELD_IDS[field] || null, text }));
+  }
+  const key = error.status === 403 ? 'errors.booking.not_eligible' : 'errors.booking.other';
+  return [{ id: null, text: t(key) }, error.apiMessage && error.status !== 403 ? { id: null, text: error.apiMessage } : null]
+    .filter(Boolean);
+}
+
+export async function detailsView(ctx) {
+  const slot = state.slot;
+  if (!slot || !state.center) {
+    ctx.redirect('#/book');
+    return null;
+  }
+  const p = state.person;
+
+  const build = (errors = []) => {
+    const errorFor = (id) => (errors.find((e) => e.id === id) || {}).text;
+    let busy = false;
+    const onsubmit = (event) => {
+      event.preventDefault();
+      if (busy) return;
+      const found = validate(p);
+      if (found.length) {
+        ctx.show(build(found));
+        return;
+      }
+      busy = true;
+      announce(t('common.sending'));
+      sendBookingRequest(ctx, slot, (error) => ctx.show(build(fromApi(error))))
+        .finally(() => { busy = false; });
+    };
+    const second = slot.second_dose ? (slot.second_dose.start || slot.second_dose.date) : null;
+    return page({ title: t('details.title'), back: '#/book/times', step: 5, error: errors.length > 0 },
+      errorSummary(errors),
+      h('section', { 'aria-labelledby': 'chosen' },
+        h('h2', { id: 'chosen' }, t('details.chosen_heading')),
+        appointmentList({ first: slot.start, second, center: state.center }),
+        link('#/book/times', t('details.change_time'))),
+      h('section', { 'aria-labelledby': 'about-you' },
+        h('h2', { id: 'about-you' }, t('details.about_you')),
+        para(t('details.checked', { birth: formatDate(state.birthDate, { weekday: false }), postal: state.postalCode })),
+        h('form', { novalidate: true, onsubmit },
+          textField({ id: 'given-name', name: 'given_name', state: p, label: t('details.given_name'), error: errorFor('given-name'), autocomplete: 'given-name', spellcheck: 'false' }),
+          textField({ id: 'family-name', name: 'family_name', state: p, label: t('details.family_name'), error: errorFor('family-name'), autocomplete: 'family-name', spellcheck: 'false' }),
+          textField({ id: 'email', name: 'email', state: p, type: 'email', label: t('details.email'), hint: t('details.email_hint'), error: errorFor('email'), autocomplete: 'email', spellcheck: 'false' }),
+          textField({ id: 'phone', name: 'phone', state: p, type: 'tel', label: t('details.phone'), hint: t('details.phone_hint'), error: errorFor('phone'), autocomplete: 'tel' }),
+          h('div', { class: 'field checkbox' },
+            h('input', {
+              type: 'checkbox', id: 'flexible', name: 'flexible', checked: state.flexible,
+              'aria-describedby': 'flexible-hint',
+              onchange: (event) => { state.flexible = event.target.checked; },
+            }),
+            h('label', { for: 'flexible' }, t('details.flexible')),
+            h('p', { class: 'hint', id: 'flexible-hint' }, t('details.flexible_hint'))),
+          para(t('details.submit_hint')),
+          h('button', { type: 'submit', class: 'button button--large' }, t('details.submit')))));
+  };
+  return build();
+}
