@@ -3,13 +3,13 @@ for setting the scene (a booking to look up, a slot booked away)."""
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import time
 import uuid
-from datetime import datetime
 from dataclasses import dataclass
-import os
-import tempfile
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
