@@ -163,8 +163,8 @@ def process_booking_record(record: SQSRecord) -> None:
 
 def send_mail_record(record: SQSRecord) -> None:
     message = MailMessage.model_validate_json(record.body)
-    bootstrap.send_mail_once()(message)
-    count("MailSent", kind=message.kind.value)
+    sent = bootstrap.send_mail_once()(message)
+    count("MailSent" if sent else "MailSuppressed", kind=message.kind.value)
 
 
 @app.on_sqs_message(queue=os.environ.get("BOOKING_QUEUE_NAME", "vaxslot-local-bookingrequests"), batch_size=10)
@@ -179,3 +179,10 @@ def mail_worker(event):
     bootstrap.mail_idempotency().register_lambda_context(event.context)
     return process_partial_response(event=event.to_dict(), record_handler=send_mail_record,
                                     processor=mail_batch, context=event.context)
+
+
+@app.on_sns_message(topic=os.environ.get("MAIL_EVENTS_TOPIC_NAME", "vaxslot-local-mail-events"))
+def mail_events(event):
+    """SES bounces and complaints: suppress the addresses, so that no mail goes there again."""
+    suppressed = bootstrap.mail_service().record_feedback(event.message)
+    logger.info("mail feedback recorded", extra={"suppressed": suppressed})

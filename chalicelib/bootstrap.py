@@ -27,6 +27,8 @@ from chalicelib.booking.operations import OperationsService
 from chalicelib.booking.dynamo import DynamoBookings, DynamoCatalog, bind_models
 from chalicelib.booking.queues import SqsMailOutbox, SqsRequestQueue
 from chalicelib.booking.services import BookingService
+from chalicelib.notify.dynamo import DynamoSuppressionList
+from chalicelib.notify.dynamo import bind as bind_suppressions
 from chalicelib.notify.messages import MailMessage
 from chalicelib.notify.services import MailService
 from chalicelib.notify.ses import SesMailer
@@ -94,7 +96,9 @@ def operations_service() -> OperationsService:
 @functools.cache
 def mail_service() -> MailService:
     s = get_settings()
-    return MailService(SesMailer(_client("ses")), sender=s.mail_sender, site_url=s.site_url)
+    bind_suppressions(s.table_name, s.region, s.aws_endpoint_url)
+    return MailService(SesMailer(_client("ses")), DynamoSuppressionList(), sender=s.mail_sender,
+                       site_url=s.site_url)
 
 
 def _idempotency_store() -> DynamoDBPersistenceLayer:
@@ -164,17 +168,16 @@ def mail_idempotency() -> IdempotencyConfig:
 
 
 @functools.cache
-def send_mail_once() -> Callable[[MailMessage], None]:
+def send_mail_once() -> Callable[[MailMessage], bool]:
     """mail_service().send behind powertools Idempotency: one mail per booking and kind."""
     service = mail_service()
 
     @idempotent_function(data_keyword_argument="envelope", persistence_store=_idempotency_store(),
                          config=mail_idempotency())
     def send(envelope: dict, message: MailMessage) -> dict:
-        service.send(message)
-        return {"sent": True}
+        return {"sent": service.send(message)}
 
-    return lambda message: send(envelope={"key": message.idempotency_key}, message=message)
+    return lambda message: send(envelope={"key": message.idempotency_key}, message=message)["sent"]
 
 
 def body_hash(body) -> str:

@@ -54,8 +54,23 @@ NOTIFY_QUEUE = QueueSpec("Mail", "NOTIFY_QUEUE_NAME", visibility_timeout_s=180, 
 QUEUES = (BOOKING_QUEUE, NOTIFY_QUEUE)
 
 
+@dataclass(frozen=True)
+class TopicSpec:
+    logical_id: str
+    env_var: str
+
+    def name(self, stage: str) -> str:
+        return f"vaxslot-{stage}-{self.logical_id.lower()}"
+
+
+# SES publishes bounces and complaints here; the mail_events function records suppressions from it.
+MAIL_EVENTS_TOPIC = TopicSpec("Mail-Events", "MAIL_EVENTS_TOPIC_NAME")
+TOPICS = (MAIL_EVENTS_TOPIC,)
+
+
 def environment(stage: str) -> dict[str, str]:
     """The environment variables every function gets for these resources."""
     env = {t.env_var: t.name(stage) for t in TABLES}
     env.update({q.env_var: q.name(stage) for q in QUEUES})
+    env.update({t.env_var: t.name(stage) for t in TOPICS})
     return env

@@ -9,7 +9,7 @@ from datetime import datetime
 from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, RequestQueue
 from chalicelib.notify.messages import MailMessage
-from chalicelib.notify.ports import Mailer
+from chalicelib.notify.ports import Mailer, SuppressionList
 
 
 class FakeCatalog(Catalog):
@@ -132,3 +132,14 @@ class FakeMailer(Mailer):
 
     def send(self, message):
         self.sent.append(message)
+
+
+class FakeSuppressionList(SuppressionList):
+    def __init__(self):
+        self.suppressed: dict[str, str] = {}
+
+    def is_suppressed(self, address):
+        return address.strip().casefold() in self.suppressed
+
+    def suppress(self, address, reason):
+        self.suppressed[address.strip().casefold()] = reason

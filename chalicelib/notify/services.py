@@ -11,7 +11,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from chalicelib.booking.domain import LOCAL_TZ
 from chalicelib.notify.calendar import booking_calendar
 from chalicelib.notify.messages import MailKind, MailMessage
-from chalicelib.notify.ports import Mailer
+from chalicelib.notify.feedback import suppressions_in
+from chalicelib.notify.ports import Mailer, SuppressionList
 
 LANGUAGES = ("de", "en")
 _SUBJECTS = {
@@ -35,8 +36,9 @@ def _when(value, language: str) -> str:
 
 
 class MailService:
-    def __init__(self, mailer: Mailer, sender: str, site_url: str):
+    def __init__(self, mailer: Mailer, suppressions: SuppressionList, sender: str, site_url: str):
         self._mailer = mailer
+        self._suppressions = suppressions
         self._sender = sender
         self._site_url = site_url
         self._templates = Environment(
@@ -71,5 +73,16 @@ class MailService:
                                 params={"method": "PUBLISH"})
         return mail
 
-    def send(self, message: MailMessage) -> None:
+    def send(self, message: MailMessage) -> bool:
+        """Send the mail; False if the address is suppressed (nothing sent, nothing to retry)."""
+        if self._suppressions.is_suppressed(message.recipient):
+            return False
         self._mailer.send(self.render(message))
+        return True
+
+    def record_feedback(self, notification: str) -> int:
+        """Suppress the addresses an SES bounce or complaint names; returns how many."""
+        found = suppressions_in(notification)
+        for suppression in found:
+            self._suppressions.suppress(suppression.address, suppression.reason)
+        return len(found)

@@ -122,3 +122,27 @@ def test_logs_of_a_whole_booking_flow_hold_no_personal_data(stack, api):
     for secret in ("Hildegard", "Zwetschgenbaum", "zwetschgenbaum", "1936-07-19", "987654", code,
                    code.replace("-", "")):
         assert secret not in logs
+
+
+def sns_event(message: str) -> dict:
+    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0",
+                         "EventSubscriptionArn": "arn:aws:sns:eu-central-1:123456789012:vaxslot-local-mail-events:x",
+                         "Sns": {"Type": "Notification", "MessageId": str(uuid.uuid4()), "Subject": None,
+                                 "Message": message, "Timestamp": "2021-01-25T08:00:00.000Z",
+                                 "TopicArn": "arn:aws:sns:eu-central-1:123456789012:vaxslot-local-mail-events",
+                                 "MessageAttributes": {}}}]}
+
+
+def test_an_address_that_bounced_gets_no_more_mail_and_its_booking_still_stands(stack, api):
+    address = f"gone-{uuid.uuid4().hex[:6]}@example.org"
+    bounce = json.dumps({"eventType": "Bounce", "bounce": {"bounceType": "Permanent",
+                                                           "bouncedRecipients": [{"emailAddress": address}]}})
+    stack.app_module.mail_events(sns_event(bounce), PumpContext("mail_events", 10))
+
+    campaign_id, first_id, _ = new_campaign(stack, 2, 2)
+    body = request_body(campaign_id, first_id, f"Bounced{uuid.uuid4().hex[:6]}")
+    body["person"]["email"] = address
+    state = wait_decided(stack.api_url, api.post("/v1/booking-requests", json=body).json()["request_id"])
+    stack.wait_for_idle_queues()
+    assert state["status"] == "booked"
+    assert not [m for m in stack.sent_mail() if state["booking"]["code"] in m["raw_data"]]

@@ -5,7 +5,7 @@ from icalendar import Calendar
 from chalicelib.booking.domain import LOCAL_TZ
 from chalicelib.notify.messages import Appointment, MailKind, MailMessage
 from chalicelib.notify.services import MailService
-from tests.fakes import FakeMailer
+from tests.fakes import FakeMailer, FakeSuppressionList
 
 START = datetime(2021, 2, 8, 14, 30, tzinfo=LOCAL_TZ)
 
@@ -21,7 +21,7 @@ def message(kind=MailKind.BOOKING_CONFIRMED, language="de") -> MailMessage:
 
 def render(msg):
     mailer = FakeMailer()
-    MailService(mailer, "termine@vaxslot.example", "https://vaxslot.example").send(msg)
+    MailService(mailer, FakeSuppressionList(), "termine@vaxslot.example", "https://vaxslot.example").send(msg)
     return mailer.sent[0]
 
 
