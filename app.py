@@ -5,7 +5,7 @@ from datetime import datetime
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from chalice import Chalice, CognitoUserPoolAuthorizer, ConvertToMiddleware, CORSConfig, Response
+from chalice import Chalice, CognitoUserPoolAuthorizer, ConvertToMiddleware, CORSConfig, Rate, Response
 
 from chalicelib import bootstrap
 from chalicelib.api import schemas, views
@@ -15,7 +15,7 @@ from chalicelib.booking.operations import SlotRelease
 from chalicelib.booking.queues import BookingRequestMessage
 from chalicelib.notify.calendar import booking_calendar
 from chalicelib.notify.messages import Appointment, MailMessage
-from chalicelib.observability import count, logger, metrics
+from chalicelib.observability import count, logger, measure, metrics
 
 app = Chalice(app_name="vaxslot")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
@@ -186,3 +186,14 @@ def mail_events(event):
     """SES bounces and complaints: suppress the addresses, so that no mail goes there again."""
     suppressed = bootstrap.mail_service().record_feedback(event.message)
     logger.info("mail feedback recorded", extra={"suppressed": suppressed})
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def reconcile(event):
+    """Slot counters against the bookings holding them; the two metrics carry the alarms of infra/aws."""
+    report = bootstrap.reconciliation().run()
+    measure("ReconciliationDrift", report.drift)
+    measure("SecondDoseShortfall", report.second_dose_shortfall)
+    logger.info("reconciled", extra={"slots": report.slots_checked, "bookings": report.bookings_checked,
+                                     "drift": report.drift, "drifting_slots": report.drifting_slots[:50],
+                                     "second_dose_shortfall": report.second_dose_shortfall})

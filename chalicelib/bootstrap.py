@@ -24,6 +24,7 @@ from botocore.config import Config
 from chalicelib.booking.catalog_cache import CachedCatalog
 from chalicelib.booking.domain import LOCAL_TZ
 from chalicelib.booking.operations import OperationsService
+from chalicelib.booking.reconciliation import Reconciliation
 from chalicelib.booking.dynamo import DynamoBookings, DynamoCatalog, bind_models
 from chalicelib.booking.queues import SqsMailOutbox, SqsRequestQueue
 from chalicelib.booking.services import BookingService
@@ -91,6 +92,11 @@ def booking_service() -> BookingService:
 @functools.cache
 def operations_service() -> OperationsService:
     return OperationsService(catalog(), clock=lambda: datetime.now(LOCAL_TZ))
+
+
+@functools.cache
+def reconciliation() -> Reconciliation:
+    return Reconciliation(catalog(), DynamoBookings(_connection()), clock=lambda: datetime.now(LOCAL_TZ))
 
 
 @functools.cache
@@ -189,7 +195,7 @@ def reset() -> None:
     from chalicelib import settings
 
     settings.get_settings.cache_clear()
-    for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, booking_service, operations_service, mail_service,
+    for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, booking_service, operations_service, reconciliation, mail_service,
                     booking_request_idempotency, submit_booking_request, contingent_idempotency,
                     release_contingent_once, mail_idempotency, send_mail_once):
         factory.cache_clear()

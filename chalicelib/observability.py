@@ -16,3 +16,8 @@ def count(name: str, **dimensions: str) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
     for key, value in dimensions.items():
         metrics.add_metadata(key=key, value=value)
+
+
+def measure(name: str, value: float) -> None:
+    """A measured amount (e.g. reconciliation drift), for alarms on its value."""
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

@@ -96,6 +96,9 @@ class FakeBookings(Bookings):
     def booking(self, code):
         return self.bookings.get(code)
 
+    def active_bookings(self):
+        return iter([b for b in self.bookings.values() if b.status is d.BookingStatus.ACTIVE])
+
     def cancel(self, booking, person_key):
         with self._lock:
             current = self.bookings[booking.code]

@@ -10,7 +10,7 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 
 from pynamodb.attributes import (
@@ -416,6 +416,13 @@ class DynamoBookings(Bookings):
             return _booking(BookingItem.get(*booking_key(code), consistent_read=True))
         except BookingItem.DoesNotExist:
             return None
+
+    def active_bookings(self) -> Iterator[d.Booking]:
+        scan = BookingItem.scan(
+            (BookingItem.sk == "BOOKING") & (BookingItem.status == d.BookingStatus.ACTIVE.value),
+            consistent_read=True,
+        )
+        return (_booking(item) for item in scan)
 
     def cancel(self, booking: d.Booking, person_key: str) -> bool:
         slots_key = slots_pk(booking.campaign_id, booking.center_id)

@@ -6,6 +6,7 @@ Adapters (DynamoDB, SQS) implement them for Lambda; `tests/fakes.py` implements 
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterator
 from datetime import datetime
 
 from chalicelib.booking.domain import (
@@ -69,6 +70,10 @@ class Bookings(abc.ABC):
 
     @abc.abstractmethod
     def booking(self, code: str) -> Booking | None: ...
+
+    @abc.abstractmethod
+    def active_bookings(self) -> Iterator[Booking]:
+        """Every active booking (a full read: for the hourly reconciliation, not for requests)."""
 
     @abc.abstractmethod
     def cancel(self, booking: Booking, person_key: str) -> bool:

@@ -13,6 +13,7 @@ import requests
 
 from chalicelib.booking import domain as d
 from infra.local.aws import client
+from infra.local.pump import PumpContext
 from infra.resources import BOOKING_QUEUE
 
 BIRTH_DATE = "1940-05-01"
@@ -191,3 +192,15 @@ def test_availability_never_shows_a_full_slot_or_one_without_a_second_dose(stack
     wait_decided(stack.api_url, api.post(
         "/v1/booking-requests", json=request_body(campaign_id, first_id, f"Full{uuid.uuid4().hex[:6]}")).json()["request_id"])
     assert api.get(f"/v1/centers/dortmund/availability?campaign={campaign_id}&days=7").json()["days"] == []
+
+
+def test_after_all_of_the_above_every_slot_counter_equals_the_active_bookings_holding_it(stack):
+    from chalicelib import bootstrap
+
+    stack.wait_for_idle_queues()
+    stack.app_module.reconcile({"version": "0", "id": "test", "detail-type": "Scheduled Event", "source": "aws.events",
+                                "account": "123456789012", "time": "2021-01-25T08:00:00Z", "region": "eu-central-1",
+                                "resources": [], "detail": {}}, PumpContext("reconcile", 60))
+    report = bootstrap.reconciliation().run()
+    assert report.bookings_checked >= 50 and report.slots_checked > 100
+    assert (report.drift, report.second_dose_shortfall) == (0, 0), report.drifting_slots
