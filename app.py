@@ -27,6 +27,7 @@ CORS = CORSConfig(allow_origin="*", allow_headers=["Content-Type", "Idempotency-
                   expose_headers=["Retry-After"], max_age=600)
 route = lambda path, **kw: lambda view: app.route(path, cors=CORS, **kw)(api_view(app)(view))  # noqa: E731
 # Staff sign in with the Cognito user pool of infra/aws; groups decide what each may do.
+# (dev/prod leave STAFF_USER_POOL_ARN unset: the packaging step points the authorizer at the stack's own pool.)
 STAFF = CognitoUserPoolAuthorizer("StaffUserPool", provider_arns=[os.environ.get("STAFF_USER_POOL_ARN", "")])
 
 
@@ -149,10 +150,6 @@ def release_contingent(campaign_id):
 
 # --- queue workers --------------------------------------------------------------------------------
 
-booking_batch = BatchProcessor(event_type=EventType.SQS)
-mail_batch = BatchProcessor(event_type=EventType.SQS)
-
-
 def process_booking_record(record: SQSRecord) -> None:
     message = BookingRequestMessage.model_validate_json(record.body)
     state = bootstrap.booking_service().process(message.to_domain())
@@ -167,21 +164,23 @@ def send_mail_record(record: SQSRecord) -> None:
     count("MailSent" if sent else "MailSuppressed", kind=message.kind.value)
 
 
-@app.on_sqs_message(queue=os.environ.get("BOOKING_QUEUE_NAME", "vaxslot-local-bookingrequests"), batch_size=10)
+# Queue and topic names come from the stage's environment (.chalice/config.json, from infra/resources.py).
+# A processor per invocation: it holds the batch's outcomes, and the local pumps call handlers in parallel.
+@app.on_sqs_message(queue=os.environ["BOOKING_QUEUE_NAME"], batch_size=10)
 def booking_worker(event):
     return process_partial_response(event=event.to_dict(), record_handler=process_booking_record,
-                                    processor=booking_batch, context=event.context)
+                                    processor=BatchProcessor(EventType.SQS), context=event.context)
 
 
-@app.on_sqs_message(queue=os.environ.get("NOTIFY_QUEUE_NAME", "vaxslot-local-mail"), batch_size=10)
+@app.on_sqs_message(queue=os.environ["NOTIFY_QUEUE_NAME"], batch_size=10)
 def mail_worker(event):
     # Without the context a crashed send would hold its idempotency record "in progress" for 30 days.
     bootstrap.mail_idempotency().register_lambda_context(event.context)
     return process_partial_response(event=event.to_dict(), record_handler=send_mail_record,
-                                    processor=mail_batch, context=event.context)
+                                    processor=BatchProcessor(EventType.SQS), context=event.context)
 
 
-@app.on_sns_message(topic=os.environ.get("MAIL_EVENTS_TOPIC_NAME", "vaxslot-local-mail-events"))
+@app.on_sns_message(topic=os.environ["MAIL_EVENTS_TOPIC_NAME"])
 def mail_events(event):
     """SES bounces and complaints: suppress the addresses, so that no mail goes there again."""
     suppressed = bootstrap.mail_service().record_feedback(event.message)
