@@ -76,8 +76,11 @@ class QueuePump:
             self._threads.append(thread)
         return self
 
-    def stop(self) -> None:
+    def signal_stop(self) -> None:
         self._stop.set()
+
+    def stop(self) -> None:
+        self.signal_stop()
         for thread in self._threads:
             thread.join(timeout=self._wait_s + 5)
 

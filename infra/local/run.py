@@ -5,9 +5,21 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
+import sys
 import threading
 
 from infra.local.stack import LocalStack
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is no conflict
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def main() -> None:
@@ -16,6 +28,11 @@ def main() -> None:
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("VAXSLOT_API_PORT", 8000)))
     parser.add_argument("--site-port", type=int, default=int(os.environ.get("VAXSLOT_SITE_PORT", 8080)))
     args = parser.parse_args()
+    for name, port in (("VAXSLOT_AWS_PORT", args.aws_port), ("VAXSLOT_API_PORT", args.api_port),
+                       ("VAXSLOT_SITE_PORT", args.site_port)):
+        if not port_is_free(port):
+            sys.exit(f"Port {port} on 127.0.0.1 is in use (is `make run` already running?). "
+                     f"Stop that, or choose another port: {name}=... make run")
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     print("Starting vaxslot on loopback (local AWS, tables, queues, demo data, API, queue workers, site) ...")

@@ -154,6 +154,8 @@ class LocalStack:
 
     def stop(self) -> None:
         for pump in self.pumps.values():
+            pump.signal_stop()  # all at once: each finishes its current long poll in parallel
+        for pump in self.pumps.values():
             pump.stop()
         for server in self._servers:
             server.shutdown()
