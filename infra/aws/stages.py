@@ -23,6 +23,7 @@ class AlarmKnobs:
     worker_throttles_per_minute: int
     api_5xx_per_minute: int
     booking_backlog_age_s: int  # oldest message in the booking queue older than this pages
+    reconciliation_missing_h: int = 2  # no reconciliation result for this many hours pages
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class StageKnobs:
     api: FunctionKnobs
     booking_worker: FunctionKnobs
     mail_worker: FunctionKnobs
+    mail_events: FunctionKnobs  # SES bounces and complaints from SNS: one PutItem per suppressed address
+    reconcile: FunctionKnobs  # hourly: scans every active booking and queries every slot of every campaign
     api_rate_limit_rps: int  # API Gateway stage throttling, steady requests per second
     api_burst_limit: int
     waf_requests_per_ip_per_5min: int  # WAF rate-based rule; NAT and mobile carriers share IPs, keep it high
@@ -50,6 +53,8 @@ STAGES: dict[str, StageKnobs] = {
         api=FunctionKnobs(memory_mb=1024, timeout_s=10),
         booking_worker=FunctionKnobs(memory_mb=1024, timeout_s=30, reserved_concurrency=2, batch_size=10),
         mail_worker=FunctionKnobs(memory_mb=512, timeout_s=30, batch_size=10),
+        mail_events=FunctionKnobs(memory_mb=512, timeout_s=30, reserved_concurrency=2),
+        reconcile=FunctionKnobs(memory_mb=1024, timeout_s=300, reserved_concurrency=1),
         api_rate_limit_rps=50,
         api_burst_limit=100,
         waf_requests_per_ip_per_5min=2000,
@@ -65,6 +70,10 @@ STAGES: dict[str, StageKnobs] = {
         api=FunctionKnobs(memory_mb=1024, timeout_s=10),
         booking_worker=FunctionKnobs(memory_mb=1024, timeout_s=30, reserved_concurrency=20, batch_size=10),
         mail_worker=FunctionKnobs(memory_mb=512, timeout_s=30, batch_size=10),
+        # Bounces arrive at most at the sending rate; a throttled SNS invocation waits in Lambda's async queue.
+        mail_events=FunctionKnobs(memory_mb=512, timeout_s=30, reserved_concurrency=5),
+        # One run at a time; a full scan of the bookings table at launch-day sizes (~10^6 items) needs minutes.
+        reconcile=FunctionKnobs(memory_mb=1024, timeout_s=300, reserved_concurrency=1),
         api_rate_limit_rps=1500,
         api_burst_limit=3000,
         waf_requests_per_ip_per_5min=3000,

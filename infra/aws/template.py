@@ -15,8 +15,8 @@ from pathlib import Path
 
 from chalicelib.api.errors import ApiError, error_body
 from infra.aws.stages import STAGES, StageKnobs, mail_worker_concurrency
-from infra.resources import (BOOKING_QUEUE, BOOKING_TABLE, IDEMPOTENCY_TABLE, NOTIFY_QUEUE, QUEUES, TABLES, QueueSpec,
-                             TableSpec)
+from infra.resources import (BOOKING_QUEUE, BOOKING_TABLE, IDEMPOTENCY_TABLE, MAIL_EVENTS_TOPIC, NOTIFY_QUEUE, QUEUES,
+                             TABLES, QueueSpec, TableSpec, TopicSpec)
 
 ROOT = Path(__file__).resolve().parents[2]
 VISIBILITY_FACTOR = 6  # AWS: a queue's visibility timeout at least 6x the timeout of the function consuming it
@@ -24,6 +24,9 @@ PEPPER_PARAMETER_ENV = "PERSON_KEY_PEPPER_PARAMETER"
 
 # Chalice's logical ids: CamelCase of the Python handler name; the shared role is "DefaultRole".
 API_FUNCTION, BOOKING_WORKER, MAIL_WORKER = "APIHandler", "BookingWorker", "MailWorker"
+MAIL_EVENTS, RECONCILE = "MailEvents", "Reconcile"
+# Chalice's event names: "<Function>SnsSubscription" for on_sns_message, "<Function>Event" for schedule.
+MAIL_EVENTS_SUBSCRIPTION, RECONCILE_SCHEDULE = f"{MAIL_EVENTS}SnsSubscription", f"{RECONCILE}Event"
 API_RESOURCE = "RestAPI"
 # app.py's CognitoUserPoolAuthorizer("StaffUserPool", ...): chalice names the API's securityDefinition after it and
 # fills its providerARNs from STAFF_USER_POOL_ARN at packaging time (unset for dev/prod); the merge points it at the
@@ -33,6 +36,16 @@ STAFF_POOL = "StaffUserPool"
 STAFF_PATH = "/v1/staff/"
 
 
+DYNAMODB_ACTIONS = (  # PynamoDB items, queries, transactions; DescribeTable for PynamoDB's table metadata
+    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
+)
+# PynamoDB 6 takes the key schema from the model, so the narrow roles below need no DescribeTable.
+SUPPRESSION_READ = ("dynamodb:GetItem",)  # the mail worker: is the recipient suppressed?
+SUPPRESSION_WRITE = ("dynamodb:PutItem",)  # mail_events: record a suppression (SuppressionItem.save)
+RECONCILE_READ = ("dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem")  # active bookings, catalogue, slots
+
+
 @dataclass(frozen=True)
 class Function:
     logical_id: str
@@ -40,22 +53,27 @@ class Function:
     role: str  # logical id of its IAM role
     consumes: QueueSpec | None
     sends_to: tuple[QueueSpec, ...]
-    tables: tuple[TableSpec, ...]
+    tables: tuple[tuple[TableSpec, tuple[str, ...]], ...]  # (table, DynamoDB actions on it)
     sends_mail: bool = False
+    subscribes: TopicSpec | None = None  # SNS topic it is subscribed to (on_sns_message)
+    scheduled: bool = False  # chalice's schedule event: keeps chalice's rate from app.py
+    reads_pepper: bool = False  # builds bootstrap.booking_service(), which fetches the pepper from SSM
 
 
 FUNCTIONS = (
     # The API keeps chalice's DefaultRole (chalice wires APIHandler to it) with its policy replaced.
     Function(API_FUNCTION, "api", "DefaultRole", None, (BOOKING_QUEUE, NOTIFY_QUEUE),
-             (BOOKING_TABLE, IDEMPOTENCY_TABLE)),
-    Function(BOOKING_WORKER, "booking-worker", "BookingWorkerRole", BOOKING_QUEUE, (NOTIFY_QUEUE,), (BOOKING_TABLE,)),
-    Function(MAIL_WORKER, "mail-worker", "MailWorkerRole", NOTIFY_QUEUE, (), (IDEMPOTENCY_TABLE,), sends_mail=True),
+             ((BOOKING_TABLE, DYNAMODB_ACTIONS), (IDEMPOTENCY_TABLE, DYNAMODB_ACTIONS)), reads_pepper=True),
+    Function(BOOKING_WORKER, "booking-worker", "BookingWorkerRole", BOOKING_QUEUE, (NOTIFY_QUEUE,),
+             ((BOOKING_TABLE, DYNAMODB_ACTIONS),), reads_pepper=True),
+    # bootstrap.mail_service(): SES, the idempotency table and the suppression list; no pepper.
+    Function(MAIL_WORKER, "mail-worker", "MailWorkerRole", NOTIFY_QUEUE, (),
+             ((IDEMPOTENCY_TABLE, DYNAMODB_ACTIONS), (BOOKING_TABLE, SUPPRESSION_READ)), sends_mail=True),
+    Function(MAIL_EVENTS, "mail-events", "MailEventsRole", None, (), ((BOOKING_TABLE, SUPPRESSION_WRITE),),
+             subscribes=MAIL_EVENTS_TOPIC),
+    # bootstrap.reconciliation(): catalog() and DynamoBookings, read only; no pepper.
+    Function(RECONCILE, "reconcile", "ReconcileRole", None, (), ((BOOKING_TABLE, RECONCILE_READ),), scheduled=True),
 )
-
-DYNAMODB_ACTIONS = [  # PynamoDB items, queries, transactions; DescribeTable for PynamoDB's table metadata
-    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
-]
 SQS_SEND_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl"]
 SQS_CONSUME_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                        "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
@@ -73,12 +91,21 @@ def dlq_id(spec: QueueSpec) -> str:
     return f"{spec.logical_id}DeadLetterQueue"
 
 
+def topic_id(spec: TopicSpec) -> str:
+    return f"{spec.logical_id.replace('-', '')}Topic"
+
+
+def function_of(logical_id: str) -> Function:
+    return next(fn for fn in FUNCTIONS if fn.logical_id == logical_id)
+
+
 def function_name(stage: str, fn: Function) -> str:
     return f"vaxslot-{stage}-{fn.slug}"
 
 
 def knobs_of(knobs: StageKnobs, fn: Function):
-    by_function = {API_FUNCTION: knobs.api, BOOKING_WORKER: knobs.booking_worker, MAIL_WORKER: knobs.mail_worker}
+    by_function = {API_FUNCTION: knobs.api, BOOKING_WORKER: knobs.booking_worker, MAIL_WORKER: knobs.mail_worker,
+                   MAIL_EVENTS: knobs.mail_events, RECONCILE: knobs.reconcile}
     return by_function[fn.logical_id]
 
 
@@ -158,12 +185,13 @@ def _policy(stage: str, fn: Function) -> list[dict]:
     statements = [
         {"Sid": "OwnLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": log_group},
-        {"Sid": "PepperParameter", "Effect": "Allow", "Action": ["ssm:GetParameter"],
-         "Resource": _arn("ssm", f"parameter{_pepper_parameter(stage)}")},
     ]
-    if fn.tables:
-        statements.append({"Sid": "Tables", "Effect": "Allow", "Action": DYNAMODB_ACTIONS,
-                           "Resource": [{"Fn::GetAtt": [table_id(t), "Arn"]} for t in fn.tables]})
+    if fn.reads_pepper:
+        statements.append({"Sid": "PepperParameter", "Effect": "Allow", "Action": ["ssm:GetParameter"],
+                           "Resource": _arn("ssm", f"parameter{_pepper_parameter(stage)}")})
+    for table, actions in fn.tables:
+        statements.append({"Sid": table_id(table), "Effect": "Allow", "Action": list(actions),
+                           "Resource": {"Fn::GetAtt": [table_id(table), "Arn"]}})
     if fn.consumes:
         statements.append({"Sid": "ConsumeQueue", "Effect": "Allow", "Action": SQS_CONSUME_ACTIONS,
                            "Resource": {"Fn::GetAtt": [queue_id(fn.consumes), "Arn"]}})
@@ -201,7 +229,19 @@ def _function(stage: str, knobs: StageKnobs, fn: Function) -> dict:
         props["ReservedConcurrentExecutions"] = concurrency
     skips = [("CKV_AWS_117", "No VPC: the functions reach only DynamoDB, SQS, SES and SSM endpoints"),
              ("CKV_AWS_173", "The environment holds resource names only; the pepper comes from SSM SecureString")]
-    if fn.consumes:
+    if fn.subscribes:
+        # Chalice builds the ARN from the name (same region, account and name as our topic); Fn::Sub on the topic's
+        # Ref (its ARN) replaces it (the same key, so chalice's deep merge cannot mix the two) and orders the
+        # subscription after the topic, which chalice's literal ARN does not.
+        props["Events"] = {f"{fn.logical_id}SnsSubscription": {"Properties": {
+            "Topic": _sub(f"${{{topic_id(fn.subscribes)}}}")}}}
+        skips.append(("CKV_AWS_116", "SNS invokes it asynchronously and Lambda retries twice; an event lost after "
+                                     "that recurs, since the next mail to the address bounces again. Failures "
+                                     "alarm (mail-events-errors)"))
+    elif fn.scheduled:
+        skips.append(("CKV_AWS_116", "Scheduled, read only: a failed run is redone by the next hour's, and a "
+                                     "missing result alarms (reconciliation-missing)"))
+    elif fn.consumes:
         props["Events"] = {f"{fn.logical_id}SqsEventSource": {"Properties": {
             # Fn::Sub on the queue's Arn replaces chalice's name-built ARN and orders the mapping after the queue.
             "Queue": _sub(f"${{{queue_id(fn.consumes)}.Arn}}"),
@@ -210,9 +250,10 @@ def _function(stage: str, knobs: StageKnobs, fn: Function) -> dict:
             "ScalingConfig": {"MaximumConcurrency": max(2, concurrency)},
         }}}
         skips.append(("CKV_AWS_116", "SQS-triggered: failed messages go to the queue's own dead-letter queue"))
-    else:
+    if not concurrency:
         skips.append(("CKV_AWS_115", "API concurrency is bounded by the stage throttling, not by a reservation "
                                      "that would take capacity from the workers' pool"))
+    if fn.logical_id == API_FUNCTION:
         skips.append(("CKV_AWS_116", "Invoked synchronously by API Gateway: there is no event to dead-letter"))
     return {"DependsOn": [f"{fn.logical_id}LogGroup"], "Properties": props, "Metadata": _skip(*skips)}
 
@@ -253,6 +294,8 @@ def _gateway_responses() -> dict:
             response["statusCode"] = str(status)
         if kind == "THROTTLED":
             response["responseParameters"]["gatewayresponse.header.Retry-After"] = "'1'"
+        if kind == "DEFAULT_5XX":  # the contract: a 503 (e.g. a throttled Lambda) always says when to retry
+            response["responseParameters"]["gatewayresponse.header.Retry-After"] = "'5'"
         responses[kind] = response
     return responses
 
@@ -387,6 +430,9 @@ def _mail_domain(stage: str) -> str:
 
 
 def _kms_key() -> dict:
+    # Publishers that are AWS services need the key to encrypt (SES: mail events, CloudWatch: alarms). SNS
+    # decrypts before it invokes a Lambda subscriber, so mail_events needs no grant here (an SQS subscriber
+    # would: its queue's key must let sns.amazonaws.com in).
     return {"NotificationsKey": {"Type": "AWS::KMS::Key", "Properties": {
         "Description": "vaxslot SNS topics (alarms, mail events)", "EnableKeyRotation": True,
         "KeyPolicy": {"Version": "2012-10-17", "Statement": [
@@ -406,21 +452,24 @@ def _topic(name: str) -> dict:
 
 
 def _mail(stage: str) -> dict:
+    topic = topic_id(MAIL_EVENTS_TOPIC)
     return {
         "MailConfigurationSet": {"Type": "AWS::SES::ConfigurationSet", "Properties": {"Name": f"vaxslot-{stage}"}},
-        "MailEventsTopic": _topic(f"vaxslot-{stage}-mail-events"),
-        "MailEventsTopicPolicy": {"Type": "AWS::SNS::TopicPolicy", "Properties": {
-            "Topics": [{"Ref": "MailEventsTopic"}],
+        # Its name comes from infra/resources.py, as app.py's on_sns_message(topic=MAIL_EVENTS_TOPIC_NAME) does.
+        topic: _topic(MAIL_EVENTS_TOPIC.name(stage)),
+        f"{topic}Policy": {"Type": "AWS::SNS::TopicPolicy", "Properties": {
+            "Topics": [{"Ref": topic}],
             "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Sid": "SesPublishesMailEvents",
                 "Effect": "Allow", "Principal": {"Service": "ses.amazonaws.com"}, "Action": "sns:Publish",
-                "Resource": {"Ref": "MailEventsTopic"},
+                "Resource": {"Ref": topic},
                 "Condition": {"StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}}}}]},
         }},
         "MailBounceComplaintEvents": {"Type": "AWS::SES::ConfigurationSetEventDestination", "Properties": {
             "ConfigurationSetName": {"Ref": "MailConfigurationSet"},
             "EventDestination": {"Name": "bounces-and-complaints", "Enabled": True,
                                  "MatchingEventTypes": ["bounce", "complaint", "reject"],
-                                 "SnsDestination": {"TopicARN": {"Ref": "MailEventsTopic"}}},
+                                 "SnsDestination": {"TopicARN": {"Ref": topic}}},
         }},
         # The configuration set is the identity's default, so the app's SendRawEmail needs no change to use it.
         "MailIdentity": {"Type": "AWS::SES::EmailIdentity", "Properties": {
@@ -459,12 +508,13 @@ def _staff(stage: str) -> dict:
 
 
 def _alarm(name: str, description: str, namespace: str, metric: str, dimensions: dict, threshold: float,
-           statistic: str = "Sum", comparison: str = "GreaterThanThreshold", periods: int = 1) -> dict:
+           statistic: str = "Sum", comparison: str = "GreaterThanThreshold", periods: int = 1, period_s: int = 60,
+           missing: str = "notBreaching") -> dict:
     return {"Type": "AWS::CloudWatch::Alarm", "Properties": {
         "AlarmName": name, "AlarmDescription": description, "Namespace": namespace, "MetricName": metric,
         "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
-        "Statistic": statistic, "Period": 60, "EvaluationPeriods": periods, "Threshold": threshold,
-        "ComparisonOperator": comparison, "TreatMissingData": "notBreaching",
+        "Statistic": statistic, "Period": period_s, "EvaluationPeriods": periods, "Threshold": threshold,
+        "ComparisonOperator": comparison, "TreatMissingData": missing,
         "AlarmActions": [{"Ref": "AlarmTopic"}], "OKActions": [{"Ref": "AlarmTopic"}],
     }}
 
@@ -491,6 +541,12 @@ def _alarms(stage: str, knobs: StageKnobs, api_stage_name: str) -> dict:
         resources[f"{fn.logical_id}ThrottlesAlarm"] = _alarm(
             f"{name}-throttles", f"{name} throttled: see docs/operations.md 'Worker throttles'", "AWS/Lambda",
             "Throttles", {"FunctionName": name}, a.worker_throttles_per_minute)
+    mail_events = function_name(stage, function_of(MAIL_EVENTS))
+    resources[f"{MAIL_EVENTS}ErrorsAlarm"] = _alarm(
+        f"{mail_events}-errors", f"{mail_events} fails: bounces and complaints are not recorded: see "
+        "docs/operations.md 'Mail events errors'", "AWS/Lambda", "Errors", {"FunctionName": mail_events},
+        a.worker_errors_per_minute)
+    resources.update(_reconciliation_alarms(stage, knobs))
     resources["Api5xxAlarm"] = _alarm(
         f"vaxslot-{stage}-api-5xx", "API answers 5xx: see docs/operations.md 'API 5xx'", "AWS/ApiGateway",
         "5XXError", {"ApiName": f"vaxslot-{stage}", "Stage": api_stage_name}, a.api_5xx_per_minute)
@@ -499,13 +555,39 @@ def _alarms(stage: str, knobs: StageKnobs, api_stage_name: str) -> dict:
     return resources
 
 
+# The EMF metrics of app.py's reconcile (powertools Metrics: namespace and `service` dimension from observability.py).
+BUSINESS_NAMESPACE, BUSINESS_DIMENSIONS = "vaxslot", {"service": "vaxslot"}
+RECONCILIATION_METRICS = ("ReconciliationDrift", "SecondDoseShortfall")
+HOUR_S = 3600
+
+
+def _reconciliation_alarms(stage: str, knobs: StageKnobs) -> dict:
+    """Each run puts one datapoint per metric, hourly. `ignore`: an hour without a run neither raises nor
+    clears a drift alarm (a missing run is not drift, nor proof that the drift is gone); the missing runs have
+    their alarm of their own, on the datapoints' count, where missing data breaches."""
+    resources = {}
+    for metric, slug in zip(RECONCILIATION_METRICS, ("reconciliation-drift", "second-dose-shortfall")):
+        resources[f"{metric}Alarm"] = _alarm(
+            f"vaxslot-{stage}-{slug}", f"{metric} > 0 in the last reconciliation: see docs/operations.md '{slug}'",
+            BUSINESS_NAMESPACE, metric, BUSINESS_DIMENSIONS, 0, statistic="Maximum", period_s=HOUR_S,
+            missing="ignore")
+    hours = knobs.alarms.reconciliation_missing_h
+    resources["ReconciliationMissingAlarm"] = _alarm(
+        f"vaxslot-{stage}-reconciliation-missing",
+        f"No reconciliation result for {hours} hours (reconcile not run, failed or timed out): see "
+        "docs/operations.md 'reconciliation-missing'", BUSINESS_NAMESPACE, RECONCILIATION_METRICS[0],
+        BUSINESS_DIMENSIONS, 1, statistic="SampleCount", comparison="LessThanThreshold", periods=hours,
+        period_s=HOUR_S, missing="breaching")
+    return resources
+
+
 def _dashboard(stage: str, api_stage_name: str) -> str:
     api = {"ApiName": f"vaxslot-{stage}", "Stage": api_stage_name}
     workers = [function_name(stage, f) for f in FUNCTIONS if f.consumes]
 
-    def widget(title: str, metrics: list, stat: str = "Sum") -> dict:
+    def widget(title: str, metrics: list, stat: str = "Sum", period: int = 60) -> dict:
         return {"type": "metric", "width": 12, "height": 6, "properties": {
-            "title": title, "region": "${AWS::Region}", "stat": stat, "period": 60, "view": "timeSeries",
+            "title": title, "region": "${AWS::Region}", "stat": stat, "period": period, "view": "timeSeries",
             "metrics": metrics}}
 
     def m(namespace: str, metric: str, dims: dict) -> list:
@@ -529,6 +611,13 @@ def _dashboard(stage: str, api_stage_name: str) -> str:
             ("BookingRequestAccepted", "BookingRequestConfirmed", "BookingRequestRejected", "MailSent")]),
         widget("DynamoDB throttles", [m("AWS/DynamoDB", n, {"TableName": t.name(stage)})
                                       for t in TABLES for n in ("ReadThrottleEvents", "WriteThrottleEvents")]),
+        widget("Reconciliation: slot drift, second-dose shortfall (max per hour)", [
+            m(BUSINESS_NAMESPACE, n, BUSINESS_DIMENSIONS) for n in RECONCILIATION_METRICS],
+            stat="Maximum", period=HOUR_S),
+        widget("Mail events, reconcile: invocations, errors; mails not sent to suppressed addresses", [
+            m("AWS/Lambda", n, {"FunctionName": function_name(stage, function_of(f))})
+            for f in (MAIL_EVENTS, RECONCILE) for n in ("Invocations", "Errors")]
+            + [m(BUSINESS_NAMESPACE, "MailSuppressed", BUSINESS_DIMENSIONS)], period=HOUR_S),
     ]
     return json.dumps({"widgets": widgets})
 
@@ -572,7 +661,7 @@ def merge_template(stage: str, knobs: StageKnobs | None = None) -> dict:
         "SiteDistributionId": {"Value": {"Ref": "SiteDistribution"}},
         "SiteUrl": {"Value": _sub("https://${SiteDistribution.DomainName}/")},
         "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
-        "MailEventsTopicArn": {"Value": {"Ref": "MailEventsTopic"}},
+        "MailEventsTopicArn": {"Value": {"Ref": topic_id(MAIL_EVENTS_TOPIC)}},
         "LaunchDashboard": {"Value": {"Ref": "LaunchDashboard"}},
     }
     return {"Resources": resources, "Outputs": outputs}

@@ -7,13 +7,14 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from infra.aws import template as t
 from infra.aws.package import checkov
 from infra.aws.stages import STAGES
-from infra.resources import QUEUES, TABLES, environment
+from infra.resources import MAIL_EVENTS_TOPIC, QUEUES, TABLES, environment
 
 STAGE = "prod"
 KNOBS = STAGES[STAGE]
@@ -138,9 +139,13 @@ def test_no_role_grants_wildcard_actions_or_resources(resources):
         assert "*" not in as_list(s["Resource"]), (rid, s)
 
 
+def test_every_function_of_app_py_is_one_the_template_knows(resources):
+    assert set(of_type(resources, "AWS::Serverless::Function")) == {fn.logical_id for fn in t.FUNCTIONS}
+
+
 def test_every_function_has_a_role_of_its_own(resources):
     roles = [role_of(resources, fn) for fn in of_type(resources, "AWS::Serverless::Function")]
-    assert len(roles) == len(set(roles)) == 3
+    assert len(roles) == len(set(roles)) == len(t.FUNCTIONS) == 5
 
 
 def test_the_api_may_use_both_tables_and_only_send_to_the_queues(resources):
@@ -161,9 +166,93 @@ def test_the_booking_worker_may_use_the_bookings_table_consume_its_queue_and_sen
 def test_the_mail_worker_may_send_mail_use_the_idempotency_table_and_consume_the_mail_queue(resources):
     grants = granted(resources, t.MAIL_WORKER)
     assert grants["dynamodb:PutItem"] == {"IdempotencyTable"}
+    # The suppression list lives in the bookings table: read it, nothing else there.
+    assert {a for a, targets in grants.items() if "BookingsTable" in targets} == {"dynamodb:GetItem"}
+    assert "ssm:GetParameter" not in grants  # mail_service() needs no pepper
     assert grants["sqs:ReceiveMessage"] == {"MailQueue"}
     assert "sqs:SendMessage" not in grants
     assert "ses:SendRawEmail" in grants
+
+
+LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+@pytest.mark.parametrize("function_id, table_actions", [
+    (t.MAIL_EVENTS, {"dynamodb:PutItem"}),  # record a suppression
+    (t.RECONCILE, {"dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem"}),  # read only
+])
+def test_the_mail_events_and_reconcile_roles_grant_only_their_named_actions(resources, function_id, table_actions):
+    grants = granted(resources, function_id)
+    assert set(grants) == table_actions | LOGS, grants  # no pepper, no queue, no SES
+    for action in table_actions:
+        assert grants[action] == {"BookingsTable"}, action
+    log_group = f"log-group:/aws/lambda/{t.function_name(STAGE, t.function_of(function_id))}:*"
+    for action in LOGS:
+        (target,) = grants[action]
+        assert target.endswith(f'{log_group}"}}'), target
+    role = role_of(resources, function_id)
+    own = [s for rid, s in statements(resources) if rid == role]
+    assert all(s["Effect"] == "Allow" and not any("*" in a for a in as_list(s["Action"])) for s in own)
+    assert "*" not in json.dumps([s["Resource"] for s in own if s["Sid"] != "OwnLogs"])
+
+
+# --- mail events and reconciliation ----------------------------------------------------------------
+
+def test_the_mail_events_function_is_subscribed_to_the_topic_of_infra_resources(resources):
+    function = resources[t.MAIL_EVENTS]["Properties"]
+    topic_id = t.topic_id(MAIL_EVENTS_TOPIC)
+    assert function["Events"] == {t.MAIL_EVENTS_SUBSCRIPTION: {
+        "Type": "SNS", "Properties": {"Topic": {"Fn::Sub": f"${{{topic_id}}}"}}}}  # Ref of a topic: its ARN
+    assert resources[topic_id]["Type"] == "AWS::SNS::Topic"
+    assert resources[topic_id]["Properties"]["TopicName"] == MAIL_EVENTS_TOPIC.name(STAGE)
+    # app.py subscribes by the name in its environment: the same name.
+    assert function["Environment"]["Variables"][MAIL_EVENTS_TOPIC.env_var] == MAIL_EVENTS_TOPIC.name(STAGE)
+    sns_events = [(rid, name) for rid, fn in of_type(resources, "AWS::Serverless::Function").items()
+                  for name, e in (fn["Properties"].get("Events") or {}).items() if e["Type"] == "SNS"]
+    assert sns_events == [(t.MAIL_EVENTS, t.MAIL_EVENTS_SUBSCRIPTION)]
+
+
+def test_ses_publishes_bounces_and_complaints_to_that_topic_and_may_use_its_key(resources):
+    topic_id = t.topic_id(MAIL_EVENTS_TOPIC)
+    destination = resources["MailBounceComplaintEvents"]["Properties"]["EventDestination"]
+    assert destination["SnsDestination"] == {"TopicARN": {"Ref": topic_id}}
+    assert {"bounce", "complaint"} <= set(destination["MatchingEventTypes"])
+    (publish,) = resources[f"{topic_id}Policy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert (publish["Principal"], publish["Action"]) == ({"Service": "ses.amazonaws.com"}, "sns:Publish")
+    key_id = resources[topic_id]["Properties"]["KmsMasterKeyId"]["Ref"]
+    key_statements = resources[key_id]["Properties"]["KeyPolicy"]["Statement"]
+    ses = [s for s in key_statements if "ses.amazonaws.com" in as_list(s["Principal"].get("Service", []))]
+    assert ses and {"kms:GenerateDataKey*", "kms:Decrypt"} <= {a for s in ses for a in as_list(s["Action"])}
+
+
+def test_reconcile_runs_on_chalices_hourly_schedule(resources):
+    assert resources[t.RECONCILE]["Properties"]["Events"] == {
+        t.RECONCILE_SCHEDULE: {"Type": "Schedule", "Properties": {"Schedule": "rate(1 hour)"}}}
+
+
+def test_the_reconciliation_metrics_have_alarms_and_a_missing_run_alarms_too(resources):
+    app_source = (Path(t.ROOT) / "app.py").read_text()
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"]
+              for a in of_type(resources, "AWS::CloudWatch::Alarm").values()}
+    for metric, name in (("ReconciliationDrift", "reconciliation-drift"),
+                         ("SecondDoseShortfall", "second-dose-shortfall")):
+        assert f'measure("{metric}"' in app_source, metric  # the metric app.py emits
+        alarm = alarms[f"vaxslot-{STAGE}-{name}"]
+        assert (alarm["Namespace"], alarm["MetricName"]) == ("vaxslot", metric)
+        assert alarm["Dimensions"] == [{"Name": "service", "Value": "vaxslot"}]
+        assert (alarm["Statistic"], alarm["Period"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
+            "Maximum", 3600, "GreaterThanThreshold", 0)
+        assert alarm["TreatMissingData"] == "ignore"
+    missing = alarms[f"vaxslot-{STAGE}-reconciliation-missing"]
+    assert (missing["MetricName"], missing["Statistic"], missing["ComparisonOperator"], missing["Threshold"]) == (
+        "ReconciliationDrift", "SampleCount", "LessThanThreshold", 1)
+    assert missing["TreatMissingData"] == "breaching"
+    assert missing["Period"] * missing["EvaluationPeriods"] == 2 * 3600
+    mail_events = alarms[f"{t.function_name(STAGE, t.function_of(t.MAIL_EVENTS))}-errors"]
+    assert (mail_events["Namespace"], mail_events["MetricName"]) == ("AWS/Lambda", "Errors")
+    dashboard = resources["LaunchDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    shown = {m[1] for w in json.loads(dashboard)["widgets"] for m in w["properties"]["metrics"]}
+    assert {"ReconciliationDrift", "SecondDoseShortfall", "MailSuppressed"} <= shown
 
 
 # --- capacity knobs --------------------------------------------------------------------------------
@@ -216,6 +305,13 @@ def test_unknown_routes_answer_a_json_404_in_the_contract_error_shape(resources)
     for kind in ("DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED"):
         body = json.loads(responses[kind]["responseTemplates"]["application/json"])
         assert set(body["error"]) == {"code", "message"}, kind
+
+
+def test_throttling_and_server_errors_of_the_gateway_say_when_to_retry(resources):
+    responses = resources[t.API_RESOURCE]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    assert responses["THROTTLED"]["statusCode"] == "429"
+    for kind in ("THROTTLED", "DEFAULT_5XX"):
+        assert responses[kind]["responseParameters"]["gatewayresponse.header.Retry-After"].strip("'").isdigit(), kind
 
 
 def test_a_refused_staff_token_or_role_answers_in_the_contract_error_shape(resources):
@@ -321,6 +417,15 @@ def test_every_dead_letter_queue_and_worker_has_alarms_that_notify_the_alarm_top
     assert of_type(resources, "AWS::CloudWatch::Dashboard")
 
 
+def test_the_packaging_check_catches_a_function_the_template_does_not_know():
+    from infra.aws.package import merge_problems
+
+    shared = {"Type": "AWS::Serverless::Function", "Properties": {"Role": {"Fn::GetAtt": ["DefaultRole", "Arn"]}}}
+    assert merge_problems({"Resources": {t.API_FUNCTION: shared}}) == []
+    (problem,) = merge_problems({"Resources": {"NewHandler": shared}})
+    assert "DefaultRole" in problem and "FUNCTIONS" in problem
+
+
 def test_the_dev_stage_generates_too():
     assert t.merge_template("dev")["Resources"]
 
@@ -328,9 +433,11 @@ def test_the_dev_stage_generates_too():
 # --- linters ---------------------------------------------------------------------------------------
 
 def test_cfn_lint_finds_no_errors(packaged):
-    result = subprocess.run([sys.executable, "-m", "cfnlint", "--format", "json", str(packaged)],
+    # The console script: cfn-lint 1.x has no `python -m cfnlint` (that printed nothing, and passed, before).
+    result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), "--format", "json", str(packaged)],
                             capture_output=True, text=True)
-    findings = json.loads(result.stdout or "[]")
+    assert result.stdout.strip(), result.stderr
+    findings = json.loads(result.stdout)
     errors = [f for f in findings if f["Level"] == "Error"]
     assert not errors, json.dumps(errors, indent=1)
     # Warnings are allowed only with a reason here; there are none today.
