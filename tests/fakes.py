@@ -87,6 +87,9 @@ class FakeBookings(Bookings):
             self.requests[booking.request_id] = d.RequestState(booking.request_id, d.RequestStatus.BOOKED,
                                                                booking_code=booking.code)
 
+    def holds_booking(self, person_key, campaign_id):
+        return (person_key, campaign_id) in self.locks
+
     def reject(self, request_id, reason, alternatives):
         with self._lock:
             if self.requests[request_id].status is d.RequestStatus.QUEUED:

@@ -397,6 +397,13 @@ class DynamoBookings(Bookings):
                     raise outcome() from error
             raise
 
+    def holds_booking(self, person_key: str, campaign_id: str) -> bool:
+        try:
+            PersonLockItem.get(*lock_key(person_key, campaign_id), consistent_read=True)
+        except PersonLockItem.DoesNotExist:
+            return False
+        return True
+
     def reject(self, request_id: str, reason: d.RejectReason, alternatives: list[d.SlotPair]) -> None:
         center_id = alternatives[0].first.center_id if alternatives else ""
         payload = json.dumps({"center_id": center_id, "pairs": json.loads(pairs_to_json(alternatives))})

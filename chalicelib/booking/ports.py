@@ -65,6 +65,10 @@ class Bookings(abc.ABC):
         RequestAlreadyDecided (checked in that order of precedence: RequestAlreadyDecided first)."""
 
     @abc.abstractmethod
+    def holds_booking(self, person_key: str, campaign_id: str) -> bool:
+        """Whether this person has an active booking in the campaign (the lock exists)."""
+
+    @abc.abstractmethod
     def reject(self, request_id: str, reason: RejectReason, alternatives: list[SlotPair]) -> None:
         """Mark a queued request rejected; a request that was decided already stays as it is."""
 

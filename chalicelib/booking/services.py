@@ -144,6 +144,10 @@ class BookingService:
             self._require_eligible(campaign, request.person)
         except d.NotEligible:
             return self._reject(request, d.RejectReason.NOT_ELIGIBLE)
+        # Checked first so that the answer is the true one even when the chosen slot is full as well;
+        # the booking transaction still enforces it.
+        if self._bookings.holds_booking(request.person.key(self._pepper), campaign.id):
+            return self._reject(request, d.RejectReason.ALREADY_BOOKED)
 
         candidates = self._first_slot_candidates(campaign, request)
         for first in candidates:

@@ -147,3 +147,11 @@ def test_an_unknown_campaign_or_centre_in_a_request_is_invalid_input_naming_the_
     with pytest.raises(d.InvalidInput) as raised:
         world.service.submit(CAMPAIGN.id, "nowhere", slot(1, 9).slot_id, False, "de", person())
     assert (raised.value.field, raised.value.code) == ("center_id", "unknown_center")
+
+
+def test_someone_already_booked_is_told_so_even_when_the_chosen_slot_is_full_too():
+    first, second = slot(1, 9), slot(22, 9, capacity=2)
+    world = World([first, second, slot(2, 9), slot(23, 9)])
+    world.book(first)
+    state = world.book(first)  # same person, same (now full) slot
+    assert (state.status, state.reason, state.alternatives) == (d.RequestStatus.REJECTED, d.RejectReason.ALREADY_BOOKED, ())
