@@ -105,6 +105,25 @@ def bench_availability(stack: LocalStack, calls: int, threads: int) -> dict:
             "p50_ms": percentile(latencies, 50) * 1000, "p95_ms": percentile(latencies, 95) * 1000}
 
 
+def bench_local_aws_baseline(stack: LocalStack) -> dict:
+    """What one DynamoDB call costs on the local AWS itself, without vaxslot around it."""
+    from infra.resources import BOOKING_TABLE
+
+    db = client("dynamodb", stack.aws_url)
+    table = BOOKING_TABLE.name("local")
+    query = dict(TableName=table, KeyConditionExpression="pk = :p", ConsistentRead=True,
+                 ExpressionAttributeValues={":p": {"S": "SLOTS#80plus-comirnaty#dortmund"}})
+    items = len(db.query(**query)["Items"])
+    started = time.perf_counter()
+    for _ in range(10):
+        db.query(**query)
+    query_ms = (time.perf_counter() - started) * 100
+    started = time.perf_counter()
+    for _ in range(50):
+        db.get_item(TableName=table, Key={"pk": {"S": "CENTERS"}, "sk": {"S": "dortmund"}})
+    return {"items": items, "query_ms": query_ms, "get_ms": (time.perf_counter() - started) * 20}
+
+
 def bench_transactions(module: str, items: int, transactions: int, threads: int) -> float:
     """Transactions/s of `module`'s server on a table of `items` items: stock moto vs the launcher."""
     port = free_port()
@@ -146,6 +165,7 @@ def main() -> None:
     tx = {m: bench_transactions(m, items=2000, transactions=200 if m != "moto.server" else 40, threads=8)
           for m in ("infra.local.moto_server", "moto.server")}
     with LocalStack(booking_workers=2) as stack:
+        baseline = bench_local_aws_baseline(stack)
         availability = bench_availability(stack, calls=200, threads=args.threads)
         booking = bench_booking_path(stack, args.requests, args.threads)
 
@@ -188,12 +208,20 @@ capacity for {booking['requests']} pairs spread over {max(1, booking['requests']
 | stock `moto.server` (whole-table copy per transaction) | {tx['moto.server']:.1f} |
 | `infra/local/moto_server.py` (item-level rollback, serialised) | {tx['infra.local.moto_server']:.1f} |
 
+## The local AWS on its own
+
+| call (boto3 straight to the patched moto server, one thread) | latency |
+|---|---|
+| `GetItem` | {baseline['get_ms']:.1f} ms |
+| `Query` of one centre's demo slots ({baseline['items']} items, strongly consistent) | {baseline['query_ms']:.0f} ms |
+
 ## Reading these numbers
 
-* The local stack is one Python process for API and pumps plus one moto process, on {cpu} cores: the
-  accept rate is bound by moto's single lock and the GIL, not by vaxslot's design. On AWS the API scales
-  with Lambda concurrency and the booking rate is set by the booking worker's reserved concurrency
-  (`infra/aws/stages.py`, see docs/operations.md).
+* The local stack is one Python process for API and pumps plus one moto process, on {cpu} cores, and every
+  DynamoDB call goes through moto's one lock. One availability call is one slot `Query`: at
+  {baseline['query_ms']:.0f} ms each in moto, about {1000 / baseline['query_ms']:.0f} calls per second is the ceiling here,
+  whatever vaxslot does. On AWS the API scales with Lambda concurrency, and the booking rate is set by the
+  booking worker's reserved concurrency (`infra/aws/stages.py`, see docs/operations.md).
 * 2021's launch peak was ~700 requests/s at KVWL; these local figures do not show that vaxslot meets it,
   and no load test against AWS has been run.
 """
