@@ -5,8 +5,9 @@ Each public method is one use case; it takes domain values, talks to the ports a
 
 from __future__ import annotations
 
+import itertools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from chalicelib.booking import domain as d
@@ -209,18 +210,18 @@ class BookingService:
         slots = self._catalog.slots(campaign.id, center_id, first_from, horizon)
         return d.bookable_pairs(campaign, slots, first_from, first_until)
 
-    def _first_slot_candidates(self, campaign: d.Campaign, request: d.BookingRequest) -> list[d.Slot]:
+    def _first_slot_candidates(self, campaign: d.Campaign, request: d.BookingRequest) -> Iterator[d.Slot]:
+        """The chosen slot, then (if flexible) the nearest bookable ones, read only when the chosen one fails."""
         requested = self._catalog.slot(request.campaign_id, request.center_id, request.slot_id)
-        candidates = [requested] if requested is not None and requested.remaining > 0 else []
-        if request.flexible:
-            day_start = datetime.combine(
-                requested.day if requested else self._now().date(), time(0), LOCAL_TZ
-            )
-            first_from = max(day_start, self._now())
-            later = self._pairs(campaign, request.center_id, first_from, first_from + timedelta(days=MAX_DAYS))
-            candidates += [p.first for p in later if p.first.slot_id != request.slot_id]
-            return candidates[:FLEXIBLE_ATTEMPTS]
-        return candidates
+        if requested is not None and requested.remaining > 0:
+            yield requested
+        if not request.flexible:
+            return
+        day_start = datetime.combine(requested.day if requested else self._now().date(), time(0), LOCAL_TZ)
+        first_from = max(day_start, self._now())
+        later = self._pairs(campaign, request.center_id, first_from, first_from + timedelta(days=MAX_DAYS))
+        others = (p.first for p in later if p.first.slot_id != request.slot_id)
+        yield from itertools.islice(others, FLEXIBLE_ATTEMPTS)
 
     def _reserve_pair(self, campaign: d.Campaign, request: d.BookingRequest,
                       first: d.Slot) -> d.Booking:
