@@ -86,6 +86,7 @@ def booking_service() -> BookingService:
         queue=SqsRequestQueue(sqs, _queue_url(s.booking_queue_name)),
         outbox=SqsMailOutbox(sqs, _queue_url(s.notify_queue_name)),
         person_key_pepper=_person_key_pepper(),
+        availability_max_age_s=s.availability_max_age_s,
     )
 
 

@@ -24,6 +24,7 @@ class Settings:
     person_key_pepper_parameter: str | None  # SecureString name, resolved once per cold start
     aws_endpoint_url: str | None  # moto's server locally; None on AWS
     catalog_cache_s: float  # how long a Lambda instance keeps centres and campaigns in memory
+    availability_max_age_s: float  # how old the slots behind an availability answer may be (0: read fresh)
 
 
 @functools.cache
@@ -47,4 +48,5 @@ def get_settings() -> Settings:
         person_key_pepper_parameter=parameter,
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         catalog_cache_s=float(env.get("CATALOG_CACHE_SECONDS", "30")),
+        availability_max_age_s=float(env.get("AVAILABILITY_MAX_AGE_SECONDS", "0")),
     )

@@ -32,8 +32,10 @@ class Catalog(abc.ABC):
     def campaigns(self) -> list[Campaign]: ...
 
     @abc.abstractmethod
-    def slots(self, campaign_id: str, center_id: str, start: datetime, end: datetime) -> list[Slot]:
-        """Slots whose start lies in [start, end), read consistently (no stale 'remaining')."""
+    def slots(self, campaign_id: str, center_id: str, start: datetime, end: datetime,
+              max_age_s: float = 0) -> list[Slot]:
+        """Slots whose start lies in [start, end). With max_age_s = 0 (booking decisions) read consistently;
+        display may accept a copy up to max_age_s old, which keeps a rush off one hot partition."""
 
     @abc.abstractmethod
     def slot(self, campaign_id: str, center_id: str, slot_id: str) -> Slot | None: ...

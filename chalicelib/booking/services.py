@@ -44,6 +44,7 @@ class BookingService:
         outbox: MailOutbox,
         person_key_pepper: bytes,
         clock: Callable[[], datetime] = lambda: datetime.now(LOCAL_TZ),
+        availability_max_age_s: float = 0,
     ):
         self._catalog = catalog
         self._bookings = bookings
@@ -51,6 +52,7 @@ class BookingService:
         self._outbox = outbox
         self._pepper = person_key_pepper
         self._now = clock
+        self._availability_max_age_s = availability_max_age_s
 
     # --- catalogue and eligibility ----------------------------------------------------------------
 
@@ -76,7 +78,7 @@ class BookingService:
         start_day = from_day or self._now().date()
         first_from = max(datetime.combine(start_day, time(0), LOCAL_TZ), self._now())
         first_until = datetime.combine(start_day + timedelta(days=min(days, MAX_DAYS)), time(0), LOCAL_TZ)
-        pairs = self._pairs(campaign, center.id, first_from, first_until)
+        pairs = self._pairs(campaign, center.id, first_from, first_until, self._availability_max_age_s)
         by_day: dict[date, list[d.SlotPair]] = {}
         for pair in pairs:
             by_day.setdefault(pair.first.day, []).append(pair)
@@ -205,9 +207,12 @@ class BookingService:
             raise d.NotEligible((eligibility.reason or d.IneligibleReason.NOT_YET_ELIGIBLE).value)
 
     def _pairs(self, campaign: d.Campaign, center_id: str, first_from: datetime,
-               first_until: datetime) -> list[d.SlotPair]:
+               first_until: datetime, max_age_s: float = 0) -> list[d.SlotPair]:
         horizon = first_until + timedelta(days=campaign.interval_max_days + 1)
-        slots = self._catalog.slots(campaign.id, center_id, first_from, horizon)
+        # Read from the start of the day, not from "now": the same read for everyone that day (cacheable);
+        # slots already past are left out by bookable_pairs.
+        day_start = datetime.combine(first_from.astimezone(LOCAL_TZ).date(), time(0), LOCAL_TZ)
+        slots = self._catalog.slots(campaign.id, center_id, day_start, horizon, max_age_s)
         return d.bookable_pairs(campaign, slots, first_from, first_until)
 
     def _first_slot_candidates(self, campaign: d.Campaign, request: d.BookingRequest) -> Iterator[d.Slot]:

@@ -28,7 +28,9 @@ def person(given: str = "Erna", family: str = "Müller", born: date = date(1940,
 
 
 class World:
-    def __init__(self, slots: list[d.Slot], campaign: d.Campaign = CAMPAIGN):
+    def __init__(self, slots: list[d.Slot], campaign: d.Campaign = CAMPAIGN, service_catalog=None,
+                 availability_max_age_s: float = 0):
+        """service_catalog(catalog) may wrap the catalogue the service sees (e.g. in a cache)."""
         self.catalog = FakeCatalog()
         self.catalog.add_center(DORTMUND)
         self.catalog.add_center(KOELN)
@@ -37,7 +39,9 @@ class World:
         self.bookings = FakeBookings(self.catalog)
         self.queue = FakeQueue()
         self.outbox = FakeOutbox()
-        self.service = BookingService(self.catalog, self.bookings, self.queue, self.outbox, PEPPER, clock=lambda: NOW)
+        seen = service_catalog(self.catalog) if service_catalog else self.catalog
+        self.service = BookingService(seen, self.bookings, self.queue, self.outbox, PEPPER, clock=lambda: NOW,
+                                      availability_max_age_s=availability_max_age_s)
 
     def submit(self, first: d.Slot, who: d.Person | None = None, flexible: bool = False) -> d.BookingRequest:
         request_id = self.service.submit(CAMPAIGN.id, first.center_id, first.slot_id, flexible, "de", who or person())

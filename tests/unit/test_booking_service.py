@@ -155,3 +155,19 @@ def test_someone_already_booked_is_told_so_even_when_the_chosen_slot_is_full_too
     world.book(first)
     state = world.book(first)  # same person, same (now full) slot
     assert (state.status, state.reason, state.alternatives) == (d.RequestStatus.REJECTED, d.RejectReason.ALREADY_BOOKED, ())
+
+
+def test_availability_may_be_served_from_a_short_lived_copy_but_booking_reads_fresh():
+    from chalicelib.booking.catalog_cache import CachedCatalog
+
+    first, second = slot(1, 9), slot(22, 9)
+    ticks = iter(range(1000))
+    world = World([first, second], availability_max_age_s=2,
+                  service_catalog=lambda inner: CachedCatalog(inner, ttl_s=0, clock=lambda: next(ticks) * 0.1))
+    assert world.service.availability("dortmund", CAMPAIGN.id, None, 7)[0].pairs[0].first.remaining == 1
+    assert world.book(first).status is d.RequestStatus.BOOKED  # the worker's reads are fresh
+    shown = world.service.availability("dortmund", CAMPAIGN.id, None, 7)  # within 2 s: the copy
+    assert shown[0].pairs[0].first.remaining == 1
+    for _ in range(30):
+        next(ticks)  # 3 s later
+    assert world.service.availability("dortmund", CAMPAIGN.id, None, 7) == []

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from chalicelib.booking.catalog_cache import CachedCatalog
 from tests.fakes import FakeCatalog
 from tests.unit.builders import CAMPAIGN, DORTMUND, KOELN, slot
@@ -30,7 +32,7 @@ def test_a_write_through_the_cache_is_seen_at_once():
     assert cached.campaigns() == [CAMPAIGN]
 
 
-def test_slots_are_never_cached():
+def test_slots_for_a_decision_are_never_cached():
     inner = FakeCatalog()
     cached = CachedCatalog(inner, ttl_s=60, clock=Clock())
     s = slot(1, 9)
@@ -45,3 +47,17 @@ def test_a_ttl_of_zero_reads_through_every_time():
     assert cached.centers() == []
     inner.add_center(DORTMUND)
     assert cached.centers() == [DORTMUND]
+
+
+def test_slots_shown_may_be_a_copy_of_the_given_age_but_never_older():
+    inner, clock = FakeCatalog(), Clock()
+    cached = CachedCatalog(inner, ttl_s=60, clock=clock)
+    s = slot(1, 9)
+    window = (s.start - timedelta(hours=1), s.start + timedelta(hours=1))
+    assert cached.slots(s.campaign_id, s.center_id, *window, max_age_s=2) == []
+    inner.release_slots([s])
+    clock.now = 1.9
+    assert cached.slots(s.campaign_id, s.center_id, *window, max_age_s=2) == []
+    assert cached.slots(s.campaign_id, s.center_id, *window) == [s]  # a decision reads fresh
+    clock.now = 2.0
+    assert cached.slots(s.campaign_id, s.center_id, *window, max_age_s=2) == [s]
