@@ -28,7 +28,8 @@ mail: $(STAMP) ## Show the mails sent by the running `make run`
 browser-deps: ## Install Debian's chromium for the browser tests if it is missing
 	@command -v chromium >/dev/null || { \
 	  echo "Installing chromium (Debian package) for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
 
 test: $(STAMP) browser-deps ## Install what tests need and run them all
 	$(PY) -m pytest
