@@ -24,7 +24,7 @@ class FakeCatalog(Catalog):
     def campaigns(self):
         return list(self._campaigns.values())
 
-    def slots(self, campaign_id, center_id, start, end):
+    def slots(self, campaign_id, center_id, start, end, max_age_s=0):
         return sorted(
             (s for (ca, ce, _), s in self.slot_table.items()
              if ca == campaign_id and ce == center_id and start <= s.start < end),
