@@ -23,20 +23,29 @@ export function bookingBody(slot) {
   };
 }
 
-/**
- * Send the request for `slot`; on 202 go to its waiting page. Errors the citizen can fix (4xx)
- * go to onClientError; "unavailable" goes to the error page, whose retry sends the same key again.
- */
+/** One attempt at booking `slot`: its body and a new Idempotency-Key, both kept when the attempt is retried. */
+export function bookingAttempt(slot) {
+  return { slot, key: newIdempotencyKey(), body: bookingBody(slot) };
+}
+
+/** Send an attempt (inside ctx.act, so again on retry); on 202 go to its waiting page. */
+export async function submitAttempt(ctx, { slot, key, body }) {
+  const accepted = await submitBookingRequest(body, key);
+  state.requests[accepted.request_id] = { slot, center: state.center, email: body.person.email };
+  ctx.go(`#/request/${encodeURIComponent(accepted.request_id)}`);
+}
+
+/** An error the citizen can fix (4xx); "unavailable" goes to the error page instead, whose retry sends the same key again. */
+export const isClientError = (error) => error instanceof ApiError && !error.unavailable;
+
+/** Send the request for `slot`; on 202 go to its waiting page, errors the citizen can fix go to onClientError. */
 export function sendBookingRequest(ctx, slot, onClientError) {
-  const key = newIdempotencyKey();
-  const body = bookingBody(slot);
+  const attempt = bookingAttempt(slot);
   return ctx.act(async () => {
     try {
-      const accepted = await submitBookingRequest(body, key);
-      state.requests[accepted.request_id] = { slot, center: state.center, email: body.person.email };
-      ctx.go(`#/request/${encodeURIComponent(accepted.request_id)}`);
+      await submitAttempt(ctx, attempt);
     } catch (error) {
-      if (error instanceof ApiError && !error.unavailable) onClientError(error);
+      if (isClientError(error)) onClientError(error);
       else throw error;
     }
   }, { kind: 'submit' });

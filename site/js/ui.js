@@ -147,6 +147,45 @@ export function parseDateParts({ day = '', month = '', year = '' }) {
   return { iso: `${y}-${m.padStart(2, '0')}-${d.padStart(2, '0')}` };
 }
 
+/**
+ * The submit flow every form page shares, so a view keeps only its fields, checks and API call.
+ * - check() → { errors, ...whatever submit needs }; runs once per submit, so a retry sends the same.
+ * - submit(checked): the API call, run through ctx.act (`kind` as there: "unavailable" shows the error page).
+ * - apiErrors(error) → the errors to show with the form, or null to let ctx.act handle the error.
+ * - render({ errors, errorFor, onsubmit }) → the page; errorFor(field) is that field's error ({ text, part }) or {}.
+ * Errors are [{ field, id, text }] (see errorSummary). A second submit is ignored while one is under way.
+ */
+export function formFlow({ ctx, check, submit, apiErrors, render, kind }) {
+  const show = (errors = []) => {
+    const byField = {};
+    errors.forEach((e) => { if (e.field) byField[e.field] = e; });
+    let busy = false;
+    const onsubmit = (event) => {
+      event.preventDefault();
+      if (busy) return;
+      const checked = check();
+      if (checked.errors.length) {
+        ctx.show(show(checked.errors));
+        return;
+      }
+      busy = true;
+      announce(t('common.sending'));
+      ctx.act(async () => {
+        try {
+          await submit(checked);
+        } catch (error) {
+          busy = false;
+          const found = apiErrors(error);
+          if (!found) throw error;
+          ctx.show(show(found));
+        }
+      }, { kind });
+    };
+    return render({ errors, errorFor: (field) => byField[field] || {}, onsubmit });
+  };
+  return show();
+}
+
 /** Errors the API reported per field (400 invalid_request) → {fieldPath: text}, our words where we know the code. */
 export function apiFieldErrors(error) {
   const details = error.details && error.details.length

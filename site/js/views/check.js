@@ -4,7 +4,7 @@ import { t, formatDate, formatDateTime, has } from '../i18n.js';
 import { ApiError, checkEligibility, getCenters } from '../api.js';
 import { state } from '../state.js';
 import {
-  h, page, para, buttonLink, link, textField, dateField, parseDateParts, errorSummary, apiFieldErrors, announce,
+  h, page, para, buttonLink, link, textField, dateField, parseDateParts, errorSummary, apiFieldErrors, formFlow,
 } from '../ui.js';
 
 function validate(values) {
@@ -19,52 +19,34 @@ function validate(values) {
 
 export async function checkView(ctx) {
   const values = state.check;
-
-  const build = (errors = []) => {
-    const byField = {};
-    errors.forEach((e) => { byField[e.field] = e; });
-    let busy = false;
-    const onsubmit = (event) => {
-      event.preventDefault();
-      if (busy) return;
-      const { errors: found, postal, birthDate } = validate(values);
-      if (found.length) {
-        ctx.show(build(found));
-        return;
-      }
-      busy = true;
-      announce(t('common.sending'));
-      ctx.act(async () => {
-        try {
-          const answer = await checkEligibility(birthDate, postal);
-          Object.assign(state, { birthDate, postalCode: postal, eligibility: answer, campaign: null, center: null, slot: null });
-          ctx.go('#/book/eligibility');
-        } catch (error) {
-          busy = false;
-          if (!(error instanceof ApiError) || error.status !== 400) throw error;
-          const messages = apiFieldErrors(error);
-          const apiErrors = Object.entries(messages).map(([field, text]) => (field.includes('birth')
-            ? { field: 'birth', id: 'birth-day', text }
-            : { field: 'postal', id: 'postal-code', text }));
-          ctx.show(build(apiErrors));
-        }
-      });
-    };
-    return page({ title: t('check.title'), back: '#/', step: 1, error: errors.length > 0 },
+  return formFlow({
+    ctx,
+    check: () => validate(values),
+    submit: async ({ postal, birthDate }) => {
+      const answer = await checkEligibility(birthDate, postal);
+      Object.assign(state, { birthDate, postalCode: postal, eligibility: answer, campaign: null, center: null, slot: null });
+      ctx.go('#/book/eligibility');
+    },
+    apiErrors: (error) => {
+      if (!(error instanceof ApiError) || error.status !== 400) return null;
+      return Object.entries(apiFieldErrors(error)).map(([field, text]) => (field.includes('birth')
+        ? { field: 'birth', id: 'birth-day', text }
+        : { field: 'postal', id: 'postal-code', text }));
+    },
+    render: ({ errors, errorFor, onsubmit }) => page({ title: t('check.title'), back: '#/', step: 1, error: errors.length > 0 },
       para(t('check.lead'), { class: 'lead' }),
       h('form', { novalidate: true, onsubmit },
         errorSummary(errors),
         textField({
           id: 'postal-code', name: 'postalCode', state: values, label: t('check.postal_label'), hint: t('check.postal_hint'),
-          error: byField.postal && byField.postal.text, inputmode: 'numeric', autocomplete: 'postal-code', maxlength: 5, width: 5,
+          error: errorFor('postal').text, inputmode: 'numeric', autocomplete: 'postal-code', maxlength: 5, width: 5,
         }),
         dateField({
           id: 'birth', legend: t('check.birth_legend'), hint: t('check.birth_hint'), state: values,
-          error: byField.birth && byField.birth.text, errorPart: byField.birth && byField.birth.part,
+          error: errorFor('birth').text, errorPart: errorFor('birth').part,
         }),
-        h('button', { type: 'submit', class: 'button' }, t('check.submit'))));
-  };
-  return build();
+        h('button', { type: 'submit', class: 'button' }, t('check.submit')))),
+  });
 }
 
 function reasonText(answer) {

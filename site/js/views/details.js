@@ -1,9 +1,9 @@
 // Step 5: the chosen pair, the personal data form, and sending the booking request.
 import { t, formatDate } from '../i18n.js';
 import { state } from '../state.js';
-import { sendBookingRequest } from '../booking.js';
+import { bookingAttempt, submitAttempt, isClientError } from '../booking.js';
 import {
-  h, page, para, link, textField, errorSummary, apiFieldErrors, appointmentList, announce,
+  h, page, para, link, textField, errorSummary, apiFieldErrors, appointmentList, formFlow,
 } from '../ui.js';
 
 const FIELD_IDS = {
@@ -15,20 +15,23 @@ const FIELD_IDS = {
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const PHONE = /^\+?[\d][\d\s/()-]{4,}$/;
 
+// An error on this form: its field is the id of its input.
+const invalidAt = (id, text) => ({ field: id, id, text });
+
 function validate(p) {
   const errors = [];
-  if (!p.given_name.trim()) errors.push({ id: 'given-name', text: t('errors.given_name_missing') });
-  if (!p.family_name.trim()) errors.push({ id: 'family-name', text: t('errors.family_name_missing') });
-  if (!p.email.trim()) errors.push({ id: 'email', text: t('errors.email_missing') });
-  else if (!EMAIL.test(p.email.trim())) errors.push({ id: 'email', text: t('errors.email_invalid') });
-  if (p.phone.trim() && !PHONE.test(p.phone.trim())) errors.push({ id: 'phone', text: t('errors.phone_invalid') });
+  if (!p.given_name.trim()) errors.push(invalidAt('given-name', t('errors.given_name_missing')));
+  if (!p.family_name.trim()) errors.push(invalidAt('family-name', t('errors.family_name_missing')));
+  if (!p.email.trim()) errors.push(invalidAt('email', t('errors.email_missing')));
+  else if (!EMAIL.test(p.email.trim())) errors.push(invalidAt('email', t('errors.email_invalid')));
+  if (p.phone.trim() && !PHONE.test(p.phone.trim())) errors.push(invalidAt('phone', t('errors.phone_invalid')));
   return errors;
 }
 
-/** API errors → [{id, text}]; fields that are not on this form are listed without a link. */
+/** API errors → [{field, id, text}]; fields that are not on this form are listed without a link. */
 function fromApi(error) {
   if (error.status === 400) {
-    return Object.entries(apiFieldErrors(error)).map(([field, text]) => ({ id: FIELD_IDS[field] || null, text }));
+    return Object.entries(apiFieldErrors(error)).map(([field, text]) => invalidAt(FIELD_IDS[field] || null, text));
   }
   const key = error.status === 403 ? 'errors.booking.not_eligible' : 'errors.booking.other';
   return [{ id: null, text: t(key) }, error.apiMessage && error.status !== 403 ? { id: null, text: error.apiMessage } : null]
@@ -43,24 +46,17 @@ export async function detailsView(ctx) {
   }
   const p = state.person;
 
-  const build = (errors = []) => {
-    const errorFor = (id) => (errors.find((e) => e.id === id) || {}).text;
-    let busy = false;
-    const onsubmit = (event) => {
-      event.preventDefault();
-      if (busy) return;
-      const found = validate(p);
-      if (found.length) {
-        ctx.show(build(found));
-        return;
-      }
-      busy = true;
-      announce(t('common.sending'));
-      sendBookingRequest(ctx, slot, (error) => ctx.show(build(fromApi(error))))
-        .finally(() => { busy = false; });
-    };
-    const second = slot.second_dose ? (slot.second_dose.start || slot.second_dose.date) : null;
-    return page({ title: t('details.title'), back: '#/book/times', step: 5, error: errors.length > 0 },
+  const second = slot.second_dose ? (slot.second_dose.start || slot.second_dose.date) : null;
+  return formFlow({
+    ctx,
+    kind: 'submit',
+    check: () => {
+      const errors = validate(p);
+      return { errors, attempt: errors.length ? null : bookingAttempt(slot) };
+    },
+    submit: ({ attempt }) => submitAttempt(ctx, attempt),
+    apiErrors: (error) => (isClientError(error) ? fromApi(error) : null),
+    render: ({ errors, errorFor, onsubmit }) => page({ title: t('details.title'), back: '#/book/times', step: 5, error: errors.length > 0 },
       errorSummary(errors),
       h('section', { 'aria-labelledby': 'chosen' },
         h('h2', { id: 'chosen' }, t('details.chosen_heading')),
@@ -70,10 +66,10 @@ export async function detailsView(ctx) {
         h('h2', { id: 'about-you' }, t('details.about_you')),
         para(t('details.checked', { birth: formatDate(state.birthDate, { weekday: false }), postal: state.postalCode })),
         h('form', { novalidate: true, onsubmit },
-          textField({ id: 'given-name', name: 'given_name', state: p, label: t('details.given_name'), error: errorFor('given-name'), autocomplete: 'given-name', spellcheck: 'false' }),
-          textField({ id: 'family-name', name: 'family_name', state: p, label: t('details.family_name'), error: errorFor('family-name'), autocomplete: 'family-name', spellcheck: 'false' }),
-          textField({ id: 'email', name: 'email', state: p, type: 'email', label: t('details.email'), hint: t('details.email_hint'), error: errorFor('email'), autocomplete: 'email', spellcheck: 'false' }),
-          textField({ id: 'phone', name: 'phone', state: p, type: 'tel', label: t('details.phone'), hint: t('details.phone_hint'), error: errorFor('phone'), autocomplete: 'tel' }),
+          textField({ id: 'given-name', name: 'given_name', state: p, label: t('details.given_name'), error: errorFor('given-name').text, autocomplete: 'given-name', spellcheck: 'false' }),
+          textField({ id: 'family-name', name: 'family_name', state: p, label: t('details.family_name'), error: errorFor('family-name').text, autocomplete: 'family-name', spellcheck: 'false' }),
+          textField({ id: 'email', name: 'email', state: p, type: 'email', label: t('details.email'), hint: t('details.email_hint'), error: errorFor('email').text, autocomplete: 'email', spellcheck: 'false' }),
+          textField({ id: 'phone', name: 'phone', state: p, type: 'tel', label: t('details.phone'), hint: t('details.phone_hint'), error: errorFor('phone').text, autocomplete: 'tel' }),
           h('div', { class: 'field checkbox' },
             h('input', {
               type: 'checkbox', id: 'flexible', name: 'flexible', checked: state.flexible,
@@ -83,7 +79,6 @@ export async function detailsView(ctx) {
             h('label', { for: 'flexible' }, t('details.flexible')),
             h('p', { class: 'hint', id: 'flexible-hint' }, t('details.flexible_hint'))),
           para(t('details.submit_hint')),
-          h('button', { type: 'submit', class: 'button button--large' }, t('details.submit')))));
-  };
-  return build();
+          h('button', { type: 'submit', class: 'button button--large' }, t('details.submit'))))),
+  });
 }

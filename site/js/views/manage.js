@@ -4,59 +4,47 @@ import { ApiError, getBooking, cancelBooking } from '../api.js';
 import { state } from '../state.js';
 import { bookingDetails } from './request.js';
 import {
-  h, page, para, buttonLink, link, textField, dateField, parseDateParts, errorSummary, appointmentList, announce,
+  h, page, para, buttonLink, link, textField, dateField, parseDateParts, errorSummary, appointmentList, announce, formFlow,
 } from '../ui.js';
 
 const normaliseCode = (code) => code.toUpperCase().replace(/\s+/g, '');
 
 export async function lookupView(ctx) {
   const values = state.lookup;
-  const build = (errors = []) => {
-    const byField = {};
-    errors.forEach((e) => { byField[e.field] = e; });
-    let busy = false;
-    const onsubmit = (event) => {
-      event.preventDefault();
-      if (busy) return;
-      const found = [];
+  return formFlow({
+    ctx,
+    check: () => {
+      const errors = [];
       const code = normaliseCode(values.code || '');
-      if (!code) found.push({ field: 'code', id: 'booking-code-input', text: t('errors.code_missing') });
+      if (!code) errors.push({ field: 'code', id: 'booking-code-input', text: t('errors.code_missing') });
       const birth = parseDateParts(values);
-      if (birth.error) found.push({ field: 'birth', id: `lookup-birth-${birth.part || 'day'}`, part: birth.part, text: t(`errors.${birth.error}`) });
-      if (found.length) {
-        ctx.show(build(found));
-        return;
-      }
-      busy = true;
-      announce(t('common.sending'));
-      ctx.act(async () => {
-        try {
-          const data = await getBooking(code, birth.iso);
-          state.booking = { code, birthDate: birth.iso, data };
-          ctx.go('#/booking/view');
-        } catch (error) {
-          busy = false;
-          if (!(error instanceof ApiError) || error.unavailable) throw error;
-          const text = error.status === 404 ? t('errors.code_unknown') : (error.apiMessage || t('errors.api.generic'));
-          ctx.show(build([{ field: 'code', id: 'booking-code-input', text }]));
-        }
-      });
-    };
-    return page({ title: t('manage.title'), back: '#/', error: errors.length > 0 },
+      if (birth.error) errors.push({ field: 'birth', id: `lookup-birth-${birth.part || 'day'}`, part: birth.part, text: t(`errors.${birth.error}`) });
+      return { errors, code, birthDate: birth.iso };
+    },
+    submit: async ({ code, birthDate }) => {
+      const data = await getBooking(code, birthDate);
+      state.booking = { code, birthDate, data };
+      ctx.go('#/booking/view');
+    },
+    apiErrors: (error) => {
+      if (!(error instanceof ApiError) || error.unavailable) return null;
+      const text = error.status === 404 ? t('errors.code_unknown') : (error.apiMessage || t('errors.api.generic'));
+      return [{ field: 'code', id: 'booking-code-input', text }];
+    },
+    render: ({ errors, errorFor, onsubmit }) => page({ title: t('manage.title'), back: '#/', error: errors.length > 0 },
       para(t('manage.lead'), { class: 'lead' }),
       h('form', { novalidate: true, onsubmit },
         errorSummary(errors),
         textField({
           id: 'booking-code-input', name: 'code', state: values, label: t('manage.code_label'), hint: t('manage.code_hint'),
-          error: byField.code && byField.code.text, autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false', width: 'code',
+          error: errorFor('code').text, autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false', width: 'code',
         }),
         dateField({
           id: 'lookup-birth', legend: t('check.birth_legend'), hint: t('check.birth_hint'), state: values,
-          error: byField.birth && byField.birth.text, errorPart: byField.birth && byField.birth.part,
+          error: errorFor('birth').text, errorPart: errorFor('birth').part,
         }),
-        h('button', { type: 'submit', class: 'button' }, t('manage.submit'))));
-  };
-  return build();
+        h('button', { type: 'submit', class: 'button' }, t('manage.submit')))),
+  });
 }
 
 async function freshBooking(ctx) {
