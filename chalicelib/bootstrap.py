@@ -33,7 +33,7 @@ from chalicelib.notify.dynamo import bind as bind_suppressions
 from chalicelib.notify.messages import MailMessage
 from chalicelib.notify.services import MailService
 from chalicelib.notify.ses import SesMailer
-from chalicelib.settings import Settings, get_settings
+from chalicelib.settings import get_settings
 
 IDEMPOTENCY_TTL_S = 24 * 3600
 
@@ -201,5 +201,3 @@ def reset() -> None:
                     release_contingent_once, mail_idempotency, send_mail_once):
         factory.cache_clear()
 
-
-__all__ = ["Settings", "booking_service", "mail_service", "submit_booking_request", "send_mail_once", "reset"]

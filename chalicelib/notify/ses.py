@@ -1,4 +1,8 @@
-"""SES adapter: raw MIME mail (moto does not implement SES v2 templates, and raw keeps the ICS attachment)."""
+"""SES adapter: raw MIME mail (moto does not implement SES v2 templates, and raw keeps the ICS attachment).
+
+Bounce and complaint events come from the configuration set that infra/aws makes the sender identity's
+default, so nothing here names it.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,8 @@ from chalicelib.notify.ports import Mailer
 
 
 class SesMailer(Mailer):
-    def __init__(self, ses_client, configuration_set: str | None = None):
+    def __init__(self, ses_client):
         self._ses = ses_client
-        self._configuration_set = configuration_set
 
     def send(self, message: EmailMessage) -> None:
-        kwargs = {"RawMessage": {"Data": message.as_bytes()}}
-        if self._configuration_set:
-            kwargs["ConfigurationSetName"] = self._configuration_set
-        self._ses.send_raw_email(**kwargs)
+        self._ses.send_raw_email(RawMessage={"Data": message.as_bytes()})
