@@ -222,10 +222,8 @@ class BookingService:
             yield requested
         if not request.flexible:
             return
-        day_start = datetime.combine(requested.day if requested else self._now().date(), time(0), LOCAL_TZ)
-        first_from = max(day_start, self._now())
-        later = self._pairs(campaign, request.center_id, first_from, first_from + timedelta(days=MAX_DAYS))
-        others = (p.first for p in later if p.first.slot_id != request.slot_id)
+        nearby = self._nearby_pairs(campaign, request, requested)
+        others = (p.first for p in nearby if p.first.slot_id != request.slot_id)
         yield from itertools.islice(others, FLEXIBLE_ATTEMPTS)
 
     def _reserve_pair(self, campaign: d.Campaign, request: d.BookingRequest,
@@ -264,10 +262,14 @@ class BookingService:
 
     def _alternatives(self, campaign: d.Campaign, request: d.BookingRequest) -> list[d.SlotPair]:
         requested = self._catalog.slot(request.campaign_id, request.center_id, request.slot_id)
+        return self._nearby_pairs(campaign, request, requested)[:MAX_ALTERNATIVES]
+
+    def _nearby_pairs(self, campaign: d.Campaign, request: d.BookingRequest,
+                      requested: d.Slot | None) -> list[d.SlotPair]:
+        """Bookable pairs at the request's centre from the day of the chosen slot (or today) on, earliest first."""
         day = requested.day if requested else self._now().date()
         first_from = max(datetime.combine(day, time(0), LOCAL_TZ), self._now())
-        pairs = self._pairs(campaign, request.center_id, first_from, first_from + timedelta(days=MAX_DAYS))
-        return pairs[:MAX_ALTERNATIVES]
+        return self._pairs(campaign, request.center_id, first_from, first_from + timedelta(days=MAX_DAYS))
 
     def _reject(self, request: d.BookingRequest, reason: d.RejectReason,
                 alternatives: list[d.SlotPair] | None = None) -> d.RequestState:
