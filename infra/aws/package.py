@@ -70,7 +70,7 @@ def checkov() -> Path:
 
 def merge_problems(template: dict) -> list[str]:
     """An override whose logical id or event name chalice renamed leaves a resource without a Type; a function
-    app.py gained but infra/aws/template.py does not know keeps chalice's shared role and defaults."""
+    app.py gained but infra/aws/template/functions.py does not know keeps chalice's shared role and defaults."""
     own_roles = {fn.logical_id for fn in FUNCTIONS}
     problems = [f"{rid} has no Type (chalice no longer emits it?)"
                 for rid, r in template["Resources"].items() if "Type" not in r]

@@ -526,7 +526,7 @@ def test_cfn_lint_finds_no_errors(packaged):
 
 
 def test_checkov_finds_no_failed_checks(packaged):
-    # Every skip is a Metadata.checkov.skip entry with its reason on the resource (infra/aws/template.py).
+    # Every skip is a Metadata.checkov.skip entry with its reason on the resource (infra/aws/template/).
     result = subprocess.run(
         [str(checkov()), "-f", str(packaged), "--framework", "cloudformation", "--output", "json", "--quiet"],
         capture_output=True, text=True, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"})
