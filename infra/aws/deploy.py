@@ -150,6 +150,7 @@ def needed_limits(stage: str) -> dict[str, float]:
 def check_limits(stage: str, region: str, session=None) -> list[Limit]:
     """The account's limits against needed_limits(stage), read with the caller's credentials."""
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
     session = session or boto3.Session(region_name=region)
     needed = needed_limits(stage)
@@ -157,7 +158,7 @@ def check_limits(stage: str, region: str, session=None) -> list[Limit]:
     def read(call):
         try:
             return call()
-        except Exception as error:  # a missing permission makes a check unknown, not a failed deploy
+        except (BotoCoreError, ClientError) as error:  # a missing permission leaves a check unknown, not failed
             print(f"  (could not read: {error})", file=sys.stderr)
             return None
 

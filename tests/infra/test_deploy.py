@@ -77,11 +77,15 @@ def test_config_js_refuses_outputs_without_an_https_api(outputs, message):
         d.config_js(outputs)
 
 
+def site_config(text: str) -> dict:
+    match = re.search(r"window\.VAXSLOT_CONFIG = (\{.*\});", text)
+    assert match, text
+    return json.loads(match.group(1))
+
+
 def test_the_site_config_the_deploy_writes_keeps_the_keys_of_the_default_config():
-    default = (d.SITE_DIR / "config.js").read_text()
-    keys = set(json.loads(re.search(r"window\.VAXSLOT_CONFIG = (\{.*\});", default).group(1)))
-    written = json.loads(re.search(r"= (\{.*\});", d.config_js(OUTPUTS)).group(1))
-    assert set(written) == keys
+    default = site_config((d.SITE_DIR / "config.js").read_text())
+    assert set(site_config(d.config_js(OUTPUTS))) == set(default)
 
 
 def test_the_needed_lambda_concurrency_is_every_reservation_plus_what_the_api_and_aws_keep_unreserved():
@@ -142,3 +146,24 @@ def test_the_command_line_needs_a_stage_and_an_account(capsys):
         with pytest.raises(SystemExit) as exit_:
             d.main(argv)
         assert exit_.value.code == 2, argv
+
+
+def test_a_limit_the_credentials_may_not_read_is_unknown_and_does_not_stop_the_deploy():
+    from botocore.exceptions import ClientError
+
+    session = FakeSession(ses_rate=50, production=True)
+    denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetServiceQuota")
+
+    class Denying(FakeSession):
+        def client(self, service):
+            if service == "service-quotas":
+                class Client:
+                    def get_service_quota(self, **kwargs):
+                        raise denied
+                return Client()
+            return session.client(service)
+
+    limits = {limit.what: limit for limit in d.check_limits("prod", "eu-central-1", Denying())}
+    api = limits["API Gateway account throttle, requests/s"]
+    assert api.ok is None and "unknown" in api.line()
+    assert all(limit.ok for what, limit in limits.items() if limit is not api)

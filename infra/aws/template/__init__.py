@@ -18,23 +18,78 @@ from infra.aws.stages import STAGES, StageKnobs
 from infra.aws.template.alarms import alarms
 from infra.aws.template.api import STAFF_AUTHORIZER, STAFF_PATH, api, waf
 from infra.aws.template.auth import staff
-from infra.aws.template.base import (API_FUNCTION, API_RESOURCE, BOOKING_WORKER, CREATE_MAIL_IDENTITY,
-                                     CREATES_MAIL_IDENTITY, HAS_SITE_DOMAIN, MAIL_EVENTS, MAIL_SENDER, MAIL_WORKER,
-                                     RECONCILE, SITE_DOMAIN, STAFF_POOL, dlq_id, queue_id, sub, table_id, topic_id)
+from infra.aws.template.base import (
+    API_FUNCTION,
+    API_RESOURCE,
+    BOOKING_WORKER,
+    CREATE_MAIL_IDENTITY,
+    CREATES_MAIL_IDENTITY,
+    HAS_SITE_DOMAIN,
+    MAIL_EVENTS,
+    MAIL_SENDER,
+    MAIL_WORKER,
+    RECONCILE,
+    SITE_DOMAIN,
+    STAFF_POOL,
+    dlq_id,
+    queue_id,
+    sub,
+    table_id,
+    topic_id,
+)
 from infra.aws.template.data import queues, table
-from infra.aws.template.functions import (FUNCTIONS, MAIL_EVENTS_SUBSCRIPTION, PEPPER_SECRET, PEPPER_SECRET_ENV,
-                                          RECONCILE_SCHEDULE, Function, function, function_name, function_of,
-                                          log_group, pepper_secret, role, settings_of)
+from infra.aws.template.functions import (
+    FUNCTIONS,
+    MAIL_EVENTS_SUBSCRIPTION,
+    PEPPER_SECRET,
+    PEPPER_SECRET_ENV,
+    RECONCILE_SCHEDULE,
+    Function,
+    function,
+    function_name,
+    function_of,
+    log_group,
+    pepper_secret,
+    role,
+    settings_of,
+)
 from infra.aws.template.mail import kms_key, mail
 from infra.aws.template.site import site
 from infra.resources import BOOKING_QUEUE, MAIL_EVENTS_TOPIC, NOTIFY_QUEUE, QUEUES, TABLES
 
 __all__ = [
-    "API_FUNCTION", "API_RESOURCE", "BOOKING_QUEUE", "BOOKING_WORKER", "CREATE_MAIL_IDENTITY", "CREATES_MAIL_IDENTITY",
-    "FUNCTIONS", "HAS_SITE_DOMAIN", "MAIL_EVENTS", "MAIL_SENDER", "SITE_DOMAIN",
-    "MAIL_EVENTS_SUBSCRIPTION", "MAIL_WORKER", "NOTIFY_QUEUE", "PEPPER_SECRET", "PEPPER_SECRET_ENV", "RECONCILE",
-    "RECONCILE_SCHEDULE", "ROOT", "STAFF_AUTHORIZER", "STAFF_PATH", "STAFF_POOL", "Function", "chalice_stage",
-    "dlq_id", "function_name", "function_of", "merge_template", "parameters", "queue_id", "settings_of", "table_id",
+    "API_FUNCTION",
+    "API_RESOURCE",
+    "BOOKING_QUEUE",
+    "BOOKING_WORKER",
+    "CREATES_MAIL_IDENTITY",
+    "CREATE_MAIL_IDENTITY",
+    "FUNCTIONS",
+    "HAS_SITE_DOMAIN",
+    "MAIL_EVENTS",
+    "MAIL_EVENTS_SUBSCRIPTION",
+    "MAIL_SENDER",
+    "MAIL_WORKER",
+    "NOTIFY_QUEUE",
+    "PEPPER_SECRET",
+    "PEPPER_SECRET_ENV",
+    "RECONCILE",
+    "RECONCILE_SCHEDULE",
+    "ROOT",
+    "SITE_DOMAIN",
+    "STAFF_AUTHORIZER",
+    "STAFF_PATH",
+    "STAFF_POOL",
+    "Function",
+    "chalice_stage",
+    "dlq_id",
+    "function_name",
+    "function_of",
+    "merge_template",
+    "parameters",
+    "queue_id",
+    "settings_of",
+    "table_id",
     "topic_id",
 ]
 

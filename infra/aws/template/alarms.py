@@ -69,7 +69,7 @@ def _reconciliation_alarms(stage: str, knobs: StageKnobs) -> dict:
     clears a drift alarm (a missing run is not drift, nor proof that the drift is gone); the missing runs have
     their alarm of their own, on the datapoints' count, where missing data breaches."""
     resources = {}
-    for metric, slug in zip(RECONCILIATION_METRICS, ("reconciliation-drift", "second-dose-shortfall")):
+    for metric, slug in zip(RECONCILIATION_METRICS, ("reconciliation-drift", "second-dose-shortfall"), strict=True):
         resources[f"{metric}Alarm"] = _alarm(
             f"vaxslot-{stage}-{slug}", f"{metric} > 0 in the last reconciliation: see docs/operations.md '{slug}'",
             BUSINESS_NAMESPACE, metric, BUSINESS_DIMENSIONS, 0, statistic="Maximum", period_s=HOUR_S,

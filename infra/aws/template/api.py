@@ -33,7 +33,7 @@ GATEWAY_RESPONSES = {  # API Gateway's own answers in the contract's error shape
 def _gateway_responses() -> dict:
     responses = {}
     for kind, (status, code) in GATEWAY_RESPONSES.items():
-        response = {
+        response: dict = {
             "responseParameters": {"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"},
             "responseTemplates": {"application/json": error_template(code)},
         }

@@ -11,11 +11,33 @@ from dataclasses import dataclass
 
 from infra.aws.chalice_config import LambdaSettings, lambda_settings
 from infra.aws.stages import StageKnobs, mail_worker_concurrency
-from infra.aws.template.base import (API_FUNCTION, BOOKING_WORKER, HAS_SITE_DOMAIN, MAIL_EVENTS, MAIL_SENDER,
-                                     MAIL_WORKER, RECONCILE, SITE_DOMAIN, arn, mail_domain, queue_id, skip, sub,
-                                     table_id, topic_id)
-from infra.resources import (BOOKING_QUEUE, BOOKING_TABLE, IDEMPOTENCY_TABLE, MAIL_EVENTS_TOPIC, NOTIFY_QUEUE,
-                             QueueSpec, TableSpec, TopicSpec)
+from infra.aws.template.base import (
+    API_FUNCTION,
+    BOOKING_WORKER,
+    HAS_SITE_DOMAIN,
+    MAIL_EVENTS,
+    MAIL_SENDER,
+    MAIL_WORKER,
+    RECONCILE,
+    SITE_DOMAIN,
+    arn,
+    mail_domain,
+    queue_id,
+    skip,
+    sub,
+    table_id,
+    topic_id,
+)
+from infra.resources import (
+    BOOKING_QUEUE,
+    BOOKING_TABLE,
+    IDEMPOTENCY_TABLE,
+    MAIL_EVENTS_TOPIC,
+    NOTIFY_QUEUE,
+    QueueSpec,
+    TableSpec,
+    TopicSpec,
+)
 
 PEPPER_SECRET = "PersonKeyPepperSecret"
 PEPPER_SECRET_ENV = "PERSON_KEY_PEPPER_SECRET_ARN"  # chalicelib/settings.py reads it
