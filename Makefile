@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast screenshots bench mail package browser-deps clean
+.PHONY: help run test test-fast screenshots bench mail package deploy check-limits browser-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -44,8 +44,20 @@ bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md
 	$(PY) -m infra.bench
 
 STAGE ?= prod
-package: $(STAMP) ## Write build/$(STAGE)/sam.json + deployment.zip for CloudFormation (STAGE=dev|prod)
+package: $(STAMP) ## Write build/<stage>/sam.json + deployment.zip for CloudFormation (STAGE=dev|prod, default prod)
 	$(PY) -m infra.aws package --stage $(STAGE) --out build/$(STAGE)
+
+# Deploying takes every choice explicitly: no default stage, account, bucket or sender (docs/operations.md).
+DEPLOY_ARGS = --stage $(if $(filter command line environment,$(origin STAGE)),$(STAGE),$(error say STAGE=dev|prod)) \
+	--account $(or $(ACCOUNT),$(error say ACCOUNT=<the AWS account id the credentials must belong to>))
+deploy: $(STAMP) ## Check limits, package, deploy via S3, upload the site (STAGE= ACCOUNT= BUCKET= MAIL_SENDER= [SITE_DOMAIN=] [EXISTING_MAIL_IDENTITY=1])
+	$(PY) -m infra.aws.deploy $(DEPLOY_ARGS) \
+	  --bucket $(or $(BUCKET),$(error say BUCKET=<S3 bucket for the artifacts>)) \
+	  --mail-sender $(or $(MAIL_SENDER),$(error say MAIL_SENDER=<from address>)) \
+	  $(if $(SITE_DOMAIN),--site-domain $(SITE_DOMAIN)) $(if $(EXISTING_MAIL_IDENTITY),--existing-mail-identity)
+
+check-limits: $(STAMP) ## Check the account's limits for a stage (STAGE= ACCOUNT=; needs credentials)
+	$(PY) -m infra.aws.deploy $(DEPLOY_ARGS) --check-limits
 
 clean: ## Remove the virtualenv and build output
 	rm -rf $(VENV) build .pytest_cache

@@ -15,11 +15,12 @@ from chalicelib.booking.operations import SlotRelease
 from chalicelib.booking.queues import BookingRequestMessage
 from chalicelib.notify.calendar import booking_calendar
 from chalicelib.notify.messages import Appointment, MailMessage
-from chalicelib.observability import count, logger, measure, metrics
+from chalicelib.observability import count, logger, measure, metrics, tracer
 
 app = Chalice(app_name="vaxslot")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
+app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
 app.register_middleware(chalice_errors_to_contract, "http")
 
 # A public API without cookies: any origin may read it (the site may live on its own domain).

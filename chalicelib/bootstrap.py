@@ -59,8 +59,8 @@ def _person_key_pepper() -> bytes:
     s = get_settings()
     if s.person_key_pepper is not None:
         return s.person_key_pepper
-    parameter = _client("ssm").get_parameter(Name=s.person_key_pepper_parameter, WithDecryption=True)
-    return parameter["Parameter"]["Value"].encode()
+    secret = _client("secretsmanager").get_secret_value(SecretId=s.person_key_pepper_secret_arn)
+    return secret["SecretString"].encode()
 
 
 @functools.cache

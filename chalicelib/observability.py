@@ -1,14 +1,18 @@
-"""Logging and metrics for every function, from one place (powertools).
+"""Logging, metrics and tracing for every function, from one place (powertools).
 
 Log structured facts (ids of requests, campaigns, centres; outcomes), never personal data: no names,
 birth dates, e-mail addresses, phone numbers or booking codes.
 """
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger(service="vaxslot")
 metrics = Metrics(namespace="vaxslot", service="vaxslot")
+# X-Ray segments per invocation, with boto3/botocore calls (DynamoDB, SQS, SES) as subsegments. Off outside
+# Lambda and wherever POWERTOOLS_TRACE_DISABLED=true (the local stage), so nothing looks for an X-Ray daemon.
+# Responses are not recorded: they carry personal data (names, booking codes).
+tracer = Tracer(service="vaxslot")
 
 
 def count(name: str, **dimensions: str) -> None:

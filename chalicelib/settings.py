@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 # Only the local stage may fall back to a known pepper; anywhere else a missing secret is an error.
 _LOCAL_PEPPER = "local-development-pepper-not-secret"
+LOCAL_STAGE = "local"
+DEPLOYED_STAGES = frozenset({"dev", "prod"})  # the stages of .chalice/config.json that run on AWS
 
 
 @dataclass(frozen=True)
@@ -20,8 +22,8 @@ class Settings:
     notify_queue_name: str
     mail_sender: str
     site_url: str
-    person_key_pepper: bytes | None  # given directly (local stage), or read from SSM:
-    person_key_pepper_parameter: str | None  # SecureString name, resolved once per cold start
+    person_key_pepper: bytes | None  # given directly (local stage and tests only), or read from Secrets Manager:
+    person_key_pepper_secret_arn: str | None  # the stack's generated secret, fetched once per cold start
     aws_endpoint_url: str | None  # moto's server locally; None on AWS
     catalog_cache_s: float  # how long a Lambda instance keeps centres and campaigns in memory
     availability_max_age_s: float  # how old the slots behind an availability answer may be (0: read fresh)
@@ -30,11 +32,17 @@ class Settings:
 @functools.cache
 def get_settings() -> Settings:
     env = os.environ
-    stage = env.get("VAXSLOT_STAGE", "local")
-    pepper = env.get("PERSON_KEY_PEPPER") or (_LOCAL_PEPPER if stage == "local" else None)
-    parameter = env.get("PERSON_KEY_PEPPER_PARAMETER") or None
-    if not pepper and not parameter:
-        raise RuntimeError("set PERSON_KEY_PEPPER_PARAMETER (or PERSON_KEY_PEPPER) outside the local stage")
+    # Fail closed: a function that does not know its stage must not guess "local" and hash with the known pepper.
+    stage = env.get("VAXSLOT_STAGE", "")
+    if stage == LOCAL_STAGE:
+        pepper, secret_arn = env.get("PERSON_KEY_PEPPER") or _LOCAL_PEPPER, None
+    elif stage in DEPLOYED_STAGES:
+        pepper, secret_arn = None, env.get("PERSON_KEY_PEPPER_SECRET_ARN") or None
+        if not secret_arn:
+            raise RuntimeError(f"stage {stage!r} needs PERSON_KEY_PEPPER_SECRET_ARN (the stack's pepper secret)")
+    else:
+        raise RuntimeError(f"VAXSLOT_STAGE is {stage!r}: set it to {LOCAL_STAGE!r} or one of "
+                           f"{sorted(DEPLOYED_STAGES)} (.chalice/config.json sets it for every stage)")
     return Settings(
         stage=stage,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-central-1",
@@ -45,7 +53,7 @@ def get_settings() -> Settings:
         mail_sender=env["MAIL_SENDER"],
         site_url=env.get("SITE_URL", "").rstrip("/"),
         person_key_pepper=pepper.encode() if pepper else None,
-        person_key_pepper_parameter=parameter,
+        person_key_pepper_secret_arn=secret_arn,
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         catalog_cache_s=float(env.get("CATALOG_CACHE_SECONDS", "30")),
         availability_max_age_s=float(env.get("AVAILABILITY_MAX_AGE_SECONDS", "0")),

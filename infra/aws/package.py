@@ -70,7 +70,7 @@ def checkov() -> Path:
 
 def merge_problems(template: dict) -> list[str]:
     """An override whose logical id or event name chalice renamed leaves a resource without a Type; a function
-    app.py gained but infra/aws/template.py does not know keeps chalice's shared role and defaults."""
+    app.py gained but infra/aws/template/functions.py does not know keeps chalice's shared role and defaults."""
     own_roles = {fn.logical_id for fn in FUNCTIONS}
     problems = [f"{rid} has no Type (chalice no longer emits it?)"
                 for rid, r in template["Resources"].items() if "Type" not in r]
@@ -78,7 +78,7 @@ def merge_problems(template: dict) -> list[str]:
         if (r.get("Type") == "AWS::Serverless::Function" and rid not in own_roles
                 and r["Properties"].get("Role") == {"Fn::GetAtt": ["DefaultRole", "Arn"]}):
             problems.append(f"{rid} runs with chalice's shared DefaultRole: add it to FUNCTIONS in "
-                            "infra/aws/template.py (its own role, timeout, memory)")
+                            "infra/aws/template/functions.py (its own role, chalice name)")
         for name, event in (r.get("Properties", {}).get("Events") or {}).items():
             if "Type" not in event:
                 problems.append(f"{rid}.Events.{name} has no Type (chalice renamed the event source?)")
@@ -89,7 +89,7 @@ def merge_problems(template: dict) -> list[str]:
             arns = (scheme.get("x-amazon-apigateway-authorizer") or {}).get("providerARNs", [])
             if any(not isinstance(arn, dict) for arn in arns):
                 problems.append(f"{rid} authorizer {name} has literal providerARNs {arns}: point them at the "
-                                "stack's user pool in infra/aws/template.py")
+                                "stack's user pool in infra/aws/template/api.py")
     return problems
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -12,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from infra.aws import template as t
+from infra.aws.chalice_config import lambda_settings, load_config
 from infra.aws.package import checkov
-from infra.aws.stages import STAGES
+from infra.aws.stages import STAGES, mail_worker_concurrency
 from infra.resources import MAIL_EVENTS_TOPIC, QUEUES, TABLES, environment
 
 STAGE = "prod"
@@ -103,11 +103,17 @@ def test_every_queue_and_dead_letter_queue_is_encrypted(resources):
     assert len(of_type(resources, "AWS::SQS::Queue")) == 2 * len(QUEUES)
 
 
+def with_function_setting(function: str, **settings) -> dict:
+    """.chalice/config.json with `settings` for `function` in the stage's lambda_functions."""
+    config = load_config()
+    config["stages"][STAGE]["lambda_functions"][function].update(settings)
+    return config
+
+
 def test_a_function_timeout_above_a_sixth_of_its_queues_visibility_stops_the_generation():
-    slow = dataclasses.replace(KNOBS, booking_worker=dataclasses.replace(
-        KNOBS.booking_worker, timeout_s=t.BOOKING_QUEUE.visibility_timeout_s // 6 + 1))
+    slow = with_function_setting("booking_worker", lambda_timeout=t.BOOKING_QUEUE.visibility_timeout_s // 6 + 1)
     with pytest.raises(ValueError, match="visibility timeout"):
-        t.merge_template(STAGE, slow)
+        t.merge_template(STAGE, config=slow)
 
 
 # --- tables ----------------------------------------------------------------------------------------
@@ -168,7 +174,7 @@ def test_the_mail_worker_may_send_mail_use_the_idempotency_table_and_consume_the
     assert grants["dynamodb:PutItem"] == {"IdempotencyTable"}
     # The suppression list lives in the bookings table: read it, nothing else there.
     assert {a for a, targets in grants.items() if "BookingsTable" in targets} == {"dynamodb:GetItem"}
-    assert "ssm:GetParameter" not in grants  # mail_service() needs no pepper
+    assert "secretsmanager:GetSecretValue" not in grants  # mail_service() needs no pepper
     assert grants["sqs:ReceiveMessage"] == {"MailQueue"}
     assert "sqs:SendMessage" not in grants
     assert "ses:SendRawEmail" in grants
@@ -257,17 +263,38 @@ def test_the_reconciliation_metrics_have_alarms_and_a_missing_run_alarms_too(res
 
 # --- capacity knobs --------------------------------------------------------------------------------
 
-def test_the_booking_worker_has_the_reserved_concurrency_of_the_stage(resources):
-    worker = resources[t.BOOKING_WORKER]["Properties"]
-    assert worker["ReservedConcurrentExecutions"] == KNOBS.booking_worker.reserved_concurrency > 0
-    event = worker["Events"][f"{t.BOOKING_WORKER}SqsEventSource"]["Properties"]
-    assert event["ScalingConfig"]["MaximumConcurrency"] <= worker["ReservedConcurrentExecutions"]
+def test_every_queue_worker_polls_with_no_more_concurrency_than_it_has_reserved(resources):
+    for fn in (t.BOOKING_WORKER, t.MAIL_WORKER):
+        worker = resources[fn]["Properties"]
+        assert worker["ReservedConcurrentExecutions"] > 0, fn
+        event = worker["Events"][f"{fn}SqsEventSource"]["Properties"]
+        assert 2 <= event["ScalingConfig"]["MaximumConcurrency"] <= worker["ReservedConcurrentExecutions"], fn
 
 
-def test_every_function_has_the_timeout_and_memory_of_the_stage(resources):
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_every_function_has_its_memory_timeout_and_concurrency_in_the_stages_chalice_config(stage):
+    # Explicit per function, so chalice's top-level defaults (meant for the local stage) never reach AWS.
+    functions = load_config()["stages"][stage]["lambda_functions"]
+    assert set(functions) == {fn.chalice_name for fn in t.FUNCTIONS}
+    for name, settings in functions.items():
+        assert {"lambda_memory_size", "lambda_timeout"} <= set(settings), name
+
+
+def test_the_packaged_functions_have_the_memory_timeout_concurrency_and_tracing_of_the_chalice_config(resources):
     for fn in t.FUNCTIONS:
-        props, knobs = resources[fn.logical_id]["Properties"], t.knobs_of(KNOBS, fn)
-        assert (props["Timeout"], props["MemorySize"]) == (knobs.timeout_s, knobs.memory_mb), fn.logical_id
+        props, settings = resources[fn.logical_id]["Properties"], lambda_settings(STAGE, fn.chalice_name)
+        assert (props["MemorySize"], props["Timeout"], props.get("ReservedConcurrentExecutions")) == (
+            settings.memory_mb, settings.timeout_s, settings.reserved_concurrency), fn.logical_id
+        assert props["Tracing"] == ("Active" if settings.xray else "PassThrough"), fn.logical_id
+    reserved = lambda_settings(STAGE, "booking_worker").reserved_concurrency
+    assert resources[t.BOOKING_WORKER]["Properties"]["ReservedConcurrentExecutions"] == reserved > 0
+
+
+def test_a_mail_worker_concurrency_above_the_ses_quota_stops_the_generation():
+    assert lambda_settings(STAGE, "mail_worker").reserved_concurrency <= mail_worker_concurrency(KNOBS)
+    greedy = with_function_setting("mail_worker", reserved_concurrency=mail_worker_concurrency(KNOBS) + 1)
+    with pytest.raises(ValueError, match="SES quota"):
+        t.merge_template(STAGE, config=greedy)
 
 
 def test_the_api_stage_is_throttled(resources):
@@ -430,6 +457,60 @@ def test_the_dev_stage_generates_too():
     assert t.merge_template("dev")["Resources"]
 
 
+# --- deployable as is: tracing, the pepper, parameters ----------------------------------------------
+
+def test_every_traced_function_may_write_to_x_ray_and_the_api_stage_traces_too(resources):
+    for fn in t.FUNCTIONS:
+        assert resources[fn.logical_id]["Properties"]["Tracing"] == "Active", fn.logical_id  # xray: true in prod
+        managed = resources[role_of(resources, fn.logical_id)]["Properties"].get("ManagedPolicyArns", [])
+        assert [json.dumps(p) for p in managed] == [json.dumps(t.functions.XRAY_WRITE_POLICY)], fn.logical_id
+    assert resources[t.API_RESOURCE]["Properties"]["TracingEnabled"] is True
+
+
+def test_the_stack_generates_the_pepper_keeps_it_and_only_the_booking_functions_may_read_it(resources):
+    secret = resources[t.PEPPER_SECRET]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    assert secret["DeletionPolicy"] == secret["UpdateReplacePolicy"] == "Retain"  # person keys derive from it
+    for fn in t.FUNCTIONS:
+        env = resources[fn.logical_id]["Properties"]["Environment"]["Variables"]
+        assert env[t.PEPPER_SECRET_ENV] == {"Ref": t.PEPPER_SECRET}, fn.logical_id
+        assert "PERSON_KEY_PEPPER" not in env and "PERSON_KEY_PEPPER_PARAMETER" not in env
+        readers = granted(resources, fn.logical_id).get("secretsmanager:GetSecretValue", set())
+        assert readers == ({json.dumps({"Ref": t.PEPPER_SECRET})} if fn.reads_pepper else set()), fn.logical_id
+    assert {fn.logical_id for fn in t.FUNCTIONS if fn.reads_pepper} == {t.API_FUNCTION, t.BOOKING_WORKER}
+
+
+def test_the_sender_and_site_domain_are_parameters_and_no_placeholder_domain_is_deployed(template, resources):
+    assert "vaxslot.example" not in json.dumps(template)
+    params = template["Parameters"]
+    assert "Default" not in params[t.MAIL_SENDER]  # no deploy without a real sender
+    assert params[t.SITE_DOMAIN]["Default"] == ""
+    for fn in t.FUNCTIONS:
+        env = resources[fn.logical_id]["Properties"]["Environment"]["Variables"]
+        assert env["MAIL_SENDER"] == {"Ref": t.MAIL_SENDER}, fn.logical_id
+        assert env["SITE_URL"]["Fn::If"][0] == t.HAS_SITE_DOMAIN, fn.logical_id
+    identity = resources["MailIdentity"]
+    assert identity["Properties"]["EmailIdentity"] == {"Fn::Select": [1, {"Fn::Split": ["@", {"Ref": t.MAIL_SENDER}]}]}
+
+
+def test_an_ses_identity_the_account_already_has_is_left_alone(template, resources):
+    assert resources["MailIdentity"]["Condition"] == t.CREATES_MAIL_IDENTITY
+    assert template["Conditions"][t.CREATES_MAIL_IDENTITY] == {"Fn::Equals": [{"Ref": t.CREATE_MAIL_IDENTITY},
+                                                                               "true"]}
+    assert template["Parameters"][t.CREATE_MAIL_IDENTITY]["AllowedValues"] == ["true", "false"]
+    # Nothing unconditional may depend on the optional identity.
+    dependants = [rid for rid, r in resources.items() if rid != "MailIdentity" and "MailIdentity" in json.dumps(r)]
+    assert dependants == []
+
+
+def test_the_template_is_too_big_to_deploy_inline_so_the_deploy_uploads_it(packaged):
+    # CloudFormation takes at most 51,200 bytes inline: `make deploy` goes through an S3 bucket (infra/aws/deploy.py).
+    from infra.aws.deploy import INLINE_TEMPLATE_LIMIT
+
+    assert INLINE_TEMPLATE_LIMIT == 51_200 and packaged.stat().st_size > INLINE_TEMPLATE_LIMIT
+
+
 # --- linters ---------------------------------------------------------------------------------------
 
 def test_cfn_lint_finds_no_errors(packaged):
@@ -445,7 +526,7 @@ def test_cfn_lint_finds_no_errors(packaged):
 
 
 def test_checkov_finds_no_failed_checks(packaged):
-    # Every skip is a Metadata.checkov.skip entry with its reason on the resource (infra/aws/template.py).
+    # Every skip is a Metadata.checkov.skip entry with its reason on the resource (infra/aws/template/).
     result = subprocess.run(
         [str(checkov()), "-f", str(packaged), "--framework", "cloudformation", "--output", "json", "--quiet"],
         capture_output=True, text=True, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"})

@@ -1,0 +1,54 @@
+"""Tables and queues: the CloudFormation form of infra/resources.py."""
+
+from __future__ import annotations
+
+from infra.aws.stages import StageKnobs
+from infra.aws.template.base import dlq_id, queue_id, skip
+from infra.resources import QueueSpec, TableSpec
+
+VISIBILITY_FACTOR = 6  # AWS: a queue's visibility timeout at least 6x the timeout of the function consuming it
+
+
+def table(spec: TableSpec, stage: str, knobs: StageKnobs) -> dict:
+    kwargs = spec.create_table_kwargs(stage)
+    props = {
+        "TableName": kwargs["TableName"],
+        "KeySchema": kwargs["KeySchema"],
+        "AttributeDefinitions": kwargs["AttributeDefinitions"],
+        "BillingMode": kwargs["BillingMode"],
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+        "DeletionProtectionEnabled": knobs.deletion_protection,
+    }
+    if spec.ttl_attribute:
+        props["TimeToLiveSpecification"] = {"AttributeName": spec.ttl_attribute, "Enabled": True}
+    return {
+        "Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+        "Properties": props,
+        "Metadata": skip(("CKV_AWS_119", "SSE with the AWS managed KMS key; a customer key adds a KMS call "
+                                         "budget at launch-day rates and no access control we need")),
+    }
+
+
+_SSE_SQS_SKIP = skip(("CKV_AWS_27", "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); checkov only "
+                                    "recognises KmsMasterKeyId"))
+
+
+def queues(spec: QueueSpec, stage: str, consumer_timeout_s: int) -> dict:
+    if spec.visibility_timeout_s < VISIBILITY_FACTOR * consumer_timeout_s:
+        raise ValueError(f"{spec.logical_id}: visibility timeout {spec.visibility_timeout_s}s is below "
+                         f"{VISIBILITY_FACTOR}x its consumer's timeout {consumer_timeout_s}s: raise it in "
+                         "infra/resources.py or lower the function's lambda_timeout in .chalice/config.json")
+    return {
+        dlq_id(spec): {"Type": "AWS::SQS::Queue", "Properties": {
+            "QueueName": spec.dlq_name(stage), "MessageRetentionPeriod": 14 * 24 * 3600, "SqsManagedSseEnabled": True,
+        }, "Metadata": _SSE_SQS_SKIP},
+        queue_id(spec): {"Type": "AWS::SQS::Queue", "Properties": {
+            "QueueName": spec.name(stage),
+            "VisibilityTimeout": spec.visibility_timeout_s,
+            "MessageRetentionPeriod": 4 * 24 * 3600,
+            "SqsManagedSseEnabled": True,
+            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id(spec), "Arn"]},
+                              "maxReceiveCount": spec.max_receive_count},
+        }, "Metadata": _SSE_SQS_SKIP},
+    }

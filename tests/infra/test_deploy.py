@@ -1,0 +1,169 @@
+"""`make deploy`'s pure parts: the commands it runs, the site's config.js, the limits it checks, its refusals.
+No AWS here: nothing below reaches the network."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from infra.aws import deploy as d
+from infra.aws.chalice_config import lambda_settings
+from infra.aws.stages import STAGES
+from infra.aws.template import FUNCTIONS, merge_template
+
+PROD = d.Deployment("prod", "eu-central-1", "artifacts-123", "termine@impfen.example.org")
+OUTPUTS = {"EndpointURL": "https://abc123.execute-api.eu-central-1.amazonaws.com/api/",
+           "SiteBucketName": "vaxslot-prod-sitebucket-1x2y", "SiteDistributionId": "E2ABCDEF",
+           "MailDomain": "impfen.example.org", "MailConfigurationSetName": "vaxslot-prod"}
+
+
+def option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_package_and_deploy_go_through_the_s3_bucket_because_the_template_is_over_the_inline_limit():
+    package, deploy = PROD.package_command(), PROD.deploy_command()
+    assert package[:3] == ["aws", "cloudformation", "package"] and deploy[:3] == ["aws", "cloudformation", "deploy"]
+    assert option(package, "--s3-bucket") == option(deploy, "--s3-bucket") == "artifacts-123"
+    assert option(package, "--output-template-file") == option(deploy, "--template-file")
+    assert option(package, "--template-file").endswith("build/prod/sam.json")  # what `make package` writes
+    assert option(deploy, "--stack-name") == "vaxslot-prod"
+    assert {"CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"} <= set(deploy)
+    assert "--template-body" not in deploy
+
+
+def test_the_deploy_passes_every_parameter_the_template_declares_and_no_other():
+    overrides = dict(p.split("=", 1) for p in PROD.parameter_overrides())
+    assert set(overrides) == set(merge_template("prod")["Parameters"])
+    assert overrides == {"MailSender": "termine@impfen.example.org", "CreateMailIdentity": "true", "SiteDomain": ""}
+    existing = d.Deployment("prod", "eu-central-1", "b", "a@b.org", "termine.example.org", existing_mail_identity=True)
+    assert dict(p.split("=", 1) for p in existing.parameter_overrides())["CreateMailIdentity"] == "false"
+
+
+def test_the_site_is_synced_without_touching_config_js_which_is_uploaded_uncached_then_cloudfront_is_invalidated():
+    sync, upload, invalidate = PROD.after_deploy_commands(OUTPUTS)
+    assert sync[:3] == ["aws", "s3", "sync"] and sync[4] == "s3://vaxslot-prod-sitebucket-1x2y/"
+    assert option(sync, "--exclude") == "config.js" and "--delete" in sync
+    assert option(upload, "--cache-control") == "no-cache"
+    assert upload[4] == "s3://vaxslot-prod-sitebucket-1x2y/config.js" and upload[3].endswith("build/prod/config.js")
+    assert option(invalidate, "--distribution-id") == "E2ABCDEF" and option(invalidate, "--paths") == "/*"
+
+
+def test_an_existing_ses_identity_gets_the_stacks_configuration_set_as_its_default():
+    existing = d.Deployment("prod", "eu-central-1", "b", "termine@impfen.example.org", existing_mail_identity=True)
+    commands = existing.after_deploy_commands(OUTPUTS)
+    (ses,) = [c for c in commands if c[1] == "sesv2"]
+    assert ses[2] == "put-email-identity-configuration-set-attributes"
+    assert option(ses, "--email-identity") == "impfen.example.org"
+    assert option(ses, "--configuration-set-name") == "vaxslot-prod"
+    assert not [c for c in PROD.after_deploy_commands(OUTPUTS) if c[1] == "sesv2"]  # the stack made it
+
+
+def test_config_js_points_the_site_at_the_stacks_api_without_the_trailing_slash():
+    text = d.config_js(d.outputs_of([{"OutputKey": k, "OutputValue": v} for k, v in OUTPUTS.items()]))
+    match = re.fullmatch(r"window\.VAXSLOT_CONFIG = (\{.*\});\n", text)
+    assert match, text
+    config = json.loads(match.group(1))
+    # site/js/api.js appends /v1/... to apiBaseUrl.
+    assert config["apiBaseUrl"] == "https://abc123.execute-api.eu-central-1.amazonaws.com/api"
+    assert config["hotline"] == d.HOTLINE
+
+
+@pytest.mark.parametrize("outputs, message", [({}, "EndpointURL"), ({"EndpointURL": "http://x/api/"}, "https")])
+def test_config_js_refuses_outputs_without_an_https_api(outputs, message):
+    with pytest.raises(d.DeployError, match=message):
+        d.config_js(outputs)
+
+
+def site_config(text: str) -> dict:
+    match = re.search(r"window\.VAXSLOT_CONFIG = (\{.*\});", text)
+    assert match, text
+    return json.loads(match.group(1))
+
+
+def test_the_site_config_the_deploy_writes_keeps_the_keys_of_the_default_config():
+    default = site_config((d.SITE_DIR / "config.js").read_text())
+    assert set(site_config(d.config_js(OUTPUTS))) == set(default)
+
+
+def test_the_needed_lambda_concurrency_is_every_reservation_plus_what_the_api_and_aws_keep_unreserved():
+    needed = d.needed_limits("prod")
+    reserved = sum(lambda_settings("prod", fn.chalice_name).reserved_concurrency or 0 for fn in FUNCTIONS)
+    assert reserved == 31  # booking 20, mail 5, mail events 5, reconcile 1 (.chalice/config.json)
+    api = STAGES["prod"].api_rate_limit_rps * d.API_SECONDS_PER_REQUEST
+    assert needed["lambda_concurrency"] == reserved + max(d.LAMBDA_UNRESERVED_MINIMUM, api)
+    assert needed["api_gateway_rps"] == STAGES["prod"].api_rate_limit_rps
+    assert needed["ses_production_access"] == 1 and d.needed_limits("dev")["ses_production_access"] == 0
+
+
+class FakeSession:
+    """boto3.Session's clients, answering as an account with AWS's defaults for a new account would."""
+
+    def __init__(self, lambda_limit=1000, api_rps=10000.0, ses_rate=1.0, production=False, account="111122223333"):
+        self.answers = {
+            "lambda": {"get_account_settings": {"AccountLimit": {"ConcurrentExecutions": lambda_limit}}},
+            "service-quotas": {"get_service_quota": {"Quota": {"Value": api_rps}}},
+            "sesv2": {"get_account": {"SendQuota": {"MaxSendRate": ses_rate},
+                                      "ProductionAccessEnabled": production}},
+            "sts": {"get_caller_identity": {"Account": account}},
+        }
+
+    def client(self, service):
+        answers = self.answers[service]
+
+        class Client:
+            def __getattr__(self, name):
+                return lambda **kwargs: answers[name]
+
+        return Client()
+
+
+def test_a_sandboxed_ses_account_fails_the_prod_limits_and_a_raised_one_passes():
+    sandbox = {limit.what: limit.ok for limit in d.check_limits("prod", "eu-central-1", FakeSession())}
+    assert sandbox["SES production access (out of the sandbox)"] is False
+    assert sandbox["SES sending rate, mails/s"] is False  # 1/s against the 50/s prod is sized for
+    raised = d.check_limits("prod", "eu-central-1", FakeSession(ses_rate=50, production=True))
+    assert all(limit.ok for limit in raised), [limit.line() for limit in raised]
+    low = d.check_limits("prod", "eu-central-1", FakeSession(lambda_limit=10, ses_rate=50, production=True))
+    assert [limit.what for limit in low if not limit.ok] == [low[0].what]  # a new account's 10 concurrent
+
+
+def test_the_deploy_refuses_without_explicit_credentials_or_in_another_account(monkeypatch):
+    for key in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(d.DeployError, match="no explicit AWS credentials"):
+        d.require_credentials("111122223333", FakeSession())
+    monkeypatch.setenv("AWS_PROFILE", "vaxslot-prod")
+    d.require_credentials("111122223333", FakeSession())
+    with pytest.raises(d.DeployError, match="not 999999999999"):
+        d.require_credentials("999999999999", FakeSession())
+
+
+def test_the_command_line_needs_a_stage_and_an_account(capsys):
+    for argv in ([], ["--stage", "prod"], ["--account", "111122223333"], ["--stage", "local", "--account", "1"]):
+        with pytest.raises(SystemExit) as exit_:
+            d.main(argv)
+        assert exit_.value.code == 2, argv
+
+
+def test_a_limit_the_credentials_may_not_read_is_unknown_and_does_not_stop_the_deploy():
+    from botocore.exceptions import ClientError
+
+    session = FakeSession(ses_rate=50, production=True)
+    denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetServiceQuota")
+
+    class Denying(FakeSession):
+        def client(self, service):
+            if service == "service-quotas":
+                class Client:
+                    def get_service_quota(self, **kwargs):
+                        raise denied
+                return Client()
+            return session.client(service)
+
+    limits = {limit.what: limit for limit in d.check_limits("prod", "eu-central-1", Denying())}
+    api = limits["API Gateway account throttle, requests/s"]
+    assert api.ok is None and "unknown" in api.line()
+    assert all(limit.ok for what, limit in limits.items() if limit is not api)
