@@ -42,16 +42,20 @@ RUNTIME_LOCK = ROOT / "requirements.lock"
 def _chalice_with_lock() -> list[str]:
     """The chalice CLI, bundling the hashed requirements.lock instead of <project>/requirements.txt.
 
-    chalice hard-wires requirements.txt, which is the hand-edited, loosely resolved input; the lock (`make lock`)
-    makes every bundle hold the same versions. tests/infra/test_bundle_lock.py checks the bundle against the lock.
+    chalice hard-wires requirements.txt, the hand-edited input that pins only direct dependencies; the lock
+    (`make lock`) pins and hashes all of them, so every bundle holds the same versions
+    (tests/infra/test_bundle_lock.py checks the bundle against the lock).
     """
     if not RUNTIME_LOCK.exists():
         raise PackagingError(f"{RUNTIME_LOCK.name} is missing: run `make lock`")
     code = (
+        "import sys\n"
         "from chalice.cli import main\n"
         "from chalice.deploy.packager import BaseLambdaDeploymentPackager as P\n"
-        "assert hasattr(P, '_get_requirements_filename'), 'chalice changed: infra/aws/package.py cannot pass the lock'\n"
+        "if not hasattr(P, '_get_requirements_filename'):\n"
+        "    raise SystemExit('chalice changed: infra/aws/package.py cannot hand it the lock')\n"
         f"P._get_requirements_filename = lambda self, project_dir: {str(RUNTIME_LOCK)!r}\n"
+        "sys.argv[0] = 'chalice'\n"
         "raise SystemExit(main())\n"
     )
     return [sys.executable, "-c", code]
@@ -85,7 +89,7 @@ def checkov() -> Path:
     """
     exe = CHECKOV_VENV / "bin" / "checkov"
     if not exe.exists():
-        raise PackagingError(f"{exe} is missing: `make test` (or `make lint`) installs it from requirements-checkov.lock")
+        raise PackagingError(f"{exe} is missing: `make test` installs it from requirements-checkov.lock")
     return exe
 
 
