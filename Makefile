@@ -68,4 +68,4 @@ package: $(STAMP) ## Write build/$(STAGE)/sam.json + deployment.zip for CloudFor
 	$(PY) -m infra.aws package --stage $(STAGE) --out build/$(STAGE)
 
 clean: ## Remove the virtualenv and build output
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
