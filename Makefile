@@ -8,16 +8,36 @@ export PYTHONPATH := $(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast screenshots bench mail package deploy check-limits browser-deps clean
+.PHONY: help run test test-fast lint lock screenshots bench mail package deploy check-limits browser-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-dev.txt
+# Installs only what the hashed locks name (`make lock` writes them from requirements*.txt).
+CHECKOV_VENV := $(VENV)/checkov-venv
+$(STAMP): requirements.lock requirements-dev.lock requirements-checkov.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	@echo "Installing checkov into $(CHECKOV_VENV) (its own venv: it pins boto3 and packaging versions of its own)"
+	test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements-checkov.lock
 	touch $(STAMP)
+
+# Runtime first: the dev lock is resolved within it, so the tests run the versions that are deployed.
+LOCK_FLAGS ?=
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--custom-compile-command "make lock" $(LOCK_FLAGS)
+lock: $(STAMP) ## Re-resolve requirements*.txt into the hashed requirements*.lock (LOCK_FLAGS=--upgrade to refresh)
+	$(UV_COMPILE) --python-platform x86_64-manylinux_2_17 requirements.txt -o requirements.lock
+	$(UV_COMPILE) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
+	$(UV_COMPILE) requirements-checkov.txt -o requirements-checkov.lock
+
+lint: $(STAMP) ## ruff (lint, format) and mypy as configured in pyproject.toml
+	@status=0; \
+	$(VENV)/bin/ruff check . || status=1; \
+	$(VENV)/bin/ruff format --check . || status=1; \
+	$(VENV)/bin/mypy || status=1; \
+	exit $$status
 
 run: $(STAMP) ## Start local AWS, API, queue workers and site on loopback (Ctrl-C stops)
 	$(PY) -m infra.local.run
@@ -60,4 +80,4 @@ check-limits: $(STAMP) ## Check the account's limits for a stage (STAGE= ACCOUNT
 	$(PY) -m infra.aws.deploy $(DEPLOY_ARGS) --check-limits
 
 clean: ## Remove the virtualenv and build output
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

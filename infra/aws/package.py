@@ -1,7 +1,8 @@
 """`chalice package` with the generated merge template, and the checks that the merge took.
 
 Run: `python -m infra.aws package --stage prod [--out build/prod]`. Needs no AWS account; the first run
-builds the Lambda bundle with pip (chalice caches it in .chalice/deployments, later runs are offline).
+builds the Lambda bundle with pip from requirements.lock (chalice caches it in .chalice/deployments, later runs
+are offline).
 """
 
 from __future__ import annotations
@@ -35,16 +36,40 @@ def _chalice_env(stage: str) -> dict[str, str]:
     return env
 
 
+RUNTIME_LOCK = ROOT / "requirements.lock"
+
+
+def _chalice_with_lock() -> list[str]:
+    """The chalice CLI, bundling the hashed requirements.lock instead of <project>/requirements.txt.
+
+    chalice hard-wires requirements.txt, the hand-edited input that pins only direct dependencies; the lock
+    (`make lock`) pins and hashes all of them, so every bundle holds the same versions
+    (tests/infra/test_bundle_lock.py checks the bundle against the lock).
+    """
+    if not RUNTIME_LOCK.exists():
+        raise PackagingError(f"{RUNTIME_LOCK.name} is missing: run `make lock`")
+    code = (
+        "import sys\n"
+        "from chalice.cli import main\n"
+        "from chalice.deploy.packager import BaseLambdaDeploymentPackager as P\n"
+        "if not hasattr(P, '_get_requirements_filename'):\n"
+        "    raise SystemExit('chalice changed: infra/aws/package.py cannot hand it the lock')\n"
+        f"P._get_requirements_filename = lambda self, project_dir: {str(RUNTIME_LOCK)!r}\n"
+        "sys.argv[0] = 'chalice'\n"
+        "raise SystemExit(main())\n"
+    )
+    return [sys.executable, "-c", code]
+
+
 def package(stage: str, outdir: Path) -> Path:
     """Write `<outdir>/sam.json` (+ deployment.zip) for `stage`; returns the template's path."""
     outdir = Path(outdir).resolve()
     outdir.parent.mkdir(parents=True, exist_ok=True)
     merge_path = outdir.parent / f"{outdir.name}.merge.json"
     merge_path.write_text(json.dumps(merge_template(stage), indent=2, ensure_ascii=False) + "\n")
-    chalice = Path(sys.executable).parent / "chalice"
     result = subprocess.run(
-        [str(chalice), "--project-dir", str(ROOT), "package", "--stage", stage, "--merge-template", str(merge_path),
-         str(outdir)], env=_chalice_env(stage), cwd=ROOT, capture_output=True, text=True)
+        [*_chalice_with_lock(), "--project-dir", str(ROOT), "package", "--stage", stage, "--merge-template",
+         str(merge_path), str(outdir)], env=_chalice_env(stage), cwd=ROOT, capture_output=True, text=True)
     if result.returncode != 0:
         raise PackagingError(f"chalice package failed:\n{result.stdout}\n{result.stderr}")
     template_path = outdir / "sam.json"
@@ -54,17 +79,17 @@ def package(stage: str, outdir: Path) -> Path:
     return template_path
 
 
-CHECKOV_VERSION = "3.3.30"
 CHECKOV_VENV = ROOT / ".venv" / "checkov-venv"
 
 
 def checkov() -> Path:
-    """checkov in its own venv: it pins boto3/packaging versions that clash with requirements-dev.txt."""
+    """checkov in its own venv (it pins boto3/packaging versions that clash with requirements-dev.txt).
+
+    The Makefile's install step builds it from requirements-checkov.lock, so a failing install shows as a make step.
+    """
     exe = CHECKOV_VENV / "bin" / "checkov"
     if not exe.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], check=True)
-        subprocess.run([str(CHECKOV_VENV / "bin" / "pip"), "install", "--quiet", f"checkov=={CHECKOV_VERSION}"],
-                       check=True)
+        raise PackagingError(f"{exe} is missing: `make test` installs it from requirements-checkov.lock")
     return exe
 
 
