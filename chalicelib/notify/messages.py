@@ -1,39 +1,5 @@
-"""The message booking sends to the notify queue: everything one mail needs, nothing more.
+"""The mail message notify renders; its home is `chalicelib/contracts/mail.py`, shared with booking."""
 
-Notify depends on this schema only, never on booking internals.
-"""
+from chalicelib.contracts.mail import Appointment, MailKind, MailMessage
 
-from __future__ import annotations
-
-from datetime import datetime
-from enum import Enum
-
-from pydantic import BaseModel
-
-
-class MailKind(str, Enum):
-    BOOKING_CONFIRMED = "booking_confirmed"
-    BOOKING_CANCELLED = "booking_cancelled"
-
-
-class Appointment(BaseModel):
-    dose: int
-    start: datetime
-    end: datetime
-
-
-class MailMessage(BaseModel):
-    kind: MailKind
-    booking_code: str
-    language: str
-    recipient: str
-    given_name: str
-    family_name: str
-    center_name: str
-    center_address: str
-    appointments: list[Appointment]
-
-    @property
-    def idempotency_key(self) -> str:
-        """One mail per booking and kind, however often the message is delivered."""
-        return f"{self.kind.value}:{self.booking_code}"
+__all__ = ["Appointment", "MailKind", "MailMessage"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from chalicelib.booking import domain as d
+from chalicelib.booking.queries import BookingQueries
 from chalicelib.booking.services import BookingService
 from tests.fakes import FakeBookings, FakeCatalog, FakeOutbox, FakeQueue
 
@@ -40,8 +41,10 @@ class World:
         self.queue = FakeQueue()
         self.outbox = FakeOutbox()
         seen = service_catalog(self.catalog) if service_catalog else self.catalog
-        self.service = BookingService(seen, self.bookings, self.queue, self.outbox, PEPPER, clock=lambda: NOW,
+        self.queries = BookingQueries(seen, self.bookings, clock=lambda: NOW,
                                       availability_max_age_s=availability_max_age_s)
+        self.service = BookingService(self.queries, seen, self.bookings, self.queue, self.outbox, PEPPER,
+                                      clock=lambda: NOW)
 
     def submit(self, first: d.Slot, who: d.Person | None = None, flexible: bool = False) -> d.BookingRequest:
         request_id = self.service.submit(CAMPAIGN.id, first.center_id, first.slot_id, flexible, "de", who or person())
