@@ -30,14 +30,15 @@ def person(given: str = "Erna", family: str = "Müller", born: date = date(1940,
 
 class World:
     def __init__(self, slots: list[d.Slot], campaign: d.Campaign = CAMPAIGN, service_catalog=None,
-                 availability_max_age_s: float = 0):
-        """service_catalog(catalog) may wrap the catalogue the service sees (e.g. in a cache)."""
-        self.catalog = FakeCatalog()
+                 availability_max_age_s: float = 0, catalog_type=FakeCatalog, bookings_type=FakeBookings):
+        """service_catalog(catalog) may wrap the catalogue the service sees (e.g. in a cache); catalog_type and
+        bookings_type may be subclasses of the fakes that count what the services read."""
+        self.catalog = catalog_type()
         self.catalog.add_center(DORTMUND)
         self.catalog.add_center(KOELN)
         self.catalog.add_campaign(campaign)
         self.catalog.release_slots(slots)
-        self.bookings = FakeBookings(self.catalog)
+        self.bookings = bookings_type(self.catalog)
         self.queue = FakeQueue()
         self.outbox = FakeOutbox()
         seen = service_catalog(self.catalog) if service_catalog else self.catalog
