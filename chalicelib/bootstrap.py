@@ -123,7 +123,7 @@ def reconciliation() -> Reconciliation:
 def mail_service() -> MailService:
     s = get_settings()
     _connection()
-    return MailService(SesMailer(_client("ses")), DynamoSuppressionList(), sender=s.mail_sender,
+    return MailService(SesMailer(_client("ses")), DynamoSuppressionList(clock=now), sender=s.mail_sender,
                        site_url=s.site_url)
 
 
