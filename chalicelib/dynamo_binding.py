@@ -28,7 +28,8 @@ def _models(base: type[Model]) -> list[type[Model]]:
 
 def bind_table(table_name: str, region: str, host: str | None) -> Connection:
     """Point every item model at the table; returns the connection transactions use."""
-    for model in (TableItem, *_models(TableItem)):
+    models: list[type[Model]] = [TableItem, *_models(TableItem)]
+    for model in models:
         model.Meta.table_name = table_name
         model.Meta.region = region
         model.Meta.host = host
