@@ -28,7 +28,7 @@ class DynamoCatalog(Catalog):
                 address=i.address,
                 region=i.region,
                 postal_codes=frozenset(i.postal_codes or ()),
-                vaccines=tuple(i.vaccines or ()),
+                vaccines=tuple(str(v) for v in i.vaccines or ()),
             )
             for i in CenterItem.query(CENTERS_PK)
         ]
@@ -43,7 +43,7 @@ class DynamoCatalog(Catalog):
                 interval_min_days=int(i.interval_min_days),
                 interval_max_days=int(i.interval_max_days),
                 regions=frozenset(i.regions or ()),
-                center_ids=tuple(i.center_ids or ()),
+                center_ids=tuple(str(c) for c in i.center_ids or ()),
                 opens_at=datetime.fromisoformat(i.opens_at),
                 closes_at=datetime_or_none(i.closes_at),
                 born_on_or_after=date_or_none(i.born_on_or_after),

@@ -132,14 +132,16 @@ def slot_from_item(item: SlotItem, campaign_id: str, center_id: str) -> d.Slot:
 
 def booking_from_item(item: BookingItem) -> d.Booking:
     second = None
-    if item.second_slot_id:
-        second = d.SlotRef(item.second_slot_id, datetime_or_none(item.second_start), datetime_or_none(item.second_end))
+    if item.second_slot_id and item.second_start and item.second_end:
+        second = d.SlotRef(item.second_slot_id, datetime.fromisoformat(item.second_start),
+                           datetime.fromisoformat(item.second_end))
     return d.Booking(
         code=item.pk.removeprefix("BOOKING#"),
         request_id=item.request_id,
         campaign_id=item.campaign_id,
         center_id=item.center_id,
-        first=d.SlotRef(item.first_slot_id, datetime_or_none(item.first_start), datetime_or_none(item.first_end)),
+        first=d.SlotRef(item.first_slot_id, datetime.fromisoformat(item.first_start),
+                        datetime.fromisoformat(item.first_end)),
         second=second,
         person=d.Person(
             given_name=item.given_name,
