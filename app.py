@@ -1,20 +1,16 @@
 """vaxslot's entry points: HTTP routes and queue handlers. Each one only translates; the work is in chalicelib."""
 
 import os
-from datetime import datetime
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Chalice, CognitoUserPoolAuthorizer, ConvertToMiddleware, CORSConfig, Rate, Response
 
 from chalicelib import bootstrap
-from chalicelib.api import schemas, views
+from chalicelib.api import commands, schemas, views
 from chalicelib.api.http import api_view, chalice_errors_to_contract, json_response, require_group
-from chalicelib.booking.domain import LOCAL_TZ
-from chalicelib.booking.operations import SlotRelease
 from chalicelib.booking.queues import BookingRequestMessage
-from chalicelib.notify.calendar import booking_calendar
-from chalicelib.notify.messages import Appointment, MailMessage
+from chalicelib.contracts.mail import MailMessage
 from chalicelib.observability import count, logger, measure, metrics, tracer
 
 app = Chalice(app_name="vaxslot")
@@ -39,42 +35,38 @@ def _query() -> dict:
 @route("/v1/centers", methods=["GET"])
 def list_centers():
     query = schemas.parse(schemas.PostalCodeQuery, _query(), error_code="invalid_postal_code")
-    centers = bootstrap.booking_service().centers(query.postal_code)
+    centers = bootstrap.booking_queries().centers(query.postal_code)
     return json_response({"centers": [views.center(c) for c in centers]})
 
 
 @route("/v1/campaigns", methods=["GET"])
 def list_campaigns():
-    campaigns = bootstrap.booking_service().campaigns()
+    campaigns = bootstrap.booking_queries().campaigns()
     return json_response({"campaigns": [views.campaign(c, status) for c, status in campaigns]})
 
 
 @route("/v1/eligibility", methods=["POST"])
 def check_eligibility():
     body = schemas.parse_json_body(schemas.EligibilityBody, app.current_request.raw_body)
-    result = bootstrap.booking_service().eligibility(body.birth_date, body.postal_code)
+    result = bootstrap.booking_queries().eligibility(body.birth_date, body.postal_code)
     return json_response(views.eligibility(result))
 
 
 @route("/v1/centers/{center_id}/availability", methods=["GET"])
 def center_availability(center_id):
     query = schemas.parse(schemas.AvailabilityQuery, _query())
-    days = bootstrap.booking_service().availability(center_id, query.campaign, query.from_, query.days)
-    return json_response(views.availability(center_id, query.campaign, days, datetime.now(LOCAL_TZ)))
+    days = bootstrap.booking_queries().availability(center_id, query.campaign, query.from_, query.days)
+    return json_response(views.availability(center_id, query.campaign, days, bootstrap.now()))
 
 
 def _accept_booking_request(channel: str) -> Response:
     request = app.current_request
     body = schemas.parse_json_body(schemas.BookingRequestBody, request.raw_body)
-    body_hash = bootstrap.body_hash(body)
-    key = request.headers.get("idempotency-key")
     bootstrap.booking_request_idempotency().register_lambda_context(app.lambda_context)
-    envelope = {"key": f"header:{key}" if key else f"body:{body_hash}", "body_hash": body_hash}
-    request_id = bootstrap.submit_booking_request()(envelope=envelope, body=body)["request_id"]
+    request_id = commands.submit_booking_request(bootstrap.submit_booking_request(), body,
+                                                 request.headers.get("idempotency-key"))
     count("BookingRequestAccepted", channel=channel)
-    return json_response(
-        {"request_id": request_id, "status": "queued", "poll": f"/v1/booking-requests/{request_id}"}, 202
-    )
+    return json_response(views.request_accepted(request_id), 202)
 
 
 @route("/v1/booking-requests", methods=["POST"])
@@ -84,14 +76,14 @@ def submit_booking_request():
 
 @route("/v1/booking-requests/{request_id}", methods=["GET"])
 def booking_request_status(request_id):
-    state, booking = bootstrap.booking_service().request_state(request_id)
+    state, booking = bootstrap.booking_queries().request_state(request_id)
     return json_response(views.request_state(state, booking))
 
 
 @route("/v1/bookings/{code}", methods=["GET"])
 def lookup_booking(code):
     query = schemas.parse(schemas.BirthDateQuery, _query())
-    return json_response(views.booking(bootstrap.booking_service().lookup(code, query.birth_date)))
+    return json_response(views.booking(bootstrap.booking_queries().lookup(code, query.birth_date)))
 
 
 @route("/v1/bookings/{code}/cancel", methods=["POST"])
@@ -99,17 +91,14 @@ def cancel_booking(code):
     body = schemas.parse_json_body(schemas.CancelBody, app.current_request.raw_body)
     view = bootstrap.booking_service().cancel(code, body.birth_date)
     count("BookingCancelled")
-    return json_response({"code": view.booking.code, "status": view.booking.status.value})
+    return json_response(views.cancelled(view))
 
 
 @route("/v1/bookings/{code}/calendar.ics", methods=["GET"])
 def booking_calendar_file(code):
     query = schemas.parse(schemas.BirthDateQuery, _query())
-    view = bootstrap.booking_service().lookup(code, query.birth_date)
-    b = view.booking
-    appointments = [Appointment(dose=i, start=a.start, end=a.end) for i, a in enumerate(b.appointments, 1)]
-    ics = booking_calendar(b.code, appointments, view.center.name, view.center.address, b.language)
-    return Response(body=ics.decode(), status_code=200, headers={
+    view = bootstrap.booking_queries().lookup(code, query.birth_date)
+    return Response(body=views.calendar_file(view).decode(), status_code=200, headers={
         "Content-Type": "text/calendar; charset=utf-8",
         "Content-Disposition": 'attachment; filename="impftermine.ics"',
     })
@@ -140,13 +129,9 @@ def release_contingent(campaign_id):
     body = schemas.parse_json_body(schemas.ContingentBody, request.raw_body)
     key = schemas.require_header(request.headers, "Idempotency-Key")
     bootstrap.contingent_idempotency().register_lambda_context(app.lambda_context)
-    envelope = {"key": f"{campaign_id}:{key}", "body_hash": bootstrap.body_hash(body)}
-    releases = [SlotRelease(s.start, s.end, s.capacity) for s in body.slots]
-    slots = bootstrap.release_contingent_once()(envelope=envelope, campaign_id=campaign_id,
-                                                center_id=body.center_id, releases=releases)
+    slots = commands.release_contingent(bootstrap.release_contingent_once(), campaign_id, body, key)
     count("ContingentReleased")
-    return json_response({"campaign_id": campaign_id, "center_id": body.center_id,
-                          "slots": [views.released_slot(s) for s in slots]}, 201)
+    return json_response(views.released_contingent(campaign_id, body.center_id, slots), 201)
 
 
 # --- queue workers --------------------------------------------------------------------------------

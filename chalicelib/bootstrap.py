@@ -6,10 +6,7 @@ integration tests call `reset()` after pointing the environment at their moto se
 
 from __future__ import annotations
 
-import dataclasses
 import functools
-import hashlib
-import json
 from collections.abc import Callable
 from datetime import datetime
 
@@ -21,16 +18,18 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from botocore.config import Config
 
+from chalicelib.api.commands import slot_record
 from chalicelib.booking.catalog_cache import CachedCatalog
-from chalicelib.booking.domain import LOCAL_TZ
 from chalicelib.booking.operations import OperationsService
-from chalicelib.booking.reconciliation import Reconciliation
-from chalicelib.booking.dynamo import DynamoBookings, DynamoCatalog, bind_models
+from chalicelib.booking.queries import BookingQueries
 from chalicelib.booking.queues import SqsMailOutbox, SqsRequestQueue
+from chalicelib.booking.reconciliation import Reconciliation
 from chalicelib.booking.services import BookingService
+from chalicelib.booking.storage import DynamoBookings, DynamoCatalog
+from chalicelib.contracts.local_time import LOCAL_TZ
+from chalicelib.contracts.mail import MailMessage
+from chalicelib.dynamo_binding import bind_table
 from chalicelib.notify.dynamo import DynamoSuppressionList
-from chalicelib.notify.dynamo import bind as bind_suppressions
-from chalicelib.notify.messages import MailMessage
 from chalicelib.notify.services import MailService
 from chalicelib.notify.ses import SesMailer
 from chalicelib.settings import get_settings
@@ -63,10 +62,16 @@ def _person_key_pepper() -> bytes:
     return secret["SecretString"].encode()
 
 
+def now() -> datetime:
+    """The one clock of the process, in local time; every service and adapter is given it."""
+    return datetime.now(LOCAL_TZ)
+
+
 @functools.cache
 def _connection():
+    """Binds every item model of the table (booking's and notify's) once per process."""
     s = get_settings()
-    return bind_models(s.table_name, s.region, s.aws_endpoint_url)
+    return bind_table(s.table_name, s.region, s.aws_endpoint_url)
 
 
 @functools.cache
@@ -77,34 +82,48 @@ def catalog() -> CachedCatalog:
 
 
 @functools.cache
+def _bookings() -> DynamoBookings:
+    return DynamoBookings(_connection(), clock=now)
+
+
+@functools.cache
+def booking_queries() -> BookingQueries:
+    """The read side: catalogue, eligibility, availability, request state, look-up."""
+    return BookingQueries(catalog(), _bookings(), clock=now,
+                          availability_max_age_s=get_settings().availability_max_age_s)
+
+
+@functools.cache
 def booking_service() -> BookingService:
+    """The use cases that change state: submit, process (the worker), cancel."""
     s = get_settings()
     sqs = _client("sqs")
     return BookingService(
+        queries=booking_queries(),
         catalog=catalog(),
-        bookings=DynamoBookings(_connection()),
+        bookings=_bookings(),
         queue=SqsRequestQueue(sqs, _queue_url(s.booking_queue_name)),
         outbox=SqsMailOutbox(sqs, _queue_url(s.notify_queue_name)),
         person_key_pepper=_person_key_pepper(),
-        availability_max_age_s=s.availability_max_age_s,
+        clock=now,
     )
 
 
 @functools.cache
 def operations_service() -> OperationsService:
-    return OperationsService(catalog(), clock=lambda: datetime.now(LOCAL_TZ))
+    return OperationsService(catalog(), clock=now)
 
 
 @functools.cache
 def reconciliation() -> Reconciliation:
-    return Reconciliation(catalog(), DynamoBookings(_connection()), clock=lambda: datetime.now(LOCAL_TZ))
+    return Reconciliation(catalog(), _bookings(), clock=now)
 
 
 @functools.cache
 def mail_service() -> MailService:
     s = get_settings()
-    bind_suppressions(s.table_name, s.region, s.aws_endpoint_url)
-    return MailService(SesMailer(_client("ses")), DynamoSuppressionList(), sender=s.mail_sender,
+    _connection()
+    return MailService(SesMailer(_client("ses")), DynamoSuppressionList(clock=now), sender=s.mail_sender,
                        site_url=s.site_url)
 
 
@@ -135,16 +154,8 @@ def submit_booking_request() -> Callable[..., dict]:
         persistence_store=_idempotency_store(),
         config=booking_request_idempotency(),
     )
-    def submit(envelope: dict, body) -> dict:
-        request_id = service.submit(
-            campaign_id=body.campaign_id,
-            center_id=body.center_id,
-            slot_id=body.slot_id,
-            flexible=body.flexible,
-            language=body.language,
-            person=body.person.to_domain(),
-        )
-        return {"request_id": request_id}
+    def submit(envelope: dict, **submission) -> dict:
+        return {"request_id": service.submit(**submission)}
 
     return submit
 
@@ -164,7 +175,7 @@ def release_contingent_once() -> Callable[..., list]:
                          config=contingent_idempotency())
     def release(envelope: dict, campaign_id: str, center_id: str, releases: list) -> list:
         slots = service.release_contingent(campaign_id, center_id, releases)
-        return [dataclasses.asdict(s) | {"start": s.start.isoformat(), "end": s.end.isoformat()} for s in slots]
+        return [slot_record(s) for s in slots]
 
     return release
 
@@ -187,16 +198,13 @@ def send_mail_once() -> Callable[[MailMessage], bool]:
     return lambda message: send(envelope={"key": message.idempotency_key}, message=message)["sent"]
 
 
-def body_hash(body) -> str:
-    return hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
-
-
 def reset() -> None:
     """Forget every built client and service (tests that point the environment somewhere new)."""
     from chalicelib import settings
 
     settings.get_settings.cache_clear()
-    for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, booking_service, operations_service, reconciliation, mail_service,
+    for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, _bookings, booking_queries,
+                    booking_service, operations_service, reconciliation, mail_service,
                     booking_request_idempotency, submit_booking_request, contingent_idempotency,
                     release_contingent_once, mail_idempotency, send_mail_once):
         factory.cache_clear()

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, RequestQueue
-from chalicelib.notify.messages import MailMessage
+from chalicelib.contracts.mail import MailMessage
 from chalicelib.notify.ports import Mailer, SuppressionList
 
 
@@ -92,9 +92,11 @@ class FakeBookings(Bookings):
 
     def reject(self, request_id, reason, alternatives):
         with self._lock:
-            if self.requests[request_id].status is d.RequestStatus.QUEUED:
-                self.requests[request_id] = d.RequestState(request_id, d.RequestStatus.REJECTED, reason=reason,
-                                                           alternatives=tuple(alternatives))
+            if self.requests[request_id].status is not d.RequestStatus.QUEUED:
+                return False
+            self.requests[request_id] = d.RequestState(request_id, d.RequestStatus.REJECTED, reason=reason,
+                                                       alternatives=tuple(alternatives))
+            return True
 
     def booking(self, code):
         return self.bookings.get(code)

@@ -103,7 +103,7 @@ class CancelBody(_Body):
 class AvailabilityQuery(_Body):
     campaign: Identifier
     from_: date | None = Field(default=None, alias="from")
-    days: int = Field(default=14, ge=1, le=28)
+    days: int = Field(default=14, ge=1, le=d.BOOKING_WINDOW.max_days)
 
 
 class PostalCodeQuery(_Body):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.booking import domain as d
-from chalicelib.booking.services import BookingView, DayPairs
+from chalicelib.booking.mail import appointments
+from chalicelib.booking.queries import BookingView, DayPairs
+from chalicelib.notify.calendar import booking_calendar
 
 
 def center(c: d.Center) -> dict:
@@ -19,7 +21,7 @@ def campaign(c: d.Campaign, status: d.CampaignStatus | None = None) -> dict:
         "vaccine": c.vaccine,
         "center_ids": list(c.center_ids),
         "doses": c.doses,
-        "interval_days": {"min": c.interval_min_days, "max": c.interval_max_days} if c.doses == 2 else None,
+        "interval_days": {"min": c.interval_min_days, "max": c.interval_max_days} if c.needs_second_dose else None,
         "eligibility": {
             "born_on_or_after": c.born_on_or_after.isoformat() if c.born_on_or_after else None,
             "born_on_or_before": c.born_on_or_before.isoformat() if c.born_on_or_before else None,
@@ -27,6 +29,7 @@ def campaign(c: d.Campaign, status: d.CampaignStatus | None = None) -> dict:
         },
         "opens_at": c.opens_at.isoformat(),
         "closes_at": c.closes_at.isoformat() if c.closes_at else None,
+        "booking_window_days": c.booking_window.max_days,
     }
     if status is not None:
         body["status"] = status.value
@@ -105,7 +108,24 @@ def request_state(state: d.RequestState, view: BookingView | None) -> dict:
     return body
 
 
-def released_slot(s: dict) -> dict:
-    """A slot as the idempotent release stored it (plain JSON, so a retry answers the same)."""
-    return {"slot_id": s["slot_id"], "start": s["start"], "end": s["end"], "capacity": s["capacity"],
-            "booked": s["booked"], "remaining": max(0, s["capacity"] - s["booked"])}
+def released_slot(s: d.Slot) -> dict:
+    return {"slot_id": s.slot_id, "start": s.start.isoformat(), "end": s.end.isoformat(), "capacity": s.capacity,
+            "booked": s.booked, "remaining": s.remaining}
+
+
+def released_contingent(campaign_id: str, center_id: str, slots: list[d.Slot]) -> dict:
+    return {"campaign_id": campaign_id, "center_id": center_id, "slots": [released_slot(s) for s in slots]}
+
+
+def request_accepted(request_id: str) -> dict:
+    return {"request_id": request_id, "status": "queued", "poll": f"/v1/booking-requests/{request_id}"}
+
+
+def cancelled(view: BookingView) -> dict:
+    return {"code": view.booking.code, "status": view.booking.status.value}
+
+
+def calendar_file(view: BookingView) -> bytes:
+    """The booking's appointments as an iCalendar file, in the booking's language."""
+    b = view.booking
+    return booking_calendar(b.code, appointments(b), view.center.name, view.center.address, b.language)

@@ -11,12 +11,10 @@ import hmac
 import secrets
 import unicodedata
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import Enum
-from zoneinfo import ZoneInfo
 
-# Every centre is in North Rhine-Westphalia: slot times are local times of Europe/Berlin.
-LOCAL_TZ = ZoneInfo("Europe/Berlin")
+from chalicelib.contracts.local_time import LOCAL_TZ
 
 
 # --- errors ---------------------------------------------------------------------------------------
@@ -94,6 +92,32 @@ class Center:
         return postal_code in self.postal_codes
 
 
+@dataclass(frozen=True)
+class BookingWindow:
+    """Which first-dose slots may be offered and booked: those that start after now and within `max_days`
+    days of the day asked for. The API's `days` bound, the campaign's `booking_window_days` field (which the
+    site reads) and the services' reads all come from here."""
+
+    max_days: int
+
+    def has_started(self, start: datetime, now: datetime) -> bool:
+        """A slot that has begun (or is over) can be neither offered, requested nor released."""
+        return start <= now
+
+    def first_dose_range(self, now: datetime, from_day: date | None = None,
+                         days: int | None = None) -> tuple[datetime, datetime]:
+        """[from, until) of first-dose starts: from the day asked for (today by default) but never before
+        now, for `days` days capped at `max_days`."""
+        start_day = from_day or now.astimezone(LOCAL_TZ).date()
+        first_from = max(datetime.combine(start_day, time(0), LOCAL_TZ), now)
+        span = self.max_days if days is None else min(days, self.max_days)
+        return first_from, datetime.combine(start_day + timedelta(days=span), time(0), LOCAL_TZ)
+
+
+# Four weeks: what centres plan staff and vaccine deliveries for.
+BOOKING_WINDOW = BookingWindow(max_days=28)
+
+
 class CampaignStatus(str, Enum):
     UPCOMING = "upcoming"
     OPEN = "open"
@@ -132,6 +156,20 @@ class Campaign:
     @property
     def needs_second_dose(self) -> bool:
         return self.doses == 2
+
+    @property
+    def booking_window(self) -> BookingWindow:
+        """The same for every campaign today; asked of the campaign so that one could differ later."""
+        return BOOKING_WINDOW
+
+    def validate(self) -> None:
+        """What ops may not set up: raises InvalidInput naming the field."""
+        if self.doses not in (1, 2):
+            raise InvalidInput("doses", "out_of_range")
+        if self.needs_second_dose and not 0 < self.interval_min_days <= self.interval_max_days:
+            raise InvalidInput("interval_days", "out_of_range")
+        if self.closes_at is not None and self.closes_at <= self.opens_at:
+            raise InvalidInput("closes_at", "out_of_range")
 
     def second_dose_window(self, first_day: date) -> tuple[date, date]:
         return (

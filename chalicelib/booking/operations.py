@@ -28,12 +28,7 @@ class OperationsService:
         unknown = [c for c in campaign.center_ids if c not in known]
         if unknown:
             raise d.InvalidInput("center_ids", "unknown_center")
-        if campaign.doses not in (1, 2):
-            raise d.InvalidInput("doses", "out_of_range")
-        if campaign.doses == 2 and not 0 < campaign.interval_min_days <= campaign.interval_max_days:
-            raise d.InvalidInput("interval_days", "out_of_range")
-        if campaign.closes_at is not None and campaign.closes_at <= campaign.opens_at:
-            raise d.InvalidInput("closes_at", "out_of_range")
+        campaign.validate()
         self._catalog.add_campaign(campaign)
         return campaign
 
@@ -46,7 +41,7 @@ class OperationsService:
             raise d.InvalidInput("center_id", "center_not_in_campaign")
         now = self._now()
         for n, release in enumerate(releases):
-            if release.start <= now or release.end <= release.start:
+            if campaign.booking_window.has_started(release.start, now) or release.end <= release.start:
                 raise d.InvalidInput(f"slots.{n}.start", "out_of_range")
             if release.capacity < 1:
                 raise d.InvalidInput(f"slots.{n}.capacity", "out_of_range")

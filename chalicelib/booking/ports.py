@@ -19,7 +19,7 @@ from chalicelib.booking.domain import (
     Slot,
     SlotPair,
 )
-from chalicelib.notify.messages import MailMessage
+from chalicelib.contracts.mail import MailMessage
 
 
 class Catalog(abc.ABC):
@@ -71,8 +71,8 @@ class Bookings(abc.ABC):
         """Whether this person has an active booking in the campaign (the lock exists)."""
 
     @abc.abstractmethod
-    def reject(self, request_id: str, reason: RejectReason, alternatives: list[SlotPair]) -> None:
-        """Mark a queued request rejected; a request that was decided already stays as it is."""
+    def reject(self, request_id: str, reason: RejectReason, alternatives: list[SlotPair]) -> bool:
+        """Mark a queued request rejected; a request that was decided already stays as it is (False)."""
 
     @abc.abstractmethod
     def booking(self, code: str) -> Booking | None: ...

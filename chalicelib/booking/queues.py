@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.ports import MailOutbox, RequestQueue
-from chalicelib.notify.messages import MailMessage
+from chalicelib.contracts.mail import MailMessage
 
 
 class PersonMessage(BaseModel):

@@ -1,6 +1,7 @@
-"""Use cases of the citizen API and the booking worker.
+"""The use cases that change state: submit a booking request, process it (the worker), cancel a booking.
 
 Each public method is one use case; it takes domain values, talks to the ports and returns domain values.
+What they read goes through `BookingQueries` (`queries.py`), the read side the API also uses.
 """
 
 from __future__ import annotations
@@ -8,14 +9,15 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+
 from chalicelib.booking import domain as d
+from chalicelib.booking.mail import mail_for
 from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, RequestQueue
-from chalicelib.notify.messages import Appointment, MailKind, MailMessage
+from chalicelib.booking.queries import BookingQueries, BookingView
+from chalicelib.contracts.mail import MailKind
 
 LOCAL_TZ = d.LOCAL_TZ
-MAX_DAYS = 28
 MAX_ALTERNATIVES = 5
 # A worker tries a few second-dose slots and (when flexible) a few first slots before giving up:
 # enough to ride out a race for the same slot, bounded so one message cannot hold a worker long.
@@ -23,86 +25,42 @@ SECOND_DOSE_ATTEMPTS = 3
 FLEXIBLE_ATTEMPTS = 5
 
 
-@dataclass(frozen=True)
-class DayPairs:
-    day: date
-    pairs: tuple[d.SlotPair, ...]
-
-
-@dataclass(frozen=True)
-class BookingView:
-    booking: d.Booking
-    center: d.Center
-
-
 class BookingService:
     def __init__(
         self,
+        queries: BookingQueries,
         catalog: Catalog,
         bookings: Bookings,
         queue: RequestQueue,
         outbox: MailOutbox,
         person_key_pepper: bytes,
         clock: Callable[[], datetime] = lambda: datetime.now(LOCAL_TZ),
-        availability_max_age_s: float = 0,
     ):
+        self._queries = queries
         self._catalog = catalog
         self._bookings = bookings
         self._queue = queue
         self._outbox = outbox
         self._pepper = person_key_pepper
         self._now = clock
-        self._availability_max_age_s = availability_max_age_s
-
-    # --- catalogue and eligibility ----------------------------------------------------------------
-
-    def centers(self, postal_code: str | None = None) -> list[d.Center]:
-        centers = sorted(self._catalog.centers(), key=lambda c: c.name)
-        if postal_code is None:
-            return centers
-        return [c for c in centers if c.serves(postal_code)]
-
-    def campaigns(self) -> list[tuple[d.Campaign, d.CampaignStatus]]:
-        now = self._now()
-        return [(c, c.status(now)) for c in sorted(self._catalog.campaigns(), key=lambda c: c.opens_at)]
-
-    def eligibility(self, birth_date: date, postal_code: str) -> d.Eligibility:
-        region = d.region_of(self._catalog.centers(), postal_code)
-        return d.decide_eligibility(self._catalog.campaigns(), region, birth_date, self._now())
-
-    def availability(self, center_id: str, campaign_id: str, from_day: date | None, days: int) -> list[DayPairs]:
-        center = self._center(center_id)
-        campaign = self._campaign(campaign_id)
-        if center.id not in campaign.center_ids:
-            return []
-        start_day = from_day or self._now().date()
-        first_from = max(datetime.combine(start_day, time(0), LOCAL_TZ), self._now())
-        first_until = datetime.combine(start_day + timedelta(days=min(days, MAX_DAYS)), time(0), LOCAL_TZ)
-        pairs = self._pairs(campaign, center.id, first_from, first_until, self._availability_max_age_s)
-        by_day: dict[date, list[d.SlotPair]] = {}
-        for pair in pairs:
-            by_day.setdefault(pair.first.day, []).append(pair)
-        return [DayPairs(day, tuple(p)) for day, p in sorted(by_day.items())]
-
-    # --- booking requests -------------------------------------------------------------------------
 
     def submit(self, campaign_id: str, center_id: str, slot_id: str, flexible: bool, language: str,
                person: d.Person) -> str:
         """Check what can be checked cheaply now, then store and queue the request. Returns its id."""
         try:
-            campaign = self._campaign(campaign_id)
+            campaign = self._queries.campaign(campaign_id)
         except d.UnknownCampaign:
             raise d.InvalidInput("campaign_id", "unknown_campaign") from None
         try:
-            center = self._center(center_id)
+            center = self._queries.center(center_id)
         except d.UnknownCenter:
             raise d.InvalidInput("center_id", "unknown_center") from None
         if center.id not in campaign.center_ids:
             raise d.InvalidInput("center_id", "center_not_in_campaign")
         slot = self._catalog.slot(campaign.id, center.id, slot_id)
-        if slot is None or slot.start <= self._now():
+        if slot is None or campaign.booking_window.has_started(slot.start, self._now()):
             raise d.InvalidInput("slot_id", "unknown_slot")
-        self._require_eligible(campaign, person)
+        self._queries.require_eligible(campaign, person)
         request = d.BookingRequest(
             request_id=uuid.uuid4().hex,
             campaign_id=campaign.id,
@@ -115,17 +73,6 @@ class BookingService:
         self._bookings.add_request(request, self._now())
         self._queue.send(request)
         return request.request_id
-
-    def request_state(self, request_id: str) -> tuple[d.RequestState, BookingView | None]:
-        state = self._bookings.request_state(request_id)
-        if state is None:
-            raise d.UnknownRequest(request_id)
-        view = None
-        if state.booking_code is not None:
-            booking = self._bookings.booking(state.booking_code)
-            if booking is not None:
-                view = BookingView(booking, self._center(booking.center_id))
-        return state, view
 
     def process(self, request: d.BookingRequest) -> d.RequestState:
         """The worker's use case: book the request's pair (or a nearby one if flexible), or reject it.
@@ -142,9 +89,9 @@ class BookingService:
                 self._publish_confirmation(booking)
             return state
 
-        campaign = self._campaign(request.campaign_id)
+        campaign = self._queries.campaign(request.campaign_id)
         try:
-            self._require_eligible(campaign, request.person)
+            self._queries.require_eligible(campaign, request.person)
         except d.NotEligible:
             return self._reject(request, d.RejectReason.NOT_ELIGIBLE)
         # Checked first so that the answer is the true one even when the chosen slot is full as well;
@@ -152,8 +99,9 @@ class BookingService:
         if self._bookings.holds_booking(request.person.key(self._pepper), campaign.id):
             return self._reject(request, d.RejectReason.ALREADY_BOOKED)
 
-        candidates = self._first_slot_candidates(campaign, request)
-        for first in candidates:
+        # Read once: it is the first candidate, and the day the alternatives start from.
+        requested = self._catalog.slot(request.campaign_id, request.center_id, request.slot_id)
+        for first in self._first_slot_candidates(campaign, request, requested):
             try:
                 booking = self._reserve_pair(campaign, request, first)
             except d.FirstSlotTaken:
@@ -163,66 +111,31 @@ class BookingService:
             except d.RequestAlreadyDecided:
                 return self._bookings.request_state(request.request_id) or state
             self._publish_confirmation(booking)
-            return self._bookings.request_state(request.request_id) or state
+            return d.RequestState(request.request_id, d.RequestStatus.BOOKED, booking_code=booking.code)
         if request.flexible:
             return self._reject(request, d.RejectReason.NO_CAPACITY)
-        alternatives = self._alternatives(campaign, request)
+        alternatives = self._queries.nearby_pairs(campaign, request.center_id, requested)[:MAX_ALTERNATIVES]
         reason = d.RejectReason.SLOT_TAKEN if alternatives else d.RejectReason.NO_CAPACITY
         return self._reject(request, reason, alternatives)
 
-    # --- look up and cancel -----------------------------------------------------------------------
-
-    def lookup(self, code: str, birth_date: date) -> BookingView:
-        booking = self._bookings.booking(d.normalise_booking_code(code))
-        # A wrong birth date must look exactly like an unknown code: no oracle for guessed codes.
-        if booking is None or booking.person.birth_date != birth_date:
-            raise d.BookingNotFound()
-        return BookingView(booking, self._center(booking.center_id))
-
     def cancel(self, code: str, birth_date: date) -> BookingView:
-        view = self.lookup(code, birth_date)
+        view = self._queries.lookup(code, birth_date)
         self._bookings.cancel(view.booking, view.booking.person.key(self._pepper))
         # Published again on a repeated cancel too: if the first publish was lost, this one is the mail;
         # if not, notify's idempotency drops it.
-        self._outbox.publish(self._mail(MailKind.BOOKING_CANCELLED, view.booking, view.center))
+        self._outbox.publish(mail_for(MailKind.BOOKING_CANCELLED, view.booking, view.center))
         return BookingView(view.booking.cancelled(), view.center)
 
     # --- internals --------------------------------------------------------------------------------
 
-    def _center(self, center_id: str) -> d.Center:
-        for center in self._catalog.centers():
-            if center.id == center_id:
-                return center
-        raise d.UnknownCenter(center_id)
-
-    def _campaign(self, campaign_id: str) -> d.Campaign:
-        for campaign in self._catalog.campaigns():
-            if campaign.id == campaign_id:
-                return campaign
-        raise d.UnknownCampaign(campaign_id)
-
-    def _require_eligible(self, campaign: d.Campaign, person: d.Person) -> None:
-        eligibility = self.eligibility(person.birth_date, person.postal_code)
-        if campaign.id not in {c.id for c in eligibility.campaigns}:
-            raise d.NotEligible((eligibility.reason or d.IneligibleReason.NOT_YET_ELIGIBLE).value)
-
-    def _pairs(self, campaign: d.Campaign, center_id: str, first_from: datetime,
-               first_until: datetime, max_age_s: float = 0) -> list[d.SlotPair]:
-        horizon = first_until + timedelta(days=campaign.interval_max_days + 1)
-        # Read from the start of the day, not from "now": the same read for everyone that day (cacheable);
-        # slots already past are left out by bookable_pairs.
-        day_start = datetime.combine(first_from.astimezone(LOCAL_TZ).date(), time(0), LOCAL_TZ)
-        slots = self._catalog.slots(campaign.id, center_id, day_start, horizon, max_age_s)
-        return d.bookable_pairs(campaign, slots, first_from, first_until)
-
-    def _first_slot_candidates(self, campaign: d.Campaign, request: d.BookingRequest) -> Iterator[d.Slot]:
+    def _first_slot_candidates(self, campaign: d.Campaign, request: d.BookingRequest,
+                               requested: d.Slot | None) -> Iterator[d.Slot]:
         """The chosen slot, then (if flexible) the nearest bookable ones, read only when the chosen one fails."""
-        requested = self._catalog.slot(request.campaign_id, request.center_id, request.slot_id)
         if requested is not None and requested.remaining > 0:
             yield requested
         if not request.flexible:
             return
-        nearby = self._nearby_pairs(campaign, request, requested)
+        nearby = self._queries.nearby_pairs(campaign, request.center_id, requested)
         others = (p.first for p in nearby if p.first.slot_id != request.slot_id)
         yield from itertools.islice(others, FLEXIBLE_ATTEMPTS)
 
@@ -260,20 +173,13 @@ class BookingService:
                 continue
         raise d.FirstSlotTaken()
 
-    def _alternatives(self, campaign: d.Campaign, request: d.BookingRequest) -> list[d.SlotPair]:
-        requested = self._catalog.slot(request.campaign_id, request.center_id, request.slot_id)
-        return self._nearby_pairs(campaign, request, requested)[:MAX_ALTERNATIVES]
-
-    def _nearby_pairs(self, campaign: d.Campaign, request: d.BookingRequest,
-                      requested: d.Slot | None) -> list[d.SlotPair]:
-        """Bookable pairs at the request's centre from the day of the chosen slot (or today) on, earliest first."""
-        day = requested.day if requested else self._now().date()
-        first_from = max(datetime.combine(day, time(0), LOCAL_TZ), self._now())
-        return self._pairs(campaign, request.center_id, first_from, first_from + timedelta(days=MAX_DAYS))
-
     def _reject(self, request: d.BookingRequest, reason: d.RejectReason,
                 alternatives: list[d.SlotPair] | None = None) -> d.RequestState:
-        self._bookings.reject(request.request_id, reason, alternatives or [])
+        rejected = d.RequestState(request.request_id, d.RequestStatus.REJECTED, reason=reason,
+                                  alternatives=tuple(alternatives or ()))
+        if self._bookings.reject(request.request_id, reason, list(rejected.alternatives)):
+            return rejected
+        # Decided by another delivery in the meantime: its decision stands, so answer with it.
         state = self._bookings.request_state(request.request_id)
         assert state is not None  # the request existed a moment ago and requests are never deleted here
         return state
@@ -281,20 +187,4 @@ class BookingService:
     def _publish_confirmation(self, booking: d.Booking) -> None:
         if booking.status is not d.BookingStatus.ACTIVE:
             return
-        self._outbox.publish(self._mail(MailKind.BOOKING_CONFIRMED, booking, self._center(booking.center_id)))
-
-    @staticmethod
-    def _mail(kind: MailKind, booking: d.Booking, center: d.Center) -> MailMessage:
-        return MailMessage(
-            kind=kind,
-            booking_code=booking.code,
-            language=booking.language,
-            recipient=booking.person.email,
-            given_name=booking.person.given_name,
-            family_name=booking.person.family_name,
-            center_name=center.name,
-            center_address=center.address,
-            appointments=[
-                Appointment(dose=i, start=s.start, end=s.end) for i, s in enumerate(booking.appointments, start=1)
-            ],
-        )
+        self._outbox.publish(mail_for(MailKind.BOOKING_CONFIRMED, booking, self._queries.center(booking.center_id)))

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from icalendar import Calendar, Event
 
-from chalicelib.notify.messages import Appointment
+from chalicelib.contracts.mail import Appointment
 
 _SUMMARY = {"de": "Impftermin {dose} ({code})", "en": "Vaccination appointment {dose} ({code})"}
 _DESCRIPTION = {

@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.models import Model
 
+from chalicelib.dynamo_binding import TableItem
 from chalicelib.notify.feedback import address_key
 from chalicelib.notify.ports import SuppressionList
 
 
-class SuppressionItem(Model):
-    class Meta:
-        table_name = "unbound"  # set by bind(); never used before
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
+class SuppressionItem(TableItem):
     reason = UnicodeAttribute()
     suppressed_at = UnicodeAttribute()
 
 
-def bind(table_name: str, region: str, host: str | None) -> None:
-    SuppressionItem.Meta.table_name = table_name
-    SuppressionItem.Meta.region = region
-    SuppressionItem.Meta.host = host
-    SuppressionItem._connection = None
-
-
 class DynamoSuppressionList(SuppressionList):
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        self._now = clock
+
     def is_suppressed(self, address: str) -> bool:
         try:
             SuppressionItem.get(f"SUPPRESSED#{address_key(address)}", "MAIL")
@@ -38,4 +30,4 @@ class DynamoSuppressionList(SuppressionList):
 
     def suppress(self, address: str, reason: str) -> None:
         SuppressionItem(f"SUPPRESSED#{address_key(address)}", "MAIL", reason=reason,
-                        suppressed_at=datetime.now(timezone.utc).isoformat()).save()
+                        suppressed_at=self._now().isoformat()).save()

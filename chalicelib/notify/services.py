@@ -8,9 +8,9 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from chalicelib.booking.domain import LOCAL_TZ
+from chalicelib.contracts.local_time import LOCAL_TZ
+from chalicelib.contracts.mail import MailKind, MailMessage
 from chalicelib.notify.calendar import booking_calendar
-from chalicelib.notify.messages import MailKind, MailMessage
 from chalicelib.notify.feedback import suppressions_in
 from chalicelib.notify.ports import Mailer, SuppressionList
 

@@ -13,7 +13,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from chalicelib.booking.domain import LOCAL_TZ
-from chalicelib.notify.messages import Appointment, MailKind, MailMessage
+from chalicelib.contracts.mail import Appointment, MailKind, MailMessage
 from infra.local.aws import client
 from infra.local.pump import PumpContext, QueuePump, sqs_event
 from tests.e2e.test_booking_invariants import new_campaign, request_body, wait_decided

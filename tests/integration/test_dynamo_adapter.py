@@ -16,7 +16,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.booking import domain as d
-from chalicelib.booking.dynamo import CONFLICT_RETRIES, DynamoBookings
+from chalicelib.booking.storage import CONFLICT_RETRIES, DynamoBookings
 from infra.local.aws import REGION
 
 

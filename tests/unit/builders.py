@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from chalicelib.booking import domain as d
+from chalicelib.booking.queries import BookingQueries
 from chalicelib.booking.services import BookingService
 from tests.fakes import FakeBookings, FakeCatalog, FakeOutbox, FakeQueue
 
@@ -29,19 +30,22 @@ def person(given: str = "Erna", family: str = "Müller", born: date = date(1940,
 
 class World:
     def __init__(self, slots: list[d.Slot], campaign: d.Campaign = CAMPAIGN, service_catalog=None,
-                 availability_max_age_s: float = 0):
-        """service_catalog(catalog) may wrap the catalogue the service sees (e.g. in a cache)."""
-        self.catalog = FakeCatalog()
+                 availability_max_age_s: float = 0, catalog_type=FakeCatalog, bookings_type=FakeBookings):
+        """service_catalog(catalog) may wrap the catalogue the service sees (e.g. in a cache); catalog_type and
+        bookings_type may be subclasses of the fakes that count what the services read."""
+        self.catalog = catalog_type()
         self.catalog.add_center(DORTMUND)
         self.catalog.add_center(KOELN)
         self.catalog.add_campaign(campaign)
         self.catalog.release_slots(slots)
-        self.bookings = FakeBookings(self.catalog)
+        self.bookings = bookings_type(self.catalog)
         self.queue = FakeQueue()
         self.outbox = FakeOutbox()
         seen = service_catalog(self.catalog) if service_catalog else self.catalog
-        self.service = BookingService(seen, self.bookings, self.queue, self.outbox, PEPPER, clock=lambda: NOW,
+        self.queries = BookingQueries(seen, self.bookings, clock=lambda: NOW,
                                       availability_max_age_s=availability_max_age_s)
+        self.service = BookingService(self.queries, seen, self.bookings, self.queue, self.outbox, PEPPER,
+                                      clock=lambda: NOW)
 
     def submit(self, first: d.Slot, who: d.Person | None = None, flexible: bool = False) -> d.BookingRequest:
         request_id = self.service.submit(CAMPAIGN.id, first.center_id, first.slot_id, flexible, "de", who or person())

@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from chalicelib.booking import domain as d
-from chalicelib.notify.messages import MailKind
+from chalicelib.contracts.mail import MailKind
 from tests.unit.builders import CAMPAIGN, World, person, slot
 
 
@@ -118,15 +118,15 @@ def test_a_wrong_birth_date_looks_exactly_like_an_unknown_code():
     world = World([slot(1, 9), slot(22, 9)])
     code = world.book(slot(1, 9)).booking_code
     with pytest.raises(d.BookingNotFound):
-        world.service.lookup(code, date(1940, 5, 2))
+        world.queries.lookup(code, date(1940, 5, 2))
     with pytest.raises(d.BookingNotFound):
-        world.service.lookup("AAAA-BBBB-CC", date(1940, 5, 1))
-    assert world.service.lookup(code.lower().replace("-", ""), date(1940, 5, 1)).booking.code == code
+        world.queries.lookup("AAAA-BBBB-CC", date(1940, 5, 1))
+    assert world.queries.lookup(code.lower().replace("-", ""), date(1940, 5, 1)).booking.code == code
 
 
 def test_availability_lists_only_days_with_whole_pairs():
     world = World([slot(1, 9), slot(2, 9, capacity=0), slot(3, 9), slot(22, 9)])
-    days = world.service.availability("dortmund", CAMPAIGN.id, None, 14)
+    days = world.queries.availability("dortmund", CAMPAIGN.id, None, 14)
     assert [(day.day, [p.first.slot_id for p in day.pairs]) for day in days] == [
         (slot(1, 9).day, [slot(1, 9).slot_id])]
 
@@ -134,9 +134,9 @@ def test_availability_lists_only_days_with_whole_pairs():
 def test_unknown_centre_and_campaign_are_told_apart():
     world = World([])
     with pytest.raises(d.UnknownCenter):
-        world.service.availability("nowhere", CAMPAIGN.id, None, 7)
+        world.queries.availability("nowhere", CAMPAIGN.id, None, 7)
     with pytest.raises(d.UnknownCampaign):
-        world.service.availability("dortmund", "nothing", None, 7)
+        world.queries.availability("dortmund", "nothing", None, 7)
 
 
 def test_an_unknown_campaign_or_centre_in_a_request_is_invalid_input_naming_the_field():
@@ -164,10 +164,10 @@ def test_availability_may_be_served_from_a_short_lived_copy_but_booking_reads_fr
     ticks = iter(range(1000))
     world = World([first, second], availability_max_age_s=2,
                   service_catalog=lambda inner: CachedCatalog(inner, ttl_s=0, clock=lambda: next(ticks) * 0.1))
-    assert world.service.availability("dortmund", CAMPAIGN.id, None, 7)[0].pairs[0].first.remaining == 1
+    assert world.queries.availability("dortmund", CAMPAIGN.id, None, 7)[0].pairs[0].first.remaining == 1
     assert world.book(first).status is d.RequestStatus.BOOKED  # the worker's reads are fresh
-    shown = world.service.availability("dortmund", CAMPAIGN.id, None, 7)  # within 2 s: the copy
+    shown = world.queries.availability("dortmund", CAMPAIGN.id, None, 7)  # within 2 s: the copy
     assert shown[0].pairs[0].first.remaining == 1
     for _ in range(30):
         next(ticks)  # 3 s later
-    assert world.service.availability("dortmund", CAMPAIGN.id, None, 7) == []
+    assert world.queries.availability("dortmund", CAMPAIGN.id, None, 7) == []

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 from icalendar import Calendar
 
 from chalicelib.booking.domain import LOCAL_TZ
-from chalicelib.notify.messages import Appointment, MailKind, MailMessage
+from chalicelib.contracts.mail import Appointment, MailKind, MailMessage
 from chalicelib.notify.services import MailService
 from tests.fakes import FakeMailer, FakeSuppressionList
 

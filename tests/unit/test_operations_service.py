@@ -17,7 +17,7 @@ def test_opening_a_cohort_makes_its_birth_years_eligible_at_its_opening_time():
                         opens_at=NOW - timedelta(minutes=1), born_on_or_after=d.date(1941, 1, 1),
                         born_on_or_before=d.date(1941, 12, 31))
     ops(world).put_campaign(cohort)
-    assert "1941" in {c.id for c in world.service.eligibility(d.date(1941, 6, 1), "44141").campaigns}
+    assert "1941" in {c.id for c in world.queries.eligibility(d.date(1941, 6, 1), "44141").campaigns}
 
 
 def test_a_campaign_naming_an_unknown_centre_is_refused():

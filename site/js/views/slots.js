@@ -5,8 +5,6 @@ import { getAvailability } from '../api.js';
 import { state } from '../state.js';
 import { h, page, para, button, link, slotButton } from '../ui.js';
 
-const WINDOW_DAYS = 28;
-
 function centerLine() {
   return h('p', { class: 'lead' },
     h('span', { class: 'center-name' }, state.center.name), h('br'), state.center.address || '');
@@ -20,7 +18,9 @@ export async function daysView(ctx) {
     ctx.redirect('#/book');
     return null;
   }
-  const availability = await getAvailability(state.center.id, state.campaign.id, todayInBerlin(), WINDOW_DAYS);
+  // How far ahead one may book is the API's rule (the campaign's booking_window_days), not the site's.
+  const availability = await getAvailability(state.center.id, state.campaign.id, todayInBerlin(),
+    state.campaign.booking_window_days);
   const days = (availability.days || []).filter((d) => d.slots && d.slots.length);
 
   if (!days.length) {

@@ -1,6 +1,6 @@
 """The message booking sends to the notify queue: everything one mail needs, nothing more.
 
-Notify depends on this schema only, never on booking internals.
+Booking publishes it and notify renders it; both depend on this schema, never on each other.
 """
 
 from __future__ import annotations

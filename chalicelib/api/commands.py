@@ -1,0 +1,56 @@
+"""Requests that change state, from a parsed body to one idempotent use-case call.
+
+The idempotency envelope (which key, which body hash) is chosen here, at the edge, from what the client
+sent; `bootstrap` only wraps the use cases with powertools Idempotency. What an idempotent call returns is
+stored as JSON, so the results are turned into plain records and back here as well.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from chalicelib.api import schemas
+from chalicelib.booking import domain as d
+from chalicelib.booking.operations import SlotRelease
+
+
+def body_hash(body: BaseModel) -> str:
+    """The same request body hashes the same whatever its key order: a reused key with another body is caught."""
+    return hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+def submit_booking_request(submit: Callable[..., dict], body: schemas.BookingRequestBody,
+                           idempotency_key: str | None) -> str:
+    """Submit once per Idempotency-Key or, without one, per body; returns the request id."""
+    digest = body_hash(body)
+    envelope = {"key": f"header:{idempotency_key}" if idempotency_key else f"body:{digest}", "body_hash": digest}
+    answer = submit(envelope=envelope, campaign_id=body.campaign_id, center_id=body.center_id,
+                    slot_id=body.slot_id, flexible=body.flexible, language=body.language,
+                    person=body.person.to_domain())
+    return answer["request_id"]
+
+
+def release_contingent(release: Callable[..., list[dict]], campaign_id: str, body: schemas.ContingentBody,
+                       idempotency_key: str) -> list[d.Slot]:
+    """Release once per campaign and Idempotency-Key; returns the slots as they are after the release."""
+    envelope = {"key": f"{campaign_id}:{idempotency_key}", "body_hash": body_hash(body)}
+    releases = [SlotRelease(s.start, s.end, s.capacity) for s in body.slots]
+    records = release(envelope=envelope, campaign_id=campaign_id, center_id=body.center_id, releases=releases)
+    return [slot_from_record(r) for r in records]
+
+
+def slot_record(slot: d.Slot) -> dict:
+    return {"campaign_id": slot.campaign_id, "center_id": slot.center_id, "slot_id": slot.slot_id,
+            "start": slot.start.isoformat(), "end": slot.end.isoformat(), "capacity": slot.capacity,
+            "booked": slot.booked}
+
+
+def slot_from_record(record: dict) -> d.Slot:
+    return d.Slot(record["campaign_id"], record["center_id"], record["slot_id"],
+                  datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"]),
+                  record["capacity"], record["booked"])

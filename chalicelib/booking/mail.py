@@ -1,0 +1,25 @@
+"""A booking turned into the mail contract (`chalicelib/contracts/mail.py`): what notify needs, nothing more."""
+
+from __future__ import annotations
+
+from chalicelib.booking import domain as d
+from chalicelib.contracts.mail import Appointment, MailKind, MailMessage
+
+
+def appointments(booking: d.Booking) -> list[Appointment]:
+    """The booking's appointments numbered by dose, as the mail and the calendar file show them."""
+    return [Appointment(dose=i, start=s.start, end=s.end) for i, s in enumerate(booking.appointments, start=1)]
+
+
+def mail_for(kind: MailKind, booking: d.Booking, center: d.Center) -> MailMessage:
+    return MailMessage(
+        kind=kind,
+        booking_code=booking.code,
+        language=booking.language,
+        recipient=booking.person.email,
+        given_name=booking.person.given_name,
+        family_name=booking.person.family_name,
+        center_name=center.name,
+        center_address=center.address,
+        appointments=appointments(booking),
+    )

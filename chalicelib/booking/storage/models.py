@@ -1,0 +1,204 @@
+"""The booking items of the table (PynamoDB models), their key scheme and their mapping to domain objects.
+
+One table, items keyed pk/sk, as described in docs/data-model.md. The models are bound to the table by
+`chalicelib.dynamo_binding.bind_table`, with every other item of the table.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+from pynamodb.attributes import (
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+
+from chalicelib.booking import domain as d
+from chalicelib.dynamo_binding import TableItem
+
+
+class CenterItem(TableItem):
+    name = UnicodeAttribute()
+    address = UnicodeAttribute()
+    region = UnicodeAttribute()
+    postal_codes = UnicodeSetAttribute()
+    vaccines = ListAttribute(of=UnicodeAttribute)
+
+
+class CampaignItem(TableItem):
+    name = UnicodeAttribute()
+    vaccine = UnicodeAttribute()
+    doses = NumberAttribute()
+    interval_min_days = NumberAttribute()
+    interval_max_days = NumberAttribute()
+    regions = UnicodeSetAttribute()
+    center_ids = ListAttribute(of=UnicodeAttribute)
+    opens_at = UnicodeAttribute()
+    closes_at = UnicodeAttribute(null=True)
+    born_on_or_after = UnicodeAttribute(null=True)
+    born_on_or_before = UnicodeAttribute(null=True)
+
+
+class SlotItem(TableItem):
+    start = UnicodeAttribute()
+    end = UnicodeAttribute()
+    capacity = NumberAttribute()
+    booked = NumberAttribute()
+
+
+class BookingItem(TableItem):
+    request_id = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    center_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    first_slot_id = UnicodeAttribute()
+    first_start = UnicodeAttribute()
+    first_end = UnicodeAttribute()
+    second_slot_id = UnicodeAttribute(null=True)
+    second_start = UnicodeAttribute(null=True)
+    second_end = UnicodeAttribute(null=True)
+    given_name = UnicodeAttribute()
+    family_name = UnicodeAttribute()
+    birth_date = UnicodeAttribute()
+    postal_code = UnicodeAttribute()
+    email = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)
+    language = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    cancelled_at = UnicodeAttribute(null=True)
+
+
+class PersonLockItem(TableItem):
+    booking_code = UnicodeAttribute()
+
+
+class RequestItem(TableItem):
+    status = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    booking_code = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    alternatives = UnicodeAttribute(null=True)  # JSON: shown as it was decided, not re-queried
+    expires_at = NumberAttribute()  # TTL; moto never expires, so reads must not depend on it
+
+
+# --- keys -----------------------------------------------------------------------------------------
+
+CENTERS_PK = "CENTERS"
+CAMPAIGNS_PK = "CAMPAIGNS"
+
+
+def slots_pk(campaign_id: str, center_id: str) -> str:
+    return f"SLOTS#{campaign_id}#{center_id}"
+
+
+def booking_key(code: str) -> tuple[str, str]:
+    return f"BOOKING#{code}", "BOOKING"
+
+
+def lock_key(person_key: str, campaign_id: str) -> tuple[str, str]:
+    return f"PERSON#{person_key}", f"CAMPAIGN#{campaign_id}"
+
+
+def request_key(request_id: str) -> tuple[str, str]:
+    return f"REQUEST#{request_id}", "REQUEST"
+
+
+# --- mapping --------------------------------------------------------------------------------------
+
+
+def date_or_none(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def datetime_or_none(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def slot_from_item(item: SlotItem, campaign_id: str, center_id: str) -> d.Slot:
+    return d.Slot(
+        campaign_id=campaign_id,
+        center_id=center_id,
+        slot_id=item.sk,
+        start=datetime.fromisoformat(item.start),
+        end=datetime.fromisoformat(item.end),
+        capacity=int(item.capacity),
+        booked=int(item.booked),
+    )
+
+
+def booking_from_item(item: BookingItem) -> d.Booking:
+    second = None
+    if item.second_slot_id and item.second_start and item.second_end:
+        second = d.SlotRef(item.second_slot_id, datetime.fromisoformat(item.second_start),
+                           datetime.fromisoformat(item.second_end))
+    return d.Booking(
+        code=item.pk.removeprefix("BOOKING#"),
+        request_id=item.request_id,
+        campaign_id=item.campaign_id,
+        center_id=item.center_id,
+        first=d.SlotRef(item.first_slot_id, datetime.fromisoformat(item.first_start),
+                        datetime.fromisoformat(item.first_end)),
+        second=second,
+        person=d.Person(
+            given_name=item.given_name,
+            family_name=item.family_name,
+            birth_date=date.fromisoformat(item.birth_date),
+            postal_code=item.postal_code,
+            email=item.email,
+            phone=item.phone,
+        ),
+        language=item.language,
+        status=d.BookingStatus(item.status),
+        created_at=datetime_or_none(item.created_at),
+    )
+
+
+def pairs_to_json(pairs: list[d.SlotPair]) -> str:
+    def ref(slot: d.Slot | None):
+        if slot is None:
+            return None
+        return {"slot_id": slot.slot_id, "start": slot.start.isoformat(), "end": slot.end.isoformat(),
+                "remaining": slot.remaining}
+
+    return json.dumps([{"first": ref(p.first), "second": ref(p.second)} for p in pairs])
+
+
+def pairs_from_json(text: str | None, campaign_id: str, center_id: str) -> tuple[d.SlotPair, ...]:
+    def slot(data):
+        if data is None:
+            return None
+        return d.Slot(campaign_id, center_id, data["slot_id"], datetime.fromisoformat(data["start"]),
+                      datetime.fromisoformat(data["end"]), capacity=data["remaining"], booked=0)
+
+    return tuple(d.SlotPair(slot(p["first"]), slot(p["second"])) for p in json.loads(text or "[]"))
+
+
+def booking_item(booking: d.Booking, created_at: datetime) -> BookingItem:
+    pk, sk = booking_key(booking.code)
+    second = booking.second
+    return BookingItem(
+        pk,
+        sk,
+        request_id=booking.request_id,
+        campaign_id=booking.campaign_id,
+        center_id=booking.center_id,
+        status=booking.status.value,
+        first_slot_id=booking.first.slot_id,
+        first_start=booking.first.start.isoformat(),
+        first_end=booking.first.end.isoformat(),
+        second_slot_id=second.slot_id if second else None,
+        second_start=second.start.isoformat() if second else None,
+        second_end=second.end.isoformat() if second else None,
+        given_name=booking.person.given_name,
+        family_name=booking.person.family_name,
+        birth_date=booking.person.birth_date.isoformat(),
+        postal_code=booking.person.postal_code,
+        email=booking.person.email,
+        phone=booking.person.phone,
+        language=booking.language,
+        created_at=created_at.isoformat(),
+    )
