@@ -95,6 +95,16 @@ def _name(value: str) -> str:
     return value
 
 
+def _title(value: str) -> str:
+    """A campaign's name ("80+ Comirnaty"): symbols are fine, controls and invisible tricks are not."""
+    value = unicodedata.normalize("NFC", value).translate(_DROPPED_IN_NAMES)
+    allowed = all(unicodedata.category(ch)[0] not in "CZ" or ch == " " or ch in _KEPT_FORMAT for ch in value)
+    value = " ".join(value.split())
+    if not allowed or not 1 <= len(value) <= NAME_MAX_LENGTH:
+        raise PydanticCustomError("invalid_name", "name must have 1 to 100 characters")
+    return value
+
+
 EMAIL_MAX_LENGTH = 254
 
 
@@ -275,7 +285,7 @@ class IntervalBody(_Body):
 class CampaignBody(_Body):
     """A campaign as ops define it; opening a cohort is putting one with its birth-date range and opening time."""
 
-    name: Annotated[str, AfterValidator(_name)]
+    name: Annotated[str, AfterValidator(_title)]
     vaccine: Identifier
     doses: int = Field(ge=1, le=2)
     interval_days: IntervalBody | None = None
