@@ -8,8 +8,10 @@ Bounded (MAX_EXAMPLES per operation and mode, no shrinking, derandomised) to sta
 schemathesis' own pytest integration (`from_fixture`) does not run under pytest 9 (it sets a private
 node attribute), so each operation's hypothesis strategy is driven here directly.
 
-Staff routes get a local `hotline` token (infra/local/token.py): they are exercised, but the catalogue
-cannot change under the other tests of the session (`ops`-only routes answer 403 forbidden to it).
+Staff routes get local tokens (infra/local/token.py): negative cases an `ops` token, so that the bodies
+of campaigns and contingents are checked (a negative body is refused, so nothing changes); positive
+cases a `hotline` token, so that a generated valid campaign or contingent cannot change the catalogue
+under the other tests of the session (`ops`-only routes answer it 403 forbidden).
 
 With SCHEMATHESIS_SUMMARY=<file>, every answer is appended to that file (docs/reliability.md's figures).
 """
@@ -38,10 +40,11 @@ from schemathesis.specs.openapi.checks import (
 from infra.local.token import local_staff_token
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
-MAX_EXAMPLES = 6
+MAX_EXAMPLES = 12
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
           negative_data_rejection]
-HOTLINE_TOKEN = local_staff_token("schemathesis", "hotline")
+TOKENS = {GenerationMode.POSITIVE: local_staff_token("schemathesis", "hotline"),
+          GenerationMode.NEGATIVE: local_staff_token("schemathesis", "ops")}
 
 SCHEMA = schemathesis.openapi.from_path(SPEC_PATH)
 SCHEMA.config.generation.update(with_security_parameters=False)
@@ -66,7 +69,7 @@ def _error_code(response) -> str | None:
 @pytest.mark.parametrize("label", sorted(OPERATIONS))
 def test_the_api_answers_generated_input_as_its_spec_says(stack, label, mode):
     operation = OPERATIONS[label]
-    headers = {"Authorization": HOTLINE_TOKEN} if operation.path.startswith("/v1/staff/") else None
+    headers = {"Authorization": TOKENS[mode]} if operation.path.startswith("/v1/staff/") else None
     statuses: Counter[int] = Counter()
 
     @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
