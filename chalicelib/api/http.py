@@ -74,6 +74,7 @@ def api_view(app: Chalice) -> Callable:
             language = errors.language_of(request.headers.get("accept-language") if request else None)
             try:
                 kwargs = {name: _PATH_PARAMETERS.get(name, str)(value) for name, value in kwargs.items()}
+                schemas.check_idempotency_key(request.headers if request else None)
                 return view(*args, **kwargs)
             except Exception as error:  # the edge must answer every failure in the contract's shape
                 api_error = _translate(error)

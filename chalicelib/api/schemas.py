@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, ClassVar, Literal, TypeVar
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
-from email_validator import EmailNotValidError, validate_email
 
 from chalicelib.api.errors import ApiError, FieldProblem
 from chalicelib.booking import domain as d
@@ -98,7 +98,8 @@ def _name(value: str) -> str:
 def _title(value: str) -> str:
     """A campaign's name ("80+ Comirnaty"): symbols are fine, controls and invisible tricks are not."""
     value = unicodedata.normalize("NFC", value).translate(_DROPPED_IN_NAMES)
-    allowed = all(unicodedata.category(ch)[0] not in "CZ" or ch == " " or ch in _KEPT_FORMAT for ch in value)
+    allowed = all(unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp")
+                  or ch in _KEPT_FORMAT for ch in value)
     value = " ".join(value.split())
     if not allowed or not 1 <= len(value) <= NAME_MAX_LENGTH:
         raise PydanticCustomError("invalid_name", "name must have 1 to 100 characters")
@@ -237,8 +238,6 @@ def parse(model: type[M], data: object, *, error_code: str = "invalid_request") 
         raise ApiError(400, error_code, _problems(error)) from None
 
 
-
-
 def _json_depth_exceeds(raw: bytes, limit: int) -> bool:
     """True if arrays/objects nest deeper than `limit`: checked before json.loads, whose recursion would
     otherwise end in a RecursionError (a 500) on a body of a few thousand '['."""
@@ -352,3 +351,13 @@ def center_id(value: str) -> str:
     if not _ID.match(value):
         raise ApiError(404, "unknown_center")
     return value
+
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
+
+
+def check_idempotency_key(headers) -> None:
+    """An Idempotency-Key, if sent, is 1 to 200 printable ASCII characters (it is logged and stored)."""
+    key = (headers or {}).get("idempotency-key")
+    if key and not (len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH and key.isascii() and key.isprintable()):
+        raise ApiError(400, "invalid_request", [FieldProblem("Idempotency-Key", "invalid")])

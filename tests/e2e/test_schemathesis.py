@@ -153,13 +153,17 @@ HOSTILE = [
      "invalid_request"),
     ("name of 101 letters", "POST", "/v1/booking-requests", _booking(family_name="a" * 101), 400,
      "invalid_request"),
+    ("Idempotency-Key of 5,000 characters", "POST", "/v1/booking-requests", _booking(), 400, "invalid_request"),
 ]
+LONG_IDEMPOTENCY_KEY = {"Idempotency-Key of 5,000 characters": "k" * 5000}
 
 
 @pytest.mark.parametrize("what, method, path, body, status, code", HOSTILE, ids=[h[0] for h in HOSTILE])
 def test_hostile_input_is_a_4xx_in_the_contract_shape(stack, what, method, path, body, status, code):
-    response = requests.request(method, stack.api_url + path, data=body, timeout=30,
-                                headers={"Content-Type": "application/json"} if body is not None else {})
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    if what in LONG_IDEMPOTENCY_KEY:
+        headers["Idempotency-Key"] = LONG_IDEMPOTENCY_KEY[what]
+    response = requests.request(method, stack.api_url + path, data=body, timeout=30, headers=headers)
     _record("hostile", what, response.status_code, _error_code(response))
     assert (response.status_code, _error_code(response)) == (status, code), response.text[:300]
     assert response.headers["X-Content-Type-Options"] == "nosniff"

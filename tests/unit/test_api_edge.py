@@ -1,6 +1,9 @@
-import pytest
+from datetime import date, timedelta
 
-from chalicelib.api import errors, schemas
+import pytest
+from chalice import Chalice, Response
+
+from chalicelib.api import errors, http, schemas
 from chalicelib.booking import domain as d
 
 
@@ -37,12 +40,6 @@ def test_every_machine_code_has_a_german_and_an_english_message():
 
 
 # --- hostile input: every one a 4xx in the contract's shape, decided before a service sees it -------
-
-from datetime import date, timedelta  # noqa: E402
-
-from chalice import Chalice, Response  # noqa: E402
-
-from chalicelib.api import http  # noqa: E402
 
 PERSON = {"given_name": "Erna", "family_name": "Müller", "birth_date": "1940-05-01", "postal_code": "44141",
           "email": "erna@example.org"}
@@ -197,3 +194,15 @@ def test_the_path_code_is_checked_before_the_view_runs_and_every_answer_carries_
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert cached.headers["Cache-Control"] == "max-age=30" and cached.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("key", ["k" * 201, "schl\u00fcssel", "a\nb"])
+def test_an_idempotency_key_that_is_too_long_or_not_printable_ascii_is_a_400(key):
+    with pytest.raises(errors.ApiError) as raised:
+        schemas.check_idempotency_key({"idempotency-key": key})
+    assert raised.value.problems == [errors.FieldProblem("Idempotency-Key", "invalid")]
+
+
+def test_an_ordinary_idempotency_key_or_none_passes():
+    schemas.check_idempotency_key({"idempotency-key": "3f9a-7c1e-" + "x" * 190})
+    schemas.check_idempotency_key({})
