@@ -45,6 +45,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Der Dienst ist kurz nicht erreichbar. Ihre Anfrage wurde nicht gespeichert. Bitte versuchen Sie es gleich noch einmal.",
         "en": "The service is briefly unavailable. Your request was not saved. Please try again in a moment.",
     },
+    "payload_too_large": {
+        "de": "Die Anfrage ist zu groß.",
+        "en": "The request is too large.",
+    },
     "unknown_route": {"de": "Diese Adresse gibt es nicht.", "en": "This address does not exist."},
     "method_not_allowed": {"de": "Diese Methode ist hier nicht erlaubt.", "en": "This method is not allowed here."},
     "unsupported_media_type": {
@@ -70,7 +74,14 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
     "invalid_birth_date": {"de": "Dieses Geburtsdatum ist nicht möglich.", "en": "This date of birth is not possible."},
     "invalid_email": {"de": "Bitte eine gültige E-Mail-Adresse angeben.", "en": "Please give a valid e-mail address."},
     "invalid_phone": {"de": "Bitte eine gültige Telefonnummer angeben.", "en": "Please give a valid phone number."},
-    "invalid_name": {"de": "Bitte einen Namen mit 1 bis 100 Zeichen angeben.", "en": "Please give a name of 1 to 100 characters."},
+    "invalid_name": {
+        "de": "Bitte einen Namen mit 1 bis 100 Zeichen angeben: Buchstaben, Leerzeichen, Bindestrich, Apostroph, Punkt.",
+        "en": "Please give a name of 1 to 100 characters: letters, spaces, hyphen, apostrophe, full stop.",
+    },
+    "invalid_email_local_part": {
+        "de": "Vor dem @ sind nur Zeichen ohne Umlaute und Akzente möglich (z. B. juergen@…).",
+        "en": "Only characters without umlauts or accents are possible before the @ (e.g. juergen@…).",
+    },
     "unknown_slot": {
         "de": "Diesen Termin gibt es nicht (mehr). Bitte wählen Sie einen anderen.",
         "en": "This appointment does not exist (any more). Please choose another one.",
@@ -84,6 +95,7 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
     "unsupported_language": {"de": "Sprache muss de oder en sein.", "en": "Language must be de or en."},
     "out_of_range": {"de": "Dieser Wert liegt außerhalb des erlaubten Bereichs.", "en": "This value is out of range."},
     "invalid_json": {"de": "Der Inhalt ist kein gültiges JSON.", "en": "The body is not valid JSON."},
+    "too_deeply_nested": {"de": "Der Inhalt ist zu tief verschachtelt.", "en": "The body is nested too deeply."},
 }
 
 
