@@ -11,6 +11,7 @@ import pytest
 
 from infra.local.token import local_staff_token
 from tests.e2e.test_booking_invariants import request_body, wait_decided
+from tests.e2e.test_openapi_contract import assert_matches_spec
 
 OPENS_IN_S = 4
 OPS = {"Authorization": local_staff_token("olga", "ops")}
@@ -40,7 +41,7 @@ def poll_until_admitted(api, poll: str, timeout_s: float = 30.0) -> dict:
     while True:
         response = api.get(poll)
         assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
-        body = response.json()
+        body = assert_matches_spec("GET", "/v1/waiting-room/entries/{entry_id}", response)
         if body["status"] == "admitted":
             return body
         assert time.monotonic() < deadline, f"not admitted: {body}"
@@ -55,10 +56,11 @@ def a_slot(api, campaign_id: str) -> str:
 def test_enter_before_opening_be_let_in_and_book_once_with_the_admission(stack, api, rush):
     room = api.get(f"/v1/campaigns/{rush.campaign_id}/waiting-room")
     assert room.status_code == 200 and room.json()["active"] is True and room.json()["admitted_per_minute"] == 600
+    assert_matches_spec("GET", "/v1/campaigns/{campaign_id}/waiting-room", room)
 
     entered = api.post(f"/v1/campaigns/{rush.campaign_id}/waiting-room/entries", json={})
     assert entered.status_code == 201
-    entry = entered.json()
+    entry = assert_matches_spec("POST", "/v1/campaigns/{campaign_id}/waiting-room/entries", entered)
     assert (entry["status"], entry["position"], entry["eta_seconds"]) == ("waiting", None, None)
     assert entry["poll"] == f"/v1/waiting-room/entries/{entry['entry_id']}"
 
@@ -67,6 +69,7 @@ def test_enter_before_opening_be_let_in_and_book_once_with_the_admission(stack, 
     body = request_body(rush.campaign_id, slot_id, family)
     refused = api.post("/v1/booking-requests", json=body)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "admission_required"
+    assert_matches_spec("POST", "/v1/booking-requests", refused)
 
     admitted = poll_until_admitted(api, entry["poll"])
     assert admitted["position"] == 0 and admitted["admitted_at"] and admitted["admission_token"]
