@@ -16,9 +16,10 @@ from tests.browser.support import Person, check, check_eligibility, fill_details
 BORN_ON = date(1938, 3, 3)
 
 
-def choose_dortmund_in_the_rush(page) -> None:
-    # A person of this cohort may also book the ordinary 80+ campaign: choose the centre of the rush campaign.
-    page.get_by_role("region", name=re.compile("Warteraum-Demo")).get_by_role("button", name=re.compile("Dortmund")).click()
+def choose_dortmund_in(page, campaign_id: str) -> None:
+    # A person of this cohort may also book the ordinary 80+ campaign: choose the centre of this campaign.
+    page.locator(f"section[aria-labelledby='campaign-{campaign_id}']").get_by_role(
+        "button", name=re.compile("Dortmund")).click()
 
 
 def test_a_visitor_waits_keeps_the_place_on_reload_is_let_in_and_books(stack, open_site):
@@ -34,7 +35,7 @@ def test_a_visitor_waits_keeps_the_place_on_reload_is_let_in_and_books(stack, op
 
     page = open_site("/#/book")
     check_eligibility(page, person)
-    choose_dortmund_in_the_rush(page)
+    choose_dortmund_in(page, campaign_id)
     expect(page.locator("main h1")).to_have_text("Warteraum")
     expect(page.locator("#waiting-position")).to_contain_text("ausgelost")
     expect(page).to_have_url(re.compile(rf"#/book/wait/{campaign_id}/[A-Za-z0-9_-]+$"))
@@ -50,7 +51,7 @@ def test_a_visitor_waits_keeps_the_place_on_reload_is_let_in_and_books(stack, op
 
     page.get_by_role("link", name="Weiter zur Buchung").click()  # after the reload: the check comes again
     check_eligibility(page, person)
-    choose_dortmund_in_the_rush(page)  # admitted already: straight on to the days
+    choose_dortmund_in(page, campaign_id)  # admitted already: straight on to the days
     expect(page.locator("main h1")).to_have_text("Wählen Sie einen Tag")
     page.locator("main .choice").nth(0).click()
     page.locator("main .slot").nth(0).click()
