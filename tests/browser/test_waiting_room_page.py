@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import date
 
 from playwright.sync_api import expect
 
-from chalicelib.booking.domain import LOCAL_TZ
 from tests.browser.support import Person, check, check_eligibility, fill_details
 
 # A cohort of one birth date that no other test uses, so this campaign changes no other test's answers.
@@ -29,7 +28,7 @@ def test_a_visitor_waits_keeps_the_place_on_reload_is_let_in_and_books(stack, op
 
     bootstrap.waiting_room_service()  # binds the room's models to the stack's table
     campaign_id = f"rush-browser-{uuid.uuid4().hex[:6]}"
-    seed_rush(stack.catalog, DynamoRoomStore(), date.today(), datetime.now(LOCAL_TZ), opens_in_s=25,
+    seed_rush(stack.catalog, DynamoRoomStore(), date.today(), None, opens_in_s=25,
               admitted_per_minute=600, campaign_id=campaign_id, born_on=BORN_ON)
     person = Person("Wilma", f"Warte{uuid.uuid4().hex[:4]}", BORN_ON.isoformat())
 

@@ -91,7 +91,7 @@ class Room:
 
 def spearman(xs: list[int], ys: list[int]) -> float:
     n = len(xs)
-    rank = lambda v: {x: i for i, x in enumerate(sorted(v))}  # noqa: E731 - values are distinct
+    rank = lambda v: {x: i for i, x in enumerate(sorted(v))}
     rx, ry = rank(xs), rank(ys)
     return 1 - 6 * sum((rx[x] - ry[y]) ** 2 for x, y in zip(xs, ys)) / (n * (n * n - 1))
 
