@@ -69,6 +69,8 @@ class WaitingRoomService:
         if settings is None:
             raise w.RoomNotOpen(campaign_id)
         phase = settings.phase_at(now)
+        if settings.rate_per_minute(lane) == 0:
+            lane = w.Lane.WEB  # no share reserved for the hotline: its callers queue with everyone else
         if phase is w.Phase.PRE:
             key, second = self._draw(PRE_KEY_BITS), 0
             shard = secrets.randbelow(PRE_SHARDS)

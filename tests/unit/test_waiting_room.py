@@ -185,6 +185,13 @@ def test_hotline_callers_are_let_in_from_their_reserved_share_of_the_rate():
     assert sum(room.state(e).admitted for e in web) == 1
 
 
+def test_without_a_hotline_share_callers_queue_in_the_web_lane_instead_of_waiting_for_ever():
+    room = Room(rate=60, hotline_share=0.0)
+    phone = room.enter(w.Lane.HOTLINE)
+    assert room.store.entries[phone].lane is w.Lane.WEB
+    assert room.at(OPENS + timedelta(seconds=3)).state(phone).admitted
+
+
 # --- admission tokens -----------------------------------------------------------------------------
 
 
