@@ -78,6 +78,12 @@ export async function waitingView(ctx) {
 
   let lastAnnounced = 0;
   const show = (entry) => {
+    if (entry.status === 'admitted' && Date.parse(entry.admission_expires_at) <= Date.now()) {
+      // Let in long ago and the time to book has run out (e.g. an old address): queue again.
+      entryId = null;
+      status.textContent = t('waiting.counting');
+      return;
+    }
     if (entry.status === 'admitted') {
       admissions[campaignId] = { entry_id: entry.entry_id, token: entry.admission_token,
         expires_at: entry.admission_expires_at };
@@ -124,7 +130,7 @@ export async function waitingView(ctx) {
       if (!ctx.isCurrent()) return;
       trouble.hidden = true;
       show(answer.data);
-      if (answer.data.status === 'admitted') return;
+      if (answer.data.status === 'admitted' && entryId) return;
       delay = Math.min(MAX_DELAY_S, Math.max(1, answer.retryAfter != null ? answer.retryAfter : delay));
     } catch (error) {
       if (!ctx.isCurrent()) return;
