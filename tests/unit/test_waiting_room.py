@@ -318,6 +318,7 @@ def test_only_the_local_stage_has_a_default_admission_token_key(monkeypatch):
     settings.get_settings.cache_clear()
     assert settings.get_settings().admission_token_key
     monkeypatch.setenv("VAXSLOT_STAGE", "prod")
+    monkeypatch.setenv("PERSON_KEY_PEPPER_SECRET_ARN", "arn:aws:secretsmanager:eu-central-1:000000000000:secret:p")
     settings.get_settings.cache_clear()
     try:
         assert settings.get_settings().admission_token_key is None
