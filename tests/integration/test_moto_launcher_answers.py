@@ -480,6 +480,51 @@ def test_launcher_answers_queries_during_concurrent_writes_from_a_consistent_sta
         assert {k[:4] for k in keys if k.endswith("a")} == {k[:4] for k in keys if k.endswith("b")}
 
 
+_LOCK_PROBE = """
+import json, boto3, moto
+import moto.core.serialize as serialize
+from infra.local import moto_server
+
+moto_server.apply_patches()
+serializer = serialize.get_serializer_class("dynamodb", "json")
+held = []
+original = serializer.serialize
+
+def serialize_and_note_the_lock(self, result):
+    held.append((self.operation_name, moto_server._LOCK._is_owned()))
+    return original(self, result)
+
+serializer.serialize = serialize_and_note_the_lock
+with moto.mock_aws():
+    c = boto3.client("dynamodb", region_name="eu-central-1", aws_access_key_id="t", aws_secret_access_key="t")
+    c.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                   AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    c.put_item(TableName="t", Item={"pk": {"S": "a"}})
+    c.get_item(TableName="t", Key={"pk": {"S": "a"}})
+    c.query(TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}})
+    c.transact_write_items(TransactItems=[{"Put": {"TableName": "t", "Item": {"pk": {"S": "b"}}}}])
+    c.describe_table(TableName="t")
+print(json.dumps(held))
+"""
+
+
+def test_launcher_serialises_item_answers_outside_its_lock_and_table_descriptions_inside_it():
+    # In a child process: this test process keeps stock moto for the reference runs.
+    probe = subprocess.run(
+        [sys.executable, "-c", _LOCK_PROBE], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    held = dict(json.loads(probe.stdout.strip().splitlines()[-1]))
+
+    assert held == {
+        "CreateTable": True,
+        "PutItem": False,
+        "GetItem": False,
+        "Query": False,
+        "TransactWriteItems": False,
+        "DescribeTable": True,
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # Latency, printed (not asserted): python tests/integration/test_moto_launcher_answers.py
 
