@@ -11,6 +11,25 @@ once reported 51 bookings for 50 places). The copy also makes every transaction 
 transaction back item by item; moto's answers are unchanged. Every benchmark figure of this
 project (docs/benchmarks.md) is for this patched server, not for stock moto.
 
+It also removes the costs that made every call queue behind Queries (profiled, moto 5.2.5):
+
+- moto's ``Table.query`` built and sorted the whole table on every call, then deep-copied the
+  results; here it sees only the queried partition (its own bucket of ``Table.items``), and
+  items are copied without ``copy.deepcopy``'s memo. Index queries keep moto's own path.
+- moto's model-driven serializer walked the botocore shape of every attribute value (~0.5 ms
+  per returned item); item attribute values are now written as plain ``{type: value}`` JSON
+  inside moto's own serializer, so the envelope, member order and errors stay moto's.
+- The lock is held while a request reads or changes DynamoDB state, and released before the
+  answer of an item operation is serialised (that answer is by then a private copy).
+- moto's router listed its package directory on every request (under its own lock); the list is
+  taken once.
+
+``tests/integration/test_moto_launcher_answers.py`` sends ~500 requests to stock moto and to this
+launcher and compares the answers byte for byte. A Query of 224 items in a table of 4,824, raw
+HTTP, measured with that module in two runs on a loaded 2-core machine (load average ~11):
+stock moto median 557 / 1,042 ms (fastest call 180 ms); this launcher median 31 / 55 ms (fastest
+17 ms), i.e. 18-19 times faster. The figures grow with load; compare them within one run.
+
 Run: ``python -m infra.local.moto_server --port 4566`` (binds loopback only).
 """
 
@@ -120,7 +139,7 @@ def _plain_item_size(original: Callable[..., int], dynamo_type: type) -> Callabl
     def size(self: Any) -> int:
         total = 0
         for key, value in self.attrs.items():
-            total += len(key.encode("utf-8")) if type(key) is str else len(key)
+            total += len(key) if isinstance(key, bytes) else len(key.encode("utf-8"))
             if type(value) is dynamo_type:
                 kind, inner = value.type, value.value
                 if kind == "S" and type(inner) is str:
