@@ -21,8 +21,8 @@ It also removes the costs that made every call queue behind Queries (profiled, m
   inside moto's own serializer, so the envelope, member order and errors stay moto's.
 - The lock is held while a request reads or changes DynamoDB state, and released before the
   answer of an item operation is serialised (that answer is by then a private copy).
-- moto's router listed its package directory on every request (under its own lock); the list is
-  taken once.
+- moto's router listed its package directory on every request (under its own lock), and its
+  handler listed the DynamoDB handler's methods with ``inspect``; both lists are taken once.
 
 ``tests/integration/test_moto_launcher_answers.py`` sends ~500 requests to stock moto and to this
 launcher and compares the answers byte for byte. A Query of 224 items in a table of 4,824, raw
@@ -529,10 +529,25 @@ def _cached_module_list(original: Callable[[], Any]) -> Callable[[], Any]:
     return list_of_moto_modules
 
 
+def _cached_method_names(original: Callable[[type], list[str]], handler_cls: type) -> Callable[[type], list[str]]:
+    """moto looks up a handler's methods with ``inspect.getmembers`` on every request; the
+    DynamoDB handler's methods are fixed once patched, so they are listed once."""
+    names = tuple(original(handler_cls))
+
+    @functools.wraps(original)
+    def method_names_from_class(clazz: type) -> list[str]:
+        if clazz is handler_cls:
+            return list(names)
+        return original(clazz)
+
+    return method_names_from_class
+
+
 def apply_patches() -> None:
     """Patch moto's DynamoDB in this process. Idempotent; call before the server handles requests."""
     with _LOCK:
         import moto.backends
+        import moto.core.responses as core_responses
         import moto.core.serialize as serialize
         import moto.dynamodb.models as models
         from moto.core.responses import ActionResult
@@ -586,6 +601,10 @@ def apply_patches() -> None:
         # (e) request routing lists moto's package directory once, not per request.
         moto.backends.list_of_moto_modules = _cached_module_list(  # type: ignore[assignment]
             moto.backends.list_of_moto_modules
+        )
+        # After the handler's actions are wrapped above.
+        core_responses.method_names_from_class = _cached_method_names(  # type: ignore[assignment]
+            core_responses.method_names_from_class, DynamoHandler
         )
         setattr(backend_cls, _MARKER, True)
 
