@@ -51,7 +51,7 @@ def _design_block(design: m.Design, launch: m.Launch) -> list[str]:
 def _settings_block(design: m.Design, launch: m.Launch) -> list[str]:
     lines = [f"\nsettings for {launch.target_pair_bookings_per_s:,.0f} pair bookings/s and {launch.edge_rps:,.0f} "
              f"req/s ({design.name} design's call counts, +{m.HEADROOM - 1:.0%} headroom):"]
-    lines += [f"  {k:62} {v}" for k, v in m.settings_for(design, launch).items()]
+    lines += [f"  {k:58} {v}" for k, v in m.settings_for(design, launch).lines()]
     return lines
 
 
@@ -81,7 +81,7 @@ def report() -> str:
                      f"pair bookings/s")
         for design in (now, planned):
             lines += _design_block(design, launch)
-        lines += _settings_block(planned, launch)
+        lines += _settings_block(now, launch) + _settings_block(planned, launch)
     lines.append(_rule("What each change buys (10 x 2021; cumulative, starting from today)"))
     lines.append(f"{'':78} {'pair bk/s':>9} {'$/1M':>8}  binding limit")
     lines.append(f"{'today':78} {m.capacity(now, TEN_TIMES).bookings_per_s:>9,.0f} "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from infra.capacity import quotas as q
@@ -342,39 +342,90 @@ def edge_checks(design: Design, launch: Launch) -> list[EdgeCheck]:
 
 # --- settings for a target -------------------------------------------------------------------------
 
-def settings_for(design: Design, launch: Launch, rate: float | None = None) -> dict[str, str]:
-    """What to set for `rate` pair bookings/s (the launch's target by default) and its edge load, with headroom."""
+@dataclass(frozen=True)
+class Settings:
+    """What to set for a target rate and edge load (with HEADROOM), in the stage's own terms."""
+
+    worker_reserved_concurrency: int
+    worker_batch_size: int
+    api_rate_limit_rps: int
+    api_burst_limit: int
+    apigw_account_rps: int  # API requests/s this needs from the account's regional throttle
+    account_concurrency: int  # Lambda concurrent executions this needs from the account
+    bookings_warm_wru: int
+    bookings_warm_rru: int
+    idempotency_warm_wru: int
+    slot_shards: int
+    ses_send_rate_per_s: int
+    mail_worker_concurrency: int
+    admissions_per_minute: int
+    waf_requests_per_ip_per_5min: int
+
+    def applied_to(self, stage: StageConfig) -> StageConfig:
+        """`stage` with these settings; the waiting room is left as the stage has it (not built)."""
+        return replace(
+            stage, worker_reserved_concurrency=self.worker_reserved_concurrency,
+            api_rate_limit_rps=self.api_rate_limit_rps, api_burst_limit=self.api_burst_limit,
+            apigw_account_rps=max(stage.apigw_account_rps, self.apigw_account_rps),
+            account_concurrency=max(stage.account_concurrency, self.account_concurrency),
+            bookings_warm_wru=self.bookings_warm_wru, bookings_warm_rru=self.bookings_warm_rru,
+            idempotency_warm_wru=self.idempotency_warm_wru, slot_shards=self.slot_shards,
+            ses_send_rate_per_s=self.ses_send_rate_per_s, mail_worker_concurrency=self.mail_worker_concurrency,
+            waf_requests_per_ip_per_5min=self.waf_requests_per_ip_per_5min)
+
+    def lines(self) -> list[tuple[str, str]]:
+        def quota(need: int, default: float) -> str:
+            return f"{need:,} (default {default:,.0f}{' is enough' if need <= default else ': ask Service Quotas'})"
+
+        return [
+            ("booking_worker.reserved_concurrency (= MaximumConcurrency)", f"{self.worker_reserved_concurrency}"),
+            ("booking_worker.batch_size", f"{self.worker_batch_size} (sets invocations and SQS calls, not throughput)"),
+            ("api_rate_limit_rps / api_burst_limit", f"{self.api_rate_limit_rps:,} / {self.api_burst_limit:,}"),
+            ("API Gateway account throttle needed", quota(self.apigw_account_rps, q.APIGW_ACCOUNT_RPS.value)),
+            ("Lambda account concurrency needed", quota(self.account_concurrency, q.LAMBDA_ACCOUNT_CONCURRENCY.value)),
+            ("bookings table WarmThroughput write / read", f"{self.bookings_warm_wru:,} / {self.bookings_warm_rru:,}"),
+            ("idempotency table WarmThroughput write", f"{self.idempotency_warm_wru:,}"),
+            ("slot shards per centre and campaign", f"{self.slot_shards}"),
+            ("ses_send_rate_per_s (mail keeps pace)", f"{self.ses_send_rate_per_s:,} (mail worker concurrency "
+                                                       f"{self.mail_worker_concurrency})"),
+            ("admissions_per_minute (waiting room: not built)", f"{self.admissions_per_minute:,}"),
+            ("waf_requests_per_ip_per_5min", f"{self.waf_requests_per_ip_per_5min:,}"),
+        ]
+
+
+def settings_for(design: Design, launch: Launch) -> Settings:
+    """What to set for the launch's target rate and edge load, with HEADROOM."""
     per, s = design.per, design.stage
-    rate = (rate or launch.target_pair_bookings_per_s) * HEADROOM
-    edge_api_rps = launch.edge_rps * per.api_requests / per.edge_requests * HEADROOM
-    api_rps = max(rate * per.api_requests, edge_api_rps)
+    target = launch.target_pair_bookings_per_s
+    rate = target * HEADROOM
+    api_rps = math.ceil(max(rate * per.api_requests,
+                            launch.edge_rps * per.api_requests / per.edge_requests * HEADROOM))
     workers = math.ceil(rate * per.worker_record_ms / 1000)
-    api_conc = math.ceil(api_instances(design, api_rps))
     share = launch.hottest_centre_share
+    sized = replace(design, stage=replace(s, worker_reserved_concurrency=workers))
     shards = math.ceil(max(rate * share * slot_partition_wru(per) / q.DDB_PARTITION_WCU.value,
-                           (rate * share * slot_partition_rru(per, launch) + availability_load_rru(design, launch, rate))
+                           (rate * share * slot_partition_rru(per, launch) + availability_load_rru(sized, launch, rate))
                            / q.DDB_PARTITION_RCU.value))
-    mails = rate * per.ses_mails
-    out = {
-        "booking_worker.reserved_concurrency (and MaximumConcurrency)": f"{workers}",
-        "booking_worker.batch_size": f"{s.worker_batch_size} (throughput does not depend on it; invocations do)",
-        "api_rate_limit_rps / api_burst_limit": f"{math.ceil(api_rps)} / "
-                                                f"{min(2 * math.ceil(api_rps), int(q.APIGW_ACCOUNT_BURST.value))}",
-        "API Gateway account quota": "default 10,000 req/s is enough" if api_rps <= q.APIGW_ACCOUNT_RPS.value
-        else f"raise to {math.ceil(api_rps):,} req/s (Service Quotas)",
-        "Lambda account concurrency": (lambda need: "default 1,000 is enough" if need <= q.LAMBDA_ACCOUNT_CONCURRENCY.value
-                                       else f"raise to {need:,} (Service Quotas)")(
-            api_conc + workers + s.mail_worker_concurrency + s.other_reserved_concurrency),
-        "Bookings table WarmThroughput (write / read units/s)":
-            f"{math.ceil(rate * bookings_wru(per)):,} / {math.ceil(rate * bookings_rru(per, launch)):,}",
-        "Idempotency table WarmThroughput (write units/s)": f"{math.ceil(rate * per.idempotency_writes):,}",
-        "Slot shards per centre and campaign": f"{max(1, shards)}",
-        "ses_send_rate_per_s (mail keeps pace)": f"{math.ceil(mails)} (mail worker concurrency "
-                                                 f"{max(2, math.ceil(mails / 10))})",
-        "admissions_per_minute (waiting room)": f"{math.floor(min(capacity(design, launch).bookings_per_s, rate) * 60 / HEADROOM):,}",
-        "waf_requests_per_ip_per_5min": f"{max(s.waf_requests_per_ip_per_5min, math.ceil(launch.edge_rps * launch.busiest_ip_share * q.WAF_WINDOW_S * HEADROOM)):,}",
-    }
-    return out
+    mails = math.ceil(rate * per.ses_mails)
+    mail_workers = max(2, math.ceil(mails * per.mail_record_ms / 1000))
+    api_conc = math.ceil(api_instances(design, api_rps))
+    return Settings(
+        worker_reserved_concurrency=workers,
+        worker_batch_size=s.worker_batch_size,
+        api_rate_limit_rps=api_rps,
+        api_burst_limit=min(2 * api_rps, int(q.APIGW_ACCOUNT_BURST.value)),
+        apigw_account_rps=api_rps,
+        account_concurrency=api_conc + workers + mail_workers + s.other_reserved_concurrency,
+        bookings_warm_wru=math.ceil(rate * bookings_wru(per)),
+        bookings_warm_rru=math.ceil(rate * bookings_rru(per, launch)),
+        idempotency_warm_wru=math.ceil(rate * per.idempotency_writes),
+        slot_shards=max(1, shards),
+        ses_send_rate_per_s=mails,
+        mail_worker_concurrency=mail_workers,
+        admissions_per_minute=math.ceil(target * 60 * (1 + (HEADROOM - 1) / 2)),
+        waf_requests_per_ip_per_5min=max(s.waf_requests_per_ip_per_5min, math.ceil(
+            launch.edge_rps * launch.busiest_ip_share * q.WAF_WINDOW_S * HEADROOM)),
+    )
 
 
 # --- cost -------------------------------------------------------------------------------------------
