@@ -252,6 +252,8 @@ def worker_ramp_s(workers: float) -> float:
 def seconds_to_book(design: Design, bookings: float, launch: Launch) -> float:
     """Everyone already queued: the ramp-up (at half speed on average), then the binding limit's rate."""
     rate = capacity(design, launch).bookings_per_s
+    if rate <= 0:
+        return math.inf
     workers = min(design.stage.worker_reserved_concurrency, rate * design.per.worker_record_ms / 1000)
     ramp = worker_ramp_s(workers)
     during_ramp = rate * ramp / 2
@@ -272,7 +274,11 @@ def run_launch(design: Design, launch: Launch, step_s: float = 10.0) -> QueueRun
     """Arrivals per the launch's curve into the booking queue, served at the binding rate (fluid model)."""
     rate = capacity(design, launch).bookings_per_s
     mails = mail_rate(design)
+    if rate <= 0 or mails <= 0:  # a limit leaves no room at all: nothing is ever decided (or mailed)
+        return QueueRun(launch.peak_arrivals_per_s(), launch.pair_bookings, math.inf, math.inf)
     points = [(0.0, 0.0), *launch.arrival]
+    # At most ~20,000 steps, however slow the binding limit: the step grows with the time the run needs.
+    step_s = max(step_s, (points[-1][0] * 60 + launch.pair_bookings / min(rate, mails)) / 20_000)
     t = booked = mailed = max_backlog = max_wait = max_lag = 0.0
     while booked < launch.pair_bookings - 0.5 or mailed < booked - 0.5:
         t += step_s
