@@ -22,7 +22,7 @@ def _design_block(design: m.Design, launch: m.Launch) -> list[str]:
     binding = m.capacity(design, launch)
     lines.append(f"{'limit':44} {'pair bookings/s':>15}  from")
     for c in sorted(m.ceilings(design, launch), key=lambda c: c.bookings_per_s):
-        mark = "  <- binds" if c is binding or c == binding else ""
+        mark = "  <- binds" if c == binding else ""
         lines.append(f"{c.name:44} {c.bookings_per_s:>15,.0f}  {c.detail}{mark}")
     target = launch.target_pair_bookings_per_s
     verdict = "meets" if binding.bookings_per_s >= target else "MISSES"
@@ -49,8 +49,9 @@ def _design_block(design: m.Design, launch: m.Launch) -> list[str]:
 
 
 def _settings_block(design: m.Design, launch: m.Launch) -> list[str]:
-    lines = [f"\nsettings for {launch.target_pair_bookings_per_s:,.0f} pair bookings/s and {launch.edge_rps:,.0f} "
-             f"req/s ({design.name} design's call counts, +{m.HEADROOM - 1:.0%} headroom):"]
+    title = (f"\nsettings for {launch.target_pair_bookings_per_s:,.0f} pair bookings/s and {launch.edge_rps:,.0f} "
+             f"req/s ({design.name} design's call counts, +{m.HEADROOM - 1:.0%} headroom):")
+    lines = [title]
     lines += [f"  {k:58} {v}" for k, v in m.settings_for(design, launch).lines()]
     return lines
 

@@ -6,6 +6,7 @@ Everything is a rate in pair bookings per second unless a name says otherwise. P
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass, fields, replace
@@ -68,6 +69,7 @@ class StageConfig:
     admissions_per_minute: float | None  # waiting room; None: no waiting room
     account_concurrency: float = q.LAMBDA_ACCOUNT_CONCURRENCY.value
     apigw_account_rps: float = q.APIGW_ACCOUNT_RPS.value
+    ddb_table_max: float = q.DDB_TABLE_MAX.value  # per-table on-demand quota, read or write units/s
 
 
 @dataclass(frozen=True)
@@ -205,15 +207,15 @@ def ceilings(design: Design, launch: Launch) -> list[Ceiling]:
                        f"{s.worker_batch_size} runs one record after the other)",
                        "booking_worker.reserved_concurrency (also the event source's MaximumConcurrency)"))
     wru = s.bookings_warm_wru or q.DDB_NEW_TABLE_WRU.value
-    out.append(Ceiling("DynamoDB bookings table, writes", min(wru, q.DDB_TABLE_MAX.value) / bookings_wru(per),
+    out.append(Ceiling("DynamoDB bookings table, writes", min(wru, s.ddb_table_max) / bookings_wru(per),
                        f"{wru:,.0f} WRU/s {'(warm throughput)' if s.bookings_warm_wru else '(new on-demand table)'} "
                        f"÷ {bookings_wru(per):g} WRU per booking", "WarmThroughput.WriteUnitsPerSecond"))
     rru = s.bookings_warm_rru or q.DDB_NEW_TABLE_RRU.value
-    out.append(Ceiling("DynamoDB bookings table, reads", min(rru, q.DDB_TABLE_MAX.value) / bookings_rru(per, launch),
+    out.append(Ceiling("DynamoDB bookings table, reads", min(rru, s.ddb_table_max) / bookings_rru(per, launch),
                        f"{rru:,.0f} RRU/s ÷ {bookings_rru(per, launch):g} RRU per booking",
                        "WarmThroughput.ReadUnitsPerSecond"))
     iwru = s.idempotency_warm_wru or q.DDB_NEW_TABLE_WRU.value
-    out.append(Ceiling("DynamoDB idempotency table, writes", iwru / per.idempotency_writes,
+    out.append(Ceiling("DynamoDB idempotency table, writes", min(iwru, s.ddb_table_max) / per.idempotency_writes,
                        f"{iwru:,.0f} WRU/s ÷ {per.idempotency_writes:g} WRU per booking",
                        "WarmThroughput on the idempotency table"))
     share = launch.hottest_centre_share
@@ -308,7 +310,7 @@ def hottest_share_limit(design: Design, launch: Launch) -> float:
 
 
 def _share_by(points, minute: float) -> float:
-    for (m0, s0), (m1, s1) in zip(points, points[1:]):
+    for (m0, s0), (m1, s1) in itertools.pairwise(points):
         if minute <= m1:
             return s0 + (s1 - s0) * (minute - m0) / (m1 - m0)
     return points[-1][1]
@@ -361,6 +363,7 @@ class Settings:
     bookings_warm_wru: int
     bookings_warm_rru: int
     idempotency_warm_wru: int
+    ddb_table_units: int  # the per-table quota (units/s) these warm throughputs need
     slot_shards: int
     ses_send_rate_per_s: int
     mail_worker_concurrency: int
@@ -376,6 +379,7 @@ class Settings:
             account_concurrency=max(stage.account_concurrency, self.account_concurrency),
             bookings_warm_wru=self.bookings_warm_wru, bookings_warm_rru=self.bookings_warm_rru,
             idempotency_warm_wru=self.idempotency_warm_wru, slot_shards=self.slot_shards,
+            ddb_table_max=max(stage.ddb_table_max, self.ddb_table_units),
             ses_send_rate_per_s=self.ses_send_rate_per_s, mail_worker_concurrency=self.mail_worker_concurrency,
             waf_requests_per_ip_per_5min=self.waf_requests_per_ip_per_5min)
 
@@ -391,9 +395,10 @@ class Settings:
             ("Lambda account concurrency needed", quota(self.account_concurrency, q.LAMBDA_ACCOUNT_CONCURRENCY.value)),
             ("bookings table WarmThroughput write / read", f"{self.bookings_warm_wru:,} / {self.bookings_warm_rru:,}"),
             ("idempotency table WarmThroughput write", f"{self.idempotency_warm_wru:,}"),
+            ("DynamoDB per-table throughput needed", quota(self.ddb_table_units, q.DDB_TABLE_MAX.value)),
             ("slot shards per centre and campaign", f"{self.slot_shards}"),
-            ("ses_send_rate_per_s (mail keeps pace)", f"{self.ses_send_rate_per_s:,} (mail worker concurrency "
-                                                       f"{self.mail_worker_concurrency})"),
+            ("ses_send_rate_per_s (mail keeps pace)",
+             f"{self.ses_send_rate_per_s:,} (mail worker concurrency {self.mail_worker_concurrency})"),
             ("admissions_per_minute (waiting room: not built)", f"{self.admissions_per_minute:,}"),
             ("waf_requests_per_ip_per_5min", f"{self.waf_requests_per_ip_per_5min:,}"),
         ]
@@ -425,6 +430,7 @@ def settings_for(design: Design, launch: Launch) -> Settings:
         bookings_warm_wru=math.ceil(rate * bookings_wru(per)),
         bookings_warm_rru=math.ceil(rate * bookings_rru(per, launch)),
         idempotency_warm_wru=math.ceil(rate * per.idempotency_writes),
+        ddb_table_units=math.ceil(rate * max(bookings_wru(per), bookings_rru(per, launch), per.idempotency_writes)),
         slot_shards=max(1, shards),
         ses_send_rate_per_s=mails,
         mail_worker_concurrency=mail_workers,
@@ -481,8 +487,10 @@ def cost_per_extra_poll(design: Design) -> float:
 
 
 def polls_for_wait(wait_s: float, first_s: float = 1.0, factor: float = 1.25, soon_max_s: float = 2.0,
-                   later_max_s: float = 5.0, soon_s: float = 60.0) -> int:
+                   later_max_s: float = 5.0, soon_s: float = 60.0) -> float:
     """Polls the site sends while a request waits `wait_s` (site/js/views/request.js's schedule)."""
+    if math.isinf(wait_s):
+        return math.inf
     t, delay, polls = 0.0, first_s, 0
     while True:
         t += delay
@@ -511,7 +519,7 @@ def goals(design: Design, peak_2021: Launch, ten_times: Launch) -> list[Goal]:
     secs = seconds_to_book(design, peak_2021.pair_bookings, peak_2021)
     binding_2021 = capacity(design, peak_2021)
     met = secs < 600
-    out.append(Goal(f"{2 * peak_2021.pair_bookings:,} appointments in < 10 min", met, _duration(secs),
+    out.append(Goal(f"{2 * peak_2021.pair_bookings:,} appointments in < 10 min", met, duration(secs),
                     "" if met else f"{binding_2021.name} ({binding_2021.bookings_per_s:,.0f}/s): "
                                    f"{binding_2021.detail}"))
     failing = [c for c in edge_checks(design, ten_times) if not c.ok]
@@ -526,7 +534,7 @@ def goals(design: Design, peak_2021: Launch, ten_times: Launch) -> list[Goal]:
     return out
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     if math.isinf(seconds):
         return "never"
     if seconds < 120:
@@ -536,4 +544,3 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:,.1f} h"
 
 
-duration = _duration

@@ -112,6 +112,7 @@ def test_a_limit_without_room_means_nothing_is_ever_decided():
                      per_booking(slot_item_bytes=2_000))  # availability reads alone exceed the partition
     assert m.capacity(starved, TEN_TIMES).bookings_per_s == 0
     assert math.isinf(m.run_launch(starved, TEN_TIMES).max_wait_s)
+    assert math.isinf(m.polls_for_wait(math.inf))
     assert math.isinf(m.seconds_to_book(starved, 1_000, TEN_TIMES))
 
 
