@@ -15,6 +15,7 @@ The role is the thread's name up to its first "-": `api` (the local API's reques
 from __future__ import annotations
 
 import collections
+import json
 import threading
 
 import boto3
@@ -27,12 +28,17 @@ class CallCounter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: collections.Counter[tuple[str, str]] = collections.Counter()
+        # How many items the app's DynamoDB transactions hold: `make bench` mirrors that size.
+        self.transaction_sizes: collections.Counter[int] = collections.Counter()
 
-    def _on_call(self, model, **_) -> None:
+    def _on_call(self, model, params=None, **_) -> None:
         role = threading.current_thread().name.split("-", 1)[0]
         key = (role if role in APP_ROLES else "other", f"{model.service_model.service_name}.{model.name}")
         with self._lock:
             self._counts[key] += 1
+            if model.name == "TransactWriteItems" and key[0] != "other":
+                # `params` is the serialised request here: DynamoDB's body is JSON.
+                self.transaction_sizes[len(json.loads((params or {}).get("body") or "{}").get("TransactItems", []))] += 1
 
     def snapshot(self) -> collections.Counter[tuple[str, str]]:
         """(role, "service.Operation") → calls so far; subtract two snapshots for the calls in between."""

@@ -84,11 +84,11 @@ class _GatewayServer(ThreadedHTTPServer):
 
     request_queue_size = 1024
     block_on_close = False  # stopping must not wait for browsers' idle keep-alive connections
-    admission_wait_s = 15.0
 
-    def __init__(self, address, handler, max_in_flight: int = 8):
+    def __init__(self, address, handler, max_in_flight: int, admission_wait_s: float):
         super().__init__(address, handler)
         self.admission = threading.BoundedSemaphore(max_in_flight)
+        self.admission_wait_s = admission_wait_s
 
     def process_request(self, request, client_address) -> None:
         # Named "api-…" so that infra/local/callcount.py counts the AWS calls made here as the API's.
@@ -171,7 +171,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 class LocalStack:
     def __init__(self, host: str = "127.0.0.1", aws_port: int = 0, api_port: int = 0, site_port: int = 0,
                  seed: bool = True, slot_capacity: int = 6, booking_workers: int = 4, mail_workers: int = 2,
-                 max_in_flight: int = 8, quiet: bool = True):
+                 max_in_flight: int = 16, admission_wait_s: float = 15.0, quiet: bool = True):
         self.host = host
         self.aws_port = aws_port or free_port(host)
         self.api_port = api_port or free_port(host)
@@ -183,7 +183,8 @@ class LocalStack:
         self._slot_capacity = slot_capacity
         self._booking_workers = booking_workers
         self._mail_workers = mail_workers
-        self._max_in_flight = max_in_flight
+        self.max_in_flight = max_in_flight
+        self.admission_wait_s = admission_wait_s
         self._quiet = quiet
         self._moto: subprocess.Popen | None = None
         self._servers: list = []
@@ -275,7 +276,8 @@ class LocalStack:
         server = LocalDevServer(
             self.app_module.app, self._chalice_config(), self.host, self.api_port,
             handler_cls=_GatewayRequestHandler,
-            server_cls=functools.partial(_GatewayServer, max_in_flight=self._max_in_flight),
+            server_cls=functools.partial(_GatewayServer, max_in_flight=self.max_in_flight,
+                                         admission_wait_s=self.admission_wait_s),
         )
         threading.Thread(target=server.server.serve_forever, name="api-server", daemon=True).start()
         self._servers.append(server.server)
