@@ -37,6 +37,7 @@ import requests
 from chalicelib.booking import domain as d
 from infra.local.aws import client
 from infra.local.burst import burst, burst_body, wait_until_decided
+from infra.local.run import quiet_expected_warnings
 from infra.local.seed import write_new_slots
 from infra.local.stack import ROOT, STAGE, LocalStack, free_port, wait_until_up
 from infra.resources import BOOKING_TABLE
@@ -373,6 +374,7 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=400, help="simultaneous clients of the burst (default 400)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
+    quiet_expected_warnings()
     load_start = os.getloadavg()
 
     progress("why the launcher: transactions on stock moto and on infra/local/moto_server.py ...")

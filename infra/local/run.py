@@ -28,6 +28,11 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def quiet_expected_warnings() -> None:
+    for message in QUIET:
+        warnings.filterwarnings("ignore", message=message, category=UserWarning)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--aws-port", type=int, default=int(os.environ.get("VAXSLOT_AWS_PORT", DEFAULT_AWS_PORT)))
@@ -39,8 +44,7 @@ def main() -> None:
         if not port_is_free(port):
             sys.exit(f"Port {port} on 127.0.0.1 is in use (is `make run` already running?). "
                      f"Stop that, or choose another port: {name}=... make run")
-    for message in QUIET:
-        warnings.filterwarnings("ignore", message=message, category=UserWarning)
+    quiet_expected_warnings()
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     print("Starting vaxslot on loopback (local AWS, tables, queues, demo data, API, queue workers, site) ...")
