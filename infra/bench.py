@@ -357,6 +357,9 @@ throttling answers) instead of a reset connection (`infra/local/stack.py`, `_Gat
 
 ## Reading these numbers
 
+* A load average above the number of cores means other processes shared the cores during the run: the
+  ratios still compare figures of the same run, but absolute rates are lower and latencies longer than on
+  an idle machine, and load that changes between phases moves the ratios too.
 * The local stack is one Python process for API and pumps plus one moto process on {m['cores']} cores; every
   moto request costs about as much CPU as a small transaction, so calls per booking set the local
   end-to-end rate. On AWS the API scales with Lambda concurrency and the booking rate is set by the booking
