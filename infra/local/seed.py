@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from chalicelib.booking import domain as d
-from chalicelib.booking.dynamo import SlotItem, slots_pk
+from chalicelib.booking.storage.models import SlotItem, slots_pk
 from chalicelib.booking.ports import Catalog
 
 CENTERS = (
