@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chalicelib.booking import domain as d
+from chalicelib.waitingroom import domain as wr
 
 MESSAGES: dict[str, dict[str, str]] = {
     "invalid_request": {
@@ -59,6 +60,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     "internal_error": {
         "de": "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später noch einmal.",
         "en": "An internal error occurred. Please try again later.",
+    },
+    # --- waiting room (contract §8) ---
+    "unknown_entry": {
+        "de": "Diesen Platz im Warteraum gibt es nicht (mehr). Bitte stellen Sie sich neu an.",
+        "en": "This place in the waiting room does not exist (any more). Please join the queue again.",
+    },
+    "admission_required": {
+        "de": "Für diese Impfaktion brauchen Sie zuerst Einlass aus dem Warteraum.",
+        "en": "For this campaign you first need to be let in from the waiting room.",
+    },
+    "waiting_room_not_open": {
+        "de": "Der Warteraum dieser Impfaktion ist noch nicht offen.",
+        "en": "The waiting room of this campaign is not open yet.",
     },
 }
 
@@ -113,13 +127,17 @@ _STATUS_BY_TYPE: dict[type[Exception], tuple[int, str]] = {
     d.UnknownRequest: (404, "unknown_request"),
     d.BookingNotFound: (404, "unknown_booking"),
     d.NotEligible: (403, "not_eligible"),
+    # --- waiting room ---
+    wr.UnknownEntry: (404, "unknown_entry"),
+    wr.AdmissionRequired: (403, "admission_required"),
+    wr.RoomNotOpen: (409, "waiting_room_not_open"),
 }
 
 
 def from_exception(error: Exception) -> ApiError | None:
     if isinstance(error, ApiError):
         return error
-    if isinstance(error, d.InvalidInput):
+    if isinstance(error, (d.InvalidInput, wr.InvalidRoom)):
         return invalid(error.field, error.code)
     for error_type, (status, code) in _STATUS_BY_TYPE.items():
         if isinstance(error, error_type):

@@ -147,6 +147,10 @@ class LocalStack:
         self.catalog = bootstrap.catalog()
         if self._seed:
             seed_demo(self.catalog, date.today(), self._slot_capacity)
+            # [waiting room] the rush-demo campaign, only if VAXSLOT_DEMO_RUSH_OPENS_IN_S is set (infra/local/seed_rush.py)
+            from infra.local.seed_rush import seed_rush_from_env
+
+            self.rush_room = seed_rush_from_env(self.catalog, date.today(), self._slot_capacity)
         self.app_module = importlib.import_module("app")
         self._start_api()
         self._start_pumps()
