@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast screenshots bench mail package deploy check-limits browser-deps clean
+.PHONY: help run test test-fast screenshots bench rush mail package deploy check-limits browser-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,6 +42,10 @@ test-fast: $(STAMP) ## Unit tests only (no AWS, no browser)
 
 bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md
 	$(PY) -m infra.bench
+
+RUSH_ARGS ?=
+rush: $(STAMP) ## Replay launch day on loopback (locust), print the invariant and fairness report, plot to build/rush (RUSH_ARGS="--users 300 ...")
+	$(PY) -m infra.rush $(RUSH_ARGS)
 
 STAGE ?= prod
 package: $(STAMP) ## Write build/<stage>/sam.json + deployment.zip for CloudFormation (STAGE=dev|prod, default prod)
