@@ -1,6 +1,6 @@
 """`make rush`: launch day replayed on this machine (issue #11).
 
-    python -m infra.rush [--users 150] [--duration 120] [--opens-in 30] [--bots-share 0.2] [--out build/rush]
+    python -m infra.rush [--users 60] [--duration 90] [--opens-in 20] [--bots-share 0.2] [--out build/rush]
 
 Starts the local stack in a child process (infra/rush/serve.py), sets the `rush-demo` campaign's waiting
 room through the ops route (pre-queue from now, opening --opens-in seconds later), releases citizens,
@@ -35,11 +35,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m infra.rush", description=__doc__.split("\n\n")[0])
-    p.add_argument("--users", type=int, default=150, help="citizens and bots arriving (default 150)")
-    p.add_argument("--duration", type=float, default=120, help="seconds of load from the start (default 120)")
-    p.add_argument("--opens-in", type=float, default=30, help="seconds of pre-queue before opening (default 30)")
+    p.add_argument("--users", type=int, default=60, help="citizens and bots arriving (default 60)")
+    p.add_argument("--duration", type=float, default=90, help="seconds of load from the start (default 90)")
+    p.add_argument("--opens-in", type=float, default=20, help="seconds of pre-queue before opening (default 20)")
     p.add_argument("--bots-share", type=float, default=0.2, help="share of users that are bots (default 0.2)")
-    p.add_argument("--agents", type=int, default=3, help="hotline agents, at work from the start (default 3)")
+    p.add_argument("--agents", type=int, default=2, help="hotline agents, at work from the start (default 2)")
     p.add_argument("--admit-per-min", type=int, default=300, help="room admissions per minute (default 300)")
     p.add_argument("--hotline-share", type=float, default=0.1, help="admissions reserved for the hotline (0.1)")
     p.add_argument("--pre-share", type=float, default=0.4, help="share of users arriving before opening (0.4)")
@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="booking queue workers (default 2)")
     p.add_argument("--bot-clients", type=int, default=3, help="client addresses the bots share (default 3)")
     p.add_argument("--bot-entries", type=int, default=3, help="room entries a bot opens at once (default 3)")
-    p.add_argument("--bot-poll", type=float, default=1.0, help="seconds between a bot's polls (default 1)")
+    p.add_argument("--bot-poll", type=float, default=2.0, help="seconds between a bot's polls (default 2)")
     p.add_argument("--drain-timeout", type=float, default=90, help="seconds to wait for the queues (90)")
     p.add_argument("--no-room", action="store_true", help="switch the campaign's room off (for comparison)")
     p.add_argument("--strict", action="store_true", help="a missed fairness goal fails the run too")
