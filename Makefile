@@ -11,7 +11,8 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: help run test test-fast screenshots bench rush mail package deploy check-limits browser-deps clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(STAGE)|$(STAGE)|g; s|$$(VENV)|$(VENV)|g' \
+	  | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,7 +41,7 @@ screenshots: $(STAMP) browser-deps ## Run the browser tests and refresh docs/scr
 test-fast: $(STAMP) ## Unit tests only (no AWS, no browser)
 	$(PY) -m pytest tests/unit
 
-bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md
+bench: $(STAMP) ## Measure issue #9's goals on the local stack (a few minutes); writes docs/benchmarks.md
 	$(PY) -m infra.bench
 
 RUSH_ARGS ?=
