@@ -228,10 +228,12 @@ def invariant_checks(data: RushData) -> list[Check]:
             dangling.append(a.request_id)
 
     decided_per_email: Counter = Counter()
+    rejected_per_email: Counter = Counter()
     for a in data.accepted:
         row = data.requests.get(a.request_id)
         if row is not None and row.status in {"booked", "rejected"} and a.email:
             decided_per_email[a.email.lower()] += 1
+            rejected_per_email[a.email.lower()] += row.status == "rejected"
     mails_per_email: Counter = Counter()
     for recipients in data.mail_recipients:
         for r in {r.lower() for r in recipients}:
@@ -240,6 +242,12 @@ def invariant_checks(data: RushData) -> list[Check]:
     wrong_mail = sorted(e for e in scenario_emails if mails_per_email[e] != decided_per_email[e])
     decided = sum(decided_per_email.values())
     mails = sum(mails_per_email[e] for e in scenario_emails)
+    missing = sum(max(0, decided_per_email[e] - mails_per_email[e]) for e in wrong_mail)
+    extra = sum(max(0, mails_per_email[e] - decided_per_email[e]) for e in wrong_mail)
+    # Mails carry no request id; where an address is short of mails by no more than its rejections,
+    # the missing ones are counted as rejection mails (the usual cause: no rejection mail is sent).
+    missing_rejections = sum(min(rejected_per_email[e], max(0, decided_per_email[e] - mails_per_email[e]))
+                             for e in wrong_mail)
 
     unexpected = [c for c in data.calls
                   if c.status == 0 or c.status >= 500
@@ -258,7 +266,8 @@ def invariant_checks(data: RushData) -> list[Check]:
         Check("accepted requests never decided", not undecided and not lost, str(len(undecided) + len(lost)), True,
               f"{len(undecided)} still queued, {len(lost)} unknown to the store" if undecided or lost else ""),
         Check("one mail per decided request", not wrong_mail, f"{mails} mail(s) for {decided} decision(s)", True,
-              f"{len(wrong_mail)} address(es) with a different count" if wrong_mail else ""),
+              f"{missing} missing ({missing_rejections} of them for rejected requests), {extra} extra, "
+              f"over {len(wrong_mail)} address(es)" if wrong_mail else ""),
         Check("requests refused with an error other than 429 (or a bot's admission_required)", not unexpected,
               str(len(unexpected)), True, "; ".join(f"{k}: {n}" for k, n in by_kind.most_common(5))),
     ]
@@ -296,6 +305,7 @@ def fairness_checks(data: RushData) -> tuple[list[Check], dict]:
     rho_post, rho_pre = arrival_admission_rho(post), arrival_admission_rho(pre)
     band = draw_band(len(pre))
     waiting = sum(1 for e in data.entries if e.admitted_at is None)
+    figures["entries_by_kind"] = dict(Counter(e.kind for e in data.entries))
     figures |= {"entries": len(data.entries), "entries_never_admitted": waiting,
                 "admitted_after_opening": len(post), "admitted_pre_queue": len(pre),
                 "rho_after_opening": None if rho_post is None else round(rho_post, 4),

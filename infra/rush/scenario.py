@@ -26,7 +26,8 @@ from infra.rush.report import BOT, CITIZEN, HOTLINE, Accepted, Call, EntryObs
 GIVEN_NAMES = ("Erna", "Heinz", "Gerda", "Walter", "Ilse", "Günter", "Ursula", "Karl", "Hildegard", "Helmut")
 DECIDED = {"booked", "rejected"}
 MAX_POLL_S = 5.0  # a citizen's page polls at least this often, whatever Retry-After says
-BOOK_ATTEMPTS = 6  # 429s a citizen's page rides out before it gives up
+RETRIES_AFTER_429 = 6  # 429s or 503s a page rides out on one call before it gives up
+BOOK_ATTEMPTS = 3  # 409 request_in_progress answers a booking request rides out
 
 
 @dataclass
@@ -131,11 +132,17 @@ class _RushUser(HttpUser):
         if self._time_left() <= 0:
             raise StopUser()
         headers = {**self.headers, **kwargs.pop("headers", {})}
-        self.rec.in_flight += 1
-        try:
-            return self.client.request(method, path, name=name, headers=headers, timeout=60, **kwargs)
-        finally:
-            self.rec.in_flight -= 1
+        for _ in range(RETRIES_AFTER_429):
+            self.rec.in_flight += 1
+            try:
+                r = self.client.request(method, path, name=name, headers=headers, timeout=60, **kwargs)
+            finally:
+                self.rec.in_flight -= 1
+            # "Later, please" (429, or 503 with Retry-After): the site waits as told and asks again.
+            if r.status_code not in (429, 503) or self._time_left() <= 0:
+                return r
+            gevent.sleep(min(float(r.headers.get("Retry-After", "1") or 1), 10.0) * self.rng.uniform(1.0, 1.3))
+        return r
 
     def _time_left(self) -> float:
         return self.cfg.ends_at - time.time()
@@ -148,7 +155,7 @@ class _RushUser(HttpUser):
         return self.availability(person["_center"])
 
     def availability(self, center_id: str) -> list[dict]:
-        r = self._call("GET", f"/v1/centers/{center_id}/availability?campaign={self.cfg.campaign_id}&days=14",
+        r = self._call("GET", f"/v1/centers/{center_id}/availability?campaign={self.cfg.campaign_id}&days=7",
                        "availability")
         if r.status_code != 200:
             return []
@@ -196,9 +203,8 @@ class _RushUser(HttpUser):
                 request_id = r.json()["request_id"]
                 self.rec.accepted.append(Accepted(request_id, self.kind, person["email"], sent))
                 return request_id
-            # 429/503 (and 409 request_in_progress for this very key) say: the same again, later.
-            retry_later = r.status_code in (429, 503) or (r.status_code == 409 and "request_in_progress" in r.text)
-            if not retry_later or self._time_left() <= 0:
+            # 409 request_in_progress: this very key is being handled; the same again, later.
+            if not (r.status_code == 409 and "request_in_progress" in r.text) or self._time_left() <= 0:
                 return None
             gevent.sleep(min(float(r.headers.get("Retry-After", "1") or 1), 10.0))
         return None

@@ -166,7 +166,8 @@ def test_a_rejected_request_gets_its_mail_too():
     data = clean_run()
     data.accepted.append(Accepted("r9", CITIZEN, "p0@example.org", OPENS + 9))
     data.requests["r9"] = RequestRow("r9", "rejected", reason="slot_taken")
-    assert not check(build_report(data), "one mail per decided request").ok
+    short = check(build_report(data), "one mail per decided request")
+    assert not short.ok and short.detail.startswith("1 missing (1 of them for rejected requests), 0 extra")
     data.mail_recipients.append(("p0@example.org",))
     assert check(build_report(data), "one mail per decided request").ok
 
