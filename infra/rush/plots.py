@@ -16,7 +16,7 @@ from infra.rush.report import RushData  # noqa: E402
 
 
 def _span(data: RushData) -> int:
-    ends = [c.started_at for c in data.calls] + [e.admitted_at for e in data.entries if e.admitted_at]
+    ends = [c.started_at for c in data.calls] + [e.let_in_at for e in data.entries if e.let_in_at]
     ends += [b.created_at for b in data.bookings]
     return max(1, math.ceil(max(ends, default=data.started_at + 1) - data.started_at) + 1)
 
@@ -30,8 +30,8 @@ def arrivals(ax, data: RushData, n: int) -> None:
     xs = range(n)
     ax.step(xs, tl.per_second((e.sent_at for e in data.entries), data.started_at, n), where="post",
             label="entered the room")
-    ax.step(xs, tl.per_second((e.admitted_at for e in data.entries if e.admitted_at), data.started_at, n),
-            where="post", label="let in")
+    ax.step(xs, tl.per_second((e.let_in_at for e in data.entries if e.let_in_at), data.started_at, n),
+            where="post", label="let in (as the visitor learnt)")
     ax.set_title("Arrivals and admissions per second")
     ax.set_ylabel("per second")
 

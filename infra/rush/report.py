@@ -92,7 +92,12 @@ class EntryObs:
     lane: str  # web | hotline
     sent_at: float
     received_at: float
-    admitted_at: float | None
+    admitted_at: float | None  # the instant the room let this place in (its order); may precede the entry
+    seen_admitted_at: float | None = None  # when the visitor's poll first said so (what they experienced)
+
+    @property
+    def let_in_at(self) -> float | None:
+        return self.seen_admitted_at or self.admitted_at
 
 
 @dataclass

@@ -51,6 +51,7 @@ class _Entry:
     sent_at: float
     received_at: float
     admitted_at: float | None = None
+    seen_admitted_at: float | None = None
 
 
 @dataclass
@@ -81,7 +82,8 @@ class Recorder:
         self.calls.append(Call(start_time or time.time(), name, kind, status, code, response_time or 0.0))
 
     def entry_obs(self) -> list[EntryObs]:
-        return [EntryObs(i, e.kind, e.lane, e.sent_at, e.received_at, e.admitted_at) for i, e in self.entries.items()]
+        return [EntryObs(i, e.kind, e.lane, e.sent_at, e.received_at, e.admitted_at, e.seen_admitted_at)
+                for i, e in self.entries.items()]
 
 
 _serial = itertools.count()
@@ -167,8 +169,10 @@ class _RushUser(HttpUser):
         if r.status_code != 201:
             return None
         body = r.json()
-        self.rec.entries[body["entry_id"]] = _Entry(self.kind, lane, sent, time.time(),
-                                                    _epoch(body.get("admitted_at")))
+        received = time.time()
+        admitted = _epoch(body.get("admitted_at"))
+        self.rec.entries[body["entry_id"]] = _Entry(self.kind, lane, sent, received, admitted,
+                                                    received if admitted else None)
         return body["entry_id"]
 
     def poll_entry(self, entry_id: str) -> tuple[dict | None, float]:
@@ -178,7 +182,9 @@ class _RushUser(HttpUser):
             return None, retry
         body = r.json()
         if body["status"] == "admitted":
-            self.rec.entries[entry_id].admitted_at = _epoch(body.get("admitted_at"))
+            seen = self.rec.entries[entry_id]
+            seen.admitted_at = _epoch(body.get("admitted_at"))
+            seen.seen_admitted_at = seen.seen_admitted_at or time.time()
         return body, retry
 
     def wait_admitted(self, entry_id: str) -> str | None:

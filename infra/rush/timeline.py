@@ -19,11 +19,11 @@ def per_second(times: Iterable[float], t0: float, length: int) -> list[int]:
 
 
 def queue_length(entries: Sequence[EntryObs], t0: float, length: int) -> list[int]:
-    """Entries that had been made and were not yet let in, at the end of each second."""
+    """Entries that had been made and were not yet let in (as their visitors learnt), at the end of each second."""
     out = []
     for i in range(length):
         t = t0 + i + 1
-        out.append(sum(1 for e in entries if e.sent_at <= t and (e.admitted_at is None or e.admitted_at > t)))
+        out.append(sum(1 for e in entries if e.sent_at <= t and (e.let_in_at is None or e.let_in_at > t)))
     return out
 
 

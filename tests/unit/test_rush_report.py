@@ -282,6 +282,9 @@ def test_queue_length_counts_entries_made_and_not_yet_let_in():
     entries = [EntryObs("a", CITIZEN, "web", T0 + 0.5, T0 + 0.6, T0 + 2.5),
                EntryObs("b", CITIZEN, "web", T0 + 1.5, T0 + 1.6, None)]
     assert tl.queue_length(entries, T0, 4) == [1, 2, 1, 1]
+    # Let in when the visitor learnt it, even if the room's place for it had come earlier.
+    learnt_late = [EntryObs("a", CITIZEN, "web", T0 + 0.5, T0 + 0.6, T0 + 0.7, seen_admitted_at=T0 + 2.5)]
+    assert tl.queue_length(learnt_late, T0, 3) == [1, 1, 0]
     assert tl.per_second([T0 + 0.2, T0 + 0.9, T0 + 3.1, T0 + 99], T0, 4) == [2, 0, 0, 1]
 
 
