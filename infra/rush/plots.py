@@ -8,11 +8,11 @@ from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
+matplotlib.use("Agg")  # files only: no display, and before pyplot is imported
+import matplotlib.pyplot as plt
 
-from infra.rush import timeline as tl  # noqa: E402
-from infra.rush.report import RushData  # noqa: E402
+from infra.rush import timeline as tl
+from infra.rush.report import RushData
 
 
 def _span(data: RushData) -> int:

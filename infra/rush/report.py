@@ -310,7 +310,9 @@ def fairness_checks(data: RushData) -> tuple[list[Check], dict]:
     rho_post, rho_pre = arrival_admission_rho(post), arrival_admission_rho(pre)
     band = draw_band(len(pre))
     waiting = sum(1 for e in data.entries if e.admitted_at is None)
-    figures["entries_by_kind"] = dict(Counter(e.kind for e in data.entries))
+    entries_by_kind = Counter(e.kind for e in data.entries)
+    figures |= {"entries_by_kind": dict(entries_by_kind),
+                "bot_entry_share": round(entries_by_kind[BOT] / len(data.entries), 3) if data.entries else 0.0}
     figures |= {"entries": len(data.entries), "entries_never_admitted": waiting,
                 "admitted_after_opening": len(post), "admitted_pre_queue": len(pre),
                 "rho_after_opening": None if rho_post is None else round(rho_post, 4),

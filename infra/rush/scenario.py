@@ -21,7 +21,7 @@ from locust.env import Environment
 from locust.exception import StopUser
 
 from infra.local.seed import CENTERS
-from infra.rush.report import BOT, CITIZEN, HOTLINE, Accepted, Call, EntryObs
+from infra.rush.report import BOT, CITIZEN, EXPECTED_REFUSALS, HOTLINE, Accepted, Call, EntryObs
 
 GIVEN_NAMES = ("Erna", "Heinz", "Gerda", "Walter", "Ilse", "Günter", "Ursula", "Karl", "Hildegard", "Helmut")
 DECIDED = {"booked", "rejected"}
@@ -75,10 +75,10 @@ class Recorder:
             except (ValueError, KeyError, TypeError):
                 code = "?"
         kind = (context or {}).get("kind", "?")
-        if status == 0 or status >= 500 or (status >= 400 and status not in (403, 429)):
-            if len(self.samples) < 10:
-                text = getattr(response, "text", "") or repr(exception)
-                self.samples.append(f"{kind} {name} {status} after {response_time or 0:.0f} ms: {text[:160]}")
+        unexpected = status == 0 or (status >= 400 and (status, code) not in EXPECTED_REFUSALS.get(kind, set()))
+        if unexpected and len(self.samples) < 10:
+            text = getattr(response, "text", "") or repr(exception)  # error bodies carry no personal data
+            self.samples.append(f"{kind} {name} {status} after {response_time or 0:.0f} ms: {text[:160]}")
         self.calls.append(Call(start_time or time.time(), name, kind, status, code, response_time or 0.0))
 
     def entry_obs(self) -> list[EntryObs]:

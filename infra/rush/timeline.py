@@ -12,7 +12,7 @@ from infra.rush.report import EXPECTED_REFUSALS, Call, EntryObs
 def per_second(times: Iterable[float], t0: float, length: int) -> list[int]:
     counts = [0] * length
     for t in times:
-        i = int(math.floor(t - t0))
+        i = math.floor(t - t0)
         if 0 <= i < length:
             counts[i] += 1
     return counts
