@@ -225,8 +225,9 @@ def waiting_room_service():
 
     s = get_settings()
     room_dynamo.bind(s.table_name, s.region, s.aws_endpoint_url)
-    return WaitingRoomService(room_dynamo.DynamoRoomStore(), catalog(), AdmissionTokens(_admission_token_key()),
-                              clock=lambda: datetime.now(LOCAL_TZ))
+    # The key is fetched only when a token is signed or checked: without an active room, booking needs none.
+    tokens = functools.cache(lambda: AdmissionTokens(_admission_token_key()))
+    return WaitingRoomService(room_dynamo.DynamoRoomStore(), catalog(), tokens, clock=lambda: datetime.now(LOCAL_TZ))
 
 
 def person_key(person) -> str:

@@ -29,11 +29,12 @@ class EntryView:
 
 
 class WaitingRoomService:
-    def __init__(self, store: RoomStore, catalog: Catalog, tokens: AdmissionTokens,
+    def __init__(self, store: RoomStore, catalog: Catalog, tokens: Callable[[], AdmissionTokens],
                  clock: Callable[[], datetime], draw: Callable[[int], int] = secrets.randbits,
                  monotonic: Callable[[], float] = time.monotonic):
         self._store = store
         self._catalog = catalog
+        # Built on first use: a stage without any active room never needs the signing key.
         self._tokens = tokens
         self._now = clock
         self._draw = draw
@@ -68,6 +69,8 @@ class WaitingRoomService:
         if settings is None:
             raise w.RoomNotOpen(campaign_id)
         phase = settings.phase_at(now)
+        if settings.rate_per_minute(lane) == 0:
+            lane = w.Lane.WEB  # no share reserved for the hotline: its callers queue with everyone else
         if phase is w.Phase.PRE:
             key, second = self._draw(PRE_KEY_BITS), 0
             shard = secrets.randbelow(PRE_SHARDS)
@@ -100,7 +103,7 @@ class WaitingRoomService:
         settings = self._settings(campaign_id)
         if settings is None or not settings.active:
             return
-        admission = self._tokens.verify(token, self._now()) if token else None
+        admission = self._tokens().verify(token, self._now()) if token else None
         if admission is None or admission.campaign_id != campaign_id:
             raise w.AdmissionRequired(campaign_id)
         if not self._store.bind_admission(admission.jti, person_key, admission.expires_at):
@@ -125,7 +128,7 @@ class WaitingRoomService:
         token = None
         if state.admitted:
             # jti = entry id: every token of one entry is the same admission, bound to one person at first use.
-            token = self._tokens.issue(entry.campaign_id, entry.entry_id, entry.entry_id, state.admitted_at,
+            token = self._tokens().issue(entry.campaign_id, entry.entry_id, entry.entry_id, state.admitted_at,
                                        state.admitted_at + w.ADMISSION_TTL)
         return EntryView(state, token)
 

@@ -219,16 +219,18 @@ class LocalStack:
         self.catalog = bootstrap.catalog()
         if self._seed:
             seed_demo(self.catalog, date.today(), self._slot_capacity)
-            # [waiting room] the rush-demo campaign, only if VAXSLOT_DEMO_RUSH_OPENS_IN_S is set (infra/local/seed_rush.py)
-            from infra.local.seed_rush import seed_rush_from_env
-
-            self.rush_room = seed_rush_from_env(self.catalog, date.today(), self._slot_capacity)
         self.app_module = importlib.import_module("app")
         self._warm_up_clients()
         self._start_api()
         self._warm_up_routes()
         self._start_pumps()
         self._start_site()
+        if self._seed:
+            # [waiting room] rush-demo, only with VAXSLOT_DEMO_RUSH_OPENS_IN_S (infra/local/seed_rush.py); last, so
+            # that the room opens that many seconds after the URLs are printed
+            from infra.local.seed_rush import seed_rush_from_env
+
+            self.rush_room = seed_rush_from_env(self.catalog, date.today(), self._slot_capacity)
 
     def stop(self) -> None:
         for pump in self.pumps.values():

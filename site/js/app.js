@@ -18,7 +18,7 @@ const routes = [
   [/^\/easy-read$/, easyReadView],
   [/^\/book$/, checkView],
   [/^\/book\/eligibility$/, eligibilityView],
-  [/^\/book\/wait\/([A-Za-z0-9_.:-]+)$/, waitingView], // waiting room (§8), site/js/views/waiting.js
+  [/^\/book\/wait\/([A-Za-z0-9_.:-]+)(?:\/([A-Za-z0-9_-]+))?$/, waitingView], // waiting room (§8), site/js/views/waiting.js
   [/^\/book\/days$/, daysView],
   [/^\/book\/times$/, timesView],
   [/^\/book\/details$/, detailsView],

@@ -70,7 +70,7 @@ class Room:
         catalog = FakeCatalog()
         catalog.add_campaign(CAMPAIGN)
         kwargs = {"draw": draw} if draw else {}
-        self.service = WaitingRoomService(self.store, catalog, AdmissionTokens(KEY), clock=lambda: self.now,
+        self.service = WaitingRoomService(self.store, catalog, lambda: AdmissionTokens(KEY), clock=lambda: self.now,
                                           monotonic=lambda: 0.0, **kwargs)
         self.settings = w.RoomSettings(CAMPAIGN.id, active, NOW - timedelta(minutes=5), OPENS, rate, hotline_share)
         self.service.put_room(self.settings)
@@ -91,7 +91,7 @@ class Room:
 
 def spearman(xs: list[int], ys: list[int]) -> float:
     n = len(xs)
-    rank = lambda v: {x: i for i, x in enumerate(sorted(v))}  # noqa: E731 - values are distinct
+    rank = lambda v: {x: i for i, x in enumerate(sorted(v))}
     rx, ry = rank(xs), rank(ys)
     return 1 - 6 * sum((rx[x] - ry[y]) ** 2 for x, y in zip(xs, ys)) / (n * (n * n - 1))
 
@@ -183,6 +183,13 @@ def test_hotline_callers_are_let_in_from_their_reserved_share_of_the_rate():
     room.at(OPENS + timedelta(seconds=2.5))
     assert room.state(phone).admitted  # the only caller: at the head of the hotline lane
     assert sum(room.state(e).admitted for e in web) == 1
+
+
+def test_without_a_hotline_share_callers_queue_in_the_web_lane_instead_of_waiting_for_ever():
+    room = Room(rate=60, hotline_share=0.0)
+    phone = room.enter(w.Lane.HOTLINE)
+    assert room.store.entries[phone].lane is w.Lane.WEB
+    assert room.at(OPENS + timedelta(seconds=3)).state(phone).admitted
 
 
 # --- admission tokens -----------------------------------------------------------------------------
@@ -321,3 +328,13 @@ def test_only_the_local_stage_has_a_default_admission_token_key(monkeypatch):
 def test_a_short_admission_token_key_is_refused():
     with pytest.raises(ValueError):
         AdmissionTokens(b"short")
+
+
+def test_without_an_active_room_booking_never_needs_the_signing_key():
+    def no_key():
+        raise RuntimeError("no admission token key on this stage")
+
+    room = Room(active=False)
+    service = WaitingRoomService(room.store, room.service._catalog, no_key, clock=lambda: NOW)
+    service.check_admission(CAMPAIGN.id, None, "person-a")
+    service.check_admission("campaign-without-room", "whatever", "person-a")

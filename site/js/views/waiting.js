@@ -1,37 +1,23 @@
 // The waiting room (contract §8): when a campaign's room is active, the citizen queues here before choosing
-// a day. Position and ETA in plain words; the entry id is kept in sessionStorage so a reload keeps the place;
+// a day. Position and ETA in plain words; the entry id is kept in the address so a reload keeps the place;
 // polling follows Retry-After (with backoff on trouble); once admitted the token goes with the booking request.
 import { t, formatNumber, formatTime, currentLang } from '../i18n.js';
 import { ApiError, apiUrl, parseRetryAfter } from '../api.js';
 import { state } from '../state.js';
 import { h, page, para, buttonLink, announce } from '../ui.js';
 
-const KEY = 'vaxslot.waiting-room.'; // + campaign id → {entry_id, token, expires_at}
 const MAX_DELAY_S = 30;
 const ANNOUNCE_EVERY_MS = 30000;
 const enc = encodeURIComponent;
-
-// sessionStorage: this tab only, gone when it closes; nothing personal is stored (an entry id and a token).
-function remembered(campaignId) {
-  try {
-    return JSON.parse(sessionStorage.getItem(KEY + campaignId) || 'null');
-  } catch {
-    return null;
-  }
-}
-
-function remember(campaignId, value) {
-  try {
-    if (value) sessionStorage.setItem(KEY + campaignId, JSON.stringify(value));
-    else sessionStorage.removeItem(KEY + campaignId);
-  } catch { /* storage blocked: the place is kept only while the page stays open */ }
-}
+// campaign id → {entry_id, token, expires_at}: in memory only, like the rest of the site's state. A reload
+// keeps the place because the entry id is in the page's address (#/book/wait/<campaign>/<entry>).
+const admissions = {};
 
 const validToken = (saved) => saved && saved.token && Date.parse(saved.expires_at) > Date.now() + 30000;
 
 /** Headers for a booking request of this campaign: the admission token, if this tab holds a valid one. */
 export function admissionHeaders(campaignId) {
-  const saved = remembered(campaignId);
+  const saved = admissions[campaignId];
   return validToken(saved) ? { 'Admission-Token': saved.token } : {};
 }
 
@@ -61,7 +47,7 @@ async function call(method, path) {
 /** After the citizen chose a centre: through the waiting room if the campaign has an active one. */
 export async function continueWithCampaign(ctx, campaign) {
   const { data: room } = await call('GET', `/v1/campaigns/${enc(campaign.id)}/waiting-room`);
-  if (!room.active || validToken(remembered(campaign.id))) ctx.go('#/book/days');
+  if (!room.active || validToken(admissions[campaign.id])) ctx.go('#/book/days');
   else ctx.go(`#/book/wait/${enc(campaign.id)}`);
 }
 
@@ -72,6 +58,7 @@ function waitMinutes(seconds) {
 
 export async function waitingView(ctx) {
   const campaignId = decodeURIComponent(ctx.params[0]);
+  let entryId = ctx.params[1] ? decodeURIComponent(ctx.params[1]) : null;
   const { data: room } = await call('GET', `/v1/campaigns/${enc(campaignId)}/waiting-room`);
   if (!room.active) {
     ctx.redirect(state.campaign ? '#/book/days' : '#/book');
@@ -91,19 +78,27 @@ export async function waitingView(ctx) {
 
   let lastAnnounced = 0;
   const show = (entry) => {
+    if (entry.status === 'admitted' && Date.parse(entry.admission_expires_at) <= Date.now()) {
+      // Let in long ago and the time to book has run out (e.g. an old address): queue again.
+      entryId = null;
+      status.textContent = t('waiting.counting');
+      return;
+    }
     if (entry.status === 'admitted') {
-      remember(campaignId, { entry_id: entry.entry_id, token: entry.admission_token,
-        expires_at: entry.admission_expires_at });
+      admissions[campaignId] = { entry_id: entry.entry_id, token: entry.admission_token,
+        expires_at: entry.admission_expires_at };
       status.textContent = t('waiting.admitted');
       eta.textContent = t('waiting.admitted_until', { time: formatTime(entry.admission_expires_at) });
       const next = state.campaign && state.campaign.id === campaignId ? '#/book/days' : '#/book';
-      done.replaceChildren(buttonLink(next, t('waiting.continue')));
+      done.textContent = '';
+      done.append(buttonLink(next, t('waiting.continue')));
       done.hidden = false;
       announce(t('waiting.admitted'));
       return;
     }
     if (entry.position == null) {
-      status.textContent = t('waiting.before_opening', { time: opensAt });
+      const beforeOpening = room.opens_at && Date.parse(room.opens_at) > Date.now();
+      status.textContent = beforeOpening ? t('waiting.before_opening', { time: opensAt }) : t('waiting.counting');
       eta.textContent = '';
     } else {
       status.textContent = entry.position === 0 ? t('waiting.next') : t('waiting.position', { position: formatNumber(entry.position) });
@@ -119,7 +114,9 @@ export async function waitingView(ctx) {
   const enter = async () => {
     entered = true;
     const { data, retryAfter } = await call('POST', `/v1/campaigns/${enc(campaignId)}/waiting-room/entries`);
-    remember(campaignId, { entry_id: data.entry_id });
+    entryId = data.entry_id;
+    // The place goes into the address (without a new history entry), so that a reload keeps it.
+    history.replaceState(null, '', `#/book/wait/${enc(campaignId)}/${enc(entryId)}`);
     return { data, retryAfter };
   };
 
@@ -129,19 +126,16 @@ export async function waitingView(ctx) {
   const step = async () => {
     if (!ctx.isCurrent()) return;
     try {
-      const saved = remembered(campaignId);
-      const answer = saved && saved.entry_id
-        ? await call('GET', `/v1/waiting-room/entries/${enc(saved.entry_id)}`)
-        : await enter();
+      const answer = entryId ? await call('GET', `/v1/waiting-room/entries/${enc(entryId)}`) : await enter();
       if (!ctx.isCurrent()) return;
       trouble.hidden = true;
       show(answer.data);
-      if (answer.data.status === 'admitted') return;
-      delay = Math.min(MAX_DELAY_S, Math.max(1, answer.retryAfter ?? delay));
+      if (answer.data.status === 'admitted' && entryId) return;
+      delay = Math.min(MAX_DELAY_S, Math.max(1, answer.retryAfter != null ? answer.retryAfter : delay));
     } catch (error) {
       if (!ctx.isCurrent()) return;
       if (error instanceof ApiError && error.status === 404 && error.code === 'unknown_entry' && !entered) {
-        remember(campaignId, null); // an old place that is gone: queue again once
+        entryId = null; // an old place that is gone (e.g. an old address): queue again once
         delay = 0;
       } else if (error instanceof ApiError && error.code === 'waiting_room_not_open') {
         status.textContent = t('waiting.not_open');
