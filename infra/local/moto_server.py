@@ -48,7 +48,8 @@ import inspect
 import ipaddress
 import sys
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # One process-wide lock for everything DynamoDB does. Re-entrant because backend operations call
 # each other (transact_write_items -> put_item/update_item/..., get_item inside put_item, ...).
@@ -554,12 +555,12 @@ def apply_patches() -> None:
     with _LOCK:
         import moto.backends
         import moto.core.responses as core_responses
-        import moto.core.serialize as serialize
-        import moto.dynamodb.models as models
-        from moto.core.responses import ActionResult
-        from moto.core.utils import camelcase_to_underscores, get_service_model
         import moto.dynamodb.models.table as table_module
         import moto.dynamodb.responses as dynamodb_responses
+        from moto.core import serialize
+        from moto.core.responses import ActionResult
+        from moto.core.utils import camelcase_to_underscores, get_service_model
+        from moto.dynamodb import models
         from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
         from moto.dynamodb.models.table import Table
         from moto.dynamodb.responses import DynamoHandler

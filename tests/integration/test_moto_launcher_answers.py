@@ -510,8 +510,11 @@ print(json.dumps(held))
 
 def test_launcher_serialises_item_answers_outside_its_lock_and_table_descriptions_inside_it():
     # In a child process: this test process keeps stock moto for the reference runs.
+    # Without the endpoint a running local stack sets (AWS_ENDPOINT_URL): moto's mock must answer.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     probe = subprocess.run(
-        [sys.executable, "-c", _LOCK_PROBE], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=True
+        [sys.executable, "-c", _LOCK_PROBE], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        check=True,
     )
     held = dict(json.loads(probe.stdout.strip().splitlines()[-1]))
 
