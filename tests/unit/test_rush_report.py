@@ -265,6 +265,7 @@ def test_bots_booking_more_than_their_share_of_identities_miss_the_goal():
     data.identities = {CITIZEN: {f"c{i}" for i in range(8)}, BOT: {"b1", "b2"}}
     report = build_report(data)
     assert report.figures["bot_booking_share"] == 0.75 and report.figures["bot_identity_share"] == 0.2
+    assert report.figures["bot_entry_share"] == 0.0  # the hand-made entries are all citizens'
     assert not check(report, "bots' share of bookings").ok
 
 
