@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint lock screenshots bench mail package deploy check-limits browser-deps clean
+.PHONY: help run test test-fast lint lock screenshots bench capacity rush mail package deploy check-limits browser-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(STAGE)|$(STAGE)|g; s|$$(VENV)|$(VENV)|g' \
@@ -66,6 +66,10 @@ bench: $(STAMP) ## Measure issue #9's goals on the local stack (a few minutes); 
 
 capacity: $(STAMP) ## Print the capacity and cost model for the 2021 peak and 10x (docs/capacity.md)
 	$(PY) -m infra.capacity
+
+RUSH_ARGS ?=
+rush: $(STAMP) ## Replay launch day on loopback (locust), print the invariant and fairness report, plot to build/rush (RUSH_ARGS="--users 300 ...")
+	$(PY) -m infra.rush $(RUSH_ARGS)
 
 STAGE ?= prod
 package: $(STAMP) ## Write build/<stage>/sam.json + deployment.zip for CloudFormation (STAGE=dev|prod, default prod)
