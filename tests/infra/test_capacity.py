@@ -6,22 +6,25 @@ import gzip
 import inspect
 import math
 import re
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from chalicelib.booking import domain as d
-from chalicelib.booking.dynamo import DynamoBookings, SlotItem, slots_pk
-from chalicelib.booking.services import BookingService
+from chalicelib.booking.ports import Bookings
+from chalicelib.booking.storage import DynamoBookings
+from chalicelib.booking.storage.models import SlotItem, slots_pk
+from infra.aws.chalice_config import lambda_settings
 from infra.aws.stages import STAGES
 from infra.aws.template import merge_template
 from infra.capacity import model as m
 from infra.capacity import quotas as q
 from infra.capacity.prices import PRICES
 from infra.capacity.scenarios import PEAK_2021, TEN_TIMES, apply_steps, target, target_steps, today, today_stage
-from tests.fakes import FakeBookings, FakeCatalog, FakeOutbox, FakeQueue
-from tests.unit.builders import CAMPAIGN, DORTMUND, NOW, PEPPER, person, slot
+from tests.fakes import FakeBookings, FakeCatalog
+from tests.unit.builders import CAMPAIGN, DORTMUND, NOW, World, person, slot
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "site"
@@ -45,7 +48,9 @@ PER = m.PerBooking(
     api_flow_calls=6, status_polls=5, snapshot_reads=0, static_requests=17, static_kb=33.4, ddb_plain_writes=1,
     ddb_tx_items=5, ddb_slot_tx_items=2, ddb_strong_gets=6, ddb_slot_strong_gets=2, ddb_window_queries=1,
     ddb_eventual_gets=1, idempotency_writes=4, sqs_sends=2, ses_mails=1, mail_kb=14, api_ms=40, worker_record_ms=70,
-    mail_record_ms=100, log_kb_per_invocation=1.0, slot_item_bytes=110)
+    mail_record_ms=100, log_kb_per_invocation=1.0, slot_item_bytes=110, room_flow_calls=2, room_entry_writes=2,
+    room_entry_item_bytes=190, room_counter_base_bytes=60, room_pre_key_bytes=11, room_post_key_bytes=6,
+    room_poll_reads=1, room_admission_writes=1)
 
 
 def per_booking(**changes) -> m.PerBooking:
@@ -183,13 +188,18 @@ def test_mail_is_a_separate_line_and_the_total_beside_it_is_the_sum_of_the_rest(
     assert m.cost_beside_mail(costs) == pytest.approx(sum(costs.values()) - costs["SES mail"])
 
 
-def test_todays_cost_matches_the_issue_estimate_of_the_same_lines():
-    """Issue #12 estimated $41 API Gateway, $23 CloudFront, $7 WAF per 1 M bookings from the same counts."""
-    costs = m.cost_per_million(today(), PEAK_2021)
+def test_todays_stage_prices_the_issues_counts_as_the_issue_estimated():
+    """Issue #12 estimated $41 API Gateway, $23 CloudFront, $7 WAF per 1 M bookings from 11 API requests and the
+    17 static files of its day (PER); today's counts (measured.json) have grown since and cost more."""
+    issue_counts = replace(today(), per=replace(today().per, api_flow_calls=6, status_polls=5, static_requests=17,
+                                               static_kb=33.4))
+    costs = m.cost_per_million(issue_counts, PEAK_2021)
     assert costs["API Gateway (REST)"] == pytest.approx(41, abs=1)
     assert costs["CloudFront"] == pytest.approx(23, abs=1.5)
     assert costs["WAF"] == pytest.approx(7, abs=0.5)
     assert m.cost_per_extra_poll(today()) == pytest.approx(5, abs=0.5)
+    now = m.cost_per_million(today(), PEAK_2021)
+    assert now["API Gateway (REST)"] == pytest.approx(TODAY.api_requests * 1e6 * PRICES["apigw_rest_request"].usd)
 
 
 # --- goals ------------------------------------------------------------------------------------------
@@ -236,11 +246,15 @@ def test_report_prints_both_launches_both_designs_and_every_goal():
 
 # --- drift: the model's inputs against the code ----------------------------------------------------
 
-def test_todays_stage_is_read_from_the_prod_knobs():
+def test_todays_stage_is_read_from_the_prod_knobs_and_the_chalice_config():
     k = STAGES["prod"]
+    worker, mail = lambda_settings("prod", "booking_worker"), lambda_settings("prod", "mail_worker")
     s = today_stage()
     assert (s.worker_reserved_concurrency, s.worker_batch_size, s.api_rate_limit_rps) == (
-        k.booking_worker.reserved_concurrency, k.booking_worker.batch_size, k.api_rate_limit_rps)
+        worker.reserved_concurrency, k.sqs_batch_size["booking_worker"], k.api_rate_limit_rps)
+    assert (s.worker_memory_mb, s.mail_worker_concurrency, s.mail_batch_size) == (
+        worker.memory_mb, mail.reserved_concurrency, k.sqs_batch_size["mail_worker"])
+    assert s.api_memory_mb == lambda_settings("prod", "api_handler").memory_mb
 
 
 def test_today_has_one_slot_partition_per_campaign_and_centre():
@@ -282,69 +296,62 @@ def test_the_booking_transaction_writes_as_many_items_as_the_model_counts():
 
 
 class CountingCatalog(FakeCatalog):
-    """Counts the catalogue reads that reach DynamoDB (centres and campaigns are cached per instance)."""
+    """Counts every catalogue call. In Lambda, centres and campaigns come from CachedCatalog's per-instance copy;
+    slot gets and slot queries without a max age reach DynamoDB every time (chalicelib/booking/catalog_cache.py)."""
 
     def __init__(self):
         super().__init__()
-        self.slot_gets = self.slot_queries = 0
+        self.calls: Counter[str] = Counter()
 
     def slot(self, *args):
-        self.slot_gets += 1
+        self.calls["slot"] += 1
         return super().slot(*args)
 
     def slots(self, *args, **kwargs):
-        self.slot_queries += 1
+        self.calls["slots"] += 1
         return super().slots(*args, **kwargs)
 
 
 class CountingBookings(FakeBookings):
+    """Counts every call of the Bookings port: each one is one DynamoDB request in DynamoBookings."""
+
     def __init__(self, catalog):
         super().__init__(catalog)
-        self.gets = self.plain_writes = self.transactions = 0
+        self.calls: Counter[str] = Counter()
 
-    def add_request(self, *args):
-        self.plain_writes += 1
-        return super().add_request(*args)
+    def __getattribute__(self, name):
+        attribute = super().__getattribute__(name)
+        if name in BOOKINGS_PORT:
+            super().__getattribute__("calls")[name] += 1
+        return attribute
 
-    def request_state(self, *args):
-        self.gets += 1
-        return super().request_state(*args)
 
-    def booking(self, *args):
-        self.gets += 1
-        return super().booking(*args)
-
-    def holds_booking(self, *args):
-        self.gets += 1
-        return super().holds_booking(*args)
-
-    def reserve(self, *args):
-        self.transactions += 1
-        return super().reserve(*args)
+BOOKINGS_PORT = {name for name, value in vars(Bookings).items() if getattr(value, "__isabstractmethod__", False)}
 
 
 def test_one_booking_makes_the_reads_writes_and_queue_sends_the_model_counts():
-    """Submit, the worker's decision and the one poll that sees 'booked', through the services with counting fakes."""
+    """Submit (BookingService), the worker's decision (BookingService.process) and the one poll that sees 'booked'
+    (BookingQueries.request_state, what GET /v1/booking-requests/{id} calls), with counting fakes."""
     first = slot(1, 9)
-    catalog = CountingCatalog()
-    catalog.add_center(DORTMUND)
-    catalog.add_campaign(CAMPAIGN)
-    catalog.release_slots([first, slot(22, 9)])
-    bookings, queue, outbox = CountingBookings(catalog), FakeQueue(), FakeOutbox()
-    service = BookingService(catalog, bookings, queue, outbox, PEPPER, clock=lambda: NOW)
-    request_id = service.submit(CAMPAIGN.id, first.center_id, first.slot_id, False, "de", person())
-    state = service.process(queue.sent[0])
+    world = World([first, slot(22, 9)], catalog_type=CountingCatalog, bookings_type=CountingBookings)
+    catalog, bookings = world.catalog, world.bookings
+    request_id = world.service.submit(CAMPAIGN.id, first.center_id, first.slot_id, False, "de", person())
+    [request] = world.queue.sent
+    state = world.service.process(request)
     assert state.status is d.RequestStatus.BOOKED
-    final_poll, _ = service.request_state(request_id)
-    assert final_poll.status is d.RequestStatus.BOOKED
+    final_poll, view = world.queries.request_state(request_id)
+    assert final_poll.status is d.RequestStatus.BOOKED and view is not None
 
+    gets = bookings.calls["request_state"] + bookings.calls["booking"] + bookings.calls["holds_booking"]
     polls_seen = 1  # the final poll's request read is one of the model's status polls
-    assert bookings.gets + catalog.slot_gets - polls_seen == TODAY.ddb_strong_gets
-    assert catalog.slot_gets == TODAY.ddb_slot_strong_gets
-    assert catalog.slot_queries == TODAY.ddb_window_queries
-    assert bookings.plain_writes == TODAY.ddb_plain_writes
-    assert bookings.transactions == 1
-    assert len(queue.sent) + len(outbox.published) == TODAY.sqs_sends
+    assert gets + catalog.calls["slot"] - polls_seen == TODAY.ddb_strong_gets, TODAY_SOURCES["ddb_strong_gets"]
+    assert catalog.calls["slot"] == TODAY.ddb_slot_strong_gets
+    assert catalog.calls["slots"] == TODAY.ddb_window_queries
+    assert bookings.calls["add_request"] == TODAY.ddb_plain_writes
+    assert bookings.calls["reserve"] == 1
+    # Nothing else of the port is called on the way: a new call would be a cost the model does not count.
+    assert set(bookings.calls) == {"add_request", "request_state", "holds_booking", "reserve", "booking"}
+    assert len(world.queue.sent) + len(world.outbox.published) == TODAY.sqs_sends
 
 
 def _dynamodb_size(serialized: dict) -> float:
@@ -373,6 +380,13 @@ API_FUNCTIONS = re.compile(r"export const (\w+) = \(")
 BOOKING_PATH = ("views/start.js", "views/check.js", "views/slots.js", "booking.js")  # the views before the wait
 
 
+def _function_body(source: str, name: str) -> str:
+    """The text of `export async function name(…) {…}` up to the next top-level function."""
+    start = source.index(f"export async function {name}(")
+    following = re.search(r"\n(?:export )?(?:async )?function ", source[start + 1:])
+    return source[start:start + 1 + following.start()] if following else source[start:]
+
+
 def test_the_site_makes_the_api_calls_the_model_counts_on_the_way_to_a_booking():
     api = (SITE / "js" / "api.js").read_text()
     functions = set(API_FUNCTIONS.findall(api)) - {"getBookingRequest"}  # polls are counted apart
@@ -380,7 +394,24 @@ def test_the_site_makes_the_api_calls_the_model_counts_on_the_way_to_a_booking()
     for name in BOOKING_PATH:
         source = (SITE / "js" / name).read_text()
         calls += sum(len(re.findall(rf"\bawait {f}\(", source)) for f in functions)
+    # Choosing a centre asks whether the campaign's waiting room is active, on every booking (views/check.js).
+    check = (SITE / "js" / "views" / "check.js").read_text()
+    assert "continueWithCampaign(ctx, campaign)" in check
+    waiting = (SITE / "js" / "views" / "waiting.js").read_text()
+    calls += len(re.findall(r"\bawait call\(", _function_body(waiting, "continueWithCampaign")))
     assert calls == TODAY.api_flow_calls, TODAY_SOURCES["api_flow_calls"]
+
+
+def test_the_waiting_rooms_page_makes_the_calls_the_model_counts_besides_its_polls():
+    waiting = (SITE / "js" / "views" / "waiting.js").read_text()
+    view = _function_body(waiting, "waitingView")
+    calls = re.findall(r"\bcall\('(GET|POST)', `([^`]+)`\)", view)
+    polls = [c for c in calls if c == ("GET", "/v1/waiting-room/entries/${enc(entryId)}")]
+    assert len(polls) == 1  # the entry poll, counted by model.room_load from Retry-After
+    assert len(calls) - len(polls) == TODAY.room_flow_calls, TODAY_SOURCES["room_flow_calls"]
+    # The site paces entry polls by Retry-After alone, within 1..MAX_DELAY_S: the schedule the model follows.
+    assert "const MAX_DELAY_S = 30;" in waiting
+    assert "Math.min(MAX_DELAY_S, Math.max(1, answer.retryAfter != null ? answer.retryAfter : delay))" in view
 
 
 def _static_files() -> list[Path]:
