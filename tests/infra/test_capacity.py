@@ -8,6 +8,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,13 @@ from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Bookings
 from chalicelib.booking.storage import DynamoBookings
 from chalicelib.booking.storage.models import SlotItem, slots_pk
+from chalicelib.waitingroom import edge as room_edge
+from chalicelib.waitingroom import services as room_services
+from chalicelib.waitingroom.domain import Entry, EntryState, Lane, Phase, RoomSettings
+from chalicelib.waitingroom.dynamo import CounterItem, EntryItem
+from chalicelib.waitingroom.ports import RoomStore
+from chalicelib.waitingroom.services import EntryView, WaitingRoomService
+from chalicelib.waitingroom.tokens import AdmissionTokens
 from infra.aws.chalice_config import lambda_settings
 from infra.aws.stages import STAGES
 from infra.aws.template import merge_template
@@ -25,6 +33,7 @@ from infra.capacity.prices import PRICES
 from infra.capacity.scenarios import PEAK_2021, TEN_TIMES, apply_steps, target, target_steps, today, today_stage
 from tests.fakes import FakeBookings, FakeCatalog
 from tests.unit.builders import CAMPAIGN, DORTMUND, NOW, World, person, slot
+from tests.unit.test_waiting_room import FakeRoomStore
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "site"
@@ -49,7 +58,7 @@ PER = m.PerBooking(
     ddb_tx_items=5, ddb_slot_tx_items=2, ddb_strong_gets=6, ddb_slot_strong_gets=2, ddb_window_queries=1,
     ddb_eventual_gets=1, idempotency_writes=4, sqs_sends=2, ses_mails=1, mail_kb=14, api_ms=40, worker_record_ms=70,
     mail_record_ms=100, log_kb_per_invocation=1.0, slot_item_bytes=110, room_flow_calls=2, room_entry_writes=2,
-    room_entry_item_bytes=190, room_counter_base_bytes=60, room_pre_key_bytes=11, room_post_key_bytes=6,
+    room_entry_item_bytes=170, room_counter_base_bytes=60, room_pre_key_bytes=11, room_post_key_bytes=6,
     room_poll_reads=1, room_admission_writes=1)
 
 
@@ -355,14 +364,19 @@ def test_one_booking_makes_the_reads_writes_and_queue_sends_the_model_counts():
 
 
 def _dynamodb_size(serialized: dict) -> float:
-    """DynamoDB's item size: attribute names plus values (strings in UTF-8, numbers ~1 byte per 2 digits + 1)."""
+    """DynamoDB's item size: attribute names plus values (strings in UTF-8, numbers ~1 byte per 2 digits + 1, a
+    number set the sum of its numbers, a boolean 1 byte)."""
     size = 0.0
     for name, value in serialized.items():
         size += len(name.encode())
         if "S" in value:
             size += len(value["S"].encode())
         elif "N" in value:
-            size += math.ceil(len(value["N"].strip("-").lstrip("0") or "0") / 2) + 1
+            size += _number_size(int(value["N"]))
+        elif "NS" in value:
+            size += sum(_number_size(int(n)) for n in value["NS"])
+        elif "BOOL" in value:
+            size += 1
     return size
 
 
@@ -454,3 +468,126 @@ def test_each_target_step_changes_something():
     for label, step in apply_steps(today(), target_steps()):
         assert step != previous, label
         previous = step
+
+
+# --- drift: the waiting room ---------------------------------------------------------------------------
+
+class CountingRoomStore(FakeRoomStore):
+    """Counts every call of the RoomStore port: each one is one DynamoDB request in DynamoRoomStore."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls: Counter[str] = Counter()
+
+    def __getattribute__(self, name):
+        attribute = super().__getattribute__(name)
+        if name in ROOM_PORT:
+            super().__getattribute__("calls")[name] += 1
+        return attribute
+
+
+ROOM_PORT = {name for name, value in vars(RoomStore).items() if getattr(value, "__isabstractmethod__", False)}
+
+
+def test_entering_polling_and_booking_through_the_room_make_the_calls_the_model_counts():
+    store, catalog = CountingRoomStore(), FakeCatalog()
+    catalog.add_campaign(CAMPAIGN)
+    now = [NOW]
+    service = WaitingRoomService(store, catalog, lambda: AdmissionTokens(b"k" * 32), clock=lambda: now[0],
+                                 monotonic=lambda: 0.0)  # one instance within its 5-s settings cache
+    opens = NOW + timedelta(minutes=10)
+    service.put_room(RoomSettings(CAMPAIGN.id, True, NOW - timedelta(minutes=5), opens, 60))
+    store.calls.clear()
+
+    entry = service.enter(CAMPAIGN.id).state.entry.entry_id
+    writes = store.calls["add_entry"] + store.calls["count_entry"]
+    assert writes == TODAY.room_entry_writes, TODAY_SOURCES["room_entry_writes"]
+
+    store.calls.clear()
+    now[0] = opens + timedelta(seconds=3)
+    polls = 3
+    for _ in range(polls):
+        view = service.entry(entry)
+    assert view.admission_token is not None
+    # The pre-queue's counts are read once per instance and kept: per-instance, not per-poll, reads.
+    assert store.calls["pre_keys"] == 1
+    assert store.calls["entry"] == polls * TODAY.room_poll_reads, TODAY_SOURCES["room_poll_reads"]
+    assert set(store.calls) == {"entry", "pre_keys"}
+
+    store.calls.clear()
+    service.check_admission(CAMPAIGN.id, view.admission_token, "person-key")
+    assert dict(store.calls) == {"bind_admission": TODAY.room_admission_writes}
+
+
+def _number_size(value: int) -> int:
+    return math.ceil(len(str(abs(value)).lstrip("0") or "0") / 2) + 1
+
+
+def test_the_room_items_sizes_match_the_model():
+    entry = EntryItem(f"WAITENTRY#{'x' * 24}", "ENTRY", campaign_id="80plus-comirnaty", lane="web", phase="pre",
+                      order_key=2**room_services.PRE_KEY_BITS - 1, second=0,
+                      entered_at="2021-01-25T07:45:00.123456+01:00", expires_at=1_611_730_000)
+    assert _dynamodb_size(entry.serialize()) == pytest.approx(TODAY.room_entry_item_bytes, rel=0.15)
+    assert _dynamodb_size(entry.serialize()) <= 1024  # one write unit
+    counter = CounterItem("WAITCOUNT#80plus-comirnaty#web#1611561600#3", "COUNT", order_keys={1})
+    base = _dynamodb_size(counter.serialize()) - _number_size(1)
+    assert base == pytest.approx(TODAY.room_counter_base_bytes, rel=0.15)
+    # The largest keys: a pre-queue draw of PRE_KEY_BITS bits; after opening, microseconds x 1000 + 0..999.
+    assert _number_size(2**room_services.PRE_KEY_BITS - 1) == TODAY.room_pre_key_bytes
+    assert _number_size(999_999 * 1000 + 999) == TODAY.room_post_key_bytes
+
+
+def test_the_models_room_constants_and_retry_after_are_the_rooms():
+    assert (m.ROOM_PRE_SHARDS, m.ROOM_POST_SHARDS) == (room_services.PRE_SHARDS, room_services.POST_SHARDS)
+    entry = Entry("e", CAMPAIGN.id, Lane.WEB, Phase.PRE, 1, 0, NOW)
+    for eta in (None, 0, 1, 3, 4, 7, 40, 119, 120, 121, 500, 10_000):
+        state = EntryState(entry, None if eta is None else 5, eta, None)
+        assert m.room_retry_after_s(eta) == room_edge.retry_after_s(EntryView(state, None)), eta
+
+
+# --- the waiting room's own load ------------------------------------------------------------------------
+
+def test_a_counter_set_add_is_charged_for_the_whole_item():
+    per = per_booking(room_counter_base_bytes=60, room_pre_key_bytes=11)
+    assert m.counter_add_wru(per, 0, 11) == 1
+    assert m.counter_add_wru(per, 10_000, 11) == math.ceil((60 + 10_001 * 11) / 1024)
+    assert m.counter_fill_wru(per, 3, 11) == 3
+
+
+def test_before_opening_every_pre_queue_entry_polls_every_two_seconds():
+    room = design(roomy_stage(admissions_per_minute=60_000, prequeue_share=0.5, prequeue_minutes=20))
+    load = m.room_load(room, PEAK_2021)
+    assert load.prequeue_entries == PEAK_2021.pair_bookings * 0.5
+    assert load.prequeue_polls_per_s == pytest.approx(load.prequeue_entries / 2)
+    assert load.prequeue_entries_per_s == pytest.approx(load.prequeue_entries / (20 * 60))
+    # On average half the window at one poll per 2 s, for half of the bookings; at least 2 polls for the others.
+    assert load.polls_per_booking > 0.5 * (20 * 60 / 2 / 2) + 0.5 * 2
+
+
+def test_after_opening_polls_slow_down_with_the_wait():
+    assert m.room_polls_for_wait(0) == 1
+    assert m.room_polls_for_wait(3) == 4  # ETA/4 is below a second: every second
+    assert m.room_polls_for_wait(3_600) < 3_600 / 30 + 20
+    slow = m.room_load(design(roomy_stage(admissions_per_minute=6_000)), PEAK_2021)
+    fast = m.room_load(design(roomy_stage(admissions_per_minute=60_000)), PEAK_2021)
+    assert slow.polls_per_booking > fast.polls_per_booking
+
+
+def test_the_room_checks_flag_polls_beyond_the_api_throttle_and_a_counter_beyond_400_kb():
+    big = replace(PEAK_2021, pair_bookings=10_000_000)
+    room = design(roomy_stage(admissions_per_minute=60_000, api_rate_limit_rps=10_000, prequeue_share=0.5))
+    checks = {c.name: c for c in m.room_checks(room, big)}
+    assert not checks["pre-queue polls at opening (every 2 s)"].ok
+    assert checks["pre-queue counter item at opening"].load == pytest.approx(60 + math.ceil(5e6 / 64) * 11)
+    assert not checks["pre-queue counter item at opening"].ok
+    small = {c.name: c for c in m.room_checks(room, replace(PEAK_2021, pair_bookings=1_000))}
+    assert all(c.ok for c in small.values())
+
+
+def test_an_active_room_is_a_goal_of_its_own_and_costs_its_polls():
+    without = {g.name for g in m.goals(design(), PEAK_2021, TEN_TIMES)}
+    room = design(roomy_stage(admissions_per_minute=66_000))
+    goals = {g.name: g for g in m.goals(room, PEAK_2021, TEN_TIMES)}
+    assert set(goals) - without == {"waiting room's own load at 10 x 2021 within limits"}
+    assert m.room_cost_per_million(room, PEAK_2021) > m.room_load(room, PEAK_2021).polls_per_booking * 1e6 * (
+        PRICES["apigw_rest_request"].usd)
