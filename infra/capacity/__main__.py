@@ -57,7 +57,8 @@ def _room_block(design: m.Design, launch: m.Launch) -> list[str]:
              f"{launch.name}:",
              f"  per booking: {per.room_flow_calls:g} room calls + ≥ {load.polls_per_booking:,.0f} entry polls on "
              f"average; {load.wru_per_booking:,.1f} WRU (entry {per.room_entry_writes:g} writes, counter set ADDs "
-             f"priced by the whole item, admission bind {per.room_admission_writes:g}), {load.rru_per_booking:,.1f} RRU; "
+             f"priced by the whole item, admission bind {per.room_admission_writes:g}), "
+             f"{load.rru_per_booking:,.1f} RRU; "
              f"+ ≥ ${m.room_cost_per_million(design, launch):,.2f} per 1 M bookings",
              f"  {load.prequeue_entries:,.0f} in the pre-queue: {load.prequeue_entries_per_s:,.0f} entries/s during "
              f"its window, {m.duration(load.prequeue_entries / (s.admissions_per_minute / 60))} to let them all in"]

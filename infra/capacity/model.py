@@ -401,7 +401,8 @@ class Settings:
 
         return [
             ("booking_worker reserved_concurrency (.chalice/config.json)", f"{self.worker_reserved_concurrency}"),
-            ("sqs_batch_size[\"booking_worker\"]", f"{self.worker_batch_size} (sets invocations and SQS calls, not throughput)"),
+            ('sqs_batch_size["booking_worker"]',
+             f"{self.worker_batch_size} (sets invocations and SQS calls, not throughput)"),
             ("api_rate_limit_rps / api_burst_limit", f"{self.api_rate_limit_rps:,} / {self.api_burst_limit:,}"),
             ("API Gateway account throttle needed", quota(self.apigw_account_rps, q.APIGW_ACCOUNT_RPS.value)),
             ("Lambda account concurrency needed", quota(self.account_concurrency, q.LAMBDA_ACCOUNT_CONCURRENCY.value)),
@@ -540,7 +541,7 @@ def goals(design: Design, peak_2021: Launch, ten_times: Launch) -> list[Goal]:
                     "; ".join(f"{c.name}: {c.load:,.0f} > {c.limit:,.0f} {c.unit}" for c in failing)))
     if design.stage.admissions_per_minute:
         over = [c for c in room_checks(design, ten_times) if not c.ok]
-        out.append(Goal(f"waiting room's own load at {ten_times.name} within limits", not over,
+        out.append(Goal(f"waiting room's own load at {ten_times.name}", not over,
                         "all within limits" if not over else f"{len(over)} limit(s) exceeded",
                         "; ".join(f"{c.name}: {c.load:,.0f} > {c.limit:,.0f} {c.unit}" for c in over)))
     costs = cost_per_million(design, peak_2021)

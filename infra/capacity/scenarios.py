@@ -115,7 +115,7 @@ def target_steps() -> list[Step]:
         ("SES 500 mails/s, mail worker 50 (quota + knob; not set)",
          _stage(ses_send_rate_per_s=500, mail_worker_concurrency=50)),
         # Built (chalicelib/waitingroom); its rate is ops' admitted_per_minute, set per campaign, not in the stage.
-        ("waiting room active, admits 66,000/min (built; ops' per-campaign setting, not set)",
+        ("waiting room on at 66,000/min (built; a per-campaign setting, not set)",
          _stage(admissions_per_minute=66_000)),
     ]
 
