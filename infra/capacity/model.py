@@ -651,6 +651,7 @@ def room_load(design: Design, launch: Launch) -> RoomLoad:
         prequeue_write_wru_per_s=pre_rate * (entry_wru + full_wru),
         prequeue_shard_wcu=pre_rate / ROOM_PRE_SHARDS * full_wru,
         post_shard_wcu=post_keys * counter_add_wru(per, post_keys, per.room_post_key_bytes),
+        # The entry's writes beside its counter ADD are small item puts; the bind is one more.
         wru_per_booking=entry_wru * (per.room_entry_writes - 1) + counter_wru + per.room_admission_writes,
         rru_per_booking=polls * per.room_poll_reads / 2)
 
