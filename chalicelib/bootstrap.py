@@ -28,11 +28,11 @@ from chalicelib.booking.services import BookingService
 from chalicelib.booking.storage import DynamoBookings, DynamoCatalog
 from chalicelib.contracts.local_time import LOCAL_TZ
 from chalicelib.contracts.mail import MailKind, MailMessage
+from chalicelib.dynamo_binding import bind_table
 from chalicelib.limits.abuse import AbuseLimits, Policy
 from chalicelib.limits.domain import Limit
 from chalicelib.limits.dynamo import DynamoCounters
 from chalicelib.limits.limiter import Limiter
-from chalicelib.dynamo_binding import bind_table
 from chalicelib.notify.dynamo import DynamoSuppressionList
 from chalicelib.notify.quota import LimiterMailQuota
 from chalicelib.notify.services import MailService
@@ -226,7 +226,8 @@ def abuse_limits() -> AbuseLimits:
     policy = Policy(
         code_attempts=Limit("code", s.code_attempts_per_hour, hour),
         # One address can send many requests at once: spread over shards so that no counter item gets hot.
-        client=Limit("client", s.client_requests_per_minute, 60, shards=min(4, max(1, s.client_requests_per_minute))),
+        client=Limit("client", s.client_requests_per_minute, 60,
+                     shards=min(4, max(1, s.client_requests_per_minute))),
         person=Limit("person", s.booking_requests_per_person_per_hour, hour),
         verification_client=Limit("verify-client", s.verifications_per_client_per_hour, hour),
         verification_address=Limit("verify-address", s.verifications_per_address_per_hour, hour),

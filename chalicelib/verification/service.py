@@ -9,8 +9,8 @@ from chalicelib.booking import domain as d
 from chalicelib.booking.ports import MailOutbox
 from chalicelib.booking.queries import BookingQueries
 from chalicelib.contracts.mail import MailKind, MailMessage
-from chalicelib.limits.domain import TooManyRequests
 from chalicelib.limits.abuse import AbuseLimits
+from chalicelib.limits.domain import TooManyRequests
 from chalicelib.verification import domain as v
 from chalicelib.verification.ports import Verifications
 
