@@ -247,7 +247,7 @@ def verification_service() -> VerificationService:
 
 
 def _mail_quota() -> LimiterMailQuota:
-    return LimiterMailQuota(_limiter(), get_limit_settings().mails_per_address_per_day)
+    return LimiterMailQuota(_limiter, get_limit_settings().mails_per_address_per_day)
 
 
 def _mail_capped(kind: MailKind) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chalicelib.limits.domain import Limit, TooManyRequests
 from chalicelib.limits.limiter import Limiter
 from chalicelib.notify.ports import MailQuota
@@ -14,13 +16,15 @@ def daily_limit(mails_per_day: int) -> Limit:
 
 
 class LimiterMailQuota(MailQuota):
-    def __init__(self, limiter: Limiter, mails_per_day: int):
+    def __init__(self, limiter: Callable[[], Limiter], mails_per_day: int):
+        # The limiter is asked for on the first mail: mail_events builds the same MailService to record
+        # feedback only, and must not need the pepper the limiter hashes addresses with.
         self._limiter = limiter
         self._limit = daily_limit(mails_per_day)
 
     def take(self, address: str) -> bool:
         try:
-            self._limiter.hit(self._limit, address.strip().casefold())
+            self._limiter().hit(self._limit, address.strip().casefold())
         except TooManyRequests:
             return False
         return True

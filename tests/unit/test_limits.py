@@ -231,9 +231,10 @@ def mail(recipient: str = "erna@example.org", code: str = "ABCD-EFGH-JK") -> Mai
 
 def test_an_address_gets_at_most_its_daily_mails_and_the_skip_is_recorded():
     clock = Clock()
+    limiter = Limiter(FakeCounters(), PEPPER, clock=clock)
     mailer, capped = FakeMailer(), []
     service = MailService(mailer, FakeSuppressionList(), sender="noreply@vaxslot.example", site_url="",
-                          quota=LimiterMailQuota(Limiter(FakeCounters(), PEPPER, clock=clock), 3),
+                          quota=LimiterMailQuota(lambda: limiter, 3),
                           on_capped=capped.append)
     assert [service.send(mail(code=f"ABCD-EFGH-J{n}")) for n in range(4)] == [True, True, True, False]
     assert len(mailer.sent) == 3 and capped == [MailKind.BOOKING_CANCELLED]
