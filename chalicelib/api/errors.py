@@ -102,6 +102,10 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "de": "Dieses Impfzentrum gehört nicht zu dieser Impfaktion.",
         "en": "This centre is not part of this campaign.",
     },
+    "verification_not_used": {
+        "de": "Für diese Impfaktion ist kein Bestätigungscode nötig.",
+        "en": "This campaign needs no confirmation code.",
+    },
     "unsupported_language": {"de": "Sprache muss de oder en sein.", "en": "Language must be de or en."},
     "out_of_range": {"de": "Dieser Wert liegt außerhalb des erlaubten Bereichs.", "en": "This value is out of range."},
     "invalid_json": {"de": "Der Inhalt ist kein gültiges JSON.", "en": "The body is not valid JSON."},
