@@ -262,3 +262,21 @@ def test_limit_and_verification_rules_import_no_infrastructure(path):
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module)
     assert not {m for m in imported if any(m == p or m.startswith(p + ".") for p in INFRASTRUCTURE)}
+
+
+# --- which client address ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("header, hop, expected", [
+    (None, 1, None),  # loopback without the header: not limited
+    ("", 1, None),
+    ("203.0.113.9", 1, "203.0.113.9"),
+    ("198.51.100.1, 203.0.113.9", 1, "203.0.113.9"),  # the right-most: what API Gateway appended
+    ("spoofed, 198.51.100.1, 203.0.113.9", 2, "198.51.100.1"),  # one trusted proxy in front of the gateway
+    ("203.0.113.9", 3, "203.0.113.9"),  # fewer entries than hops: the left-most there is
+    ("2001:db8::0001", 1, "2001:db8::1"),  # one IPv6 address, however written
+    ("not-an-address" + "x" * 100, 1, ("not-an-address" + "x" * 100)[:64]),
+])
+def test_the_client_address_is_counted_from_the_right_of_x_forwarded_for(header, hop, expected):
+    from chalicelib.api.limits import client_address
+
+    assert client_address({"x-forwarded-for": header} if header is not None else {}, hop) == expected
