@@ -12,7 +12,7 @@ from email import policy
 
 from chalicelib.booking.domain import LOCAL_TZ
 from tests.e2e.test_booking_invariants import BIRTH_DATE, new_campaign, request_body, wait_decided
-from tests.e2e.test_staff_routes import OPS, cohort, contingent, ops_once
+from tests.e2e.test_staff_routes import HOTLINE, OPS, cohort, contingent, ops_once
 
 
 def within_one_window(window_s: int, needed_s: float) -> None:
@@ -75,6 +75,21 @@ def test_an_unknown_code_is_refused_after_ten_attempts_like_a_known_one(api):
     statuses = [guess(api, "lookup", code.lower() if n % 2 else code, BIRTH_DATE).status_code for n in range(10)]
     assert statuses == [404] * 10
     assert_too_many(guess(api, "lookup", code, BIRTH_DATE), 3600)
+
+
+# --- per person ------------------------------------------------------------------------------------
+
+def test_the_eleventh_booking_request_of_one_person_in_an_hour_is_refused_and_not_queued(stack, api):
+    campaign_id, first_id, _ = new_campaign(stack, 5, 5)
+    within_one_window(3600, 60)
+    family = f"Eager{uuid.uuid4().hex[:6]}"
+    # Ten different bodies (another phone number each) for one person: ten requests, one booking.
+    bodies = [request_body(campaign_id, first_id, family, phone=f"+49 231 {n:04d}") for n in range(11)]
+    responses = [api.post("/v1/booking-requests", json=body) for body in bodies]
+    assert [r.status_code for r in responses] == [202] * 10 + [429]
+    assert_too_many(responses[-1], 3600)
+    states = [wait_decided(stack.api_url, r.json()["request_id"])["status"] for r in responses[:10]]
+    assert sorted(states) == ["booked"] + ["rejected"] * 9
 
 
 # --- per client address -----------------------------------------------------------------------------
@@ -162,6 +177,11 @@ def test_a_campaign_with_email_verification_books_only_with_the_code_sent_to_tha
     accepted = api.post("/v1/booking-requests", json={**body, "verification": {"id": verification_id, "code": code}})
     assert accepted.status_code == 202, accepted.text
     assert wait_decided(stack.api_url, accepted.json()["request_id"])["status"] == "booked"
+
+    # A hotline agent has the caller on the phone: no code needed there.
+    caller = {**body, "person": {**body["person"], "family_name": f"Anruf{family}",
+                                 "email": f"anruf-{family.lower()}@example.org"}}
+    assert api.post("/v1/staff/booking-requests", json=caller, headers=HOTLINE).status_code == 202
 
 
 def test_no_code_is_sent_for_a_campaign_without_verification(api):
