@@ -28,10 +28,12 @@ ADMISSION_TTL = timedelta(minutes=10)  # how long an admission can be used to se
 MAX_ADMITTED_PER_MINUTE = 100_000
 # Polling pace (Retry-After). Before opening nobody's place is known: each pre-queue entry is sent to come back
 # once, at a random moment of the first OPENING_SPREAD seconds after its rank is known (a tenth of the pre-queue
-# window, at most 3 minutes: a longer window gathers more people). After that: a quarter of the ETA, never past it,
-# at most RETRY_AFTER_MAX_S (so a change of the rate by ops reaches everyone within that).
+# window, at most 3 minutes: a longer window gathers more people). After that the ETA is exact (admission is a
+# function of rank and rate), so the next poll comes at the ETA, or after RETRY_AFTER_MAX_S if that is sooner (a
+# change of the rate by ops reaches everyone within it). ETA/4 would cost ~3.5 x ln(wait) polls per visitor:
+# ~28,000 req/s after opening at 10 x 2021 (infra/capacity, docs/waiting-room.md).
 OPENING_SPREAD_MAX_S = 180.0
-RETRY_AFTER_MAX_S = 120
+RETRY_AFTER_MAX_S = 180
 UNKNOWN_RETRY_S = 2
 MAX_HOTLINE_SHARE = 0.5
 
@@ -187,7 +189,7 @@ def retry_after_s(settings: RoomSettings, state: EntryState, now: datetime, jitt
     if state.admitted:
         return 0
     if state.eta_seconds is not None:
-        return max(1, min(RETRY_AFTER_MAX_S, state.eta_seconds // 4))
+        return max(1, min(RETRY_AFTER_MAX_S, state.eta_seconds))
     until = (rank_known_at(settings, state.entry) - now).total_seconds()
     if until > 0:
         spread = opening_spread_s(settings) if state.entry.phase is Phase.PRE else 0.0

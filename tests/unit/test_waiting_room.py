@@ -231,7 +231,7 @@ def test_a_pre_queue_entry_is_sent_to_come_back_after_opening_spread_over_a_tent
     assert w.opening_spread_s(long) == w.OPENING_SPREAD_MAX_S
 
 
-def test_after_opening_polls_come_at_a_quarter_of_the_eta_never_past_it_and_at_most_every_two_minutes():
+def test_after_opening_polls_come_at_the_eta_or_every_three_minutes_if_that_is_sooner():
     room = Room(rate=1)  # one a minute: long waits
     entries = [room.enter() for _ in range(20)]
     room.at(OPENS + timedelta(seconds=3))
@@ -242,8 +242,12 @@ def test_after_opening_polls_come_at_a_quarter_of_the_eta_never_past_it_and_at_m
             assert wait == 0
         else:
             assert 1 <= wait <= min(state.eta_seconds, w.RETRY_AFTER_MAX_S)
-            assert wait == max(1, min(w.RETRY_AFTER_MAX_S, state.eta_seconds // 4))
+            assert wait == max(1, min(w.RETRY_AFTER_MAX_S, state.eta_seconds))
     assert max(retry_after(room, e) for e in entries) == w.RETRY_AFTER_MAX_S
+    head = min(entries, key=lambda e: room.state(e).eta_seconds)
+    wait = retry_after(room, head)
+    assert not room.state(head).admitted
+    assert room.at(room.now + timedelta(seconds=wait)).state(head).admitted  # coming back then finds it let in
 
 
 def test_a_post_opening_entry_comes_back_when_its_second_is_counted():
