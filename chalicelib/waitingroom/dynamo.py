@@ -107,14 +107,18 @@ class DynamoRoomStore(RoomStore):
         return w.Entry(entry_id, item.campaign_id, w.Lane(item.lane), w.Phase(item.phase), int(item.order_key),
                        int(item.second), datetime.fromisoformat(item.entered_at))
 
-    def pre_keys(self, campaign_id: str, lane: w.Lane, shards: int) -> list[int]:
+    def pre_keys(self, campaign_id: str, lane: w.Lane, shards: int, seal: bool) -> list[int]:
         pks = [_counter_pk(campaign_id, lane, "pre", s) for s in range(shards)]
-        return [int(k) for item in _sealed(pks) for k in item.order_keys or ()]
+        return [int(k) for item in _read(pks, set(pks) if seal else set()) for k in item.order_keys or ()]
 
-    def post_keys(self, campaign_id: str, lane: w.Lane, seconds: Iterable[int], shards: int) -> dict[int, list[int]]:
+    def post_keys(self, campaign_id: str, lane: w.Lane, seconds: Iterable[int], shards: int,
+                  seal_from: int) -> dict[int, list[int]]:
+        seconds = list(seconds)
         pks = [_counter_pk(campaign_id, lane, str(s), shard) for s in seconds for shard in range(shards)]
+        to_seal = {_counter_pk(campaign_id, lane, str(s), shard) for s in seconds if s >= seal_from
+                   for shard in range(shards)}
         found: dict[int, list[int]] = {}
-        for item in _sealed(pks):
+        for item in _read(pks, to_seal):
             if item.order_keys:
                 second = int(item.pk.rsplit("#", 2)[1])
                 found.setdefault(second, []).extend(int(k) for k in item.order_keys)
@@ -132,16 +136,17 @@ class DynamoRoomStore(RoomStore):
         return True
 
 
-def _sealed(pks: list[str]) -> list[CounterItem]:
-    """The counters, each sealed: a consistent read, then a seal (SET sealed, answering the whole item) for
-    those no reader has sealed yet, missing ones included. Whatever a seal returns is final: a count that
-    lands later is refused, and its writer re-enters the visitor as arriving now."""
+def _read(pks: list[str], to_seal: set[str]) -> list[CounterItem]:
+    """The counters (missing ones left out), those in `to_seal` sealed: a consistent read, then a seal (SET
+    sealed, answering the whole item) for those no reader has sealed yet, missing ones included. Whatever a seal
+    returns is final: a count that lands later is refused, and its writer re-enters the visitor as arriving now."""
     read = {item.pk: item for item in CounterItem.batch_get([(pk, "COUNT") for pk in pks], consistent_read=True)}
     items = []
     for pk in pks:
         item = read.get(pk)
-        if item is None or not item.sealed:
+        if pk in to_seal and (item is None or not item.sealed):
             item = CounterItem(pk, "COUNT")
             item.update(actions=[CounterItem.sealed.set(True)])  # returns and loads the item as sealed
-        items.append(item)
+        if item is not None:
+            items.append(item)
     return items

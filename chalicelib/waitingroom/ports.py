@@ -35,14 +35,15 @@ class RoomStore(abc.ABC):
     def entry(self, entry_id: str) -> Entry | None: ...
 
     @abc.abstractmethod
-    def pre_keys(self, campaign_id: str, lane: Lane, shards: int) -> list[int]:
-        """Every counted pre-queue key of the lane, over all shards (unsorted). Seals every shard it reads
-        (missing ones too), so the answer is final: every later read gives the same keys."""
+    def pre_keys(self, campaign_id: str, lane: Lane, shards: int, seal: bool) -> list[int]:
+        """Every counted pre-queue key of the lane, over all shards (unsorted). With `seal`, seals every shard
+        it reads (missing ones too), so the answer is final: every later read gives the same keys."""
 
     @abc.abstractmethod
-    def post_keys(self, campaign_id: str, lane: Lane, seconds: Iterable[int], shards: int) -> dict[int, list[int]]:
+    def post_keys(self, campaign_id: str, lane: Lane, seconds: Iterable[int], shards: int,
+                  seal_from: int) -> dict[int, list[int]]:
         """The counted keys of each given arrival second of the lane, over all shards (seconds without
-        entries may be missing). Seals what it reads, like pre_keys."""
+        entries may be missing). Seals the shards of seconds from `seal_from` on, like pre_keys."""
 
     @abc.abstractmethod
     def bind_admission(self, jti: str, person_key: str, expires_at: datetime) -> bool:

@@ -20,6 +20,10 @@ from chalicelib.waitingroom.tokens import AdmissionTokens
 PRE_SHARDS = 256
 POST_SHARDS = 4  # per arrival second; 4 items take ~4,000 entries/s before one partition is the limit
 COUNT_ATTEMPTS = 3  # a refused count (sealed period, key taken) is retried as a new entry this often
+# A count is sent by a request that started inside its period, and the API function's timeout (10 s,
+# .chalice/config.json) ends it: a period closed longer ago than this cannot change and is read without sealing
+# (so a late first reader of a long rush does not write a seal for every second of it).
+SETTLED_AFTER_S = 60
 ENTRY_RETENTION = timedelta(days=2)
 PRE_KEY_BITS = 62
 SETTINGS_CACHE_S = 5.0  # ops' changes reach every instance within this; a rush reads settings per request
@@ -156,7 +160,7 @@ class WaitingRoomService:
         return EntryView(state, token, w.retry_after_s(settings, state, now, self._jitter()))
 
     def _rank(self, settings: w.RoomSettings, entry: w.Entry) -> int:
-        pre = self._pre_keys(entry.campaign_id, entry.lane)
+        pre = self._pre_keys(settings, entry.lane)
         if entry.phase is w.Phase.PRE:
             return w.QueueSnapshot(pre).rank(entry)
         first = int(settings.opens_at.timestamp())
@@ -164,12 +168,13 @@ class WaitingRoomService:
         before = sum(len(seconds[s]) for s in range(first, entry.second))
         return w.QueueSnapshot(pre, before, seconds[entry.second]).rank(entry)
 
-    def _pre_keys(self, campaign_id: str, lane: w.Lane) -> list[int]:
-        key = (campaign_id, lane)
+    def _pre_keys(self, settings: w.RoomSettings, lane: w.Lane) -> list[int]:
+        key = (settings.campaign_id, lane)
         with self._lock:
             cached = self._pre_cache.get(key)
         if cached is None:
-            cached = sorted(self._store.pre_keys(campaign_id, lane, PRE_SHARDS))
+            settled = self._now() > settings.opens_at + timedelta(seconds=SETTLED_AFTER_S)
+            cached = sorted(self._store.pre_keys(settings.campaign_id, lane, PRE_SHARDS, seal=not settled))
             with self._lock:
                 self._pre_cache[key] = cached
         return cached
@@ -181,7 +186,8 @@ class WaitingRoomService:
                      if (campaign_id, lane, s) in self._second_cache}
         missing = [s for s in range(first, end) if s not in known]
         if missing:
-            read = self._store.post_keys(campaign_id, lane, missing, POST_SHARDS)
+            seal_from = int(self._now().timestamp() - SETTLED_AFTER_S)
+            read = self._store.post_keys(campaign_id, lane, missing, POST_SHARDS, seal_from)
             fresh = {s: sorted(read.get(s, ())) for s in missing}
             with self._lock:
                 self._second_cache.update({(campaign_id, lane, s): keys for s, keys in fresh.items()})

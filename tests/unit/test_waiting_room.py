@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from chalicelib.booking.domain import UnknownCampaign
 from chalicelib.waitingroom import domain as w
 from chalicelib.waitingroom.ports import CountRefused, RoomStore
-from chalicelib.waitingroom.services import WaitingRoomService
+from chalicelib.waitingroom.services import PRE_SHARDS, SETTLED_AFTER_S, WaitingRoomService
 from chalicelib.waitingroom.tokens import AdmissionTokens
 from tests.fakes import FakeCatalog
 from tests.unit.builders import CAMPAIGN, NOW
@@ -53,17 +53,18 @@ class FakeRoomStore(RoomStore):
     def entry(self, entry_id):
         return self.entries.get(entry_id)
 
-    def _read_sealed(self, counter):
-        self.sealed.add(counter)
+    def _read(self, counter, seal):
+        if seal:
+            self.sealed.add(counter)
         return self.counters.get(counter, ())
 
-    def pre_keys(self, campaign_id, lane, shards):
-        return [k for s in range(shards) for k in self._read_sealed((campaign_id, lane, "pre", s))]
+    def pre_keys(self, campaign_id, lane, shards, seal):
+        return [k for s in range(shards) for k in self._read((campaign_id, lane, "pre", s), seal)]
 
-    def post_keys(self, campaign_id, lane, seconds, shards):
+    def post_keys(self, campaign_id, lane, seconds, shards, seal_from):
         found = {}
         for second in seconds:
-            keys = [k for s in range(shards) for k in self._read_sealed((campaign_id, lane, second, s))]
+            keys = [k for s in range(shards) for k in self._read((campaign_id, lane, second, s), second >= seal_from)]
             if keys:
                 found[second] = keys
         return found
@@ -210,6 +211,20 @@ def test_a_key_drawn_twice_is_counted_once_and_the_second_visitor_gets_a_place_o
     room.at(OPENS + timedelta(seconds=3))
     assert sorted([room.state(first).position, room.state(second).position]) == [0, 1]
     assert room.store.entries[second].order_key == 9
+
+
+def test_periods_closed_longer_than_a_request_can_last_are_read_without_sealing():
+    room = Room(rate=1)
+    room.enter()
+    room.at(OPENS + timedelta(seconds=30.5))
+    late = room.enter()
+    room.at(OPENS + timedelta(seconds=30 + SETTLED_AFTER_S + 5))
+    assert room.state(late).eta_seconds == 26  # rank 1 (behind the pre-queue's one): let in at 120 s, now is 95 s
+    assert not room.store.sealed  # nothing could land in them any more: no seal writes
+    fresh = Room(rate=1)
+    entry = fresh.enter()
+    assert fresh.at(OPENS + timedelta(seconds=3)).state(entry).position == 0
+    assert len(fresh.store.sealed) == PRE_SHARDS  # read right after opening: every pre-queue shard sealed
 
 
 # --- polling pace (Retry-After) -------------------------------------------------------------------
