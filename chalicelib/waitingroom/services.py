@@ -26,6 +26,7 @@ COUNT_ATTEMPTS = 3  # a refused count (sealed period, key taken) is retried as a
 SETTLED_AFTER_S = 60
 ENTRY_RETENTION = timedelta(days=2)
 PRE_KEY_BITS = 62
+_SYSTEM_RANDOM = secrets.SystemRandom()  # the jitter of the pre-queue's first polls
 SETTINGS_CACHE_S = 5.0  # ops' changes reach every instance within this; a rush reads settings per request
 
 
@@ -40,7 +41,7 @@ class WaitingRoomService:
     def __init__(self, store: RoomStore, catalog: Catalog, tokens: Callable[[], AdmissionTokens],
                  clock: Callable[[], datetime], draw: Callable[[int], int] = secrets.randbits,
                  monotonic: Callable[[], float] = time.monotonic,
-                 jitter: Callable[[], float] = secrets.SystemRandom().random):
+                 jitter: Callable[[], float] = _SYSTEM_RANDOM.random):
         self._store = store
         self._catalog = catalog
         # Built on first use: a stage without any active room never needs the signing key.

@@ -566,7 +566,7 @@ ITEM_MAX_BYTES = 400 * 1024
 
 
 def room_retry_after_s(eta_s: float | None) -> int:
-    """The Retry-After of a ranked entry's poll (domain.retry_after_s): the ETA, at most 120 s, at least 1 s."""
+    """The Retry-After of a ranked entry's poll (domain.retry_after_s): the ETA, at most 180 s, at least 1 s."""
     if eta_s is None:
         return ROOM_UNKNOWN_RETRY_S
     return max(1, min(ROOM_RETRY_MAX_S, math.ceil(eta_s)))
