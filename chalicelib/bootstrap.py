@@ -41,6 +41,7 @@ from chalicelib.observability import count, logger
 from chalicelib.settings import LimitSettings, get_limit_settings, get_settings
 from chalicelib.verification.dynamo import DynamoVerifications
 from chalicelib.verification.service import VerificationService
+from chalicelib.waitingroom.dynamo import DynamoRoomStore  # imported here so that _connection() binds its items
 
 IDEMPOTENCY_TTL_S = 24 * 3600
 
@@ -278,23 +279,21 @@ def _admission_token_key() -> bytes:
     s = get_settings()
     if s.admission_token_key is not None:
         return s.admission_token_key
-    if s.admission_token_key_parameter is None:
-        raise RuntimeError("set ADMISSION_TOKEN_KEY_PARAMETER (or ADMISSION_TOKEN_KEY) outside the local stage")
-    parameter = _client("ssm").get_parameter(Name=s.admission_token_key_parameter, WithDecryption=True)
-    return parameter["Parameter"]["Value"].encode()
+    if s.admission_token_key_secret_arn is None:
+        raise RuntimeError(f"stage {s.stage!r} needs ADMISSION_TOKEN_KEY_SECRET_ARN (the stack's admission key secret)")
+    secret = _client("secretsmanager").get_secret_value(SecretId=s.admission_token_key_secret_arn)
+    return secret["SecretString"].encode()
 
 
 @functools.cache
 def waiting_room_service():
-    from chalicelib.waitingroom import dynamo as room_dynamo
     from chalicelib.waitingroom.services import WaitingRoomService
     from chalicelib.waitingroom.tokens import AdmissionTokens
 
-    s = get_settings()
-    room_dynamo.bind(s.table_name, s.region, s.aws_endpoint_url)
+    _connection()  # binds the room's items with every other item of the table
     # The key is fetched only when a token is signed or checked: without an active room, booking needs none.
     tokens = functools.cache(lambda: AdmissionTokens(_admission_token_key()))
-    return WaitingRoomService(room_dynamo.DynamoRoomStore(), catalog(), tokens, clock=lambda: datetime.now(LOCAL_TZ))
+    return WaitingRoomService(DynamoRoomStore(), catalog(), tokens, clock=lambda: datetime.now(LOCAL_TZ))
 
 
 def person_key(person) -> str:
