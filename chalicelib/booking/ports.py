@@ -19,6 +19,7 @@ from chalicelib.booking.domain import (
     Slot,
     SlotPair,
 )
+from chalicelib.booking.audit import AuditRecord
 from chalicelib.contracts.mail import MailMessage
 
 
@@ -82,8 +83,9 @@ class Bookings(abc.ABC):
         """Every active booking (a full read: for the hourly reconciliation, not for requests)."""
 
     @abc.abstractmethod
-    def cancel(self, booking: Booking, person_key: str) -> bool:
-        """Cancel an active booking and give both slots back at once. False if it was cancelled already."""
+    def cancel(self, booking: Booking, person_key: str, audit: AuditRecord | None = None) -> bool:
+        """Cancel an active booking and give both slots back at once. False if it was cancelled already.
+        With `audit` (a staff cancel), the record is stored in the same transaction."""
 
 
 class RequestQueue(abc.ABC):
