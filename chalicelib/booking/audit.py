@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from chalicelib.booking import domain as d
 
@@ -57,7 +57,7 @@ class AuditRecord:
     @property
     def day(self) -> date:
         """Records are kept per UTC day: listing a day is one partition."""
-        return self.at.astimezone(timezone.utc).date()
+        return self.at.astimezone(UTC).date()
 
 
 def new_record(actor: Actor, action: str, target: str, at: datetime, *, before: dict | None = None,
@@ -109,7 +109,7 @@ class AuditLog(abc.ABC):
 
 
 def sort_key(record: AuditRecord) -> str:
-    return f"{record.at.astimezone(timezone.utc).isoformat()}#{record.record_id}"
+    return f"{record.at.astimezone(UTC).isoformat()}#{record.record_id}"
 
 
 MAX_AUDIT_DAYS = 31
@@ -131,7 +131,7 @@ class AuditTrail:
             try:
                 self._log.append(record)
                 return
-            except Exception as error:  # noqa: BLE001 - any failure is retried, then reported, never swallowed
+            except Exception as error:
                 if attempt == AUDIT_WRITE_ATTEMPTS - 1:
                     self._on_failure(record, error)
                     raise
