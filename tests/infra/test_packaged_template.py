@@ -371,7 +371,10 @@ def test_every_staff_method_has_the_cognito_authorizer_of_the_stacks_own_user_po
                                      "/v1/staff/campaigns/{campaign_id}/contingents",
                                      # waiting room (§8)
                                      "/v1/staff/campaigns/{campaign_id}/waiting-room",
-                                     "/v1/staff/campaigns/{campaign_id}/waiting-room/entries"}
+                                     "/v1/staff/campaigns/{campaign_id}/waiting-room/entries",
+                                     # hotline look-up and cancel, the audit (issue #13)
+                                     "/v1/staff/bookings", "/v1/staff/bookings/{code}",
+                                     "/v1/staff/bookings/{code}/cancel", "/v1/staff/audit"}
     for path, method, operation in _methods(resources):
         if (path, method) in staff:
             assert operation.get("security") == [{t.STAFF_AUTHORIZER: []}], f"{method} {path}"
@@ -430,7 +433,7 @@ def test_bounces_and_complaints_are_published_to_a_topic(resources):
 
 def test_staff_sign_in_has_hotline_and_ops_groups_and_outputs_their_ids(template, resources):
     groups = of_type(resources, "AWS::Cognito::UserPoolGroup")
-    assert {g["Properties"]["GroupName"] for g in groups.values()} == {"hotline", "ops"}
+    assert {g["Properties"]["GroupName"] for g in groups.values()} == {"hotline", "ops", "admin"}
     assert {"StaffUserPoolId", "StaffHotlineGroup", "StaffOpsGroup"} <= set(template["Outputs"])
 
 
