@@ -248,12 +248,15 @@ def person_key(person) -> str:
 
 
 def _audit_write_failed(record, error: Exception) -> None:
-    # The alarm's metric; the log names the action and target (codes, no personal data) so it can be re-entered.
+    # The alarm's metric, and a log to re-enter the record from: a request or campaign id is logged, a booking
+    # code never (they are personal data; such records are written in their action's transaction anyway).
     from chalicelib.observability import count, logger
 
     count("AuditWriteFailed", action=record.action)
-    logger.error("audit record not written", extra={"action": record.action, "target": record.target,
-                                                    "actor": record.actor, "error_type": type(error).__name__})
+    target = None if record.action.startswith("booking.") else record.target
+    logger.error("audit record not written", extra={
+        "action": record.action, "target": target, "actor": record.actor, "role": record.role,
+        "at": record.at.isoformat(), "after": record.after if target else None, "error_type": type(error).__name__})
 
 
 @functools.cache

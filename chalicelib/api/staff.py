@@ -148,7 +148,6 @@ def staff_booking(view: BookingView) -> dict:
     b = view.booking
     return {
         **views.booking(view),
-        "center": {**views.booking_summary(view)["center"], "hotline": view.center.hotline},
         "person": {"given_name": b.person.given_name, "family_name": b.person.family_name,
                    "birth_date": b.person.birth_date.isoformat(), "postal_code": b.person.postal_code,
                    "postal_address": b.person.postal_address, "phone": b.person.phone,
