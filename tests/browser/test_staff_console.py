@@ -11,8 +11,15 @@ import pytest
 from playwright.sync_api import expect
 
 from infra.local.token import local_staff_token
-from tests.browser.support import SCREENSHOTS, Person, assert_accessible, assert_focus_visible, check_eligibility, \
-    choose_slot, screenshot
+from tests.browser.support import (
+    SCREENSHOTS,
+    Person,
+    assert_accessible,
+    assert_focus_visible,
+    check_eligibility,
+    choose_slot,
+    screenshot,
+)
 
 
 @pytest.fixture()

@@ -4,7 +4,7 @@ mail), the same person refused on the web, look-up by name, agent cancel, and th
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ HOTLINE = {"Authorization": local_staff_token(AGENT, "hotline")}
 OPS = {"Authorization": local_staff_token("olga", "ops")}
 ADMIN = {"Authorization": local_staff_token("anna", "admin")}
 CENTER_STAFF = {"Authorization": local_staff_token("clara", "center_staff")}
-TODAY = datetime.now(timezone.utc).date().isoformat()
+TODAY = datetime.now(UTC).date().isoformat()
 
 NEW_ROUTES = [
     ("get", "/v1/staff/bookings/AAAA-BBBB-CC?birth_date=1940-05-01", HOTLINE, (CENTER_STAFF, OPS)),

@@ -4,9 +4,8 @@ are one transaction; a day is listed in pages; a person's bookings are found thr
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from chalicelib.booking import domain as d
 from chalicelib.booking.audit import Actor, AuditAction, new_record
 from chalicelib.booking.storage.audit import DynamoAuditLog
 from chalicelib.booking.storage.callers import DynamoCallerIndex
@@ -21,7 +20,7 @@ def test_a_staff_cancel_writes_its_audit_record_in_the_same_transaction(stack, w
     bookings.reserve(booking, key)
     assert DynamoCallerIndex().booking_codes(key) == [booking.code]
 
-    at = datetime.now(timezone.utc)
+    at = datetime.now(UTC)
     record = new_record(AGENT, AuditAction.BOOKING_CANCELLED, booking.code, at)
     assert bookings.cancel(booking, key, audit=record) is True
     assert counters(stack, slots) == [0, 0] and DynamoCallerIndex().booking_codes(key) == []
@@ -37,7 +36,7 @@ def test_a_staff_cancel_writes_its_audit_record_in_the_same_transaction(stack, w
 
 def test_a_day_of_the_audit_is_listed_in_time_order_page_by_page(stack):
     log, actor = DynamoAuditLog(), Actor(f"pager-{uuid.uuid4().hex[:6]}", "ops")
-    start = datetime(2031, 3, 1, 8, tzinfo=timezone.utc)
+    start = datetime(2031, 3, 1, 8, tzinfo=UTC)
     written = [new_record(actor, AuditAction.CAMPAIGN_PUT, f"c{n}", start + timedelta(minutes=n), after={"n": n})
                for n in range(5)]
     for record in reversed(written):
