@@ -16,7 +16,7 @@ AGENT = Actor("hans-adapter", "hotline")
 
 def test_a_staff_cancel_writes_its_audit_record_in_the_same_transaction(stack, world):  # noqa: F811
     campaign_id, slots, bookings, _ = world
-    booking, key = make_booking(campaign_id, slots, bookings)
+    booking, key = make_booking(campaign_id, slots, bookings, family=f"Audit{uuid.uuid4().hex[:8]}")
     bookings.reserve(booking, key)
     assert DynamoCallerIndex().booking_codes(key) == [booking.code]
 
