@@ -8,8 +8,7 @@ from datetime import datetime
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.audit import AuditLog, AuditRecord, sort_key
-from chalicelib.booking.hotline import CallerIndex
-from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, RequestQueue
+from chalicelib.booking.ports import Bookings, CallerIndex, Catalog, MailOutbox, RequestQueue
 from chalicelib.contracts.mail import MailMessage
 from chalicelib.notify.ports import Mailer, SuppressionList
 

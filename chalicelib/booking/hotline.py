@@ -8,7 +8,6 @@ actions are recorded after they happened. Each method takes the acting `Actor` a
 
 from __future__ import annotations
 
-import abc
 from collections.abc import Callable
 from datetime import date, datetime
 
@@ -23,18 +22,12 @@ from chalicelib.booking.audit import (
     summary_of_campaign,
 )
 from chalicelib.booking.mail import publish_mail
-from chalicelib.booking.ports import Bookings, MailOutbox
+from chalicelib.booking.ports import Bookings, CallerIndex, MailOutbox
 from chalicelib.booking.queries import BookingQueries, BookingView
 from chalicelib.contracts.mail import MailKind
 
 # Ops act through the staff API (a console or curl), not on behalf of a caller.
 OPS_CHANNEL = "staff_api"
-
-
-class CallerIndex(abc.ABC):
-    @abc.abstractmethod
-    def booking_codes(self, person_key: str) -> list[str]:
-        """The codes named by the person's lock items (active bookings, one per campaign or series)."""
 
 
 class StaffService:

@@ -9,6 +9,7 @@ import abc
 from collections.abc import Iterator
 from datetime import datetime
 
+from chalicelib.booking.audit import AuditRecord
 from chalicelib.booking.domain import (
     Booking,
     BookingRequest,
@@ -19,7 +20,6 @@ from chalicelib.booking.domain import (
     Slot,
     SlotPair,
 )
-from chalicelib.booking.audit import AuditRecord
 from chalicelib.contracts.mail import MailMessage
 
 
@@ -98,3 +98,11 @@ class MailOutbox(abc.ABC):
     @abc.abstractmethod
     def publish(self, message: MailMessage) -> None:
         """Queue a mail to be rendered and sent by the notify worker."""
+
+
+class CallerIndex(abc.ABC):
+    """How an agent finds a caller's bookings from who they are (the hotline, `hotline.StaffService.find`)."""
+
+    @abc.abstractmethod
+    def booking_codes(self, person_key: str) -> list[str]:
+        """The codes named by the person's lock items (active bookings, one per campaign or series)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.booking.hotline import CallerIndex
+from chalicelib.booking.ports import CallerIndex
 from chalicelib.booking.storage.models import PersonLockItem
 
 
