@@ -540,3 +540,11 @@ def test_checkov_finds_no_failed_checks(packaged):
     failed = report["results"]["failed_checks"] if isinstance(report, dict) else []
     assert not failed, [(f["check_id"], f["resource"]) for f in failed]
     assert report["summary"]["passed"] > 0
+
+
+def test_a_lost_audit_record_alarms(resources):
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"]
+              for a in of_type(resources, "AWS::CloudWatch::Alarm").values()}
+    alarm = alarms[f"vaxslot-{STAGE}-audit-write-failed"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == ("vaxslot", "AuditWriteFailed", 0)
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "vaxslot"}]  # as count() emits it
