@@ -140,6 +140,7 @@ class Campaign:
     closes_at: datetime | None = None
     born_on_or_after: date | None = None
     born_on_or_before: date | None = None
+    verification: str = "none"  # contact verification before a booking request: "none" or "email"
 
     def status(self, now: datetime) -> CampaignStatus:
         if now < self.opens_at:

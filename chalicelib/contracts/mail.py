@@ -14,6 +14,9 @@ from pydantic import BaseModel
 class MailKind(str, Enum):
     BOOKING_CONFIRMED = "booking_confirmed"
     BOOKING_CANCELLED = "booking_cancelled"
+    # A one-time code for contact verification: no names, no booking; `booking_code` carries the
+    # verification's id (one mail per verification) and `one_time_code` the code.
+    VERIFICATION_CODE = "verification_code"
 
 
 class Appointment(BaseModel):
@@ -32,6 +35,7 @@ class MailMessage(BaseModel):
     center_name: str
     center_address: str
     appointments: list[Appointment]
+    one_time_code: str | None = None  # verification_code mails only
 
     @property
     def idempotency_key(self) -> str:

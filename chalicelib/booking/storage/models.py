@@ -41,6 +41,7 @@ class CampaignItem(TableItem):
     closes_at = UnicodeAttribute(null=True)
     born_on_or_after = UnicodeAttribute(null=True)
     born_on_or_before = UnicodeAttribute(null=True)
+    verification = UnicodeAttribute(null=True)  # absent: "none" (campaigns stored before it existed)
 
 
 class SlotItem(TableItem):
