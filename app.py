@@ -142,6 +142,7 @@ def hotline_booking_request():
     actor = staff.staff_actor(request, "hotline", "ops", "admin")
     body = schemas.parse_json_body(staff.HotlineBookingRequestBody, request.raw_body)
     person = body.person.to_domain()
+    bootstrap.abuse_limits().admit_booking_request(person)  # per-person limit, as on the citizen route
     bootstrap.waiting_room_service().check_admission(body.campaign_id, request.headers.get("admission-token"),
                                                      bootstrap.person_key(person))
     bootstrap.booking_request_idempotency().register_lambda_context(app.lambda_context)
