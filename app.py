@@ -136,8 +136,7 @@ def booking_calendar_file(code):
 
 @route("/v1/staff/booking-requests", methods=["POST"], authorizer=STAFF)
 def hotline_booking_request():
-    """A hotline agent books for a caller: same rules and queue, not limited per IP like the public route; the
-    caller may have no e-mail (phone or postal address instead); the agent and the channel are recorded."""
+    """An agent books for a caller (e-mail optional): same rules and queue; agent and channel recorded, audited."""
     request = app.current_request
     actor = staff.staff_actor(request, "hotline", "ops", "admin")
     body = schemas.parse_json_body(staff.HotlineBookingRequestBody, request.raw_body)
@@ -146,10 +145,8 @@ def hotline_booking_request():
     bootstrap.waiting_room_service().check_admission(body.campaign_id, request.headers.get("admission-token"),
                                                      bootstrap.person_key(person))
     bootstrap.booking_request_idempotency().register_lambda_context(app.lambda_context)
-    request_id = staff.submit_for_caller(bootstrap.submit_booking_request(), body,
+    request_id = staff.submit_for_caller(bootstrap.submit_booking_request(), bootstrap.staff_service(), body,
                                          request.headers.get("idempotency-key"), actor)
-    bootstrap.staff_service().booking_requested(actor, request_id, body.campaign_id, body.center_id, body.slot_id,
-                                                has_email=person.email is not None)
     count("BookingRequestAccepted", channel="hotline")
     return json_response(views.request_accepted(request_id), 202)
 

@@ -22,6 +22,7 @@ from chalicelib.api.errors import ApiError, FieldProblem
 from chalicelib.api.http import STAFF_GROUPS_CLAIM, require_group
 from chalicelib.booking import domain as d
 from chalicelib.booking.audit import Actor, AuditPage, AuditRecord
+from chalicelib.booking.hotline import StaffService
 from chalicelib.booking.queries import BookingView
 
 # --- who acts -------------------------------------------------------------------------------------
@@ -111,15 +112,17 @@ def parse_caller_query(query: dict) -> FindCallerQuery:
 # --- commands -------------------------------------------------------------------------------------
 
 
-def submit_for_caller(submit: Callable[..., dict], body: HotlineBookingRequestBody, idempotency_key: str | None,
-                      actor: Actor) -> str:
-    """The citizen route's idempotent submit, with the hotline channel and the agent recorded. Keys are kept
-    apart from the web's, so an agent's retry never answers with a citizen's request."""
+def submit_for_caller(submit: Callable[..., dict], service: StaffService, body: HotlineBookingRequestBody,
+                      idempotency_key: str | None, actor: Actor) -> str:
+    """The citizen route's idempotent submit, with the hotline channel and the agent recorded, then audited.
+    Keys are kept apart from the web's, so an agent's retry never answers with a citizen's request."""
     digest = body_hash(body)
     key = f"hotline:header:{idempotency_key}" if idempotency_key else f"hotline:body:{digest}"
     answer = submit(envelope={"key": key, "body_hash": digest}, campaign_id=body.campaign_id,
                     center_id=body.center_id, slot_id=body.slot_id, flexible=body.flexible, language=body.language,
                     person=body.person.to_domain(), channel=d.Channel.HOTLINE, agent=actor.user)
+    service.booking_requested(actor, answer["request_id"], body.campaign_id, body.center_id, body.slot_id,
+                              has_email=body.person.email is not None)
     return answer["request_id"]
 
 
