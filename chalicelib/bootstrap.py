@@ -262,6 +262,7 @@ def reset() -> None:
 
     settings.get_settings.cache_clear()
     for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, _bookings, booking_queries,
+                    audit_trail, staff_service,
                     booking_service, operations_service, reconciliation, mail_service,
                     booking_request_idempotency, submit_booking_request, contingent_idempotency,
                     release_contingent_once, mail_idempotency, send_mail_once,
@@ -299,3 +300,39 @@ def waiting_room_service():
 def person_key(person) -> str:
     """The booking lock's person key, which an admission is bound to."""
     return person.key(_person_key_pepper())
+
+
+# --- hotline and audit (issue #13) ----------------------------------------------------------------
+
+
+def _audit_write_failed(record, error: Exception) -> None:
+    # The alarm's metric, and a log to re-enter the record from: a request or campaign id is logged, a booking
+    # code never (they are personal data; such records are written in their action's transaction anyway).
+    from chalicelib.observability import count, logger
+
+    count("AuditWriteFailed", action=record.action)
+    target = None if record.action.startswith("booking.") else record.target
+    logger.error("audit record not written", extra={
+        "action": record.action, "target": target, "actor": record.actor, "role": record.role,
+        "at": record.at.isoformat(), "after": record.after if target else None, "error_type": type(error).__name__})
+
+
+@functools.cache
+def audit_trail():
+    from chalicelib.booking.audit import AuditTrail
+    from chalicelib.booking.storage.audit import DynamoAuditLog
+
+    _connection()
+    return AuditTrail(DynamoAuditLog(), on_failure=_audit_write_failed)
+
+
+@functools.cache
+def staff_service():
+    """Hotline agents' look-up and cancel, and the audit of every staff action."""
+    from chalicelib.booking.hotline import StaffService
+    from chalicelib.booking.storage.callers import DynamoCallerIndex
+
+    s = get_settings()
+    return StaffService(booking_queries(), _bookings(), DynamoCallerIndex(),
+                        SqsMailOutbox(_client("sqs"), _queue_url(s.notify_queue_name)), audit_trail(),
+                        person_key=person_key, clock=now)

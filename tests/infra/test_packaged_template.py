@@ -372,7 +372,10 @@ def test_every_staff_method_has_the_cognito_authorizer_of_the_stacks_own_user_po
                                      "/v1/staff/campaigns/{campaign_id}/contingents",
                                      # waiting room (§8)
                                      "/v1/staff/campaigns/{campaign_id}/waiting-room",
-                                     "/v1/staff/campaigns/{campaign_id}/waiting-room/entries"}
+                                     "/v1/staff/campaigns/{campaign_id}/waiting-room/entries",
+                                     # hotline look-up and cancel, the audit (issue #13)
+                                     "/v1/staff/bookings", "/v1/staff/bookings/{code}",
+                                     "/v1/staff/bookings/{code}/cancel", "/v1/staff/audit"}
     for path, method, operation in _methods(resources):
         if (path, method) in staff:
             assert operation.get("security") == [{t.STAFF_AUTHORIZER: []}], f"{method} {path}"
@@ -431,7 +434,7 @@ def test_bounces_and_complaints_are_published_to_a_topic(resources):
 
 def test_staff_sign_in_has_hotline_and_ops_groups_and_outputs_their_ids(template, resources):
     groups = of_type(resources, "AWS::Cognito::UserPoolGroup")
-    assert {g["Properties"]["GroupName"] for g in groups.values()} == {"hotline", "ops"}
+    assert {g["Properties"]["GroupName"] for g in groups.values()} == {"hotline", "ops", "admin"}
     assert {"StaffUserPoolId", "StaffHotlineGroup", "StaffOpsGroup"} <= set(template["Outputs"])
 
 
@@ -576,3 +579,11 @@ def test_checkov_finds_no_failed_checks(packaged):
     failed = report["results"]["failed_checks"] if isinstance(report, dict) else []
     assert not failed, [(f["check_id"], f["resource"]) for f in failed]
     assert report["summary"]["passed"] > 0
+
+
+def test_a_lost_audit_record_alarms(resources):
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"]
+              for a in of_type(resources, "AWS::CloudWatch::Alarm").values()}
+    alarm = alarms[f"vaxslot-{STAGE}-audit-write-failed"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == ("vaxslot", "AuditWriteFailed", 0)
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "vaxslot"}]  # as count() emits it
