@@ -14,6 +14,7 @@ from pydantic import BaseModel
 class MailKind(str, Enum):
     BOOKING_CONFIRMED = "booking_confirmed"
     BOOKING_CANCELLED = "booking_cancelled"
+    REQUEST_REJECTED = "request_rejected"
 
 
 class Appointment(BaseModel):
@@ -22,9 +23,16 @@ class Appointment(BaseModel):
     end: datetime
 
 
+class Alternative(BaseModel):
+    """A bookable pair offered instead of a rejected one (first dose, and the second if the vaccine needs it)."""
+
+    first: datetime
+    second: datetime | None = None
+
+
 class MailMessage(BaseModel):
     kind: MailKind
-    booking_code: str
+    booking_code: str = ""  # empty for a rejection: nothing was booked
     language: str
     recipient: str
     given_name: str
@@ -32,8 +40,13 @@ class MailMessage(BaseModel):
     center_name: str
     center_address: str
     appointments: list[Appointment]
+    # A rejection: which request, why (a RequestState reason), and pairs that were bookable when it was decided.
+    request_id: str | None = None
+    reason: str | None = None
+    alternatives: list[Alternative] = []
 
     @property
     def idempotency_key(self) -> str:
-        """One mail per booking and kind, however often the message is delivered."""
-        return f"{self.kind.value}:{self.booking_code}"
+        """One mail per booking (or rejected request) and kind, however often the message is delivered."""
+        subject = self.booking_code if self.kind is not MailKind.REQUEST_REJECTED else self.request_id
+        return f"{self.kind.value}:{subject}"
