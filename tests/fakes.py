@@ -57,10 +57,19 @@ class FakeBookings(Bookings):
         self.requests: dict[str, d.RequestState] = {}
         self.bookings: dict[str, d.Booking] = {}
         self.locks: dict[tuple[str, str], str] = {}
+        self.submissions: dict[str, tuple[str, str]] = {}
 
-    def add_request(self, request, created_at: datetime):
+    def add_request(self, request, created_at: datetime, submission=None):
         with self._lock:
             assert request.request_id not in self.requests
+            if submission is not None:
+                earlier = self.submissions.get(submission.key)
+                if earlier is not None:
+                    request_id, body_hash = earlier
+                    if body_hash != submission.body_hash:
+                        raise d.IdempotencyKeyReused()
+                    raise d.DuplicateSubmission(request_id, self.requests[request_id].status)
+                self.submissions[submission.key] = (request.request_id, submission.body_hash)
             self.requests[request.request_id] = d.RequestState(request.request_id, d.RequestStatus.QUEUED)
 
     def request_state(self, request_id):
@@ -129,9 +138,11 @@ class FakeQueue(RequestQueue):
 class FakeOutbox(MailOutbox):
     def __init__(self):
         self.published: list[MailMessage] = []
+        self.origins: list[str | None] = []
 
-    def publish(self, message):
+    def publish(self, message, origin=None):
         self.published.append(message)
+        self.origins.append(origin)
 
 
 class FakeMailer(Mailer):

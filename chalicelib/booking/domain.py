@@ -228,6 +228,14 @@ def slot_id_for(start: datetime) -> str:
     return start.astimezone(LOCAL_TZ).strftime("%Y%m%dT%H%M")
 
 
+def slot_day(slot_id: str) -> date | None:
+    """The day a slot id names (see slot_id_for), or None if it names none."""
+    try:
+        return datetime.strptime(slot_id, "%Y%m%dT%H%M").date()
+    except ValueError:
+        return None
+
+
 # --- eligibility ----------------------------------------------------------------------------------
 
 

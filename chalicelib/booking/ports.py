@@ -18,6 +18,7 @@ from chalicelib.booking.domain import (
     RequestState,
     Slot,
     SlotPair,
+    Submission,
 )
 from chalicelib.contracts.mail import MailMessage
 
@@ -55,7 +56,9 @@ class Bookings(abc.ABC):
     """Bookings, the person locks and the booking requests, changed atomically."""
 
     @abc.abstractmethod
-    def add_request(self, request: BookingRequest, created_at: datetime) -> None: ...
+    def add_request(self, request: BookingRequest, created_at: datetime, submission: Submission | None = None) -> None:
+        """Store a queued request. With a submission, claim its key in the same write (for a day): if an earlier
+        request holds the key, raise DuplicateSubmission with its id (same body) or IdempotencyKeyReused."""
 
     @abc.abstractmethod
     def request_state(self, request_id: str) -> RequestState | None: ...
@@ -94,5 +97,6 @@ class RequestQueue(abc.ABC):
 
 class MailOutbox(abc.ABC):
     @abc.abstractmethod
-    def publish(self, message: MailMessage) -> None:
-        """Queue a mail to be rendered and sent by the notify worker."""
+    def publish(self, message: MailMessage, origin: str | None = None) -> None:
+        """Have the mail sent (now, or by the notify worker). `origin` names the delivery that caused it (the
+        queue message's id): a retry of that same delivery may send again after a crash; another may not."""
