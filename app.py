@@ -62,8 +62,7 @@ def center_availability(center_id):
 def _accept_booking_request(channel: str) -> Response:
     request = app.current_request
     body = schemas.parse_json_body(schemas.BookingRequestBody, request.raw_body)
-    bootstrap.booking_request_idempotency().register_lambda_context(app.lambda_context)
-    request_id = commands.submit_booking_request(bootstrap.submit_booking_request(), body,
+    request_id = commands.submit_booking_request(bootstrap.booking_service(), body,
                                                  request.headers.get("idempotency-key"))
     count("BookingRequestAccepted", channel=channel)
     return json_response(views.request_accepted(request_id), 202)
@@ -138,32 +137,53 @@ def release_contingent(campaign_id):
 
 def process_booking_record(record: SQSRecord) -> None:
     message = BookingRequestMessage.model_validate_json(record.body)
-    state = bootstrap.booking_service().process(message.to_domain())
+    state = bootstrap.booking_service().process(message.to_domain(), delivery=record.message_id)
     logger.info("booking request decided", extra={"request_id": message.request_id, "status": state.status.value,
                                                    "reason": state.reason.value if state.reason else None})
     count(f"BookingRequest{state.status.value.capitalize()}")
 
 
+def reject_dead_booking_record(record: SQSRecord) -> None:
+    message = BookingRequestMessage.model_validate_json(record.body)
+    state = bootstrap.booking_service().give_up(message.to_domain(), delivery=record.message_id)
+    logger.warning("booking request not processed", extra={"request_id": message.request_id,
+                                                           "status": state.status.value})
+    count("BookingRequestNotProcessed")
+
+
 def send_mail_record(record: SQSRecord) -> None:
     message = MailMessage.model_validate_json(record.body)
-    sent = bootstrap.send_mail_once()(message)
-    count("MailSent" if sent else "MailSuppressed", kind=message.kind.value)
+    try:
+        claim = bootstrap.mail_service().send(message, delivery=record.message_id)
+    except Exception:
+        # Wait longer before each new try (30 s doubling to 15 min): an SES outage of hours loses nothing.
+        bootstrap.mail_retry().later(record.receipt_handle, int(record.attributes.approximate_receive_count))
+        raise
+    count({"send": "MailSent", "suppressed": "MailSuppressed"}.get(claim.value, "MailDuplicate"),
+          kind=message.kind.value)
+
+
+def _batch(event, record_handler):
+    # A processor per invocation: it holds the batch's outcomes, and the local pumps call handlers in parallel.
+    return process_partial_response(event=event.to_dict(), record_handler=record_handler,
+                                    processor=BatchProcessor(EventType.SQS), context=event.context)
 
 
 # Queue and topic names come from the stage's environment (.chalice/config.json, from infra/resources.py).
-# A processor per invocation: it holds the batch's outcomes, and the local pumps call handlers in parallel.
 @app.on_sqs_message(queue=os.environ["BOOKING_QUEUE_NAME"], batch_size=10)
 def booking_worker(event):
-    return process_partial_response(event=event.to_dict(), record_handler=process_booking_record,
-                                    processor=BatchProcessor(EventType.SQS), context=event.context)
+    return _batch(event, process_booking_record)
+
+
+@app.on_sqs_message(queue=os.environ["BOOKING_DLQ_NAME"], batch_size=10)
+def booking_dead_letters(event):
+    """Requests the worker failed maxReceiveCount times: rejected as not_processed, so none waits for ever."""
+    return _batch(event, reject_dead_booking_record)
 
 
 @app.on_sqs_message(queue=os.environ["NOTIFY_QUEUE_NAME"], batch_size=10)
 def mail_worker(event):
-    # Without the context a crashed send would hold its idempotency record "in progress" for 30 days.
-    bootstrap.mail_idempotency().register_lambda_context(event.context)
-    return process_partial_response(event=event.to_dict(), record_handler=send_mail_record,
-                                    processor=BatchProcessor(EventType.SQS), context=event.context)
+    return _batch(event, send_mail_record)
 
 
 @app.on_sns_message(topic=os.environ["MAIL_EVENTS_TOPIC_NAME"])

@@ -9,7 +9,7 @@ from datetime import datetime
 from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, RequestQueue
 from chalicelib.contracts.mail import MailMessage
-from chalicelib.notify.ports import Mailer, SuppressionList
+from chalicelib.notify.ports import MailClaim, Mailer, MailLedger
 
 
 class FakeCatalog(Catalog):
@@ -153,12 +153,30 @@ class FakeMailer(Mailer):
         self.sent.append(message)
 
 
-class FakeSuppressionList(SuppressionList):
+class FakeSuppressionList(MailLedger):
+    """The suppression list and the mail markers, with the same claim rules as the DynamoDB write."""
+
     def __init__(self):
         self.suppressed: dict[str, str] = {}
+        self.markers: dict[str, str] = {}  # mail key → the delivery that claimed it
+        self._lock = threading.Lock()
 
     def is_suppressed(self, address):
         return address.strip().casefold() in self.suppressed
 
     def suppress(self, address, reason):
         self.suppressed[address.strip().casefold()] = reason
+
+    def claim(self, mail_key, recipient, delivery):
+        with self._lock:
+            if self.is_suppressed(recipient):
+                return MailClaim.SUPPRESSED
+            if self.markers.get(mail_key, delivery) != delivery:
+                return MailClaim.ALREADY_SENT
+            self.markers[mail_key] = delivery
+            return MailClaim.SEND
+
+    def release(self, mail_key, delivery):
+        with self._lock:
+            if self.markers.get(mail_key) == delivery:
+                del self.markers[mail_key]

@@ -113,6 +113,7 @@ _STATUS_BY_TYPE: dict[type[Exception], tuple[int, str]] = {
     d.UnknownRequest: (404, "unknown_request"),
     d.BookingNotFound: (404, "unknown_booking"),
     d.NotEligible: (403, "not_eligible"),
+    d.IdempotencyKeyReused: (409, "idempotency_key_reused"),
 }
 
 

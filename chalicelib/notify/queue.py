@@ -1,0 +1,23 @@
+"""The notify queue's retry path: a mail message whose send failed waits longer before each new try.
+
+SQS would redeliver it after the queue's fixed visibility timeout; an SES outage longer than
+maxReceiveCount × that timeout then lost mail for good. Changing the message's visibility after each
+failure spaces the tries out (30 s doubling to 15 min, `services.retry_delay_s`) over hours instead.
+"""
+
+from __future__ import annotations
+
+from chalicelib.notify.services import retry_delay_s
+
+
+class MailRetry:
+    def __init__(self, sqs_client, queue_url: str):
+        self._sqs = sqs_client
+        self._queue_url = queue_url
+
+    def later(self, receipt_handle: str, receive_count: int) -> int:
+        """Hide the message for the delay its try number earns; returns the delay in seconds."""
+        delay = retry_delay_s(receive_count)
+        self._sqs.change_message_visibility(QueueUrl=self._queue_url, ReceiptHandle=receipt_handle,
+                                            VisibilityTimeout=delay)
+        return delay
