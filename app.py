@@ -157,7 +157,8 @@ def send_mail_record(record: SQSRecord) -> None:
         claim = bootstrap.mail_service().send(message, delivery=record.message_id)
     except Exception:
         # Wait longer before each new try (30 s doubling to 15 min): an SES outage of hours loses nothing.
-        bootstrap.mail_retry().later(record.receipt_handle, int(record.attributes.approximate_receive_count))
+        bootstrap.mail_retry().later(record.event_source_arn, record.receipt_handle,
+                                     int(record.attributes.approximate_receive_count))
         raise
     count({"send": "MailSent", "suppressed": "MailSuppressed"}.get(claim.value, "MailDuplicate"),
           kind=message.kind.value)

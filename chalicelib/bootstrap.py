@@ -150,7 +150,7 @@ def mail_service() -> MailService:
 @functools.cache
 def mail_retry() -> MailRetry:
     """Puts a failed mail message back on the notify queue with a growing delay."""
-    return MailRetry(_client("sqs"), _queue_url(get_settings().notify_queue_name))
+    return MailRetry(_client("sqs"), _queue_url)
 
 
 def _idempotency_store() -> DynamoDBPersistenceLayer:
