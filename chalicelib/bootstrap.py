@@ -28,14 +28,13 @@ from chalicelib.booking.services import BookingService
 from chalicelib.booking.storage import DynamoBookings, DynamoCatalog
 from chalicelib.contracts.local_time import LOCAL_TZ
 from chalicelib.contracts.mail import MailMessage
-from chalicelib.notify.queue import MailRetry
 from chalicelib.dynamo_binding import bind_table
 from chalicelib.notify.dynamo import DynamoSuppressionList
+from chalicelib.notify.queue import MailRetry
 from chalicelib.notify.services import MailService
 from chalicelib.notify.ses import SesMailer
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
-
 
 
 @functools.cache

@@ -110,7 +110,7 @@ class SendNowMailOutbox(MailOutbox):
     marker, so a mail is sent once whichever path sends it.
     """
 
-    def __init__(self, send: Callable[[MailMessage, str], bool], fallback: MailOutbox,
+    def __init__(self, send: Callable[[MailMessage, str], object], fallback: MailOutbox,
                  on_fallback: Callable[[MailMessage, Exception], None] = lambda message, error: None):
         self._send = send
         self._fallback = fallback
@@ -119,6 +119,6 @@ class SendNowMailOutbox(MailOutbox):
     def publish(self, message: MailMessage, origin: str | None = None) -> None:
         try:
             self._send(message, origin or f"once:{uuid.uuid4().hex}")
-        except Exception as error:  # noqa: BLE001 - whatever failed, the mail must not block the decision
+        except Exception as error:  # whatever failed, the mail must not block the decision
             self._on_fallback(message, error)
             self._fallback.publish(message, origin)

@@ -1,7 +1,7 @@
 """The notify queue's retry path: a mail message whose send failed waits longer before each new try.
 
 SQS would redeliver it after the queue's fixed visibility timeout; an SES outage longer than
-maxReceiveCount × that timeout then lost mail for good. Changing the message's visibility after each
+maxReceiveCount times that timeout then lost mail for good. Changing the message's visibility after each
 failure spaces the tries out (30 s doubling to 15 min, `services.retry_delay_s`) over hours instead.
 """
 

@@ -74,7 +74,8 @@ class MailService:
             "m": message,
             "lang": language,
             "site_url": self._site_url or "/",
-            "lookup_url": f"{self._site_url}/#/booking" + (f"?code={message.booking_code}" if message.booking_code else ""),
+            "lookup_url": f"{self._site_url}/#/booking"
+                          + (f"?code={message.booking_code}" if message.booking_code else ""),
             "try_again_url": f"{self._site_url}/#/book",
         }
         name = f"{message.kind.value}.{language}"

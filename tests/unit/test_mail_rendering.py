@@ -112,7 +112,8 @@ def test_a_failed_try_waits_30_s_doubling_to_15_min_and_the_tries_span_more_than
 
 def test_the_retry_hides_the_message_on_its_own_queue_for_its_delay():
     class Sqs:
-        calls: list[dict] = []
+        def __init__(self):
+            self.calls: list[dict] = []
 
         def change_message_visibility(self, **kwargs):
             self.calls.append(kwargs)
