@@ -68,7 +68,8 @@ class FakeBookings(Bookings):
                     request_id, body_hash = earlier
                     if body_hash != submission.body_hash:
                         raise d.IdempotencyKeyReused()
-                    raise d.DuplicateSubmission(request_id, self.requests[request_id].status)
+                    if self.requests[request_id].reason is not d.RejectReason.NOT_PROCESSED:
+                        raise d.DuplicateSubmission(request_id, self.requests[request_id].status)
                 self.submissions[submission.key] = (request.request_id, submission.body_hash)
             self.requests[request.request_id] = d.RequestState(request.request_id, d.RequestStatus.QUEUED)
 

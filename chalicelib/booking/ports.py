@@ -58,7 +58,8 @@ class Bookings(abc.ABC):
     @abc.abstractmethod
     def add_request(self, request: BookingRequest, created_at: datetime, submission: Submission | None = None) -> None:
         """Store a queued request. With a submission, claim its key in the same write (for a day): if an earlier
-        request holds the key, raise DuplicateSubmission with its id (same body) or IdempotencyKeyReused."""
+        request holds the key, raise DuplicateSubmission with its id (same body) or IdempotencyKeyReused;
+        a request rejected `not_processed` gives its key up to the new one (asking again is safe)."""
 
     @abc.abstractmethod
     def request_state(self, request_id: str) -> RequestState | None: ...

@@ -337,3 +337,13 @@ def test_the_same_delivery_retried_after_a_crash_mid_send_may_send_again_but_no_
     assert mail.send(confirmation, "m-2") is MailClaim.ALREADY_SENT
     assert mail.send(confirmation, "m-1") is MailClaim.SEND  # m-1 comes back: the mail is not lost
     assert len(mailer.sent) == 1
+
+
+def test_asking_again_after_not_processed_makes_a_new_request_even_with_the_same_submission():
+    world = _world(Clock())
+    submission = d.Submission("body:hash-a", "hash-a")
+    first = _submit(world, submission)
+    world.service.give_up(world.queue.sent[0])
+    again = _submit(world, submission)
+    assert again != first
+    assert world.service.process(world.queue.sent[-1]).status is d.RequestStatus.BOOKED

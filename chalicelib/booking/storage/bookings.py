@@ -105,6 +105,14 @@ class DynamoBookings(Bookings):
             if earlier.body_hash != submission.body_hash:
                 raise d.IdempotencyKeyReused() from None
             state = self.request_state(earlier.request_id)
+            if state is not None and state.reason is d.RejectReason.NOT_PROCESSED:
+                # The system could not decide it, and asking again must be safe: this one is a new request.
+                def replace_claim(tx: TransactWrite) -> None:
+                    tx.save(claim, condition=SubmissionItem.request_id == earlier.request_id)
+                    tx.save(item, condition=RequestItem.pk.does_not_exist())
+
+                self._transact(replace_claim)
+                return
             status = state.status if state else d.RequestStatus.QUEUED
             raise d.DuplicateSubmission(earlier.request_id, status) from None
 
