@@ -9,6 +9,7 @@ from chalice import Chalice, CognitoUserPoolAuthorizer, ConvertToMiddleware, COR
 from chalicelib import bootstrap
 from chalicelib.api import commands, schemas, views
 from chalicelib.api.http import api_view, chalice_errors_to_contract, json_response, require_group
+from chalicelib.booking.domain import UnknownRequest
 from chalicelib.booking.queues import BookingRequestMessage
 from chalicelib.contracts.mail import MailMessage
 from chalicelib.observability import count, logger, measure, metrics, tracer
@@ -145,7 +146,11 @@ def process_booking_record(record: SQSRecord) -> None:
 
 def reject_dead_booking_record(record: SQSRecord) -> None:
     message = BookingRequestMessage.model_validate_json(record.body)
-    state = bootstrap.booking_service().give_up(message.to_domain(), delivery=record.message_id)
+    try:
+        state = bootstrap.booking_service().give_up(message.to_domain(), delivery=record.message_id)
+    except UnknownRequest:  # never stored: nobody waits for it, so there is nothing to decide
+        logger.warning("dead letter of an unknown request dropped", extra={"request_id": message.request_id})
+        return
     logger.warning("booking request not processed", extra={"request_id": message.request_id,
                                                            "status": state.status.value})
     count("BookingRequestNotProcessed")

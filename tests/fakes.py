@@ -102,7 +102,8 @@ class FakeBookings(Bookings):
 
     def reject(self, request_id, reason, alternatives):
         with self._lock:
-            if self.requests[request_id].status is not d.RequestStatus.QUEUED:
+            current = self.requests.get(request_id)
+            if current is None or current.status is not d.RequestStatus.QUEUED:
                 return False
             self.requests[request_id] = d.RequestState(request_id, d.RequestStatus.REJECTED, reason=reason,
                                                        alternatives=tuple(alternatives))

@@ -347,3 +347,11 @@ def test_asking_again_after_not_processed_makes_a_new_request_even_with_the_same
     again = _submit(world, submission)
     assert again != first
     assert world.service.process(world.queue.sent[-1]).status is d.RequestStatus.BOOKED
+
+
+def test_a_dead_letter_of_a_request_that_was_never_stored_is_unknown_and_changes_nothing():
+    world = _world(Clock())
+    request = replace(world.submit(slot(1, 9)), request_id="never-stored")
+    with pytest.raises(d.UnknownRequest):
+        world.service.give_up(request)
+    assert "never-stored" not in world.bookings.requests and world.outbox.published == []
