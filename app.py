@@ -165,8 +165,7 @@ def send_mail_record(record: SQSRecord) -> None:
         bootstrap.mail_retry().later(record.event_source_arn, record.receipt_handle,
                                      int(record.attributes.approximate_receive_count))
         raise
-    count({"send": "MailSent", "suppressed": "MailSuppressed"}.get(claim.value, "MailDuplicate"),
-          kind=message.kind.value)
+    count(claim.metric, kind=message.kind.value)
 
 
 def _batch(event, record_handler):

@@ -30,10 +30,11 @@ from chalicelib.contracts.local_time import LOCAL_TZ
 from chalicelib.contracts.mail import MailMessage
 from chalicelib.dynamo_binding import bind_table
 from chalicelib.notify.dynamo import DynamoSuppressionList
+from chalicelib.notify.ports import MailClaim
 from chalicelib.notify.queue import MailRetry
 from chalicelib.notify.services import MailService
 from chalicelib.notify.ses import SesMailer
-from chalicelib.observability import logger
+from chalicelib.observability import count, logger
 from chalicelib.settings import get_settings
 
 
@@ -103,6 +104,12 @@ def booking_queries() -> BookingQueries:
                           availability_max_age_s=get_settings().availability_max_age_s)
 
 
+def _send_mail_now(message: MailMessage, delivery: str) -> MailClaim:
+    claim = mail_service().send(message, delivery)
+    count(claim.metric, kind=message.kind.value)
+    return claim
+
+
 def _mail_queued_for_retry(message: MailMessage, error: Exception) -> None:
     logger.warning("mail not sent at once, queued for a retry",
                    extra={"kind": message.kind.value, "error": type(error).__name__})
@@ -120,8 +127,7 @@ def booking_service() -> BookingService:
         bookings=_bookings(),
         queue=SqsRequestQueue(sqs, _queue_url(s.booking_queue_name)),
         # Mail goes out from the worker that decided it; the notify queue is the retry path (docs/architecture.md).
-        outbox=SendNowMailOutbox(lambda message, delivery: mail_service().send(message, delivery),
-                                 queued_mail, on_fallback=_mail_queued_for_retry),
+        outbox=SendNowMailOutbox(_send_mail_now, queued_mail, on_fallback=_mail_queued_for_retry),
         person_key_pepper=_person_key_pepper(),
         clock=now,
         slots_max_age_s=s.catalog_cache_s,

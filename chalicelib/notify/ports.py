@@ -28,6 +28,11 @@ class MailClaim(str, Enum):
     ALREADY_SENT = "already_sent"  # another delivery sent it (or is sending it)
     SUPPRESSED = "suppressed"  # the address is on the suppression list
 
+    @property
+    def metric(self) -> str:
+        """The business metric of a send that ended with this claim (the dashboard shows MailSuppressed)."""
+        return {"send": "MailSent", "already_sent": "MailDuplicate", "suppressed": "MailSuppressed"}[self.value]
+
 
 class MailLedger(SuppressionList):
     """The suppression list plus a marker per mail: checked and claimed in one write, so that each mail is
