@@ -10,6 +10,7 @@ from chalicelib import bootstrap
 from chalicelib.api import commands, schemas, staff, views
 from chalicelib.api.http import api_view, chalice_errors_to_contract, json_response, require_group
 from chalicelib.api.limits import client_address, client_limit
+from chalicelib.booking.domain import UnknownRequest
 from chalicelib.booking.queues import BookingRequestMessage
 from chalicelib.contracts.mail import MailMessage
 from chalicelib.observability import count, logger, measure, metrics, tracer
@@ -86,8 +87,7 @@ def _accept_booking_request(channel: str) -> Response:
     # Waiting room (§8): while the campaign's room is active, only an admitted visitor may send a request.
     bootstrap.waiting_room_service().check_admission(body.campaign_id, request.headers.get("admission-token"),
                                                      bootstrap.person_key(body.person.to_domain()))
-    bootstrap.booking_request_idempotency().register_lambda_context(app.lambda_context)
-    request_id = commands.submit_booking_request(bootstrap.submit_booking_request(), body,
+    request_id = commands.submit_booking_request(bootstrap.booking_service(), body,
                                                  request.headers.get("idempotency-key"))
     count("BookingRequestAccepted", channel=channel)
     return json_response(views.request_accepted(request_id), 202)
@@ -144,8 +144,7 @@ def hotline_booking_request():
     bootstrap.abuse_limits().admit_booking_request(person)  # per-person limit, as on the citizen route
     bootstrap.waiting_room_service().check_admission(body.campaign_id, request.headers.get("admission-token"),
                                                      bootstrap.person_key(person))
-    bootstrap.booking_request_idempotency().register_lambda_context(app.lambda_context)
-    request_id = staff.submit_for_caller(bootstrap.submit_booking_request(), bootstrap.staff_service(), body,
+    request_id = staff.submit_for_caller(bootstrap.booking_service(), bootstrap.staff_service(), body,
                                          request.headers.get("idempotency-key"), actor)
     count("BookingRequestAccepted", channel="hotline")
     return json_response(views.request_accepted(request_id), 202)
@@ -217,32 +216,57 @@ def staff_audit():
 
 def process_booking_record(record: SQSRecord) -> None:
     message = BookingRequestMessage.model_validate_json(record.body)
-    state = bootstrap.booking_service().process(message.to_domain())
+    state = bootstrap.booking_service().process(message.to_domain(), delivery=record.message_id)
     logger.info("booking request decided", extra={"request_id": message.request_id, "status": state.status.value,
                                                    "reason": state.reason.value if state.reason else None})
     count(f"BookingRequest{state.status.value.capitalize()}")
 
 
+def reject_dead_booking_record(record: SQSRecord) -> None:
+    message = BookingRequestMessage.model_validate_json(record.body)
+    try:
+        state = bootstrap.booking_service().give_up(message.to_domain(), delivery=record.message_id)
+    except UnknownRequest:  # never stored: nobody waits for it, so there is nothing to decide
+        logger.warning("dead letter of an unknown request dropped", extra={"request_id": message.request_id})
+        return
+    logger.warning("booking request not processed", extra={"request_id": message.request_id,
+                                                           "status": state.status.value})
+    count("BookingRequestNotProcessed")
+
+
 def send_mail_record(record: SQSRecord) -> None:
     message = MailMessage.model_validate_json(record.body)
-    sent = bootstrap.send_mail_once()(message)
-    count("MailSent" if sent else "MailSuppressed", kind=message.kind.value)
+    try:
+        claim = bootstrap.mail_service().send(message, delivery=record.message_id)
+    except Exception:
+        # Wait longer before each new try (30 s doubling to 15 min): an SES outage of hours loses nothing.
+        bootstrap.mail_retry().later(record.event_source_arn, record.receipt_handle,
+                                     int(record.attributes.approximate_receive_count))
+        raise
+    count(claim.metric, kind=message.kind.value)
+
+
+def _batch(event, record_handler):
+    # A processor per invocation: it holds the batch's outcomes, and the local pumps call handlers in parallel.
+    return process_partial_response(event=event.to_dict(), record_handler=record_handler,
+                                    processor=BatchProcessor(EventType.SQS), context=event.context)
 
 
 # Queue and topic names come from the stage's environment (.chalice/config.json, from infra/resources.py).
-# A processor per invocation: it holds the batch's outcomes, and the local pumps call handlers in parallel.
 @app.on_sqs_message(queue=os.environ["BOOKING_QUEUE_NAME"], batch_size=10)
 def booking_worker(event):
-    return process_partial_response(event=event.to_dict(), record_handler=process_booking_record,
-                                    processor=BatchProcessor(EventType.SQS), context=event.context)
+    return _batch(event, process_booking_record)
+
+
+@app.on_sqs_message(queue=os.environ["BOOKING_DLQ_NAME"], batch_size=10)
+def booking_dead_letters(event):
+    """Requests the worker failed maxReceiveCount times: rejected as not_processed, so none waits for ever."""
+    return _batch(event, reject_dead_booking_record)
 
 
 @app.on_sqs_message(queue=os.environ["NOTIFY_QUEUE_NAME"], batch_size=10)
 def mail_worker(event):
-    # Without the context a crashed send would hold its idempotency record "in progress" for 30 days.
-    bootstrap.mail_idempotency().register_lambda_context(event.context)
-    return process_partial_response(event=event.to_dict(), record_handler=send_mail_record,
-                                    processor=BatchProcessor(EventType.SQS), context=event.context)
+    return _batch(event, send_mail_record)
 
 
 @app.on_sns_message(topic=os.environ["MAIL_EVENTS_TOPIC_NAME"])

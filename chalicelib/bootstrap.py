@@ -22,7 +22,7 @@ from chalicelib.api.commands import slot_record
 from chalicelib.booking.catalog_cache import CachedCatalog
 from chalicelib.booking.operations import OperationsService
 from chalicelib.booking.queries import BookingQueries
-from chalicelib.booking.queues import SqsMailOutbox, SqsRequestQueue
+from chalicelib.booking.queues import SendNowMailOutbox, SqsMailOutbox, SqsRequestQueue
 from chalicelib.booking.reconciliation import Reconciliation
 from chalicelib.booking.services import BookingService
 from chalicelib.booking.storage import DynamoBookings, DynamoCatalog
@@ -34,6 +34,8 @@ from chalicelib.limits.domain import Limit
 from chalicelib.limits.dynamo import DynamoCounters
 from chalicelib.limits.limiter import Limiter
 from chalicelib.notify.dynamo import DynamoSuppressionList
+from chalicelib.notify.ports import MailClaim
+from chalicelib.notify.queue import MailRetry
 from chalicelib.notify.quota import LimiterMailQuota
 from chalicelib.notify.services import MailService
 from chalicelib.notify.ses import SesMailer
@@ -42,8 +44,6 @@ from chalicelib.settings import LimitSettings, get_limit_settings, get_settings
 from chalicelib.verification.dynamo import DynamoVerifications
 from chalicelib.verification.service import VerificationService
 from chalicelib.waitingroom.dynamo import DynamoRoomStore  # imported here so that _connection() binds its items
-
-IDEMPOTENCY_TTL_S = 24 * 3600
 
 
 @functools.cache
@@ -55,6 +55,16 @@ def _client(service: str):
         endpoint_url=s.aws_endpoint_url,
         config=Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=50),
     )
+
+
+@functools.cache
+def _mail_client():
+    """SES with short timeouts: a send must fail (and be queued for a retry) well within the function's
+    timeout, never be cut off mid-send by it."""
+    s = get_settings()
+    return boto3.client("ses", region_name=s.region, endpoint_url=s.aws_endpoint_url,
+                        config=Config(connect_timeout=2, read_timeout=5,
+                                      retries={"mode": "standard", "max_attempts": 2}))
 
 
 @functools.cache
@@ -102,19 +112,33 @@ def booking_queries() -> BookingQueries:
                           availability_max_age_s=get_settings().availability_max_age_s)
 
 
+def _send_mail_now(message: MailMessage, delivery: str) -> MailClaim:
+    claim = mail_service().send(message, delivery)
+    count(claim.metric, kind=message.kind.value)
+    return claim
+
+
+def _mail_queued_for_retry(message: MailMessage, error: Exception) -> None:
+    logger.warning("mail not sent at once, queued for a retry",
+                   extra={"kind": message.kind.value, "error": type(error).__name__})
+
+
 @functools.cache
 def booking_service() -> BookingService:
     """The use cases that change state: submit, process (the worker), cancel."""
     s = get_settings()
     sqs = _client("sqs")
+    queued_mail = SqsMailOutbox(sqs, _queue_url(s.notify_queue_name))
     return BookingService(
         queries=booking_queries(),
         catalog=catalog(),
         bookings=_bookings(),
         queue=SqsRequestQueue(sqs, _queue_url(s.booking_queue_name)),
-        outbox=SqsMailOutbox(sqs, _queue_url(s.notify_queue_name)),
+        # Mail goes out from the worker that decided it; the notify queue is the retry path (docs/architecture.md).
+        outbox=SendNowMailOutbox(_send_mail_now, queued_mail, on_fallback=_mail_queued_for_retry),
         person_key_pepper=_person_key_pepper(),
         clock=now,
+        slots_max_age_s=s.catalog_cache_s,
     )
 
 
@@ -132,41 +156,20 @@ def reconciliation() -> Reconciliation:
 def mail_service() -> MailService:
     s = get_settings()
     _connection()
-    return MailService(SesMailer(_client("ses")), DynamoSuppressionList(clock=now), sender=s.mail_sender,
-                       site_url=s.site_url, quota=_mail_quota(), on_capped=_mail_capped)
+    return MailService(SesMailer(_mail_client()), DynamoSuppressionList(_connection(), clock=now),
+                       sender=s.mail_sender, site_url=s.site_url,
+                       quota=_mail_quota(), on_capped=_mail_capped)
+
+
+@functools.cache
+def mail_retry() -> MailRetry:
+    """Puts a failed mail message back on the notify queue with a growing delay."""
+    return MailRetry(_client("sqs"), _queue_url)
 
 
 def _idempotency_store() -> DynamoDBPersistenceLayer:
     # One per idempotent function: powertools keeps the function's name on the store it is given.
     return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name, boto3_client=_client("dynamodb"))
-
-
-@functools.cache
-def booking_request_idempotency() -> IdempotencyConfig:
-    # The key is chosen by the handler (Idempotency-Key header, else a hash of the body); the body hash is
-    # validated so one key cannot be reused for a different request.
-    return IdempotencyConfig(
-        event_key_jmespath="key",
-        payload_validation_jmespath="body_hash",
-        expires_after_seconds=IDEMPOTENCY_TTL_S,
-        raise_on_no_idempotency_key=True,
-    )
-
-
-@functools.cache
-def submit_booking_request() -> Callable[..., dict]:
-    """service.submit behind powertools Idempotency: the same key answers the same request id."""
-    service = booking_service()
-
-    @idempotent_function(
-        data_keyword_argument="envelope",
-        persistence_store=_idempotency_store(),
-        config=booking_request_idempotency(),
-    )
-    def submit(envelope: dict, **submission) -> dict:
-        return {"request_id": service.submit(**submission)}
-
-    return submit
 
 
 @functools.cache
@@ -187,24 +190,6 @@ def release_contingent_once() -> Callable[..., list]:
         return [slot_record(s) for s in slots]
 
     return release
-
-
-@functools.cache
-def mail_idempotency() -> IdempotencyConfig:
-    return IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=30 * 24 * 3600)
-
-
-@functools.cache
-def send_mail_once() -> Callable[[MailMessage], bool]:
-    """mail_service().send behind powertools Idempotency: one mail per booking and kind."""
-    service = mail_service()
-
-    @idempotent_function(data_keyword_argument="envelope", persistence_store=_idempotency_store(),
-                         config=mail_idempotency())
-    def send(envelope: dict, message: MailMessage) -> dict:
-        return {"sent": service.send(message)}
-
-    return lambda message: send(envelope={"key": message.idempotency_key}, message=message)["sent"]
 
 
 # --- abuse limits and contact verification (docs/abuse.md) ---------------------------------------
@@ -252,7 +237,7 @@ def _mail_quota() -> LimiterMailQuota:
 
 
 def _mail_capped(kind: MailKind) -> None:
-    count("MailCapped", kind=kind.value)
+    # The MailCapped metric comes from the send's result (MailClaim.CAPPED); this says why, without the address.
     logger.info("mail not sent: its address has had today's mails", extra={"kind": kind.value})
 
 
@@ -261,11 +246,9 @@ def reset() -> None:
     from chalicelib import settings
 
     settings.get_settings.cache_clear()
-    for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, _bookings, booking_queries,
-                    audit_trail, staff_service,
-                    booking_service, operations_service, reconciliation, mail_service,
-                    booking_request_idempotency, submit_booking_request, contingent_idempotency,
-                    release_contingent_once, mail_idempotency, send_mail_once,
+    for factory in (_client, _mail_client, _queue_url, _person_key_pepper, _connection, catalog, _bookings,
+                    booking_queries, audit_trail, staff_service, booking_service, operations_service, reconciliation,
+                    mail_service, mail_retry, contingent_idempotency, release_contingent_once,
                     _admission_token_key, waiting_room_service):
         factory.cache_clear()
     for factory in (settings.get_limit_settings, _limiter, abuse_limits, verification_service):

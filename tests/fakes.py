@@ -10,7 +10,7 @@ from chalicelib.booking import domain as d
 from chalicelib.booking.audit import AuditLog, AuditRecord, sort_key
 from chalicelib.booking.ports import Bookings, CallerIndex, Catalog, MailOutbox, RequestQueue
 from chalicelib.contracts.mail import MailMessage
-from chalicelib.notify.ports import Mailer, SuppressionList
+from chalicelib.notify.ports import MailClaim, Mailer, MailLedger
 
 
 class FakeCatalog(Catalog):
@@ -59,10 +59,20 @@ class FakeBookings(Bookings):
         self.requests: dict[str, d.RequestState] = {}
         self.bookings: dict[str, d.Booking] = {}
         self.locks: dict[tuple[str, str], str] = {}
+        self.submissions: dict[str, tuple[str, str]] = {}
 
-    def add_request(self, request, created_at: datetime):
+    def add_request(self, request, created_at: datetime, submission=None):
         with self._lock:
             assert request.request_id not in self.requests
+            if submission is not None:
+                earlier = self.submissions.get(submission.key)
+                if earlier is not None:
+                    request_id, body_hash = earlier
+                    if body_hash != submission.body_hash:
+                        raise d.IdempotencyKeyReused()
+                    if self.requests[request_id].reason is not d.RejectReason.NOT_PROCESSED:
+                        raise d.DuplicateSubmission(request_id, self.requests[request_id].status)
+                self.submissions[submission.key] = (request.request_id, submission.body_hash)
             self.requests[request.request_id] = d.RequestState(request.request_id, d.RequestStatus.QUEUED)
 
     def request_state(self, request_id):
@@ -94,7 +104,8 @@ class FakeBookings(Bookings):
 
     def reject(self, request_id, reason, alternatives):
         with self._lock:
-            if self.requests[request_id].status is not d.RequestStatus.QUEUED:
+            current = self.requests.get(request_id)
+            if current is None or current.status is not d.RequestStatus.QUEUED:
                 return False
             self.requests[request_id] = d.RequestState(request_id, d.RequestStatus.REJECTED, reason=reason,
                                                        alternatives=tuple(alternatives))
@@ -160,9 +171,11 @@ class FakeQueue(RequestQueue):
 class FakeOutbox(MailOutbox):
     def __init__(self):
         self.published: list[MailMessage] = []
+        self.origins: list[str | None] = []
 
-    def publish(self, message):
+    def publish(self, message, origin=None):
         self.published.append(message)
+        self.origins.append(origin)
 
 
 class FakeMailer(Mailer):
@@ -173,9 +186,13 @@ class FakeMailer(Mailer):
         self.sent.append(message)
 
 
-class FakeSuppressionList(SuppressionList):
+class FakeSuppressionList(MailLedger):
+    """The suppression list and the mail markers, with the same claim rules as the DynamoDB write."""
+
     def __init__(self):
         self.suppressed: dict[str, str] = {}
+        self.markers: dict[str, str] = {}  # mail key → the delivery that claimed it
+        self._lock = threading.Lock()
 
     def is_suppressed(self, address):
         return address.strip().casefold() in self.suppressed
@@ -183,6 +200,19 @@ class FakeSuppressionList(SuppressionList):
     def suppress(self, address, reason):
         self.suppressed[address.strip().casefold()] = reason
 
+    def claim(self, mail_key, recipient, delivery):
+        with self._lock:
+            if self.is_suppressed(recipient):
+                return MailClaim.SUPPRESSED
+            if self.markers.get(mail_key, delivery) != delivery:
+                return MailClaim.ALREADY_SENT
+            self.markers[mail_key] = delivery
+            return MailClaim.SEND
+
+    def release(self, mail_key, delivery):
+        with self._lock:
+            if self.markers.get(mail_key) == delivery:
+                del self.markers[mail_key]
 
 # --- limits and verification (chalicelib/limits, chalicelib/verification) -----------------------------
 

@@ -159,6 +159,7 @@ _STATUS_BY_TYPE: dict[type[Exception], tuple[int, str]] = {
     wr.RoomNotOpen: (409, "waiting_room_not_open"),
     verification.VerificationRequired: (400, "verification_required"),
     verification.VerificationFailed: (403, "verification_failed"),
+    d.IdempotencyKeyReused: (409, "idempotency_key_reused"),
 }
 
 

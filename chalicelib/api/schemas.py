@@ -185,6 +185,7 @@ class BookingRequestBody(_Body):
     campaign_id: Identifier
     center_id: Identifier
     slot_id: Identifier
+    second_slot_id: Identifier | None = None  # the second dose the site showed with slot_id (optional)
     flexible: bool = False
     language: Literal["de", "en"] = "de"
     person: PersonBody

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import unicodedata
-from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Literal
 
@@ -24,6 +23,7 @@ from chalicelib.booking import domain as d
 from chalicelib.booking.audit import Actor, AuditPage, AuditRecord
 from chalicelib.booking.hotline import StaffService
 from chalicelib.booking.queries import BookingView
+from chalicelib.booking.services import BookingService
 
 # --- who acts -------------------------------------------------------------------------------------
 
@@ -88,6 +88,7 @@ class HotlineBookingRequestBody(schemas._Body):
     flexible: bool = False
     language: Literal["de", "en"] = "de"
     person: CallerBody
+    second_slot_id: schemas.Identifier | None = None  # the second dose shown with slot_id (optional)
 
 
 class FindCallerQuery(schemas._Body):
@@ -112,18 +113,19 @@ def parse_caller_query(query: dict) -> FindCallerQuery:
 # --- commands -------------------------------------------------------------------------------------
 
 
-def submit_for_caller(submit: Callable[..., dict], service: StaffService, body: HotlineBookingRequestBody,
+def submit_for_caller(booking: BookingService, service: StaffService, body: HotlineBookingRequestBody,
                       idempotency_key: str | None, actor: Actor) -> str:
     """The citizen route's idempotent submit, with the hotline channel and the agent recorded, then audited.
     Keys are kept apart from the web's, so an agent's retry never answers with a citizen's request."""
     digest = body_hash(body)
     key = f"hotline:header:{idempotency_key}" if idempotency_key else f"hotline:body:{digest}"
-    answer = submit(envelope={"key": key, "body_hash": digest}, campaign_id=body.campaign_id,
-                    center_id=body.center_id, slot_id=body.slot_id, flexible=body.flexible, language=body.language,
-                    person=body.person.to_domain(), channel=d.Channel.HOTLINE, agent=actor.user)
-    service.booking_requested(actor, answer["request_id"], body.campaign_id, body.center_id, body.slot_id,
+    request_id = booking.submit(body.campaign_id, body.center_id, body.slot_id, body.flexible, body.language,
+                                body.person.to_domain(), channel=d.Channel.HOTLINE, agent=actor.user,
+                                submission=d.Submission(key=key, body_hash=digest),
+                                second_slot_id=body.second_slot_id)
+    service.booking_requested(actor, request_id, body.campaign_id, body.center_id, body.slot_id,
                               has_email=body.person.email is not None)
-    return answer["request_id"]
+    return request_id
 
 
 def decode_cursor(cursor: str | None) -> tuple[date, str] | None:

@@ -76,6 +76,19 @@ class RequestAlreadyDecided(DomainError):
     """The request was booked or rejected before (a duplicate delivery); nothing must change."""
 
 
+class IdempotencyKeyReused(DomainError):
+    """An Idempotency-Key sent again with a different body: the key names another request."""
+
+
+class DuplicateSubmission(DomainError):
+    """The same request was submitted before (same Idempotency-Key, or the same body): answer its id."""
+
+    def __init__(self, request_id: str, status: RequestStatus):
+        super().__init__(request_id)
+        self.request_id = request_id
+        self.status = status
+
+
 # --- catalogue ------------------------------------------------------------------------------------
 
 
@@ -216,6 +229,14 @@ class SlotRef:
 def slot_id_for(start: datetime) -> str:
     """Slot ids sort like their (local) start times, so a key range is a time range."""
     return start.astimezone(LOCAL_TZ).strftime("%Y%m%dT%H%M")
+
+
+def slot_day(slot_id: str) -> date | None:
+    """The day a slot id names (see slot_id_for), or None if it names none."""
+    try:
+        return datetime.strptime(slot_id, "%Y%m%dT%H%M").date()
+    except ValueError:
+        return None
 
 
 # --- eligibility ----------------------------------------------------------------------------------
@@ -419,6 +440,8 @@ class RejectReason(str, Enum):
     ALREADY_BOOKED = "already_booked"
     NOT_ELIGIBLE = "not_eligible"
     NO_CAPACITY = "no_capacity"
+    SLOT_STARTED = "slot_started"  # decided after the slot began: nothing booked
+    NOT_PROCESSED = "not_processed"  # the system could not decide it (dead-letter queue): nothing booked
 
 
 @dataclass(frozen=True)
@@ -432,6 +455,19 @@ class BookingRequest:
     person: Person
     channel: Channel = Channel.WEB
     agent: str | None = None
+    # The pair as submit saw it (from a short-lived copy): the worker tries these in its transaction first
+    # and reads the slots only when that fails. None (old messages, no second dose known): read first.
+    first: SlotRef | None = None
+    second: SlotRef | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What makes two submissions the same request: the client's Idempotency-Key (else the body), and the
+    hash of the body, so that a key reused for a different body is caught."""
+
+    key: str
+    body_hash: str
 
 
 @dataclass(frozen=True)

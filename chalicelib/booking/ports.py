@@ -19,6 +19,7 @@ from chalicelib.booking.domain import (
     RequestState,
     Slot,
     SlotPair,
+    Submission,
 )
 from chalicelib.contracts.mail import MailMessage
 
@@ -56,7 +57,10 @@ class Bookings(abc.ABC):
     """Bookings, the person locks and the booking requests, changed atomically."""
 
     @abc.abstractmethod
-    def add_request(self, request: BookingRequest, created_at: datetime) -> None: ...
+    def add_request(self, request: BookingRequest, created_at: datetime, submission: Submission | None = None) -> None:
+        """Store a queued request. With a submission, claim its key in the same write (for a day): if an earlier
+        request holds the key, raise DuplicateSubmission with its id (same body) or IdempotencyKeyReused;
+        a request rejected `not_processed` gives its key up to the new one (asking again is safe)."""
 
     @abc.abstractmethod
     def request_state(self, request_id: str) -> RequestState | None: ...
@@ -96,8 +100,9 @@ class RequestQueue(abc.ABC):
 
 class MailOutbox(abc.ABC):
     @abc.abstractmethod
-    def publish(self, message: MailMessage) -> None:
-        """Queue a mail to be rendered and sent by the notify worker."""
+    def publish(self, message: MailMessage, origin: str | None = None) -> None:
+        """Have the mail sent (now, or by the notify worker). `origin` names the delivery that caused it (the
+        queue message's id): a retry of that same delivery may send again after a crash; another may not."""
 
 
 class CallerIndex(abc.ABC):

@@ -17,6 +17,7 @@ class MailKind(str, Enum):
     # A one-time code for contact verification: no names, no booking; `booking_code` carries the
     # verification's id (one mail per verification) and `one_time_code` the code.
     VERIFICATION_CODE = "verification_code"
+    REQUEST_REJECTED = "request_rejected"
 
 
 class Appointment(BaseModel):
@@ -25,9 +26,16 @@ class Appointment(BaseModel):
     end: datetime
 
 
+class Alternative(BaseModel):
+    """A bookable pair offered instead of a rejected one (first dose, and the second if the vaccine needs it)."""
+
+    first: datetime
+    second: datetime | None = None
+
+
 class MailMessage(BaseModel):
     kind: MailKind
-    booking_code: str
+    booking_code: str = ""  # empty for a rejection: nothing was booked
     language: str
     recipient: str
     given_name: str
@@ -36,8 +44,13 @@ class MailMessage(BaseModel):
     center_address: str
     appointments: list[Appointment]
     one_time_code: str | None = None  # verification_code mails only
+    # A rejection: which request, why (a RequestState reason), and pairs that were bookable when it was decided.
+    request_id: str | None = None
+    reason: str | None = None
+    alternatives: list[Alternative] = []
 
     @property
     def idempotency_key(self) -> str:
-        """One mail per booking and kind, however often the message is delivered."""
-        return f"{self.kind.value}:{self.booking_code}"
+        """One mail per booking (or rejected request) and kind, however often the message is delivered."""
+        subject = self.booking_code if self.kind is not MailKind.REQUEST_REJECTED else self.request_id
+        return f"{self.kind.value}:{subject}"

@@ -300,9 +300,8 @@ class LocalStack:
         from chalicelib import bootstrap
         from chalicelib.settings import get_settings
 
-        for factory in (bootstrap.booking_service, bootstrap.submit_booking_request, bootstrap.mail_service,
-                        bootstrap.send_mail_once, bootstrap.operations_service, bootstrap.reconciliation,
-                        bootstrap.release_contingent_once):
+        for factory in (bootstrap.booking_service, bootstrap.mail_service, bootstrap.operations_service,
+                        bootstrap.reconciliation, bootstrap.release_contingent_once):
             factory()
         table = get_settings().table_name
         models, seen = list(Model.__subclasses__()), set()

@@ -360,7 +360,7 @@ def test_one_booking_makes_the_reads_writes_and_queue_sends_the_model_counts():
     assert bookings.calls["add_request"] == TODAY.ddb_plain_writes
     assert bookings.calls["reserve"] == 1
     # Nothing else of the port is called on the way: a new call would be a cost the model does not count.
-    assert set(bookings.calls) == {"add_request", "request_state", "holds_booking", "reserve", "booking"}
+    assert set(bookings.calls) == {"add_request", "request_state", "reserve", "booking"}
     assert len(world.queue.sent) + len(world.outbox.published) == TODAY.sqs_sends
 
 

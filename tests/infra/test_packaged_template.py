@@ -71,14 +71,15 @@ def granted(resources: dict, function_id: str) -> dict[str, set[str]]:
 
 def test_every_sqs_event_source_reports_batch_item_failures(resources):
     events = list(sqs_events(resources))
-    assert {rid for rid, _, _ in events} == {t.BOOKING_WORKER, t.MAIL_WORKER}
+    assert {rid for rid, _, _ in events} == {t.BOOKING_WORKER, t.BOOKING_DEAD_LETTERS, t.MAIL_WORKER}
     for rid, name, props in events:
         assert props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], f"{rid}.{name}"
 
 
 def test_every_sqs_event_source_reads_its_queue_of_this_template(resources):
     wired = {rid: queue_of(props) for rid, _, props in sqs_events(resources)}
-    assert wired == {t.BOOKING_WORKER: t.queue_id(t.BOOKING_QUEUE), t.MAIL_WORKER: t.queue_id(t.NOTIFY_QUEUE)}
+    assert wired == {t.BOOKING_WORKER: t.queue_id(t.BOOKING_QUEUE), t.MAIL_WORKER: t.queue_id(t.NOTIFY_QUEUE),
+                     t.BOOKING_DEAD_LETTERS: t.dlq_id(t.BOOKING_QUEUE)}
     assert "vaxslot-local" not in json.dumps(resources)
 
 
@@ -151,7 +152,7 @@ def test_every_function_of_app_py_is_one_the_template_knows(resources):
 
 def test_every_function_has_a_role_of_its_own(resources):
     roles = [role_of(resources, fn) for fn in of_type(resources, "AWS::Serverless::Function")]
-    assert len(roles) == len(set(roles)) == len(t.FUNCTIONS) == 5
+    assert len(roles) == len(set(roles)) == len(t.FUNCTIONS) == 6
 
 
 def test_the_api_may_use_both_tables_and_only_send_to_the_queues(resources):
@@ -161,20 +162,25 @@ def test_the_api_may_use_both_tables_and_only_send_to_the_queues(resources):
     assert "sqs:ReceiveMessage" not in grants and "ses:SendRawEmail" not in grants
 
 
-def test_the_booking_worker_may_use_the_bookings_table_consume_its_queue_and_send_mail_messages(resources):
-    grants = granted(resources, t.BOOKING_WORKER)
+@pytest.mark.parametrize("function, queue", [("BookingWorker", "BookingRequestsQueue"),
+                                             ("BookingDeadLetters", "BookingRequestsDeadLetterQueue")])
+def test_the_booking_workers_may_use_the_bookings_table_consume_their_queue_send_mail_and_queue_it(
+        resources, function, queue):
+    grants = granted(resources, function)
     assert grants["dynamodb:UpdateItem"] == {"BookingsTable"}
-    assert grants["sqs:ReceiveMessage"] == grants["sqs:DeleteMessage"] == {"BookingRequestsQueue"}
-    assert grants["sqs:SendMessage"] == {"MailQueue"}
-    assert "ses:SendRawEmail" not in grants
+    assert grants["sqs:ReceiveMessage"] == grants["sqs:DeleteMessage"] == {queue}
+    assert grants["sqs:SendMessage"] == {"MailQueue"}  # a mail that could not be sent at once is queued
+    assert "ses:SendRawEmail" in grants
 
 
-def test_the_mail_worker_may_send_mail_use_the_idempotency_table_and_consume_the_mail_queue(resources):
+def test_the_mail_worker_may_send_mail_claim_its_marker_and_consume_the_mail_queue(resources):
     grants = granted(resources, t.MAIL_WORKER)
-    assert grants["dynamodb:PutItem"] == {"IdempotencyTable"}
-    # The suppression list and the daily mail counters live in the bookings table: read one, count the other.
-    assert {a for a, targets in grants.items() if "BookingsTable" in targets} == {"dynamodb:GetItem",
-                                                                                  "dynamodb:UpdateItem"}
+    assert "IdempotencyTable" not in json.dumps({a: sorted(v) for a, v in grants.items()})
+    # Markers, the suppression list and the daily mail counters live in the bookings table: a marker is checked
+    # and claimed in one transaction, a counter counted with UpdateItem.
+    assert {a for a, targets in grants.items() if "BookingsTable" in targets} == {
+        "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+        "dynamodb:UpdateItem"}
     assert "secretsmanager:GetSecretValue" in grants  # the mail cap keys its counters with the pepper
     assert grants["sqs:ReceiveMessage"] == {"MailQueue"}
     assert "sqs:SendMessage" not in grants
@@ -487,7 +493,8 @@ def test_the_stack_generates_the_pepper_keeps_it_and_only_the_functions_that_key
         readers -= {json.dumps({"Ref": t.ADMISSION_KEY_SECRET})}  # the API's other secret (test below)
         assert readers == ({json.dumps({"Ref": t.PEPPER_SECRET})} if fn.reads_pepper else set()), fn.logical_id
     assert {fn.logical_id for fn in t.FUNCTIONS if fn.reads_pepper} == {t.API_FUNCTION, t.BOOKING_WORKER,
-                                                                         t.MAIL_WORKER}
+                                                                         t.MAIL_WORKER, t.BOOKING_DEAD_LETTERS}
+
 
 
 def test_the_stack_generates_the_admission_token_key_and_only_the_api_may_read_it(resources):

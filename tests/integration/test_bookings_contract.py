@@ -147,3 +147,35 @@ def test_a_cancellation_gives_both_slots_back_once_and_frees_the_person(store):
 
 def test_an_unknown_code_is_no_booking(store):
     assert store.bookings.booking(d.new_booking_code()) is None
+
+
+def submitted(store: Store, submission: d.Submission, family: str = "Submit") -> d.BookingRequest:
+    request = d.BookingRequest(uuid.uuid4().hex, store.campaign_id, "dortmund", store.slots[0].slot_id, False, "de",
+                               d.Person("Test", family, date(1940, 1, 1), "44141", "t@example.org", None))
+    store.bookings.add_request(request, CREATED, submission)
+    return request
+
+
+def test_a_submission_is_claimed_with_its_request_and_answers_it_again_or_refuses_another_body(store):
+    submission = d.Submission(f"header:{uuid.uuid4().hex}", "hash-a")
+    first = submitted(store, submission)
+    with pytest.raises(d.DuplicateSubmission) as again:
+        submitted(store, submission)
+    assert (again.value.request_id, again.value.status) == (first.request_id, d.RequestStatus.QUEUED)
+    with pytest.raises(d.IdempotencyKeyReused):
+        submitted(store, d.Submission(submission.key, "hash-b"))
+    store.bookings.reject(first.request_id, d.RejectReason.SLOT_TAKEN, [])
+    with pytest.raises(d.DuplicateSubmission) as decided:
+        submitted(store, submission)
+    assert decided.value.status is d.RequestStatus.REJECTED
+
+
+def test_a_submission_whose_request_was_not_processed_may_make_a_new_one(store):
+    submission = d.Submission(f"body:{uuid.uuid4().hex}", "hash-a")
+    first = submitted(store, submission)
+    store.bookings.reject(first.request_id, d.RejectReason.NOT_PROCESSED, [])
+    second = submitted(store, submission)
+    assert store.bookings.request_state(second.request_id).status is d.RequestStatus.QUEUED
+    with pytest.raises(d.DuplicateSubmission) as again:
+        submitted(store, submission)
+    assert again.value.request_id == second.request_id

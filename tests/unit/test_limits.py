@@ -15,6 +15,7 @@ from chalicelib.limits.abuse import AbuseLimits, Policy
 from chalicelib.limits.domain import Limit, TooManyRequests, shard_of, window_of
 from chalicelib.limits.limiter import Limiter
 from chalicelib.notify.quota import LimiterMailQuota
+from chalicelib.notify.ports import MailClaim
 from chalicelib.notify.services import MailService
 from tests.fakes import FakeCounters, FakeMailer, FakeSuppressionList
 from tests.unit.builders import PEPPER, World, person, slot
@@ -236,11 +237,12 @@ def test_an_address_gets_at_most_its_daily_mails_and_the_skip_is_recorded():
     service = MailService(mailer, FakeSuppressionList(), sender="noreply@vaxslot.example", site_url="",
                           quota=LimiterMailQuota(lambda: limiter, 3),
                           on_capped=capped.append)
-    assert [service.send(mail(code=f"ABCD-EFGH-J{n}")) for n in range(4)] == [True, True, True, False]
+    sent, capped_claim = MailClaim.SEND, MailClaim.CAPPED
+    assert [service.send(mail(code=f"ABCD-EFGH-J{n}")) for n in range(4)] == [sent, sent, sent, capped_claim]
     assert len(mailer.sent) == 3 and capped == [MailKind.BOOKING_CANCELLED]
-    assert service.send(mail(recipient="hans@example.org"))
+    assert service.send(mail(recipient="hans@example.org")) is sent
     clock.advance(24 * HOUR)
-    assert service.send(mail(code="ABCD-EFGH-K2"))
+    assert service.send(mail(code="ABCD-EFGH-K2")) is sent
 
 
 # --- package rules (as tests/unit/test_architecture.py checks them for booking and notify) ------------

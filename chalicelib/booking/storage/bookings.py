@@ -25,6 +25,7 @@ from chalicelib.booking.storage.models import (
     PersonLockItem,
     RequestItem,
     SlotItem,
+    SubmissionItem,
     booking_from_item,
     booking_item,
     booking_key,
@@ -33,9 +34,13 @@ from chalicelib.booking.storage.models import (
     pairs_to_json,
     request_key,
     slots_pk,
+    submission_key,
 )
 
 REQUEST_RETENTION = timedelta(days=90)
+# How long a submission answers with the same request: a client's retries come within seconds or minutes;
+# the same body sent the next day (e.g. after a rejection) is a new request.
+SUBMISSION_WINDOW = timedelta(hours=24)
 # DynamoDB cancels a transaction that races another one on the same item (TransactionConflict);
 # that is contention, not an answer, so it is retried here a few times with jitter.
 CONFLICT_RETRIES = 4
@@ -68,9 +73,10 @@ class DynamoBookings(Bookings):
                     raise
                 self._sleep(random.uniform(0, 0.02 * 2**attempt))
 
-    def add_request(self, request: d.BookingRequest, created_at: datetime) -> None:
+    def add_request(self, request: d.BookingRequest, created_at: datetime,
+                    submission: d.Submission | None = None) -> None:
         pk, sk = request_key(request.request_id)
-        RequestItem(
+        item = RequestItem(
             pk,
             sk,
             status=d.RequestStatus.QUEUED.value,
@@ -79,7 +85,40 @@ class DynamoBookings(Bookings):
             expires_at=int((created_at + REQUEST_RETENTION).timestamp()),
             channel=request.channel.value,
             agent=request.agent,
-        ).save(condition=RequestItem.pk.does_not_exist())
+        )
+        if submission is None:
+            item.save(condition=RequestItem.pk.does_not_exist())
+            return
+        key = submission_key(submission.key)
+        claim = SubmissionItem(*key, request_id=request.request_id, body_hash=submission.body_hash,
+                               expires_at=int((created_at + SUBMISSION_WINDOW).timestamp()))
+
+        def add_items(tx: TransactWrite) -> None:
+            # One call for both: the claim of the submission and the request it made (issue #9).
+            tx.save(claim, condition=SubmissionItem.pk.does_not_exist()
+                    | (SubmissionItem.expires_at < int(created_at.timestamp())))
+            tx.save(item, condition=RequestItem.pk.does_not_exist())
+
+        try:
+            self._transact(add_items)
+        except TransactWriteError as error:
+            if failed_conditions(error)[:1] != [True]:
+                raise
+            # Read only now that the claim is known to be held by an earlier submission.
+            earlier = SubmissionItem.get(*key, consistent_read=True)
+            if earlier.body_hash != submission.body_hash:
+                raise d.IdempotencyKeyReused() from None
+            state = self.request_state(earlier.request_id)
+            if state is not None and state.reason is d.RejectReason.NOT_PROCESSED:
+                # The system could not decide it, and asking again must be safe: this one is a new request.
+                def replace_claim(tx: TransactWrite) -> None:
+                    tx.save(claim, condition=SubmissionItem.request_id == earlier.request_id)
+                    tx.save(item, condition=RequestItem.pk.does_not_exist())
+
+                self._transact(replace_claim)
+                return
+            status = state.status if state else d.RequestStatus.QUEUED
+            raise d.DuplicateSubmission(earlier.request_id, status) from None
 
     def request_state(self, request_id: str) -> d.RequestState | None:
         try:

@@ -6,6 +6,7 @@ One table, items keyed pk/sk, as described in docs/data-model.md. The models are
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, datetime
 
@@ -92,6 +93,14 @@ class RequestItem(TableItem):
     expires_at = NumberAttribute()  # TTL; moto never expires, so reads must not depend on it
 
 
+class SubmissionItem(TableItem):
+    """Which request a submission (Idempotency-Key, else the body) made, for a day: the API's idempotency."""
+
+    request_id = UnicodeAttribute()
+    body_hash = UnicodeAttribute()
+    expires_at = NumberAttribute()  # TTL, and the end of the claim (moto never expires: checked on write)
+
+
 # --- keys -----------------------------------------------------------------------------------------
 
 CENTERS_PK = "CENTERS"
@@ -112,6 +121,11 @@ def lock_key(person_key: str, campaign_id: str) -> tuple[str, str]:
 
 def request_key(request_id: str) -> tuple[str, str]:
     return f"REQUEST#{request_id}", "REQUEST"
+
+
+def submission_key(key: str) -> tuple[str, str]:
+    """Hashed: the key is whatever a client sent in its Idempotency-Key header."""
+    return f"SUBMISSION#{hashlib.sha256(key.encode()).hexdigest()}", "SUBMISSION"
 
 
 # --- mapping --------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from infra.aws.template.auth import staff
 from infra.aws.template.base import (
     API_FUNCTION,
     API_RESOURCE,
+    BOOKING_DEAD_LETTERS,
     BOOKING_WORKER,
     CREATE_MAIL_IDENTITY,
     CREATES_MAIL_IDENTITY,
@@ -66,6 +67,7 @@ __all__ = [
     "API_FUNCTION",
     "API_RESOURCE",
     "BOOKING_QUEUE",
+    "BOOKING_DEAD_LETTERS",
     "BOOKING_WORKER",
     "CREATES_MAIL_IDENTITY",
     "CREATE_MAIL_IDENTITY",
@@ -128,7 +130,8 @@ def merge_template(stage: str, knobs: StageKnobs | None = None, config: dict | N
     config = config or load_config()
     api_stage_name = chalice_stage(stage, config).get("api_gateway_stage", "api")
     settings = {fn.logical_id: settings_of(stage, fn, config) for fn in FUNCTIONS}
-    timeouts = {fn.consumes.logical_id: settings[fn.logical_id].timeout_s for fn in FUNCTIONS if fn.consumes}
+    timeouts = {fn.consumes.logical_id: settings[fn.logical_id].timeout_s for fn in FUNCTIONS
+                if fn.consumes and not fn.consumes_dead_letters}
     resources: dict = {}
     for t in TABLES:
         resources[table_id(t)] = table(t, stage, knobs)

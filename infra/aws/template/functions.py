@@ -13,6 +13,7 @@ from infra.aws.chalice_config import LambdaSettings, lambda_settings
 from infra.aws.stages import StageKnobs, mail_worker_concurrency
 from infra.aws.template.base import (
     API_FUNCTION,
+    BOOKING_DEAD_LETTERS,
     BOOKING_WORKER,
     HAS_SITE_DOMAIN,
     MAIL_EVENTS,
@@ -21,6 +22,7 @@ from infra.aws.template.base import (
     RECONCILE,
     SITE_DOMAIN,
     arn,
+    dlq_id,
     mail_domain,
     queue_id,
     skip,
@@ -55,8 +57,10 @@ DYNAMODB_ACTIONS = (  # PynamoDB items, queries, transactions; DescribeTable for
     "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
 )
 # PynamoDB 6 takes the key schema from the model, so the narrow roles below need no DescribeTable.
-SUPPRESSION_READ = ("dynamodb:GetItem",)  # the mail worker: is the recipient suppressed?
-MAIL_QUOTA = ("dynamodb:UpdateItem",)  # the mail worker: count a mail against its address's daily cap
+# The mail worker: one transaction that checks the suppression list and puts the mail's marker (TransactWriteItems
+# is authorised per item action), and the marker's delete after a failed send.
+MAIL_LEDGER = ("dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem")
+MAIL_QUOTA = ("dynamodb:UpdateItem",)  # the mail senders: count a mail against its address's daily cap
 SUPPRESSION_WRITE = ("dynamodb:PutItem",)  # mail_events: record a suppression (SuppressionItem.save)
 RECONCILE_READ = ("dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem")  # active bookings, catalogue, slots
 SQS_SEND_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl"]
@@ -78,6 +82,12 @@ class Function:
     scheduled: bool = False  # chalice's schedule event: keeps chalice's rate from app.py
     reads_pepper: bool = False  # builds bootstrap.booking_service(), which fetches the pepper secret
     reads_admission_key: bool = False  # signs and checks waiting-room admission tokens (bootstrap.waiting_room_service)
+    consumes_dead_letters: bool = False  # consumes the dead-letter queue of `consumes`, not the queue itself
+
+
+def consumed_queue_id(fn: Function) -> str:
+    assert fn.consumes is not None
+    return dlq_id(fn.consumes) if fn.consumes_dead_letters else queue_id(fn.consumes)
 
 
 FUNCTIONS = (
@@ -85,13 +95,17 @@ FUNCTIONS = (
     Function(API_FUNCTION, "api_handler", "api", "DefaultRole", None, (BOOKING_QUEUE, NOTIFY_QUEUE),
              ((BOOKING_TABLE, DYNAMODB_ACTIONS), (IDEMPOTENCY_TABLE, DYNAMODB_ACTIONS)), reads_pepper=True,
              reads_admission_key=True),
+    # The booking worker sends each decision's mail itself and queues it for the mail worker only when that fails.
     Function(BOOKING_WORKER, "booking_worker", "booking-worker", "BookingWorkerRole", BOOKING_QUEUE, (NOTIFY_QUEUE,),
-             ((BOOKING_TABLE, DYNAMODB_ACTIONS),), reads_pepper=True),
-    # bootstrap.mail_service(): SES, the idempotency table, the suppression list and the daily mail cap
-    # (a counter per keyed hash of the address: the pepper).
+             ((BOOKING_TABLE, DYNAMODB_ACTIONS),), sends_mail=True, reads_pepper=True),
+    # Rejects the requests of the booking dead-letter queue as not_processed, with their mail.
+    Function(BOOKING_DEAD_LETTERS, "booking_dead_letters", "booking-dead-letters", "BookingDeadLettersRole",
+             BOOKING_QUEUE, (NOTIFY_QUEUE,), ((BOOKING_TABLE, DYNAMODB_ACTIONS),), sends_mail=True,
+             reads_pepper=True, consumes_dead_letters=True),
+    # bootstrap.mail_service(): SES, the mail markers and suppression list of the bookings table, and the daily
+    # mail cap (a counter per keyed hash of the address: the pepper).
     Function(MAIL_WORKER, "mail_worker", "mail-worker", "MailWorkerRole", NOTIFY_QUEUE, (),
-             ((IDEMPOTENCY_TABLE, DYNAMODB_ACTIONS), (BOOKING_TABLE, SUPPRESSION_READ + MAIL_QUOTA)),
-             sends_mail=True, reads_pepper=True),
+             ((BOOKING_TABLE, MAIL_LEDGER + MAIL_QUOTA),), sends_mail=True, reads_pepper=True),
     Function(MAIL_EVENTS, "mail_events", "mail-events", "MailEventsRole", None, (),
              ((BOOKING_TABLE, SUPPRESSION_WRITE),), subscribes=MAIL_EVENTS_TOPIC),
     # bootstrap.reconciliation(): catalog() and DynamoBookings, read only; no pepper.
@@ -164,7 +178,7 @@ def policy(stage: str, fn: Function) -> list[dict]:
                            "Resource": {"Fn::GetAtt": [table_id(table), "Arn"]}})
     if fn.consumes:
         statements.append({"Sid": "ConsumeQueue", "Effect": "Allow", "Action": SQS_CONSUME_ACTIONS,
-                           "Resource": {"Fn::GetAtt": [queue_id(fn.consumes), "Arn"]}})
+                           "Resource": {"Fn::GetAtt": [consumed_queue_id(fn), "Arn"]}})
     if fn.sends_to:
         statements.append({"Sid": "SendToQueues", "Effect": "Allow", "Action": SQS_SEND_ACTIONS,
                            "Resource": [{"Fn::GetAtt": [queue_id(q), "Arn"]} for q in fn.sends_to]})
@@ -232,12 +246,14 @@ def function(stage: str, knobs: StageKnobs, fn: Function, settings: LambdaSettin
     elif fn.consumes:
         props["Events"] = {f"{fn.logical_id}SqsEventSource": {"Properties": {
             # Fn::Sub on the queue's Arn replaces chalice's name-built ARN and orders the mapping after the queue.
-            "Queue": sub(f"${{{queue_id(fn.consumes)}.Arn}}"),
+            "Queue": sub(f"${{{consumed_queue_id(fn)}.Arn}}"),
             "BatchSize": knobs.sqs_batch_size[fn.chalice_name],
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
             "ScalingConfig": {"MaximumConcurrency": max(2, concurrency or 0)},
         }}}
-        skips.append(("CKV_AWS_116", "SQS-triggered: failed messages go to the queue's own dead-letter queue"))
+        skips.append(("CKV_AWS_116", "SQS-triggered: failed messages go to the queue's own dead-letter queue"
+                      if not fn.consumes_dead_letters else "Consumes a dead-letter queue: a message it fails "
+                      "stays there (14 days) and its errors alarm"))
     if not concurrency:
         skips.append(("CKV_AWS_115", "API concurrency is bounded by the stage throttling, not by a reservation "
                                      "that would take capacity from the workers' pool"))
