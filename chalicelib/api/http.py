@@ -52,7 +52,8 @@ def _translate(error: Exception) -> errors.ApiError:
         return errors.ApiError(409, "request_in_progress", headers={"Retry-After": "1"})
     # PynamoDB wraps the SDK's error once its retries are spent (error.cause): the same outage, the same answer.
     if isinstance(error, (ClientError, BotoCoreError)) or (
-            isinstance(error, PynamoDBException) and isinstance(error.cause, (ClientError, BotoCoreError))):
+        isinstance(error, PynamoDBException) and isinstance(error.cause, (ClientError, BotoCoreError))
+    ):
         # The queue or the table did not take the request: nothing was accepted, the client may retry.
         return errors.ApiError(503, "service_unavailable", headers={"Retry-After": RETRY_AFTER_S})
     return errors.ApiError(500, "internal_error")

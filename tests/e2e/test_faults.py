@@ -53,8 +53,7 @@ PUMP_OPERATIONS = {"ReceiveMessage", "DeleteMessageBatch", "ChangeMessageVisibil
 TEST_VISIBILITY_S = 8
 DECISION_BOUND_S = 60
 
-_THROTTLE_CODES = {"dynamodb": "ProvisionedThroughputExceededException", "sqs": "RequestThrottled",
-                   "ses": "Throttling"}
+_THROTTLE_CODES = {"dynamodb": "ProvisionedThroughputExceededException", "sqs": "RequestThrottled", "ses": "Throttling"}
 _INTERNAL_CODES = {"dynamodb": "InternalServerError", "sqs": "InternalError", "ses": "InternalFailure"}
 
 
@@ -70,8 +69,10 @@ def _error(service: str, status: int, code: str, message: str, extra: dict | Non
     """The error response the service's protocol would carry (JSON 1.0 for DynamoDB and SQS, query/XML for SES)."""
     request_id = uuid.uuid4().hex
     if service == "ses":
-        body = (f"<ErrorResponse><Error><Type>{'Receiver' if status >= 500 else 'Sender'}</Type><Code>{code}</Code>"
-                f"<Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>").encode()
+        body = (
+            f"<ErrorResponse><Error><Type>{'Receiver' if status >= 500 else 'Sender'}</Type><Code>{code}</Code>"
+            f"<Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode()
         headers = {"x-amzn-RequestId": request_id, "Content-Type": "text/xml"}
     else:
         prefix = "com.amazonaws.dynamodb.v20120810" if service == "dynamodb" else "com.amazonaws.sqs"
@@ -100,12 +101,15 @@ class FaultInjector:
         self._faulted: set[tuple[str, str]] = set()
 
     def __call__(self, request, event_name: str, **_):
-        _, service, operation = event_name.split(".", 2)
+        _event, service, operation = event_name.split(".", 2)
         service = service.lower()
-        if (service not in self.services or operation in PUMP_OPERATIONS
-                or (self.operations is not None and operation not in self.operations)
-                or threading.current_thread().name.split("-", 1)[0] not in self.roles
-                or not request.url.startswith(self.aws_url)):
+        if (
+            service not in self.services
+            or operation in PUMP_OPERATIONS
+            or (self.operations is not None and operation not in self.operations)
+            or threading.current_thread().name.split("-", 1)[0] not in self.roles
+            or not request.url.startswith(self.aws_url)
+        ):
             return None
         with self._lock:
             self.seen[(service, operation)] += 1
@@ -132,10 +136,15 @@ class FaultInjector:
         if kind == "conflict":
             items = len(json.loads(request.body or b"{}").get("TransactItems", []))
             reasons = [{"Code": "None"}] * (items - 1) + [
-                {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}]
-            return _error(service, 400, "TransactionCanceledException",
-                          "Transaction cancelled, please refer cancellation reasons for specific reasons",
-                          {"CancellationReasons": reasons})
+                {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
+            ]
+            return _error(
+                service,
+                400,
+                "TransactionCanceledException",
+                "Transaction cancelled, please refer cancellation reasons for specific reasons",
+                {"CancellationReasons": reasons},
+            )
         return _error(service, 400, _THROTTLE_CODES[service], "Rate exceeded")
 
 
@@ -160,8 +169,7 @@ def faults(stack):
     """Switch faults on (`start(...)`) for this test only; always off, with the queues restored, afterwards."""
     sqs = client("sqs", stack.aws_url)
     urls = [stack.queue_urls[q.name("local")] for q in (BOOKING_QUEUE, NOTIFY_QUEUE)]
-    before = {u: sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["VisibilityTimeout"])["Attributes"]
-              for u in urls}
+    before = {u: sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["VisibilityTimeout"])["Attributes"] for u in urls}
     for url in urls:
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": str(TEST_VISIBILITY_S)})
 
@@ -207,8 +215,12 @@ def test_bookings_under_throttling_conflicts_internal_errors_and_timeouts_keep_e
     injector = faults(share=SHARE)
 
     def submit(family: str):
-        response = http.call("post", "/v1/booking-requests", json=request_body(campaign_id, first_id, family),
-                             headers={"Idempotency-Key": uuid.uuid4().hex})
+        response = http.call(
+            "post",
+            "/v1/booking-requests",
+            json=request_body(campaign_id, first_id, family),
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
         return family, response.status_code, response.json().get("request_id"), time.monotonic()
 
     started = time.monotonic()
@@ -251,18 +263,21 @@ def test_bookings_under_throttling_conflicts_internal_errors_and_timeouts_keep_e
         assert sum(n for (s, _), n in injector.injected.items() if s == service) > 0, injector.injected
     assert injector.injected[("dynamodb", "conflict")] > 0
 
-    print(f"\nfaults: requests={len(families)} accepted={len(accepted)} booked={len(booked)} "
-          f"rejected={len(rejected)} answers={dict(http.answers)} calls={sum(injector.seen.values())} "
-          f"faults={faults_seen} by_kind={dict(injector.injected)} max_decision_s={max(decision_s):.1f} "
-          f"median_decision_s={sorted(decision_s)[len(decision_s) // 2]:.1f} "
-          f"total_s={time.monotonic() - started:.1f} pump_errors={len(stack.pump_errors)}")
+    print(
+        f"\nfaults: requests={len(families)} accepted={len(accepted)} booked={len(booked)} "
+        f"rejected={len(rejected)} answers={dict(http.answers)} calls={sum(injector.seen.values())} "
+        f"faults={faults_seen} by_kind={dict(injector.injected)} max_decision_s={max(decision_s):.1f} "
+        f"median_decision_s={sorted(decision_s)[len(decision_s) // 2]:.1f} "
+        f"total_s={time.monotonic() - started:.1f} pump_errors={len(stack.pump_errors)}"
+    )
 
 
 def test_a_table_that_keeps_failing_gets_a_503_with_retry_after_after_a_bounded_number_of_attempts(stack, faults):
     http = Client(stack.api_url)
     campaign_id, first_id, _ = new_campaign(stack, 2, 2)
-    request_id = http.call("post", "/v1/booking-requests",
-                           json=request_body(campaign_id, first_id, f"Down{uuid.uuid4().hex[:6]}")).json()["request_id"]
+    request_id = http.call(
+        "post", "/v1/booking-requests", json=request_body(campaign_id, first_id, f"Down{uuid.uuid4().hex[:6]}")
+    ).json()["request_id"]
     wait_decided(stack.api_url, request_id)  # no worker busy with it: the API's read is the only call
     injector = faults(share=1.0, services=frozenset({"dynamodb"}), kinds={"throttle": 1}, roles=("api",))
     response = http.call("get", f"/v1/booking-requests/{request_id}", tries=1)
@@ -279,10 +294,12 @@ def test_a_transaction_that_keeps_conflicting_is_retried_a_bounded_number_of_tim
 
     http = Client(stack.api_url)
     campaign_id, first_id, _ = new_campaign(stack, 2, 2)
-    injector = faults(share=1.0, services=frozenset({"dynamodb"}), kinds={"conflict": 1},
-                      operations=frozenset({"TransactWriteItems"}))
-    request_id = http.call("post", "/v1/booking-requests",
-                           json=request_body(campaign_id, first_id, f"Busy{uuid.uuid4().hex[:6]}")).json()["request_id"]
+    injector = faults(
+        share=1.0, services=frozenset({"dynamodb"}), kinds={"conflict": 1}, operations=frozenset({"TransactWriteItems"})
+    )
+    request_id = http.call(
+        "post", "/v1/booking-requests", json=request_body(campaign_id, first_id, f"Busy{uuid.uuid4().hex[:6]}")
+    ).json()["request_id"]
     deadline = time.monotonic() + 20
     while injector.seen[("dynamodb", "TransactWriteItems")] < CONFLICT_RETRIES + 1 and time.monotonic() < deadline:
         time.sleep(0.1)
