@@ -225,7 +225,7 @@ test_booking_state_machine = BookingMachine.TestCase
 
 def test_the_machine_reaches_the_interesting_states():
     """A guard against a machine that passes because it never gets anywhere: a fixed run books, rejects for
-    lack of capacity, cancels and rebooks the freed pair."""
+    lack of capacity, cancels, and books the freed pair again."""
     machine = BookingMachine()
     for who in PEOPLE[:3]:
         machine.submit(who, FIRSTS[0], flexible=False)
