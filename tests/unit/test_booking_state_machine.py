@@ -38,7 +38,7 @@ RELEASES = [*SLOTS, slot(3, 14, capacity=1), slot(25, 14, capacity=1)]
 # key however often it is published). Main mails confirmations and cancellations. To tighten: add
 # "request_rejected" once rejections are mailed (branch `decided`) and "booking_changed" once rebooks are
 # (branch `rebook`); their expected keys are already written in `expected_mail_keys`.
-MAILED_KINDS = frozenset({"booking_confirmed", "booking_cancelled"})
+MAILED_KINDS = frozenset({"booking_confirmed", "booking_cancelled", "request_rejected"})
 
 
 class BookingMachine(RuleBasedStateMachine):
