@@ -177,12 +177,13 @@ class CampaignBody(_Body):
     closes_at: AwareDatetime | None = None
     born_on_or_after: date | None = None
     born_on_or_before: date | None = None
+    series: Identifier = d.DEFAULT_SERIES  # campaigns of one series share the one-booking-per-person lock
 
     def to_domain(self, campaign_id: str) -> d.Campaign:
         interval = self.interval_days or IntervalBody(min=1, max=1)
         return d.Campaign(campaign_id, self.name, self.vaccine, self.doses, interval.min, interval.max,
                           frozenset(self.regions), tuple(self.center_ids), self.opens_at, self.closes_at,
-                          self.born_on_or_after, self.born_on_or_before)
+                          self.born_on_or_after, self.born_on_or_before, self.series)
 
 
 class SlotReleaseBody(_Body):
@@ -208,3 +209,11 @@ def require_header(headers, name: str) -> str:
     if not value or len(value) > 200:
         raise ApiError(400, "invalid_request", [FieldProblem(name, "missing")])
     return value
+
+
+class RebookBody(_Body):
+    """`POST /v1/bookings/{code}/rebook` (and the hotline's): the new first-dose slot at the booking's centre."""
+
+    birth_date: BirthDate
+    slot_id: Identifier
+    flexible: bool = False

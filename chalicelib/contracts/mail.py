@@ -14,6 +14,7 @@ from pydantic import BaseModel
 class MailKind(str, Enum):
     BOOKING_CONFIRMED = "booking_confirmed"
     BOOKING_CANCELLED = "booking_cancelled"
+    BOOKING_CHANGED = "booking_changed"
 
 
 class Appointment(BaseModel):
@@ -32,8 +33,12 @@ class MailMessage(BaseModel):
     center_name: str
     center_address: str
     appointments: list[Appointment]
+    # The booking's version (how often it was rebooked): a booking changes more than once, each change once.
+    version: int = 0
 
     @property
     def idempotency_key(self) -> str:
-        """One mail per booking and kind, however often the message is delivered."""
+        """One mail per booking and kind (per version for changes), however often the message is delivered."""
+        if self.kind is MailKind.BOOKING_CHANGED:
+            return f"{self.kind.value}:{self.booking_code}:v{self.version}"
         return f"{self.kind.value}:{self.booking_code}"

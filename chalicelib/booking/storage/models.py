@@ -40,6 +40,7 @@ class CampaignItem(TableItem):
     closes_at = UnicodeAttribute(null=True)
     born_on_or_after = UnicodeAttribute(null=True)
     born_on_or_before = UnicodeAttribute(null=True)
+    series = UnicodeAttribute(null=True)  # absent on items written before series existed: the default series
 
 
 class SlotItem(TableItem):
@@ -69,6 +70,9 @@ class BookingItem(TableItem):
     language = UnicodeAttribute()
     created_at = UnicodeAttribute()
     cancelled_at = UnicodeAttribute(null=True)
+    series = UnicodeAttribute(null=True)  # absent: the default series
+    version = NumberAttribute(null=True)  # absent: never rebooked (0)
+    rebooked_at = UnicodeAttribute(null=True)
 
 
 class PersonLockItem(TableItem):
@@ -99,8 +103,9 @@ def booking_key(code: str) -> tuple[str, str]:
     return f"BOOKING#{code}", "BOOKING"
 
 
-def lock_key(person_key: str, campaign_id: str) -> tuple[str, str]:
-    return f"PERSON#{person_key}", f"CAMPAIGN#{campaign_id}"
+def lock_key(person_key: str, series: str) -> tuple[str, str]:
+    """One lock per person and vaccination series: campaigns of one series share it."""
+    return f"PERSON#{person_key}", f"SERIES#{series}"
 
 
 def request_key(request_id: str) -> tuple[str, str]:
@@ -154,6 +159,8 @@ def booking_from_item(item: BookingItem) -> d.Booking:
         language=item.language,
         status=d.BookingStatus(item.status),
         created_at=datetime_or_none(item.created_at),
+        series=item.series or d.DEFAULT_SERIES,
+        version=int(item.version or 0),
     )
 
 
@@ -201,4 +208,6 @@ def booking_item(booking: d.Booking, created_at: datetime) -> BookingItem:
         phone=booking.person.phone,
         language=booking.language,
         created_at=created_at.isoformat(),
+        series=booking.series,
+        version=booking.version,
     )
