@@ -31,6 +31,7 @@ def campaign(c: d.Campaign, status: d.CampaignStatus | None = None) -> dict:
         "opens_at": c.opens_at.isoformat(),
         "closes_at": c.closes_at.isoformat() if c.closes_at else None,
         "booking_window_days": c.booking_window.max_days,
+        "series": c.series,
     }
     if status is not None:
         body["status"] = status.value
