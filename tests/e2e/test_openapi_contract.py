@@ -754,8 +754,8 @@ def test_a_hotline_agent_rebooks_for_a_caller_like_the_citizen_route(api, stack)
     slots = bookable_slots(api)
     booked = book(api, slots[-20])
     url = STAFF_REBOOK.format(code=booked["code"])
-    assert_error("POST", STAFF_REBOOK, api.post(url, json={"birth_date": "1940-05-02", "slot_id": slots[-21]["slot_id"]},
-                                                headers=HOTLINE), 404, "unknown_booking")
+    wrong_birth_date = {"birth_date": "1940-05-02", "slot_id": slots[-21]["slot_id"]}
+    assert_error("POST", STAFF_REBOOK, api.post(url, json=wrong_birth_date, headers=HOTLINE), 404, "unknown_booking")
     moved = api.post(url, json={"birth_date": BIRTH_DATE, "slot_id": slots[-21]["slot_id"], "flexible": True},
                      headers=HOTLINE)
     body = assert_matches_spec("POST", STAFF_REBOOK, moved)

@@ -7,7 +7,8 @@ import email
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, time as clock, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from email import policy
 
 import requests
@@ -110,7 +111,8 @@ def test_a_failed_swap_changes_nothing_and_sends_no_mail(stack):
     assert [a["slot_id"] for a in refused.json()["alternatives"]] == [ids[mine]]
     assert [booked(stack, campaign_id, ids[s]) for s in (taken, mine, second)] == [1, 1, 2]
     looked_up = requests.get(f"{stack.api_url}/v1/bookings/{code}", params={"birth_date": BIRTH_DATE}, timeout=30)
-    assert (looked_up.json()["first"], looked_up.json()["second"]) == (state["booking"]["first"], state["booking"]["second"])
+    before = state["booking"]
+    assert (looked_up.json()["first"], looked_up.json()["second"]) == (before["first"], before["second"])
     stack.wait_for_idle_queues()
     assert not [s for s in subjects(stack, code) if "umgebucht" in s]
 
@@ -171,7 +173,8 @@ def test_rebooks_and_bookings_racing_for_the_last_seats_keep_every_slot_within_c
     assert len(moved_codes) + len(newly_booked) == 3
     # Every counter equals the active bookings that hold the slot: nothing lost, nothing doubled.
     held = held_by_active_bookings(stack, campaign_id)
-    assert {ids[s]: booked(stack, campaign_id, ids[s]) for s in capacities} == {ids[s]: held[ids[s]] for s in capacities}
+    counters = {ids[s]: booked(stack, campaign_id, ids[s]) for s in capacities}
+    assert counters == {ids[s]: held[ids[s]] for s in capacities}
     stack.wait_for_idle_queues()
     for code in moved_codes:
         assert len([s for s in subjects(stack, code) if "umgebucht" in s]) == 1
@@ -179,7 +182,8 @@ def test_rebooks_and_bookings_racing_for_the_last_seats_keep_every_slot_within_c
 
 def test_a_booking_outside_the_catchment_is_refused_on_the_web_and_by_the_hotline(stack, api):
     # 44141 is Westfalen-Lippe (Dortmund's catchment); Köln is Nordrhein.
-    slot_id = api.get("/v1/centers/koeln/availability?campaign=80plus-comirnaty&days=7").json()["days"][0]["slots"][0]["slot_id"]
+    koeln = api.get("/v1/centers/koeln/availability?campaign=80plus-comirnaty&days=7").json()
+    slot_id = koeln["days"][0]["slots"][0]["slot_id"]
     body = request_body("80plus-comirnaty", slot_id, f"Far{uuid.uuid4().hex[:6]}")
     body["center_id"] = "koeln"
     for path, headers in (("/v1/booking-requests", {}), ("/v1/staff/booking-requests", HOTLINE)):
