@@ -194,6 +194,10 @@ def test_a_failed_rebook_names_its_reason_in_order_of_precedence_and_changes_not
     with pytest.raises(d.BookingChanged):  # a cancelled booking is not rebooked
         store.bookings.rebook(anna_booking, anna_booking.rebooked(store.slots[1].ref, None))
     assert store.booked() == [0, 0, 1]
+    single = berta_booking.rebooked(store.slots[1].ref, None)  # and a single-dose move that can be had
+    store.bookings.rebook(berta_booking, single)
+    assert store.booked() == [0, 1, 0]
+    assert store.bookings.booking(berta_booking.code) == single
 
 
 def test_a_cancel_that_read_the_booking_before_a_rebook_changes_nothing_and_says_so(store):
