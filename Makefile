@@ -63,6 +63,9 @@ test-fast: $(STAMP) ## Unit tests only (no AWS, no browser)
 bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md
 	$(PY) -m infra.bench
 
+capacity: $(STAMP) ## Print the capacity and cost model for the 2021 peak and 10x (docs/capacity.md)
+	$(PY) -m infra.capacity
+
 STAGE ?= prod
 package: $(STAMP) ## Write build/<stage>/sam.json + deployment.zip for CloudFormation (STAGE=dev|prod, default prod)
 	$(PY) -m infra.aws package --stage $(STAGE) --out build/$(STAGE)

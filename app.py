@@ -13,6 +13,8 @@ from chalicelib.booking.domain import NoPairAvailable
 from chalicelib.booking.queues import BookingRequestMessage
 from chalicelib.contracts.mail import MailMessage
 from chalicelib.observability import count, logger, measure, metrics, tracer
+from chalicelib.waitingroom import edge as room_edge
+from chalicelib.waitingroom.domain import Lane
 
 app = Chalice(app_name="vaxslot")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
@@ -21,7 +23,8 @@ app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
 app.register_middleware(chalice_errors_to_contract, "http")
 
 # A public API without cookies: any origin may read it (the site may live on its own domain).
-CORS = CORSConfig(allow_origin="*", allow_headers=["Content-Type", "Idempotency-Key", "Accept-Language"],
+CORS = CORSConfig(allow_origin="*",
+                  allow_headers=["Content-Type", "Idempotency-Key", "Accept-Language", "Admission-Token"],
                   expose_headers=["Retry-After"], max_age=600)
 route = lambda path, **kw: lambda view: app.route(path, cors=CORS, **kw)(api_view(app)(view))  # noqa: E731
 # Staff sign in with the Cognito user pool of infra/aws; groups decide what each may do.
@@ -63,6 +66,9 @@ def center_availability(center_id):
 def _accept_booking_request(channel: str) -> Response:
     request = app.current_request
     body = schemas.parse_json_body(schemas.BookingRequestBody, request.raw_body)
+    # Waiting room (§8): while the campaign's room is active, only an admitted visitor may send a request.
+    bootstrap.waiting_room_service().check_admission(body.campaign_id, request.headers.get("admission-token"),
+                                                     bootstrap.person_key(body.person.to_domain()))
     bootstrap.booking_request_idempotency().register_lambda_context(app.lambda_context)
     request_id = commands.submit_booking_request(bootstrap.submit_booking_request(), body,
                                                  request.headers.get("idempotency-key"))
@@ -208,3 +214,50 @@ def reconcile(event):
     logger.info("reconciled", extra={"slots": report.slots_checked, "bookings": report.bookings_checked,
                                      "drift": report.drift, "drifting_slots": report.drifting_slots[:50],
                                      "second_dose_shortfall": report.second_dose_shortfall})
+
+
+# --- waiting room (contract §8) -------------------------------------------------------------------
+# The room's settings may be cached by a CDN for a few seconds; an entry carries its admission token, so never.
+_ROOM_CACHE = {"Cache-Control": "public, max-age=5"}
+_ENTRY_CACHE = {"Cache-Control": "no-store"}
+
+
+def _entry_response(view, status: int = 200) -> Response:
+    return json_response(room_edge.entry(view), status,
+                         {**_ENTRY_CACHE, "Retry-After": str(room_edge.retry_after_s(view))})
+
+
+@route("/v1/campaigns/{campaign_id}/waiting-room", methods=["GET"])
+def waiting_room(campaign_id):
+    settings = bootstrap.waiting_room_service().room(campaign_id)
+    return json_response(room_edge.room(campaign_id, settings), headers=_ROOM_CACHE)
+
+
+@route("/v1/campaigns/{campaign_id}/waiting-room/entries", methods=["POST"])
+def enter_waiting_room(campaign_id):
+    view = bootstrap.waiting_room_service().enter(campaign_id)
+    count("WaitingRoomEntered", channel="web")
+    return _entry_response(view, 201)
+
+
+@route("/v1/waiting-room/entries/{entry_id}", methods=["GET"])
+def waiting_room_entry(entry_id):
+    return _entry_response(bootstrap.waiting_room_service().entry(entry_id))
+
+
+@route("/v1/staff/campaigns/{campaign_id}/waiting-room", methods=["PUT"], authorizer=STAFF)
+def put_waiting_room(campaign_id):
+    require_group(app.current_request, "ops")
+    body = schemas.parse_json_body(room_edge.RoomBody, app.current_request.raw_body)
+    campaign_id = schemas.parse_identifier(campaign_id)
+    settings = bootstrap.waiting_room_service().put_room(body.to_domain(campaign_id))
+    return json_response(room_edge.room(campaign_id, settings))
+
+
+@route("/v1/staff/campaigns/{campaign_id}/waiting-room/entries", methods=["POST"], authorizer=STAFF)
+def hotline_enter_waiting_room(campaign_id):
+    """A hotline agent queues a caller in the hotline lane: same room and rules, the lane's reserved share."""
+    require_group(app.current_request, "hotline", "ops")
+    view = bootstrap.waiting_room_service().enter(campaign_id, Lane.HOTLINE)
+    count("WaitingRoomEntered", channel="hotline")
+    return _entry_response(view, 201)

@@ -206,6 +206,38 @@ def reset() -> None:
     for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, _bookings, booking_queries,
                     booking_service, operations_service, reconciliation, mail_service,
                     booking_request_idempotency, submit_booking_request, contingent_idempotency,
-                    release_contingent_once, mail_idempotency, send_mail_once):
+                    release_contingent_once, mail_idempotency, send_mail_once,
+                    _admission_token_key, waiting_room_service):
         factory.cache_clear()
 
+
+# --- waiting room (contract §8) -------------------------------------------------------------------
+
+
+@functools.cache
+def _admission_token_key() -> bytes:
+    s = get_settings()
+    if s.admission_token_key is not None:
+        return s.admission_token_key
+    if s.admission_token_key_parameter is None:
+        raise RuntimeError("set ADMISSION_TOKEN_KEY_PARAMETER (or ADMISSION_TOKEN_KEY) outside the local stage")
+    parameter = _client("ssm").get_parameter(Name=s.admission_token_key_parameter, WithDecryption=True)
+    return parameter["Parameter"]["Value"].encode()
+
+
+@functools.cache
+def waiting_room_service():
+    from chalicelib.waitingroom import dynamo as room_dynamo
+    from chalicelib.waitingroom.services import WaitingRoomService
+    from chalicelib.waitingroom.tokens import AdmissionTokens
+
+    s = get_settings()
+    room_dynamo.bind(s.table_name, s.region, s.aws_endpoint_url)
+    # The key is fetched only when a token is signed or checked: without an active room, booking needs none.
+    tokens = functools.cache(lambda: AdmissionTokens(_admission_token_key()))
+    return WaitingRoomService(room_dynamo.DynamoRoomStore(), catalog(), tokens, clock=lambda: datetime.now(LOCAL_TZ))
+
+
+def person_key(person) -> str:
+    """The booking lock's person key, which an admission is bound to."""
+    return person.key(_person_key_pepper())

@@ -27,6 +27,9 @@ class Settings:
     aws_endpoint_url: str | None  # moto's server locally; None on AWS
     catalog_cache_s: float  # how long a Lambda instance keeps centres and campaigns in memory
     availability_max_age_s: float  # how old the slots behind an availability answer may be (0: read fresh)
+    # --- waiting room: the HS256 key of admission tokens, given directly (local stage) or read from SSM.
+    admission_token_key: bytes | None = None
+    admission_token_key_parameter: str | None = None  # SecureString name, resolved once per cold start
 
 
 @functools.cache
@@ -57,4 +60,18 @@ def get_settings() -> Settings:
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         catalog_cache_s=float(env.get("CATALOG_CACHE_SECONDS", "30")),
         availability_max_age_s=float(env.get("AVAILABILITY_MAX_AGE_SECONDS", "0")),
+        **_admission_token_settings(env, stage),
     )
+
+
+# --- waiting room ---------------------------------------------------------------------------------
+# Only the local stage may fall back to a known key; elsewhere it comes from the stack's secrets (SSM).
+_LOCAL_ADMISSION_TOKEN_KEY = "local-admission-token-key-not-secret-0123456789"
+
+
+def _admission_token_settings(env, stage: str) -> dict:
+    key = env.get("ADMISSION_TOKEN_KEY") or (_LOCAL_ADMISSION_TOKEN_KEY if stage == "local" else None)
+    # A missing key is an error only when a token is signed or checked (bootstrap.admission_tokens),
+    # so stages without a waiting room keep starting.
+    return {"admission_token_key": key.encode() if key else None,
+            "admission_token_key_parameter": env.get("ADMISSION_TOKEN_KEY_PARAMETER") or None}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chalicelib.booking import domain as d
+from chalicelib.waitingroom import domain as wr
 
 MESSAGES: dict[str, dict[str, str]] = {
     "invalid_request": {
@@ -45,6 +46,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Der Dienst ist kurz nicht erreichbar. Ihre Anfrage wurde nicht gespeichert. Bitte versuchen Sie es gleich noch einmal.",
         "en": "The service is briefly unavailable. Your request was not saved. Please try again in a moment.",
     },
+    "payload_too_large": {
+        "de": "Die Anfrage ist zu groß.",
+        "en": "The request is too large.",
+    },
     "unknown_route": {"de": "Diese Adresse gibt es nicht.", "en": "This address does not exist."},
     "method_not_allowed": {"de": "Diese Methode ist hier nicht erlaubt.", "en": "This method is not allowed here."},
     "unsupported_media_type": {
@@ -76,6 +81,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später noch einmal.",
         "en": "An internal error occurred. Please try again later.",
     },
+    # --- waiting room (contract §8) ---
+    "unknown_entry": {
+        "de": "Diesen Platz im Warteraum gibt es nicht (mehr). Bitte stellen Sie sich neu an.",
+        "en": "This place in the waiting room does not exist (any more). Please join the queue again.",
+    },
+    "admission_required": {
+        "de": "Für diese Impfaktion brauchen Sie zuerst Einlass aus dem Warteraum.",
+        "en": "For this campaign you first need to be let in from the waiting room.",
+    },
+    "waiting_room_not_open": {
+        "de": "Der Warteraum dieser Impfaktion ist noch nicht offen.",
+        "en": "The waiting room of this campaign is not open yet.",
+    },
 }
 
 FIELD_MESSAGES: dict[str, dict[str, str]] = {
@@ -86,7 +104,14 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
     "invalid_birth_date": {"de": "Dieses Geburtsdatum ist nicht möglich.", "en": "This date of birth is not possible."},
     "invalid_email": {"de": "Bitte eine gültige E-Mail-Adresse angeben.", "en": "Please give a valid e-mail address."},
     "invalid_phone": {"de": "Bitte eine gültige Telefonnummer angeben.", "en": "Please give a valid phone number."},
-    "invalid_name": {"de": "Bitte einen Namen mit 1 bis 100 Zeichen angeben.", "en": "Please give a name of 1 to 100 characters."},
+    "invalid_name": {
+        "de": "Bitte einen Namen mit 1 bis 100 Zeichen angeben: Buchstaben, Leerzeichen, Bindestrich, Apostroph, Punkt.",
+        "en": "Please give a name of 1 to 100 characters: letters, spaces, hyphen, apostrophe, full stop.",
+    },
+    "invalid_email_local_part": {
+        "de": "Vor dem @ sind nur Zeichen ohne Umlaute und Akzente möglich (z. B. juergen@…).",
+        "en": "Only characters without umlauts or accents are possible before the @ (e.g. juergen@…).",
+    },
     "unknown_slot": {
         "de": "Diesen Termin gibt es nicht (mehr). Bitte wählen Sie einen anderen.",
         "en": "This appointment does not exist (any more). Please choose another one.",
@@ -104,6 +129,7 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
     },
     "out_of_range": {"de": "Dieser Wert liegt außerhalb des erlaubten Bereichs.", "en": "This value is out of range."},
     "invalid_json": {"de": "Der Inhalt ist kein gültiges JSON.", "en": "The body is not valid JSON."},
+    "too_deeply_nested": {"de": "Der Inhalt ist zu tief verschachtelt.", "en": "The body is nested too deeply."},
 }
 
 
@@ -136,13 +162,17 @@ _STATUS_BY_TYPE: dict[type[Exception], tuple[int, str]] = {
     d.BookingNotActive: (409, "booking_cancelled"),
     d.BookingChanged: (409, "booking_changed"),
     d.AppointmentStarted: (409, "appointment_started"),
+    # --- waiting room ---
+    wr.UnknownEntry: (404, "unknown_entry"),
+    wr.AdmissionRequired: (403, "admission_required"),
+    wr.RoomNotOpen: (409, "waiting_room_not_open"),
 }
 
 
 def from_exception(error: Exception) -> ApiError | None:
     if isinstance(error, ApiError):
         return error
-    if isinstance(error, d.InvalidInput):
+    if isinstance(error, (d.InvalidInput, wr.InvalidRoom)):
         return invalid(error.field, error.code)
     for error_type, (status, code) in _STATUS_BY_TYPE.items():
         if isinstance(error, error_type):

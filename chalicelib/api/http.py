@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice import Chalice, Response
 
-from chalicelib.api import errors
+from chalicelib.api import errors, schemas
 from chalicelib.observability import logger
 
 JSON = "application/json; charset=utf-8"
@@ -55,6 +55,15 @@ def _translate(error: Exception) -> errors.ApiError:
     return errors.ApiError(500, "internal_error")
 
 
+# Path parameters that name a stored item are checked here, before any view or store sees them; a value
+# that cannot exist answers exactly like one that does not (no oracle, no unbounded key reaching DynamoDB).
+_PATH_PARAMETERS: dict[str, Callable[[str], str]] = {
+    "code": schemas.booking_code,
+    "request_id": schemas.request_id,
+    "center_id": schemas.center_id,
+}
+
+
 def api_view(app: Chalice) -> Callable:
     """Wraps a view: its domain and validation errors become contract errors, in the caller's language."""
 
@@ -64,6 +73,8 @@ def api_view(app: Chalice) -> Callable:
             request = app.current_request
             language = errors.language_of(request.headers.get("accept-language") if request else None)
             try:
+                kwargs = {name: _PATH_PARAMETERS.get(name, str)(value) for name, value in kwargs.items()}
+                schemas.check_idempotency_key(request.headers if request else None)
                 return view(*args, **kwargs)
             except Exception as error:  # the edge must answer every failure in the contract's shape
                 api_error = _translate(error)
@@ -76,9 +87,22 @@ def api_view(app: Chalice) -> Callable:
     return decorate
 
 
+# Every API answer is personal (bookings, requests, eligibility) or live (availability): no shared cache
+# may keep it, unless a view set its own Cache-Control. nosniff: a browser never runs a JSON body as script.
+SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
 def chalice_errors_to_contract(event, get_response):
-    """HTTP middleware: Chalice's own error bodies (405, 415, …) in the contract's shape."""
-    response = get_response(event)
+    """HTTP middleware: Chalice's own error bodies (405, 415, …) in the contract's shape; security headers."""
+    response = _in_contract_shape(event, get_response(event))
+    present = {name.lower() for name in response.headers}
+    for name, value in SECURITY_HEADERS.items():
+        if name.lower() not in present:
+            response.headers[name] = value
+    return response
+
+
+def _in_contract_shape(event, response):
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body and "error" not in body:
         language = errors.language_of(event.headers.get("accept-language"))

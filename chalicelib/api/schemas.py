@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
-from typing import Annotated, Literal, TypeVar
+import unicodedata
+from datetime import date, datetime
+from typing import Annotated, ClassVar, Literal, TypeVar
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
@@ -14,10 +16,12 @@ from chalicelib.api.errors import ApiError, FieldProblem
 from chalicelib.booking import domain as d
 
 _POSTAL_CODE = re.compile(r"^\d{5}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9 ()/-]{6,24}$")
 _ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 M = TypeVar("M", bound=BaseModel)
+# A citizen's body is a few hundred bytes; only a contingent (up to 2,000 slots) is larger (its ClassVar).
+MAX_BODY_BYTES = 16 * 1024
+MAX_JSON_DEPTH = 8
 
 
 def _postal_code(value: str) -> str:
@@ -26,24 +30,104 @@ def _postal_code(value: str) -> str:
     return value
 
 
+def _today() -> date:
+    return datetime.now(d.LOCAL_TZ).date()
+
+
+OLDEST_BIRTH_DATE = date(1900, 1, 1)
+
+
 def _birth_date(value: date) -> date:
-    if value < date(1900, 1, 1) or value > date.today():
+    if value < OLDEST_BIRTH_DATE or value > _today():
         raise PydanticCustomError("invalid_birth_date", "birth date out of range")
     return value
 
 
+# Dates the service does arithmetic with (days ahead, interval windows) stay far from date.max, so that
+# `from=9999-12-31` is a 400 and never an OverflowError. The same years are in docs/openapi.yaml.
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def _service_day(value: date) -> date:
+    if not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise PydanticCustomError("out_of_range", "date out of range")
+    return value
+
+
+def _cohort_day(value: date) -> date:
+    if not OLDEST_BIRTH_DATE <= value <= LATEST_DAY:
+        raise PydanticCustomError("out_of_range", "date out of range")
+    return value
+
+
+def _service_time(value: datetime) -> datetime:
+    _service_day(value.date())
+    return value
+
+
+NAME_MAX_LENGTH = 100
+# Invisible characters that copy-and-paste brings along and that mean nothing in a name: dropped.
+_DROPPED_IN_NAMES = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff"))
+# Joiners that some scripts need to spell a name right (Persian, Indic): kept; every other format
+# character (bidi overrides and isolates, LRM/RLM, tags) can reorder or hide text: rejected.
+_KEPT_FORMAT = {"\u200c", "\u200d"}
+_NAME_PUNCTUATION = set("-'.,\u2019\u2010\u2011")
+
+
+def _name_character_allowed(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    # Digits are not names, but generated test and load-test names carry them and they cannot hide anything.
+    if category[0] in "LM" or category in ("Nd", "Zs"):  # Zs: spaces; tabs and line breaks are controls
+        return True
+    return ch in _NAME_PUNCTUATION or ch in _KEPT_FORMAT
+
+
 def _name(value: str) -> str:
+    """Letters, marks, digits, spaces and the punctuation of real names; no controls, symbols or bidi tricks.
+
+    Rejecting ':' and '/' also keeps links out of the names that mails repeat.
+    """
+    value = unicodedata.normalize("NFC", value).translate(_DROPPED_IN_NAMES)
+    allowed = all(map(_name_character_allowed, value))
     value = " ".join(value.split())
-    if not 1 <= len(value) <= 100 or any(ord(ch) < 32 for ch in value):
+    if not allowed or not 1 <= len(value) <= NAME_MAX_LENGTH:
+        raise PydanticCustomError("invalid_name", "name must have 1 to 100 letters")
+    return value
+
+
+def _title(value: str) -> str:
+    """A campaign's name ("80+ Comirnaty"): symbols are fine, controls and invisible tricks are not."""
+    value = unicodedata.normalize("NFC", value).translate(_DROPPED_IN_NAMES)
+    allowed = all(unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp")
+                  or ch in _KEPT_FORMAT for ch in value)
+    value = " ".join(value.split())
+    if not allowed or not 1 <= len(value) <= NAME_MAX_LENGTH:
         raise PydanticCustomError("invalid_name", "name must have 1 to 100 characters")
     return value
 
 
+EMAIL_MAX_LENGTH = 254
+
+
 def _email(value: str) -> str:
+    """What is accepted here can be sent by SES as it is: ASCII only, the domain in punycode.
+
+    Umlaut domains (a@bücher.de) are accepted and kept as a@xn--bcher-kva.de; a non-ASCII local part
+    (ü@…) would need SMTPUTF8, which SES's raw sending does not do, so it is rejected. RFC 2047
+    encoded words (=?utf-8?…?=) are legal atext but turn into other text in mail clients: rejected.
+    """
     value = value.strip()
-    if len(value) > 254 or not _EMAIL.match(value):
+    if len(value) > EMAIL_MAX_LENGTH or "=?" in value:
         raise PydanticCustomError("invalid_email", "invalid e-mail address")
-    return value
+    try:
+        checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        if any(ord(ch) > 127 for ch in value.partition("@")[0]):
+            raise PydanticCustomError("invalid_email_local_part", "non-ASCII before the @") from None
+        raise PydanticCustomError("invalid_email", "invalid e-mail address") from None
+    if len(checked.ascii_email) > EMAIL_MAX_LENGTH:
+        raise PydanticCustomError("invalid_email", "invalid e-mail address")
+    return checked.ascii_email
 
 
 def _phone(value: str | None) -> str | None:
@@ -64,10 +148,14 @@ PostalCode = Annotated[str, AfterValidator(_postal_code)]
 BirthDate = Annotated[date, AfterValidator(_birth_date)]
 Name = Annotated[str, AfterValidator(_name)]
 Identifier = Annotated[str, AfterValidator(_identifier)]
+ServiceDay = Annotated[date, AfterValidator(_service_day)]
+ServiceTime = Annotated[AwareDatetime, AfterValidator(_service_time)]
+CohortDay = Annotated[date, AfterValidator(_cohort_day)]
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    max_body_bytes: ClassVar[int] = MAX_BODY_BYTES
 
 
 class EligibilityBody(_Body):
@@ -102,7 +190,7 @@ class CancelBody(_Body):
 
 class AvailabilityQuery(_Body):
     campaign: Identifier
-    from_: date | None = Field(default=None, alias="from")
+    from_: ServiceDay | None = Field(default=None, alias="from")
     days: int = Field(default=14, ge=1, le=d.BOOKING_WINDOW.max_days)
 
 
@@ -128,7 +216,8 @@ _CODE_BY_PYDANTIC_TYPE = {
     "datetime_from_date_parsing": "invalid_date",
     "less_than_equal": "out_of_range",
 }
-_CUSTOM_CODES = {"invalid_postal_code", "invalid_birth_date", "invalid_name", "invalid_email", "invalid_phone", "invalid"}
+_CUSTOM_CODES = {"invalid_postal_code", "invalid_birth_date", "invalid_name", "invalid_email",
+                 "invalid_email_local_part", "invalid_phone", "invalid", "out_of_range"}
 
 
 def _problems(error: ValidationError) -> list[FieldProblem]:
@@ -149,10 +238,38 @@ def parse(model: type[M], data: object, *, error_code: str = "invalid_request") 
         raise ApiError(400, error_code, _problems(error)) from None
 
 
+def _json_depth_exceeds(raw: bytes, limit: int) -> bool:
+    """True if arrays/objects nest deeper than `limit`: checked before json.loads, whose recursion would
+    otherwise end in a RecursionError (a 500) on a body of a few thousand '['."""
+    depth, in_string, escaped = 0, False, False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
 def parse_json_body(model: type[M], raw_body: bytes | None) -> M:
+    """A JSON object body into `model`: 413 if too large, 400 if too deep, not JSON or not an object."""
+    if raw_body and len(raw_body) > getattr(model, "max_body_bytes", MAX_BODY_BYTES):
+        raise ApiError(413, "payload_too_large")
+    if raw_body and _json_depth_exceeds(raw_body, MAX_JSON_DEPTH):
+        raise ApiError(400, "invalid_request", [FieldProblem("body", "too_deeply_nested")])
     try:
         data = json.loads(raw_body or b"null")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "invalid_request", [FieldProblem("body", "invalid_json")]) from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_request", [FieldProblem("body", "invalid_json")])
@@ -167,16 +284,16 @@ class IntervalBody(_Body):
 class CampaignBody(_Body):
     """A campaign as ops define it; opening a cohort is putting one with its birth-date range and opening time."""
 
-    name: Annotated[str, AfterValidator(_name)]
+    name: Annotated[str, AfterValidator(_title)]
     vaccine: Identifier
     doses: int = Field(ge=1, le=2)
     interval_days: IntervalBody | None = None
     regions: list[Identifier] = Field(min_length=1)
     center_ids: list[Identifier] = Field(min_length=1)
-    opens_at: AwareDatetime
-    closes_at: AwareDatetime | None = None
-    born_on_or_after: date | None = None
-    born_on_or_before: date | None = None
+    opens_at: ServiceTime
+    closes_at: ServiceTime | None = None
+    born_on_or_after: CohortDay | None = None
+    born_on_or_before: CohortDay | None = None
     series: Identifier = d.DEFAULT_SERIES  # campaigns of one series share the one-booking-per-person lock
 
     def to_domain(self, campaign_id: str) -> d.Campaign:
@@ -187,14 +304,15 @@ class CampaignBody(_Body):
 
 
 class SlotReleaseBody(_Body):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: ServiceTime
+    end: ServiceTime
     capacity: int = Field(ge=1, le=10_000)
 
 
 class ContingentBody(_Body):
     center_id: Identifier
     slots: list[SlotReleaseBody] = Field(min_length=1, max_length=2_000)
+    max_body_bytes: ClassVar[int] = 512 * 1024  # 2,000 slots of ~100 bytes
 
 
 def parse_identifier(value: str, field_name: str = "campaign_id") -> str:
@@ -209,6 +327,41 @@ def require_header(headers, name: str) -> str:
     if not value or len(value) > 200:
         raise ApiError(400, "invalid_request", [FieldProblem(name, "missing")])
     return value
+
+
+# A booking code as people type it: any case, dashes or spaces (31 letters and digits, 10 of them).
+_BOOKING_CODE = re.compile(rf"^[{d.CODE_ALPHABET}]{{4}}-[{d.CODE_ALPHABET}]{{4}}-[{d.CODE_ALPHABET}]{{2}}$")
+_TYPED_BOOKING_CODE = re.compile(r"^[A-Za-z0-9 -]{1,32}$")
+
+
+def booking_code(value: str) -> str:
+    """The normalised code, or 404 unknown_booking: an impossible code answers like an unknown one."""
+    code = d.normalise_booking_code(value) if _TYPED_BOOKING_CODE.match(value) else ""
+    if not _BOOKING_CODE.match(code):
+        raise ApiError(404, "unknown_booking")
+    return code
+
+
+def request_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ApiError(404, "unknown_request")
+    return value
+
+
+def center_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ApiError(404, "unknown_center")
+    return value
+
+
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
+
+
+def check_idempotency_key(headers) -> None:
+    """An Idempotency-Key, if sent, is 1 to 200 printable ASCII characters (it is logged and stored)."""
+    key = (headers or {}).get("idempotency-key")
+    if key and not (len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH and key.isascii() and key.isprintable()):
+        raise ApiError(400, "invalid_request", [FieldProblem("Idempotency-Key", "invalid")])
 
 
 class RebookBody(_Body):

@@ -393,8 +393,16 @@ _TRANSLITERATIONS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss
 
 
 def normalise_name(name: str) -> str:
-    """'  Müller ' and 'MUELLER' are the same person to a hotline agent, so they are the same here."""
-    folded = unicodedata.normalize("NFC", name).casefold().translate(_TRANSLITERATIONS)
+    """'  Müller ' and 'MUELLER' are the same person to a hotline agent, so they are the same here.
+
+    So are spellings that only look alike: NFKC folds full-width and compatibility letters (Ｊ → J) and
+    composes combining marks; format characters (Unicode Cf: zero-width spaces, joiners, bidi controls)
+    are dropped, since they are invisible and would otherwise make a second "person" for the
+    one-booking-per-person lock. NFKC again after casefold, as Unicode's NFKC_Casefold does, so that
+    the result is stable (normalising it again changes nothing).
+    """
+    visible = "".join(ch for ch in unicodedata.normalize("NFKC", name) if unicodedata.category(ch) != "Cf")
+    folded = unicodedata.normalize("NFKC", visible.casefold()).translate(_TRANSLITERATIONS)
     return " ".join(folded.replace("-", " ").split())
 
 

@@ -151,6 +151,12 @@ class LocalStack:
         self._start_api()
         self._start_pumps()
         self._start_site()
+        if self._seed:
+            # [waiting room] rush-demo, only with VAXSLOT_DEMO_RUSH_OPENS_IN_S (infra/local/seed_rush.py); last, so
+            # that the room opens that many seconds after the URLs are printed
+            from infra.local.seed_rush import seed_rush_from_env
+
+            self.rush_room = seed_rush_from_env(self.catalog, date.today(), self._slot_capacity)
 
     def stop(self) -> None:
         for pump in self.pumps.values():

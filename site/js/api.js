@@ -100,8 +100,8 @@ export const checkEligibility = (birthDate, postalCode) =>
 export const getAvailability = (centerId, campaignId, from, days) =>
   request('GET', `/v1/centers/${enc(centerId)}/availability`, { query: { campaign: campaignId, from, days } });
 
-export const submitBookingRequest = (body, idempotencyKey) =>
-  request('POST', '/v1/booking-requests', { body, headers: { 'Idempotency-Key': idempotencyKey } });
+export const submitBookingRequest = (body, idempotencyKey, extraHeaders = {}) =>
+  request('POST', '/v1/booking-requests', { body, headers: { 'Idempotency-Key': idempotencyKey, ...extraHeaders } });
 
 export const getBookingRequest = (requestId) => request('GET', `/v1/booking-requests/${enc(requestId)}`);
 

@@ -12,12 +12,14 @@ import { requestView } from './views/request.js';
 import { lookupView, bookingView, cancelView, cancelledView } from './views/manage.js';
 import { rebookDaysView, rebookTimesView, rebookConfirmView, rebookedView } from './views/rebook.js';
 import { unavailableView, notFoundView, problemView, resetFailures } from './views/error.js';
+import { waitingView } from './views/waiting.js';
 
 const routes = [
   [/^\/$/, startView],
   [/^\/easy-read$/, easyReadView],
   [/^\/book$/, checkView],
   [/^\/book\/eligibility$/, eligibilityView],
+  [/^\/book\/wait\/([A-Za-z0-9_.:-]+)(?:\/([A-Za-z0-9_-]+))?$/, waitingView], // waiting room (§8), site/js/views/waiting.js
   [/^\/book\/days$/, daysView],
   [/^\/book\/times$/, timesView],
   [/^\/book\/details$/, detailsView],

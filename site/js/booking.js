@@ -2,6 +2,7 @@
 import { currentLang } from './i18n.js';
 import { ApiError, newIdempotencyKey, submitBookingRequest } from './api.js';
 import { state } from './state.js';
+import { admissionHeaders } from './views/waiting.js';
 
 export function bookingBody(slot) {
   const p = state.person;
@@ -30,7 +31,7 @@ export function bookingAttempt(slot) {
 
 /** Send an attempt (inside ctx.act, so again on retry); on 202 go to its waiting page. */
 export async function submitAttempt(ctx, { slot, key, body }) {
-  const accepted = await submitBookingRequest(body, key);
+  const accepted = await submitBookingRequest(body, key, admissionHeaders(body.campaign_id)); // [waiting room]
   state.requests[accepted.request_id] = { slot, center: state.center, email: body.person.email };
   ctx.go(`#/request/${encodeURIComponent(accepted.request_id)}`);
 }

@@ -717,6 +717,12 @@ EXAMPLE_URLS = {
     "/v1/staff/booking-requests": "/v1/staff/booking-requests",
     "/v1/staff/campaigns/{campaign_id}": "/v1/staff/campaigns/spec-x",
     "/v1/staff/campaigns/{campaign_id}/contingents": f"/v1/staff/campaigns/{CAMPAIGN}/contingents",
+    # waiting room (§8)
+    "/v1/campaigns/{campaign_id}/waiting-room": f"/v1/campaigns/{CAMPAIGN}/waiting-room",
+    "/v1/campaigns/{campaign_id}/waiting-room/entries": f"/v1/campaigns/{CAMPAIGN}/waiting-room/entries",
+    "/v1/waiting-room/entries/{entry_id}": "/v1/waiting-room/entries/unknown",
+    "/v1/staff/campaigns/{campaign_id}/waiting-room": f"/v1/staff/campaigns/{CAMPAIGN}/waiting-room",
+    "/v1/staff/campaigns/{campaign_id}/waiting-room/entries": f"/v1/staff/campaigns/{CAMPAIGN}/waiting-room/entries",
 }
 
 

@@ -368,7 +368,10 @@ def test_every_staff_method_has_the_cognito_authorizer_of_the_stacks_own_user_po
     staff = [(path, method) for path, method, _ in _methods(resources)
              if path.startswith(t.STAFF_PATH) and method != "options"]
     assert {p for p, _ in staff} == {"/v1/staff/booking-requests", "/v1/staff/campaigns/{campaign_id}",
-                                     "/v1/staff/campaigns/{campaign_id}/contingents"}
+                                     "/v1/staff/campaigns/{campaign_id}/contingents",
+                                     # waiting room (§8)
+                                     "/v1/staff/campaigns/{campaign_id}/waiting-room",
+                                     "/v1/staff/campaigns/{campaign_id}/waiting-room/entries"}
     for path, method, operation in _methods(resources):
         if (path, method) in staff:
             assert operation.get("security") == [{t.STAFF_AUTHORIZER: []}], f"{method} {path}"

@@ -1,5 +1,6 @@
 // Step 1: postal code + birth date → POST /v1/eligibility.
 // Step 2: the answer in plain words, and (if eligible) the centres for that postal code.
+import { continueWithCampaign } from './waiting.js';
 import { t, formatDate, formatDateTime, has } from '../i18n.js';
 import { ApiError, checkEligibility, getCenters } from '../api.js';
 import { state } from '../state.js';
@@ -64,7 +65,7 @@ function centerChoice(campaign, center, ctx) {
       type: 'button', class: 'choice',
       onclick: () => {
         Object.assign(state, { campaign, center, day: null, slot: null });
-        ctx.go('#/book/days');
+        ctx.act(() => continueWithCampaign(ctx, campaign)); // [waiting room] through it if active (views/waiting.js)
       },
     },
     h('span', { class: 'choice-title' }, center.name),

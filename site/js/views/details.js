@@ -33,6 +33,7 @@ function fromApi(error) {
   if (error.status === 400) {
     return Object.entries(apiFieldErrors(error)).map(([field, text]) => invalidAt(FIELD_IDS[field] || null, text));
   }
+  if (error.code === 'admission_required') return [{ id: null, text: t('waiting.admission_expired') }]; // [waiting room]
   const key = error.status === 403 ? 'errors.booking.not_eligible' : 'errors.booking.other';
   return [{ id: null, text: t(key) }, error.apiMessage && error.status !== 403 ? { id: null, text: error.apiMessage } : null]
     .filter(Boolean);

@@ -1,0 +1,166 @@
+"""The waiting room's use cases: settings, entering, polling an entry, and the admission check for booking."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.booking.domain import UnknownCampaign
+from chalicelib.booking.ports import Catalog
+from chalicelib.waitingroom import domain as w
+from chalicelib.waitingroom.ports import RoomStore
+from chalicelib.waitingroom.tokens import AdmissionTokens
+
+PRE_SHARDS = 64  # the pre-queue's counter, spread over this many items (each written by ~1/64 of visitors)
+POST_SHARDS = 4  # per arrival second; 4 items take ~4,000 entries/s before one partition is the limit
+ENTRY_RETENTION = timedelta(days=2)
+PRE_KEY_BITS = 62
+SETTINGS_CACHE_S = 5.0  # ops' changes reach every instance within this; a rush reads settings per request
+
+
+@dataclass(frozen=True)
+class EntryView:
+    state: w.EntryState
+    admission_token: str | None
+
+
+class WaitingRoomService:
+    def __init__(self, store: RoomStore, catalog: Catalog, tokens: Callable[[], AdmissionTokens],
+                 clock: Callable[[], datetime], draw: Callable[[int], int] = secrets.randbits,
+                 monotonic: Callable[[], float] = time.monotonic):
+        self._store = store
+        self._catalog = catalog
+        # Built on first use: a stage without any active room never needs the signing key.
+        self._tokens = tokens
+        self._now = clock
+        self._draw = draw
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._settings_cache: dict[str, tuple[float, w.RoomSettings | None]] = {}
+        # Counts of closed periods never change: kept for the life of the process.
+        self._pre_cache: dict[tuple[str, w.Lane], list[int]] = {}
+        self._second_cache: dict[tuple[str, w.Lane, int], list[int]] = {}
+
+    # --- settings (ops) -----------------------------------------------------------------------------
+
+    def room(self, campaign_id: str) -> w.RoomSettings | None:
+        """The campaign's room settings (None: it has none, so no room); UnknownCampaign if no such campaign."""
+        if campaign_id not in {c.id for c in self._catalog.campaigns()}:
+            raise UnknownCampaign(campaign_id)
+        return self._settings(campaign_id)
+
+    def put_room(self, settings: w.RoomSettings) -> w.RoomSettings:
+        if settings.campaign_id not in {c.id for c in self._catalog.campaigns()}:
+            raise UnknownCampaign(settings.campaign_id)
+        self._store.put_settings(settings)
+        with self._lock:
+            self._settings_cache.pop(settings.campaign_id, None)
+        return settings
+
+    # --- visitors -----------------------------------------------------------------------------------
+
+    def enter(self, campaign_id: str, lane: w.Lane = w.Lane.WEB) -> EntryView:
+        settings = self.room(campaign_id)
+        now = self._now()
+        if settings is None:
+            raise w.RoomNotOpen(campaign_id)
+        phase = settings.phase_at(now)
+        if settings.rate_per_minute(lane) == 0:
+            lane = w.Lane.WEB  # no share reserved for the hotline: its callers queue with everyone else
+        if phase is w.Phase.PRE:
+            key, second = self._draw(PRE_KEY_BITS), 0
+            shard = secrets.randbelow(PRE_SHARDS)
+        else:
+            epoch = now.timestamp()
+            second = int(epoch)
+            # Microseconds into the second, and a random tie-break for the same microsecond.
+            key = int((epoch - second) * 1_000_000) * 1000 + secrets.randbelow(1000)
+            shard = secrets.randbelow(POST_SHARDS)
+        entry = w.Entry(secrets.token_urlsafe(18), campaign_id, lane, phase, key, second, now)
+        # The entry first: if counting fails, the client gets an error and no id, so the orphan is never used.
+        self._store.add_entry(entry, now + ENTRY_RETENTION)
+        self._store.count_entry(entry, shard)
+        return self._view(settings, entry, now)
+
+    def entry(self, entry_id: str) -> EntryView:
+        entry = self._store.entry(entry_id)
+        if entry is None:
+            raise w.UnknownEntry(entry_id)
+        settings = self._settings(entry.campaign_id)
+        if settings is None:
+            raise w.UnknownEntry(entry_id)  # the room was removed: the entry means nothing any more
+        return self._view(settings, entry, self._now())
+
+    # --- booking ------------------------------------------------------------------------------------
+
+    def check_admission(self, campaign_id: str, token: str | None, person_key: str) -> None:
+        """Raise AdmissionRequired unless the campaign has no active room, or the token is a valid admission
+        to it that is unused or was used by this same person."""
+        settings = self._settings(campaign_id)
+        if settings is None or not settings.active:
+            return
+        admission = self._tokens().verify(token, self._now()) if token else None
+        if admission is None or admission.campaign_id != campaign_id:
+            raise w.AdmissionRequired(campaign_id)
+        if not self._store.bind_admission(admission.jti, person_key, admission.expires_at):
+            raise w.AdmissionRequired(campaign_id)
+
+    # --- internals ----------------------------------------------------------------------------------
+
+    def _settings(self, campaign_id: str) -> w.RoomSettings | None:
+        now = self._monotonic()
+        with self._lock:
+            cached = self._settings_cache.get(campaign_id)
+        if cached and now - cached[0] < SETTINGS_CACHE_S:
+            return cached[1]
+        settings = self._store.settings(campaign_id)
+        with self._lock:
+            self._settings_cache[campaign_id] = (now, settings)
+        return settings
+
+    def _view(self, settings: w.RoomSettings, entry: w.Entry, now: datetime) -> EntryView:
+        rank = self._rank(settings, entry) if now >= w.rank_known_at(settings, entry) else None
+        state = w.entry_state(settings, entry, rank, now)
+        token = None
+        if state.admitted:
+            # jti = entry id: every token of one entry is the same admission, bound to one person at first use.
+            token = self._tokens().issue(entry.campaign_id, entry.entry_id, entry.entry_id, state.admitted_at,
+                                       state.admitted_at + w.ADMISSION_TTL)
+        return EntryView(state, token)
+
+    def _rank(self, settings: w.RoomSettings, entry: w.Entry) -> int:
+        pre = self._pre_keys(entry.campaign_id, entry.lane)
+        if entry.phase is w.Phase.PRE:
+            return w.QueueSnapshot(pre).rank(entry)
+        first = int(settings.opens_at.timestamp())
+        seconds = self._seconds(entry.campaign_id, entry.lane, first, entry.second + 1)
+        before = sum(len(seconds[s]) for s in range(first, entry.second))
+        return w.QueueSnapshot(pre, before, seconds[entry.second]).rank(entry)
+
+    def _pre_keys(self, campaign_id: str, lane: w.Lane) -> list[int]:
+        key = (campaign_id, lane)
+        with self._lock:
+            cached = self._pre_cache.get(key)
+        if cached is None:
+            cached = sorted(self._store.pre_keys(campaign_id, lane, PRE_SHARDS))
+            with self._lock:
+                self._pre_cache[key] = cached
+        return cached
+
+    def _seconds(self, campaign_id: str, lane: w.Lane, first: int, end: int) -> dict[int, list[int]]:
+        """The sorted keys of each arrival second in [first, end): closed seconds only (the caller checks)."""
+        with self._lock:
+            known = {s: self._second_cache[(campaign_id, lane, s)] for s in range(first, end)
+                     if (campaign_id, lane, s) in self._second_cache}
+        missing = [s for s in range(first, end) if s not in known]
+        if missing:
+            read = self._store.post_keys(campaign_id, lane, missing, POST_SHARDS)
+            fresh = {s: sorted(read.get(s, ())) for s in missing}
+            with self._lock:
+                self._second_cache.update({(campaign_id, lane, s): keys for s, keys in fresh.items()})
+            known.update(fresh)
+        return known

@@ -1,0 +1,341 @@
+"""The waiting room (contract §8): random order of the pre-queue, FCFS after opening, admission by rate,
+admission tokens that expire and book for one person only."""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chalicelib.booking.domain import UnknownCampaign
+from chalicelib.waitingroom import domain as w
+from chalicelib.waitingroom.ports import RoomStore
+from chalicelib.waitingroom.services import WaitingRoomService
+from chalicelib.waitingroom.tokens import AdmissionTokens
+from tests.fakes import FakeCatalog
+from tests.unit.builders import CAMPAIGN, NOW
+
+KEY = b"k" * 32
+OPENS = NOW + timedelta(minutes=10)
+
+
+class FakeRoomStore(RoomStore):
+    def __init__(self):
+        self.rooms: dict[str, w.RoomSettings] = {}
+        self.entries: dict[str, w.Entry] = {}
+        self.counters: dict[tuple, set[int]] = {}
+        self.admissions: dict[str, str] = {}
+
+    def settings(self, campaign_id):
+        return self.rooms.get(campaign_id)
+
+    def put_settings(self, settings):
+        self.rooms[settings.campaign_id] = settings
+
+    def add_entry(self, entry, expires_at):
+        assert entry.entry_id not in self.entries
+        self.entries[entry.entry_id] = entry
+
+    def count_entry(self, entry, shard):
+        period = "pre" if entry.phase is w.Phase.PRE else entry.second
+        self.counters.setdefault((entry.campaign_id, entry.lane, period, shard), set()).add(entry.order_key)
+
+    def entry(self, entry_id):
+        return self.entries.get(entry_id)
+
+    def pre_keys(self, campaign_id, lane, shards):
+        return [k for s in range(shards) for k in self.counters.get((campaign_id, lane, "pre", s), ())]
+
+    def post_keys(self, campaign_id, lane, seconds, shards):
+        found = {}
+        for second in seconds:
+            keys = [k for s in range(shards) for k in self.counters.get((campaign_id, lane, second, s), ())]
+            if keys:
+                found[second] = keys
+        return found
+
+    def bind_admission(self, jti, person_key, expires_at):
+        return self.admissions.setdefault(jti, person_key) == person_key
+
+
+class Room:
+    def __init__(self, rate: int = 60, hotline_share: float = 0.0, active: bool = True, draw=None):
+        self.now = NOW
+        self.store = FakeRoomStore()
+        catalog = FakeCatalog()
+        catalog.add_campaign(CAMPAIGN)
+        kwargs = {"draw": draw} if draw else {}
+        self.service = WaitingRoomService(self.store, catalog, lambda: AdmissionTokens(KEY), clock=lambda: self.now,
+                                          monotonic=lambda: 0.0, **kwargs)
+        self.settings = w.RoomSettings(CAMPAIGN.id, active, NOW - timedelta(minutes=5), OPENS, rate, hotline_share)
+        self.service.put_room(self.settings)
+
+    def at(self, when: datetime) -> Room:
+        self.now = when
+        return self
+
+    def enter(self, lane: w.Lane = w.Lane.WEB) -> str:
+        return self.service.enter(CAMPAIGN.id, lane).state.entry.entry_id
+
+    def state(self, entry_id: str) -> w.EntryState:
+        return self.service.entry(entry_id).state
+
+    def token(self, entry_id: str) -> str | None:
+        return self.service.entry(entry_id).admission_token
+
+
+def spearman(xs: list[int], ys: list[int]) -> float:
+    n = len(xs)
+    rank = lambda v: {x: i for i, x in enumerate(sorted(v))}
+    rx, ry = rank(xs), rank(ys)
+    return 1 - 6 * sum((rx[x] - ry[y]) ** 2 for x, y in zip(xs, ys)) / (n * (n * n - 1))
+
+
+# --- order ----------------------------------------------------------------------------------------
+
+
+def test_pre_queue_entries_have_no_position_until_the_room_opens():
+    room = Room()
+    entry = room.service.enter(CAMPAIGN.id)
+    assert entry.state.position is None and entry.state.eta_seconds is None and entry.admission_token is None
+    assert room.at(OPENS - timedelta(seconds=1)).state(entry.state.entry.entry_id).position is None
+    assert room.at(OPENS + timedelta(seconds=w.CLOSE_GRACE_S)).state(entry.state.entry.entry_id).position == 0
+
+
+def test_at_opening_the_pre_queue_stands_in_the_order_of_its_random_draws_not_of_arrival():
+    draws = iter([30, 10, 20])
+    room = Room(rate=1, draw=lambda bits: next(draws))
+    first, second, third = (room.enter() for _ in range(3))
+    room.at(OPENS + timedelta(seconds=3))
+    assert [room.state(e).position for e in (first, second, third)] == [2, 0, 1]
+
+
+def test_the_real_draw_makes_the_pre_queue_order_independent_of_arrival():
+    room = Room(rate=1)
+    entries = [room.enter() for _ in range(300)]
+    room.at(OPENS + timedelta(seconds=3))
+    positions = [room.state(e).position for e in entries]
+    assert sorted(positions) == list(range(300))  # everyone has a distinct place
+    # Independent order: Spearman's rho ~ N(0, 1/299); |rho| > 0.3 has a chance of about 1e-7.
+    assert abs(spearman(list(range(300)), positions)) < 0.3
+
+
+def test_after_opening_later_arrivals_queue_behind_the_pre_queue_first_come_first_served():
+    room = Room(rate=1)
+    pre = [room.enter() for _ in range(3)]
+    later = []
+    for offset in (0.2, 0.7, 1.1, 5.0):
+        room.at(OPENS + timedelta(seconds=offset))
+        later.append(room.enter())
+    room.at(OPENS + timedelta(seconds=10))
+    assert sorted(room.state(e).position for e in pre) == [0, 1, 2]
+    assert [room.state(e).position for e in later] == [3, 4, 5, 6]
+
+
+def test_a_post_opening_entry_gets_its_position_once_its_arrival_second_has_closed():
+    room = Room(rate=1)
+    room.at(OPENS + timedelta(seconds=30))
+    entry = room.enter()
+    assert room.state(entry).position is None
+    assert room.at(OPENS + timedelta(seconds=31 + w.CLOSE_GRACE_S)).state(entry).position == 0
+
+
+# --- admission ------------------------------------------------------------------------------------
+
+
+def test_the_head_of_the_queue_is_let_in_at_the_admission_rate():
+    room = Room(rate=60)  # one a second
+    entries = sorted((room.enter() for _ in range(10)), key=lambda e: room.store.entries[e].order_key)
+    room.at(OPENS + timedelta(seconds=4.5))
+    states = [room.state(e) for e in entries]
+    assert [s.admitted for s in states] == [True] * 4 + [False] * 6
+    assert [s.position for s in states[4:]] == [0, 1, 2, 3, 4, 5]
+    assert [s.eta_seconds for s in states[4:]] == [1, 2, 3, 4, 5, 6]
+    assert states[0].admitted_at == OPENS + timedelta(seconds=1, microseconds=1)
+
+
+def test_entering_is_refused_before_the_pre_queue_window_and_while_the_room_is_inactive():
+    room = Room()
+    with pytest.raises(w.RoomNotOpen):
+        room.at(NOW - timedelta(minutes=6)).enter()
+    inactive = Room(active=False)
+    with pytest.raises(w.RoomNotOpen):
+        inactive.enter()
+
+
+def test_unknown_campaigns_and_entries_are_named_as_such():
+    room = Room()
+    with pytest.raises(UnknownCampaign):
+        room.service.room("no-such-campaign")
+    with pytest.raises(w.UnknownEntry):
+        room.service.entry("no-such-entry")
+
+
+def test_hotline_callers_are_let_in_from_their_reserved_share_of_the_rate():
+    room = Room(rate=60, hotline_share=0.5)  # 30 a minute each: one every 2 s
+    web = [room.enter() for _ in range(3)]
+    phone = room.enter(w.Lane.HOTLINE)
+    room.at(OPENS + timedelta(seconds=2.5))
+    assert room.state(phone).admitted  # the only caller: at the head of the hotline lane
+    assert sum(room.state(e).admitted for e in web) == 1
+
+
+def test_without_a_hotline_share_callers_queue_in_the_web_lane_instead_of_waiting_for_ever():
+    room = Room(rate=60, hotline_share=0.0)
+    phone = room.enter(w.Lane.HOTLINE)
+    assert room.store.entries[phone].lane is w.Lane.WEB
+    assert room.at(OPENS + timedelta(seconds=3)).state(phone).admitted
+
+
+# --- admission tokens -----------------------------------------------------------------------------
+
+
+def admitted_token(room: Room) -> str:
+    entry = room.enter()
+    room.at(OPENS + timedelta(seconds=3))
+    token = room.token(entry)
+    assert token is not None
+    return token
+
+
+def test_booking_needs_an_admission_while_the_room_is_active():
+    room = Room()
+    with pytest.raises(w.AdmissionRequired):
+        room.service.check_admission(CAMPAIGN.id, None, "person-a")
+    with pytest.raises(w.AdmissionRequired):
+        room.service.check_admission(CAMPAIGN.id, "not-a-token", "person-a")
+    forged = AdmissionTokens(b"x" * 32).issue(CAMPAIGN.id, "e", "e", NOW, OPENS + timedelta(hours=1))
+    with pytest.raises(w.AdmissionRequired):
+        room.service.check_admission(CAMPAIGN.id, forged, "person-a")
+
+
+def test_no_admission_is_needed_without_an_active_room():
+    Room(active=False).service.check_admission(CAMPAIGN.id, None, "person-a")
+
+
+def test_an_admission_books_for_one_person_only_who_may_use_it_again():
+    room = Room()
+    token = admitted_token(room)
+    room.service.check_admission(CAMPAIGN.id, token, "person-a")
+    room.service.check_admission(CAMPAIGN.id, token, "person-a")  # a retry of the same person
+    with pytest.raises(w.AdmissionRequired):
+        room.service.check_admission(CAMPAIGN.id, token, "person-b")
+
+
+def test_polling_again_gives_the_same_admission_not_a_new_one():
+    room = Room()
+    entry = room.enter()
+    room.at(OPENS + timedelta(seconds=3))
+    room.service.check_admission(CAMPAIGN.id, room.token(entry), "person-a")
+    room.at(OPENS + timedelta(seconds=4))
+    with pytest.raises(w.AdmissionRequired):
+        room.service.check_admission(CAMPAIGN.id, room.token(entry), "person-b")
+
+
+def test_an_admission_expires_and_is_only_for_its_campaign():
+    room = Room()
+    token = admitted_token(room)
+    room.store.put_settings(w.RoomSettings("other", True, NOW, OPENS, 60))
+    with pytest.raises(w.AdmissionRequired):
+        room.service.check_admission("other", token, "person-a")
+    room.at(OPENS + timedelta(seconds=1) + w.ADMISSION_TTL + timedelta(seconds=1))
+    with pytest.raises(w.AdmissionRequired):
+        room.service.check_admission(CAMPAIGN.id, token, "person-a")
+
+
+# --- properties -----------------------------------------------------------------------------------
+
+settings_strategy = st.builds(
+    lambda rate, share: w.RoomSettings("c", True, OPENS - timedelta(minutes=5), OPENS, rate, share),
+    st.integers(1, w.MAX_ADMITTED_PER_MINUTE), st.floats(0, w.MAX_HOTLINE_SHARE))
+lanes = st.sampled_from(list(w.Lane))
+offsets = st.floats(min_value=-60, max_value=7200, allow_nan=False)
+
+
+@given(settings_strategy, lanes, offsets, offsets)
+def test_admissions_never_go_down_as_time_goes_on(settings, lane, a, b):
+    early, late = sorted((a, b))
+    assert settings.admitted(lane, OPENS + timedelta(seconds=early)) <= settings.admitted(lane,
+                                                                                        OPENS + timedelta(seconds=late))
+
+
+@given(settings_strategy, lanes, st.integers(0, 10**6), st.integers(0, 10**6), offsets)
+def test_whoever_stands_ahead_is_let_in_no_later(settings, lane, r1, r2, offset):
+    ahead, behind = sorted((r1, r2))
+    now = OPENS + timedelta(seconds=offset)
+    entry = w.Entry("e", "c", lane, w.Phase.PRE, 0, 0, OPENS)
+    first, second = w.entry_state(settings, entry, ahead, now), w.entry_state(settings, entry, behind, now)
+    assert first.admitted or not second.admitted
+    if settings.rate_per_minute(lane) > 0:
+        assert settings.admitted_at(lane, ahead) <= settings.admitted_at(lane, behind)
+        assert (first.position or 0) <= (second.position or 0)
+
+
+@given(settings_strategy, lanes, st.integers(0, 10**6))
+def test_admitted_at_is_the_moment_the_rate_reaches_the_rank(settings, lane, rank):
+    at = settings.admitted_at(lane, rank)
+    if at is None:
+        assert settings.rate_per_minute(lane) == 0
+        return
+    assert settings.admitted(lane, at) > rank
+    assert settings.admitted(lane, at - timedelta(milliseconds=1)) <= rank
+
+
+@given(st.lists(st.integers(0, 2**62), min_size=1, max_size=50, unique=True))
+def test_pre_queue_ranks_are_a_permutation_ordered_by_the_draw(keys):
+    snapshot = w.QueueSnapshot(sorted(keys))
+    ranks = [snapshot.rank(w.Entry(str(i), "c", w.Lane.WEB, w.Phase.PRE, k, 0, OPENS)) for i, k in enumerate(keys)]
+    assert sorted(ranks) == list(range(len(keys)))
+    for (k1, r1), (k2, r2) in itertools.combinations(zip(keys, ranks), 2):
+        assert (k1 < k2) == (r1 < r2)
+
+
+# --- layering and settings ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["chalicelib/waitingroom/domain.py", "chalicelib/waitingroom/ports.py",
+                                  "chalicelib/waitingroom/services.py"])
+def test_the_waiting_rooms_rules_import_no_infrastructure(path):
+    tree = ast.parse((Path(__file__).resolve().parents[2] / path).read_text())
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    assert not imported & {"boto3", "botocore", "pynamodb", "chalice", "aws_lambda_powertools", "jwt"}
+
+
+def test_only_the_local_stage_has_a_default_admission_token_key(monkeypatch):
+    from chalicelib import settings
+
+    for name, value in {"TABLE_NAME": "t", "IDEMPOTENCY_TABLE_NAME": "i", "BOOKING_QUEUE_NAME": "b",
+                        "NOTIFY_QUEUE_NAME": "n", "MAIL_SENDER": "m@example.org", "PERSON_KEY_PEPPER": "p"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ADMISSION_TOKEN_KEY", raising=False)
+    monkeypatch.setenv("VAXSLOT_STAGE", "local")
+    settings.get_settings.cache_clear()
+    assert settings.get_settings().admission_token_key
+    monkeypatch.setenv("VAXSLOT_STAGE", "prod")
+    monkeypatch.setenv("PERSON_KEY_PEPPER_SECRET_ARN", "arn:aws:secretsmanager:eu-central-1:000000000000:secret:p")
+    settings.get_settings.cache_clear()
+    try:
+        assert settings.get_settings().admission_token_key is None
+    finally:
+        settings.get_settings.cache_clear()
+
+
+def test_a_short_admission_token_key_is_refused():
+    with pytest.raises(ValueError):
+        AdmissionTokens(b"short")
+
+
+def test_without_an_active_room_booking_never_needs_the_signing_key():
+    def no_key():
+        raise RuntimeError("no admission token key on this stage")
+
+    room = Room(active=False)
+    service = WaitingRoomService(room.store, room.service._catalog, no_key, clock=lambda: NOW)
+    service.check_admission(CAMPAIGN.id, None, "person-a")
+    service.check_admission("campaign-without-room", "whatever", "person-a")
