@@ -9,6 +9,7 @@ from chalice import Chalice, CognitoUserPoolAuthorizer, ConvertToMiddleware, COR
 from chalicelib import bootstrap
 from chalicelib.api import commands, errors, schemas, views
 from chalicelib.api.http import api_view, chalice_errors_to_contract, json_response, require_group
+from chalicelib.api.limits import client_address, client_limit
 from chalicelib.booking.domain import NoPairAvailable
 from chalicelib.booking.queues import BookingRequestMessage
 from chalicelib.contracts.mail import MailMessage
@@ -21,6 +22,8 @@ app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
 app.register_middleware(chalice_errors_to_contract, "http")
+app.register_middleware(client_limit(bootstrap.abuse_limits, lambda: bootstrap.limit_settings().client_address_hop),
+                        "http")
 
 # A public API without cookies: any origin may read it (the site may live on its own domain).
 CORS = CORSConfig(allow_origin="*",
@@ -63,9 +66,24 @@ def center_availability(center_id):
     return json_response(views.availability(center_id, query.campaign, days, bootstrap.now()))
 
 
+@route("/v1/verifications", methods=["POST"])
+def start_verification():
+    """Send a one-time code to the e-mail address, for a campaign that verifies contacts (docs/abuse.md)."""
+    request = app.current_request
+    body = schemas.parse_json_body(schemas.VerificationBody, request.raw_body)
+    address = client_address(request.headers, bootstrap.limit_settings().client_address_hop)
+    verification = bootstrap.verification_service().start(body.campaign_id, body.email, body.language, address)
+    count("VerificationSent")
+    return json_response({"verification_id": verification.id, "expires_at": verification.expires_at.isoformat()},
+                         201)
+
+
 def _accept_booking_request(channel: str) -> Response:
     request = app.current_request
     body = schemas.parse_json_body(schemas.BookingRequestBody, request.raw_body)
+    bootstrap.abuse_limits().admit_booking_request(body.person.to_domain())
+    if channel == "web":  # a hotline agent has the caller on the phone: no code to read out
+        bootstrap.verification_service().require(body.campaign_id, body.person.email, body.verification_proof())
     # Waiting room (§8): while the campaign's room is active, only an admitted visitor may send a request.
     bootstrap.waiting_room_service().check_admission(body.campaign_id, request.headers.get("admission-token"),
                                                      bootstrap.person_key(body.person.to_domain()))
@@ -90,13 +108,15 @@ def booking_request_status(request_id):
 @route("/v1/bookings/{code}", methods=["GET"])
 def lookup_booking(code):
     query = schemas.parse(schemas.BirthDateQuery, _query())
-    return json_response(views.booking(bootstrap.booking_queries().lookup(code, query.birth_date)))
+    with bootstrap.abuse_limits().code_attempt(code):
+        return json_response(views.booking(bootstrap.booking_queries().lookup(code, query.birth_date)))
 
 
 @route("/v1/bookings/{code}/cancel", methods=["POST"])
 def cancel_booking(code):
     body = schemas.parse_json_body(schemas.CancelBody, app.current_request.raw_body)
-    view = bootstrap.booking_service().cancel(code, body.birth_date)
+    with bootstrap.abuse_limits().code_attempt(code):
+        view = bootstrap.booking_service().cancel(code, body.birth_date)
     count("BookingCancelled")
     return json_response(views.cancelled(view))
 
@@ -104,7 +124,8 @@ def cancel_booking(code):
 @route("/v1/bookings/{code}/calendar.ics", methods=["GET"])
 def booking_calendar_file(code):
     query = schemas.parse(schemas.BirthDateQuery, _query())
-    view = bootstrap.booking_queries().lookup(code, query.birth_date)
+    with bootstrap.abuse_limits().code_attempt(code):
+        view = bootstrap.booking_queries().lookup(code, query.birth_date)
     return Response(body=views.calendar_file(view).decode(), status_code=200, headers={
         "Content-Type": "text/calendar; charset=utf-8",
         "Content-Disposition": 'attachment; filename="impftermine.ics"',
@@ -115,7 +136,9 @@ def _rebook(code: str, channel: str) -> Response:
     request = app.current_request
     body = schemas.parse_json_body(schemas.RebookBody, request.raw_body)
     try:
-        view = bootstrap.booking_service().rebook(code, body.birth_date, body.slot_id, body.flexible)
+        # Limited per code like look-up and cancel (§5); a refused rebook gives its attempt back.
+        with bootstrap.abuse_limits().code_attempt(code):
+            view = bootstrap.booking_service().rebook(code, body.birth_date, body.slot_id, body.flexible)
     except NoPairAvailable as refused:
         count("BookingRebookRefused", channel=channel)
         language = errors.language_of(request.headers.get("accept-language"))

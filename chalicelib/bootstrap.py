@@ -27,12 +27,20 @@ from chalicelib.booking.reconciliation import Reconciliation
 from chalicelib.booking.services import BookingService
 from chalicelib.booking.storage import DynamoBookings, DynamoCatalog
 from chalicelib.contracts.local_time import LOCAL_TZ
-from chalicelib.contracts.mail import MailMessage
+from chalicelib.contracts.mail import MailKind, MailMessage
 from chalicelib.dynamo_binding import bind_table
+from chalicelib.limits.abuse import AbuseLimits, Policy
+from chalicelib.limits.domain import Limit
+from chalicelib.limits.dynamo import DynamoCounters
+from chalicelib.limits.limiter import Limiter
 from chalicelib.notify.dynamo import DynamoSuppressionList
+from chalicelib.notify.quota import LimiterMailQuota
 from chalicelib.notify.services import MailService
 from chalicelib.notify.ses import SesMailer
-from chalicelib.settings import get_settings
+from chalicelib.observability import count, logger
+from chalicelib.settings import LimitSettings, get_limit_settings, get_settings
+from chalicelib.verification.dynamo import DynamoVerifications
+from chalicelib.verification.service import VerificationService
 
 IDEMPOTENCY_TTL_S = 24 * 3600
 
@@ -124,7 +132,7 @@ def mail_service() -> MailService:
     s = get_settings()
     _connection()
     return MailService(SesMailer(_client("ses")), DynamoSuppressionList(clock=now), sender=s.mail_sender,
-                       site_url=s.site_url)
+                       site_url=s.site_url, quota=_mail_quota(), on_capped=_mail_capped)
 
 
 def _idempotency_store() -> DynamoDBPersistenceLayer:
@@ -198,6 +206,55 @@ def send_mail_once() -> Callable[[MailMessage], bool]:
     return lambda message: send(envelope={"key": message.idempotency_key}, message=message)["sent"]
 
 
+# --- abuse limits and contact verification (docs/abuse.md) ---------------------------------------
+
+
+@functools.cache
+def _limiter() -> Limiter:
+    _connection()
+    return Limiter(DynamoCounters(), _person_key_pepper(), clock=now)
+
+
+def limit_settings() -> LimitSettings:
+    return get_limit_settings()
+
+
+@functools.cache
+def abuse_limits() -> AbuseLimits:
+    s = get_limit_settings()
+    hour = 3600
+    policy = Policy(
+        code_attempts=Limit("code", s.code_attempts_per_hour, hour),
+        # One address can send many requests at once: spread over shards so that no counter item gets hot.
+        client=Limit("client", s.client_requests_per_minute, 60,
+                     shards=min(4, max(1, s.client_requests_per_minute))),
+        person=Limit("person", s.booking_requests_per_person_per_hour, hour),
+        verification_client=Limit("verify-client", s.verifications_per_client_per_hour, hour),
+        verification_address=Limit("verify-address", s.verifications_per_address_per_hour, hour),
+        # Counted from when the code was sent, over its whole life (15 min to enter, 1 h verified).
+        verification_attempts=Limit("verify-attempts", s.verification_attempts, 2 * hour),
+    )
+    return AbuseLimits(_limiter(), policy, _person_key_pepper())
+
+
+@functools.cache
+def verification_service() -> VerificationService:
+    s = get_settings()
+    _connection()
+    return VerificationService(booking_queries(), DynamoVerifications(),
+                               SqsMailOutbox(_client("sqs"), _queue_url(s.notify_queue_name)), abuse_limits(),
+                               _person_key_pepper(), clock=now)
+
+
+def _mail_quota() -> LimiterMailQuota:
+    return LimiterMailQuota(_limiter, get_limit_settings().mails_per_address_per_day)
+
+
+def _mail_capped(kind: MailKind) -> None:
+    count("MailCapped", kind=kind.value)
+    logger.info("mail not sent: its address has had today's mails", extra={"kind": kind.value})
+
+
 def reset() -> None:
     """Forget every built client and service (tests that point the environment somewhere new)."""
     from chalicelib import settings
@@ -208,6 +265,8 @@ def reset() -> None:
                     booking_request_idempotency, submit_booking_request, contingent_idempotency,
                     release_contingent_once, mail_idempotency, send_mail_once,
                     _admission_token_key, waiting_room_service):
+        factory.cache_clear()
+    for factory in (settings.get_limit_settings, _limiter, abuse_limits, verification_service):
         factory.cache_clear()
 
 

@@ -75,3 +75,32 @@ def _admission_token_settings(env, stage: str) -> dict:
     # so stages without a waiting room keep starting.
     return {"admission_token_key": key.encode() if key else None,
             "admission_token_key_parameter": env.get("ADMISSION_TOKEN_KEY_PARAMETER") or None}
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Abuse limits (docs/abuse.md). A maximum of 0 switches that limit off."""
+
+    code_attempts_per_hour: int  # wrong birth dates per booking code (contract §5)
+    client_requests_per_minute: int  # per client address, only for requests with X-Forwarded-For
+    client_address_hop: int  # which X-Forwarded-For entry is the client: 1 = the right-most (API Gateway's)
+    booking_requests_per_person_per_hour: int
+    verifications_per_client_per_hour: int
+    verifications_per_address_per_hour: int
+    verification_attempts: int  # wrong codes per verification
+    mails_per_address_per_day: int
+
+
+@functools.cache
+def get_limit_settings() -> LimitSettings:
+    env = os.environ
+    return LimitSettings(
+        code_attempts_per_hour=int(env.get("LIMIT_CODE_ATTEMPTS_PER_HOUR", "10")),
+        client_requests_per_minute=int(env.get("LIMIT_CLIENT_REQUESTS_PER_MINUTE", "300")),
+        client_address_hop=max(1, int(env.get("CLIENT_ADDRESS_HOP", "1"))),
+        booking_requests_per_person_per_hour=int(env.get("LIMIT_BOOKING_REQUESTS_PER_PERSON_PER_HOUR", "10")),
+        verifications_per_client_per_hour=int(env.get("LIMIT_VERIFICATIONS_PER_CLIENT_PER_HOUR", "20")),
+        verifications_per_address_per_hour=int(env.get("LIMIT_VERIFICATIONS_PER_ADDRESS_PER_HOUR", "3")),
+        verification_attempts=int(env.get("LIMIT_VERIFICATION_ATTEMPTS", "5")),
+        mails_per_address_per_day=int(env.get("LIMIT_MAILS_PER_ADDRESS_PER_DAY", "10")),
+    )

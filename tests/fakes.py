@@ -176,3 +176,44 @@ class FakeSuppressionList(SuppressionList):
 
     def suppress(self, address, reason):
         self.suppressed[address.strip().casefold()] = reason
+
+
+# --- limits and verification (chalicelib/limits, chalicelib/verification) -----------------------------
+
+from chalicelib.limits.ports import Counters  # noqa: E402
+from chalicelib.verification.domain import Verification  # noqa: E402
+from chalicelib.verification.ports import Verifications  # noqa: E402
+
+
+class FakeCounters(Counters):
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.counts: dict[tuple[str, int], int] = {}
+
+    def add(self, key, window_start, expires_at, amount, ceiling):
+        with self._lock:
+            current = self.counts.get((key, window_start), 0)
+            if ceiling is not None and current + amount > ceiling:
+                return False
+            self.counts[(key, window_start)] = current + amount
+            return True
+
+    def value(self, key, window_start):
+        return self.counts.get((key, window_start), 0)
+
+
+class FakeVerifications(Verifications):
+    def __init__(self):
+        self.items: dict[str, Verification] = {}
+
+    def add(self, verification):
+        assert verification.id not in self.items
+        self.items[verification.id] = verification
+
+    def get(self, verification_id):
+        return self.items.get(verification_id)
+
+    def mark_verified(self, verification_id, until):
+        current = self.items[verification_id]
+        if current.verified_until is None:
+            self.items[verification_id] = replace(current, verified_until=until)

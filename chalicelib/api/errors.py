@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from chalicelib.booking import domain as d
 from chalicelib.waitingroom import domain as wr
+from chalicelib.limits.domain import TooManyRequests
+from chalicelib.verification import domain as verification
 
 MESSAGES: dict[str, dict[str, str]] = {
     "invalid_request": {
@@ -41,6 +43,14 @@ MESSAGES: dict[str, dict[str, str]] = {
     "too_many_requests": {
         "de": "Gerade sind sehr viele Anfragen unterwegs. Bitte versuchen Sie es gleich noch einmal.",
         "en": "There are very many requests right now. Please try again in a moment.",
+    },
+    "verification_required": {
+        "de": "Für diese Impfaktion bestätigen Sie bitte zuerst Ihre E-Mail-Adresse mit einem Code.",
+        "en": "For this campaign, please first confirm your e-mail address with a code.",
+    },
+    "verification_failed": {
+        "de": "Der Bestätigungscode stimmt nicht oder ist abgelaufen. Bitte fordern Sie einen neuen an.",
+        "en": "The confirmation code is wrong or has expired. Please request a new one.",
     },
     "service_unavailable": {
         "de": "Der Dienst ist kurz nicht erreichbar. Ihre Anfrage wurde nicht gespeichert. Bitte versuchen Sie es gleich noch einmal.",
@@ -122,6 +132,10 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "de": "Dieses Impfzentrum gehört nicht zu dieser Impfaktion.",
         "en": "This centre is not part of this campaign.",
     },
+    "verification_not_used": {
+        "de": "Für diese Impfaktion ist kein Bestätigungscode nötig.",
+        "en": "This campaign needs no confirmation code.",
+    },
     "unsupported_language": {"de": "Sprache muss de oder en sein.", "en": "Language must be de or en."},
     "outside_catchment": {
         "de": "Dieses Impfzentrum ist nicht für Ihre Postleitzahl zuständig.",
@@ -166,6 +180,8 @@ _STATUS_BY_TYPE: dict[type[Exception], tuple[int, str]] = {
     wr.UnknownEntry: (404, "unknown_entry"),
     wr.AdmissionRequired: (403, "admission_required"),
     wr.RoomNotOpen: (409, "waiting_room_not_open"),
+    verification.VerificationRequired: (400, "verification_required"),
+    verification.VerificationFailed: (403, "verification_failed"),
 }
 
 
@@ -174,6 +190,8 @@ def from_exception(error: Exception) -> ApiError | None:
         return error
     if isinstance(error, (d.InvalidInput, wr.InvalidRoom)):
         return invalid(error.field, error.code)
+    if isinstance(error, TooManyRequests):
+        return ApiError(429, "too_many_requests", headers={"Retry-After": str(error.retry_after_s)})
     for error_type, (status, code) in _STATUS_BY_TYPE.items():
         if isinstance(error, error_type):
             extra = {"reason": error.reason} if isinstance(error, d.NotEligible) else {}

@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from chalicelib.api.errors import ApiError, FieldProblem
 from chalicelib.booking import domain as d
+from chalicelib.verification.domain import Proof
 
 _POSTAL_CODE = re.compile(r"^\d{5}$")
 _PHONE = re.compile(r"^\+?[0-9 ()/-]{6,24}$")
@@ -175,6 +176,11 @@ class PersonBody(_Body):
         return d.Person(**self.model_dump())
 
 
+class VerificationProofBody(_Body):
+    id: Identifier
+    code: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+
+
 class BookingRequestBody(_Body):
     campaign_id: Identifier
     center_id: Identifier
@@ -182,6 +188,16 @@ class BookingRequestBody(_Body):
     flexible: bool = False
     language: Literal["de", "en"] = "de"
     person: PersonBody
+    verification: VerificationProofBody | None = None  # for campaigns that verify the e-mail address
+
+    def verification_proof(self) -> Proof | None:
+        return Proof(self.verification.id, self.verification.code) if self.verification else None
+
+
+class VerificationBody(_Body):
+    campaign_id: Identifier
+    email: Annotated[str, AfterValidator(_email)]
+    language: Literal["de", "en"] = "de"
 
 
 class CancelBody(_Body):
@@ -295,12 +311,14 @@ class CampaignBody(_Body):
     born_on_or_after: CohortDay | None = None
     born_on_or_before: CohortDay | None = None
     series: Identifier = d.DEFAULT_SERIES  # campaigns of one series share the one-booking-per-person lock
+    verification: Literal["none", "email"] = "none"
 
     def to_domain(self, campaign_id: str) -> d.Campaign:
         interval = self.interval_days or IntervalBody(min=1, max=1)
         return d.Campaign(campaign_id, self.name, self.vaccine, self.doses, interval.min, interval.max,
                           frozenset(self.regions), tuple(self.center_ids), self.opens_at, self.closes_at,
-                          self.born_on_or_after, self.born_on_or_before, self.series)
+                          self.born_on_or_after, self.born_on_or_before, series=self.series,
+                          verification=self.verification)
 
 
 class SlotReleaseBody(_Body):

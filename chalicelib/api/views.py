@@ -32,6 +32,7 @@ def campaign(c: d.Campaign, status: d.CampaignStatus | None = None) -> dict:
         "closes_at": c.closes_at.isoformat() if c.closes_at else None,
         "booking_window_days": c.booking_window.max_days,
         "series": c.series,
+        "verification": c.verification,
     }
     if status is not None:
         body["status"] = status.value

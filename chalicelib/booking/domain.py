@@ -169,6 +169,7 @@ class Campaign:
     born_on_or_after: date | None = None
     born_on_or_before: date | None = None
     series: str = DEFAULT_SERIES
+    verification: str = "none"  # contact verification before a booking request: "none" or "email"
 
     def status(self, now: datetime) -> CampaignStatus:
         if now < self.opens_at:

@@ -15,6 +15,9 @@ class MailKind(str, Enum):
     BOOKING_CONFIRMED = "booking_confirmed"
     BOOKING_CANCELLED = "booking_cancelled"
     BOOKING_CHANGED = "booking_changed"
+    # A one-time code for contact verification: no names, no booking; `booking_code` carries the
+    # verification's id (one mail per verification) and `one_time_code` the code.
+    VERIFICATION_CODE = "verification_code"
 
 
 class Appointment(BaseModel):
@@ -35,6 +38,7 @@ class MailMessage(BaseModel):
     appointments: list[Appointment]
     # The booking's version (how often it was rebooked): a booking changes more than once, each change once.
     version: int = 0
+    one_time_code: str | None = None  # verification_code mails only
 
     @property
     def idempotency_key(self) -> str:

@@ -20,3 +20,11 @@ class SuppressionList(abc.ABC):
 
     @abc.abstractmethod
     def suppress(self, address: str, reason: str) -> None: ...
+
+
+class MailQuota(abc.ABC):
+    """How many mails one address may get per day: beyond it, nothing is sent."""
+
+    @abc.abstractmethod
+    def take(self, address: str) -> bool:
+        """Count one mail to `address`; False (and nothing counted) if its quota for today is used up."""

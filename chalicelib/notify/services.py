@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -12,7 +13,7 @@ from chalicelib.contracts.local_time import LOCAL_TZ
 from chalicelib.contracts.mail import MailKind, MailMessage
 from chalicelib.notify.calendar import booking_calendar
 from chalicelib.notify.feedback import suppressions_in
-from chalicelib.notify.ports import Mailer, SuppressionList
+from chalicelib.notify.ports import Mailer, MailQuota, SuppressionList
 
 LANGUAGES = ("de", "en")
 _SUBJECTS = {
@@ -22,6 +23,8 @@ _SUBJECTS = {
     (MailKind.BOOKING_CANCELLED, "en"): "Your vaccination appointments are cancelled – code {code}",
     (MailKind.BOOKING_CHANGED, "de"): "Ihre Impftermine sind umgebucht – Code {code}",
     (MailKind.BOOKING_CHANGED, "en"): "Your vaccination appointments are changed – code {code}",
+    (MailKind.VERIFICATION_CODE, "de"): "Ihr Bestätigungscode für die Impfterminbuchung",
+    (MailKind.VERIFICATION_CODE, "en"): "Your confirmation code for booking vaccination appointments",
 }
 _WEEKDAYS = {
     "de": ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],
@@ -38,8 +41,11 @@ def _when(value, language: str) -> str:
 
 
 class MailService:
-    def __init__(self, mailer: Mailer, suppressions: SuppressionList, sender: str, site_url: str):
+    def __init__(self, mailer: Mailer, suppressions: SuppressionList, sender: str, site_url: str,
+                 quota: MailQuota | None = None, on_capped: Callable[[MailKind], None] = lambda kind: None):
         self._mailer = mailer
+        self._quota = quota
+        self._on_capped = on_capped  # records why a mail was not sent (a metric), without the address
         self._suppressions = suppressions
         self._sender = sender
         self._site_url = site_url
@@ -76,8 +82,12 @@ class MailService:
         return mail
 
     def send(self, message: MailMessage) -> bool:
-        """Send the mail; False if the address is suppressed (nothing sent, nothing to retry)."""
+        """Send the mail; False if the address is suppressed or has had its mails for today (nothing sent,
+        nothing to retry)."""
         if self._suppressions.is_suppressed(message.recipient):
+            return False
+        if self._quota is not None and not self._quota.take(message.recipient):
+            self._on_capped(message.kind)
             return False
         self._mailer.send(self.render(message))
         return True

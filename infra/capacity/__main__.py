@@ -48,6 +48,25 @@ def _design_block(design: m.Design, launch: m.Launch) -> list[str]:
     return lines
 
 
+def _room_block(design: m.Design, launch: m.Launch) -> list[str]:
+    """The waiting room's own load: built, but only the target design switches it on (ops do, per campaign)."""
+    s, per = design.stage, design.per
+    load = m.room_load(design, launch)
+    lines = [f"\nwaiting room ({design.name} design: admits {s.admissions_per_minute:,.0f}/min, pre-queue "
+             f"{s.prequeue_minutes:g} min before opening, {s.prequeue_share:.0%} of the bookings enter it), "
+             f"{launch.name}:",
+             f"  per booking: {per.room_flow_calls:g} room calls + ≥ {load.polls_per_booking:,.0f} entry polls on "
+             f"average; {load.wru_per_booking:,.1f} WRU (entry {per.room_entry_writes:g} writes, counter set ADDs "
+             f"priced by the whole item, admission bind {per.room_admission_writes:g}), "
+             f"{load.rru_per_booking:,.1f} RRU; "
+             f"+ ≥ ${m.room_cost_per_million(design, launch):,.2f} per 1 M bookings",
+             f"  {load.prequeue_entries:,.0f} in the pre-queue: {load.prequeue_entries_per_s:,.0f} entries/s during "
+             f"its window, {m.duration(load.prequeue_entries / (s.admissions_per_minute / 60))} to let them all in"]
+    for c in m.room_checks(design, launch):
+        lines.append(f"  {'ok  ' if c.ok else 'OVER'} {c.name:48} {c.load:>10,.0f} of {c.limit:>10,.0f} {c.unit}")
+    return lines
+
+
 def _settings_block(design: m.Design, launch: m.Launch) -> list[str]:
     title = (f"\nsettings for {launch.target_pair_bookings_per_s:,.0f} pair bookings/s and {launch.edge_rps:,.0f} "
              f"req/s ({design.name} design's call counts, +{m.HEADROOM - 1:.0%} headroom):")
@@ -82,6 +101,7 @@ def report() -> str:
                      f"pair bookings/s")
         for design in (now, planned):
             lines += _design_block(design, launch)
+        lines += _room_block(planned, launch)
         lines += _settings_block(now, launch) + _settings_block(planned, launch)
     lines.append(_rule("What each change buys (10 x 2021; cumulative, starting from today)"))
     lines.append(f"{'':78} {'pair bk/s':>9} {'$/1M':>8}  binding limit")

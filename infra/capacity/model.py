@@ -67,6 +67,8 @@ class StageConfig:
     availability_max_age_s: float  # how long one API instance reuses an availability read
     availability_from_snapshots: bool  # a publisher queries each centre once per second; CloudFront serves the rest
     admissions_per_minute: float | None  # waiting room; None: no waiting room
+    prequeue_minutes: float = 30  # the room's pre-queue window before opening (a per-campaign ops setting)
+    prequeue_share: float = 0.25  # share of the bookings whose people enter during the pre-queue window
     account_concurrency: float = q.LAMBDA_ACCOUNT_CONCURRENCY.value
     apigw_account_rps: float = q.APIGW_ACCOUNT_RPS.value
     ddb_table_max: float = q.DDB_TABLE_MAX.value  # per-table on-demand quota, read or write units/s
@@ -97,6 +99,15 @@ class PerBooking:
     mail_record_ms: float
     log_kb_per_invocation: float
     slot_item_bytes: float
+    # The waiting room (chalicelib/waitingroom), paid only while a campaign's room is active.
+    room_flow_calls: float  # API calls of the room's page besides its entry polls
+    room_entry_writes: float  # DynamoDB writes of one entry: the entry item + one counter-shard set ADD
+    room_entry_item_bytes: float
+    room_counter_base_bytes: float  # a counter item without keys (pk, sk, attribute name)
+    room_pre_key_bytes: float  # one pre-queue draw in a counter's number set
+    room_post_key_bytes: float  # one post-opening arrival key
+    room_poll_reads: float  # DynamoDB reads of one entry poll (eventually consistent GetItem)
+    room_admission_writes: float  # the admission's bind to the person at the booking request
 
     @property
     def api_requests(self) -> float:
@@ -205,7 +216,8 @@ def ceilings(design: Design, launch: Launch) -> list[Ceiling]:
     out.append(Ceiling("Booking worker (reserved concurrency)", workers / (per.worker_record_ms / 1000),
                        f"{workers:,.0f} instances ÷ {per.worker_record_ms:g} ms per record (batch of "
                        f"{s.worker_batch_size} runs one record after the other)",
-                       "booking_worker.reserved_concurrency (also the event source's MaximumConcurrency)"))
+                       "booking_worker reserved_concurrency in .chalice/config.json (also the event source's "
+                       "MaximumConcurrency)"))
     wru = s.bookings_warm_wru or q.DDB_NEW_TABLE_WRU.value
     out.append(Ceiling("DynamoDB bookings table, writes", min(wru, s.ddb_table_max) / bookings_wru(per),
                        f"{wru:,.0f} WRU/s {'(warm throughput)' if s.bookings_warm_wru else '(new on-demand table)'} "
@@ -371,7 +383,7 @@ class Settings:
     waf_requests_per_ip_per_5min: int
 
     def applied_to(self, stage: StageConfig) -> StageConfig:
-        """`stage` with these settings; the waiting room is left as the stage has it (not built)."""
+        """`stage` with these settings; the waiting room is left as the stage has it (ops set it per campaign)."""
         return replace(
             stage, worker_reserved_concurrency=self.worker_reserved_concurrency,
             api_rate_limit_rps=self.api_rate_limit_rps, api_burst_limit=self.api_burst_limit,
@@ -388,8 +400,9 @@ class Settings:
             return f"{need:,} (default {default:,.0f}{' is enough' if need <= default else ': ask Service Quotas'})"
 
         return [
-            ("booking_worker.reserved_concurrency (= MaximumConcurrency)", f"{self.worker_reserved_concurrency}"),
-            ("booking_worker.batch_size", f"{self.worker_batch_size} (sets invocations and SQS calls, not throughput)"),
+            ("booking_worker reserved_concurrency (.chalice/config.json)", f"{self.worker_reserved_concurrency}"),
+            ('sqs_batch_size["booking_worker"]',
+             f"{self.worker_batch_size} (sets invocations and SQS calls, not throughput)"),
             ("api_rate_limit_rps / api_burst_limit", f"{self.api_rate_limit_rps:,} / {self.api_burst_limit:,}"),
             ("API Gateway account throttle needed", quota(self.apigw_account_rps, q.APIGW_ACCOUNT_RPS.value)),
             ("Lambda account concurrency needed", quota(self.account_concurrency, q.LAMBDA_ACCOUNT_CONCURRENCY.value)),
@@ -399,7 +412,7 @@ class Settings:
             ("slot shards per centre and campaign", f"{self.slot_shards}"),
             ("ses_send_rate_per_s (mail keeps pace)",
              f"{self.ses_send_rate_per_s:,} (mail worker concurrency {self.mail_worker_concurrency})"),
-            ("admissions_per_minute (waiting room: not built)", f"{self.admissions_per_minute:,}"),
+            ("waiting room admitted_per_minute (ops, per campaign)", f"{self.admissions_per_minute:,}"),
             ("waf_requests_per_ip_per_5min", f"{self.waf_requests_per_ip_per_5min:,}"),
         ]
 
@@ -526,12 +539,151 @@ def goals(design: Design, peak_2021: Launch, ten_times: Launch) -> list[Goal]:
     out.append(Goal(f"{ten_times.edge_rps:,.0f} requests/s at the edge, nothing lost", not failing,
                     "all within limits" if not failing else f"{len(failing)} limit(s) exceeded",
                     "; ".join(f"{c.name}: {c.load:,.0f} > {c.limit:,.0f} {c.unit}" for c in failing)))
+    if design.stage.admissions_per_minute:
+        over = [c for c in room_checks(design, ten_times) if not c.ok]
+        out.append(Goal(f"waiting room's own load at {ten_times.name}", not over,
+                        "all within limits" if not over else f"{len(over)} limit(s) exceeded",
+                        "; ".join(f"{c.name}: {c.load:,.0f} > {c.limit:,.0f} {c.unit}" for c in over)))
     costs = cost_per_million(design, peak_2021)
     beside = cost_beside_mail(costs)
     biggest = sorted(((v, k) for k, v in costs.items() if k != "SES mail"), reverse=True)[:3]
     out.append(Goal("≤ $25 per 1 M bookings beside the mails", beside <= 25, f"${beside:,.2f}",
                     "" if beside <= 25 else "largest lines: " + ", ".join(f"{k} ${v:,.2f}" for v, k in biggest)))
     return out
+
+
+# --- the waiting room's own load ---------------------------------------------------------------------
+# One entry per pair booking (people who enter and never book are not counted). The room holds the rush in
+# front of the booking API: its admissions are a ceiling above; what the room itself costs is here.
+
+ROOM_PRE_SHARDS = 64  # chalicelib/waitingroom/services.py PRE_SHARDS
+ROOM_POST_SHARDS = 4  # POST_SHARDS, per arrival second
+ROOM_UNKNOWN_RETRY_S = 2  # chalicelib/waitingroom/edge.py retry_after_s while the position is unknown
+ITEM_MAX_BYTES = 400 * 1024
+
+
+def room_retry_after_s(eta_s: float | None) -> int:
+    """The Retry-After of an entry poll (edge.retry_after_s): ETA/4 within 1..30 s; 2 s while the rank is unknown."""
+    if eta_s is None:
+        return ROOM_UNKNOWN_RETRY_S
+    return max(1, min(30, int(eta_s) // 4))
+
+
+def room_polls_for_wait(wait_s: float) -> int:
+    """Entry polls from the moment the rank is known until the one that carries the admission (the site follows
+    Retry-After: site/js/views/waiting.js)."""
+    t, polls = 0.0, 0
+    while True:
+        polls += 1
+        if t >= wait_s:
+            return polls
+        t += room_retry_after_s(wait_s - t)
+
+
+def counter_item_bytes(per: PerBooking, keys: float, key_bytes: float) -> float:
+    return per.room_counter_base_bytes + keys * key_bytes
+
+
+def counter_add_wru(per: PerBooking, keys_before: float, key_bytes: float) -> float:
+    """An UpdateItem is charged for the larger of the item before and after it: the whole growing set."""
+    return math.ceil(counter_item_bytes(per, keys_before + 1, key_bytes) / WRU_BYTES)
+
+
+def counter_fill_wru(per: PerBooking, keys: int, key_bytes: float) -> float:
+    """Write units of filling one counter item with `keys` keys, one ADD each."""
+    return sum(counter_add_wru(per, n, key_bytes) for n in range(keys))
+
+
+def _ranked_polls(rate_per_s: float, queued: float, samples: int = 2_000) -> tuple[float, float]:
+    """(polls per entry on average, entry polls/s right after opening) for `queued` entries let in at
+    `rate_per_s`, the entry of rank r waiting (r + 1) / rate_per_s."""
+    if queued <= 0:
+        return 0.0, 0.0
+    step = queued / samples
+    ranks = [(i + 0.5) * step for i in range(samples)]
+    polls = sum(room_polls_for_wait((r + 1) / rate_per_s) for r in ranks) / samples
+    per_s = sum(1 / room_retry_after_s((r + 1) / rate_per_s) for r in ranks) * step
+    return polls, per_s
+
+
+@dataclass(frozen=True)
+class RoomLoad:
+    prequeue_entries: float
+    prequeue_polls_per_s: float  # at opening, everyone in the pre-queue polls every 2 s
+    opening_polls_per_s: float  # right after opening, paced by Retry-After
+    polls_per_booking: float  # entry polls, averaged over all bookings (a lower bound, see room_load)
+    prequeue_entries_per_s: float
+    prequeue_item_bytes: float  # one pre-queue counter shard at opening
+    prequeue_write_wru_per_s: float  # entry puts + counter ADDs at the end of the pre-queue window
+    prequeue_shard_wcu: float  # on one pre-queue counter shard (its own partition) at the window's end
+    post_shard_wcu: float  # on one counter shard of an arrival second at the peak arrival rate
+    wru_per_booking: float
+    rru_per_booking: float
+
+
+def room_load(design: Design, launch: Launch) -> RoomLoad:
+    """What an active room costs at `launch` with the design's admission rate."""
+    per, s = design.per, design.stage
+    rate = (s.admissions_per_minute or 0) / 60
+    n = launch.pair_bookings
+    pre = n * s.prequeue_share
+    window_s = s.prequeue_minutes * 60
+    # Before opening nobody's rank is known: every pre-queue entry polls every 2 s, on average for half the window.
+    pre_polls = window_s / 2 / ROOM_UNKNOWN_RETRY_S
+    ranked_polls, opening_per_s = _ranked_polls(rate, pre) if rate else (math.inf, math.inf)
+    pre_per_shard = math.ceil(pre / ROOM_PRE_SHARDS)
+    full_wru = counter_add_wru(per, pre_per_shard, per.room_pre_key_bytes)
+    entry_wru = math.ceil(per.room_entry_item_bytes / WRU_BYTES)
+    pre_rate = pre / window_s
+    post_arrivals = launch.peak_arrivals_per_s()  # conservative: as if the launch's peak came after opening
+    post_keys = post_arrivals / ROOM_POST_SHARDS
+    pre_fill = counter_fill_wru(per, pre_per_shard, per.room_pre_key_bytes) * ROOM_PRE_SHARDS
+    post_wru = counter_add_wru(per, post_keys / 2, per.room_post_key_bytes)
+    counter_wru = (pre_fill + (n - pre) * post_wru) / n
+    # A later entry polls every 2 s until its arrival second is counted (~3 s: 2 polls); its wait behind the
+    # pre-queue is left out, so `polls_per_booking` is a lower bound.
+    post_polls = 2
+    polls = s.prequeue_share * (pre_polls + ranked_polls) + (1 - s.prequeue_share) * post_polls
+    return RoomLoad(
+        prequeue_entries=pre, prequeue_polls_per_s=pre / ROOM_UNKNOWN_RETRY_S, opening_polls_per_s=opening_per_s,
+        polls_per_booking=polls, prequeue_entries_per_s=pre_rate,
+        prequeue_item_bytes=counter_item_bytes(per, pre_per_shard, per.room_pre_key_bytes),
+        prequeue_write_wru_per_s=pre_rate * (entry_wru + full_wru),
+        prequeue_shard_wcu=pre_rate / ROOM_PRE_SHARDS * full_wru,
+        post_shard_wcu=post_keys * counter_add_wru(per, post_keys, per.room_post_key_bytes),
+        # The entry's writes beside its counter ADD are small item puts; the bind is one more.
+        wru_per_booking=entry_wru * (per.room_entry_writes - 1) + counter_wru + per.room_admission_writes,
+        rru_per_booking=polls * per.room_poll_reads / 2)
+
+
+def room_checks(design: Design, launch: Launch) -> list[EdgeCheck]:
+    s = design.stage
+    load = room_load(design, launch)
+    api = min(s.api_rate_limit_rps, s.apigw_account_rps)
+    wru = min(s.bookings_warm_wru or q.DDB_NEW_TABLE_WRU.value, s.ddb_table_max)
+    return [
+        EdgeCheck("pre-queue polls at opening (every 2 s)", load.prequeue_polls_per_s, api, "req/s"),
+        EdgeCheck("entry polls right after opening (Retry-After)", load.opening_polls_per_s, api, "req/s"),
+        EdgeCheck("pre-queue counter item at opening", load.prequeue_item_bytes, ITEM_MAX_BYTES, "bytes"),
+        EdgeCheck("pre-queue writes, end of the window (table)", load.prequeue_write_wru_per_s, wru, "WRU/s"),
+        EdgeCheck("one pre-queue counter shard, end of window", load.prequeue_shard_wcu, q.DDB_PARTITION_WCU.value,
+                  "WCU"),
+        EdgeCheck("one arrival-second counter shard at the peak", load.post_shard_wcu, q.DDB_PARTITION_WCU.value,
+                  "WCU"),
+    ]
+
+
+def room_cost_per_million(design: Design, launch: Launch) -> float:
+    """What an active room adds per 1 M pair bookings: its API calls and polls, and its DynamoDB units."""
+    per, s = design.per, design.stage
+    load = room_load(design, launch)
+    requests = (per.room_flow_calls + load.polls_per_booking) * 1_000_000
+    api = price("apigw_http_request" if s.api_kind == "HTTP" else "apigw_rest_request") + price("waf_request")
+    if s.api_kind == "HTTP":
+        api += price("cloudfront_request")
+    lam = price("lambda_request") + per.api_ms / 1000 * s.api_memory_mb / 1024 * price("lambda_gb_s")
+    ddb = 1_000_000 * (load.wru_per_booking * price("dynamodb_wru") + load.rru_per_booking * price("dynamodb_rru"))
+    return requests * (api + lam) + ddb
 
 
 def duration(seconds: float) -> str:

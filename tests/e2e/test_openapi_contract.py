@@ -707,6 +707,7 @@ EXAMPLE_URLS = {
     "/v1/campaigns": "/v1/campaigns",
     "/v1/eligibility": "/v1/eligibility",
     "/v1/centers/{center_id}/availability": f"/v1/centers/{CENTER}/availability?campaign={CAMPAIGN}",
+    "/v1/verifications": "/v1/verifications",
     "/v1/booking-requests": "/v1/booking-requests",
     "/v1/booking-requests/{request_id}": "/v1/booking-requests/unknown",
     "/v1/bookings/{code}": f"/v1/bookings/ABCD-EFGH-JK?birth_date={BIRTH_DATE}",

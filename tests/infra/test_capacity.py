@@ -6,22 +6,34 @@ import gzip
 import inspect
 import math
 import re
+from collections import Counter
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from chalicelib.booking import domain as d
-from chalicelib.booking.dynamo import DynamoBookings, SlotItem, slots_pk
-from chalicelib.booking.services import BookingService
+from chalicelib.booking.ports import Bookings
+from chalicelib.booking.storage import DynamoBookings
+from chalicelib.booking.storage.models import SlotItem, slots_pk
+from chalicelib.waitingroom import edge as room_edge
+from chalicelib.waitingroom import services as room_services
+from chalicelib.waitingroom.domain import Entry, EntryState, Lane, Phase, RoomSettings
+from chalicelib.waitingroom.dynamo import CounterItem, EntryItem
+from chalicelib.waitingroom.ports import RoomStore
+from chalicelib.waitingroom.services import EntryView, WaitingRoomService
+from chalicelib.waitingroom.tokens import AdmissionTokens
+from infra.aws.chalice_config import lambda_settings
 from infra.aws.stages import STAGES
 from infra.aws.template import merge_template
 from infra.capacity import model as m
 from infra.capacity import quotas as q
 from infra.capacity.prices import PRICES
 from infra.capacity.scenarios import PEAK_2021, TEN_TIMES, apply_steps, target, target_steps, today, today_stage
-from tests.fakes import FakeBookings, FakeCatalog, FakeOutbox, FakeQueue
-from tests.unit.builders import CAMPAIGN, DORTMUND, NOW, PEPPER, person, slot
+from tests.fakes import FakeBookings, FakeCatalog
+from tests.unit.builders import CAMPAIGN, DORTMUND, NOW, World, person, slot
+from tests.unit.test_waiting_room import FakeRoomStore
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "site"
@@ -45,7 +57,9 @@ PER = m.PerBooking(
     api_flow_calls=6, status_polls=5, snapshot_reads=0, static_requests=17, static_kb=33.4, ddb_plain_writes=1,
     ddb_tx_items=5, ddb_slot_tx_items=2, ddb_strong_gets=6, ddb_slot_strong_gets=2, ddb_window_queries=1,
     ddb_eventual_gets=1, idempotency_writes=4, sqs_sends=2, ses_mails=1, mail_kb=14, api_ms=40, worker_record_ms=70,
-    mail_record_ms=100, log_kb_per_invocation=1.0, slot_item_bytes=110)
+    mail_record_ms=100, log_kb_per_invocation=1.0, slot_item_bytes=110, room_flow_calls=2, room_entry_writes=2,
+    room_entry_item_bytes=170, room_counter_base_bytes=60, room_pre_key_bytes=11, room_post_key_bytes=6,
+    room_poll_reads=1, room_admission_writes=1)
 
 
 def per_booking(**changes) -> m.PerBooking:
@@ -183,13 +197,18 @@ def test_mail_is_a_separate_line_and_the_total_beside_it_is_the_sum_of_the_rest(
     assert m.cost_beside_mail(costs) == pytest.approx(sum(costs.values()) - costs["SES mail"])
 
 
-def test_todays_cost_matches_the_issue_estimate_of_the_same_lines():
-    """Issue #12 estimated $41 API Gateway, $23 CloudFront, $7 WAF per 1 M bookings from the same counts."""
-    costs = m.cost_per_million(today(), PEAK_2021)
+def test_todays_stage_prices_the_issues_counts_as_the_issue_estimated():
+    """Issue #12 estimated $41 API Gateway, $23 CloudFront, $7 WAF per 1 M bookings from 11 API requests and the
+    17 static files of its day (PER); today's counts (measured.json) have grown since and cost more."""
+    issue_counts = replace(today(), per=replace(today().per, api_flow_calls=6, status_polls=5, static_requests=17,
+                                               static_kb=33.4))
+    costs = m.cost_per_million(issue_counts, PEAK_2021)
     assert costs["API Gateway (REST)"] == pytest.approx(41, abs=1)
     assert costs["CloudFront"] == pytest.approx(23, abs=1.5)
     assert costs["WAF"] == pytest.approx(7, abs=0.5)
     assert m.cost_per_extra_poll(today()) == pytest.approx(5, abs=0.5)
+    now = m.cost_per_million(today(), PEAK_2021)
+    assert now["API Gateway (REST)"] == pytest.approx(TODAY.api_requests * 1e6 * PRICES["apigw_rest_request"].usd)
 
 
 # --- goals ------------------------------------------------------------------------------------------
@@ -236,11 +255,15 @@ def test_report_prints_both_launches_both_designs_and_every_goal():
 
 # --- drift: the model's inputs against the code ----------------------------------------------------
 
-def test_todays_stage_is_read_from_the_prod_knobs():
+def test_todays_stage_is_read_from_the_prod_knobs_and_the_chalice_config():
     k = STAGES["prod"]
+    worker, mail = lambda_settings("prod", "booking_worker"), lambda_settings("prod", "mail_worker")
     s = today_stage()
     assert (s.worker_reserved_concurrency, s.worker_batch_size, s.api_rate_limit_rps) == (
-        k.booking_worker.reserved_concurrency, k.booking_worker.batch_size, k.api_rate_limit_rps)
+        worker.reserved_concurrency, k.sqs_batch_size["booking_worker"], k.api_rate_limit_rps)
+    assert (s.worker_memory_mb, s.mail_worker_concurrency, s.mail_batch_size) == (
+        worker.memory_mb, mail.reserved_concurrency, k.sqs_batch_size["mail_worker"])
+    assert s.api_memory_mb == lambda_settings("prod", "api_handler").memory_mb
 
 
 def test_today_has_one_slot_partition_per_campaign_and_centre():
@@ -282,80 +305,78 @@ def test_the_booking_transaction_writes_as_many_items_as_the_model_counts():
 
 
 class CountingCatalog(FakeCatalog):
-    """Counts the catalogue reads that reach DynamoDB (centres and campaigns are cached per instance)."""
+    """Counts every catalogue call. In Lambda, centres and campaigns come from CachedCatalog's per-instance copy;
+    slot gets and slot queries without a max age reach DynamoDB every time (chalicelib/booking/catalog_cache.py)."""
 
     def __init__(self):
         super().__init__()
-        self.slot_gets = self.slot_queries = 0
+        self.calls: Counter[str] = Counter()
 
     def slot(self, *args):
-        self.slot_gets += 1
+        self.calls["slot"] += 1
         return super().slot(*args)
 
     def slots(self, *args, **kwargs):
-        self.slot_queries += 1
+        self.calls["slots"] += 1
         return super().slots(*args, **kwargs)
 
 
 class CountingBookings(FakeBookings):
+    """Counts every call of the Bookings port: each one is one DynamoDB request in DynamoBookings."""
+
     def __init__(self, catalog):
         super().__init__(catalog)
-        self.gets = self.plain_writes = self.transactions = 0
+        self.calls: Counter[str] = Counter()
 
-    def add_request(self, *args):
-        self.plain_writes += 1
-        return super().add_request(*args)
+    def __getattribute__(self, name):
+        attribute = super().__getattribute__(name)
+        if name in BOOKINGS_PORT:
+            super().__getattribute__("calls")[name] += 1
+        return attribute
 
-    def request_state(self, *args):
-        self.gets += 1
-        return super().request_state(*args)
 
-    def booking(self, *args):
-        self.gets += 1
-        return super().booking(*args)
-
-    def holds_booking(self, *args):
-        self.gets += 1
-        return super().holds_booking(*args)
-
-    def reserve(self, *args):
-        self.transactions += 1
-        return super().reserve(*args)
+BOOKINGS_PORT = {name for name, value in vars(Bookings).items() if getattr(value, "__isabstractmethod__", False)}
 
 
 def test_one_booking_makes_the_reads_writes_and_queue_sends_the_model_counts():
-    """Submit, the worker's decision and the one poll that sees 'booked', through the services with counting fakes."""
+    """Submit (BookingService), the worker's decision (BookingService.process) and the one poll that sees 'booked'
+    (BookingQueries.request_state, what GET /v1/booking-requests/{id} calls), with counting fakes."""
     first = slot(1, 9)
-    catalog = CountingCatalog()
-    catalog.add_center(DORTMUND)
-    catalog.add_campaign(CAMPAIGN)
-    catalog.release_slots([first, slot(22, 9)])
-    bookings, queue, outbox = CountingBookings(catalog), FakeQueue(), FakeOutbox()
-    service = BookingService(catalog, bookings, queue, outbox, PEPPER, clock=lambda: NOW)
-    request_id = service.submit(CAMPAIGN.id, first.center_id, first.slot_id, False, "de", person())
-    state = service.process(queue.sent[0])
+    world = World([first, slot(22, 9)], catalog_type=CountingCatalog, bookings_type=CountingBookings)
+    catalog, bookings = world.catalog, world.bookings
+    request_id = world.service.submit(CAMPAIGN.id, first.center_id, first.slot_id, False, "de", person())
+    [request] = world.queue.sent
+    state = world.service.process(request)
     assert state.status is d.RequestStatus.BOOKED
-    final_poll, _ = service.request_state(request_id)
-    assert final_poll.status is d.RequestStatus.BOOKED
+    final_poll, view = world.queries.request_state(request_id)
+    assert final_poll.status is d.RequestStatus.BOOKED and view is not None
 
+    gets = bookings.calls["request_state"] + bookings.calls["booking"] + bookings.calls["holds_booking"]
     polls_seen = 1  # the final poll's request read is one of the model's status polls
-    assert bookings.gets + catalog.slot_gets - polls_seen == TODAY.ddb_strong_gets
-    assert catalog.slot_gets == TODAY.ddb_slot_strong_gets
-    assert catalog.slot_queries == TODAY.ddb_window_queries
-    assert bookings.plain_writes == TODAY.ddb_plain_writes
-    assert bookings.transactions == 1
-    assert len(queue.sent) + len(outbox.published) == TODAY.sqs_sends
+    assert gets + catalog.calls["slot"] - polls_seen == TODAY.ddb_strong_gets, TODAY_SOURCES["ddb_strong_gets"]
+    assert catalog.calls["slot"] == TODAY.ddb_slot_strong_gets
+    assert catalog.calls["slots"] == TODAY.ddb_window_queries
+    assert bookings.calls["add_request"] == TODAY.ddb_plain_writes
+    assert bookings.calls["reserve"] == 1
+    # Nothing else of the port is called on the way: a new call would be a cost the model does not count.
+    assert set(bookings.calls) == {"add_request", "request_state", "holds_booking", "reserve", "booking"}
+    assert len(world.queue.sent) + len(world.outbox.published) == TODAY.sqs_sends
 
 
 def _dynamodb_size(serialized: dict) -> float:
-    """DynamoDB's item size: attribute names plus values (strings in UTF-8, numbers ~1 byte per 2 digits + 1)."""
+    """DynamoDB's item size: attribute names plus values (strings in UTF-8, numbers ~1 byte per 2 digits + 1, a
+    number set the sum of its numbers, a boolean 1 byte)."""
     size = 0.0
     for name, value in serialized.items():
         size += len(name.encode())
         if "S" in value:
             size += len(value["S"].encode())
         elif "N" in value:
-            size += math.ceil(len(value["N"].strip("-").lstrip("0") or "0") / 2) + 1
+            size += _number_size(int(value["N"]))
+        elif "NS" in value:
+            size += sum(_number_size(int(n)) for n in value["NS"])
+        elif "BOOL" in value:
+            size += 1
     return size
 
 
@@ -373,6 +394,13 @@ API_FUNCTIONS = re.compile(r"export const (\w+) = \(")
 BOOKING_PATH = ("views/start.js", "views/check.js", "views/slots.js", "booking.js")  # the views before the wait
 
 
+def _function_body(source: str, name: str) -> str:
+    """The text of `export async function name(…) {…}` up to the next top-level function."""
+    start = source.index(f"export async function {name}(")
+    following = re.search(r"\n(?:export )?(?:async )?function ", source[start + 1:])
+    return source[start:start + 1 + following.start()] if following else source[start:]
+
+
 def test_the_site_makes_the_api_calls_the_model_counts_on_the_way_to_a_booking():
     api = (SITE / "js" / "api.js").read_text()
     functions = set(API_FUNCTIONS.findall(api)) - {"getBookingRequest"}  # polls are counted apart
@@ -380,7 +408,24 @@ def test_the_site_makes_the_api_calls_the_model_counts_on_the_way_to_a_booking()
     for name in BOOKING_PATH:
         source = (SITE / "js" / name).read_text()
         calls += sum(len(re.findall(rf"\bawait {f}\(", source)) for f in functions)
+    # Choosing a centre asks whether the campaign's waiting room is active, on every booking (views/check.js).
+    check = (SITE / "js" / "views" / "check.js").read_text()
+    assert "continueWithCampaign(ctx, campaign)" in check
+    waiting = (SITE / "js" / "views" / "waiting.js").read_text()
+    calls += len(re.findall(r"\bawait call\(", _function_body(waiting, "continueWithCampaign")))
     assert calls == TODAY.api_flow_calls, TODAY_SOURCES["api_flow_calls"]
+
+
+def test_the_waiting_rooms_page_makes_the_calls_the_model_counts_besides_its_polls():
+    waiting = (SITE / "js" / "views" / "waiting.js").read_text()
+    view = _function_body(waiting, "waitingView")
+    calls = re.findall(r"\bcall\('(GET|POST)', `([^`]+)`\)", view)
+    polls = [c for c in calls if c == ("GET", "/v1/waiting-room/entries/${enc(entryId)}")]
+    assert len(polls) == 1  # the entry poll, counted by model.room_load from Retry-After
+    assert len(calls) - len(polls) == TODAY.room_flow_calls, TODAY_SOURCES["room_flow_calls"]
+    # The site paces entry polls by Retry-After alone, within 1..MAX_DELAY_S: the schedule the model follows.
+    assert "const MAX_DELAY_S = 30;" in waiting
+    assert "Math.min(MAX_DELAY_S, Math.max(1, answer.retryAfter != null ? answer.retryAfter : delay))" in view
 
 
 def _static_files() -> list[Path]:
@@ -423,3 +468,126 @@ def test_each_target_step_changes_something():
     for label, step in apply_steps(today(), target_steps()):
         assert step != previous, label
         previous = step
+
+
+# --- drift: the waiting room ---------------------------------------------------------------------------
+
+class CountingRoomStore(FakeRoomStore):
+    """Counts every call of the RoomStore port: each one is one DynamoDB request in DynamoRoomStore."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls: Counter[str] = Counter()
+
+    def __getattribute__(self, name):
+        attribute = super().__getattribute__(name)
+        if name in ROOM_PORT:
+            super().__getattribute__("calls")[name] += 1
+        return attribute
+
+
+ROOM_PORT = {name for name, value in vars(RoomStore).items() if getattr(value, "__isabstractmethod__", False)}
+
+
+def test_entering_polling_and_booking_through_the_room_make_the_calls_the_model_counts():
+    store, catalog = CountingRoomStore(), FakeCatalog()
+    catalog.add_campaign(CAMPAIGN)
+    now = [NOW]
+    service = WaitingRoomService(store, catalog, lambda: AdmissionTokens(b"k" * 32), clock=lambda: now[0],
+                                 monotonic=lambda: 0.0)  # one instance within its 5-s settings cache
+    opens = NOW + timedelta(minutes=10)
+    service.put_room(RoomSettings(CAMPAIGN.id, True, NOW - timedelta(minutes=5), opens, 60))
+    store.calls.clear()
+
+    entry = service.enter(CAMPAIGN.id).state.entry.entry_id
+    writes = store.calls["add_entry"] + store.calls["count_entry"]
+    assert writes == TODAY.room_entry_writes, TODAY_SOURCES["room_entry_writes"]
+
+    store.calls.clear()
+    now[0] = opens + timedelta(seconds=3)
+    polls = 3
+    for _ in range(polls):
+        view = service.entry(entry)
+    assert view.admission_token is not None
+    # The pre-queue's counts are read once per instance and kept: per-instance, not per-poll, reads.
+    assert store.calls["pre_keys"] == 1
+    assert store.calls["entry"] == polls * TODAY.room_poll_reads, TODAY_SOURCES["room_poll_reads"]
+    assert set(store.calls) == {"entry", "pre_keys"}
+
+    store.calls.clear()
+    service.check_admission(CAMPAIGN.id, view.admission_token, "person-key")
+    assert dict(store.calls) == {"bind_admission": TODAY.room_admission_writes}
+
+
+def _number_size(value: int) -> int:
+    return math.ceil(len(str(abs(value)).lstrip("0") or "0") / 2) + 1
+
+
+def test_the_room_items_sizes_match_the_model():
+    entry = EntryItem(f"WAITENTRY#{'x' * 24}", "ENTRY", campaign_id="80plus-comirnaty", lane="web", phase="pre",
+                      order_key=2**room_services.PRE_KEY_BITS - 1, second=0,
+                      entered_at="2021-01-25T07:45:00.123456+01:00", expires_at=1_611_730_000)
+    assert _dynamodb_size(entry.serialize()) == pytest.approx(TODAY.room_entry_item_bytes, rel=0.15)
+    assert _dynamodb_size(entry.serialize()) <= 1024  # one write unit
+    counter = CounterItem("WAITCOUNT#80plus-comirnaty#web#1611561600#3", "COUNT", order_keys={1})
+    base = _dynamodb_size(counter.serialize()) - _number_size(1)
+    assert base == pytest.approx(TODAY.room_counter_base_bytes, rel=0.15)
+    # The largest keys: a pre-queue draw of PRE_KEY_BITS bits; after opening, microseconds x 1000 + 0..999.
+    assert _number_size(2**room_services.PRE_KEY_BITS - 1) == TODAY.room_pre_key_bytes
+    assert _number_size(999_999 * 1000 + 999) == TODAY.room_post_key_bytes
+
+
+def test_the_models_room_constants_and_retry_after_are_the_rooms():
+    assert (m.ROOM_PRE_SHARDS, m.ROOM_POST_SHARDS) == (room_services.PRE_SHARDS, room_services.POST_SHARDS)
+    entry = Entry("e", CAMPAIGN.id, Lane.WEB, Phase.PRE, 1, 0, NOW)
+    for eta in (None, 0, 1, 3, 4, 7, 40, 119, 120, 121, 500, 10_000):
+        state = EntryState(entry, None if eta is None else 5, eta, None)
+        assert m.room_retry_after_s(eta) == room_edge.retry_after_s(EntryView(state, None)), eta
+
+
+# --- the waiting room's own load ------------------------------------------------------------------------
+
+def test_a_counter_set_add_is_charged_for_the_whole_item():
+    per = per_booking(room_counter_base_bytes=60, room_pre_key_bytes=11)
+    assert m.counter_add_wru(per, 0, 11) == 1
+    assert m.counter_add_wru(per, 10_000, 11) == math.ceil((60 + 10_001 * 11) / 1024)
+    assert m.counter_fill_wru(per, 3, 11) == 3
+
+
+def test_before_opening_every_pre_queue_entry_polls_every_two_seconds():
+    room = design(roomy_stage(admissions_per_minute=60_000, prequeue_share=0.5, prequeue_minutes=20))
+    load = m.room_load(room, PEAK_2021)
+    assert load.prequeue_entries == PEAK_2021.pair_bookings * 0.5
+    assert load.prequeue_polls_per_s == pytest.approx(load.prequeue_entries / 2)
+    assert load.prequeue_entries_per_s == pytest.approx(load.prequeue_entries / (20 * 60))
+    # On average half the window at one poll per 2 s, for half of the bookings; at least 2 polls for the others.
+    assert load.polls_per_booking > 0.5 * (20 * 60 / 2 / 2) + 0.5 * 2
+
+
+def test_after_opening_polls_slow_down_with_the_wait():
+    assert m.room_polls_for_wait(0) == 1
+    assert m.room_polls_for_wait(3) == 4  # ETA/4 is below a second: every second
+    assert m.room_polls_for_wait(3_600) < 3_600 / 30 + 20
+    slow = m.room_load(design(roomy_stage(admissions_per_minute=6_000)), PEAK_2021)
+    fast = m.room_load(design(roomy_stage(admissions_per_minute=60_000)), PEAK_2021)
+    assert slow.polls_per_booking > fast.polls_per_booking
+
+
+def test_the_room_checks_flag_polls_beyond_the_api_throttle_and_a_counter_beyond_400_kb():
+    big = replace(PEAK_2021, pair_bookings=10_000_000)
+    room = design(roomy_stage(admissions_per_minute=60_000, api_rate_limit_rps=10_000, prequeue_share=0.5))
+    checks = {c.name: c for c in m.room_checks(room, big)}
+    assert not checks["pre-queue polls at opening (every 2 s)"].ok
+    assert checks["pre-queue counter item at opening"].load == pytest.approx(60 + math.ceil(5e6 / 64) * 11)
+    assert not checks["pre-queue counter item at opening"].ok
+    small = {c.name: c for c in m.room_checks(room, replace(PEAK_2021, pair_bookings=1_000))}
+    assert all(c.ok for c in small.values())
+
+
+def test_an_active_room_is_a_goal_of_its_own_and_costs_its_polls():
+    without = {g.name for g in m.goals(design(), PEAK_2021, TEN_TIMES)}
+    room = design(roomy_stage(admissions_per_minute=66_000))
+    goals = {g.name: g for g in m.goals(room, PEAK_2021, TEN_TIMES)}
+    assert set(goals) - without == {"waiting room's own load at 10 x 2021"}
+    assert m.room_cost_per_million(room, PEAK_2021) > m.room_load(room, PEAK_2021).polls_per_booking * 1e6 * (
+        PRICES["apigw_rest_request"].usd)

@@ -172,9 +172,10 @@ def test_the_booking_worker_may_use_the_bookings_table_consume_its_queue_and_sen
 def test_the_mail_worker_may_send_mail_use_the_idempotency_table_and_consume_the_mail_queue(resources):
     grants = granted(resources, t.MAIL_WORKER)
     assert grants["dynamodb:PutItem"] == {"IdempotencyTable"}
-    # The suppression list lives in the bookings table: read it, nothing else there.
-    assert {a for a, targets in grants.items() if "BookingsTable" in targets} == {"dynamodb:GetItem"}
-    assert "secretsmanager:GetSecretValue" not in grants  # mail_service() needs no pepper
+    # The suppression list and the daily mail counters live in the bookings table: read one, count the other.
+    assert {a for a, targets in grants.items() if "BookingsTable" in targets} == {"dynamodb:GetItem",
+                                                                                  "dynamodb:UpdateItem"}
+    assert "secretsmanager:GetSecretValue" in grants  # the mail cap keys its counters with the pepper
     assert grants["sqs:ReceiveMessage"] == {"MailQueue"}
     assert "sqs:SendMessage" not in grants
     assert "ses:SendRawEmail" in grants
@@ -472,7 +473,7 @@ def test_every_traced_function_may_write_to_x_ray_and_the_api_stage_traces_too(r
     assert resources[t.API_RESOURCE]["Properties"]["TracingEnabled"] is True
 
 
-def test_the_stack_generates_the_pepper_keeps_it_and_only_the_booking_functions_may_read_it(resources):
+def test_the_stack_generates_the_pepper_keeps_it_and_only_the_functions_that_key_with_it_may_read_it(resources):
     secret = resources[t.PEPPER_SECRET]
     assert secret["Type"] == "AWS::SecretsManager::Secret"
     assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
@@ -483,7 +484,8 @@ def test_the_stack_generates_the_pepper_keeps_it_and_only_the_booking_functions_
         assert "PERSON_KEY_PEPPER" not in env and "PERSON_KEY_PEPPER_PARAMETER" not in env
         readers = granted(resources, fn.logical_id).get("secretsmanager:GetSecretValue", set())
         assert readers == ({json.dumps({"Ref": t.PEPPER_SECRET})} if fn.reads_pepper else set()), fn.logical_id
-    assert {fn.logical_id for fn in t.FUNCTIONS if fn.reads_pepper} == {t.API_FUNCTION, t.BOOKING_WORKER}
+    assert {fn.logical_id for fn in t.FUNCTIONS if fn.reads_pepper} == {t.API_FUNCTION, t.BOOKING_WORKER,
+                                                                         t.MAIL_WORKER}
 
 
 def test_the_sender_and_site_domain_are_parameters_and_no_placeholder_domain_is_deployed(template, resources):

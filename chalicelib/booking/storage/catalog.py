@@ -49,6 +49,7 @@ class DynamoCatalog(Catalog):
                 born_on_or_after=date_or_none(i.born_on_or_after),
                 born_on_or_before=date_or_none(i.born_on_or_before),
                 series=i.series or d.DEFAULT_SERIES,
+                verification=i.verification or "none",
             )
             for i in CampaignItem.query(CAMPAIGNS_PK)
         ]
@@ -97,6 +98,7 @@ class DynamoCatalog(Catalog):
             born_on_or_after=campaign.born_on_or_after.isoformat() if campaign.born_on_or_after else None,
             born_on_or_before=campaign.born_on_or_before.isoformat() if campaign.born_on_or_before else None,
             series=campaign.series,
+            verification=campaign.verification,
         ).save()
 
     def release_slots(self, slots: list[d.Slot]) -> None:

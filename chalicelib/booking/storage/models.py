@@ -41,6 +41,7 @@ class CampaignItem(TableItem):
     born_on_or_after = UnicodeAttribute(null=True)
     born_on_or_before = UnicodeAttribute(null=True)
     series = UnicodeAttribute(null=True)  # absent on items written before series existed: the default series
+    verification = UnicodeAttribute(null=True)  # absent: "none" (campaigns stored before it existed)
 
 
 class SlotItem(TableItem):

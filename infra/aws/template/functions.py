@@ -54,6 +54,7 @@ DYNAMODB_ACTIONS = (  # PynamoDB items, queries, transactions; DescribeTable for
 )
 # PynamoDB 6 takes the key schema from the model, so the narrow roles below need no DescribeTable.
 SUPPRESSION_READ = ("dynamodb:GetItem",)  # the mail worker: is the recipient suppressed?
+MAIL_QUOTA = ("dynamodb:UpdateItem",)  # the mail worker: count a mail against its address's daily cap
 SUPPRESSION_WRITE = ("dynamodb:PutItem",)  # mail_events: record a suppression (SuppressionItem.save)
 RECONCILE_READ = ("dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem")  # active bookings, catalogue, slots
 SQS_SEND_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl"]
@@ -82,9 +83,11 @@ FUNCTIONS = (
              ((BOOKING_TABLE, DYNAMODB_ACTIONS), (IDEMPOTENCY_TABLE, DYNAMODB_ACTIONS)), reads_pepper=True),
     Function(BOOKING_WORKER, "booking_worker", "booking-worker", "BookingWorkerRole", BOOKING_QUEUE, (NOTIFY_QUEUE,),
              ((BOOKING_TABLE, DYNAMODB_ACTIONS),), reads_pepper=True),
-    # bootstrap.mail_service(): SES, the idempotency table and the suppression list; no pepper.
+    # bootstrap.mail_service(): SES, the idempotency table, the suppression list and the daily mail cap
+    # (a counter per keyed hash of the address: the pepper).
     Function(MAIL_WORKER, "mail_worker", "mail-worker", "MailWorkerRole", NOTIFY_QUEUE, (),
-             ((IDEMPOTENCY_TABLE, DYNAMODB_ACTIONS), (BOOKING_TABLE, SUPPRESSION_READ)), sends_mail=True),
+             ((IDEMPOTENCY_TABLE, DYNAMODB_ACTIONS), (BOOKING_TABLE, SUPPRESSION_READ + MAIL_QUOTA)),
+             sends_mail=True, reads_pepper=True),
     Function(MAIL_EVENTS, "mail_events", "mail-events", "MailEventsRole", None, (),
              ((BOOKING_TABLE, SUPPRESSION_WRITE),), subscribes=MAIL_EVENTS_TOPIC),
     # bootstrap.reconciliation(): catalog() and DynamoBookings, read only; no pepper.
