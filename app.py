@@ -7,10 +7,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Chalice, CognitoUserPoolAuthorizer, ConvertToMiddleware, CORSConfig, Rate, Response
 
 from chalicelib import bootstrap
-from chalicelib.api import commands, schemas, staff, views
+from chalicelib.api import commands, errors, schemas, staff, views
 from chalicelib.api.http import api_view, chalice_errors_to_contract, json_response, require_group
 from chalicelib.api.limits import client_address, client_limit
-from chalicelib.booking.domain import UnknownRequest
+from chalicelib.booking.domain import NoPairAvailable, UnknownRequest
 from chalicelib.booking.queues import BookingRequestMessage
 from chalicelib.contracts.mail import MailMessage
 from chalicelib.observability import count, logger, measure, metrics, tracer
@@ -129,6 +129,33 @@ def booking_calendar_file(code):
         "Content-Type": "text/calendar; charset=utf-8",
         "Content-Disposition": 'attachment; filename="impftermine.ics"',
     })
+
+
+def _rebook(code: str, channel: str) -> Response:
+    request = app.current_request
+    body = schemas.parse_json_body(schemas.RebookBody, request.raw_body)
+    try:
+        # Limited per code like look-up and cancel (§5); a refused rebook gives its attempt back.
+        with bootstrap.abuse_limits().code_attempt(code):
+            view = bootstrap.booking_service().rebook(code, body.birth_date, body.slot_id, body.flexible)
+    except NoPairAvailable as refused:
+        count("BookingRebookRefused", channel=channel)
+        language = errors.language_of(request.headers.get("accept-language"))
+        return json_response(views.rebook_refused(refused, language), 409)
+    count("BookingRebooked", channel=channel)
+    return json_response(views.rebooked(view), headers={"Cache-Control": "no-store"})
+
+
+@route("/v1/bookings/{code}/rebook", methods=["POST"])
+def rebook_booking(code):
+    return _rebook(code, "web")
+
+
+@route("/v1/staff/bookings/{code}/rebook", methods=["POST"], authorizer=STAFF)
+def hotline_rebook(code):
+    """A hotline agent (or ops) rebooks for a caller who gives code and birth date: the same swap."""
+    require_group(app.current_request, "hotline", "ops")
+    return _rebook(code, "hotline")
 
 
 # --- staff (hotline agents and ops) --------------------------------------------------------------

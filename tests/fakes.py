@@ -85,7 +85,7 @@ class FakeBookings(Bookings):
                     for k in keys]
             if self.requests[booking.request_id].status is not d.RequestStatus.QUEUED:
                 raise d.RequestAlreadyDecided()
-            if (person_key, booking.campaign_id) in self.locks:
+            if (person_key, booking.series) in self.locks:
                 raise d.AlreadyBooked()
             if full[0]:
                 raise d.FirstSlotTaken()
@@ -95,12 +95,12 @@ class FakeBookings(Bookings):
                 slot = self._catalog.slot_table[key]
                 self._catalog.slot_table[key] = replace(slot, booked=slot.booked + 1)
             self.bookings[booking.code] = booking
-            self.locks[(person_key, booking.campaign_id)] = booking.code
+            self.locks[(person_key, booking.series)] = booking.code
             self.requests[booking.request_id] = d.RequestState(booking.request_id, d.RequestStatus.BOOKED,
                                                                booking_code=booking.code)
 
-    def holds_booking(self, person_key, campaign_id):
-        return (person_key, campaign_id) in self.locks
+    def holds_booking(self, person_key, series):
+        return (person_key, series) in self.locks
 
     def reject(self, request_id, reason, alternatives):
         with self._lock:
@@ -122,6 +122,8 @@ class FakeBookings(Bookings):
             current = self.bookings[booking.code]
             if current.status is d.BookingStatus.CANCELLED:
                 return False
+            if not self._as_read(booking):
+                raise d.BookingChanged()
             if audit is not None:  # in the same "transaction" as the cancel, as the DynamoDB adapter does
                 assert self._audit_log is not None, "a staff cancel needs the audit log"
                 self._audit_log.append(audit)
@@ -130,8 +132,31 @@ class FakeBookings(Bookings):
                 slot = self._catalog.slot_table[key]
                 self._catalog.slot_table[key] = replace(slot, booked=slot.booked - 1)
             self.bookings[booking.code] = current.cancelled()
-            del self.locks[(person_key, current.campaign_id)]
+            del self.locks[(person_key, current.series)]
             return True
+
+    def rebook(self, old, new):
+        with self._lock:
+            if not self._as_read(old):
+                raise d.BookingChanged()
+            changes = d.counter_changes(old.appointments, new.appointments)
+            keys = {slot_id: (old.campaign_id, old.center_id, slot_id) for slot_id in changes}
+            for ref, outcome in zip(new.appointments, (d.FirstSlotTaken, d.SecondSlotTaken), strict=False):
+                slot = self._catalog.slot_table.get(keys.get(ref.slot_id, ("", "", "")))
+                if changes.get(ref.slot_id, 0) > 0 and (slot is None or slot.booked >= slot.capacity):
+                    raise outcome()
+            for slot_id, delta in changes.items():
+                slot = self._catalog.slot_table[keys[slot_id]]
+                assert slot.booked + delta >= 0, "counters drifted"
+                self._catalog.slot_table[keys[slot_id]] = replace(slot, booked=slot.booked + delta)
+            self.bookings[old.code] = new
+
+    def _as_read(self, booking):
+        """The booking is stored as it was read: active, same slots, same version (the adapter's condition)."""
+        current = self.bookings.get(booking.code)
+        return (current is not None and current.status is d.BookingStatus.ACTIVE
+                and (current.first.slot_id, current.second and current.second.slot_id, current.version)
+                == (booking.first.slot_id, booking.second and booking.second.slot_id, booking.version))
 
 
 class FakeAuditLog(AuditLog):

@@ -71,6 +71,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Ihre Rolle erlaubt diese Aktion nicht.",
         "en": "Your role does not allow this action.",
     },
+    "slot_taken": {
+        "de": "Dieser Termin ist nicht mehr frei. Ihre bisherigen Termine bleiben bestehen.",
+        "en": "This appointment is no longer available. Your current appointments are kept.",
+    },
+    "booking_cancelled": {
+        "de": "Diese Buchung ist storniert. Bitte buchen Sie neue Termine.",
+        "en": "This booking is cancelled. Please book new appointments.",
+    },
+    "booking_changed": {
+        "de": "Diese Buchung wurde gerade geändert. Bitte sehen Sie sie noch einmal an.",
+        "en": "This booking was just changed. Please look it up again.",
+    },
+    "appointment_started": {
+        "de": "Der erste Termin hat schon begonnen; die Buchung kann nicht mehr umgebucht werden.",
+        "en": "The first appointment has already begun; the booking can no longer be changed.",
+    },
     "internal_error": {
         "de": "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später noch einmal.",
         "en": "An internal error occurred. Please try again later.",
@@ -121,6 +137,10 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "en": "This campaign needs no confirmation code.",
     },
     "unsupported_language": {"de": "Sprache muss de oder en sein.", "en": "Language must be de or en."},
+    "outside_catchment": {
+        "de": "Dieses Impfzentrum ist nicht für Ihre Postleitzahl zuständig.",
+        "en": "This vaccination centre does not serve your postal code.",
+    },
     "out_of_range": {"de": "Dieser Wert liegt außerhalb des erlaubten Bereichs.", "en": "This value is out of range."},
     "invalid_json": {"de": "Der Inhalt ist kein gültiges JSON.", "en": "The body is not valid JSON."},
     "too_deeply_nested": {"de": "Der Inhalt ist zu tief verschachtelt.", "en": "The body is nested too deeply."},
@@ -153,6 +173,9 @@ _STATUS_BY_TYPE: dict[type[Exception], tuple[int, str]] = {
     d.UnknownRequest: (404, "unknown_request"),
     d.BookingNotFound: (404, "unknown_booking"),
     d.NotEligible: (403, "not_eligible"),
+    d.BookingNotActive: (409, "booking_cancelled"),
+    d.BookingChanged: (409, "booking_changed"),
+    d.AppointmentStarted: (409, "appointment_started"),
     # --- waiting room ---
     wr.UnknownEntry: (404, "unknown_entry"),
     wr.AdmissionRequired: (403, "admission_required"),

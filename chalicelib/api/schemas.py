@@ -311,13 +311,15 @@ class CampaignBody(_Body):
     closes_at: ServiceTime | None = None
     born_on_or_after: CohortDay | None = None
     born_on_or_before: CohortDay | None = None
+    series: Identifier = d.DEFAULT_SERIES  # campaigns of one series share the one-booking-per-person lock
     verification: Literal["none", "email"] = "none"
 
     def to_domain(self, campaign_id: str) -> d.Campaign:
         interval = self.interval_days or IntervalBody(min=1, max=1)
         return d.Campaign(campaign_id, self.name, self.vaccine, self.doses, interval.min, interval.max,
                           frozenset(self.regions), tuple(self.center_ids), self.opens_at, self.closes_at,
-                          self.born_on_or_after, self.born_on_or_before, self.verification)
+                          self.born_on_or_after, self.born_on_or_before, series=self.series,
+                          verification=self.verification)
 
 
 class SlotReleaseBody(_Body):
@@ -379,3 +381,11 @@ def check_idempotency_key(headers) -> None:
     key = (headers or {}).get("idempotency-key")
     if key and not (len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH and key.isascii() and key.isprintable()):
         raise ApiError(400, "invalid_request", [FieldProblem("Idempotency-Key", "invalid")])
+
+
+class RebookBody(_Body):
+    """`POST /v1/bookings/{code}/rebook` (and the hotline's): the new first-dose slot at the booking's centre."""
+
+    birth_date: BirthDate
+    slot_id: Identifier
+    flexible: bool = False

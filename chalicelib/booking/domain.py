@@ -89,6 +89,26 @@ class DuplicateSubmission(DomainError):
         self.status = status
 
 
+class BookingChanged(DomainError):
+    """A rebook found the booking no longer as it was read (cancelled or rebooked meanwhile); nothing changed."""
+
+
+class BookingNotActive(DomainError):
+    """A cancelled booking cannot be rebooked: its person lock is gone, so a new booking is the way."""
+
+
+class AppointmentStarted(DomainError):
+    """The booking's first appointment has begun: the first dose may have been given, so no swap any more."""
+
+
+class NoPairAvailable(DomainError):
+    """A rebook found no pair it could take; the old booking is untouched. Carries what could be booked."""
+
+    def __init__(self, alternatives: tuple[SlotPair, ...] = ()):
+        super().__init__("no pair available")
+        self.alternatives = alternatives
+
+
 # --- catalogue ------------------------------------------------------------------------------------
 
 
@@ -105,6 +125,12 @@ class Center:
 
     def serves(self, postal_code: str) -> bool:
         return postal_code in self.postal_codes
+
+    def require_serves(self, postal_code: str) -> None:
+        """Booking applies the catchment the centre list shows (§1): a centre that would not be listed for the
+        person's postal code is not an acceptable choice of `center_id`."""
+        if not self.serves(postal_code):
+            raise InvalidInput("center_id", "outside_catchment")
 
 
 @dataclass(frozen=True)
@@ -133,6 +159,10 @@ class BookingWindow:
 BOOKING_WINDOW = BookingWindow(max_days=28)
 
 
+# Campaigns of one series share one person lock: a person gets one primary course, whichever vaccine.
+DEFAULT_SERIES = "covid-19-primary"
+
+
 class CampaignStatus(str, Enum):
     UPCOMING = "upcoming"
     OPEN = "open"
@@ -153,6 +183,7 @@ class Campaign:
     closes_at: datetime | None = None
     born_on_or_after: date | None = None
     born_on_or_before: date | None = None
+    series: str = DEFAULT_SERIES
     verification: str = "none"  # contact verification before a booking request: "none" or "email"
 
     def status(self, now: datetime) -> CampaignStatus:
@@ -336,6 +367,49 @@ def bookable_pairs(
     return pairs
 
 
+def rebook_candidates(campaign: Campaign, slots: list[Slot], booking: Booking, first_slot_id: str,
+                      first_from: datetime, first_until: datetime, flexible: bool,
+                      seconds_per_first: int, other_firsts: int) -> list[SlotPair]:
+    """The pairs a rebook tries, in order, from slots as `freeing` gives them.
+
+    The chosen first slot with its best few second-dose slots (the booking's own second first, so that
+    rebooking to the first slot one holds keeps the pair), then, if flexible, the nearest other bookable pairs.
+    """
+    candidates: list[SlotPair] = []
+    chosen = next((s for s in slots if s.slot_id == first_slot_id), None)
+    if chosen is not None and first_from <= chosen.start < first_until and chosen.remaining > 0:
+        if not campaign.needs_second_dose:
+            candidates.append(SlotPair(chosen, None))
+        else:
+            seconds = second_dose_candidates(campaign, chosen, slots)
+            own = booking.second.slot_id if booking.second else None
+            seconds.sort(key=lambda s: s.slot_id != own)  # stable: otherwise best first
+            candidates += [SlotPair(chosen, s) for s in seconds[:seconds_per_first]]
+    if flexible:
+        pairs = bookable_pairs(campaign, slots, first_from, first_until)
+        candidates += [p for p in pairs if p.first.slot_id != first_slot_id][:other_firsts]
+    return candidates
+
+
+def freeing(slots: list[Slot], booking: Booking) -> list[Slot]:
+    """The slots as they would be if the booking gave its seats back: what a rebook of it may take."""
+    held = {(booking.center_id, a.slot_id) for a in booking.appointments}
+    return [replace(s, booked=s.booked - 1) if (s.center_id, s.slot_id) in held else s for s in slots]
+
+
+def counter_changes(old: tuple[SlotRef, ...], new: tuple[SlotRef, ...]) -> dict[str, int]:
+    """Slot id → net change of its booked counter when a booking moves from the old to the new appointments.
+
+    A slot in both keeps its seat (0, and left out): DynamoDB allows one operation per item in a transaction.
+    """
+    changes: dict[str, int] = {}
+    for ref in new:
+        changes[ref.slot_id] = changes.get(ref.slot_id, 0) + 1
+    for ref in old:
+        changes[ref.slot_id] = changes.get(ref.slot_id, 0) - 1
+    return {slot_id: delta for slot_id, delta in changes.items() if delta}
+
+
 # --- people and bookings --------------------------------------------------------------------------
 
 
@@ -417,9 +491,19 @@ class Booking:
     created_at: datetime | None = None
     channel: Channel = Channel.WEB
     agent: str | None = None  # the staff user name that booked for the person (hotline), else None
+    # The series whose person lock this booking holds (its campaign's when booked): cancel frees that lock.
+    series: str = DEFAULT_SERIES
+    # Counts rebookings: a rebook is conditioned on it, and each change mail is sent once per version.
+    version: int = 0
 
     def cancelled(self) -> Booking:
         return replace(self, status=BookingStatus.CANCELLED)
+
+    def rebooked(self, first: SlotRef, second: SlotRef | None) -> Booking:
+        return replace(self, first=first, second=second, version=self.version + 1)
+
+    def has_started(self, now: datetime) -> bool:
+        return self.first.start <= now
 
     @property
     def appointments(self) -> tuple[SlotRef, ...]:

@@ -27,6 +27,7 @@ def mail_for(kind: MailKind, booking: d.Booking, center: d.Center) -> MailMessag
         center_name=center.name,
         center_address=center.address,
         appointments=appointments(booking),
+        version=booking.version,
     )
 
 

@@ -67,13 +67,13 @@ class Bookings(abc.ABC):
 
     @abc.abstractmethod
     def reserve(self, booking: Booking, person_key: str) -> None:
-        """Book both slots, store the booking, lock the person for the campaign, and mark the request
+        """Book both slots, store the booking, lock the person for the booking's series, and mark the request
         booked — all or nothing. Raises FirstSlotTaken, SecondSlotTaken, AlreadyBooked or
         RequestAlreadyDecided (checked in that order of precedence: RequestAlreadyDecided first)."""
 
     @abc.abstractmethod
-    def holds_booking(self, person_key: str, campaign_id: str) -> bool:
-        """Whether this person has an active booking in the campaign (the lock exists)."""
+    def holds_booking(self, person_key: str, series: str) -> bool:
+        """Whether this person has an active booking in a campaign of the series (the lock exists)."""
 
     @abc.abstractmethod
     def reject(self, request_id: str, reason: RejectReason, alternatives: list[SlotPair]) -> bool:
@@ -88,8 +88,16 @@ class Bookings(abc.ABC):
 
     @abc.abstractmethod
     def cancel(self, booking: Booking, person_key: str, audit: AuditRecord | None = None) -> bool:
-        """Cancel an active booking and give both slots back at once. False if it was cancelled already.
-        With `audit` (a staff cancel), the record is stored in the same transaction."""
+        """Cancel an active booking and give both slots back at once. False if it was cancelled already;
+        BookingChanged if it was rebooked since it was read (nothing changed: read it again). With `audit`
+        (a staff cancel), the record is stored in the same transaction."""
+
+    @abc.abstractmethod
+    def rebook(self, old: Booking, new: Booking) -> None:
+        """Move a booking from its appointments to new ones (same code, same person lock) — all or nothing:
+        the new slots are taken and the old ones given back (netted: a slot in both is left alone), and
+        the booking is rewritten only if it is still active with the old slots and version. Raises
+        BookingChanged, FirstSlotTaken or SecondSlotTaken (in that order of precedence)."""
 
 
 class RequestQueue(abc.ABC):

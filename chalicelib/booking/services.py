@@ -1,4 +1,4 @@
-"""The use cases that change state: submit a booking request, process it (the worker), cancel a booking.
+"""The use cases that change state: submit a booking request, process it (the worker), cancel or rebook a booking.
 
 Each public method is one use case; it takes domain values, talks to the ports and returns domain values.
 What they read goes through `BookingQueries` (`queries.py`), the read side the API also uses.
@@ -70,6 +70,7 @@ class BookingService:
         if first is None or campaign.booking_window.has_started(first.start, self._now()):
             raise d.InvalidInput("slot_id", "unknown_slot")
         self._queries.require_eligible(campaign, person)
+        center.require_serves(person.postal_code)
         request = d.BookingRequest(
             request_id=uuid.uuid4().hex,
             campaign_id=campaign.id,
@@ -108,6 +109,9 @@ class BookingService:
             self._queries.require_eligible(campaign, request.person)
         except d.NotEligible:
             return self._reject(request, d.RejectReason.NOT_ELIGIBLE, delivery=delivery)
+        if not self._queries.center(request.center_id).serves(request.person.postal_code):
+            # The catchment may change while the request is queued.
+            return self._reject(request, d.RejectReason.NOT_ELIGIBLE, delivery=delivery)
         first, second = request.first, request.second
         if (first is not None and not campaign.booking_window.has_started(first.start, self._now())
                 and (second is not None or not campaign.needs_second_dose)):
@@ -135,11 +139,69 @@ class BookingService:
 
     def cancel(self, code: str, birth_date: date) -> BookingView:
         view = self._queries.lookup(code, birth_date)
-        self._bookings.cancel(view.booking, view.booking.person.key(self._pepper))
+        try:
+            self._bookings.cancel(view.booking, view.booking.person.key(self._pepper))
+        except d.BookingChanged:  # rebooked between the read and the cancel: cancel what it is now
+            view = self._queries.lookup(code, birth_date)
+            self._bookings.cancel(view.booking, view.booking.person.key(self._pepper))
         # Published again on a repeated cancel too: if the first publish was lost, this one is the mail;
         # if not, notify's mail marker drops it (each call is its own origin).
         publish_mail(self._outbox, MailKind.BOOKING_CANCELLED, view.booking, view.center)
         return BookingView(view.booking.cancelled(), view.center)
+
+    def rebook(self, code: str, birth_date: date, slot_id: str, flexible: bool) -> BookingView:
+        """Move an active booking to the pair starting at `slot_id` (or, if flexible, the nearest bookable pair
+        at the same centre from that day on) in one transaction; the code and the person lock stay.
+
+        Raises NoPairAvailable with alternatives when no pair could be had; the old booking is then untouched.
+        Rebooking to the pair one holds changes nothing (and publishes the last change mail again, which
+        notify drops if it was sent: a client that retries after a lost answer gets one mail).
+        """
+        view = self._queries.lookup(code, birth_date)
+        booking, center = view.booking, view.center
+        if booking.status is not d.BookingStatus.ACTIVE:
+            raise d.BookingNotActive()
+        now = self._now()
+        if booking.has_started(now):
+            raise d.AppointmentStarted()
+        campaign = self._queries.campaign(booking.campaign_id)
+        self._queries.require_eligible(campaign, booking.person)
+        center.require_serves(booking.person.postal_code)
+        requested = self._catalog.slot(campaign.id, booking.center_id, slot_id)
+        if requested is None or campaign.booking_window.has_started(requested.start, now):
+            raise d.InvalidInput("slot_id", "unknown_slot")
+
+        first_from, first_until = campaign.booking_window.first_dose_range(now, requested.day)
+        slots = d.freeing(self._rebook_slots(campaign, booking.center_id, first_from, first_until), booking)
+        taken_firsts: set[str] = set()
+        for pair in d.rebook_candidates(campaign, slots, booking, slot_id, first_from, first_until, flexible,
+                                        SECOND_DOSE_ATTEMPTS, FLEXIBLE_ATTEMPTS):
+            if pair.first.slot_id in taken_firsts:
+                continue
+            moved = booking.rebooked(pair.first.ref, pair.second.ref if pair.second else None)
+            if moved.appointments == booking.appointments:
+                if booking.version > 0:
+                    publish_mail(self._outbox, MailKind.BOOKING_CHANGED, booking, center)
+                return view
+            try:
+                self._bookings.rebook(booking, moved)
+            except d.FirstSlotTaken:
+                taken_firsts.add(pair.first.slot_id)
+                continue
+            except d.SecondSlotTaken:
+                continue
+            except d.BookingChanged:
+                current = self._bookings.booking(booking.code)
+                if current is None or current.status is not d.BookingStatus.ACTIVE:
+                    raise d.BookingNotActive() from None
+                raise
+            publish_mail(self._outbox, MailKind.BOOKING_CHANGED, moved, center)
+            return BookingView(moved, center)
+        # Read again: what was seen before the attempts is stale now.
+        slots = d.freeing(self._rebook_slots(campaign, booking.center_id, first_from, first_until), booking)
+        alternatives = [p for p in d.bookable_pairs(campaign, slots, first_from, first_until)
+                        if p.first.slot_id != slot_id]
+        raise d.NoPairAvailable(tuple(alternatives[:MAX_ALTERNATIVES]))
 
     # --- internals --------------------------------------------------------------------------------
 
@@ -173,7 +235,7 @@ class BookingService:
             return self._already_decided(request, delivery, state)
         # Checked first so that the answer is the true one even when the chosen slot is full as well;
         # the booking transaction still enforces it.
-        if self._bookings.holds_booking(request.person.key(self._pepper), campaign.id):
+        if self._bookings.holds_booking(request.person.key(self._pepper), campaign.series):
             return self._reject(request, d.RejectReason.ALREADY_BOOKED, delivery=delivery)
 
         # Read once: it is the first candidate, and the day the alternatives start from.
@@ -198,6 +260,13 @@ class BookingService:
         alternatives = self._queries.nearby_pairs(campaign, request.center_id, requested)[:MAX_ALTERNATIVES]
         reason = d.RejectReason.SLOT_TAKEN if alternatives else d.RejectReason.NO_CAPACITY
         return self._reject(request, reason, alternatives, delivery=delivery)
+
+    def _rebook_slots(self, campaign: d.Campaign, center_id: str, first_from: datetime,
+                      first_until: datetime) -> list[d.Slot]:
+        """Every slot a pair starting in [first_from, first_until) could use, read consistently."""
+        day_start = datetime.combine(first_from.astimezone(LOCAL_TZ).date(), time(0), LOCAL_TZ)
+        horizon = first_until + timedelta(days=campaign.interval_max_days + 1)
+        return self._catalog.slots(campaign.id, center_id, day_start, horizon)
 
     def _first_slot_candidates(self, campaign: d.Campaign, request: d.BookingRequest,
                                requested: d.Slot | None) -> Iterator[d.Slot]:
@@ -228,6 +297,7 @@ class BookingService:
             created_at=self._now(),
             channel=request.channel,
             agent=request.agent,
+            series=campaign.series,
         )
         self._bookings.reserve(booking, request.person.key(self._pepper))
         self._publish_confirmation(booking, delivery)
@@ -261,6 +331,7 @@ class BookingService:
                 created_at=self._now(),
                 channel=request.channel,
                 agent=request.agent,
+                series=campaign.series,
             )
             try:
                 self._bookings.reserve(booking, request.person.key(self._pepper))

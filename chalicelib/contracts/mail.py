@@ -14,6 +14,7 @@ from pydantic import BaseModel
 class MailKind(str, Enum):
     BOOKING_CONFIRMED = "booking_confirmed"
     BOOKING_CANCELLED = "booking_cancelled"
+    BOOKING_CHANGED = "booking_changed"
     # A one-time code for contact verification: no names, no booking; `booking_code` carries the
     # verification's id (one mail per verification) and `one_time_code` the code.
     VERIFICATION_CODE = "verification_code"
@@ -43,6 +44,8 @@ class MailMessage(BaseModel):
     center_name: str
     center_address: str
     appointments: list[Appointment]
+    # The booking's version (how often it was rebooked): a booking changes more than once, each change once.
+    version: int = 0
     one_time_code: str | None = None  # verification_code mails only
     # A rejection: which request, why (a RequestState reason), and pairs that were bookable when it was decided.
     request_id: str | None = None
@@ -51,6 +54,9 @@ class MailMessage(BaseModel):
 
     @property
     def idempotency_key(self) -> str:
-        """One mail per booking (or rejected request) and kind, however often the message is delivered."""
+        """One mail per booking (or rejected request) and kind (per version for changes), however often the
+        message is delivered."""
+        if self.kind is MailKind.BOOKING_CHANGED:
+            return f"{self.kind.value}:{self.booking_code}:v{self.version}"
         subject = self.booking_code if self.kind is not MailKind.REQUEST_REJECTED else self.request_id
         return f"{self.kind.value}:{subject}"

@@ -22,6 +22,8 @@ _SUBJECTS = {
     (MailKind.BOOKING_CONFIRMED, "en"): "Your vaccination appointments are booked – code {code}",
     (MailKind.BOOKING_CANCELLED, "de"): "Ihre Impftermine sind storniert – Code {code}",
     (MailKind.BOOKING_CANCELLED, "en"): "Your vaccination appointments are cancelled – code {code}",
+    (MailKind.BOOKING_CHANGED, "de"): "Ihre Impftermine sind umgebucht – Code {code}",
+    (MailKind.BOOKING_CHANGED, "en"): "Your vaccination appointments are changed – code {code}",
     (MailKind.VERIFICATION_CODE, "de"): "Ihr Bestätigungscode für die Impfterminbuchung",
     (MailKind.VERIFICATION_CODE, "en"): "Your confirmation code for booking vaccination appointments",
     # No name and no free text in any subject: nobody can make us send their words in an official mail's subject.
@@ -92,9 +94,9 @@ class MailService:
         mail["Message-ID"] = make_msgid(domain=self._sender.split("@")[-1])
         mail.set_content(self._templates.get_template(f"{name}.txt.j2").render(context))
         mail.add_alternative(self._templates.get_template(f"{name}.html.j2").render(context), subtype="html")
-        if message.kind is MailKind.BOOKING_CONFIRMED:
+        if message.kind in (MailKind.BOOKING_CONFIRMED, MailKind.BOOKING_CHANGED):
             ics = booking_calendar(message.booking_code, message.appointments, message.center_name,
-                                   message.center_address, language)
+                                   message.center_address, language, sequence=message.version)
             mail.add_attachment(ics, maintype="text", subtype="calendar", filename="impftermine.ics",
                                 params={"method": "PUBLISH"})
         return mail

@@ -111,6 +111,9 @@ export const getBooking = (code, birthDate) =>
 export const cancelBooking = (code, birthDate) =>
   request('POST', `/v1/bookings/${enc(code)}/cancel`, { body: { birth_date: birthDate } });
 
+export const rebookBooking = (code, birthDate, slotId) =>
+  request('POST', `/v1/bookings/${enc(code)}/rebook`, { body: { birth_date: birthDate, slot_id: slotId, flexible: false } });
+
 export const calendarUrl = (code, birthDate) =>
   apiUrl(`/v1/bookings/${enc(code)}/calendar.ics`, { birth_date: birthDate });
 

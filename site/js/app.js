@@ -11,6 +11,7 @@ import { daysView, timesView } from './views/slots.js';
 import { detailsView } from './views/details.js';
 import { requestView } from './views/request.js';
 import { lookupView, bookingView, cancelView, cancelledView } from './views/manage.js';
+import { rebookDaysView, rebookTimesView, rebookConfirmView, rebookedView } from './views/rebook.js';
 import { unavailableView, notFoundView, problemView, resetFailures } from './views/error.js';
 import { waitingView } from './views/waiting.js';
 
@@ -28,6 +29,10 @@ const routes = [
   [/^\/booking\/view$/, bookingView],
   [/^\/booking\/cancel$/, cancelView],
   [/^\/booking\/cancelled$/, cancelledView],
+  [/^\/booking\/rebook$/, rebookDaysView],
+  [/^\/booking\/rebook\/times$/, rebookTimesView],
+  [/^\/booking\/rebook\/confirm$/, rebookConfirmView],
+  [/^\/booking\/rebooked$/, rebookedView],
 ];
 
 const main = document.getElementById('main');

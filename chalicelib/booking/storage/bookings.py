@@ -55,6 +55,17 @@ def _is_conflict(error: TransactWriteError) -> bool:
     return "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
 
 
+def _as_read(booking: d.Booking):
+    """The condition that the booking item is still what was read: active, on the same slots, same version.
+    Items written before versions existed have none, which is version 0."""
+    version = (BookingItem.version == booking.version if booking.version
+               else BookingItem.version.does_not_exist() | (BookingItem.version == 0))
+    second = (BookingItem.second_slot_id == booking.second.slot_id if booking.second
+              else BookingItem.second_slot_id.does_not_exist())
+    return ((BookingItem.status == d.BookingStatus.ACTIVE.value)
+            & (BookingItem.first_slot_id == booking.first.slot_id) & second & version)
+
+
 class DynamoBookings(Bookings):
     def __init__(self, connection: Connection, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], datetime] = lambda: datetime.now(d.LOCAL_TZ)):
@@ -159,7 +170,7 @@ class DynamoBookings(Bookings):
                     condition=SlotItem.booked < SlotItem.capacity,
                 )
             tx.save(booking_item(booking, booking.created_at or self._now()), condition=BookingItem.pk.does_not_exist())
-            tx.save(PersonLockItem(*lock_key(person_key, booking.campaign_id), booking_code=booking.code),
+            tx.save(PersonLockItem(*lock_key(person_key, booking.series), booking_code=booking.code),
                     condition=PersonLockItem.pk.does_not_exist())
             tx.update(
                 RequestItem(*request_key(booking.request_id)),
@@ -179,9 +190,9 @@ class DynamoBookings(Bookings):
                     raise outcome() from error
             raise
 
-    def holds_booking(self, person_key: str, campaign_id: str) -> bool:
+    def holds_booking(self, person_key: str, series: str) -> bool:
         try:
-            PersonLockItem.get(*lock_key(person_key, campaign_id), consistent_read=True)
+            PersonLockItem.get(*lock_key(person_key, series), consistent_read=True)
         except PersonLockItem.DoesNotExist:
             return False
         return True
@@ -223,12 +234,13 @@ class DynamoBookings(Bookings):
                 BookingItem(*booking_key(booking.code)),
                 actions=[BookingItem.status.set(d.BookingStatus.CANCELLED.value),
                          BookingItem.cancelled_at.set(self._now().isoformat())],
-                condition=BookingItem.status == d.BookingStatus.ACTIVE.value,
+                # On the slots as read: a booking rebooked since gives back its new slots, not the old ones.
+                condition=_as_read(booking),
             )
             for appointment in booking.appointments:
                 tx.update(SlotItem(slots_key, appointment.slot_id), actions=[SlotItem.booked.add(-1)],
                           condition=SlotItem.booked > 0)
-            tx.delete(PersonLockItem(*lock_key(person_key, booking.campaign_id)),
+            tx.delete(PersonLockItem(*lock_key(person_key, booking.series)),
                       condition=PersonLockItem.booking_code == booking.code)
             if audit is not None:  # a staff cancel: its audit record is written with it or not at all
                 tx.save(audit_item(audit))
@@ -240,6 +252,53 @@ class DynamoBookings(Bookings):
             # booking update.
             at = 2 if audit is not None else 1
             if failed_conditions(error)[at:at + 1] == [True]:
+                current = self.booking(booking.code)
+                if current is not None and current.status is d.BookingStatus.ACTIVE:
+                    raise d.BookingChanged() from error
                 return False  # cancelled before: nothing to give back
             raise
         return True
+
+    def rebook(self, old: d.Booking, new: d.Booking) -> None:
+        slots_key = slots_pk(old.campaign_id, old.center_id)
+        changes = d.counter_changes(old.appointments, new.appointments)
+        outcomes = (d.FirstSlotTaken, d.SecondSlotTaken)
+        taken = {ref.slot_id: outcome for ref, outcome in zip(new.appointments, outcomes, strict=False)}
+        second = new.second
+        second_actions = ([BookingItem.second_slot_id.set(second.slot_id),
+                           BookingItem.second_start.set(second.start.isoformat()),
+                           BookingItem.second_end.set(second.end.isoformat())] if second else
+                          [BookingItem.second_slot_id.remove(), BookingItem.second_start.remove(),
+                           BookingItem.second_end.remove()])
+        # All items are updates, which PynamoDB sends in the order added: the reasons come in this order.
+        # A failed give-back (None) means the counters drifted: no domain outcome, the error is raised as is.
+        meanings: list[type[d.DomainError] | None] = [
+            d.BookingChanged, *[taken[slot_id] if delta > 0 else None for slot_id, delta in changes.items()]]
+
+        def add_items(tx: TransactWrite) -> None:
+            tx.update(
+                BookingItem(*booking_key(old.code)),
+                actions=[BookingItem.first_slot_id.set(new.first.slot_id),
+                         BookingItem.first_start.set(new.first.start.isoformat()),
+                         BookingItem.first_end.set(new.first.end.isoformat()),
+                         *second_actions,
+                         BookingItem.version.set(new.version),
+                         BookingItem.rebooked_at.set(self._now().isoformat())],
+                condition=_as_read(old),
+            )
+            for slot_id, delta in changes.items():
+                if delta > 0:
+                    tx.update(SlotItem(slots_key, slot_id), actions=[SlotItem.booked.add(1)],
+                              condition=SlotItem.booked < SlotItem.capacity)
+                else:
+                    tx.update(SlotItem(slots_key, slot_id), actions=[SlotItem.booked.add(-1)],
+                              condition=SlotItem.booked > 0)
+
+        try:
+            self._transact(add_items)
+        except TransactWriteError as error:
+            failed = {meaning for meaning, hit in zip(meanings, failed_conditions(error), strict=False) if hit}
+            for outcome in (d.BookingChanged, d.FirstSlotTaken, d.SecondSlotTaken):
+                if outcome in failed:
+                    raise outcome() from error
+            raise

@@ -49,6 +49,7 @@ class DynamoCatalog(Catalog):
                 closes_at=datetime_or_none(i.closes_at),
                 born_on_or_after=date_or_none(i.born_on_or_after),
                 born_on_or_before=date_or_none(i.born_on_or_before),
+                series=i.series or d.DEFAULT_SERIES,
                 verification=i.verification or "none",
             )
             for i in CampaignItem.query(CAMPAIGNS_PK)
@@ -98,6 +99,7 @@ class DynamoCatalog(Catalog):
             closes_at=campaign.closes_at.isoformat() if campaign.closes_at else None,
             born_on_or_after=campaign.born_on_or_after.isoformat() if campaign.born_on_or_after else None,
             born_on_or_before=campaign.born_on_or_before.isoformat() if campaign.born_on_or_before else None,
+            series=campaign.series,
             verification=campaign.verification,
         ).save()
 

@@ -42,6 +42,7 @@ class CampaignItem(TableItem):
     closes_at = UnicodeAttribute(null=True)
     born_on_or_after = UnicodeAttribute(null=True)
     born_on_or_before = UnicodeAttribute(null=True)
+    series = UnicodeAttribute(null=True)  # absent on items written before series existed: the default series
     verification = UnicodeAttribute(null=True)  # absent: "none" (campaigns stored before it existed)
 
 
@@ -75,6 +76,9 @@ class BookingItem(TableItem):
     cancelled_at = UnicodeAttribute(null=True)
     channel = UnicodeAttribute(null=True)  # absent on bookings made before channels were recorded: web
     agent = UnicodeAttribute(null=True)
+    series = UnicodeAttribute(null=True)  # absent: the default series
+    version = NumberAttribute(null=True)  # absent: never rebooked (0)
+    rebooked_at = UnicodeAttribute(null=True)
 
 
 class PersonLockItem(TableItem):
@@ -115,8 +119,9 @@ def booking_key(code: str) -> tuple[str, str]:
     return f"BOOKING#{code}", "BOOKING"
 
 
-def lock_key(person_key: str, campaign_id: str) -> tuple[str, str]:
-    return f"PERSON#{person_key}", f"CAMPAIGN#{campaign_id}"
+def lock_key(person_key: str, series: str) -> tuple[str, str]:
+    """One lock per person and vaccination series: campaigns of one series share it."""
+    return f"PERSON#{person_key}", f"SERIES#{series}"
 
 
 def request_key(request_id: str) -> tuple[str, str]:
@@ -178,6 +183,8 @@ def booking_from_item(item: BookingItem) -> d.Booking:
         created_at=datetime_or_none(item.created_at),
         channel=d.Channel(item.channel or d.Channel.WEB.value),
         agent=item.agent,
+        series=item.series or d.DEFAULT_SERIES,
+        version=int(item.version or 0),
     )
 
 
@@ -228,4 +235,6 @@ def booking_item(booking: d.Booking, created_at: datetime) -> BookingItem:
         created_at=created_at.isoformat(),
         channel=booking.channel.value,
         agent=booking.agent,
+        series=booking.series,
+        version=booking.version,
     )
