@@ -24,8 +24,10 @@ from chalicelib.booking.operations import OperationsService
 from chalicelib.booking.queries import BookingQueries
 from chalicelib.booking.queues import SqsMailOutbox, SqsRequestQueue
 from chalicelib.booking.reconciliation import Reconciliation
+from chalicelib.booking.released import ReleasedCatalog
 from chalicelib.booking.services import BookingService
 from chalicelib.booking.storage import DynamoBookings, DynamoCatalog
+from chalicelib.booking.storage.supply import DynamoSupply
 from chalicelib.contracts.local_time import LOCAL_TZ
 from chalicelib.contracts.mail import MailMessage
 from chalicelib.dynamo_binding import bind_table
@@ -82,6 +84,12 @@ def catalog() -> CachedCatalog:
 
 
 @functools.cache
+def booking_catalog() -> ReleasedCatalog:
+    """The catalogue booking reads: slots of a scheduled contingent appear at their release time."""
+    return ReleasedCatalog(catalog(), now)
+
+
+@functools.cache
 def _bookings() -> DynamoBookings:
     return DynamoBookings(_connection(), clock=now)
 
@@ -89,7 +97,7 @@ def _bookings() -> DynamoBookings:
 @functools.cache
 def booking_queries() -> BookingQueries:
     """The read side: catalogue, eligibility, availability, request state, look-up."""
-    return BookingQueries(catalog(), _bookings(), clock=now,
+    return BookingQueries(booking_catalog(), _bookings(), clock=now,
                           availability_max_age_s=get_settings().availability_max_age_s)
 
 
@@ -100,7 +108,7 @@ def booking_service() -> BookingService:
     sqs = _client("sqs")
     return BookingService(
         queries=booking_queries(),
-        catalog=catalog(),
+        catalog=booking_catalog(),
         bookings=_bookings(),
         queue=SqsRequestQueue(sqs, _queue_url(s.booking_queue_name)),
         outbox=SqsMailOutbox(sqs, _queue_url(s.notify_queue_name)),
@@ -111,7 +119,10 @@ def booking_service() -> BookingService:
 
 @functools.cache
 def operations_service() -> OperationsService:
-    return OperationsService(catalog(), clock=now)
+    s = get_settings()
+    return OperationsService(catalog(), clock=now, supply=DynamoSupply(_bookings(), clock=now), bookings=_bookings(),
+                             outbox=SqsMailOutbox(_client("sqs"), _queue_url(s.notify_queue_name)),
+                             person_key_pepper=_person_key_pepper())
 
 
 @functools.cache
@@ -203,7 +214,8 @@ def reset() -> None:
     from chalicelib import settings
 
     settings.get_settings.cache_clear()
-    for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, _bookings, booking_queries,
+    for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, booking_catalog, _bookings,
+                    booking_queries,
                     booking_service, operations_service, reconciliation, mail_service,
                     booking_request_idempotency, submit_booking_request, contingent_idempotency,
                     release_contingent_once, mail_idempotency, send_mail_once,

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 class MailKind(str, Enum):
     BOOKING_CONFIRMED = "booking_confirmed"
     BOOKING_CANCELLED = "booking_cancelled"
+    APPOINTMENT_CANCELLED_BY_CENTRE = "appointment_cancelled_by_centre"  # a failed delivery: ops cancelled the day
 
 
 class Appointment(BaseModel):

@@ -20,6 +20,8 @@ _SUBJECTS = {
     (MailKind.BOOKING_CONFIRMED, "en"): "Your vaccination appointments are booked – code {code}",
     (MailKind.BOOKING_CANCELLED, "de"): "Ihre Impftermine sind storniert – Code {code}",
     (MailKind.BOOKING_CANCELLED, "en"): "Your vaccination appointments are cancelled – code {code}",
+    (MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, "de"): "Ihr Impfzentrum hat Ihre Termine abgesagt – Code {code}",
+    (MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, "en"): "Your vaccination centre cancelled your appointments – code {code}",
 }
 _WEEKDAYS = {
     "de": ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],

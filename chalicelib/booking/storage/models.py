@@ -47,6 +47,7 @@ class SlotItem(TableItem):
     end = UnicodeAttribute()
     capacity = NumberAttribute()
     booked = NumberAttribute()
+    release_at = UnicodeAttribute(null=True)  # a scheduled contingent: hidden from booking until then
 
 
 class BookingItem(TableItem):
@@ -69,10 +70,22 @@ class BookingItem(TableItem):
     language = UnicodeAttribute()
     created_at = UnicodeAttribute()
     cancelled_at = UnicodeAttribute(null=True)
+    operation_id = UnicodeAttribute(null=True)  # the ops operation (centre-day cancel) that changed it last
 
 
 class PersonLockItem(TableItem):
     booking_code = UnicodeAttribute()
+
+
+class OperationItem(TableItem):
+    campaign_id = UnicodeAttribute()
+    center_id = UnicodeAttribute()
+    from_day = UnicodeAttribute()
+    to_day = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    cursor = UnicodeAttribute(null=True)  # JSON of the scan's last evaluated key
+    done = NumberAttribute(default=0)
+    cancelled = NumberAttribute(default=0)
 
 
 class RequestItem(TableItem):
@@ -103,6 +116,10 @@ def lock_key(person_key: str, campaign_id: str) -> tuple[str, str]:
     return f"PERSON#{person_key}", f"CAMPAIGN#{campaign_id}"
 
 
+def operation_key(operation_id: str) -> tuple[str, str]:
+    return f"OPERATION#{operation_id}", "OPERATION"
+
+
 def request_key(request_id: str) -> tuple[str, str]:
     return f"REQUEST#{request_id}", "REQUEST"
 
@@ -127,6 +144,7 @@ def slot_from_item(item: SlotItem, campaign_id: str, center_id: str) -> d.Slot:
         end=datetime.fromisoformat(item.end),
         capacity=int(item.capacity),
         booked=int(item.booked),
+        release_at=datetime_or_none(item.release_at),
     )
 
 
