@@ -30,6 +30,9 @@ from chalicelib.booking.storage.models import (
 )
 
 
+SCAN_PAGE_SIZE = 500
+
+
 def _conditional_failed(error: UpdateError | PutError) -> bool:
     return error.cause_response_code == "ConditionalCheckFailedException"
 
@@ -59,7 +62,8 @@ class DynamoSupply(Supply):
                      & (BookingItem.center_id == center_id)
                      & (((BookingItem.status == d.BookingStatus.ACTIVE.value) & in_range)
                         | (BookingItem.operation_id == operation_id)))
-        scan = BookingItem.scan(condition, consistent_read=True, limit=limit,
+        # page_size: without it PynamoDB sends Limit=limit, one item evaluated per request.
+        scan = BookingItem.scan(condition, consistent_read=True, limit=limit, page_size=SCAN_PAGE_SIZE,
                                 last_evaluated_key=json.loads(cursor) if cursor else None)
         found = [booking_from_item(item) for item in scan]
         # With `limit` reached mid-page PynamoDB gives the key of the last item returned; at the end, None.
