@@ -16,6 +16,7 @@ from infra.local.aws import client
 from infra.local.token import local_staff_token
 from infra.resources import BOOKING_TABLE
 from tests.e2e.test_booking_invariants import BIRTH_DATE, new_campaign, request_body, slot_counts, wait_decided
+from tests.e2e.test_openapi_contract import assert_matches_spec
 
 OPS = {"Authorization": local_staff_token("olga", "ops")}
 HOTLINE = {"Authorization": local_staff_token("hans", "hotline")}
@@ -34,6 +35,18 @@ def test_every_supply_route_answers_401_without_a_token_and_403_to_a_hotline_age
     assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "unauthorized"
     agent = api.request(method, path, json=body, headers={**HOTLINE, "Idempotency-Key": uuid.uuid4().hex})
     assert agent.status_code == 403 and agent.json()["error"]["code"] == "forbidden"
+    template = next(t for t in SPEC_PATHS if _fits(t, path.split("?")[0]))
+    assert_matches_spec(method, template, anonymous)
+    assert_matches_spec(method, template, agent)
+
+
+SPEC_PATHS = ["/v1/staff/campaigns/{campaign_id}/capacity-cuts", "/v1/staff/campaigns/{campaign_id}/centre-day-operations",
+              "/v1/staff/operations/{operation_id}", "/v1/staff/bookings/{code}/second-dose", "/v1/staff/reports/daily"]
+
+
+def _fits(template: str, path: str) -> bool:
+    parts, actual = template.split("/"), path.split("/")
+    return len(parts) == len(actual) and all(p.startswith("{") or p == a for p, a in zip(parts, actual))
 
 
 def book(stack, api, campaign_id: str, slot_id: str, name: str | None = None) -> str:
@@ -63,6 +76,7 @@ def test_a_capacity_cut_stops_at_what_is_booked_and_the_full_slot_is_no_longer_o
     cut = api.post(f"/v1/staff/campaigns/{campaign_id}/capacity-cuts",
                    json={"center_id": "dortmund", "slot_id": first_id, "capacity": 0}, headers=OPS)
     assert cut.status_code == 200
+    assert_matches_spec("POST", SPEC_PATHS[0], cut)
     assert cut.json()["slots"] == [{"slot_id": first_id, "capacity_before": 5, "capacity": 2, "booked": 2,
                                     "outcome": "limited"}]
     assert slot_counts(stack, campaign_id, first_id) == (2, 2)
@@ -103,6 +117,7 @@ def run_operation(api, campaign_id: str, body: dict, key: str, batch: int) -> li
         response = api.post(f"/v1/staff/campaigns/{campaign_id}/centre-day-operations?batch={batch}", json=body,
                             headers={**OPS, "Idempotency-Key": key})
         assert response.status_code == (200 if response.json()["status"] == "done" else 202), response.text
+        assert_matches_spec("POST", SPEC_PATHS[1], response)
         answers.append(response.json())
         assert len(answers) < 20
     return answers
@@ -124,7 +139,7 @@ def test_a_centre_day_cancel_cut_off_halfway_resumes_frees_every_slot_and_notice
 
     again = run_operation(api, campaign_id, body, key, batch=50)  # run twice: same result, nothing more
     assert len(again) == 1 and again[0]["cancelled"] == 3
-    progress = api.get(answers[-1]["poll"], headers=OPS).json()
+    progress = assert_matches_spec("GET", SPEC_PATHS[2], api.get(answers[-1]["poll"], headers=OPS))
     assert (progress["status"], progress["cancelled"]) == ("done", 3)
     time.sleep(2)
     assert all(len(wait_for_mail(stack, code, 2, timeout_s=0)) == 1 for code in codes)  # one notice per person
@@ -132,6 +147,7 @@ def test_a_centre_day_cancel_cut_off_halfway_resumes_frees_every_slot_and_notice
     other = api.post(f"/v1/staff/campaigns/{campaign_id}/centre-day-operations",
                      json={**body, "from": day_of(second_id)}, headers={**OPS, "Idempotency-Key": key})
     assert other.status_code == 409
+    assert_matches_spec("POST", SPEC_PATHS[1], other)
 
 
 def test_ops_give_a_missing_second_dose_in_one_transaction_inside_the_window(stack, api):
@@ -149,6 +165,8 @@ def test_ops_give_a_missing_second_dose_in_one_transaction_inside_the_window(sta
     assert outside.status_code == 400 and outside.json()["error"]["details"][0]["code"] == "outside_interval_window"
     repaired = api.post(f"/v1/staff/bookings/{code}/second-dose", json={"slot_id": second_id}, headers=OPS)
     assert repaired.status_code == 200 and repaired.json()["second"]["slot_id"] == second_id
+    assert_matches_spec("POST", SPEC_PATHS[3], repaired)
+    assert_matches_spec("POST", SPEC_PATHS[3], outside)
     assert slot_counts(stack, campaign_id, second_id)[0] == 1
     looked_up = api.get(f"/v1/bookings/{code}?birth_date={BIRTH_DATE}").json()
     assert looked_up["second"]["slot_id"] == second_id
@@ -163,6 +181,7 @@ def test_the_daily_report_adds_up_against_the_store_in_json_and_csv(stack, api):
     query = f"/v1/staff/reports/daily?campaign={campaign_id}&from={day_of(first_id)}&to={day_of(second_id)}"
     report = api.get(query, headers=OPS)
     assert report.status_code == 200
+    assert_matches_spec("GET", SPEC_PATHS[4], report)
     rows = {r["day"]: r for r in report.json()["days"]}
     for slot_id, dose_field in ((first_id, "first_doses"), (second_id, "second_doses")):
         booked, capacity = slot_counts(stack, campaign_id, slot_id)
@@ -172,6 +191,7 @@ def test_the_daily_report_adds_up_against_the_store_in_json_and_csv(stack, api):
         assert row["booked"] == row["first_doses"] + row["second_doses"] == 2
     as_csv = api.get(query, headers={**OPS, "Accept": "text/csv"})
     assert as_csv.headers["Content-Type"].startswith("text/csv")
+    assert_matches_spec("GET", SPEC_PATHS[4], as_csv)
     parsed = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert [{k: str(v) for k, v in r.items()} for r in report.json()["days"]] == parsed
     assert api.get(query + "&format=csv", headers=OPS).text == as_csv.text
