@@ -54,3 +54,13 @@ def test_the_cancellation_says_cancelled_and_carries_no_calendar_file():
 def test_names_are_escaped_in_the_html_mail():
     msg = message().model_copy(update={"given_name": "<script>x</script>"})
     assert "<script>" not in render(msg).get_body(preferencelist=("html",)).get_content()
+
+
+def test_a_cancellation_by_the_centre_says_why_links_to_rebook_in_both_languages_and_has_no_calendar_file():
+    for language, subject, words in (("de", "abgesagt", "Impfstofflieferung"), ("en", "cancelled", "vaccine delivery")):
+        mail = render(message(MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, language))
+        assert subject in mail["Subject"] and "ABCD-EFGH-JK" in mail["Subject"]
+        for part in ("plain", "html"):
+            body = mail.get_body(preferencelist=(part,)).get_content()
+            assert words in body and "https://vaxslot.example" in body and "Rheinlanddamm 200" in body
+        assert not list(mail.iter_attachments())
