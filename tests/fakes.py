@@ -160,6 +160,23 @@ class FakeSupply(Supply):
         self.changed_by[booking.code] = operation_id
         return True
 
+    def move_for_operation(self, booking, appointment, to, operation_id):
+        current = self._bookings.bookings[booking.code]
+        if current.status is not d.BookingStatus.ACTIVE or appointment not in current.appointments:
+            return False
+        target_key = (to.campaign_id, to.center_id, to.slot_id)
+        target = self._catalog.slot_table[target_key]
+        if target.remaining <= 0:
+            raise d.FirstSlotTaken()
+        old_key = (current.campaign_id, current.center_id, appointment.slot_id)
+        old = self._catalog.slot_table[old_key]
+        self._catalog.slot_table[old_key] = replace(old, booked=old.booked - 1)
+        self._catalog.slot_table[target_key] = replace(target, booked=target.booked + 1)
+        which = "first" if current.first == appointment else "second"
+        self._bookings.bookings[booking.code] = replace(current, **{which: to.ref})
+        self.changed_by[booking.code] = operation_id
+        return True
+
     def add_second(self, booking, second):
         current = self._bookings.bookings.get(booking.code)
         if current is None or current.status is not d.BookingStatus.ACTIVE or current.second is not None:
@@ -180,10 +197,10 @@ class FakeSupply(Supply):
     def operation(self, operation_id):
         return self.operations.get(operation_id)
 
-    def record_progress(self, operation_id, cursor, done, cancelled):
+    def record_progress(self, operation_id, cursor, done, cancelled, moved=0):
         current = self.operations[operation_id]
         self.operations[operation_id] = replace(current, cursor=cursor, done=done,
-                                                cancelled=current.cancelled + cancelled)
+                                                cancelled=current.cancelled + cancelled, moved=current.moved + moved)
 
 
 class FakeQueue(RequestQueue):

@@ -60,6 +60,8 @@ def slot_from_record(record: dict) -> d.Slot:
 def centre_day_operation(campaign_id: str, body: schemas.CentreDayBody, idempotency_key: str,
                          staff_user: str) -> d.CentreDayOperation:
     """The operation id comes from the Idempotency-Key: sending the same request again resumes it."""
+    if (body.action == "move") != (body.target_day is not None):
+        raise d.InvalidInput("target_day", "missing" if body.action == "move" else "invalid")
     operation_id = hashlib.sha256(f"{campaign_id}:{idempotency_key}".encode()).hexdigest()[:32]
     return d.CentreDayOperation(operation_id, campaign_id, body.center_id, body.from_, body.to or body.from_,
-                                staff_user)
+                                staff_user, target_day=body.target_day if body.action == "move" else None)

@@ -325,12 +325,14 @@ class CapacityCutBody(_Body):
 
 
 class CentreDayBody(_Body):
-    """A failed delivery: cancel every booking with an appointment at the centre on [from, to] (to: from)."""
+    """A failed delivery: cancel every booking with an appointment at the centre on [from, to] (to: from), or
+    move the appointments of one day (`from`) to the same times on `target_day`."""
 
     center_id: Identifier
     from_: ServiceDay = Field(alias="from")
     to: ServiceDay | None = None
-    action: Literal["cancel"] = "cancel"  # "move" is not built (docs/operations.md)
+    action: Literal["cancel", "move"] = "cancel"
+    target_day: ServiceDay | None = None  # needed for a move (checked in commands.centre_day_operation)
 
 
 class OperationQuery(_Body):

@@ -145,9 +145,10 @@ def capacity_cut(campaign_id: str, center_id: str, changes: list[CapacityChange]
 
 
 def centre_day_operation(o: d.CentreDayOperation) -> dict:
-    return {"operation_id": o.operation_id, "action": "cancel", "campaign_id": o.campaign_id,
-            "center_id": o.center_id, "from": o.from_day.isoformat(), "to": o.to_day.isoformat(),
-            "status": "done" if o.done else "running", "cancelled": o.cancelled,
+    return {"operation_id": o.operation_id, "action": "move" if o.target_day else "cancel",
+            "campaign_id": o.campaign_id, "center_id": o.center_id, "from": o.from_day.isoformat(),
+            "to": o.to_day.isoformat(), "target_day": o.target_day.isoformat() if o.target_day else None,
+            "status": "done" if o.done else "running", "cancelled": o.cancelled, "moved": o.moved,
             "poll": f"/v1/staff/operations/{o.operation_id}"}
 
 

@@ -442,7 +442,8 @@ class OperationConflict(DomainError):
 
 @dataclass(frozen=True)
 class CentreDayOperation:
-    """Cancel every active booking with an appointment at a centre on [from_day, to_day]: a failed delivery.
+    """Cancel every active booking with an appointment at a centre on [from_day, to_day] (a failed delivery), or
+    move each such appointment to the same time on `target_day` where both doses stay valid (else cancel).
 
     Stored with its progress, so that running it again (a retry, a resume after a crash) does only the rest.
     """
@@ -456,6 +457,8 @@ class CentreDayOperation:
     cursor: str | None = None  # where the next batch reads on; opaque to the domain
     done: bool = False
     cancelled: int = 0  # bookings this operation cancelled (each got one notice)
+    target_day: date | None = None  # None: cancel; a day: move each appointment to the same time that day
+    moved: int = 0  # bookings this operation moved (each got one change notice)
 
     @property
     def slot_id_range(self) -> tuple[str, str]:
@@ -463,9 +466,30 @@ class CentreDayOperation:
         return f"{self.from_day:%Y%m%d}T0000", f"{self.to_day:%Y%m%d}T2359"
 
     def same_request(self, other: CentreDayOperation) -> bool:
-        return (self.campaign_id, self.center_id, self.from_day, self.to_day) == (
-            other.campaign_id, other.center_id, other.from_day, other.to_day)
+        return (self.campaign_id, self.center_id, self.from_day, self.to_day, self.target_day) == (
+            other.campaign_id, other.center_id, other.from_day, other.to_day, other.target_day)
 
 
 class UnknownOperation(DomainError):
     pass
+
+
+def moved_to(campaign: Campaign, booking: Booking, appointment: SlotRef, target_day: date) -> datetime:
+    """The same local time on the target day, if the booking's doses stay valid there; else InvalidInput.
+
+    Moving a first dose keeps its second inside the interval window from the new first day; moving a second
+    dose puts it inside the window from the first.
+    """
+    local = appointment.start.astimezone(LOCAL_TZ)
+    start = datetime.combine(target_day, local.time(), LOCAL_TZ)
+    if booking.second is None or not campaign.needs_second_dose:
+        return start
+    if appointment.slot_id == booking.first.slot_id:
+        window_start, window_end = campaign.second_dose_window(target_day)
+        if window_start <= booking.second.start.astimezone(LOCAL_TZ).date() <= window_end:
+            return start
+    else:
+        window_start, window_end = campaign.second_dose_window(booking.first.start.astimezone(LOCAL_TZ).date())
+        if window_start <= target_day <= window_end:
+            return start
+    raise InvalidInput("target_day", "outside_interval_window")

@@ -161,6 +161,9 @@ class OperationsService:
         self._campaign_at(operation.campaign_id, operation.center_id)
         if not operation.from_day <= operation.to_day <= operation.from_day + timedelta(days=MAX_OPERATION_DAYS - 1):
             raise d.InvalidInput("to", "out_of_range")
+        if operation.target_day is not None and (operation.from_day != operation.to_day
+                                                 or operation.target_day == operation.from_day):
+            raise d.InvalidInput("target_day", "out_of_range")  # a move takes one day to another
         stored = self._supply.start_operation(operation)
         if not stored.same_request(operation):
             raise d.OperationConflict(operation.operation_id)
@@ -178,22 +181,59 @@ class OperationsService:
     def _run_batch(self, operation: d.CentreDayOperation, batch: int) -> d.CentreDayOperation:
         assert self._supply is not None and self._outbox is not None
         center = self._center(operation.center_id)
+        campaign = self._campaign_at(operation.campaign_id, operation.center_id)
         first, last = operation.slot_id_range
         found, cursor = self._supply.bookings_in(operation.campaign_id, operation.center_id, first, last,
                                                  operation.operation_id, operation.cursor, batch)
-        cancelled = 0
+        cancelled = moved = 0
         for booking in found:
-            if booking.status is d.BookingStatus.ACTIVE:
-                if not self._supply.cancel_for_operation(booking, booking.person.key(self._pepper),
-                                                         operation.operation_id):
-                    continue  # changed meanwhile (cancelled or rebooked by the person): not ours to notice
-                cancelled += 1
-            # A cancelled one was found because this operation cancelled it (a batch run again after a crash):
-            # its notice is published again, and notify drops the duplicate.
+            if booking.status is not d.BookingStatus.ACTIVE:
+                # Found because this operation cancelled it (a batch run again after a crash): the notice is
+                # published again, and notify drops the duplicate.
+                self._outbox.publish(mail_for(MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, booking, center))
+                continue
+            on_days = [a for a in booking.appointments if first <= a.slot_id <= last]
+            if not on_days:  # moved by this operation before (a batch run again): its notice again
+                self._outbox.publish(mail_for(MailKind.APPOINTMENT_MOVED_BY_CENTRE, booking, center))
+                continue
+            if operation.target_day is not None:
+                outcome, moved_booking = self._move(campaign, booking, on_days[0], operation)
+                if outcome == "changed":
+                    continue  # changed meanwhile: not ours
+                if moved_booking is not None:
+                    moved += 1
+                    self._outbox.publish(mail_for(MailKind.APPOINTMENT_MOVED_BY_CENTRE, moved_booking, center))
+                    continue
+            # Cancel (or a move that cannot keep both doses valid: cancel, and the notice offers to rebook).
+            if not self._supply.cancel_for_operation(booking, booking.person.key(self._pepper), operation.operation_id):
+                continue  # changed meanwhile (cancelled or rebooked by the person): not ours to notice
+            cancelled += 1
             self._outbox.publish(mail_for(MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, booking, center))
         done = cursor is None
-        self._supply.record_progress(operation.operation_id, cursor, done, cancelled)
-        return replace(operation, cursor=cursor, done=done, cancelled=operation.cancelled + cancelled)
+        self._supply.record_progress(operation.operation_id, cursor, done, cancelled, moved)
+        return replace(operation, cursor=cursor, done=done, cancelled=operation.cancelled + cancelled,
+                       moved=operation.moved + moved)
+
+    def _move(self, campaign: d.Campaign, booking: d.Booking, appointment: d.SlotRef,
+              operation: d.CentreDayOperation) -> tuple[str, d.Booking | None]:
+        """("moved", the booking as moved): same time on the target day, both doses still valid, room there;
+        ("cannot", None): the caller cancels it; ("changed", None): the booking changed meanwhile. A move is of
+        one day, so only one of a booking's appointments is on it."""
+        assert self._supply is not None and operation.target_day is not None
+        try:
+            start = d.moved_to(campaign, booking, appointment, operation.target_day)
+        except d.InvalidInput:
+            return "cannot", None
+        target = self._catalog.slot(campaign.id, booking.center_id, d.slot_id_for(start))
+        if target is None or not target.is_released(self._now()) or target.start <= self._now():
+            return "cannot", None
+        try:
+            if not self._supply.move_for_operation(booking, appointment, target, operation.operation_id):
+                return "changed", None
+        except d.FirstSlotTaken:
+            return "cannot", None
+        which = "first" if appointment == booking.first else "second"
+        return "moved", replace(booking, **{which: target.ref})
 
     # --- the 2021 repair: a first dose without its second ------------------------------------------
 

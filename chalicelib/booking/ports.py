@@ -19,6 +19,7 @@ from chalicelib.booking.domain import (
     RequestState,
     Slot,
     SlotPair,
+    SlotRef,
 )
 from chalicelib.contracts.mail import MailMessage
 
@@ -119,6 +120,12 @@ class Supply(abc.ABC):
         marking it with the operation. False if it changed in the meantime (or was cancelled already)."""
 
     @abc.abstractmethod
+    def move_for_operation(self, booking: Booking, appointment: SlotRef, to: Slot, operation_id: str) -> bool:
+        """Move one appointment of the booking as read to the slot `to`: the old slot given back, the new one
+        taken, the booking changed — all or nothing. False if the booking changed in the meantime; raises
+        FirstSlotTaken if `to` is full."""
+
+    @abc.abstractmethod
     def add_second(self, booking: Booking, second: Slot) -> None:
         """Give an active booking without a second appointment this one, taking the slot's capacity — all or
         nothing. Raises SecondSlotTaken (the slot is full) or BookingNotFound (changed in the meantime)."""
@@ -135,5 +142,6 @@ class Supply(abc.ABC):
     def operation(self, operation_id: str) -> CentreDayOperation | None: ...
 
     @abc.abstractmethod
-    def record_progress(self, operation_id: str, cursor: str | None, done: bool, cancelled: int) -> None:
-        """Move the operation's cursor on and add `cancelled` to its count."""
+    def record_progress(self, operation_id: str, cursor: str | None, done: bool, cancelled: int,
+                        moved: int = 0) -> None:
+        """Move the operation's cursor on and add `cancelled` and `moved` to its counts."""

@@ -15,6 +15,7 @@ class MailKind(str, Enum):
     BOOKING_CONFIRMED = "booking_confirmed"
     BOOKING_CANCELLED = "booking_cancelled"
     APPOINTMENT_CANCELLED_BY_CENTRE = "appointment_cancelled_by_centre"  # a failed delivery: ops cancelled the day
+    APPOINTMENT_MOVED_BY_CENTRE = "appointment_moved_by_centre"  # a failed delivery: ops moved the day
 
 
 class Appointment(BaseModel):

@@ -22,6 +22,8 @@ _SUBJECTS = {
     (MailKind.BOOKING_CANCELLED, "en"): "Your vaccination appointments are cancelled – code {code}",
     (MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, "de"): "Ihr Impfzentrum hat Ihre Termine abgesagt – Code {code}",
     (MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, "en"): "Your vaccination centre cancelled your appointments – code {code}",
+    (MailKind.APPOINTMENT_MOVED_BY_CENTRE, "de"): "Ihr Impftermin wurde verlegt – Code {code}",
+    (MailKind.APPOINTMENT_MOVED_BY_CENTRE, "en"): "Your vaccination appointment was moved – code {code}",
 }
 _WEEKDAYS = {
     "de": ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],

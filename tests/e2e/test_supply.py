@@ -195,3 +195,39 @@ def test_the_daily_report_adds_up_against_the_store_in_json_and_csv(stack, api):
     parsed = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert [{k: str(v) for k, v in r.items()} for r in report.json()["days"]] == parsed
     assert api.get(query + "&format=csv", headers=OPS).text == as_csv.text
+
+
+def test_a_centre_day_move_keeps_both_doses_valid_where_it_can_and_cancels_and_offers_where_not(stack, api):
+    campaign_id, first_id, second_id = new_campaign(stack, 5, 5)
+    first = stack.catalog.slot(campaign_id, "dortmund", first_id)
+    day_before = d.Slot(campaign_id, "dortmund", d.slot_id_for(first.start - timedelta(days=1)),
+                        first.start - timedelta(days=1), first.end - timedelta(days=1), 1)  # room for one
+    stack.catalog.release_slots([day_before])
+    codes = [book(stack, api, campaign_id, first_id) for _ in range(2)]
+    body = {"center_id": "dortmund", "from": day_of(first_id), "action": "move", "target_day": day_of(day_before.slot_id)}
+    key = uuid.uuid4().hex
+    answers = run_operation(api, campaign_id, body, key, batch=1)
+    assert (answers[-1]["moved"], answers[-1]["cancelled"], answers[-1]["action"]) == (1, 1, "move")
+    assert [slot_counts(stack, campaign_id, s)[0] for s in (first_id, day_before.slot_id, second_id)] == [0, 1, 1]
+    looked_up = {c: api.get(f"/v1/bookings/{c}?birth_date={BIRTH_DATE}").json() for c in codes}
+    moved = [c for c in codes if looked_up[c]["status"] == "active"]
+    cancelled = [c for c in codes if looked_up[c]["status"] == "cancelled"]
+    assert len(moved) == 1 and len(cancelled) == 1
+    assert looked_up[moved[0]]["first"]["slot_id"] == day_before.slot_id
+    assert looked_up[moved[0]]["second"]["slot_id"] == second_id
+
+    again = run_operation(api, campaign_id, body, key, batch=50)
+    assert (again[0]["moved"], again[0]["cancelled"]) == (1, 1)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        mails = {c: [m for m in stack.sent_mail() if c in m["raw_data"]] for c in codes}
+        if all(len(mails[c]) >= 2 for c in codes):  # confirmation + one notice each
+            break
+        time.sleep(0.3)
+    time.sleep(1)
+    mails = {c: [m["raw_data"] for m in stack.sent_mail() if c in m["raw_data"]] for c in codes}
+    assert sum("verlegt" in m for m in mails[moved[0]]) == 1 and not any("abgesagt" in m for m in mails[moved[0]])
+    assert sum("abgesagt" in m for m in mails[cancelled[0]]) == 1
+    no_target = api.post(f"/v1/staff/campaigns/{campaign_id}/centre-day-operations", json={**body, "target_day": None},
+                         headers={**OPS, "Idempotency-Key": uuid.uuid4().hex})
+    assert no_target.status_code == 400 and no_target.json()["error"]["field"] == "target_day"

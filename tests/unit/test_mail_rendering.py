@@ -64,3 +64,12 @@ def test_a_cancellation_by_the_centre_says_why_links_to_rebook_in_both_languages
             body = mail.get_body(preferencelist=(part,)).get_content()
             assert words in body and "https://vaxslot.example" in body and "Rheinlanddamm 200" in body
         assert not list(mail.iter_attachments())
+
+
+def test_a_move_by_the_centre_shows_the_new_appointments_in_both_languages():
+    for language, subject in (("de", "verlegt"), ("en", "moved")):
+        mail = render(message(MailKind.APPOINTMENT_MOVED_BY_CENTRE, language))
+        assert subject in mail["Subject"]
+        text = mail.get_body(preferencelist=("plain",)).get_content()
+        assert ("08.02.2021, 14:30" if language == "de" else "08 February 2021, 14:30") in text
+        assert "https://vaxslot.example" in text

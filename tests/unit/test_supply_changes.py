@@ -229,3 +229,67 @@ def test_the_daily_report_adds_up_against_the_slots_and_bookings():
     assert (on_second.booked, on_second.first_doses, on_second.second_doses, on_second.cancellations) == (2, 0, 2, 1)
     for row in rows.values():
         assert row.booked == row.first_doses + row.second_doses and row.free == row.capacity - row.booked
+
+
+# --- a failed delivery: move a centre-day ---------------------------------------------------------
+
+
+def move_operation(key: str, day_offset: int, target_offset: int) -> d.CentreDayOperation:
+    return replace(day_operation(key, day_offset), target_day=NOW.date() + timedelta(days=target_offset))
+
+
+def moved_notices(world: World) -> list:
+    return [m for m in world.outbox.published if m.kind is MailKind.APPOINTMENT_MOVED_BY_CENTRE]
+
+
+def test_a_moved_first_dose_goes_to_the_same_time_on_the_target_day_keeping_the_second_in_the_window():
+    world, first, second = booked_world(2)
+    earlier = slot(2, 9, 10)  # 22 days before the second dose: inside its 21..42-day window
+    world.catalog.release_slots([earlier, slot(2, 10, 10)])
+    done = ops(world).cancel_centre_days(move_operation("mv-1", 3, 2), batch=50)
+    assert (done.done, done.moved, done.cancelled) == (True, 2, 0)
+    assert all(b.first == earlier.ref and b.second == second.ref for b in world.bookings.bookings.values())
+    assert (current(world, first).booked, current(world, earlier).booked, current(world, second).booked) == (0, 2, 2)
+    assert sorted(m.booking_code for m in moved_notices(world)) == sorted(world.bookings.bookings)
+    assert all(m.appointments[0].start == earlier.start for m in moved_notices(world))
+
+
+def test_a_move_that_would_break_the_interval_window_or_has_no_room_falls_back_to_cancel_and_offer():
+    world, first, second = booked_world(3)
+    too_late = slot(5, 9, 10)  # second dose would be 19 days after: outside the 21-day minimum
+    world.catalog.release_slots([too_late])
+    done = ops(world).cancel_centre_days(move_operation("mv-2", 3, 5), batch=50)
+    assert (done.moved, done.cancelled) == (0, 3) and current(world, too_late).booked == 0
+    assert len(notices(world)) == 3 and moved_notices(world) == []
+
+    world, first, second = booked_world(3)
+    tight = slot(2, 9, 1)  # room for one
+    world.catalog.release_slots([tight])
+    done = ops(world).cancel_centre_days(move_operation("mv-3", 3, 2), batch=50)
+    assert (done.moved, done.cancelled) == (1, 2) and current(world, tight).booked == 1
+    assert current(world, first).booked == 0 and current(world, second).booked == 1
+
+
+def test_a_moved_second_dose_must_stay_in_the_window_after_the_first():
+    world, first, second = booked_world(1)
+    inside, outside = slot(25, 9, 5), slot(46, 9, 5)  # 22 and 43 days after the first
+    world.catalog.release_slots([inside, outside])
+    assert ops(world).cancel_centre_days(move_operation("mv-4", 24, 46), batch=50).cancelled == 1
+    world, first, second = booked_world(1)
+    world.catalog.release_slots([inside])
+    done = ops(world).cancel_centre_days(move_operation("mv-5", 24, 25), batch=50)
+    assert done.moved == 1 and next(iter(world.bookings.bookings.values())).second == inside.ref
+
+
+def test_a_move_resumed_after_a_cut_off_moves_nothing_twice_and_notices_each_person_once():
+    world, first, second = booked_world(4)
+    earlier = slot(2, 9, 10)
+    world.catalog.release_slots([earlier])
+    service = ops(world)
+    progress = service.cancel_centre_days(move_operation("mv-6", 3, 2), batch=3)
+    assert not progress.done
+    while not progress.done:
+        progress = service.cancel_centre_days(move_operation("mv-6", 3, 2), batch=3)
+    again = service.cancel_centre_days(move_operation("mv-6", 3, 2), batch=3)
+    assert (again.moved, current(world, earlier).booked, current(world, first).booked) == (4, 4, 0)
+    assert len({m.idempotency_key for m in moved_notices(world)}) == 4

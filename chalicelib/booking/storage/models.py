@@ -70,7 +70,7 @@ class BookingItem(TableItem):
     language = UnicodeAttribute()
     created_at = UnicodeAttribute()
     cancelled_at = UnicodeAttribute(null=True)
-    operation_id = UnicodeAttribute(null=True)  # the ops operation (centre-day cancel) that changed it last
+    operation_id = UnicodeAttribute(null=True)  # the ops operation (centre-day cancel or move) that changed it last
 
 
 class PersonLockItem(TableItem):
@@ -86,6 +86,8 @@ class OperationItem(TableItem):
     cursor = UnicodeAttribute(null=True)  # JSON of the scan's last evaluated key
     done = NumberAttribute(default=0)
     cancelled = NumberAttribute(default=0)
+    target_day = UnicodeAttribute(null=True)  # a move; absent for a cancellation
+    moved = NumberAttribute(default=0)
 
 
 class RequestItem(TableItem):

@@ -101,6 +101,33 @@ class DynamoSupply(Supply):
             raise
         return True
 
+    def move_for_operation(self, booking, appointment, to, operation_id):
+        slots_key = slots_pk(booking.campaign_id, booking.center_id)
+        is_first = appointment.slot_id == booking.first.slot_id
+        slot_id, start, end = ((BookingItem.first_slot_id, BookingItem.first_start, BookingItem.first_end) if is_first
+                               else (BookingItem.second_slot_id, BookingItem.second_start, BookingItem.second_end))
+
+        def add_items(tx: TransactWrite) -> None:
+            tx.update(SlotItem(slots_key, appointment.slot_id), actions=[SlotItem.booked.add(-1)],
+                      condition=SlotItem.booked > 0)
+            tx.update(SlotItem(slots_key, to.slot_id), actions=[SlotItem.booked.add(1)],
+                      condition=SlotItem.booked < SlotItem.capacity)
+            tx.update(BookingItem(*booking_key(booking.code)),
+                      actions=[slot_id.set(to.slot_id), start.set(to.start.isoformat()), end.set(to.end.isoformat()),
+                               BookingItem.operation_id.set(operation_id)],
+                      condition=(BookingItem.status == d.BookingStatus.ACTIVE.value) & (slot_id == appointment.slot_id))
+
+        try:
+            self._bookings._transact(add_items)
+        except TransactWriteError as error:
+            _, target_full, booking_changed = (failed_conditions(error) + [False] * 3)[:3]
+            if booking_changed:
+                return False
+            if target_full:
+                raise d.FirstSlotTaken() from error
+            raise
+        return True
+
     def add_second(self, booking, second):
         def add_items(tx: TransactWrite) -> None:
             tx.update(SlotItem(slots_pk(second.campaign_id, second.center_id), second.slot_id),
@@ -137,7 +164,8 @@ class DynamoSupply(Supply):
             OperationItem(*operation_key(operation.operation_id), campaign_id=operation.campaign_id,
                           center_id=operation.center_id, from_day=operation.from_day.isoformat(),
                           to_day=operation.to_day.isoformat(), created_by=operation.created_by,
-                          done=0, cancelled=0).save(condition=OperationItem.pk.does_not_exist())
+                          target_day=operation.target_day.isoformat() if operation.target_day else None,
+                          done=0, cancelled=0, moved=0).save(condition=OperationItem.pk.does_not_exist())
         except PutError as error:
             if not _conditional_failed(error):
                 raise
@@ -152,11 +180,14 @@ class DynamoSupply(Supply):
             return None
         return d.CentreDayOperation(operation_id, item.campaign_id, item.center_id, date.fromisoformat(item.from_day),
                                     date.fromisoformat(item.to_day), item.created_by, item.cursor, bool(item.done),
-                                    int(item.cancelled))
+                                    int(item.cancelled),
+                                    date.fromisoformat(item.target_day) if item.target_day else None,
+                                    int(item.moved or 0))
 
-    def record_progress(self, operation_id, cursor, done, cancelled):
+    def record_progress(self, operation_id, cursor, done, cancelled, moved=0):
         OperationItem(*operation_key(operation_id)).update(actions=[
             OperationItem.cursor.set(cursor) if cursor else OperationItem.cursor.remove(),
             OperationItem.done.set(1 if done else 0),
             OperationItem.cancelled.add(cancelled),
+            OperationItem.moved.add(moved),
         ])
