@@ -232,8 +232,9 @@ class OperationsService:
                 return "changed", None
         except d.FirstSlotTaken:
             return "cannot", None
-        which = "first" if appointment == booking.first else "second"
-        return "moved", replace(booking, **{which: target.ref})
+        if appointment == booking.first:
+            return "moved", replace(booking, first=target.ref)
+        return "moved", replace(booking, second=target.ref)
 
     # --- the 2021 repair: a first dose without its second ------------------------------------------
 

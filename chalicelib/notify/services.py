@@ -21,7 +21,8 @@ _SUBJECTS = {
     (MailKind.BOOKING_CANCELLED, "de"): "Ihre Impftermine sind storniert – Code {code}",
     (MailKind.BOOKING_CANCELLED, "en"): "Your vaccination appointments are cancelled – code {code}",
     (MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, "de"): "Ihr Impfzentrum hat Ihre Termine abgesagt – Code {code}",
-    (MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, "en"): "Your vaccination centre cancelled your appointments – code {code}",
+    (MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, "en"):
+        "Your vaccination centre cancelled your appointments – code {code}",
     (MailKind.APPOINTMENT_MOVED_BY_CENTRE, "de"): "Ihr Impftermin wurde verlegt – Code {code}",
     (MailKind.APPOINTMENT_MOVED_BY_CENTRE, "en"): "Your vaccination appointment was moved – code {code}",
 }

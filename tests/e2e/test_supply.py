@@ -40,13 +40,14 @@ def test_every_supply_route_answers_401_without_a_token_and_403_to_a_hotline_age
     assert_matches_spec(method, template, agent)
 
 
-SPEC_PATHS = ["/v1/staff/campaigns/{campaign_id}/capacity-cuts", "/v1/staff/campaigns/{campaign_id}/centre-day-operations",
-              "/v1/staff/operations/{operation_id}", "/v1/staff/bookings/{code}/second-dose", "/v1/staff/reports/daily"]
+SPEC_PATHS = ["/v1/staff/campaigns/{campaign_id}/capacity-cuts",
+              "/v1/staff/campaigns/{campaign_id}/centre-day-operations", "/v1/staff/operations/{operation_id}",
+              "/v1/staff/bookings/{code}/second-dose", "/v1/staff/reports/daily"]
 
 
 def _fits(template: str, path: str) -> bool:
     parts, actual = template.split("/"), path.split("/")
-    return len(parts) == len(actual) and all(p.startswith("{") or p == a for p, a in zip(parts, actual))
+    return len(parts) == len(actual) and all(p.startswith("{") or p == a for p, a in zip(parts, actual, strict=True))
 
 
 def book(stack, api, campaign_id: str, slot_id: str, name: str | None = None) -> str:
@@ -112,7 +113,7 @@ def test_a_scheduled_contingent_is_invisible_until_its_release_time(stack, api):
 
 def run_operation(api, campaign_id: str, body: dict, key: str, batch: int) -> list[dict]:
     """Sends the same request until the operation is done; returns every answer."""
-    answers = []
+    answers: list[dict] = []
     while not answers or answers[-1]["status"] != "done":
         response = api.post(f"/v1/staff/campaigns/{campaign_id}/centre-day-operations?batch={batch}", json=body,
                             headers={**OPS, "Idempotency-Key": key})
@@ -204,7 +205,8 @@ def test_a_centre_day_move_keeps_both_doses_valid_where_it_can_and_cancels_and_o
                         first.start - timedelta(days=1), first.end - timedelta(days=1), 1)  # room for one
     stack.catalog.release_slots([day_before])
     codes = [book(stack, api, campaign_id, first_id) for _ in range(2)]
-    body = {"center_id": "dortmund", "from": day_of(first_id), "action": "move", "target_day": day_of(day_before.slot_id)}
+    body = {"center_id": "dortmund", "from": day_of(first_id), "action": "move",
+            "target_day": day_of(day_before.slot_id)}
     key = uuid.uuid4().hex
     answers = run_operation(api, campaign_id, body, key, batch=1)
     assert (answers[-1]["moved"], answers[-1]["cancelled"], answers[-1]["action"]) == (1, 1, "move")

@@ -32,11 +32,12 @@ def _names(node: ast.expr) -> list[str]:
     if isinstance(node, ast.IfExp):
         return _names(node.body) + _names(node.orelse)
     if isinstance(node, ast.JoinedStr):
-        parts = []
+        parts: list[list[str]] = []
         for value in node.values:
             if isinstance(value, ast.Constant):
-                parts.append([value.value])
+                parts.append([str(value.value)])
             else:
+                assert isinstance(value, ast.FormattedValue)
                 source = ast.unparse(value.value)
                 assert source in EXPANSIONS, f"unknown f-string part in a metric name: {source}"
                 parts.append(EXPANSIONS[source])

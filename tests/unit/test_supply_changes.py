@@ -22,9 +22,16 @@ class Clock:
         return self.now
 
 
+# One supply per world, so that its operations outlive a service: a world is keyed by itself (identity), not by id().
+_SUPPLIES: dict[World, FakeSupply] = {}
+
+
+def supply_of(world: World) -> FakeSupply:
+    return _SUPPLIES.setdefault(world, FakeSupply(world.catalog, world.bookings))
+
+
 def ops(world: World, clock=lambda: NOW) -> OperationsService:
-    supply = getattr(world, "supply", None) or FakeSupply(world.catalog, world.bookings)
-    world.supply = supply
+    supply = supply_of(world)
     return OperationsService(world.catalog, clock=clock, supply=supply, bookings=world.bookings,
                              outbox=world.outbox, person_key_pepper=PEPPER)
 
@@ -128,7 +135,7 @@ def test_cancelling_a_centre_day_frees_every_slot_and_gives_each_person_one_noti
 
 
 def test_a_second_dose_day_is_cancelled_as_well_and_other_days_are_not():
-    world, first, second = booked_world(2)
+    world, first, _second = booked_world(2)
     other_day = slot(4, 9, 5)
     world.catalog.release_slots([other_day, slot(25, 9, 5)])
     world.book(other_day, person("Else"))
@@ -138,7 +145,7 @@ def test_a_second_dose_day_is_cancelled_as_well_and_other_days_are_not():
 
 
 def test_running_the_operation_twice_changes_nothing_the_second_time():
-    world, first, _ = booked_world(3)
+    world, _, _ = booked_world(3)
     service = ops(world)
     once = service.cancel_centre_days(day_operation("op-3"), batch=50)
     twice = service.cancel_centre_days(day_operation("op-3"), batch=50)
@@ -161,8 +168,8 @@ def test_a_crash_halfway_is_resumed_by_running_it_again_and_nothing_happens_twic
 def test_a_batch_cut_off_after_its_writes_but_before_its_progress_is_redone_without_a_second_cancel():
     world, first, _ = booked_world(3)
     service = ops(world)
-    supply = world.supply
-    supply.record_progress = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash"))
+    supply = supply_of(world)
+    supply.record_progress = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash"))  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
         service.cancel_centre_days(day_operation("op-5"), batch=2)
     del supply.record_progress
@@ -271,18 +278,18 @@ def test_a_move_that_would_break_the_interval_window_or_has_no_room_falls_back_t
 
 
 def test_a_moved_second_dose_must_stay_in_the_window_after_the_first():
-    world, first, second = booked_world(1)
+    world, _, _ = booked_world(1)
     inside, outside = slot(25, 9, 5), slot(46, 9, 5)  # 22 and 43 days after the first
     world.catalog.release_slots([inside, outside])
     assert ops(world).cancel_centre_days(move_operation("mv-4", 24, 46), batch=50).cancelled == 1
-    world, first, second = booked_world(1)
+    world, _, _ = booked_world(1)
     world.catalog.release_slots([inside])
     done = ops(world).cancel_centre_days(move_operation("mv-5", 24, 25), batch=50)
     assert done.moved == 1 and next(iter(world.bookings.bookings.values())).second == inside.ref
 
 
 def test_a_move_resumed_after_a_cut_off_moves_nothing_twice_and_notices_each_person_once():
-    world, first, second = booked_world(4)
+    world, first, _ = booked_world(4)
     earlier = slot(2, 9, 10)
     world.catalog.release_slots([earlier])
     service = ops(world)

@@ -29,7 +29,6 @@ from chalicelib.booking.storage.models import (
     slots_pk,
 )
 
-
 SCAN_PAGE_SIZE = 500
 
 
@@ -120,7 +119,7 @@ class DynamoSupply(Supply):
         try:
             self._bookings._transact(add_items)
         except TransactWriteError as error:
-            _, target_full, booking_changed = (failed_conditions(error) + [False] * 3)[:3]
+            _, target_full, booking_changed = [*failed_conditions(error), False, False, False][:3]
             if booking_changed:
                 return False
             if target_full:
@@ -145,7 +144,7 @@ class DynamoSupply(Supply):
         try:
             self._bookings._transact(add_items)
         except TransactWriteError as error:
-            slot_full, booking_changed = (failed_conditions(error) + [False, False])[:2]
+            slot_full, booking_changed = [*failed_conditions(error), False, False][:2]
             if booking_changed:
                 raise d.BookingNotFound() from error
             if slot_full:
