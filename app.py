@@ -239,6 +239,66 @@ def staff_audit():
     return json_response(staff.audit_page(page))
 
 
+# --- supply changes and reports (ops; docs/operations.md "Supply changes") ---------------------------
+
+
+@route("/v1/staff/campaigns/{campaign_id}/capacity-cuts", methods=["POST"], authorizer=STAFF)
+def cut_capacity(campaign_id):
+    """Setting a capacity is the same however often it is sent: no Idempotency-Key needed."""
+    require_group(app.current_request, "ops")
+    body = schemas.parse_json_body(schemas.CapacityCutBody, app.current_request.raw_body)
+    changes = bootstrap.operations_service().reduce_capacity(schemas.parse_identifier(campaign_id), body.center_id,
+                                                             body.capacity, body.slot_id, body.day)
+    count("CapacityCut")
+    return json_response(views.capacity_cut(campaign_id, body.center_id, changes))
+
+
+@route("/v1/staff/campaigns/{campaign_id}/centre-day-operations", methods=["POST"], authorizer=STAFF)
+def centre_day_operation(campaign_id):
+    """Cancel a centre's days in bounded batches: 202 until done; the same request (same key) goes on with it."""
+    request = app.current_request
+    user = require_group(request, "ops")
+    body = schemas.parse_json_body(schemas.CentreDayBody, request.raw_body)
+    query = schemas.parse(schemas.OperationQuery, _query())
+    key = schemas.require_header(request.headers, "Idempotency-Key")
+    operation = commands.centre_day_operation(schemas.parse_identifier(campaign_id), body, key, user)
+    progress = bootstrap.operations_service().cancel_centre_days(operation, query.batch)
+    count("CentreDayOperationRun")
+    return json_response(views.centre_day_operation(progress), 200 if progress.done else 202)
+
+
+@route("/v1/staff/operations/{operation_id}", methods=["GET"], authorizer=STAFF)
+def operation_progress(operation_id):
+    require_group(app.current_request, "ops", "admin")
+    progress = bootstrap.operations_service().operation(schemas.operation_id(operation_id))
+    return json_response(views.centre_day_operation(progress))
+
+
+@route("/v1/staff/bookings/{code}/second-dose", methods=["POST"], authorizer=STAFF)
+def add_second_dose(code):
+    """The 2021 repair: a first dose without its second gets one (one transaction; inside the interval window).
+    A repeated call answers 400 second_dose_not_missing and changes nothing."""
+    require_group(app.current_request, "ops")
+    body = schemas.parse_json_body(schemas.SecondDoseBody, app.current_request.raw_body)
+    booking = bootstrap.operations_service().add_second_dose(code, body.slot_id)
+    count("SecondDoseAdded")
+    return json_response(views.second_dose(booking))
+
+
+@route("/v1/staff/reports/daily", methods=["GET"], authorizer=STAFF)
+def daily_report():
+    request = app.current_request
+    require_group(request, "ops", "admin")
+    query = schemas.parse(schemas.ReportQuery, _query())
+    rows = bootstrap.operations_service().daily_report(query.campaign, query.from_, query.to)
+    wants_csv = query.format == "csv" or (query.format is None and "text/csv" in (request.headers.get("accept") or ""))
+    if wants_csv:
+        return Response(body=views.daily_report_csv(rows), status_code=200, headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="report-{query.campaign}.csv"'})
+    return json_response(views.daily_report(rows))
+
+
 # --- queue workers --------------------------------------------------------------------------------
 
 def process_booking_record(record: SQSRecord) -> None:

@@ -28,6 +28,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Zu diesem Buchungscode und Geburtsdatum gibt es keine Buchung.",
         "en": "There is no booking for this booking code and date of birth.",
     },
+    "unknown_operation": {"de": "Diesen Vorgang gibt es nicht.", "en": "This operation does not exist."},
+    "slot_full": {"de": "Dieser Termin ist ausgebucht.", "en": "This appointment is fully booked."},
     "not_eligible": {
         "de": "Sie können in dieser Impfaktion (noch) keinen Termin buchen.",
         "en": "You cannot book an appointment in this campaign (yet).",
@@ -141,6 +143,19 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "de": "Dieses Impfzentrum ist nicht für Ihre Postleitzahl zuständig.",
         "en": "This vaccination centre does not serve your postal code.",
     },
+    "slot_exists": {
+        "de": "Diesen Termin gibt es schon: eine geplante Freigabe legt nur neue Termine an.",
+        "en": "This slot exists already: a scheduled release only creates new slots.",
+    },
+    "outside_interval_window": {
+        "de": "Dieser Termin liegt nicht im Abstand, den der Impfstoff zwischen den Impfungen verlangt.",
+        "en": "This slot is outside the interval the vaccine requires between doses.",
+    },
+    "second_dose_not_missing": {
+        "de": "Diese Buchung hat schon einen zweiten Termin oder braucht keinen.",
+        "en": "This booking has a second appointment already or needs none.",
+    },
+    "booking_cancelled": {"de": "Diese Buchung ist storniert.", "en": "This booking is cancelled."},
     "out_of_range": {"de": "Dieser Wert liegt außerhalb des erlaubten Bereichs.", "en": "This value is out of range."},
     "invalid_json": {"de": "Der Inhalt ist kein gültiges JSON.", "en": "The body is not valid JSON."},
     "too_deeply_nested": {"de": "Der Inhalt ist zu tief verschachtelt.", "en": "The body is nested too deeply."},
@@ -176,6 +191,10 @@ _STATUS_BY_TYPE: dict[type[Exception], tuple[int, str]] = {
     d.BookingNotActive: (409, "booking_cancelled"),
     d.BookingChanged: (409, "booking_changed"),
     d.AppointmentStarted: (409, "appointment_started"),
+    # --- supply changes (ops) ---
+    d.UnknownOperation: (404, "unknown_operation"),
+    d.OperationConflict: (409, "idempotency_key_reused"),
+    d.SecondSlotTaken: (409, "slot_full"),
     # --- waiting room ---
     wr.UnknownEntry: (404, "unknown_entry"),
     wr.AdmissionRequired: (403, "admission_required"),

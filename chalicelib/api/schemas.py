@@ -331,7 +331,52 @@ class SlotReleaseBody(_Body):
 class ContingentBody(_Body):
     center_id: Identifier
     slots: list[SlotReleaseBody] = Field(min_length=1, max_length=2_000)
+    release_at: ServiceTime | None = None  # a scheduled release: the slots stay hidden from booking until then
     max_body_bytes: ClassVar[int] = 512 * 1024  # 2,000 slots of ~100 bytes
+
+
+class CapacityCutBody(_Body):
+    """Cut one slot (`slot_id`) or every slot of a day (`day`) to `capacity`, never below what is booked."""
+
+    center_id: Identifier
+    slot_id: Identifier | None = None
+    day: ServiceDay | None = None
+    capacity: int = Field(ge=0, le=10_000)
+
+
+class CentreDayBody(_Body):
+    """A failed delivery: cancel every booking with an appointment at the centre on [from, to] (to: from), or
+    move the appointments of one day (`from`) to the same times on `target_day`."""
+
+    center_id: Identifier
+    from_: ServiceDay = Field(alias="from")
+    to: ServiceDay | None = None
+    action: Literal["cancel", "move"] = "cancel"
+    target_day: ServiceDay | None = None  # needed for a move (checked in commands.centre_day_operation)
+
+
+class OperationQuery(_Body):
+    batch: int = Field(default=50, ge=1, le=200)
+
+
+class SecondDoseBody(_Body):
+    slot_id: Identifier
+
+
+class ReportQuery(_Body):
+    campaign: Identifier
+    from_: ServiceDay = Field(alias="from")
+    to: ServiceDay
+    format: Literal["json", "csv"] | None = None
+
+
+_OPERATION_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def operation_id(value: str) -> str:
+    if not _OPERATION_ID.match(value):
+        raise ApiError(404, "unknown_operation")
+    return value
 
 
 def parse_identifier(value: str, field_name: str = "campaign_id") -> str:

@@ -29,6 +29,11 @@ _SUBJECTS = {
     # No name and no free text in any subject: nobody can make us send their words in an official mail's subject.
     (MailKind.REQUEST_REJECTED, "de"): "Ihre Terminanfrage: es wurde nichts gebucht",
     (MailKind.REQUEST_REJECTED, "en"): "Your appointment request: nothing was booked",
+    (MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, "de"): "Ihr Impfzentrum hat Ihre Termine abgesagt – Code {code}",
+    (MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, "en"):
+        "Your vaccination centre cancelled your appointments – code {code}",
+    (MailKind.APPOINTMENT_MOVED_BY_CENTRE, "de"): "Ihr Impftermin wurde verlegt – Code {code}",
+    (MailKind.APPOINTMENT_MOVED_BY_CENTRE, "en"): "Your vaccination appointment was moved – code {code}",
 }
 # Retrying a failed send: the wait before the next try doubles from 30 s up to 15 min (infra/resources.py sets
 # the mail queue's maxReceiveCount so that the tries span more than six hours of an SES outage).

@@ -51,6 +51,7 @@ class SlotItem(TableItem):
     end = UnicodeAttribute()
     capacity = NumberAttribute()
     booked = NumberAttribute()
+    release_at = UnicodeAttribute(null=True)  # a scheduled contingent: hidden from booking until then
 
 
 class BookingItem(TableItem):
@@ -79,10 +80,24 @@ class BookingItem(TableItem):
     series = UnicodeAttribute(null=True)  # absent: the default series
     version = NumberAttribute(null=True)  # absent: never rebooked (0)
     rebooked_at = UnicodeAttribute(null=True)
+    operation_id = UnicodeAttribute(null=True)  # the ops operation (centre-day cancel or move) that changed it last
 
 
 class PersonLockItem(TableItem):
     booking_code = UnicodeAttribute()
+
+
+class OperationItem(TableItem):
+    campaign_id = UnicodeAttribute()
+    center_id = UnicodeAttribute()
+    from_day = UnicodeAttribute()
+    to_day = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    cursor = UnicodeAttribute(null=True)  # JSON of the scan's last evaluated key
+    done = NumberAttribute(default=0)
+    cancelled = NumberAttribute(default=0)
+    target_day = UnicodeAttribute(null=True)  # a move; absent for a cancellation
+    moved = NumberAttribute(default=0)
 
 
 class RequestItem(TableItem):
@@ -124,6 +139,10 @@ def lock_key(person_key: str, series: str) -> tuple[str, str]:
     return f"PERSON#{person_key}", f"SERIES#{series}"
 
 
+def operation_key(operation_id: str) -> tuple[str, str]:
+    return f"OPERATION#{operation_id}", "OPERATION"
+
+
 def request_key(request_id: str) -> tuple[str, str]:
     return f"REQUEST#{request_id}", "REQUEST"
 
@@ -153,6 +172,7 @@ def slot_from_item(item: SlotItem, campaign_id: str, center_id: str) -> d.Slot:
         end=datetime.fromisoformat(item.end),
         capacity=int(item.capacity),
         booked=int(item.booked),
+        release_at=datetime_or_none(item.release_at),
     )
 
 
