@@ -383,7 +383,12 @@ def test_every_staff_method_has_the_cognito_authorizer_of_the_stacks_own_user_po
                                      "/v1/staff/bookings", "/v1/staff/bookings/{code}",
                                      "/v1/staff/bookings/{code}/cancel", "/v1/staff/audit",
                                      # rebooking for a caller (§7)
-                                     "/v1/staff/bookings/{code}/rebook"}
+                                     "/v1/staff/bookings/{code}/rebook",
+                                     # supply changes and reports (issue #13)
+                                     "/v1/staff/campaigns/{campaign_id}/centre-day-operations",
+                                     "/v1/staff/campaigns/{campaign_id}/capacity-cuts",
+                                     "/v1/staff/bookings/{code}/second-dose", "/v1/staff/reports/daily",
+                                     "/v1/staff/operations/{operation_id}"}
     for path, method, operation in _methods(resources):
         if (path, method) in staff:
             assert operation.get("security") == [{t.STAFF_AUTHORIZER: []}], f"{method} {path}"
