@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chalicelib.booking import domain as d
-from chalicelib.waitingroom import domain as wr
 from chalicelib.limits.domain import TooManyRequests
 from chalicelib.verification import domain as verification
+from chalicelib.waitingroom import domain as wr
 
 MESSAGES: dict[str, dict[str, str]] = {
     "invalid_request": {

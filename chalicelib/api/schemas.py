@@ -99,7 +99,7 @@ def _name(value: str) -> str:
 def _title(value: str) -> str:
     """A campaign's name ("80+ Comirnaty"): symbols are fine, controls and invisible tricks are not."""
     value = unicodedata.normalize("NFC", value).translate(_DROPPED_IN_NAMES)
-    allowed = all(unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp")
+    allowed = all((unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp"))
                   or ch in _KEPT_FORMAT for ch in value)
     value = " ".join(value.split())
     if not allowed or not 1 <= len(value) <= NAME_MAX_LENGTH:

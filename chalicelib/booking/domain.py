@@ -16,7 +16,6 @@ from enum import Enum
 
 from chalicelib.contracts.local_time import LOCAL_TZ
 
-
 # --- errors ---------------------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from icalendar import Calendar, Event
 
@@ -25,7 +25,7 @@ def booking_calendar(code: str, appointments: list[Appointment], center_name: st
     for appointment in appointments:
         event = Event()
         event.add("uid", f"{code}-{appointment.dose}@vaxslot")
-        event.add("dtstamp", datetime.now(timezone.utc))
+        event.add("dtstamp", datetime.now(UTC))
         event.add("dtstart", appointment.start)
         event.add("dtend", appointment.end)
         event.add("summary", _SUMMARY[lang].format(dose=appointment.dose, code=code))

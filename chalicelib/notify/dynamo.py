@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pynamodb.attributes import UnicodeAttribute
 
@@ -18,7 +18,7 @@ class SuppressionItem(TableItem):
 
 
 class DynamoSuppressionList(SuppressionList):
-    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self._now = clock
 
     def is_suppressed(self, address: str) -> bool:

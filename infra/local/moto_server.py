@@ -314,7 +314,7 @@ def _backup_for(backend: Any, transact_items: Any, table_cls: type, dynamo_type:
                 if not isinstance(attrs, dict):
                     raise TypeError("no key")
                 hash_value, range_value = _item_location(table, attrs, dynamo_type)
-            except Exception:  # noqa: BLE001 - any malformed key: fall back to a full copy
+            except Exception:  # any malformed key: fall back to a full copy
                 backup.remember_whole_table(table)
                 continue
             backup.remember_item(table, hash_value, range_value)

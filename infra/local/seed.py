@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from chalicelib.booking import domain as d
-from chalicelib.booking.storage.models import SlotItem, slots_pk
 from chalicelib.booking.ports import Catalog
+from chalicelib.booking.storage.models import SlotItem, slots_pk
 
 CENTERS = (
     d.Center("dortmund", "Impfzentrum Dortmund (Messe Westfalenhallen)", "Rheinlanddamm 200, 44139 Dortmund",

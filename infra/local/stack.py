@@ -143,7 +143,7 @@ class _GatewayRequestHandler(ChaliceRequestHandler):
             return
         super()._send_error_response(error)
 
-    def log_message(self, format, *args) -> None:  # noqa: A002 - request lines would log booking codes in paths
+    def log_message(self, format, *args) -> None:  # request lines would log booking codes in paths
         pass
 
 
@@ -153,7 +153,7 @@ _METHODS = ("GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS")
 class _SiteHandler(SimpleHTTPRequestHandler):
     config_js = b""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # http.server's naming
         if self.path.split("?")[0] == "/config.js":
             self.send_response(200)
             self.send_header("Content-Type", "text/javascript; charset=utf-8")
@@ -164,7 +164,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
             return
         super().do_GET()
 
-    def log_message(self, format, *args) -> None:  # noqa: A002
+    def log_message(self, format, *args) -> None:
         pass
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import date, datetime, time as clock, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 
 import pytest

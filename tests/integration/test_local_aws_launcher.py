@@ -168,7 +168,7 @@ def test_concurrent_transactions_never_exceed_capacity_or_leave_items_behind(lau
                 results.append("cancelled")
             else:
                 unexpected.append(f"{i}: {error.response['Error']}")
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+        except Exception as error:  # reported by the assertion below
             unexpected.append(f"{i}: {error!r}")
 
     def watch_counters() -> None:

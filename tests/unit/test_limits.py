@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from tests.unit.builders import PEPPER, World, person, slot
 
 HOUR = 3600
 # 2021-02-01 08:00:00 UTC: a whole hour, a whole minute and a whole day since the epoch.
-T0 = datetime(2021, 2, 1, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2021, 2, 1, 8, 0, tzinfo=UTC)
 
 
 class Clock:
