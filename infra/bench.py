@@ -55,7 +55,7 @@ def progress(message: str) -> None:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def timed_calls(calls: int, threads: int, call) -> tuple[float, list[float]]:

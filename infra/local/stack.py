@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import json
@@ -330,10 +331,9 @@ class LocalStack:
             data = json.dumps(body).encode() if body is not None else None
             request = urllib.request.Request(self.api_url + path, data=data, method=method,
                                              headers={"Content-Type": "application/json"})
-            try:
+            # 404s (no demo data, unknown request) warm up just as well
+            with contextlib.suppress(urllib.error.HTTPError):
                 urllib.request.urlopen(request, timeout=30).close()
-            except urllib.error.HTTPError:
-                pass  # 404s (no demo data, unknown request) warm up just as well
 
     def _start_pumps(self) -> None:
         """One pump for every SQS-triggered function of the app, as Lambda's event source mappings would."""

@@ -208,7 +208,7 @@ def test_a_slot_taken_between_viewing_and_booking_offers_alternatives_and_one_cl
 
 
 def test_someone_too_young_is_told_plainly_when_booking_opens_and_someone_outside_nrw_why_not(open_site, booking_api):
-    upcoming = [c for c in booking_api.get("/v1/campaigns")["campaigns"] if c["status"] == "upcoming"][0]
+    upcoming = next(c for c in booking_api.get("/v1/campaigns")["campaigns"] if c["status"] == "upcoming")
     page = open_site("/#/book")
     check_eligibility(page, Person("Kurt", "Jünger", "1941-06-01"))
     expect(heading(page)).to_have_text("Sie können im Moment noch nicht buchen")

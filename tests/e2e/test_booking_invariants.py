@@ -187,7 +187,7 @@ def test_an_ineligible_person_gets_403_and_nothing_is_queued(stack, api):
 
 
 def test_availability_never_shows_a_full_slot_or_one_without_a_second_dose(stack, api):
-    campaign_id, first_id, second_id = new_campaign(stack, 1, 1)
+    campaign_id, first_id, _ = new_campaign(stack, 1, 1)
     shown = api.get(f"/v1/centers/dortmund/availability?campaign={campaign_id}&days=7").json()
     assert [s["slot_id"] for day in shown["days"] for s in day["slots"]] == [first_id]
     wait_decided(stack.api_url, api.post(

@@ -113,7 +113,7 @@ def test_logs_of_a_whole_booking_flow_hold_no_personal_data(stack, api):
         api.post(f"/v1/bookings/{code}/cancel", json={"birth_date": "1936-07-19"})
         stack.wait_for_idle_queues()
     finally:
-        for h, stream in zip(own, original_streams):
+        for h, stream in zip(own, original_streams, strict=True):
             h.setStream(stream)
         for logger in watched:
             logger.removeHandler(handler)

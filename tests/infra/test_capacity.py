@@ -117,7 +117,10 @@ def test_availability_reads_from_every_api_instance_eat_the_slot_partitions_read
     cached = design(roomy_stage(slot_shards=1, availability_from_snapshots=False, api_rate_limit_rps=1e9))
     snapshots = design(roomy_stage(slot_shards=1, availability_from_snapshots=True))
     assert m.availability_load_rru(cached, TEN_TIMES, 1000) > 10 * m.availability_load_rru(snapshots, TEN_TIMES, 1000)
-    reads = lambda d_: {c.name: c for c in m.ceilings(d_, TEN_TIMES)}["Slot partition reads (busiest centre)"]
+
+    def reads(d_):
+        return {c.name: c for c in m.ceilings(d_, TEN_TIMES)}["Slot partition reads (busiest centre)"]
+
     assert reads(cached).bookings_per_s < reads(snapshots).bookings_per_s
 
 
@@ -441,7 +444,7 @@ def _static_files() -> list[Path]:
             if found not in files:
                 files.append(found)
                 pending.append(found)
-    return files + [SITE / "i18n" / "de.json"]
+    return [*files, SITE / "i18n" / "de.json"]
 
 
 def test_the_site_loads_the_static_files_the_model_prices():

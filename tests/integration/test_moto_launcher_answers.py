@@ -57,11 +57,11 @@ def _free_loopback_port() -> int:
 @contextlib.contextmanager
 def _server(command: list[str]) -> Iterator[int]:
     port = _free_loopback_port()
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - outlives this block: closed after the server stops
     # moto's projections go through Python sets: one hash seed for both servers, so that stock moto
     # itself answers in the same order twice.
     env = {**os.environ, "PYTHONHASHSEED": "0"}
-    proc = subprocess.Popen(command + [str(port)], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([*command, str(port)], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -429,7 +429,7 @@ def test_launcher_answers_every_query_and_item_operation_with_stock_motos_bytes(
     launcher_transcript = _transcript(_caller(launcher_port))
 
     assert len(launcher_transcript) == len(stock_transcript)
-    for stock_entry, launcher_entry in zip(stock_transcript, launcher_transcript):
+    for stock_entry, launcher_entry in zip(stock_transcript, launcher_transcript, strict=True):
         assert launcher_entry == stock_entry, stock_entry[:2]
     # The sequence exercised what it claims to: pages, errors and every key-condition operator.
     statuses = [entry[2] for entry in stock_transcript]

@@ -82,7 +82,7 @@ def test_a_booking_code_typed_in_lower_case_without_dashes_is_understood():
     first_offsets=st.lists(st.integers(min_value=1, max_value=70), min_size=2, max_size=40),
 )
 def test_every_offered_pair_is_bookable_as_a_whole(capacities, first_offsets):
-    slots = {s.slot_id: s for s in (slot(o, 9 + i % 8, c) for i, (o, c) in enumerate(zip(first_offsets, capacities)))}
+    slots = {s.slot_id: s for s in (slot(o, 9 + i % 8, c) for i, (o, c) in enumerate(zip(first_offsets, capacities, strict=False)))}
     pairs = d.bookable_pairs(CAMPAIGN, list(slots.values()), NOW, NOW + timedelta(days=28))
     for pair in pairs:
         assert pair.first.remaining > 0 and pair.second is not None and pair.second.remaining > 0

@@ -91,9 +91,12 @@ class Room:
 
 def spearman(xs: list[int], ys: list[int]) -> float:
     n = len(xs)
-    rank = lambda v: {x: i for i, x in enumerate(sorted(v))}
+
+    def rank(v: list[int]) -> dict[int, int]:
+        return {x: i for i, x in enumerate(sorted(v))}
+
     rx, ry = rank(xs), rank(ys)
-    return 1 - 6 * sum((rx[x] - ry[y]) ** 2 for x, y in zip(xs, ys)) / (n * (n * n - 1))
+    return 1 - 6 * sum((rx[x] - ry[y]) ** 2 for x, y in zip(xs, ys, strict=True)) / (n * (n * n - 1))
 
 
 # --- order ----------------------------------------------------------------------------------------
@@ -291,7 +294,7 @@ def test_pre_queue_ranks_are_a_permutation_ordered_by_the_draw(keys):
     snapshot = w.QueueSnapshot(sorted(keys))
     ranks = [snapshot.rank(w.Entry(str(i), "c", w.Lane.WEB, w.Phase.PRE, k, 0, OPENS)) for i, k in enumerate(keys)]
     assert sorted(ranks) == list(range(len(keys)))
-    for (k1, r1), (k2, r2) in itertools.combinations(zip(keys, ranks), 2):
+    for (k1, r1), (k2, r2) in itertools.combinations(zip(keys, ranks, strict=True), 2):
         assert (k1 < k2) == (r1 < r2)
 
 
