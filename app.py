@@ -1,6 +1,7 @@
 """vaxslot's entry points: HTTP routes and queue handlers. Each one only translates; the work is in chalicelib."""
 
 import os
+from collections.abc import Mapping
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -34,7 +35,7 @@ route = lambda path, **kw: lambda view: app.route(path, cors=CORS, **kw)(api_vie
 STAFF = CognitoUserPoolAuthorizer("StaffUserPool", provider_arns=[os.environ.get("STAFF_USER_POOL_ARN", "")])
 
 
-def _query() -> dict:
+def _query() -> Mapping[str, str]:
     return app.current_request.query_params or {}
 
 
@@ -86,7 +87,8 @@ def _accept_booking_request(channel: str) -> Response:
     # Waiting room (§8): while the campaign's room is active, only an admitted visitor may send a request.
     bootstrap.waiting_room_service().check_admission(body.campaign_id, request.headers.get("admission-token"),
                                                      bootstrap.person_key(body.person.to_domain()))
-    bootstrap.booking_request_idempotency().register_lambda_context(app.lambda_context)
+    # chalice's LambdaContext carries what powertools reads; mypy sees two unrelated classes.
+    bootstrap.booking_request_idempotency().register_lambda_context(app.lambda_context)  # type: ignore[arg-type]
     request_id = commands.submit_booking_request(bootstrap.submit_booking_request(), body,
                                                  request.headers.get("idempotency-key"))
     count("BookingRequestAccepted", channel=channel)
@@ -155,7 +157,8 @@ def release_contingent(campaign_id):
     require_group(request, "ops")
     body = schemas.parse_json_body(schemas.ContingentBody, request.raw_body)
     key = schemas.require_header(request.headers, "Idempotency-Key")
-    bootstrap.contingent_idempotency().register_lambda_context(app.lambda_context)
+    # chalice's LambdaContext carries what powertools reads; mypy sees two unrelated classes.
+    bootstrap.contingent_idempotency().register_lambda_context(app.lambda_context)  # type: ignore[arg-type]
     slots = commands.release_contingent(bootstrap.release_contingent_once(), campaign_id, body, key)
     count("ContingentReleased")
     return json_response(views.released_contingent(campaign_id, body.center_id, slots), 201)

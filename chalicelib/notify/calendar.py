@@ -11,7 +11,8 @@ from chalicelib.contracts.mail import Appointment
 _SUMMARY = {"de": "Impftermin {dose} ({code})", "en": "Vaccination appointment {dose} ({code})"}
 _DESCRIPTION = {
     "de": "Buchungscode {code}. Bitte Ausweis, Versichertenkarte und (falls vorhanden) Impfpass mitbringen.",
-    "en": "Booking code {code}. Please bring your ID card, health insurance card and vaccination record if you have one.",
+    "en": "Booking code {code}. Please bring your ID card, health insurance card and vaccination record "
+          "if you have one.",
 }
 
 

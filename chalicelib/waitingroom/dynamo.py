@@ -62,7 +62,7 @@ class AdmissionItem(_Item):
     expires_at = NumberAttribute()
 
 
-MODELS = (RoomItem, EntryItem, CounterItem, AdmissionItem)
+MODELS: tuple[type[Model], ...] = (RoomItem, EntryItem, CounterItem, AdmissionItem)
 
 
 def bind(table_name: str, region: str, host: str | None) -> None:

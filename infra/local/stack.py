@@ -24,11 +24,13 @@ from datetime import date
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from chalice import Chalice
 from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer, ThreadedHTTPServer
 
+from chalicelib.booking.ports import Catalog
 from infra.local import callcount
 from infra.local.aws import LOCAL_CREDENTIALS, REGION, client, create_resources
 from infra.local.pump import QueuePump
@@ -192,8 +194,8 @@ class LocalStack:
         self.pumps: dict[str, QueuePump] = {}
         self.pump_errors: list[BaseException] = []
         self.queue_urls: dict[str, str] = {}
-        self.app_module = None
-        self.catalog = None
+        self.app_module: Any = None  # the imported app module, from start() on
+        self.catalog: Catalog | None = None
         self.calls: callcount.CallCounter | None = None
 
     # --- lifecycle --------------------------------------------------------------------------------

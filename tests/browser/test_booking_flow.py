@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.support import Api, Person, check, check_eligibility, choose_slot, fill_details
 
@@ -23,7 +23,8 @@ class HeldPolls:
     """Keeps the site's status polls waiting (as if the queue were slow) until released."""
 
     def __init__(self, page: Page):
-        self.routes, self.released = [], False
+        self.routes: list[Route] = []
+        self.released = False
         page.route(POLL, self.hold)
 
     def hold(self, route) -> None:

@@ -297,7 +297,7 @@ def test_the_booking_transaction_writes_as_many_items_as_the_model_counts():
     booking = d.Booking(code="ABCD-EFGH-JK", request_id="r1", campaign_id=CAMPAIGN.id, center_id=DORTMUND.id,
                         first=first.ref, second=second.ref, person=person(), language="de", created_at=NOW)
     connection = RecordingConnection()
-    DynamoBookings(connection).reserve(booking, "person-key")
+    DynamoBookings(connection).reserve(booking, "person-key")  # type: ignore[arg-type]  # a duck-typed stand-in
     [tx] = connection.transactions
     items = [i for kind in ("checks", "deletes", "puts", "updates") for i in tx[kind]]
     assert len(items) == TODAY.ddb_tx_items
@@ -458,9 +458,13 @@ def test_the_models_poll_schedule_is_the_sites():
     source = (SITE / "js" / "views" / "request.js").read_text()
 
     def const(name: str) -> float:
-        return float(re.search(rf"const {name} = (\d+);", source).group(1)) / 1000
+        found = re.search(rf"const {name} = (\d+);", source)
+        assert found, name
+        return float(found.group(1)) / 1000
 
-    factor = float(re.search(r"delay \* ([\d.]+), Date\.now\(\) - started < SOON_MS", source).group(1))
+    found = re.search(r"delay \* ([\d.]+), Date\.now\(\) - started < SOON_MS", source)
+    assert found, "the poll back-off factor"
+    factor = float(found.group(1))
     defaults = inspect.signature(m.polls_for_wait).parameters
     assert (const("FIRST_DELAY"), factor, const("SOON_MAX"), const("LATER_MAX"), const("SOON_MS")) == tuple(
         defaults[n].default for n in ("first_s", "factor", "soon_max_s", "later_max_s", "soon_s"))

@@ -55,6 +55,7 @@ def test_a_counter_item_holds_a_keyed_hash_a_window_and_a_ttl_after_its_window(c
     now = datetime.now(UTC)
     name = f"ttl-{uuid.uuid4().hex[:6]}"
     ticket = Limiter(counters, PEPPER, clock=lambda: now).hit(Limit(name, 3, 60), "ABCD-EFGH-JK")
+    assert ticket is not None
     item = CounterItem.get(f"LIMIT#{ticket.key}", f"WINDOW#{ticket.window.start}", consistent_read=True)
     assert "ABCD" not in item.pk and item.n == 1
     assert ticket.window.start <= now.timestamp() < ticket.window.end < item.expires_at
@@ -81,5 +82,6 @@ def test_a_verification_round_trips_and_keeps_its_first_verified_time(counters):
     assert store.get(verification.id) == verification
     store.mark_verified(verification.id, sent + timedelta(hours=1))
     store.mark_verified(verification.id, sent + timedelta(hours=2))
-    assert store.get(verification.id).verified_until == sent + timedelta(hours=1)
+    stored = store.get(verification.id)
+    assert stored is not None and stored.verified_until == sent + timedelta(hours=1)
     assert store.get(v.new_id()) is None

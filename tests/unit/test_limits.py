@@ -232,7 +232,8 @@ def mail(recipient: str = "erna@example.org", code: str = "ABCD-EFGH-JK") -> Mai
 def test_an_address_gets_at_most_its_daily_mails_and_the_skip_is_recorded():
     clock = Clock()
     limiter = Limiter(FakeCounters(), PEPPER, clock=clock)
-    mailer, capped = FakeMailer(), []
+    mailer = FakeMailer()
+    capped: list[MailKind] = []
     service = MailService(mailer, FakeSuppressionList(), sender="noreply@vaxslot.example", site_url="",
                           quota=LimiterMailQuota(lambda: limiter, 3),
                           on_capped=capped.append)
