@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Chalice, CognitoUserPoolAuthorizer, ConvertToMiddleware, CORSConfig, Rate, Response
 
 from chalicelib import bootstrap
-from chalicelib.api import commands, schemas, views
+from chalicelib.api import commands, schemas, staff, views
 from chalicelib.api.http import api_view, chalice_errors_to_contract, json_response, require_group
 from chalicelib.api.limits import client_address, client_limit
 from chalicelib.booking.queues import BookingRequestMessage
@@ -138,30 +138,83 @@ def booking_calendar_file(code):
 
 @route("/v1/staff/booking-requests", methods=["POST"], authorizer=STAFF)
 def hotline_booking_request():
-    """A hotline agent books for a caller: same rules and queue, not limited per IP like the public route."""
-    require_group(app.current_request, "hotline", "ops")
-    return _accept_booking_request("hotline")
+    """An agent books for a caller (e-mail optional): same rules and queue; agent and channel recorded, audited."""
+    request = app.current_request
+    actor = staff.staff_actor(request, "hotline", "ops", "admin")
+    body = schemas.parse_json_body(staff.HotlineBookingRequestBody, request.raw_body)
+    person = body.person.to_domain()
+    bootstrap.abuse_limits().admit_booking_request(person)  # per-person limit, as on the citizen route
+    bootstrap.waiting_room_service().check_admission(body.campaign_id, request.headers.get("admission-token"),
+                                                     bootstrap.person_key(person))
+    # chalice's LambdaContext carries what powertools reads; mypy sees two unrelated classes.
+    bootstrap.booking_request_idempotency().register_lambda_context(app.lambda_context)  # type: ignore[arg-type]
+    request_id = staff.submit_for_caller(bootstrap.submit_booking_request(), bootstrap.staff_service(), body,
+                                         request.headers.get("idempotency-key"), actor)
+    count("BookingRequestAccepted", channel="hotline")
+    return json_response(views.request_accepted(request_id), 202)
 
 
 @route("/v1/staff/campaigns/{campaign_id}", methods=["PUT"], authorizer=STAFF)
 def put_campaign(campaign_id):
-    require_group(app.current_request, "ops")
+    actor = staff.staff_actor(app.current_request, "ops")
     body = schemas.parse_json_body(schemas.CampaignBody, app.current_request.raw_body)
+    before = bootstrap.staff_service().campaign_or_none(schemas.parse_identifier(campaign_id))
     campaign = bootstrap.operations_service().put_campaign(body.to_domain(schemas.parse_identifier(campaign_id)))
+    bootstrap.staff_service().campaign_put(actor, before, campaign)
     return json_response(views.campaign(campaign))
 
 
 @route("/v1/staff/campaigns/{campaign_id}/contingents", methods=["POST"], authorizer=STAFF)
 def release_contingent(campaign_id):
     request = app.current_request
-    require_group(request, "ops")
+    actor = staff.staff_actor(request, "ops")
     body = schemas.parse_json_body(schemas.ContingentBody, request.raw_body)
     key = schemas.require_header(request.headers, "Idempotency-Key")
     # chalice's LambdaContext carries what powertools reads; mypy sees two unrelated classes.
     bootstrap.contingent_idempotency().register_lambda_context(app.lambda_context)  # type: ignore[arg-type]
     slots = commands.release_contingent(bootstrap.release_contingent_once(), campaign_id, body, key)
+    bootstrap.staff_service().contingent_released(actor, campaign_id, body.center_id, slots,
+                                                  added_capacity=sum(s.capacity for s in body.slots))
     count("ContingentReleased")
     return json_response(views.released_contingent(campaign_id, body.center_id, slots), 201)
+
+
+# --- hotline look-up and cancel, the audit (issue #13; docs/hotline.md) ----------------------------
+# Agents find and cancel for callers; admins read who did what. Ops are not given the audit: it is the
+# review of their own actions (cohorts, contingents, waiting room).
+AGENT_ROLES = ("hotline", "admin")
+
+
+@route("/v1/staff/bookings/{code}", methods=["GET"], authorizer=STAFF)
+def staff_lookup_booking(code):
+    staff.staff_actor(app.current_request, *AGENT_ROLES)
+    query = schemas.parse(schemas.BirthDateQuery, _query())
+    return json_response(staff.staff_booking(bootstrap.staff_service().lookup(code, query.birth_date)))
+
+
+@route("/v1/staff/bookings", methods=["GET"], authorizer=STAFF)
+def staff_find_bookings():
+    staff.staff_actor(app.current_request, *AGENT_ROLES)
+    query = staff.parse_caller_query(_query())
+    found = bootstrap.staff_service().find(query.given_name, query.family_name, query.birth_date, query.postal_code)
+    return json_response({"bookings": [staff.staff_booking(v) for v in found]})
+
+
+@route("/v1/staff/bookings/{code}/cancel", methods=["POST"], authorizer=STAFF)
+def staff_cancel_booking(code):
+    actor = staff.staff_actor(app.current_request, *AGENT_ROLES)
+    view = bootstrap.staff_service().cancel(actor, code)
+    count("BookingCancelled", channel="hotline")
+    return json_response(staff.staff_booking(view))
+
+
+@route("/v1/staff/audit", methods=["GET"], authorizer=STAFF)
+def staff_audit():
+    staff.staff_actor(app.current_request, "admin")
+    query = schemas.parse(staff.AuditQuery, _query())
+    page = bootstrap.staff_service().audit(query.from_, query.to, query.actor, query.limit,
+                                           staff.decode_cursor(query.cursor))
+    return json_response(staff.audit_page(page))
 
 
 # --- queue workers --------------------------------------------------------------------------------
@@ -245,11 +298,14 @@ def waiting_room_entry(entry_id):
 
 @route("/v1/staff/campaigns/{campaign_id}/waiting-room", methods=["PUT"], authorizer=STAFF)
 def put_waiting_room(campaign_id):
-    require_group(app.current_request, "ops")
+    actor = staff.staff_actor(app.current_request, "ops")
     body = schemas.parse_json_body(room_edge.RoomBody, app.current_request.raw_body)
     campaign_id = schemas.parse_identifier(campaign_id)
+    before = room_edge.room(campaign_id, bootstrap.waiting_room_service().room(campaign_id))
     settings = bootstrap.waiting_room_service().put_room(body.to_domain(campaign_id))
-    return json_response(room_edge.room(campaign_id, settings))
+    after = room_edge.room(campaign_id, settings)
+    bootstrap.staff_service().waiting_room_put(actor, campaign_id, before, after)
+    return json_response(after)
 
 
 @route("/v1/staff/campaigns/{campaign_id}/waiting-room/entries", methods=["POST"], authorizer=STAFF)

@@ -41,6 +41,7 @@ from chalicelib.observability import count, logger
 from chalicelib.settings import LimitSettings, get_limit_settings, get_settings
 from chalicelib.verification.dynamo import DynamoVerifications
 from chalicelib.verification.service import VerificationService
+from chalicelib.waitingroom.dynamo import DynamoRoomStore  # imported here so that _connection() binds its items
 
 IDEMPOTENCY_TTL_S = 24 * 3600
 
@@ -261,6 +262,7 @@ def reset() -> None:
 
     settings.get_settings.cache_clear()
     for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, _bookings, booking_queries,
+                    audit_trail, staff_service,
                     booking_service, operations_service, reconciliation, mail_service,
                     booking_request_idempotency, submit_booking_request, contingent_idempotency,
                     release_contingent_once, mail_idempotency, send_mail_once,
@@ -278,25 +280,59 @@ def _admission_token_key() -> bytes:
     s = get_settings()
     if s.admission_token_key is not None:
         return s.admission_token_key
-    if s.admission_token_key_parameter is None:
-        raise RuntimeError("set ADMISSION_TOKEN_KEY_PARAMETER (or ADMISSION_TOKEN_KEY) outside the local stage")
-    parameter = _client("ssm").get_parameter(Name=s.admission_token_key_parameter, WithDecryption=True)
-    return parameter["Parameter"]["Value"].encode()
+    if s.admission_token_key_secret_arn is None:
+        raise RuntimeError(f"stage {s.stage!r} needs ADMISSION_TOKEN_KEY_SECRET_ARN (the stack's admission key secret)")
+    secret = _client("secretsmanager").get_secret_value(SecretId=s.admission_token_key_secret_arn)
+    return secret["SecretString"].encode()
 
 
 @functools.cache
 def waiting_room_service():
-    from chalicelib.waitingroom import dynamo as room_dynamo
     from chalicelib.waitingroom.services import WaitingRoomService
     from chalicelib.waitingroom.tokens import AdmissionTokens
 
-    s = get_settings()
-    room_dynamo.bind(s.table_name, s.region, s.aws_endpoint_url)
+    _connection()  # binds the room's items with every other item of the table
     # The key is fetched only when a token is signed or checked: without an active room, booking needs none.
     tokens = functools.cache(lambda: AdmissionTokens(_admission_token_key()))
-    return WaitingRoomService(room_dynamo.DynamoRoomStore(), catalog(), tokens, clock=lambda: datetime.now(LOCAL_TZ))
+    return WaitingRoomService(DynamoRoomStore(), catalog(), tokens, clock=lambda: datetime.now(LOCAL_TZ))
 
 
 def person_key(person) -> str:
     """The booking lock's person key, which an admission is bound to."""
     return person.key(_person_key_pepper())
+
+
+# --- hotline and audit (issue #13) ----------------------------------------------------------------
+
+
+def _audit_write_failed(record, error: Exception) -> None:
+    # The alarm's metric, and a log to re-enter the record from: a request or campaign id is logged, a booking
+    # code never (they are personal data; such records are written in their action's transaction anyway).
+    from chalicelib.observability import count, logger
+
+    count("AuditWriteFailed", action=record.action)
+    target = None if record.action.startswith("booking.") else record.target
+    logger.error("audit record not written", extra={
+        "action": record.action, "target": target, "actor": record.actor, "role": record.role,
+        "at": record.at.isoformat(), "after": record.after if target else None, "error_type": type(error).__name__})
+
+
+@functools.cache
+def audit_trail():
+    from chalicelib.booking.audit import AuditTrail
+    from chalicelib.booking.storage.audit import DynamoAuditLog
+
+    _connection()
+    return AuditTrail(DynamoAuditLog(), on_failure=_audit_write_failed)
+
+
+@functools.cache
+def staff_service():
+    """Hotline agents' look-up and cancel, and the audit of every staff action."""
+    from chalicelib.booking.hotline import StaffService
+    from chalicelib.booking.storage.callers import DynamoCallerIndex
+
+    s = get_settings()
+    return StaffService(booking_queries(), _bookings(), DynamoCallerIndex(),
+                        SqsMailOutbox(_client("sqs"), _queue_url(s.notify_queue_name)), audit_trail(),
+                        person_key=person_key, clock=now)

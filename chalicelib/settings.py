@@ -27,9 +27,10 @@ class Settings:
     aws_endpoint_url: str | None  # moto's server locally; None on AWS
     catalog_cache_s: float  # how long a Lambda instance keeps centres and campaigns in memory
     availability_max_age_s: float  # how old the slots behind an availability answer may be (0: read fresh)
-    # --- waiting room: the HS256 key of admission tokens, given directly (local stage) or read from SSM.
+    # --- waiting room: the HS256 key of admission tokens, given directly (local stage and tests only), or
+    # read from the stack's generated secret (Secrets Manager) once per cold start.
     admission_token_key: bytes | None = None
-    admission_token_key_parameter: str | None = None  # SecureString name, resolved once per cold start
+    admission_token_key_secret_arn: str | None = None
 
 
 @functools.cache
@@ -65,16 +66,19 @@ def get_settings() -> Settings:
 
 
 # --- waiting room ---------------------------------------------------------------------------------
-# Only the local stage may fall back to a known key; elsewhere it comes from the stack's secrets (SSM).
+# Only the local stage may use a key from the environment (or a known one); a deployed stage reads the stack's
+# generated secret (infra/aws/template/functions.py admission_key_secret), like the pepper.
 _LOCAL_ADMISSION_TOKEN_KEY = "local-admission-token-key-not-secret-0123456789"
 
 
 def _admission_token_settings(env, stage: str) -> dict:
-    key = env.get("ADMISSION_TOKEN_KEY") or (_LOCAL_ADMISSION_TOKEN_KEY if stage == "local" else None)
-    # A missing key is an error only when a token is signed or checked (bootstrap.admission_tokens),
-    # so stages without a waiting room keep starting.
-    return {"admission_token_key": key.encode() if key else None,
-            "admission_token_key_parameter": env.get("ADMISSION_TOKEN_KEY_PARAMETER") or None}
+    if stage != LOCAL_STAGE:
+        # A missing ARN is an error only when a token is signed or checked (bootstrap._admission_token_key):
+        # functions that never see a waiting room (the workers) are not given it.
+        return {"admission_token_key": None,
+                "admission_token_key_secret_arn": env.get("ADMISSION_TOKEN_KEY_SECRET_ARN") or None}
+    key = env.get("ADMISSION_TOKEN_KEY") or _LOCAL_ADMISSION_TOKEN_KEY
+    return {"admission_token_key": key.encode(), "admission_token_key_secret_arn": None}
 
 
 @dataclass(frozen=True)

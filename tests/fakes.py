@@ -7,7 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from chalicelib.booking import domain as d
-from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, RequestQueue
+from chalicelib.booking.audit import AuditLog, AuditRecord, sort_key
+from chalicelib.booking.ports import Bookings, CallerIndex, Catalog, MailOutbox, RequestQueue
 from chalicelib.contracts.mail import MailMessage
 from chalicelib.notify.ports import Mailer, SuppressionList
 
@@ -51,8 +52,9 @@ class FakeCatalog(Catalog):
 class FakeBookings(Bookings):
     """Keeps the same all-or-nothing rules as the DynamoDB transaction, under one lock."""
 
-    def __init__(self, catalog: FakeCatalog):
+    def __init__(self, catalog: FakeCatalog, audit_log: FakeAuditLog | None = None):
         self._catalog = catalog
+        self._audit_log = audit_log
         self._lock = threading.Lock()
         self.requests: dict[str, d.RequestState] = {}
         self.bookings: dict[str, d.Booking] = {}
@@ -104,11 +106,14 @@ class FakeBookings(Bookings):
     def active_bookings(self):
         return iter([b for b in self.bookings.values() if b.status is d.BookingStatus.ACTIVE])
 
-    def cancel(self, booking, person_key):
+    def cancel(self, booking, person_key, audit=None):
         with self._lock:
             current = self.bookings[booking.code]
             if current.status is d.BookingStatus.CANCELLED:
                 return False
+            if audit is not None:  # in the same "transaction" as the cancel, as the DynamoDB adapter does
+                assert self._audit_log is not None, "a staff cancel needs the audit log"
+                self._audit_log.append(audit)
             for a in current.appointments:
                 key = (current.campaign_id, current.center_id, a.slot_id)
                 slot = self._catalog.slot_table[key]
@@ -116,6 +121,32 @@ class FakeBookings(Bookings):
             self.bookings[booking.code] = current.cancelled()
             del self.locks[(person_key, current.campaign_id)]
             return True
+
+
+class FakeAuditLog(AuditLog):
+    def __init__(self, failures: int = 0):
+        self.records: list[AuditRecord] = []
+        self.failures = failures  # the next appends that fail (a store that is briefly unavailable)
+
+    def append(self, record):
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("audit store unavailable")
+        self.records.append(record)
+
+    def day(self, day, after, limit, actor):
+        found = sorted((r for r in self.records if r.day == day and (actor is None or r.actor == actor)
+                        and (after is None or sort_key(r) > after)), key=sort_key)
+        page = found[:limit]
+        return page, (sort_key(page[-1]) if len(found) > limit else None)
+
+
+class FakeCallerIndex(CallerIndex):
+    def __init__(self, bookings: FakeBookings):
+        self._bookings = bookings
+
+    def booking_codes(self, person_key):
+        return [code for (key, _), code in self._bookings.locks.items() if key == person_key]
 
 
 class FakeQueue(RequestQueue):

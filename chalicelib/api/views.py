@@ -11,7 +11,8 @@ from chalicelib.notify.calendar import booking_calendar
 
 
 def center(c: d.Center) -> dict:
-    return {"id": c.id, "name": c.name, "address": c.address, "region": c.region, "vaccines": list(c.vaccines)}
+    return {"id": c.id, "name": c.name, "address": c.address, "region": c.region, "vaccines": list(c.vaccines),
+            "hotline": c.hotline}
 
 
 def campaign(c: d.Campaign, status: d.CampaignStatus | None = None) -> dict:
@@ -85,7 +86,8 @@ def booking_summary(view: BookingView) -> dict:
         "campaign_id": b.campaign_id,
         "first": _appointment(b.first, b.center_id),
         "second": _appointment(b.second, b.center_id),
-        "center": {"id": view.center.id, "name": view.center.name, "address": view.center.address},
+        "center": {"id": view.center.id, "name": view.center.name, "address": view.center.address,
+                   "hotline": view.center.hotline},
     }
 
 

@@ -86,6 +86,8 @@ class Center:
     region: str
     postal_codes: frozenset[str]
     vaccines: tuple[str, ...]
+    # The phone hotline of the centre's region (KV Nordrhein and KV Westfalen-Lippe each ran their own).
+    hotline: str | None = None
 
     def serves(self, postal_code: str) -> bool:
         return postal_code in self.postal_codes
@@ -336,8 +338,9 @@ class Person:
     family_name: str
     birth_date: date
     postal_code: str
-    email: str
+    email: str | None = None  # None only for callers booked by a hotline agent: no mail is sent to them
     phone: str | None = None
+    postal_address: str | None = None  # where a printed confirmation goes (hotline callers without e-mail)
 
     def key(self, pepper: bytes) -> str:
         """A keyed hash: the lock item says 'this person booked' without holding the name in clear."""
@@ -364,6 +367,13 @@ def normalise_booking_code(code: str) -> str:
     return f"{compact[:4]}-{compact[4:8]}-{compact[8:]}"
 
 
+class Channel(str, Enum):
+    """How a request reached us: the citizen site/API, or a hotline agent on the phone."""
+
+    WEB = "web"
+    HOTLINE = "hotline"
+
+
 class BookingStatus(str, Enum):
     ACTIVE = "active"
     CANCELLED = "cancelled"
@@ -381,6 +391,8 @@ class Booking:
     language: str
     status: BookingStatus = BookingStatus.ACTIVE
     created_at: datetime | None = None
+    channel: Channel = Channel.WEB
+    agent: str | None = None  # the staff user name that booked for the person (hotline), else None
 
     def cancelled(self) -> Booking:
         return replace(self, status=BookingStatus.CANCELLED)
@@ -415,6 +427,8 @@ class BookingRequest:
     flexible: bool
     language: str
     person: Person
+    channel: Channel = Channel.WEB
+    agent: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.booking import domain as d
+from chalicelib.booking.ports import MailOutbox
 from chalicelib.contracts.mail import Appointment, MailKind, MailMessage
 
 
@@ -11,7 +12,11 @@ def appointments(booking: d.Booking) -> list[Appointment]:
     return [Appointment(dose=i, start=s.start, end=s.end) for i, s in enumerate(booking.appointments, start=1)]
 
 
-def mail_for(kind: MailKind, booking: d.Booking, center: d.Center) -> MailMessage:
+def mail_for(kind: MailKind, booking: d.Booking, center: d.Center) -> MailMessage | None:
+    """The message, or None for a person without e-mail (a hotline caller): nothing is published for them,
+    so the mail worker never sees a message without a recipient."""
+    if not booking.person.email:
+        return None
     return MailMessage(
         kind=kind,
         booking_code=booking.code,
@@ -23,3 +28,12 @@ def mail_for(kind: MailKind, booking: d.Booking, center: d.Center) -> MailMessag
         center_address=center.address,
         appointments=appointments(booking),
     )
+
+
+def publish_mail(outbox: MailOutbox, kind: MailKind, booking: d.Booking, center: d.Center) -> bool:
+    """Publish the booking's mail if the person has an address; False if there was none to send to."""
+    message = mail_for(kind, booking, center)
+    if message is None:
+        return False
+    outbox.publish(message)
+    return True

@@ -9,6 +9,7 @@ import abc
 from collections.abc import Iterator
 from datetime import datetime
 
+from chalicelib.booking.audit import AuditRecord
 from chalicelib.booking.domain import (
     Booking,
     BookingRequest,
@@ -82,8 +83,9 @@ class Bookings(abc.ABC):
         """Every active booking (a full read: for the hourly reconciliation, not for requests)."""
 
     @abc.abstractmethod
-    def cancel(self, booking: Booking, person_key: str) -> bool:
-        """Cancel an active booking and give both slots back at once. False if it was cancelled already."""
+    def cancel(self, booking: Booking, person_key: str, audit: AuditRecord | None = None) -> bool:
+        """Cancel an active booking and give both slots back at once. False if it was cancelled already.
+        With `audit` (a staff cancel), the record is stored in the same transaction."""
 
 
 class RequestQueue(abc.ABC):
@@ -96,3 +98,11 @@ class MailOutbox(abc.ABC):
     @abc.abstractmethod
     def publish(self, message: MailMessage) -> None:
         """Queue a mail to be rendered and sent by the notify worker."""
+
+
+class CallerIndex(abc.ABC):
+    """How an agent finds a caller's bookings from who they are (the hotline, `hotline.StaffService.find`)."""
+
+    @abc.abstractmethod
+    def booking_codes(self, person_key: str) -> list[str]:
+        """The codes named by the person's lock items (active bookings, one per campaign or series)."""

@@ -16,8 +16,9 @@ class PersonMessage(BaseModel):
     family_name: str
     birth_date: date
     postal_code: str
-    email: str
+    email: str | None = None
     phone: str | None = None
+    postal_address: str | None = None
 
 
 class BookingRequestMessage(BaseModel):
@@ -31,6 +32,8 @@ class BookingRequestMessage(BaseModel):
     flexible: bool
     language: str
     person: PersonMessage
+    channel: d.Channel = d.Channel.WEB  # absent in messages of older deploys: they came from the web
+    agent: str | None = None
 
     @classmethod
     def from_domain(cls, request: d.BookingRequest) -> BookingRequestMessage:
@@ -42,6 +45,8 @@ class BookingRequestMessage(BaseModel):
             flexible=request.flexible,
             language=request.language,
             person=PersonMessage(**request.person.__dict__),
+            channel=request.channel,
+            agent=request.agent,
         )
 
     def to_domain(self) -> d.BookingRequest:
@@ -53,6 +58,8 @@ class BookingRequestMessage(BaseModel):
             flexible=self.flexible,
             language=self.language,
             person=d.Person(**self.person.model_dump()),
+            channel=self.channel,
+            agent=self.agent,
         )
 
 

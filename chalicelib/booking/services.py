@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 
 from chalicelib.booking import domain as d
-from chalicelib.booking.mail import mail_for
+from chalicelib.booking.mail import publish_mail
 from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, RequestQueue
 from chalicelib.booking.queries import BookingQueries, BookingView
 from chalicelib.contracts.mail import MailKind
@@ -45,7 +45,7 @@ class BookingService:
         self._now = clock
 
     def submit(self, campaign_id: str, center_id: str, slot_id: str, flexible: bool, language: str,
-               person: d.Person) -> str:
+               person: d.Person, channel: d.Channel = d.Channel.WEB, agent: str | None = None) -> str:
         """Check what can be checked cheaply now, then store and queue the request. Returns its id."""
         try:
             campaign = self._queries.campaign(campaign_id)
@@ -69,6 +69,8 @@ class BookingService:
             flexible=flexible,
             language=language,
             person=person,
+            channel=channel,
+            agent=agent,
         )
         self._bookings.add_request(request, self._now())
         self._queue.send(request)
@@ -123,7 +125,7 @@ class BookingService:
         self._bookings.cancel(view.booking, view.booking.person.key(self._pepper))
         # Published again on a repeated cancel too: if the first publish was lost, this one is the mail;
         # if not, notify's idempotency drops it.
-        self._outbox.publish(mail_for(MailKind.BOOKING_CANCELLED, view.booking, view.center))
+        publish_mail(self._outbox, MailKind.BOOKING_CANCELLED, view.booking, view.center)
         return BookingView(view.booking.cancelled(), view.center)
 
     # --- internals --------------------------------------------------------------------------------
@@ -165,6 +167,8 @@ class BookingService:
                 person=request.person,
                 language=request.language,
                 created_at=self._now(),
+                channel=request.channel,
+                agent=request.agent,
             )
             try:
                 self._bookings.reserve(booking, request.person.key(self._pepper))
@@ -187,4 +191,4 @@ class BookingService:
     def _publish_confirmation(self, booking: d.Booking) -> None:
         if booking.status is not d.BookingStatus.ACTIVE:
             return
-        self._outbox.publish(mail_for(MailKind.BOOKING_CONFIRMED, booking, self._queries.center(booking.center_id)))
+        publish_mail(self._outbox, MailKind.BOOKING_CONFIRMED, booking, self._queries.center(booking.center_id))

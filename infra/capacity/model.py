@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import random
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -556,17 +557,24 @@ def goals(design: Design, peak_2021: Launch, ten_times: Launch) -> list[Goal]:
 # One entry per pair booking (people who enter and never book are not counted). The room holds the rush in
 # front of the booking API: its admissions are a ceiling above; what the room itself costs is here.
 
-ROOM_PRE_SHARDS = 64  # chalicelib/waitingroom/services.py PRE_SHARDS
+ROOM_PRE_SHARDS = 256  # chalicelib/waitingroom/services.py PRE_SHARDS
 ROOM_POST_SHARDS = 4  # POST_SHARDS, per arrival second
-ROOM_UNKNOWN_RETRY_S = 2  # chalicelib/waitingroom/edge.py retry_after_s while the position is unknown
+ROOM_UNKNOWN_RETRY_S = 2  # chalicelib/waitingroom/domain.py UNKNOWN_RETRY_S
+ROOM_RETRY_MAX_S = 180  # domain.RETRY_AFTER_MAX_S: the longest Retry-After once the rank is known
+ROOM_OPENING_SPREAD_MAX_S = 180  # domain.OPENING_SPREAD_MAX_S
 ITEM_MAX_BYTES = 400 * 1024
 
 
 def room_retry_after_s(eta_s: float | None) -> int:
-    """The Retry-After of an entry poll (edge.retry_after_s): ETA/4 within 1..30 s; 2 s while the rank is unknown."""
+    """The Retry-After of a ranked entry's poll (domain.retry_after_s): the ETA, at most 180 s, at least 1 s."""
     if eta_s is None:
         return ROOM_UNKNOWN_RETRY_S
-    return max(1, min(30, int(eta_s) // 4))
+    return max(1, min(ROOM_RETRY_MAX_S, math.ceil(eta_s)))
+
+
+def room_opening_spread_s(prequeue_minutes: float) -> float:
+    """Over how long the pre-queue's first polls after opening are spread (domain.opening_spread_s)."""
+    return min(ROOM_OPENING_SPREAD_MAX_S, max(1.0, prequeue_minutes * 60 / 10))
 
 
 def room_polls_for_wait(wait_s: float) -> int:
@@ -594,23 +602,36 @@ def counter_fill_wru(per: PerBooking, keys: int, key_bytes: float) -> float:
     return sum(counter_add_wru(per, n, key_bytes) for n in range(keys))
 
 
-def _ranked_polls(rate_per_s: float, queued: float, samples: int = 2_000) -> tuple[float, float]:
-    """(polls per entry on average, entry polls/s right after opening) for `queued` entries let in at
-    `rate_per_s`, the entry of rank r waiting (r + 1) / rate_per_s."""
+def _ranked_polls(rate_per_s: float, queued: float, spread_s: float, samples: int = 2_000,
+                  bin_s: float = 10) -> tuple[float, float]:
+    """(polls per entry on average, the busiest `bin_s` of entry polls after opening, per second) for `queued`
+    pre-queue entries let in at `rate_per_s`: the entry of rank r is let in (r + 1) / rate_per_s after opening,
+    makes its first poll at a random moment of the opening spread (independent of its rank: the draw), then
+    follows Retry-After."""
     if queued <= 0:
         return 0.0, 0.0
     step = queued / samples
-    ranks = [(i + 0.5) * step for i in range(samples)]
-    polls = sum(room_polls_for_wait((r + 1) / rate_per_s) for r in ranks) / samples
-    per_s = sum(1 / room_retry_after_s((r + 1) / rate_per_s) for r in ranks) * step
-    return polls, per_s
+    first = list(range(samples))
+    random.Random(0).shuffle(first)  # the same figures on every run
+    bins: dict[int, int] = {}
+    polls = 0
+    for i in range(samples):
+        admitted_s = ((i + 0.5) * step + 1) / rate_per_s
+        t = (first[i] + 0.5) / samples * spread_s
+        while True:
+            polls += 1
+            bins[int(t // bin_s)] = bins.get(int(t // bin_s), 0) + 1
+            if t >= admitted_s:
+                break
+            t += room_retry_after_s(admitted_s - t)
+    return polls / samples, max(bins.values()) * step / bin_s
 
 
 @dataclass(frozen=True)
 class RoomLoad:
     prequeue_entries: float
-    prequeue_polls_per_s: float  # at opening, everyone in the pre-queue polls every 2 s
-    opening_polls_per_s: float  # right after opening, paced by Retry-After
+    prequeue_polls_per_s: float  # the pre-queue's first polls, spread over the first seconds after opening
+    opening_polls_per_s: float  # the busiest 10 s of entry polls after opening (first polls + Retry-After)
     polls_per_booking: float  # entry polls, averaged over all bookings (a lower bound, see room_load)
     prequeue_entries_per_s: float
     prequeue_item_bytes: float  # one pre-queue counter shard at opening
@@ -628,9 +649,10 @@ def room_load(design: Design, launch: Launch) -> RoomLoad:
     n = launch.pair_bookings
     pre = n * s.prequeue_share
     window_s = s.prequeue_minutes * 60
-    # Before opening nobody's rank is known: every pre-queue entry polls every 2 s, on average for half the window.
-    pre_polls = window_s / 2 / ROOM_UNKNOWN_RETRY_S
-    ranked_polls, opening_per_s = _ranked_polls(rate, pre) if rate else (math.inf, math.inf)
+    # Before opening nobody's rank is known: the answer to the entry itself sends each pre-queue entry to come
+    # back once after opening, at a random moment of the opening spread (its first ranked poll, counted below).
+    spread_s = room_opening_spread_s(s.prequeue_minutes)
+    ranked_polls, opening_per_s = _ranked_polls(rate, pre, spread_s) if rate else (math.inf, math.inf)
     pre_per_shard = math.ceil(pre / ROOM_PRE_SHARDS)
     full_wru = counter_add_wru(per, pre_per_shard, per.room_pre_key_bytes)
     entry_wru = math.ceil(per.room_entry_item_bytes / WRU_BYTES)
@@ -643,9 +665,9 @@ def room_load(design: Design, launch: Launch) -> RoomLoad:
     # A later entry polls every 2 s until its arrival second is counted (~3 s: 2 polls); its wait behind the
     # pre-queue is left out, so `polls_per_booking` is a lower bound.
     post_polls = 2
-    polls = s.prequeue_share * (pre_polls + ranked_polls) + (1 - s.prequeue_share) * post_polls
+    polls = s.prequeue_share * ranked_polls + (1 - s.prequeue_share) * post_polls
     return RoomLoad(
-        prequeue_entries=pre, prequeue_polls_per_s=pre / ROOM_UNKNOWN_RETRY_S, opening_polls_per_s=opening_per_s,
+        prequeue_entries=pre, prequeue_polls_per_s=pre / spread_s, opening_polls_per_s=opening_per_s,
         polls_per_booking=polls, prequeue_entries_per_s=pre_rate,
         prequeue_item_bytes=counter_item_bytes(per, pre_per_shard, per.room_pre_key_bytes),
         prequeue_write_wru_per_s=pre_rate * (entry_wru + full_wru),
@@ -662,8 +684,9 @@ def room_checks(design: Design, launch: Launch) -> list[EdgeCheck]:
     api = min(s.api_rate_limit_rps, s.apigw_account_rps)
     wru = min(s.bookings_warm_wru or q.DDB_NEW_TABLE_WRU.value, s.ddb_table_max)
     return [
-        EdgeCheck("pre-queue polls at opening (every 2 s)", load.prequeue_polls_per_s, api, "req/s"),
-        EdgeCheck("entry polls right after opening (Retry-After)", load.opening_polls_per_s, api, "req/s"),
+        EdgeCheck(f"pre-queue's first polls after opening (over {room_opening_spread_s(s.prequeue_minutes):,.0f} s)",
+                  load.prequeue_polls_per_s, api, "req/s"),
+        EdgeCheck("entry polls after opening, busiest 10 s (Retry-After)", load.opening_polls_per_s, api, "req/s"),
         EdgeCheck("pre-queue counter item at opening", load.prequeue_item_bytes, ITEM_MAX_BYTES, "bytes"),
         EdgeCheck("pre-queue writes, end of the window (table)", load.prequeue_write_wru_per_s, wru, "WRU/s"),
         EdgeCheck("one pre-queue counter shard, end of window", load.prequeue_shard_wcu, q.DDB_PARTITION_WCU.value,

@@ -8,13 +8,18 @@ from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Catalog
 from chalicelib.booking.storage.models import SlotItem, slots_pk
 
+# The appointment hotlines of 2021: each Kassenärztliche Vereinigung ran its own (116 117 plus a suffix).
+REGION_HOTLINES = {"nordrhein": "0800 116 117 01", "westfalen-lippe": "0800 116 117 02"}
 CENTERS = (
     d.Center("dortmund", "Impfzentrum Dortmund (Messe Westfalenhallen)", "Rheinlanddamm 200, 44139 Dortmund",
-             "westfalen-lippe", frozenset(str(p) for p in range(44135, 44150)), ("comirnaty",)),
+             "westfalen-lippe", frozenset(str(p) for p in range(44135, 44150)), ("comirnaty",),
+             REGION_HOTLINES["westfalen-lippe"]),
     d.Center("muenster", "Impfzentrum Münster (Halle Münsterland)", "Albersloher Weg 32, 48155 Münster",
-             "westfalen-lippe", frozenset(str(p) for p in range(48143, 48168)), ("comirnaty",)),
+             "westfalen-lippe", frozenset(str(p) for p in range(48143, 48168)), ("comirnaty",),
+             REGION_HOTLINES["westfalen-lippe"]),
     d.Center("koeln", "Impfzentrum Köln (Messe Köln)", "Messeplatz 1, 50679 Köln",
-             "nordrhein", frozenset(str(p) for p in range(50667, 50680)), ("comirnaty",)),
+             "nordrhein", frozenset(str(p) for p in range(50667, 50680)), ("comirnaty",),
+             REGION_HOTLINES["nordrhein"]),
 )
 OPEN_CAMPAIGN_ID = "80plus-comirnaty"
 UPCOMING_CAMPAIGN_ID = "jahrgang-1941-comirnaty"

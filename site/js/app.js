@@ -3,7 +3,8 @@
 // the router shows the error page, which retries by itself after Retry-After.
 import { detectLanguage, loadLanguage, currentLang, t } from './i18n.js';
 import { ApiError } from './api.js';
-import { h, replaceContent } from './ui.js';
+import { h, regionHotline, replaceContent } from './ui.js';
+import { state } from './state.js';
 import { startView, easyReadView } from './views/start.js';
 import { checkView, eligibilityView } from './views/check.js';
 import { daysView, timesView } from './views/slots.js';
@@ -127,6 +128,7 @@ async function render({ keepFocus = false } = {}) {
     if (token !== renderCount || !node) return;
     resetFailures();
     mount(node, { focus: !keepFocus });
+    showFooterHotline();
   } catch (error) {
     if (token !== renderCount) return;
     if (error instanceof ApiError && error.unavailable) showUnavailable(error, path === '/' ? 'start' : 'load', render);
@@ -150,12 +152,17 @@ document.addEventListener('click', (event) => {
   target.scrollIntoView({ block: 'center' });
 });
 
-function translateShell() {
-  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-  const hotline = (window.VAXSLOT_CONFIG || {}).hotline || '';
+/** The footer names the hotline of the chosen centre's region once there is one. */
+function showFooterHotline() {
+  const hotline = regionHotline(state.center);
   const phone = document.getElementById('footer-hotline');
   phone.textContent = hotline;
   phone.href = `tel:${hotline.replace(/[^\d+]/g, '')}`;
+}
+
+function translateShell() {
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  showFooterHotline();
   const switcher = document.getElementById('lang-switch');
   switcher.textContent = t('lang.other_name');
   switcher.lang = t('lang.other');

@@ -648,6 +648,11 @@ EXAMPLE_URLS = {
     "/v1/waiting-room/entries/{entry_id}": "/v1/waiting-room/entries/unknown",
     "/v1/staff/campaigns/{campaign_id}/waiting-room": f"/v1/staff/campaigns/{CAMPAIGN}/waiting-room",
     "/v1/staff/campaigns/{campaign_id}/waiting-room/entries": f"/v1/staff/campaigns/{CAMPAIGN}/waiting-room/entries",
+    # hotline look-up and cancel, the audit (issue #13)
+    "/v1/staff/bookings/{code}": f"/v1/staff/bookings/ABCD-EFGH-JK?birth_date={BIRTH_DATE}",
+    "/v1/staff/bookings": f"/v1/staff/bookings?given_name=A&family_name=B&birth_date={BIRTH_DATE}&postal_code=44141",
+    "/v1/staff/bookings/{code}/cancel": "/v1/staff/bookings/ABCD-EFGH-JK/cancel",
+    "/v1/staff/audit": "/v1/staff/audit?from=2031-01-01&to=2031-01-01",
 }
 
 

@@ -17,6 +17,7 @@ from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Bookings
 from chalicelib.booking.storage import DynamoBookings
 from chalicelib.booking.storage.models import SlotItem, slots_pk
+from chalicelib.waitingroom import domain as room_domain
 from chalicelib.waitingroom import edge as room_edge
 from chalicelib.waitingroom import services as room_services
 from chalicelib.waitingroom.domain import Entry, EntryState, Lane, Phase, RoomSettings
@@ -426,9 +427,14 @@ def test_the_waiting_rooms_page_makes_the_calls_the_model_counts_besides_its_pol
     polls = [c for c in calls if c == ("GET", "/v1/waiting-room/entries/${enc(entryId)}")]
     assert len(polls) == 1  # the entry poll, counted by model.room_load from Retry-After
     assert len(calls) - len(polls) == TODAY.room_flow_calls, TODAY_SOURCES["room_flow_calls"]
-    # The site paces entry polls by Retry-After alone, within 1..MAX_DELAY_S: the schedule the model follows.
-    assert "const MAX_DELAY_S = 30;" in waiting
-    assert "Math.min(MAX_DELAY_S, Math.max(1, answer.retryAfter != null ? answer.retryAfter : delay))" in view
+    # The site paces entry polls by Retry-After alone, as given (the cap, hours, only guards against nonsense):
+    # the schedule the model follows, up to the opening spread and the 3-minute cap of the room's own answers.
+    found = re.search(r"const MAX_RETRY_AFTER_S = ([\d *]+);", waiting)
+    assert found, "MAX_RETRY_AFTER_S in the waiting room's script"
+    factors = found.group(1).split("*")
+    cap = math.prod(int(f) for f in factors)
+    assert cap >= 3_600 and cap >= m.ROOM_OPENING_SPREAD_MAX_S
+    assert "Math.min(MAX_RETRY_AFTER_S, Math.max(1, answer.retryAfter != null ? answer.retryAfter : delay))" in view
 
 
 def _static_files() -> list[Path]:
@@ -546,10 +552,17 @@ def test_the_room_items_sizes_match_the_model():
 
 def test_the_models_room_constants_and_retry_after_are_the_rooms():
     assert (m.ROOM_PRE_SHARDS, m.ROOM_POST_SHARDS) == (room_services.PRE_SHARDS, room_services.POST_SHARDS)
+    assert (m.ROOM_RETRY_MAX_S, m.ROOM_UNKNOWN_RETRY_S) == (room_domain.RETRY_AFTER_MAX_S, room_domain.UNKNOWN_RETRY_S)
+    settings = RoomSettings(CAMPAIGN.id, True, NOW - timedelta(minutes=30), NOW, 60)
     entry = Entry("e", CAMPAIGN.id, Lane.WEB, Phase.PRE, 1, 0, NOW)
-    for eta in (None, 0, 1, 3, 4, 7, 40, 119, 120, 121, 500, 10_000):
-        state = EntryState(entry, None if eta is None else 5, eta, None)
-        assert m.room_retry_after_s(eta) == room_edge.retry_after_s(EntryView(state, None)), eta
+    later = NOW + timedelta(seconds=10)
+    for eta in (1, 3, 4, 7, 40, 119, 120, 121, 500, 10_000):
+        state = EntryState(entry, 5, eta, None)
+        assert m.room_retry_after_s(eta) == room_edge.retry_after_s(
+            EntryView(state, None, room_domain.retry_after_s(settings, state, later, 0.5))), eta
+    for minutes in (0.5, 5, 30, 120):
+        settings = RoomSettings(CAMPAIGN.id, True, NOW - timedelta(minutes=minutes), NOW, 60)
+        assert m.room_opening_spread_s(minutes) == room_domain.opening_spread_s(settings), minutes
 
 
 # --- the waiting room's own load ------------------------------------------------------------------------
@@ -561,31 +574,40 @@ def test_a_counter_set_add_is_charged_for_the_whole_item():
     assert m.counter_fill_wru(per, 3, 11) == 3
 
 
-def test_before_opening_every_pre_queue_entry_polls_every_two_seconds():
+def test_before_opening_pre_queue_entries_wait_and_their_first_polls_spread_after_opening():
     room = design(roomy_stage(admissions_per_minute=60_000, prequeue_share=0.5, prequeue_minutes=20))
     load = m.room_load(room, PEAK_2021)
     assert load.prequeue_entries == PEAK_2021.pair_bookings * 0.5
-    assert load.prequeue_polls_per_s == pytest.approx(load.prequeue_entries / 2)
+    assert m.room_opening_spread_s(20) == 120  # a tenth of the window
+    assert load.prequeue_polls_per_s == pytest.approx(load.prequeue_entries / 120)
     assert load.prequeue_entries_per_s == pytest.approx(load.prequeue_entries / (20 * 60))
-    # On average half the window at one poll per 2 s, for half of the bookings; at least 2 polls for the others.
-    assert load.polls_per_booking > 0.5 * (20 * 60 / 2 / 2) + 0.5 * 2
+    # No polls before opening: at least the first poll after it for the pre-queue, 2 for the others.
+    assert 0.5 * 1 + 0.5 * 2 <= load.polls_per_booking < 0.5 * (20 * 60 / 2 / 2)
 
 
-def test_after_opening_polls_slow_down_with_the_wait():
+def test_after_opening_an_entry_polls_at_its_eta_or_every_three_minutes():
     assert m.room_polls_for_wait(0) == 1
-    assert m.room_polls_for_wait(3) == 4  # ETA/4 is below a second: every second
-    assert m.room_polls_for_wait(3_600) < 3_600 / 30 + 20
+    assert m.room_polls_for_wait(3) == 2  # now, and when it is let in
+    assert m.room_polls_for_wait(3_600) == 1 + 3_600 // 180
     slow = m.room_load(design(roomy_stage(admissions_per_minute=6_000)), PEAK_2021)
     fast = m.room_load(design(roomy_stage(admissions_per_minute=60_000)), PEAK_2021)
     assert slow.polls_per_booking > fast.polls_per_booking
 
 
+def test_the_busiest_polls_after_opening_are_the_spread_first_polls_plus_those_let_in():
+    launch = replace(PEAK_2021, pair_bookings=2_000_000)
+    room = design(roomy_stage(admissions_per_minute=60_000, prequeue_share=0.5, prequeue_minutes=30))
+    load = m.room_load(room, launch)
+    # 1,000,000 first polls over 180 s, and 1,000 a second let in, each polling when it is.
+    assert 1_000_000 / 180 < load.opening_polls_per_s < 1_000_000 / 180 + 1_000 + 1_000_000 / 180 * 0.25
+
+
 def test_the_room_checks_flag_polls_beyond_the_api_throttle_and_a_counter_beyond_400_kb():
-    big = replace(PEAK_2021, pair_bookings=10_000_000)
+    big = replace(PEAK_2021, pair_bookings=20_000_000)
     room = design(roomy_stage(admissions_per_minute=60_000, api_rate_limit_rps=10_000, prequeue_share=0.5))
-    checks = {c.name: c for c in m.room_checks(room, big)}
-    assert not checks["pre-queue polls at opening (every 2 s)"].ok
-    assert checks["pre-queue counter item at opening"].load == pytest.approx(60 + math.ceil(5e6 / 64) * 11)
+    checks = {c.name.split(" (")[0].split(",")[0]: c for c in m.room_checks(room, big)}
+    assert not checks["pre-queue's first polls after opening"].ok
+    assert checks["pre-queue counter item at opening"].load == pytest.approx(60 + math.ceil(1e7 / 256) * 11)
     assert not checks["pre-queue counter item at opening"].ok
     small = {c.name: c for c in m.room_checks(room, replace(PEAK_2021, pair_bookings=1_000))}
     assert all(c.ok for c in small.values())

@@ -374,7 +374,10 @@ def test_every_staff_method_has_the_cognito_authorizer_of_the_stacks_own_user_po
                                      "/v1/staff/campaigns/{campaign_id}/contingents",
                                      # waiting room (§8)
                                      "/v1/staff/campaigns/{campaign_id}/waiting-room",
-                                     "/v1/staff/campaigns/{campaign_id}/waiting-room/entries"}
+                                     "/v1/staff/campaigns/{campaign_id}/waiting-room/entries",
+                                     # hotline look-up and cancel, the audit (issue #13)
+                                     "/v1/staff/bookings", "/v1/staff/bookings/{code}",
+                                     "/v1/staff/bookings/{code}/cancel", "/v1/staff/audit"}
     for path, method, operation in _methods(resources):
         if (path, method) in staff:
             assert operation.get("security") == [{t.STAFF_AUTHORIZER: []}], f"{method} {path}"
@@ -433,7 +436,7 @@ def test_bounces_and_complaints_are_published_to_a_topic(resources):
 
 def test_staff_sign_in_has_hotline_and_ops_groups_and_outputs_their_ids(template, resources):
     groups = of_type(resources, "AWS::Cognito::UserPoolGroup")
-    assert {g["Properties"]["GroupName"] for g in groups.values()} == {"hotline", "ops"}
+    assert {g["Properties"]["GroupName"] for g in groups.values()} == {"hotline", "ops", "admin"}
     assert {"StaffUserPoolId", "StaffHotlineGroup", "StaffOpsGroup"} <= set(template["Outputs"])
 
 
@@ -483,9 +486,46 @@ def test_the_stack_generates_the_pepper_keeps_it_and_only_the_functions_that_key
         assert env[t.PEPPER_SECRET_ENV] == {"Ref": t.PEPPER_SECRET}, fn.logical_id
         assert "PERSON_KEY_PEPPER" not in env and "PERSON_KEY_PEPPER_PARAMETER" not in env
         readers = granted(resources, fn.logical_id).get("secretsmanager:GetSecretValue", set())
+        readers -= {json.dumps({"Ref": t.ADMISSION_KEY_SECRET})}  # the API's other secret (test below)
         assert readers == ({json.dumps({"Ref": t.PEPPER_SECRET})} if fn.reads_pepper else set()), fn.logical_id
     assert {fn.logical_id for fn in t.FUNCTIONS if fn.reads_pepper} == {t.API_FUNCTION, t.BOOKING_WORKER,
                                                                          t.MAIL_WORKER}
+
+
+def test_the_stack_generates_the_admission_token_key_and_only_the_api_may_read_it(resources):
+    secret = resources[t.ADMISSION_KEY_SECRET]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32  # tokens.MIN_KEY_BYTES
+    for fn in t.FUNCTIONS:
+        env = resources[fn.logical_id]["Properties"]["Environment"]["Variables"]
+        readers = granted(resources, fn.logical_id).get("secretsmanager:GetSecretValue", set())
+        key = json.dumps({"Ref": t.ADMISSION_KEY_SECRET})
+        if fn.logical_id == t.API_FUNCTION:
+            assert env[t.ADMISSION_KEY_SECRET_ENV] == {"Ref": t.ADMISSION_KEY_SECRET}
+            assert key in readers
+        else:
+            assert t.ADMISSION_KEY_SECRET_ENV not in env and key not in readers, fn.logical_id
+        assert "ADMISSION_TOKEN_KEY" not in env and "ADMISSION_TOKEN_KEY_PARAMETER" not in env
+
+
+def test_the_site_sends_a_content_security_policy_that_allows_only_itself_and_its_api(resources):
+    behaviour = resources["SiteDistribution"]["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]
+    policy = resources[behaviour["ResponseHeadersPolicyId"]["Ref"]]
+    assert policy["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"
+    headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31_536_000
+    assert headers["ContentTypeOptions"]["Override"] is True
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
+    csp = headers["ContentSecurityPolicy"]
+    assert csp["Override"] is True
+    directives = dict(d.strip().split(" ", 1) if " " in d.strip() else (d.strip(), "")
+                      for d in csp["ContentSecurityPolicy"]["Fn::Sub"].split(";"))
+    assert directives["default-src"] == "'none'" and directives["script-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'" and "upgrade-insecure-requests" in directives
+    # The API the site calls: an execute-api host of this stack's region (by wildcard: naming ${RestAPI} would
+    # make a cycle, as the functions' SITE_URL names the distribution), over https only.
+    assert directives["connect-src"].split() == ["'self'", "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}"]
 
 
 def test_the_sender_and_site_domain_are_parameters_and_no_placeholder_domain_is_deployed(template, resources):
@@ -541,3 +581,11 @@ def test_checkov_finds_no_failed_checks(packaged):
     failed = report["results"]["failed_checks"] if isinstance(report, dict) else []
     assert not failed, [(f["check_id"], f["resource"]) for f in failed]
     assert report["summary"]["passed"] > 0
+
+
+def test_a_lost_audit_record_alarms(resources):
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"]
+              for a in of_type(resources, "AWS::CloudWatch::Alarm").values()}
+    alarm = alarms[f"vaxslot-{STAGE}-audit-write-failed"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == ("vaxslot", "AuditWriteFailed", 0)
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "vaxslot"}]  # as count() emits it

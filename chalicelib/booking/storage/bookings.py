@@ -17,7 +17,9 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.booking import domain as d
+from chalicelib.booking.audit import AuditRecord
 from chalicelib.booking.ports import Bookings
+from chalicelib.booking.storage.audit import audit_item
 from chalicelib.booking.storage.models import (
     BookingItem,
     PersonLockItem,
@@ -75,6 +77,8 @@ class DynamoBookings(Bookings):
             campaign_id=request.campaign_id,
             created_at=created_at.isoformat(),
             expires_at=int((created_at + REQUEST_RETENTION).timestamp()),
+            channel=request.channel.value,
+            agent=request.agent,
         ).save(condition=RequestItem.pk.does_not_exist())
 
     def request_state(self, request_id: str) -> d.RequestState | None:
@@ -173,7 +177,7 @@ class DynamoBookings(Bookings):
         )
         return (booking_from_item(item) for item in scan)
 
-    def cancel(self, booking: d.Booking, person_key: str) -> bool:
+    def cancel(self, booking: d.Booking, person_key: str, audit: AuditRecord | None = None) -> bool:
         slots_key = slots_pk(booking.campaign_id, booking.center_id)
 
         def add_items(tx: TransactWrite) -> None:
@@ -188,12 +192,16 @@ class DynamoBookings(Bookings):
                           condition=SlotItem.booked > 0)
             tx.delete(PersonLockItem(*lock_key(person_key, booking.campaign_id)),
                       condition=PersonLockItem.booking_code == booking.code)
+            if audit is not None:  # a staff cancel: its audit record is written with it or not at all
+                tx.save(audit_item(audit))
 
         try:
             self._transact(add_items)
         except TransactWriteError as error:
-            # Reasons come grouped by kind: the lock delete first, then the booking update.
-            if failed_conditions(error)[1:2] == [True]:
+            # Reasons come grouped by kind: the lock delete first, then the audit put (if any), then the
+            # booking update.
+            at = 2 if audit is not None else 1
+            if failed_conditions(error)[at:at + 1] == [True]:
                 return False  # cancelled before: nothing to give back
             raise
         return True

@@ -29,6 +29,7 @@ class DynamoCatalog(Catalog):
                 region=i.region,
                 postal_codes=frozenset(i.postal_codes or ()),
                 vaccines=tuple(str(v) for v in i.vaccines or ()),
+                hotline=i.hotline,
             )
             for i in CenterItem.query(CENTERS_PK)
         ]
@@ -79,6 +80,7 @@ class DynamoCatalog(Catalog):
             region=center.region,
             postal_codes=set(center.postal_codes),
             vaccines=list(center.vaccines),
+            hotline=center.hotline,
         ).save()
 
     def add_campaign(self, campaign: d.Campaign) -> None:

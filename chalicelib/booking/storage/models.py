@@ -26,6 +26,7 @@ class CenterItem(TableItem):
     region = UnicodeAttribute()
     postal_codes = UnicodeSetAttribute()
     vaccines = ListAttribute(of=UnicodeAttribute)
+    hotline = UnicodeAttribute(null=True)
 
 
 class CampaignItem(TableItem):
@@ -65,11 +66,14 @@ class BookingItem(TableItem):
     family_name = UnicodeAttribute()
     birth_date = UnicodeAttribute()
     postal_code = UnicodeAttribute()
-    email = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)  # None: a hotline caller without e-mail
     phone = UnicodeAttribute(null=True)
+    postal_address = UnicodeAttribute(null=True)
     language = UnicodeAttribute()
     created_at = UnicodeAttribute()
     cancelled_at = UnicodeAttribute(null=True)
+    channel = UnicodeAttribute(null=True)  # absent on bookings made before channels were recorded: web
+    agent = UnicodeAttribute(null=True)
 
 
 class PersonLockItem(TableItem):
@@ -83,6 +87,8 @@ class RequestItem(TableItem):
     booking_code = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     alternatives = UnicodeAttribute(null=True)  # JSON: shown as it was decided, not re-queried
+    channel = UnicodeAttribute(null=True)
+    agent = UnicodeAttribute(null=True)
     expires_at = NumberAttribute()  # TTL; moto never expires, so reads must not depend on it
 
 
@@ -151,10 +157,13 @@ def booking_from_item(item: BookingItem) -> d.Booking:
             postal_code=item.postal_code,
             email=item.email,
             phone=item.phone,
+            postal_address=item.postal_address,
         ),
         language=item.language,
         status=d.BookingStatus(item.status),
         created_at=datetime_or_none(item.created_at),
+        channel=d.Channel(item.channel or d.Channel.WEB.value),
+        agent=item.agent,
     )
 
 
@@ -200,6 +209,9 @@ def booking_item(booking: d.Booking, created_at: datetime) -> BookingItem:
         postal_code=booking.person.postal_code,
         email=booking.person.email,
         phone=booking.person.phone,
+        postal_address=booking.person.postal_address,
         language=booking.language,
         created_at=created_at.isoformat(),
+        channel=booking.channel.value,
+        agent=booking.agent,
     )

@@ -39,12 +39,15 @@ from infra.aws.template.base import (
 )
 from infra.aws.template.data import queues, table
 from infra.aws.template.functions import (
+    ADMISSION_KEY_SECRET,
+    ADMISSION_KEY_SECRET_ENV,
     FUNCTIONS,
     MAIL_EVENTS_SUBSCRIPTION,
     PEPPER_SECRET,
     PEPPER_SECRET_ENV,
     RECONCILE_SCHEDULE,
     Function,
+    admission_key_secret,
     function,
     function_name,
     function_of,
@@ -58,6 +61,8 @@ from infra.aws.template.site import site
 from infra.resources import BOOKING_QUEUE, MAIL_EVENTS_TOPIC, NOTIFY_QUEUE, QUEUES, TABLES
 
 __all__ = [
+    "ADMISSION_KEY_SECRET",
+    "ADMISSION_KEY_SECRET_ENV",
     "API_FUNCTION",
     "API_RESOURCE",
     "BOOKING_QUEUE",
@@ -132,6 +137,7 @@ def merge_template(stage: str, knobs: StageKnobs | None = None, config: dict | N
             raise ValueError(f"queue {q.logical_id} has no consuming function in infra/aws/template/functions.py")
         resources.update(queues(q, stage, timeouts[q.logical_id]))
     resources.update(pepper_secret(stage))
+    resources.update(admission_key_secret(stage))
     for fn in FUNCTIONS:
         resources[fn.logical_id] = function(stage, knobs, fn, settings[fn.logical_id])
         resources[f"{fn.logical_id}LogGroup"] = log_group(knobs, f"/aws/lambda/{function_name(stage, fn)}")
