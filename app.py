@@ -1,6 +1,7 @@
 """vaxslot's entry points: HTTP routes and queue handlers. Each one only translates; the work is in chalicelib."""
 
 import os
+from collections.abc import Mapping
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -35,7 +36,7 @@ route = lambda path, **kw: lambda view: app.route(path, cors=CORS, **kw)(api_vie
 STAFF = CognitoUserPoolAuthorizer("StaffUserPool", provider_arns=[os.environ.get("STAFF_USER_POOL_ARN", "")])
 
 
-def _query() -> dict:
+def _query() -> Mapping[str, str]:
     return app.current_request.query_params or {}
 
 
@@ -193,7 +194,8 @@ def release_contingent(campaign_id):
     actor = staff.staff_actor(request, "ops")
     body = schemas.parse_json_body(schemas.ContingentBody, request.raw_body)
     key = schemas.require_header(request.headers, "Idempotency-Key")
-    bootstrap.contingent_idempotency().register_lambda_context(app.lambda_context)
+    # chalice's LambdaContext carries what powertools reads; mypy sees two unrelated classes.
+    bootstrap.contingent_idempotency().register_lambda_context(app.lambda_context)  # type: ignore[arg-type]
     slots = commands.release_contingent(bootstrap.release_contingent_once(), campaign_id, body, key)
     bootstrap.staff_service().contingent_released(actor, campaign_id, body.center_id, slots,
                                                   added_capacity=sum(s.capacity for s in body.slots))

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chalicelib.booking import domain as d
-from chalicelib.waitingroom import domain as wr
 from chalicelib.limits.domain import TooManyRequests
 from chalicelib.verification import domain as verification
+from chalicelib.waitingroom import domain as wr
 
 MESSAGES: dict[str, dict[str, str]] = {
     "invalid_request": {
@@ -55,7 +55,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The confirmation code is wrong or has expired. Please request a new one.",
     },
     "service_unavailable": {
-        "de": "Der Dienst ist kurz nicht erreichbar. Ihre Anfrage wurde nicht gespeichert. Bitte versuchen Sie es gleich noch einmal.",
+        "de": "Der Dienst ist kurz nicht erreichbar. Ihre Anfrage wurde nicht gespeichert. "
+              "Bitte versuchen Sie es gleich noch einmal.",
         "en": "The service is briefly unavailable. Your request was not saved. Please try again in a moment.",
     },
     "payload_too_large": {
@@ -117,7 +118,8 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
     "invalid_email": {"de": "Bitte eine gültige E-Mail-Adresse angeben.", "en": "Please give a valid e-mail address."},
     "invalid_phone": {"de": "Bitte eine gültige Telefonnummer angeben.", "en": "Please give a valid phone number."},
     "invalid_name": {
-        "de": "Bitte einen Namen mit 1 bis 100 Zeichen angeben: Buchstaben, Leerzeichen, Bindestrich, Apostroph, Punkt.",
+        "de": "Bitte einen Namen mit 1 bis 100 Zeichen angeben: "
+              "Buchstaben, Leerzeichen, Bindestrich, Apostroph, Punkt.",
         "en": "Please give a name of 1 to 100 characters: letters, spaces, hyphen, apostrophe, full stop.",
     },
     "invalid_email_local_part": {
@@ -241,7 +243,8 @@ def error_body(error: ApiError, language: str) -> dict:
     if error.problems:
         body["field"] = error.problems[0].field
         body["details"] = [
-            {"field": p.field, "code": p.code, "message": FIELD_MESSAGES.get(p.code, FIELD_MESSAGES["invalid"])[language]}
+            {"field": p.field, "code": p.code,
+             "message": FIELD_MESSAGES.get(p.code, FIELD_MESSAGES["invalid"])[language]}
             for p in error.problems
         ]
     return {"error": body}

@@ -99,7 +99,7 @@ def _name(value: str) -> str:
 def _title(value: str) -> str:
     """A campaign's name ("80+ Comirnaty"): symbols are fine, controls and invisible tricks are not."""
     value = unicodedata.normalize("NFC", value).translate(_DROPPED_IN_NAMES)
-    allowed = all(unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp")
+    allowed = all((unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp"))
                   or ch in _KEPT_FORMAT for ch in value)
     value = " ".join(value.split())
     if not allowed or not 1 <= len(value) <= NAME_MAX_LENGTH:
@@ -126,6 +126,7 @@ def _email(value: str) -> str:
         if any(ord(ch) > 127 for ch in value.partition("@")[0]):
             raise PydanticCustomError("invalid_email_local_part", "non-ASCII before the @") from None
         raise PydanticCustomError("invalid_email", "invalid e-mail address") from None
+    assert checked.ascii_email is not None  # always set with allow_smtputf8=False
     if len(checked.ascii_email) > EMAIL_MAX_LENGTH:
         raise PydanticCustomError("invalid_email", "invalid e-mail address")
     return checked.ascii_email
@@ -278,8 +279,10 @@ def _json_depth_exceeds(raw: bytes, limit: int) -> bool:
     return False
 
 
-def parse_json_body(model: type[M], raw_body: bytes | None) -> M:
+def parse_json_body(model: type[M], raw_body: str | bytes | None) -> M:
     """A JSON object body into `model`: 413 if too large, 400 if too deep, not JSON or not an object."""
+    if isinstance(raw_body, str):  # chalice declares str | bytes; the depth check reads bytes
+        raw_body = raw_body.encode()
     if raw_body and len(raw_body) > getattr(model, "max_body_bytes", MAX_BODY_BYTES):
         raise ApiError(413, "payload_too_large")
     if raw_body and _json_depth_exceeds(raw_body, MAX_JSON_DEPTH):

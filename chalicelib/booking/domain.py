@@ -16,7 +16,6 @@ from enum import Enum
 
 from chalicelib.contracts.local_time import LOCAL_TZ
 
-
 # --- errors ---------------------------------------------------------------------------------------
 
 
@@ -196,9 +195,7 @@ class Campaign:
     def admits_birth_date(self, birth_date: date) -> bool:
         if self.born_on_or_after is not None and birth_date < self.born_on_or_after:
             return False
-        if self.born_on_or_before is not None and birth_date > self.born_on_or_before:
-            return False
-        return True
+        return self.born_on_or_before is None or birth_date <= self.born_on_or_before
 
     @property
     def needs_second_dose(self) -> bool:

@@ -20,8 +20,8 @@ from chalicelib.booking.domain import (
     RequestState,
     Slot,
     SlotPair,
-    Submission,
     SlotRef,
+    Submission,
 )
 from chalicelib.contracts.mail import MailMessage
 

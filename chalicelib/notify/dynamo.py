@@ -4,7 +4,7 @@ in clear) and one marker per mail sent (`MAIL#<kind>:<booking code or request id
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
@@ -40,7 +40,7 @@ def _marker_key(mail_key: str) -> tuple[str, str]:
 
 class DynamoSuppressionList(MailLedger):
     def __init__(self, connection: Connection | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self._connection = connection or Connection()
         self._now = clock
 

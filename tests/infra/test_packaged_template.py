@@ -294,11 +294,13 @@ def test_the_packaged_functions_have_the_memory_timeout_concurrency_and_tracing_
             settings.memory_mb, settings.timeout_s, settings.reserved_concurrency), fn.logical_id
         assert props["Tracing"] == ("Active" if settings.xray else "PassThrough"), fn.logical_id
     reserved = lambda_settings(STAGE, "booking_worker").reserved_concurrency
+    assert reserved is not None
     assert resources[t.BOOKING_WORKER]["Properties"]["ReservedConcurrentExecutions"] == reserved > 0
 
 
 def test_a_mail_worker_concurrency_above_the_ses_quota_stops_the_generation():
-    assert lambda_settings(STAGE, "mail_worker").reserved_concurrency <= mail_worker_concurrency(KNOBS)
+    reserved = lambda_settings(STAGE, "mail_worker").reserved_concurrency
+    assert reserved is not None and reserved <= mail_worker_concurrency(KNOBS)
     greedy = with_function_setting("mail_worker", reserved_concurrency=mail_worker_concurrency(KNOBS) + 1)
     with pytest.raises(ValueError, match="SES quota"):
         t.merge_template(STAGE, config=greedy)

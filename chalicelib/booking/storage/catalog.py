@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Catalog
@@ -108,7 +109,7 @@ class DynamoCatalog(Catalog):
     def release_slots(self, slots: list[d.Slot]) -> None:
         # An atomic add, so a contingent released while people book never loses their bookings.
         for slot in slots:
-            actions = [
+            actions: list[Action] = [
                 SlotItem.start.set(slot.start.isoformat()),
                 SlotItem.end.set(slot.end.isoformat()),
                 SlotItem.capacity.add(slot.capacity),
