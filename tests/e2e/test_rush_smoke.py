@@ -18,7 +18,7 @@ MUST_HOLD = ("slots over capacity", "half bookings", "people with two active boo
 def test_a_small_rush_keeps_capacity_whole_pairs_one_booking_per_person_and_decides_every_request(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "infra.rush", "--users", "12", "--agents", "1", "--bots-share", "0.25",
-         "--duration", "30", "--opens-in", "6", "--spike", "3", "--admit-per-min", "600", "--capacity", "1",
+         "--duration", "15", "--opens-in", "5", "--spike", "3", "--admit-per-min", "600", "--capacity", "1",
          "--drain-timeout", "90", "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=360)
     assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]  # 1: an invariant failed
