@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import boto3
 from aws_lambda_powertools.utilities.idempotency import (
@@ -74,6 +74,11 @@ def _connection():
     return bind_table(s.table_name, s.region, s.aws_endpoint_url)
 
 
+def retention() -> timedelta:
+    """How long personal data outlives a booking's last appointment (the TTL written, the filter on read)."""
+    return timedelta(days=get_settings().personal_data_retention_days)
+
+
 @functools.cache
 def catalog() -> CachedCatalog:
     """One per process, shared by the services and by tools that write the catalogue (seeding, ops)."""
@@ -83,7 +88,7 @@ def catalog() -> CachedCatalog:
 
 @functools.cache
 def _bookings() -> DynamoBookings:
-    return DynamoBookings(_connection(), clock=now)
+    return DynamoBookings(_connection(), clock=now, retention=retention())
 
 
 @functools.cache
@@ -116,7 +121,7 @@ def operations_service() -> OperationsService:
 
 @functools.cache
 def reconciliation() -> Reconciliation:
-    return Reconciliation(catalog(), _bookings(), clock=now)
+    return Reconciliation(catalog(), _bookings(), clock=now, retention=retention())
 
 
 @functools.cache

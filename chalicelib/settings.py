@@ -30,6 +30,8 @@ class Settings:
     # --- waiting room: the HS256 key of admission tokens, given directly (local stage) or read from SSM.
     admission_token_key: bytes | None = None
     admission_token_key_parameter: str | None = None  # SecureString name, resolved once per cold start
+    # --- privacy: personal data is deleted this many days after a booking's last appointment (DynamoDB TTL).
+    personal_data_retention_days: int = 90
 
 
 @functools.cache
@@ -60,6 +62,7 @@ def get_settings() -> Settings:
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         catalog_cache_s=float(env.get("CATALOG_CACHE_SECONDS", "30")),
         availability_max_age_s=float(env.get("AVAILABILITY_MAX_AGE_SECONDS", "0")),
+        personal_data_retention_days=int(env.get("PERSONAL_DATA_RETENTION_DAYS", "90")),
         **_admission_token_settings(env, stage),
     )
 

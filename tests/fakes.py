@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, RequestQueue
@@ -51,19 +52,31 @@ class FakeCatalog(Catalog):
 class FakeBookings(Bookings):
     """Keeps the same all-or-nothing rules as the DynamoDB transaction, under one lock."""
 
-    def __init__(self, catalog: FakeCatalog):
+    def __init__(self, catalog: FakeCatalog, clock: Callable[[], datetime] | None = None,
+                 retention: timedelta = d.DEFAULT_RETENTION):
         self._catalog = catalog
         self._lock = threading.Lock()
+        self._now = clock
+        self._retention = retention
         self.requests: dict[str, d.RequestState] = {}
         self.bookings: dict[str, d.Booking] = {}
         self.locks: dict[tuple[str, str], str] = {}
+        self.erased: set[str] = set()  # codes of tombstones
+        self.expiry: dict[str, datetime] = {}  # "request:<id>" / "booking:<code>" → as the TTL attribute says
+
+    def _expired(self, key: str) -> bool:
+        # Without a clock nothing expires (service tests that do not care about retention).
+        return self._now is not None and key in self.expiry and self.expiry[key] <= self._now()
 
     def add_request(self, request, created_at: datetime):
         with self._lock:
             assert request.request_id not in self.requests
             self.requests[request.request_id] = d.RequestState(request.request_id, d.RequestStatus.QUEUED)
+            self.expiry[f"request:{request.request_id}"] = created_at + self._retention
 
     def request_state(self, request_id):
+        if self._expired(f"request:{request_id}"):
+            return None
         return self.requests.get(request_id)
 
     def reserve(self, booking, person_key):
@@ -73,7 +86,7 @@ class FakeBookings(Bookings):
                     for k in keys]
             if self.requests[booking.request_id].status is not d.RequestStatus.QUEUED:
                 raise d.RequestAlreadyDecided()
-            if (person_key, booking.campaign_id) in self.locks:
+            if self.holds_booking(person_key, booking.campaign_id):
                 raise d.AlreadyBooked()
             if full[0]:
                 raise d.FirstSlotTaken()
@@ -86,9 +99,23 @@ class FakeBookings(Bookings):
             self.locks[(person_key, booking.campaign_id)] = booking.code
             self.requests[booking.request_id] = d.RequestState(booking.request_id, d.RequestStatus.BOOKED,
                                                                booking_code=booking.code)
+            expires_at = booking.personal_data_expires_at(self._retention)
+            self.expiry[f"booking:{booking.code}"] = self.expiry[f"request:{booking.request_id}"] = expires_at
 
     def holds_booking(self, person_key, campaign_id):
-        return (person_key, campaign_id) in self.locks
+        code = self.locks.get((person_key, campaign_id))
+        return code is not None and not self._expired(f"booking:{code}")
+
+    def person_locks(self, person_key):
+        return {campaign: code for (key, campaign), code in self.locks.items()
+                if key == person_key and not self._expired(f"booking:{code}")}
+
+    def erase(self, booking):
+        with self._lock:
+            if self.bookings[booking.code].status is d.BookingStatus.ACTIVE:
+                raise ValueError("cancel an active booking before erasing it")
+            del self.bookings[booking.code]  # the personal data goes; the code stays as the tombstone
+            self.erased.add(booking.code)
 
     def reject(self, request_id, reason, alternatives):
         with self._lock:
@@ -99,10 +126,13 @@ class FakeBookings(Bookings):
             return True
 
     def booking(self, code):
+        if code in self.erased or self._expired(f"booking:{code}"):
+            return None
         return self.bookings.get(code)
 
     def active_bookings(self):
-        return iter([b for b in self.bookings.values() if b.status is d.BookingStatus.ACTIVE])
+        return iter([b for b in self.bookings.values()
+                     if b.status is d.BookingStatus.ACTIVE and not self._expired(f"booking:{b.code}")])
 
     def cancel(self, booking, person_key):
         with self._lock:

@@ -85,6 +85,16 @@ class Bookings(abc.ABC):
     def cancel(self, booking: Booking, person_key: str) -> bool:
         """Cancel an active booking and give both slots back at once. False if it was cancelled already."""
 
+    # --- privacy (GDPR Art. 15, 17): a booking past its retention, or erased, reads as absent everywhere ---
+
+    @abc.abstractmethod
+    def person_locks(self, person_key: str) -> dict[str, str]:
+        """The person's locks: campaign id → booking code of their active booking there."""
+
+    @abc.abstractmethod
+    def erase(self, booking: Booking) -> None:
+        """Remove a cancelled booking's personal data, keeping a tombstone without it (ValueError if active)."""
+
 
 class RequestQueue(abc.ABC):
     @abc.abstractmethod

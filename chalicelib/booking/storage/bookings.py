@@ -19,6 +19,8 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Bookings
 from chalicelib.booking.storage.models import (
+    ERASED,
+    PERSONAL_ATTRIBUTES,
     BookingItem,
     PersonLockItem,
     RequestItem,
@@ -26,6 +28,7 @@ from chalicelib.booking.storage.models import (
     booking_from_item,
     booking_item,
     booking_key,
+    epoch,
     lock_key,
     pairs_from_json,
     pairs_to_json,
@@ -33,7 +36,6 @@ from chalicelib.booking.storage.models import (
     slots_pk,
 )
 
-REQUEST_RETENTION = timedelta(days=90)
 # DynamoDB cancels a transaction that races another one on the same item (TransactionConflict);
 # that is contention, not an answer, so it is retried here a few times with jitter.
 CONFLICT_RETRIES = 4
@@ -50,10 +52,16 @@ def _is_conflict(error: TransactWriteError) -> bool:
 
 class DynamoBookings(Bookings):
     def __init__(self, connection: Connection, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], datetime] = lambda: datetime.now(d.LOCAL_TZ)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(d.LOCAL_TZ),
+                 retention: timedelta = d.DEFAULT_RETENTION):
         self._connection = connection
         self._sleep = sleep
         self._now = clock
+        self._retention = retention
+
+    def _expired(self, item) -> bool:
+        """DynamoDB deletes an item up to 48 h after its TTL (moto never does): past it, it reads as gone."""
+        return item.expires_at is not None and item.expires_at <= self._now().timestamp()
 
     def _transact(self, add_items: Callable[[TransactWrite], None], token: str | None = None) -> None:
         for attempt in range(CONFLICT_RETRIES + 1):
@@ -74,13 +82,15 @@ class DynamoBookings(Bookings):
             status=d.RequestStatus.QUEUED.value,
             campaign_id=request.campaign_id,
             created_at=created_at.isoformat(),
-            expires_at=int((created_at + REQUEST_RETENTION).timestamp()),
+            expires_at=epoch(created_at + self._retention),
         ).save(condition=RequestItem.pk.does_not_exist())
 
     def request_state(self, request_id: str) -> d.RequestState | None:
         try:
             item = RequestItem.get(*request_key(request_id), consistent_read=True)
         except RequestItem.DoesNotExist:
+            return None
+        if self._expired(item):
             return None
         alternatives: tuple[d.SlotPair, ...] = ()
         if item.alternatives:
@@ -108,6 +118,9 @@ class DynamoBookings(Bookings):
             d.RequestAlreadyDecided,  # update request
         ]
 
+        # Booking, lock and request (it names the code) are deleted together, a retention after the last appointment.
+        expires_at = booking.personal_data_expires_at(self._retention)
+
         def add_items(tx: TransactWrite) -> None:
             for appointment in booking.appointments:
                 tx.update(
@@ -115,13 +128,17 @@ class DynamoBookings(Bookings):
                     actions=[SlotItem.booked.add(1)],
                     condition=SlotItem.booked < SlotItem.capacity,
                 )
-            tx.save(booking_item(booking, booking.created_at or self._now()), condition=BookingItem.pk.does_not_exist())
-            tx.save(PersonLockItem(*lock_key(person_key, booking.campaign_id), booking_code=booking.code),
-                    condition=PersonLockItem.pk.does_not_exist())
+            tx.save(booking_item(booking, booking.created_at or self._now(), expires_at),
+                    condition=BookingItem.pk.does_not_exist())
+            # A lock past its TTL that DynamoDB has not deleted yet no longer counts (as in holds_booking).
+            tx.save(PersonLockItem(*lock_key(person_key, booking.campaign_id), booking_code=booking.code,
+                                   expires_at=epoch(expires_at)),
+                    condition=PersonLockItem.pk.does_not_exist() | (PersonLockItem.expires_at <= epoch(self._now())))
             tx.update(
                 RequestItem(*request_key(booking.request_id)),
                 actions=[RequestItem.status.set(d.RequestStatus.BOOKED.value),
-                         RequestItem.booking_code.set(booking.code)],
+                         RequestItem.booking_code.set(booking.code),
+                         RequestItem.expires_at.set(epoch(expires_at))],
                 condition=RequestItem.status == d.RequestStatus.QUEUED.value,
             )
 
@@ -138,10 +155,15 @@ class DynamoBookings(Bookings):
 
     def holds_booking(self, person_key: str, campaign_id: str) -> bool:
         try:
-            PersonLockItem.get(*lock_key(person_key, campaign_id), consistent_read=True)
+            item = PersonLockItem.get(*lock_key(person_key, campaign_id), consistent_read=True)
         except PersonLockItem.DoesNotExist:
             return False
-        return True
+        return not self._expired(item)
+
+    def person_locks(self, person_key: str) -> dict[str, str]:
+        pk, _ = lock_key(person_key, "")
+        return {item.sk.removeprefix("CAMPAIGN#"): item.booking_code
+                for item in PersonLockItem.query(pk, consistent_read=True) if not self._expired(item)}
 
     def reject(self, request_id: str, reason: d.RejectReason, alternatives: list[d.SlotPair]) -> bool:
         center_id = alternatives[0].first.center_id if alternatives else ""
@@ -161,16 +183,31 @@ class DynamoBookings(Bookings):
 
     def booking(self, code: str) -> d.Booking | None:
         try:
-            return booking_from_item(BookingItem.get(*booking_key(code), consistent_read=True))
+            item = BookingItem.get(*booking_key(code), consistent_read=True)
         except BookingItem.DoesNotExist:
             return None
+        if item.status == ERASED or self._expired(item):
+            return None
+        return booking_from_item(item)
 
     def active_bookings(self) -> Iterator[d.Booking]:
         scan = BookingItem.scan(
             (BookingItem.sk == "BOOKING") & (BookingItem.status == d.BookingStatus.ACTIVE.value),
             consistent_read=True,
         )
-        return (booking_from_item(item) for item in scan)
+        return (booking_from_item(item) for item in scan if not self._expired(item))
+
+    def erase(self, booking: d.Booking) -> None:
+        """Leave a tombstone: the booking item without personal data (status `erased`). The booking must be
+        cancelled first (that gave its slots back and deleted its lock)."""
+        if booking.status is d.BookingStatus.ACTIVE:
+            raise ValueError("cancel an active booking before erasing it: its slots must go back first")
+        personal = [getattr(BookingItem, name) for name in PERSONAL_ATTRIBUTES]
+        BookingItem(*booking_key(booking.code)).update(
+            actions=[BookingItem.status.set(ERASED), BookingItem.erased_at.set(self._now().isoformat()),
+                     *[attribute.remove() for attribute in personal]],
+            condition=BookingItem.pk.exists() & (BookingItem.status != d.BookingStatus.ACTIVE.value),
+        )
 
     def cancel(self, booking: d.Booking, person_key: str) -> bool:
         slots_key = slots_pk(booking.campaign_id, booking.center_id)

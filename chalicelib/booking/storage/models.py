@@ -60,6 +60,8 @@ class BookingItem(TableItem):
     second_slot_id = UnicodeAttribute(null=True)
     second_start = UnicodeAttribute(null=True)
     second_end = UnicodeAttribute(null=True)
+    # The person's fields. An erased booking (a tombstone) has none of them: it is never mapped to a domain
+    # booking, and PynamoDB checks `null` only when a whole item is saved, which a tombstone never is.
     given_name = UnicodeAttribute()
     family_name = UnicodeAttribute()
     birth_date = UnicodeAttribute()
@@ -69,10 +71,19 @@ class BookingItem(TableItem):
     language = UnicodeAttribute()
     created_at = UnicodeAttribute()
     cancelled_at = UnicodeAttribute(null=True)
+    erased_at = UnicodeAttribute(null=True)  # set on a tombstone: erased on the person's request
+    # TTL (epoch seconds): the retention after the last appointment. Null on items written before it existed.
+    expires_at = NumberAttribute(null=True)
+
+
+# The attributes an erasure removes from a booking item (everything that names or reaches the person).
+PERSONAL_ATTRIBUTES = ("given_name", "family_name", "birth_date", "postal_code", "email", "phone")
+ERASED = "erased"  # status of a tombstone; never mapped to a domain booking (it reads as absent)
 
 
 class PersonLockItem(TableItem):
     booking_code = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)  # TTL: the booking's; the lock must not outlive it
 
 
 class RequestItem(TableItem):
@@ -177,7 +188,11 @@ def pairs_from_json(text: str | None, campaign_id: str, center_id: str) -> tuple
     return tuple(d.SlotPair(slot(p["first"]), slot(p["second"])) for p in json.loads(text or "[]"))
 
 
-def booking_item(booking: d.Booking, created_at: datetime) -> BookingItem:
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def booking_item(booking: d.Booking, created_at: datetime, expires_at: datetime | None = None) -> BookingItem:
     pk, sk = booking_key(booking.code)
     second = booking.second
     return BookingItem(
@@ -201,4 +216,5 @@ def booking_item(booking: d.Booking, created_at: datetime) -> BookingItem:
         phone=booking.person.phone,
         language=booking.language,
         created_at=created_at.isoformat(),
+        expires_at=epoch(expires_at) if expires_at else None,
     )
