@@ -128,8 +128,9 @@ def reconciliation() -> Reconciliation:
 def mail_service() -> MailService:
     s = get_settings()
     _connection()
-    return MailService(SesMailer(_client("ses")), DynamoSuppressionList(clock=now), sender=s.mail_sender,
-                       site_url=s.site_url)
+    # The suppression list's keys are an HMAC with the pepper: no address in clear, none guessable without it.
+    suppressions = DynamoSuppressionList(_person_key_pepper(), clock=now)
+    return MailService(SesMailer(_client("ses")), suppressions, sender=s.mail_sender, site_url=s.site_url)
 
 
 def _idempotency_store() -> DynamoDBPersistenceLayer:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, RequestQueue
 from chalicelib.contracts.mail import MailMessage
-from chalicelib.notify.ports import Mailer, SuppressionList
+from chalicelib.notify.ports import Mailer, SuppressionList, SuppressionRecord
 
 
 class FakeCatalog(Catalog):
@@ -181,3 +181,10 @@ class FakeSuppressionList(SuppressionList):
 
     def suppress(self, address, reason):
         self.suppressed[address.strip().casefold()] = reason
+
+    def record(self, address):
+        reason = self.suppressed.get(address.strip().casefold())
+        return SuppressionRecord(reason, "") if reason else None
+
+    def forget(self, address):
+        return self.suppressed.pop(address.strip().casefold(), None) is not None

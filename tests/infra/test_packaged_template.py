@@ -174,7 +174,7 @@ def test_the_mail_worker_may_send_mail_use_the_idempotency_table_and_consume_the
     assert grants["dynamodb:PutItem"] == {"IdempotencyTable"}
     # The suppression list lives in the bookings table: read it, nothing else there.
     assert {a for a, targets in grants.items() if "BookingsTable" in targets} == {"dynamodb:GetItem"}
-    assert "secretsmanager:GetSecretValue" not in grants  # mail_service() needs no pepper
+    assert grants["secretsmanager:GetSecretValue"] == {json.dumps({"Ref": t.PEPPER_SECRET})}  # suppression HMAC key
     assert grants["sqs:ReceiveMessage"] == {"MailQueue"}
     assert "sqs:SendMessage" not in grants
     assert "ses:SendRawEmail" in grants
@@ -183,13 +183,15 @@ def test_the_mail_worker_may_send_mail_use_the_idempotency_table_and_consume_the
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 
 
-@pytest.mark.parametrize("function_id, table_actions", [
-    (t.MAIL_EVENTS, {"dynamodb:PutItem"}),  # record a suppression
-    (t.RECONCILE, {"dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem"}),  # read only
+@pytest.mark.parametrize("function_id, table_actions, reads_pepper", [
+    (t.MAIL_EVENTS, {"dynamodb:PutItem"}, True),  # record a suppression, keyed with the pepper
+    (t.RECONCILE, {"dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem"}, False),  # read only
 ])
-def test_the_mail_events_and_reconcile_roles_grant_only_their_named_actions(resources, function_id, table_actions):
+def test_the_mail_events_and_reconcile_roles_grant_only_their_named_actions(resources, function_id, table_actions,
+                                                                             reads_pepper):
     grants = granted(resources, function_id)
-    assert set(grants) == table_actions | LOGS, grants  # no pepper, no queue, no SES
+    pepper = {"secretsmanager:GetSecretValue"} if reads_pepper else set()
+    assert set(grants) == table_actions | LOGS | pepper, grants  # no queue, no SES
     for action in table_actions:
         assert grants[action] == {"BookingsTable"}, action
     log_group = f"log-group:/aws/lambda/{t.function_name(STAGE, t.function_of(function_id))}:*"
@@ -470,7 +472,7 @@ def test_every_traced_function_may_write_to_x_ray_and_the_api_stage_traces_too(r
     assert resources[t.API_RESOURCE]["Properties"]["TracingEnabled"] is True
 
 
-def test_the_stack_generates_the_pepper_keeps_it_and_only_the_booking_functions_may_read_it(resources):
+def test_the_stack_generates_the_pepper_keeps_it_and_only_the_functions_that_hash_with_it_may_read_it(resources):
     secret = resources[t.PEPPER_SECRET]
     assert secret["Type"] == "AWS::SecretsManager::Secret"
     assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
@@ -481,7 +483,8 @@ def test_the_stack_generates_the_pepper_keeps_it_and_only_the_booking_functions_
         assert "PERSON_KEY_PEPPER" not in env and "PERSON_KEY_PEPPER_PARAMETER" not in env
         readers = granted(resources, fn.logical_id).get("secretsmanager:GetSecretValue", set())
         assert readers == ({json.dumps({"Ref": t.PEPPER_SECRET})} if fn.reads_pepper else set()), fn.logical_id
-    assert {fn.logical_id for fn in t.FUNCTIONS if fn.reads_pepper} == {t.API_FUNCTION, t.BOOKING_WORKER}
+    assert {fn.logical_id for fn in t.FUNCTIONS if fn.reads_pepper} == {t.API_FUNCTION, t.BOOKING_WORKER,
+                                                                          t.MAIL_WORKER, t.MAIL_EVENTS}
 
 
 def test_the_sender_and_site_domain_are_parameters_and_no_placeholder_domain_is_deployed(template, resources):

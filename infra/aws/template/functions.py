@@ -73,7 +73,7 @@ class Function:
     sends_mail: bool = False
     subscribes: TopicSpec | None = None  # SNS topic it is subscribed to (on_sns_message)
     scheduled: bool = False  # chalice's schedule event: keeps chalice's rate from app.py
-    reads_pepper: bool = False  # builds bootstrap.booking_service(), which fetches the pepper secret
+    reads_pepper: bool = False  # fetches the pepper secret: person keys, and the suppression list's HMAC key
 
 
 FUNCTIONS = (
@@ -82,11 +82,13 @@ FUNCTIONS = (
              ((BOOKING_TABLE, DYNAMODB_ACTIONS), (IDEMPOTENCY_TABLE, DYNAMODB_ACTIONS)), reads_pepper=True),
     Function(BOOKING_WORKER, "booking_worker", "booking-worker", "BookingWorkerRole", BOOKING_QUEUE, (NOTIFY_QUEUE,),
              ((BOOKING_TABLE, DYNAMODB_ACTIONS),), reads_pepper=True),
-    # bootstrap.mail_service(): SES, the idempotency table and the suppression list; no pepper.
+    # bootstrap.mail_service(): SES, the idempotency table and the suppression list, whose keys are an HMAC
+    # with the pepper (so the mail functions read it too).
     Function(MAIL_WORKER, "mail_worker", "mail-worker", "MailWorkerRole", NOTIFY_QUEUE, (),
-             ((IDEMPOTENCY_TABLE, DYNAMODB_ACTIONS), (BOOKING_TABLE, SUPPRESSION_READ)), sends_mail=True),
+             ((IDEMPOTENCY_TABLE, DYNAMODB_ACTIONS), (BOOKING_TABLE, SUPPRESSION_READ)), sends_mail=True,
+             reads_pepper=True),
     Function(MAIL_EVENTS, "mail_events", "mail-events", "MailEventsRole", None, (),
-             ((BOOKING_TABLE, SUPPRESSION_WRITE),), subscribes=MAIL_EVENTS_TOPIC),
+             ((BOOKING_TABLE, SUPPRESSION_WRITE),), subscribes=MAIL_EVENTS_TOPIC, reads_pepper=True),
     # bootstrap.reconciliation(): catalog() and DynamoBookings, read only; no pepper.
     Function(RECONCILE, "reconcile", "reconcile", "ReconcileRole", None, (), ((BOOKING_TABLE, RECONCILE_READ),),
              scheduled=True),
@@ -116,7 +118,7 @@ def pepper_secret(stage: str) -> dict:
             "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
         },
         "Metadata": skip(
-            ("CKV_AWS_149", "Encrypted with the account's aws/secretsmanager key; only two roles may read it"),
+            ("CKV_AWS_149", "Encrypted with the account's aws/secretsmanager key; only the roles of functions that hash with it may read it"),
             ("CKV2_AWS_57", "Rotation would change every person key and reopen one-booking-per-person: never "
                             "rotate without a migration")),
     }}
