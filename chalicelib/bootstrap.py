@@ -32,6 +32,7 @@ from chalicelib.dynamo_binding import bind_table
 from chalicelib.notify.dynamo import DynamoSuppressionList
 from chalicelib.notify.services import MailService
 from chalicelib.notify.ses import SesMailer
+from chalicelib.privacy.services import PrivacyService
 from chalicelib.settings import get_settings
 
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -133,6 +134,15 @@ def mail_service() -> MailService:
     return MailService(SesMailer(_client("ses")), suppressions, sender=s.mail_sender, site_url=s.site_url)
 
 
+@functools.cache
+def privacy_service() -> PrivacyService:
+    """Export and erasure on a person's request (infra/ops/privacy.py)."""
+    _connection()
+    return PrivacyService(booking_queries(), booking_service(), _bookings(),
+                          DynamoSuppressionList(_person_key_pepper(), clock=now), _person_key_pepper(),
+                          retention(), clock=now)
+
+
 def _idempotency_store() -> DynamoDBPersistenceLayer:
     # One per idempotent function: powertools keeps the function's name on the store it is given.
     return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name, boto3_client=_client("dynamodb"))
@@ -210,7 +220,7 @@ def reset() -> None:
 
     settings.get_settings.cache_clear()
     for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, _bookings, booking_queries,
-                    booking_service, operations_service, reconciliation, mail_service,
+                    booking_service, operations_service, reconciliation, mail_service, privacy_service,
                     booking_request_idempotency, submit_booking_request, contingent_idempotency,
                     release_contingent_once, mail_idempotency, send_mail_once,
                     _admission_token_key, waiting_room_service):
