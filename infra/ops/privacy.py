@@ -66,7 +66,7 @@ def configure(stage: str, endpoint_url: str | None) -> None:
     bootstrap.reset()
 
 
-def run(args, out=sys.stdout) -> int:
+def run(args, out=None) -> int:
     from chalicelib import bootstrap
     from chalicelib.booking.domain import BookingNotFound
     from chalicelib.privacy.services import PersonQuery
@@ -86,6 +86,7 @@ def run(args, out=sys.stdout) -> int:
     except BookingNotFound:
         print("privacy: no booking for this code (or name) and birth date", file=sys.stderr)
         return 1
+    out = out or sys.stdout
     json.dump(result, out, ensure_ascii=False, indent=2)
     out.write("\n")
     return 0
