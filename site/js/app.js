@@ -12,6 +12,7 @@ import { requestView } from './views/request.js';
 import { lookupView, bookingView, cancelView, cancelledView } from './views/manage.js';
 import { unavailableView, notFoundView, problemView, resetFailures } from './views/error.js';
 import { waitingView } from './views/waiting.js';
+import { privacyView, privacyEasyView } from './views/privacy.js';
 
 const routes = [
   [/^\/$/, startView],
@@ -27,6 +28,8 @@ const routes = [
   [/^\/booking\/view$/, bookingView],
   [/^\/booking\/cancel$/, cancelView],
   [/^\/booking\/cancelled$/, cancelledView],
+  [/^\/privacy$/, privacyView], // the privacy notice (GDPR Art. 13), linked from every page's footer
+  [/^\/privacy\/easy-read$/, privacyEasyView],
 ];
 
 const main = document.getElementById('main');

@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from infra.ops import privacy
+from tests.e2e.test_openapi_contract import assert_matches_spec
 
 CAMPAIGN = "80plus-comirnaty"
 
@@ -38,9 +39,11 @@ def test_the_post_look_up_answers_as_the_get_and_a_wrong_birth_date_like_an_unkn
     code = booking["code"]
     by_body = api.post(f"/v1/bookings/{code}/lookup", json={"birth_date": person["birth_date"]})
     assert by_body.status_code == 200
+    assert_matches_spec("POST", "/v1/bookings/{code}/lookup", by_body)
     assert by_body.json() == api.get(f"/v1/bookings/{code}?birth_date={person['birth_date']}").json()
     wrong = api.post(f"/v1/bookings/{code}/lookup", json={"birth_date": "1938-03-05"})
     unknown = api.post("/v1/bookings/AAAA-BBBB-CC/lookup", json={"birth_date": person["birth_date"]})
+    assert_matches_spec("POST", "/v1/bookings/{code}/lookup", wrong)
     assert wrong.status_code == unknown.status_code == 404
     assert wrong.json()["error"]["code"] == unknown.json()["error"]["code"] == "unknown_booking"
     assert api.post(f"/v1/bookings/{code}/lookup", json={}).status_code == 400
@@ -50,6 +53,7 @@ def test_the_calendar_file_comes_by_post_with_the_birth_date_in_the_body(api):
     person, booking = booked(api)
     response = api.post(f"/v1/bookings/{booking['code']}/calendar.ics", json={"birth_date": person["birth_date"]})
     assert response.status_code == 200
+    assert_matches_spec("POST", "/v1/bookings/{code}/calendar.ics", response)
     assert response.headers["Content-Type"].startswith("text/calendar")
     assert response.text.startswith("BEGIN:VCALENDAR") and response.text.count("BEGIN:VEVENT") == 2
     wrong = api.post(f"/v1/bookings/{booking['code']}/calendar.ics", json={"birth_date": "1938-03-05"})
