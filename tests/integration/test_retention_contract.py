@@ -123,7 +123,7 @@ def test_a_person_whose_old_lock_is_past_its_retention_but_not_yet_deleted_can_b
     world.clock.now = old.personal_data_expires_at(RETENTION) + timedelta(hours=1)
     later = world.clock.now + timedelta(days=3)
     world.slots = [d.Slot(s.campaign_id, s.center_id, d.slot_id_for(start), start, start + timedelta(minutes=30), 1)
-                   for s, start in zip(world.slots, (later, later + timedelta(days=21)))]
+                   for s, start in zip(world.slots, (later, later + timedelta(days=21)), strict=True)]
     world.catalog.release_slots(world.slots)
     new = book(world)
     assert world.bookings.person_locks(PERSON.key(PEPPER)) == {new.campaign_id: new.code}

@@ -4,7 +4,7 @@ and what is stored about an address can be shown and erased (GDPR Art. 15, 17)."
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -16,7 +16,7 @@ from infra.local.aws import REGION
 from infra.resources import BOOKING_TABLE
 
 KEY = b"suppression-test-key"
-WHEN = datetime(2031, 1, 5, 8, 0, tzinfo=timezone.utc)
+WHEN = datetime(2031, 1, 5, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture()
@@ -45,7 +45,8 @@ def test_an_item_written_with_the_old_plain_sha256_still_suppresses_and_is_erase
     table.put_item(Item={"pk": f"SUPPRESSED#{legacy_address_key(mail)}", "sk": "MAIL", "reason": "complaint",
                          "suppressed_at": WHEN.isoformat()})
     assert suppressions.is_suppressed(mail)
-    assert suppressions.record(mail).reason == "complaint"
+    record = suppressions.record(mail)
+    assert record is not None and record.reason == "complaint"
     assert suppressions.forget(mail) is True
     assert not suppressions.is_suppressed(mail) and suppressions.forget(mail) is False
 
@@ -54,6 +55,8 @@ def test_what_is_stored_about_an_address_can_be_shown_and_erased(table):
     suppressions, mail = DynamoSuppressionList(KEY, clock=lambda: WHEN), address()
     assert suppressions.record(mail) is None
     suppressions.suppress(mail, "complaint")
-    assert (suppressions.record(mail).reason, suppressions.record(mail).suppressed_at) == ("complaint", WHEN.isoformat())
+    record = suppressions.record(mail)
+    assert record is not None
+    assert (record.reason, record.suppressed_at) == ("complaint", WHEN.isoformat())
     assert suppressions.forget(mail) is True
     assert suppressions.record(mail) is None

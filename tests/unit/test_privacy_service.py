@@ -40,7 +40,7 @@ def test_an_export_by_code_and_birth_date_holds_the_booking_its_request_the_lock
     assert record["code"] == booking.code and record["status"] == "active"
     assert record["person"] == {"given_name": "Erna", "family_name": "Müller", "birth_date": "1940-05-01",
                                 "postal_code": "44141", "email": "erna@example.org", "phone": None}
-    assert record["personal_data_deleted_at"] == (booking.second.end + RETENTION).isoformat()
+    assert record["personal_data_deleted_at"] == (booking.appointments[-1].end + RETENTION).isoformat()
     assert export["requests"] == [{"request_id": booking.request_id, "status": "booked", "booking_code": booking.code,
                                    "reason": None}]
     assert export["locks"] == [{"campaign_id": booking.campaign_id, "booking_code": booking.code}]
@@ -98,7 +98,7 @@ def test_erasing_a_cancelled_booking_does_not_cancel_again():
 def test_a_booking_past_its_retention_is_looked_up_as_unknown():
     clock = {"now": NOW}
     world, booking = booked_world(lambda: clock["now"])  # the fake's TTL filter reads this clock
-    clock["now"] = booking.second.end + timedelta(days=90) - timedelta(seconds=1)
+    clock["now"] = booking.appointments[-1].end + timedelta(days=90) - timedelta(seconds=1)
     assert world.queries.lookup(booking.code, date(1940, 5, 1)).booking == booking
     clock["now"] += timedelta(seconds=1)
     with pytest.raises(d.BookingNotFound):

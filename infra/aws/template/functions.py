@@ -118,7 +118,8 @@ def pepper_secret(stage: str) -> dict:
             "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
         },
         "Metadata": skip(
-            ("CKV_AWS_149", "Encrypted with the account's aws/secretsmanager key; only the roles of functions that hash with it may read it"),
+            ("CKV_AWS_149", "Encrypted with the account's aws/secretsmanager key; only functions that hash with it "
+                            "may read it"),
             ("CKV2_AWS_57", "Rotation would change every person key and reopen one-booking-per-person: never "
                             "rotate without a migration")),
     }}
