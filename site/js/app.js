@@ -63,9 +63,10 @@ function redirect(hash) {
   location.replace(hash);
 }
 
-function context(params, token) {
+function context(params, token, query = new URLSearchParams()) {
   return {
     params,
+    query,
     go,
     redirect,
     isCurrent: () => token === renderCount,
@@ -118,7 +119,8 @@ function fail(error) {
 async function render({ keepFocus = false } = {}) {
   const token = ++renderCount;
   runCleanups();
-  const path = location.hash.replace(/^#/, '') || '/';
+  // A link may carry values after "?" (the mails link to #/booking?code=…): routes match the path only.
+  const [path, search = ''] = (location.hash.replace(/^#/, '') || '/').split('?');
   const match = routes.map(([re, view]) => [path.match(re), view]).find(([m]) => m);
   const loading = setTimeout(() => {
     if (token !== renderCount) return;
@@ -126,7 +128,7 @@ async function render({ keepFocus = false } = {}) {
     replaceContent(main, h('p', { class: 'loading' }, t('common.loading')));
   }, 300);
   try {
-    const node = match ? await match[1](context(match[0].slice(1), token)) : notFoundView();
+    const node = match ? await match[1](context(match[0].slice(1), token, new URLSearchParams(search))) : notFoundView();
     if (token !== renderCount || !node) return;
     resetFailures();
     mount(node, { focus: !keepFocus });

@@ -70,3 +70,10 @@ def test_looking_up_a_booking_sends_the_birth_date_in_no_url(open_site, booking_
         page.get_by_role("button", name="In meinen Kalender eintragen").click()
     assert any(u.endswith(f"/v1/bookings/{booking['code']}/lookup") for u in urls), urls
     assert not [u for u in urls if person.birth_date in u or "birth_date" in u], urls
+
+
+def test_the_link_in_the_mail_opens_the_look_up_with_the_code_filled_in_and_asks_for_the_birth_date(open_site):
+    page = open_site("/#/booking?code=ABCD-EFGH-JK")
+    expect(heading(page)).to_have_text("Meine Buchung ansehen oder absagen")
+    expect(page.locator("#booking-code-input")).to_have_value("ABCD-EFGH-JK")
+    expect(page.locator("#lookup-birth-day")).to_have_value("")
