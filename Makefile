@@ -8,10 +8,11 @@ export PYTHONPATH := $(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint lock screenshots bench mail package deploy check-limits browser-deps clean
+.PHONY: help run test test-fast lint lock screenshots bench capacity rush mail package deploy check-limits browser-deps clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(STAGE)|$(STAGE)|g; s|$$(VENV)|$(VENV)|g' \
+	  | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 # Installs only what the hashed locks name (`make lock` writes them from requirements*.txt).
 CHECKOV_VENV := $(VENV)/checkov-venv
@@ -60,8 +61,15 @@ screenshots: $(STAMP) browser-deps ## Run the browser tests and refresh docs/scr
 test-fast: $(STAMP) ## Unit tests only (no AWS, no browser)
 	$(PY) -m pytest tests/unit
 
-bench: $(STAMP) ## Run the benchmarks and write docs/benchmarks.md
+bench: $(STAMP) ## Measure issue #9's goals on the local stack (a few minutes); writes docs/benchmarks.md
 	$(PY) -m infra.bench
+
+capacity: $(STAMP) ## Print the capacity and cost model for the 2021 peak and 10x (docs/capacity.md)
+	$(PY) -m infra.capacity
+
+RUSH_ARGS ?=
+rush: $(STAMP) ## Replay launch day on loopback (locust), print the invariant and fairness report, plot to build/rush (RUSH_ARGS="--users 300 ...")
+	$(PY) -m infra.rush $(RUSH_ARGS)
 
 STAGE ?= prod
 package: $(STAMP) ## Write build/<stage>/sam.json + deployment.zip for CloudFormation (STAGE=dev|prod, default prod)

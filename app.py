@@ -7,8 +7,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Chalice, CognitoUserPoolAuthorizer, ConvertToMiddleware, CORSConfig, Rate, Response
 
 from chalicelib import bootstrap
-from chalicelib.api import commands, schemas, views
+from chalicelib.api import commands, errors, schemas, staff, views
 from chalicelib.api.http import api_view, chalice_errors_to_contract, json_response, require_group
+from chalicelib.api.limits import client_address, client_limit
+from chalicelib.booking.domain import NoPairAvailable, UnknownRequest
 from chalicelib.booking.queues import BookingRequestMessage
 from chalicelib.contracts.mail import MailMessage
 from chalicelib.observability import count, logger, measure, metrics, tracer
@@ -20,6 +22,8 @@ app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
 app.register_middleware(chalice_errors_to_contract, "http")
+app.register_middleware(client_limit(bootstrap.abuse_limits, lambda: bootstrap.limit_settings().client_address_hop),
+                        "http")
 
 # A public API without cookies: any origin may read it (the site may live on its own domain).
 CORS = CORSConfig(allow_origin="*",
@@ -62,14 +66,28 @@ def center_availability(center_id):
     return json_response(views.availability(center_id, query.campaign, days, bootstrap.now()))
 
 
+@route("/v1/verifications", methods=["POST"])
+def start_verification():
+    """Send a one-time code to the e-mail address, for a campaign that verifies contacts (docs/abuse.md)."""
+    request = app.current_request
+    body = schemas.parse_json_body(schemas.VerificationBody, request.raw_body)
+    address = client_address(request.headers, bootstrap.limit_settings().client_address_hop)
+    verification = bootstrap.verification_service().start(body.campaign_id, body.email, body.language, address)
+    count("VerificationSent")
+    return json_response({"verification_id": verification.id, "expires_at": verification.expires_at.isoformat()},
+                         201)
+
+
 def _accept_booking_request(channel: str) -> Response:
     request = app.current_request
     body = schemas.parse_json_body(schemas.BookingRequestBody, request.raw_body)
+    bootstrap.abuse_limits().admit_booking_request(body.person.to_domain())
+    if channel == "web":  # a hotline agent has the caller on the phone: no code to read out
+        bootstrap.verification_service().require(body.campaign_id, body.person.email, body.verification_proof())
     # Waiting room (§8): while the campaign's room is active, only an admitted visitor may send a request.
     bootstrap.waiting_room_service().check_admission(body.campaign_id, request.headers.get("admission-token"),
                                                      bootstrap.person_key(body.person.to_domain()))
-    bootstrap.booking_request_idempotency().register_lambda_context(app.lambda_context)
-    request_id = commands.submit_booking_request(bootstrap.submit_booking_request(), body,
+    request_id = commands.submit_booking_request(bootstrap.booking_service(), body,
                                                  request.headers.get("idempotency-key"))
     count("BookingRequestAccepted", channel=channel)
     return json_response(views.request_accepted(request_id), 202)
@@ -89,13 +107,15 @@ def booking_request_status(request_id):
 @route("/v1/bookings/{code}", methods=["GET"])
 def lookup_booking(code):
     query = schemas.parse(schemas.BirthDateQuery, _query())
-    return json_response(views.booking(bootstrap.booking_queries().lookup(code, query.birth_date)))
+    with bootstrap.abuse_limits().code_attempt(code):
+        return json_response(views.booking(bootstrap.booking_queries().lookup(code, query.birth_date)))
 
 
 @route("/v1/bookings/{code}/cancel", methods=["POST"])
 def cancel_booking(code):
     body = schemas.parse_json_body(schemas.CancelBody, app.current_request.raw_body)
-    view = bootstrap.booking_service().cancel(code, body.birth_date)
+    with bootstrap.abuse_limits().code_attempt(code):
+        view = bootstrap.booking_service().cancel(code, body.birth_date)
     count("BookingCancelled")
     return json_response(views.cancelled(view))
 
@@ -103,7 +123,8 @@ def cancel_booking(code):
 @route("/v1/bookings/{code}/calendar.ics", methods=["GET"])
 def booking_calendar_file(code):
     query = schemas.parse(schemas.BirthDateQuery, _query())
-    view = bootstrap.booking_queries().lookup(code, query.birth_date)
+    with bootstrap.abuse_limits().code_attempt(code):
+        view = bootstrap.booking_queries().lookup(code, query.birth_date)
     return Response(body=views.calendar_file(view).decode(), status_code=200, headers={
         "Content-Type": "text/calendar; charset=utf-8",
         "Content-Disposition": 'attachment; filename="impftermine.ics"',
@@ -115,13 +136,17 @@ def booking_calendar_file(code):
 @route("/v1/bookings/{code}/lookup", methods=["POST"])
 def lookup_booking_by_body(code):
     body = schemas.parse_json_body(schemas.LookupBody, app.current_request.raw_body)
-    return json_response(views.booking(bootstrap.booking_queries().lookup(code, body.birth_date)))
+    with bootstrap.abuse_limits().code_attempt(code):
+        view = bootstrap.booking_queries().lookup(code, body.birth_date)
+    return json_response(views.booking(view), headers={"Cache-Control": "no-store"})
 
 
 @route("/v1/bookings/{code}/calendar.ics", methods=["POST"])
 def booking_calendar_file_by_body(code):
     body = schemas.parse_json_body(schemas.LookupBody, app.current_request.raw_body)
-    return _calendar_response(bootstrap.booking_queries().lookup(code, body.birth_date))
+    with bootstrap.abuse_limits().code_attempt(code):
+        view = bootstrap.booking_queries().lookup(code, body.birth_date)
+    return _calendar_response(view)
 
 
 def _calendar_response(view) -> Response:
@@ -132,66 +157,169 @@ def _calendar_response(view) -> Response:
     })
 
 
+def _rebook(code: str, channel: str) -> Response:
+    request = app.current_request
+    body = schemas.parse_json_body(schemas.RebookBody, request.raw_body)
+    try:
+        # Limited per code like look-up and cancel (§5); a refused rebook gives its attempt back.
+        with bootstrap.abuse_limits().code_attempt(code):
+            view = bootstrap.booking_service().rebook(code, body.birth_date, body.slot_id, body.flexible)
+    except NoPairAvailable as refused:
+        count("BookingRebookRefused", channel=channel)
+        language = errors.language_of(request.headers.get("accept-language"))
+        return json_response(views.rebook_refused(refused, language), 409)
+    count("BookingRebooked", channel=channel)
+    return json_response(views.rebooked(view), headers={"Cache-Control": "no-store"})
+
+
+@route("/v1/bookings/{code}/rebook", methods=["POST"])
+def rebook_booking(code):
+    return _rebook(code, "web")
+
+
+@route("/v1/staff/bookings/{code}/rebook", methods=["POST"], authorizer=STAFF)
+def hotline_rebook(code):
+    """A hotline agent (or ops) rebooks for a caller who gives code and birth date: the same swap."""
+    require_group(app.current_request, "hotline", "ops")
+    return _rebook(code, "hotline")
+
+
 # --- staff (hotline agents and ops) --------------------------------------------------------------
 
 
 @route("/v1/staff/booking-requests", methods=["POST"], authorizer=STAFF)
 def hotline_booking_request():
-    """A hotline agent books for a caller: same rules and queue, not limited per IP like the public route."""
-    require_group(app.current_request, "hotline", "ops")
-    return _accept_booking_request("hotline")
+    """An agent books for a caller (e-mail optional): same rules and queue; agent and channel recorded, audited."""
+    request = app.current_request
+    actor = staff.staff_actor(request, "hotline", "ops", "admin")
+    body = schemas.parse_json_body(staff.HotlineBookingRequestBody, request.raw_body)
+    person = body.person.to_domain()
+    bootstrap.abuse_limits().admit_booking_request(person)  # per-person limit, as on the citizen route
+    bootstrap.waiting_room_service().check_admission(body.campaign_id, request.headers.get("admission-token"),
+                                                     bootstrap.person_key(person))
+    request_id = staff.submit_for_caller(bootstrap.booking_service(), bootstrap.staff_service(), body,
+                                         request.headers.get("idempotency-key"), actor)
+    count("BookingRequestAccepted", channel="hotline")
+    return json_response(views.request_accepted(request_id), 202)
 
 
 @route("/v1/staff/campaigns/{campaign_id}", methods=["PUT"], authorizer=STAFF)
 def put_campaign(campaign_id):
-    require_group(app.current_request, "ops")
+    actor = staff.staff_actor(app.current_request, "ops")
     body = schemas.parse_json_body(schemas.CampaignBody, app.current_request.raw_body)
+    before = bootstrap.staff_service().campaign_or_none(schemas.parse_identifier(campaign_id))
     campaign = bootstrap.operations_service().put_campaign(body.to_domain(schemas.parse_identifier(campaign_id)))
+    bootstrap.staff_service().campaign_put(actor, before, campaign)
     return json_response(views.campaign(campaign))
 
 
 @route("/v1/staff/campaigns/{campaign_id}/contingents", methods=["POST"], authorizer=STAFF)
 def release_contingent(campaign_id):
     request = app.current_request
-    require_group(request, "ops")
+    actor = staff.staff_actor(request, "ops")
     body = schemas.parse_json_body(schemas.ContingentBody, request.raw_body)
     key = schemas.require_header(request.headers, "Idempotency-Key")
     bootstrap.contingent_idempotency().register_lambda_context(app.lambda_context)
     slots = commands.release_contingent(bootstrap.release_contingent_once(), campaign_id, body, key)
+    bootstrap.staff_service().contingent_released(actor, campaign_id, body.center_id, slots,
+                                                  added_capacity=sum(s.capacity for s in body.slots))
     count("ContingentReleased")
     return json_response(views.released_contingent(campaign_id, body.center_id, slots), 201)
+
+
+# --- hotline look-up and cancel, the audit (issue #13; docs/hotline.md) ----------------------------
+# Agents find and cancel for callers; admins read who did what. Ops are not given the audit: it is the
+# review of their own actions (cohorts, contingents, waiting room).
+AGENT_ROLES = ("hotline", "admin")
+
+
+@route("/v1/staff/bookings/{code}", methods=["GET"], authorizer=STAFF)
+def staff_lookup_booking(code):
+    staff.staff_actor(app.current_request, *AGENT_ROLES)
+    query = schemas.parse(schemas.BirthDateQuery, _query())
+    return json_response(staff.staff_booking(bootstrap.staff_service().lookup(code, query.birth_date)))
+
+
+@route("/v1/staff/bookings", methods=["GET"], authorizer=STAFF)
+def staff_find_bookings():
+    staff.staff_actor(app.current_request, *AGENT_ROLES)
+    query = staff.parse_caller_query(_query())
+    found = bootstrap.staff_service().find(query.given_name, query.family_name, query.birth_date, query.postal_code)
+    return json_response({"bookings": [staff.staff_booking(v) for v in found]})
+
+
+@route("/v1/staff/bookings/{code}/cancel", methods=["POST"], authorizer=STAFF)
+def staff_cancel_booking(code):
+    actor = staff.staff_actor(app.current_request, *AGENT_ROLES)
+    view = bootstrap.staff_service().cancel(actor, code)
+    count("BookingCancelled", channel="hotline")
+    return json_response(staff.staff_booking(view))
+
+
+@route("/v1/staff/audit", methods=["GET"], authorizer=STAFF)
+def staff_audit():
+    staff.staff_actor(app.current_request, "admin")
+    query = schemas.parse(staff.AuditQuery, _query())
+    page = bootstrap.staff_service().audit(query.from_, query.to, query.actor, query.limit,
+                                           staff.decode_cursor(query.cursor))
+    return json_response(staff.audit_page(page))
 
 
 # --- queue workers --------------------------------------------------------------------------------
 
 def process_booking_record(record: SQSRecord) -> None:
     message = BookingRequestMessage.model_validate_json(record.body)
-    state = bootstrap.booking_service().process(message.to_domain())
+    state = bootstrap.booking_service().process(message.to_domain(), delivery=record.message_id)
     logger.info("booking request decided", extra={"request_id": message.request_id, "status": state.status.value,
                                                    "reason": state.reason.value if state.reason else None})
     count(f"BookingRequest{state.status.value.capitalize()}")
 
 
+def reject_dead_booking_record(record: SQSRecord) -> None:
+    message = BookingRequestMessage.model_validate_json(record.body)
+    try:
+        state = bootstrap.booking_service().give_up(message.to_domain(), delivery=record.message_id)
+    except UnknownRequest:  # never stored: nobody waits for it, so there is nothing to decide
+        logger.warning("dead letter of an unknown request dropped", extra={"request_id": message.request_id})
+        return
+    logger.warning("booking request not processed", extra={"request_id": message.request_id,
+                                                           "status": state.status.value})
+    count("BookingRequestNotProcessed")
+
+
 def send_mail_record(record: SQSRecord) -> None:
     message = MailMessage.model_validate_json(record.body)
-    sent = bootstrap.send_mail_once()(message)
-    count("MailSent" if sent else "MailSuppressed", kind=message.kind.value)
+    try:
+        claim = bootstrap.mail_service().send(message, delivery=record.message_id)
+    except Exception:
+        # Wait longer before each new try (30 s doubling to 15 min): an SES outage of hours loses nothing.
+        bootstrap.mail_retry().later(record.event_source_arn, record.receipt_handle,
+                                     int(record.attributes.approximate_receive_count))
+        raise
+    count(claim.metric, kind=message.kind.value)
+
+
+def _batch(event, record_handler):
+    # A processor per invocation: it holds the batch's outcomes, and the local pumps call handlers in parallel.
+    return process_partial_response(event=event.to_dict(), record_handler=record_handler,
+                                    processor=BatchProcessor(EventType.SQS), context=event.context)
 
 
 # Queue and topic names come from the stage's environment (.chalice/config.json, from infra/resources.py).
-# A processor per invocation: it holds the batch's outcomes, and the local pumps call handlers in parallel.
 @app.on_sqs_message(queue=os.environ["BOOKING_QUEUE_NAME"], batch_size=10)
 def booking_worker(event):
-    return process_partial_response(event=event.to_dict(), record_handler=process_booking_record,
-                                    processor=BatchProcessor(EventType.SQS), context=event.context)
+    return _batch(event, process_booking_record)
+
+
+@app.on_sqs_message(queue=os.environ["BOOKING_DLQ_NAME"], batch_size=10)
+def booking_dead_letters(event):
+    """Requests the worker failed maxReceiveCount times: rejected as not_processed, so none waits for ever."""
+    return _batch(event, reject_dead_booking_record)
 
 
 @app.on_sqs_message(queue=os.environ["NOTIFY_QUEUE_NAME"], batch_size=10)
 def mail_worker(event):
-    # Without the context a crashed send would hold its idempotency record "in progress" for 30 days.
-    bootstrap.mail_idempotency().register_lambda_context(event.context)
-    return process_partial_response(event=event.to_dict(), record_handler=send_mail_record,
-                                    processor=BatchProcessor(EventType.SQS), context=event.context)
+    return _batch(event, send_mail_record)
 
 
 @app.on_sns_message(topic=os.environ["MAIL_EVENTS_TOPIC_NAME"])
@@ -243,11 +371,14 @@ def waiting_room_entry(entry_id):
 
 @route("/v1/staff/campaigns/{campaign_id}/waiting-room", methods=["PUT"], authorizer=STAFF)
 def put_waiting_room(campaign_id):
-    require_group(app.current_request, "ops")
+    actor = staff.staff_actor(app.current_request, "ops")
     body = schemas.parse_json_body(room_edge.RoomBody, app.current_request.raw_body)
     campaign_id = schemas.parse_identifier(campaign_id)
+    before = room_edge.room(campaign_id, bootstrap.waiting_room_service().room(campaign_id))
     settings = bootstrap.waiting_room_service().put_room(body.to_domain(campaign_id))
-    return json_response(room_edge.room(campaign_id, settings))
+    after = room_edge.room(campaign_id, settings)
+    bootstrap.staff_service().waiting_room_put(actor, campaign_id, before, after)
+    return json_response(after)
 
 
 @route("/v1/staff/campaigns/{campaign_id}/waiting-room/entries", methods=["POST"], authorizer=STAFF)

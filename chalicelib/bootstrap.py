@@ -22,20 +22,29 @@ from chalicelib.api.commands import slot_record
 from chalicelib.booking.catalog_cache import CachedCatalog
 from chalicelib.booking.operations import OperationsService
 from chalicelib.booking.queries import BookingQueries
-from chalicelib.booking.queues import SqsMailOutbox, SqsRequestQueue
+from chalicelib.booking.queues import SendNowMailOutbox, SqsMailOutbox, SqsRequestQueue
 from chalicelib.booking.reconciliation import Reconciliation
 from chalicelib.booking.services import BookingService
 from chalicelib.booking.storage import DynamoBookings, DynamoCatalog
 from chalicelib.contracts.local_time import LOCAL_TZ
-from chalicelib.contracts.mail import MailMessage
+from chalicelib.contracts.mail import MailKind, MailMessage
 from chalicelib.dynamo_binding import bind_table
+from chalicelib.limits.abuse import AbuseLimits, Policy
+from chalicelib.limits.domain import Limit
+from chalicelib.limits.dynamo import DynamoCounters
+from chalicelib.limits.limiter import Limiter
 from chalicelib.notify.dynamo import DynamoSuppressionList
+from chalicelib.notify.ports import MailClaim
+from chalicelib.notify.queue import MailRetry
+from chalicelib.notify.quota import LimiterMailQuota
 from chalicelib.notify.services import MailService
 from chalicelib.notify.ses import SesMailer
+from chalicelib.observability import count, logger
 from chalicelib.privacy.services import PrivacyService
-from chalicelib.settings import get_settings
-
-IDEMPOTENCY_TTL_S = 24 * 3600
+from chalicelib.settings import LimitSettings, get_limit_settings, get_settings
+from chalicelib.verification.dynamo import DynamoVerifications
+from chalicelib.verification.service import VerificationService
+from chalicelib.waitingroom.dynamo import DynamoRoomStore  # imported here so that _connection() binds its items
 
 
 @functools.cache
@@ -47,6 +56,16 @@ def _client(service: str):
         endpoint_url=s.aws_endpoint_url,
         config=Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=50),
     )
+
+
+@functools.cache
+def _mail_client():
+    """SES with short timeouts: a send must fail (and be queued for a retry) well within the function's
+    timeout, never be cut off mid-send by it."""
+    s = get_settings()
+    return boto3.client("ses", region_name=s.region, endpoint_url=s.aws_endpoint_url,
+                        config=Config(connect_timeout=2, read_timeout=5,
+                                      retries={"mode": "standard", "max_attempts": 2}))
 
 
 @functools.cache
@@ -99,19 +118,33 @@ def booking_queries() -> BookingQueries:
                           availability_max_age_s=get_settings().availability_max_age_s)
 
 
+def _send_mail_now(message: MailMessage, delivery: str) -> MailClaim:
+    claim = mail_service().send(message, delivery)
+    count(claim.metric, kind=message.kind.value)
+    return claim
+
+
+def _mail_queued_for_retry(message: MailMessage, error: Exception) -> None:
+    logger.warning("mail not sent at once, queued for a retry",
+                   extra={"kind": message.kind.value, "error": type(error).__name__})
+
+
 @functools.cache
 def booking_service() -> BookingService:
     """The use cases that change state: submit, process (the worker), cancel."""
     s = get_settings()
     sqs = _client("sqs")
+    queued_mail = SqsMailOutbox(sqs, _queue_url(s.notify_queue_name))
     return BookingService(
         queries=booking_queries(),
         catalog=catalog(),
         bookings=_bookings(),
         queue=SqsRequestQueue(sqs, _queue_url(s.booking_queue_name)),
-        outbox=SqsMailOutbox(sqs, _queue_url(s.notify_queue_name)),
+        # Mail goes out from the worker that decided it; the notify queue is the retry path (docs/architecture.md).
+        outbox=SendNowMailOutbox(_send_mail_now, queued_mail, on_fallback=_mail_queued_for_retry),
         person_key_pepper=_person_key_pepper(),
         clock=now,
+        slots_max_age_s=s.catalog_cache_s,
     )
 
 
@@ -130,50 +163,31 @@ def mail_service() -> MailService:
     s = get_settings()
     _connection()
     # The suppression list's keys are an HMAC with the pepper: no address in clear, none guessable without it.
-    suppressions = DynamoSuppressionList(_person_key_pepper(), clock=now)
-    return MailService(SesMailer(_client("ses")), suppressions, sender=s.mail_sender, site_url=s.site_url)
+    return MailService(SesMailer(_mail_client()), _mail_ledger(), sender=s.mail_sender, site_url=s.site_url,
+                       quota=_mail_quota(), on_capped=_mail_capped)
+
+
+def _mail_ledger() -> DynamoSuppressionList:
+    return DynamoSuppressionList(_connection(), _person_key_pepper(), clock=now)
 
 
 @functools.cache
 def privacy_service() -> PrivacyService:
     """Export and erasure on a person's request (infra/ops/privacy.py)."""
     _connection()
-    return PrivacyService(booking_queries(), booking_service(), _bookings(),
-                          DynamoSuppressionList(_person_key_pepper(), clock=now), _person_key_pepper(),
+    return PrivacyService(booking_queries(), booking_service(), _bookings(), _mail_ledger(), _person_key_pepper(),
                           retention(), clock=now)
+
+
+@functools.cache
+def mail_retry() -> MailRetry:
+    """Puts a failed mail message back on the notify queue with a growing delay."""
+    return MailRetry(_client("sqs"), _queue_url)
 
 
 def _idempotency_store() -> DynamoDBPersistenceLayer:
     # One per idempotent function: powertools keeps the function's name on the store it is given.
     return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table_name, boto3_client=_client("dynamodb"))
-
-
-@functools.cache
-def booking_request_idempotency() -> IdempotencyConfig:
-    # The key is chosen by the handler (Idempotency-Key header, else a hash of the body); the body hash is
-    # validated so one key cannot be reused for a different request.
-    return IdempotencyConfig(
-        event_key_jmespath="key",
-        payload_validation_jmespath="body_hash",
-        expires_after_seconds=IDEMPOTENCY_TTL_S,
-        raise_on_no_idempotency_key=True,
-    )
-
-
-@functools.cache
-def submit_booking_request() -> Callable[..., dict]:
-    """service.submit behind powertools Idempotency: the same key answers the same request id."""
-    service = booking_service()
-
-    @idempotent_function(
-        data_keyword_argument="envelope",
-        persistence_store=_idempotency_store(),
-        config=booking_request_idempotency(),
-    )
-    def submit(envelope: dict, **submission) -> dict:
-        return {"request_id": service.submit(**submission)}
-
-    return submit
 
 
 @functools.cache
@@ -196,22 +210,53 @@ def release_contingent_once() -> Callable[..., list]:
     return release
 
 
-@functools.cache
-def mail_idempotency() -> IdempotencyConfig:
-    return IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=30 * 24 * 3600)
+# --- abuse limits and contact verification (docs/abuse.md) ---------------------------------------
 
 
 @functools.cache
-def send_mail_once() -> Callable[[MailMessage], bool]:
-    """mail_service().send behind powertools Idempotency: one mail per booking and kind."""
-    service = mail_service()
+def _limiter() -> Limiter:
+    _connection()
+    return Limiter(DynamoCounters(), _person_key_pepper(), clock=now)
 
-    @idempotent_function(data_keyword_argument="envelope", persistence_store=_idempotency_store(),
-                         config=mail_idempotency())
-    def send(envelope: dict, message: MailMessage) -> dict:
-        return {"sent": service.send(message)}
 
-    return lambda message: send(envelope={"key": message.idempotency_key}, message=message)["sent"]
+def limit_settings() -> LimitSettings:
+    return get_limit_settings()
+
+
+@functools.cache
+def abuse_limits() -> AbuseLimits:
+    s = get_limit_settings()
+    hour = 3600
+    policy = Policy(
+        code_attempts=Limit("code", s.code_attempts_per_hour, hour),
+        # One address can send many requests at once: spread over shards so that no counter item gets hot.
+        client=Limit("client", s.client_requests_per_minute, 60,
+                     shards=min(4, max(1, s.client_requests_per_minute))),
+        person=Limit("person", s.booking_requests_per_person_per_hour, hour),
+        verification_client=Limit("verify-client", s.verifications_per_client_per_hour, hour),
+        verification_address=Limit("verify-address", s.verifications_per_address_per_hour, hour),
+        # Counted from when the code was sent, over its whole life (15 min to enter, 1 h verified).
+        verification_attempts=Limit("verify-attempts", s.verification_attempts, 2 * hour),
+    )
+    return AbuseLimits(_limiter(), policy, _person_key_pepper())
+
+
+@functools.cache
+def verification_service() -> VerificationService:
+    s = get_settings()
+    _connection()
+    return VerificationService(booking_queries(), DynamoVerifications(),
+                               SqsMailOutbox(_client("sqs"), _queue_url(s.notify_queue_name)), abuse_limits(),
+                               _person_key_pepper(), clock=now)
+
+
+def _mail_quota() -> LimiterMailQuota:
+    return LimiterMailQuota(_limiter, get_limit_settings().mails_per_address_per_day)
+
+
+def _mail_capped(kind: MailKind) -> None:
+    # The MailCapped metric comes from the send's result (MailClaim.CAPPED); this says why, without the address.
+    logger.info("mail not sent: its address has had today's mails", extra={"kind": kind.value})
 
 
 def reset() -> None:
@@ -219,11 +264,12 @@ def reset() -> None:
     from chalicelib import settings
 
     settings.get_settings.cache_clear()
-    for factory in (_client, _queue_url, _person_key_pepper, _connection, catalog, _bookings, booking_queries,
-                    booking_service, operations_service, reconciliation, mail_service, privacy_service,
-                    booking_request_idempotency, submit_booking_request, contingent_idempotency,
-                    release_contingent_once, mail_idempotency, send_mail_once,
+    for factory in (_client, _mail_client, _queue_url, _person_key_pepper, _connection, catalog, _bookings,
+                    booking_queries, audit_trail, staff_service, booking_service, operations_service, reconciliation,
+                    mail_service, mail_retry, privacy_service, contingent_idempotency, release_contingent_once,
                     _admission_token_key, waiting_room_service):
+        factory.cache_clear()
+    for factory in (settings.get_limit_settings, _limiter, abuse_limits, verification_service):
         factory.cache_clear()
 
 
@@ -235,25 +281,59 @@ def _admission_token_key() -> bytes:
     s = get_settings()
     if s.admission_token_key is not None:
         return s.admission_token_key
-    if s.admission_token_key_parameter is None:
-        raise RuntimeError("set ADMISSION_TOKEN_KEY_PARAMETER (or ADMISSION_TOKEN_KEY) outside the local stage")
-    parameter = _client("ssm").get_parameter(Name=s.admission_token_key_parameter, WithDecryption=True)
-    return parameter["Parameter"]["Value"].encode()
+    if s.admission_token_key_secret_arn is None:
+        raise RuntimeError(f"stage {s.stage!r} needs ADMISSION_TOKEN_KEY_SECRET_ARN (the stack's admission key secret)")
+    secret = _client("secretsmanager").get_secret_value(SecretId=s.admission_token_key_secret_arn)
+    return secret["SecretString"].encode()
 
 
 @functools.cache
 def waiting_room_service():
-    from chalicelib.waitingroom import dynamo as room_dynamo
     from chalicelib.waitingroom.services import WaitingRoomService
     from chalicelib.waitingroom.tokens import AdmissionTokens
 
-    s = get_settings()
-    room_dynamo.bind(s.table_name, s.region, s.aws_endpoint_url)
+    _connection()  # binds the room's items with every other item of the table
     # The key is fetched only when a token is signed or checked: without an active room, booking needs none.
     tokens = functools.cache(lambda: AdmissionTokens(_admission_token_key()))
-    return WaitingRoomService(room_dynamo.DynamoRoomStore(), catalog(), tokens, clock=lambda: datetime.now(LOCAL_TZ))
+    return WaitingRoomService(DynamoRoomStore(), catalog(), tokens, clock=lambda: datetime.now(LOCAL_TZ))
 
 
 def person_key(person) -> str:
     """The booking lock's person key, which an admission is bound to."""
     return person.key(_person_key_pepper())
+
+
+# --- hotline and audit (issue #13) ----------------------------------------------------------------
+
+
+def _audit_write_failed(record, error: Exception) -> None:
+    # The alarm's metric, and a log to re-enter the record from: a request or campaign id is logged, a booking
+    # code never (they are personal data; such records are written in their action's transaction anyway).
+    from chalicelib.observability import count, logger
+
+    count("AuditWriteFailed", action=record.action)
+    target = None if record.action.startswith("booking.") else record.target
+    logger.error("audit record not written", extra={
+        "action": record.action, "target": target, "actor": record.actor, "role": record.role,
+        "at": record.at.isoformat(), "after": record.after if target else None, "error_type": type(error).__name__})
+
+
+@functools.cache
+def audit_trail():
+    from chalicelib.booking.audit import AuditTrail
+    from chalicelib.booking.storage.audit import DynamoAuditLog
+
+    _connection()
+    return AuditTrail(DynamoAuditLog(), on_failure=_audit_write_failed)
+
+
+@functools.cache
+def staff_service():
+    """Hotline agents' look-up and cancel, and the audit of every staff action."""
+    from chalicelib.booking.hotline import StaffService
+    from chalicelib.booking.storage.callers import DynamoCallerIndex
+
+    s = get_settings()
+    return StaffService(booking_queries(), _bookings(), DynamoCallerIndex(),
+                        SqsMailOutbox(_client("sqs"), _queue_url(s.notify_queue_name)), audit_trail(),
+                        person_key=person_key, clock=now)

@@ -27,9 +27,10 @@ class Settings:
     aws_endpoint_url: str | None  # moto's server locally; None on AWS
     catalog_cache_s: float  # how long a Lambda instance keeps centres and campaigns in memory
     availability_max_age_s: float  # how old the slots behind an availability answer may be (0: read fresh)
-    # --- waiting room: the HS256 key of admission tokens, given directly (local stage) or read from SSM.
+    # --- waiting room: the HS256 key of admission tokens, given directly (local stage and tests only), or
+    # read from the stack's generated secret (Secrets Manager) once per cold start.
     admission_token_key: bytes | None = None
-    admission_token_key_parameter: str | None = None  # SecureString name, resolved once per cold start
+    admission_token_key_secret_arn: str | None = None
     # --- privacy: personal data is deleted this many days after a booking's last appointment (DynamoDB TTL).
     personal_data_retention_days: int = 90
 
@@ -68,13 +69,45 @@ def get_settings() -> Settings:
 
 
 # --- waiting room ---------------------------------------------------------------------------------
-# Only the local stage may fall back to a known key; elsewhere it comes from the stack's secrets (SSM).
+# Only the local stage may use a key from the environment (or a known one); a deployed stage reads the stack's
+# generated secret (infra/aws/template/functions.py admission_key_secret), like the pepper.
 _LOCAL_ADMISSION_TOKEN_KEY = "local-admission-token-key-not-secret-0123456789"
 
 
 def _admission_token_settings(env, stage: str) -> dict:
-    key = env.get("ADMISSION_TOKEN_KEY") or (_LOCAL_ADMISSION_TOKEN_KEY if stage == "local" else None)
-    # A missing key is an error only when a token is signed or checked (bootstrap.admission_tokens),
-    # so stages without a waiting room keep starting.
-    return {"admission_token_key": key.encode() if key else None,
-            "admission_token_key_parameter": env.get("ADMISSION_TOKEN_KEY_PARAMETER") or None}
+    if stage != LOCAL_STAGE:
+        # A missing ARN is an error only when a token is signed or checked (bootstrap._admission_token_key):
+        # functions that never see a waiting room (the workers) are not given it.
+        return {"admission_token_key": None,
+                "admission_token_key_secret_arn": env.get("ADMISSION_TOKEN_KEY_SECRET_ARN") or None}
+    key = env.get("ADMISSION_TOKEN_KEY") or _LOCAL_ADMISSION_TOKEN_KEY
+    return {"admission_token_key": key.encode(), "admission_token_key_secret_arn": None}
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """Abuse limits (docs/abuse.md). A maximum of 0 switches that limit off."""
+
+    code_attempts_per_hour: int  # wrong birth dates per booking code (contract §5)
+    client_requests_per_minute: int  # per client address, only for requests with X-Forwarded-For
+    client_address_hop: int  # which X-Forwarded-For entry is the client: 1 = the right-most (API Gateway's)
+    booking_requests_per_person_per_hour: int
+    verifications_per_client_per_hour: int
+    verifications_per_address_per_hour: int
+    verification_attempts: int  # wrong codes per verification
+    mails_per_address_per_day: int
+
+
+@functools.cache
+def get_limit_settings() -> LimitSettings:
+    env = os.environ
+    return LimitSettings(
+        code_attempts_per_hour=int(env.get("LIMIT_CODE_ATTEMPTS_PER_HOUR", "10")),
+        client_requests_per_minute=int(env.get("LIMIT_CLIENT_REQUESTS_PER_MINUTE", "300")),
+        client_address_hop=max(1, int(env.get("CLIENT_ADDRESS_HOP", "1"))),
+        booking_requests_per_person_per_hour=int(env.get("LIMIT_BOOKING_REQUESTS_PER_PERSON_PER_HOUR", "10")),
+        verifications_per_client_per_hour=int(env.get("LIMIT_VERIFICATIONS_PER_CLIENT_PER_HOUR", "20")),
+        verifications_per_address_per_hour=int(env.get("LIMIT_VERIFICATIONS_PER_ADDRESS_PER_HOUR", "3")),
+        verification_attempts=int(env.get("LIMIT_VERIFICATION_ATTEMPTS", "5")),
+        mails_per_address_per_day=int(env.get("LIMIT_MAILS_PER_ADDRESS_PER_DAY", "10")),
+    )

@@ -36,6 +36,7 @@ class QueueSpec:
     env_var: str
     visibility_timeout_s: int
     max_receive_count: int  # deliveries before a message goes to the dead-letter queue
+    dlq_env_var: str | None = None  # set if a function consumes the dead-letter queue (its name's variable)
 
     def name(self, stage: str) -> str:
         return f"vaxslot-{stage}-{self.logical_id.lower()}"
@@ -49,8 +50,13 @@ BOOKING_TABLE = TableSpec("Bookings", "TABLE_NAME", "pk", "sk", ttl_attribute="e
 IDEMPOTENCY_TABLE = TableSpec("Idempotency", "IDEMPOTENCY_TABLE_NAME", "id", None, ttl_attribute="expiration")
 TABLES = (BOOKING_TABLE, IDEMPOTENCY_TABLE)
 
-BOOKING_QUEUE = QueueSpec("BookingRequests", "BOOKING_QUEUE_NAME", visibility_timeout_s=180, max_receive_count=5)
-NOTIFY_QUEUE = QueueSpec("Mail", "NOTIFY_QUEUE_NAME", visibility_timeout_s=180, max_receive_count=8)
+# A booking request that fails 5 times goes to the dead-letter queue, whose consumer rejects it as
+# not_processed (app.booking_dead_letters): every accepted request ends booked or rejected.
+BOOKING_QUEUE = QueueSpec("BookingRequests", "BOOKING_QUEUE_NAME", visibility_timeout_s=180, max_receive_count=5,
+                          dlq_env_var="BOOKING_DLQ_NAME")
+# A failed mail waits 30 s, 60 s, … up to 15 min before its next try (chalicelib/notify/queue.py): 30 tries
+# span about 6¼ hours (notify.services.retry_span_s), so an SES outage of six hours loses no mail.
+NOTIFY_QUEUE = QueueSpec("Mail", "NOTIFY_QUEUE_NAME", visibility_timeout_s=180, max_receive_count=30)
 QUEUES = (BOOKING_QUEUE, NOTIFY_QUEUE)
 
 
@@ -72,5 +78,6 @@ def environment(stage: str) -> dict[str, str]:
     """The environment variables every function gets for these resources."""
     env = {t.env_var: t.name(stage) for t in TABLES}
     env.update({q.env_var: q.name(stage) for q in QUEUES})
+    env.update({q.dlq_env_var: q.dlq_name(stage) for q in QUEUES if q.dlq_env_var})
     env.update({t.env_var: t.name(stage) for t in TOPICS})
     return env

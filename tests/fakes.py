@@ -8,9 +8,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from chalicelib.booking import domain as d
-from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, RequestQueue
+from chalicelib.booking.audit import AuditLog, AuditRecord, sort_key
+from chalicelib.booking.ports import Bookings, CallerIndex, Catalog, MailOutbox, RequestQueue
 from chalicelib.contracts.mail import MailMessage
-from chalicelib.notify.ports import Mailer, SuppressionList, SuppressionRecord
+from chalicelib.notify.ports import MailClaim, Mailer, MailLedger, SuppressionRecord
 
 
 class FakeCatalog(Catalog):
@@ -52,15 +53,17 @@ class FakeCatalog(Catalog):
 class FakeBookings(Bookings):
     """Keeps the same all-or-nothing rules as the DynamoDB transaction, under one lock."""
 
-    def __init__(self, catalog: FakeCatalog, clock: Callable[[], datetime] | None = None,
-                 retention: timedelta = d.DEFAULT_RETENTION):
+    def __init__(self, catalog: FakeCatalog, audit_log: FakeAuditLog | None = None,
+                 clock: Callable[[], datetime] | None = None, retention: timedelta = d.DEFAULT_RETENTION):
         self._catalog = catalog
+        self._audit_log = audit_log
         self._lock = threading.Lock()
         self._now = clock
         self._retention = retention
         self.requests: dict[str, d.RequestState] = {}
         self.bookings: dict[str, d.Booking] = {}
         self.locks: dict[tuple[str, str], str] = {}
+        self.submissions: dict[str, tuple[str, str]] = {}
         self.erased: set[str] = set()  # codes of tombstones
         self.expiry: dict[str, datetime] = {}  # "request:<id>" / "booking:<code>" → as the TTL attribute says
 
@@ -68,9 +71,18 @@ class FakeBookings(Bookings):
         # Without a clock nothing expires (service tests that do not care about retention).
         return self._now is not None and key in self.expiry and self.expiry[key] <= self._now()
 
-    def add_request(self, request, created_at: datetime):
+    def add_request(self, request, created_at: datetime, submission=None):
         with self._lock:
             assert request.request_id not in self.requests
+            if submission is not None:
+                earlier = self.submissions.get(submission.key)
+                if earlier is not None:
+                    request_id, body_hash = earlier
+                    if body_hash != submission.body_hash:
+                        raise d.IdempotencyKeyReused()
+                    if self.requests[request_id].reason is not d.RejectReason.NOT_PROCESSED:
+                        raise d.DuplicateSubmission(request_id, self.requests[request_id].status)
+                self.submissions[submission.key] = (request.request_id, submission.body_hash)
             self.requests[request.request_id] = d.RequestState(request.request_id, d.RequestStatus.QUEUED)
             self.expiry[f"request:{request.request_id}"] = created_at + self._retention
 
@@ -86,7 +98,7 @@ class FakeBookings(Bookings):
                     for k in keys]
             if self.requests[booking.request_id].status is not d.RequestStatus.QUEUED:
                 raise d.RequestAlreadyDecided()
-            if self.holds_booking(person_key, booking.campaign_id):
+            if self._holds(person_key, booking.series):  # not holds_booking: subclasses count that as a read
                 raise d.AlreadyBooked()
             if full[0]:
                 raise d.FirstSlotTaken()
@@ -96,18 +108,21 @@ class FakeBookings(Bookings):
                 slot = self._catalog.slot_table[key]
                 self._catalog.slot_table[key] = replace(slot, booked=slot.booked + 1)
             self.bookings[booking.code] = booking
-            self.locks[(person_key, booking.campaign_id)] = booking.code
+            self.locks[(person_key, booking.series)] = booking.code
             self.requests[booking.request_id] = d.RequestState(booking.request_id, d.RequestStatus.BOOKED,
                                                                booking_code=booking.code)
             expires_at = booking.personal_data_expires_at(self._retention)
             self.expiry[f"booking:{booking.code}"] = self.expiry[f"request:{booking.request_id}"] = expires_at
 
-    def holds_booking(self, person_key, campaign_id):
-        code = self.locks.get((person_key, campaign_id))
+    def holds_booking(self, person_key, series):
+        return self._holds(person_key, series)
+
+    def _holds(self, person_key, series):
+        code = self.locks.get((person_key, series))
         return code is not None and not self._expired(f"booking:{code}")
 
     def person_locks(self, person_key):
-        return {campaign: code for (key, campaign), code in self.locks.items()
+        return {series: code for (key, series), code in self.locks.items()
                 if key == person_key and not self._expired(f"booking:{code}")}
 
     def erase(self, booking):
@@ -119,7 +134,8 @@ class FakeBookings(Bookings):
 
     def reject(self, request_id, reason, alternatives):
         with self._lock:
-            if self.requests[request_id].status is not d.RequestStatus.QUEUED:
+            current = self.requests.get(request_id)
+            if current is None or current.status is not d.RequestStatus.QUEUED:
                 return False
             self.requests[request_id] = d.RequestState(request_id, d.RequestStatus.REJECTED, reason=reason,
                                                        alternatives=tuple(alternatives))
@@ -134,18 +150,73 @@ class FakeBookings(Bookings):
         return iter([b for b in self.bookings.values()
                      if b.status is d.BookingStatus.ACTIVE and not self._expired(f"booking:{b.code}")])
 
-    def cancel(self, booking, person_key):
+    def cancel(self, booking, person_key, audit=None):
         with self._lock:
             current = self.bookings[booking.code]
             if current.status is d.BookingStatus.CANCELLED:
                 return False
+            if not self._as_read(booking):
+                raise d.BookingChanged()
+            if audit is not None:  # in the same "transaction" as the cancel, as the DynamoDB adapter does
+                assert self._audit_log is not None, "a staff cancel needs the audit log"
+                self._audit_log.append(audit)
             for a in current.appointments:
                 key = (current.campaign_id, current.center_id, a.slot_id)
                 slot = self._catalog.slot_table[key]
                 self._catalog.slot_table[key] = replace(slot, booked=slot.booked - 1)
             self.bookings[booking.code] = current.cancelled()
-            del self.locks[(person_key, current.campaign_id)]
+            del self.locks[(person_key, current.series)]
             return True
+
+    def rebook(self, old, new):
+        with self._lock:
+            if not self._as_read(old):
+                raise d.BookingChanged()
+            changes = d.counter_changes(old.appointments, new.appointments)
+            keys = {slot_id: (old.campaign_id, old.center_id, slot_id) for slot_id in changes}
+            for ref, outcome in zip(new.appointments, (d.FirstSlotTaken, d.SecondSlotTaken), strict=False):
+                slot = self._catalog.slot_table.get(keys.get(ref.slot_id, ("", "", "")))
+                if changes.get(ref.slot_id, 0) > 0 and (slot is None or slot.booked >= slot.capacity):
+                    raise outcome()
+            for slot_id, delta in changes.items():
+                slot = self._catalog.slot_table[keys[slot_id]]
+                assert slot.booked + delta >= 0, "counters drifted"
+                self._catalog.slot_table[keys[slot_id]] = replace(slot, booked=slot.booked + delta)
+            self.bookings[old.code] = new
+            self.expiry[f"booking:{old.code}"] = new.personal_data_expires_at(self._retention)
+
+    def _as_read(self, booking):
+        """The booking is stored as it was read: active, same slots, same version (the adapter's condition)."""
+        current = self.bookings.get(booking.code)
+        return (current is not None and current.status is d.BookingStatus.ACTIVE
+                and (current.first.slot_id, current.second and current.second.slot_id, current.version)
+                == (booking.first.slot_id, booking.second and booking.second.slot_id, booking.version))
+
+
+class FakeAuditLog(AuditLog):
+    def __init__(self, failures: int = 0):
+        self.records: list[AuditRecord] = []
+        self.failures = failures  # the next appends that fail (a store that is briefly unavailable)
+
+    def append(self, record):
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("audit store unavailable")
+        self.records.append(record)
+
+    def day(self, day, after, limit, actor):
+        found = sorted((r for r in self.records if r.day == day and (actor is None or r.actor == actor)
+                        and (after is None or sort_key(r) > after)), key=sort_key)
+        page = found[:limit]
+        return page, (sort_key(page[-1]) if len(found) > limit else None)
+
+
+class FakeCallerIndex(CallerIndex):
+    def __init__(self, bookings: FakeBookings):
+        self._bookings = bookings
+
+    def booking_codes(self, person_key):
+        return [code for (key, _), code in self._bookings.locks.items() if key == person_key]
 
 
 class FakeQueue(RequestQueue):
@@ -159,9 +230,11 @@ class FakeQueue(RequestQueue):
 class FakeOutbox(MailOutbox):
     def __init__(self):
         self.published: list[MailMessage] = []
+        self.origins: list[str | None] = []
 
-    def publish(self, message):
+    def publish(self, message, origin=None):
         self.published.append(message)
+        self.origins.append(origin)
 
 
 class FakeMailer(Mailer):
@@ -172,9 +245,13 @@ class FakeMailer(Mailer):
         self.sent.append(message)
 
 
-class FakeSuppressionList(SuppressionList):
+class FakeSuppressionList(MailLedger):
+    """The suppression list and the mail markers, with the same claim rules as the DynamoDB write."""
+
     def __init__(self):
         self.suppressed: dict[str, str] = {}
+        self.markers: dict[str, str] = {}  # mail key → the delivery that claimed it
+        self._lock = threading.Lock()
 
     def is_suppressed(self, address):
         return address.strip().casefold() in self.suppressed
@@ -188,3 +265,58 @@ class FakeSuppressionList(SuppressionList):
 
     def forget(self, address):
         return self.suppressed.pop(address.strip().casefold(), None) is not None
+
+    def claim(self, mail_key, recipient, delivery):
+        with self._lock:
+            if self.is_suppressed(recipient):
+                return MailClaim.SUPPRESSED
+            if self.markers.get(mail_key, delivery) != delivery:
+                return MailClaim.ALREADY_SENT
+            self.markers[mail_key] = delivery
+            return MailClaim.SEND
+
+    def release(self, mail_key, delivery):
+        with self._lock:
+            if self.markers.get(mail_key) == delivery:
+                del self.markers[mail_key]
+
+
+# --- limits and verification (chalicelib/limits, chalicelib/verification) -----------------------------
+
+from chalicelib.limits.ports import Counters  # noqa: E402
+from chalicelib.verification.domain import Verification  # noqa: E402
+from chalicelib.verification.ports import Verifications  # noqa: E402
+
+
+class FakeCounters(Counters):
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.counts: dict[tuple[str, int], int] = {}
+
+    def add(self, key, window_start, expires_at, amount, ceiling):
+        with self._lock:
+            current = self.counts.get((key, window_start), 0)
+            if ceiling is not None and current + amount > ceiling:
+                return False
+            self.counts[(key, window_start)] = current + amount
+            return True
+
+    def value(self, key, window_start):
+        return self.counts.get((key, window_start), 0)
+
+
+class FakeVerifications(Verifications):
+    def __init__(self):
+        self.items: dict[str, Verification] = {}
+
+    def add(self, verification):
+        assert verification.id not in self.items
+        self.items[verification.id] = verification
+
+    def get(self, verification_id):
+        return self.items.get(verification_id)
+
+    def mark_verified(self, verification_id, until):
+        current = self.items[verification_id]
+        if current.verified_until is None:
+            self.items[verification_id] = replace(current, verified_until=until)

@@ -1,8 +1,9 @@
 """Requests that change state, from a parsed body to one idempotent use-case call.
 
-The idempotency envelope (which key, which body hash) is chosen here, at the edge, from what the client
-sent; `bootstrap` only wraps the use cases with powertools Idempotency. What an idempotent call returns is
-stored as JSON, so the results are turned into plain records and back here as well.
+What makes two calls the same (which key, which body hash) is chosen here, at the edge, from what the
+client sent. A booking request's submission is claimed by the bookings table in the same write as the
+request itself (`BookingService.submit`); a contingent release goes through powertools Idempotency, which
+stores what the call returned as JSON, so its results are turned into plain records and back here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import BaseModel
 from chalicelib.api import schemas
 from chalicelib.booking import domain as d
 from chalicelib.booking.operations import SlotRelease
+from chalicelib.booking.services import BookingService
 
 
 def body_hash(body: BaseModel) -> str:
@@ -24,15 +26,16 @@ def body_hash(body: BaseModel) -> str:
     return hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
-def submit_booking_request(submit: Callable[..., dict], body: schemas.BookingRequestBody,
+def submit_booking_request(service: BookingService, body: schemas.BookingRequestBody,
                            idempotency_key: str | None) -> str:
-    """Submit once per Idempotency-Key or, without one, per body; returns the request id."""
+    """Submit once per Idempotency-Key or, without one, per body (for a day); returns the request id.
+    The same key with another body raises IdempotencyKeyReused."""
     digest = body_hash(body)
-    envelope = {"key": f"header:{idempotency_key}" if idempotency_key else f"body:{digest}", "body_hash": digest}
-    answer = submit(envelope=envelope, campaign_id=body.campaign_id, center_id=body.center_id,
-                    slot_id=body.slot_id, flexible=body.flexible, language=body.language,
-                    person=body.person.to_domain())
-    return answer["request_id"]
+    submission = d.Submission(key=f"header:{idempotency_key}" if idempotency_key else f"body:{digest}",
+                              body_hash=digest)
+    return service.submit(body.campaign_id, body.center_id, body.slot_id, body.flexible, body.language,
+                          body.person.to_domain(), submission=submission,
+                          second_slot_id=body.second_slot_id)
 
 
 def release_contingent(release: Callable[..., list[dict]], campaign_id: str, body: schemas.ContingentBody,

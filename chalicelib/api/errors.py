@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from chalicelib.booking import domain as d
 from chalicelib.waitingroom import domain as wr
+from chalicelib.limits.domain import TooManyRequests
+from chalicelib.verification import domain as verification
 
 MESSAGES: dict[str, dict[str, str]] = {
     "invalid_request": {
@@ -42,6 +44,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Gerade sind sehr viele Anfragen unterwegs. Bitte versuchen Sie es gleich noch einmal.",
         "en": "There are very many requests right now. Please try again in a moment.",
     },
+    "verification_required": {
+        "de": "Für diese Impfaktion bestätigen Sie bitte zuerst Ihre E-Mail-Adresse mit einem Code.",
+        "en": "For this campaign, please first confirm your e-mail address with a code.",
+    },
+    "verification_failed": {
+        "de": "Der Bestätigungscode stimmt nicht oder ist abgelaufen. Bitte fordern Sie einen neuen an.",
+        "en": "The confirmation code is wrong or has expired. Please request a new one.",
+    },
     "service_unavailable": {
         "de": "Der Dienst ist kurz nicht erreichbar. Ihre Anfrage wurde nicht gespeichert. Bitte versuchen Sie es gleich noch einmal.",
         "en": "The service is briefly unavailable. Your request was not saved. Please try again in a moment.",
@@ -60,6 +70,22 @@ MESSAGES: dict[str, dict[str, str]] = {
     "forbidden": {
         "de": "Ihre Rolle erlaubt diese Aktion nicht.",
         "en": "Your role does not allow this action.",
+    },
+    "slot_taken": {
+        "de": "Dieser Termin ist nicht mehr frei. Ihre bisherigen Termine bleiben bestehen.",
+        "en": "This appointment is no longer available. Your current appointments are kept.",
+    },
+    "booking_cancelled": {
+        "de": "Diese Buchung ist storniert. Bitte buchen Sie neue Termine.",
+        "en": "This booking is cancelled. Please book new appointments.",
+    },
+    "booking_changed": {
+        "de": "Diese Buchung wurde gerade geändert. Bitte sehen Sie sie noch einmal an.",
+        "en": "This booking was just changed. Please look it up again.",
+    },
+    "appointment_started": {
+        "de": "Der erste Termin hat schon begonnen; die Buchung kann nicht mehr umgebucht werden.",
+        "en": "The first appointment has already begun; the booking can no longer be changed.",
     },
     "internal_error": {
         "de": "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später noch einmal.",
@@ -106,7 +132,15 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "de": "Dieses Impfzentrum gehört nicht zu dieser Impfaktion.",
         "en": "This centre is not part of this campaign.",
     },
+    "verification_not_used": {
+        "de": "Für diese Impfaktion ist kein Bestätigungscode nötig.",
+        "en": "This campaign needs no confirmation code.",
+    },
     "unsupported_language": {"de": "Sprache muss de oder en sein.", "en": "Language must be de or en."},
+    "outside_catchment": {
+        "de": "Dieses Impfzentrum ist nicht für Ihre Postleitzahl zuständig.",
+        "en": "This vaccination centre does not serve your postal code.",
+    },
     "out_of_range": {"de": "Dieser Wert liegt außerhalb des erlaubten Bereichs.", "en": "This value is out of range."},
     "invalid_json": {"de": "Der Inhalt ist kein gültiges JSON.", "en": "The body is not valid JSON."},
     "too_deeply_nested": {"de": "Der Inhalt ist zu tief verschachtelt.", "en": "The body is nested too deeply."},
@@ -139,10 +173,16 @@ _STATUS_BY_TYPE: dict[type[Exception], tuple[int, str]] = {
     d.UnknownRequest: (404, "unknown_request"),
     d.BookingNotFound: (404, "unknown_booking"),
     d.NotEligible: (403, "not_eligible"),
+    d.BookingNotActive: (409, "booking_cancelled"),
+    d.BookingChanged: (409, "booking_changed"),
+    d.AppointmentStarted: (409, "appointment_started"),
     # --- waiting room ---
     wr.UnknownEntry: (404, "unknown_entry"),
     wr.AdmissionRequired: (403, "admission_required"),
     wr.RoomNotOpen: (409, "waiting_room_not_open"),
+    verification.VerificationRequired: (400, "verification_required"),
+    verification.VerificationFailed: (403, "verification_failed"),
+    d.IdempotencyKeyReused: (409, "idempotency_key_reused"),
 }
 
 
@@ -151,6 +191,8 @@ def from_exception(error: Exception) -> ApiError | None:
         return error
     if isinstance(error, (d.InvalidInput, wr.InvalidRoom)):
         return invalid(error.field, error.code)
+    if isinstance(error, TooManyRequests):
+        return ApiError(429, "too_many_requests", headers={"Retry-After": str(error.retry_after_s)})
     for error_type, (status, code) in _STATUS_BY_TYPE.items():
         if isinstance(error, error_type):
             extra = {"reason": error.reason} if isinstance(error, d.NotEligible) else {}

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice import Chalice, Response
+from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.api import errors, schemas
 from chalicelib.observability import logger
@@ -49,7 +50,10 @@ def _translate(error: Exception) -> errors.ApiError:
         return errors.ApiError(409, "idempotency_key_reused")
     if isinstance(error, IdempotencyAlreadyInProgressError):
         return errors.ApiError(409, "request_in_progress", headers={"Retry-After": "1"})
-    if isinstance(error, (ClientError, BotoCoreError)):
+    # PynamoDB wraps the SDK's error once its retries are spent (error.cause): the same outage, the same answer.
+    if isinstance(error, (ClientError, BotoCoreError)) or (
+        isinstance(error, PynamoDBException) and isinstance(error.cause, (ClientError, BotoCoreError))
+    ):
         # The queue or the table did not take the request: nothing was accepted, the client may retry.
         return errors.ApiError(503, "service_unavailable", headers={"Retry-After": RETRY_AFTER_S})
     return errors.ApiError(500, "internal_error")

@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from chalicelib.api.errors import ApiError, FieldProblem
 from chalicelib.booking import domain as d
+from chalicelib.verification.domain import Proof
 
 _POSTAL_CODE = re.compile(r"^\d{5}$")
 _PHONE = re.compile(r"^\+?[0-9 ()/-]{6,24}$")
@@ -175,13 +176,29 @@ class PersonBody(_Body):
         return d.Person(**self.model_dump())
 
 
+class VerificationProofBody(_Body):
+    id: Identifier
+    code: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+
+
 class BookingRequestBody(_Body):
     campaign_id: Identifier
     center_id: Identifier
     slot_id: Identifier
+    second_slot_id: Identifier | None = None  # the second dose the site showed with slot_id (optional)
     flexible: bool = False
     language: Literal["de", "en"] = "de"
     person: PersonBody
+    verification: VerificationProofBody | None = None  # for campaigns that verify the e-mail address
+
+    def verification_proof(self) -> Proof | None:
+        return Proof(self.verification.id, self.verification.code) if self.verification else None
+
+
+class VerificationBody(_Body):
+    campaign_id: Identifier
+    email: Annotated[str, AfterValidator(_email)]
+    language: Literal["de", "en"] = "de"
 
 
 class CancelBody(_Body):
@@ -300,12 +317,15 @@ class CampaignBody(_Body):
     closes_at: ServiceTime | None = None
     born_on_or_after: CohortDay | None = None
     born_on_or_before: CohortDay | None = None
+    series: Identifier = d.DEFAULT_SERIES  # campaigns of one series share the one-booking-per-person lock
+    verification: Literal["none", "email"] = "none"
 
     def to_domain(self, campaign_id: str) -> d.Campaign:
         interval = self.interval_days or IntervalBody(min=1, max=1)
         return d.Campaign(campaign_id, self.name, self.vaccine, self.doses, interval.min, interval.max,
                           frozenset(self.regions), tuple(self.center_ids), self.opens_at, self.closes_at,
-                          self.born_on_or_after, self.born_on_or_before)
+                          self.born_on_or_after, self.born_on_or_before, series=self.series,
+                          verification=self.verification)
 
 
 class SlotReleaseBody(_Body):
@@ -367,3 +387,11 @@ def check_idempotency_key(headers) -> None:
     key = (headers or {}).get("idempotency-key")
     if key and not (len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH and key.isascii() and key.isprintable()):
         raise ApiError(400, "invalid_request", [FieldProblem("Idempotency-Key", "invalid")])
+
+
+class RebookBody(_Body):
+    """`POST /v1/bookings/{code}/rebook` (and the hotline's): the new first-dose slot at the booking's centre."""
+
+    birth_date: BirthDate
+    slot_id: Identifier
+    flexible: bool = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chalicelib.api import errors
 from chalicelib.booking import domain as d
 from chalicelib.booking.mail import appointments
 from chalicelib.booking.queries import BookingView, DayPairs
@@ -11,7 +12,8 @@ from chalicelib.notify.calendar import booking_calendar
 
 
 def center(c: d.Center) -> dict:
-    return {"id": c.id, "name": c.name, "address": c.address, "region": c.region, "vaccines": list(c.vaccines)}
+    return {"id": c.id, "name": c.name, "address": c.address, "region": c.region, "vaccines": list(c.vaccines),
+            "hotline": c.hotline}
 
 
 def campaign(c: d.Campaign, status: d.CampaignStatus | None = None) -> dict:
@@ -30,6 +32,8 @@ def campaign(c: d.Campaign, status: d.CampaignStatus | None = None) -> dict:
         "opens_at": c.opens_at.isoformat(),
         "closes_at": c.closes_at.isoformat() if c.closes_at else None,
         "booking_window_days": c.booking_window.max_days,
+        "series": c.series,
+        "verification": c.verification,
     }
     if status is not None:
         body["status"] = status.value
@@ -84,7 +88,8 @@ def booking_summary(view: BookingView) -> dict:
         "campaign_id": b.campaign_id,
         "first": _appointment(b.first, b.center_id),
         "second": _appointment(b.second, b.center_id),
-        "center": {"id": view.center.id, "name": view.center.name, "address": view.center.address},
+        "center": {"id": view.center.id, "name": view.center.name, "address": view.center.address,
+                   "hotline": view.center.hotline},
     }
 
 
@@ -128,4 +133,15 @@ def cancelled(view: BookingView) -> dict:
 def calendar_file(view: BookingView) -> bytes:
     """The booking's appointments as an iCalendar file, in the booking's language."""
     b = view.booking
-    return booking_calendar(b.code, appointments(b), view.center.name, view.center.address, b.language)
+    return booking_calendar(b.code, appointments(b), view.center.name, view.center.address, b.language,
+                            sequence=b.version)
+
+
+def rebooked(view: BookingView) -> dict:
+    return {**booking_summary(view), "status": view.booking.status.value}
+
+
+def rebook_refused(refused: d.NoPairAvailable, language: str) -> dict:
+    """§7's 409: the error, and beside it (not inside) what could be booked instead."""
+    body = errors.error_body(errors.ApiError(409, "slot_taken"), language)
+    return {**body, "alternatives": [slot_pair(p) for p in refused.alternatives]}

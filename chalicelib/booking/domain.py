@@ -76,6 +76,39 @@ class RequestAlreadyDecided(DomainError):
     """The request was booked or rejected before (a duplicate delivery); nothing must change."""
 
 
+class IdempotencyKeyReused(DomainError):
+    """An Idempotency-Key sent again with a different body: the key names another request."""
+
+
+class DuplicateSubmission(DomainError):
+    """The same request was submitted before (same Idempotency-Key, or the same body): answer its id."""
+
+    def __init__(self, request_id: str, status: RequestStatus):
+        super().__init__(request_id)
+        self.request_id = request_id
+        self.status = status
+
+
+class BookingChanged(DomainError):
+    """A rebook found the booking no longer as it was read (cancelled or rebooked meanwhile); nothing changed."""
+
+
+class BookingNotActive(DomainError):
+    """A cancelled booking cannot be rebooked: its person lock is gone, so a new booking is the way."""
+
+
+class AppointmentStarted(DomainError):
+    """The booking's first appointment has begun: the first dose may have been given, so no swap any more."""
+
+
+class NoPairAvailable(DomainError):
+    """A rebook found no pair it could take; the old booking is untouched. Carries what could be booked."""
+
+    def __init__(self, alternatives: tuple[SlotPair, ...] = ()):
+        super().__init__("no pair available")
+        self.alternatives = alternatives
+
+
 # --- catalogue ------------------------------------------------------------------------------------
 
 
@@ -87,9 +120,17 @@ class Center:
     region: str
     postal_codes: frozenset[str]
     vaccines: tuple[str, ...]
+    # The phone hotline of the centre's region (KV Nordrhein and KV Westfalen-Lippe each ran their own).
+    hotline: str | None = None
 
     def serves(self, postal_code: str) -> bool:
         return postal_code in self.postal_codes
+
+    def require_serves(self, postal_code: str) -> None:
+        """Booking applies the catchment the centre list shows (§1): a centre that would not be listed for the
+        person's postal code is not an acceptable choice of `center_id`."""
+        if not self.serves(postal_code):
+            raise InvalidInput("center_id", "outside_catchment")
 
 
 @dataclass(frozen=True)
@@ -118,6 +159,10 @@ class BookingWindow:
 BOOKING_WINDOW = BookingWindow(max_days=28)
 
 
+# Campaigns of one series share one person lock: a person gets one primary course, whichever vaccine.
+DEFAULT_SERIES = "covid-19-primary"
+
+
 class CampaignStatus(str, Enum):
     UPCOMING = "upcoming"
     OPEN = "open"
@@ -138,6 +183,8 @@ class Campaign:
     closes_at: datetime | None = None
     born_on_or_after: date | None = None
     born_on_or_before: date | None = None
+    series: str = DEFAULT_SERIES
+    verification: str = "none"  # contact verification before a booking request: "none" or "email"
 
     def status(self, now: datetime) -> CampaignStatus:
         if now < self.opens_at:
@@ -213,6 +260,14 @@ class SlotRef:
 def slot_id_for(start: datetime) -> str:
     """Slot ids sort like their (local) start times, so a key range is a time range."""
     return start.astimezone(LOCAL_TZ).strftime("%Y%m%dT%H%M")
+
+
+def slot_day(slot_id: str) -> date | None:
+    """The day a slot id names (see slot_id_for), or None if it names none."""
+    try:
+        return datetime.strptime(slot_id, "%Y%m%dT%H%M").date()
+    except ValueError:
+        return None
 
 
 # --- eligibility ----------------------------------------------------------------------------------
@@ -312,6 +367,49 @@ def bookable_pairs(
     return pairs
 
 
+def rebook_candidates(campaign: Campaign, slots: list[Slot], booking: Booking, first_slot_id: str,
+                      first_from: datetime, first_until: datetime, flexible: bool,
+                      seconds_per_first: int, other_firsts: int) -> list[SlotPair]:
+    """The pairs a rebook tries, in order, from slots as `freeing` gives them.
+
+    The chosen first slot with its best few second-dose slots (the booking's own second first, so that
+    rebooking to the first slot one holds keeps the pair), then, if flexible, the nearest other bookable pairs.
+    """
+    candidates: list[SlotPair] = []
+    chosen = next((s for s in slots if s.slot_id == first_slot_id), None)
+    if chosen is not None and first_from <= chosen.start < first_until and chosen.remaining > 0:
+        if not campaign.needs_second_dose:
+            candidates.append(SlotPair(chosen, None))
+        else:
+            seconds = second_dose_candidates(campaign, chosen, slots)
+            own = booking.second.slot_id if booking.second else None
+            seconds.sort(key=lambda s: s.slot_id != own)  # stable: otherwise best first
+            candidates += [SlotPair(chosen, s) for s in seconds[:seconds_per_first]]
+    if flexible:
+        pairs = bookable_pairs(campaign, slots, first_from, first_until)
+        candidates += [p for p in pairs if p.first.slot_id != first_slot_id][:other_firsts]
+    return candidates
+
+
+def freeing(slots: list[Slot], booking: Booking) -> list[Slot]:
+    """The slots as they would be if the booking gave its seats back: what a rebook of it may take."""
+    held = {(booking.center_id, a.slot_id) for a in booking.appointments}
+    return [replace(s, booked=s.booked - 1) if (s.center_id, s.slot_id) in held else s for s in slots]
+
+
+def counter_changes(old: tuple[SlotRef, ...], new: tuple[SlotRef, ...]) -> dict[str, int]:
+    """Slot id → net change of its booked counter when a booking moves from the old to the new appointments.
+
+    A slot in both keeps its seat (0, and left out): DynamoDB allows one operation per item in a transaction.
+    """
+    changes: dict[str, int] = {}
+    for ref in new:
+        changes[ref.slot_id] = changes.get(ref.slot_id, 0) + 1
+    for ref in old:
+        changes[ref.slot_id] = changes.get(ref.slot_id, 0) - 1
+    return {slot_id: delta for slot_id, delta in changes.items() if delta}
+
+
 # --- people and bookings --------------------------------------------------------------------------
 
 
@@ -338,8 +436,9 @@ class Person:
     family_name: str
     birth_date: date
     postal_code: str
-    email: str
+    email: str | None = None  # None only for callers booked by a hotline agent: no mail is sent to them
     phone: str | None = None
+    postal_address: str | None = None  # where a printed confirmation goes (hotline callers without e-mail)
 
     def key(self, pepper: bytes) -> str:
         """A keyed hash: the lock item says 'this person booked' without holding the name in clear."""
@@ -366,6 +465,13 @@ def normalise_booking_code(code: str) -> str:
     return f"{compact[:4]}-{compact[4:8]}-{compact[8:]}"
 
 
+class Channel(str, Enum):
+    """How a request reached us: the citizen site/API, or a hotline agent on the phone."""
+
+    WEB = "web"
+    HOTLINE = "hotline"
+
+
 class BookingStatus(str, Enum):
     ACTIVE = "active"
     CANCELLED = "cancelled"
@@ -383,9 +489,21 @@ class Booking:
     language: str
     status: BookingStatus = BookingStatus.ACTIVE
     created_at: datetime | None = None
+    channel: Channel = Channel.WEB
+    agent: str | None = None  # the staff user name that booked for the person (hotline), else None
+    # The series whose person lock this booking holds (its campaign's when booked): cancel frees that lock.
+    series: str = DEFAULT_SERIES
+    # Counts rebookings: a rebook is conditioned on it, and each change mail is sent once per version.
+    version: int = 0
 
     def cancelled(self) -> Booking:
         return replace(self, status=BookingStatus.CANCELLED)
+
+    def rebooked(self, first: SlotRef, second: SlotRef | None) -> Booking:
+        return replace(self, first=first, second=second, version=self.version + 1)
+
+    def has_started(self, now: datetime) -> bool:
+        return self.first.start <= now
 
     @property
     def appointments(self) -> tuple[SlotRef, ...]:
@@ -415,6 +533,8 @@ class RejectReason(str, Enum):
     ALREADY_BOOKED = "already_booked"
     NOT_ELIGIBLE = "not_eligible"
     NO_CAPACITY = "no_capacity"
+    SLOT_STARTED = "slot_started"  # decided after the slot began: nothing booked
+    NOT_PROCESSED = "not_processed"  # the system could not decide it (dead-letter queue): nothing booked
 
 
 @dataclass(frozen=True)
@@ -426,6 +546,21 @@ class BookingRequest:
     flexible: bool
     language: str
     person: Person
+    channel: Channel = Channel.WEB
+    agent: str | None = None
+    # The pair as submit saw it (from a short-lived copy): the worker tries these in its transaction first
+    # and reads the slots only when that fails. None (old messages, no second dose known): read first.
+    first: SlotRef | None = None
+    second: SlotRef | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What makes two submissions the same request: the client's Idempotency-Key (else the body), and the
+    hash of the body, so that a key reused for a different body is caught."""
+
+    key: str
+    body_hash: str
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""A booking turned into the mail contract (`chalicelib/contracts/mail.py`): what notify needs, nothing more."""
+"""Bookings and decisions turned into the mail contract (`chalicelib/contracts/mail.py`): what notify needs."""
 
 from __future__ import annotations
 
 from chalicelib.booking import domain as d
-from chalicelib.contracts.mail import Appointment, MailKind, MailMessage
+from chalicelib.booking.ports import MailOutbox
+from chalicelib.contracts.mail import Alternative, Appointment, MailKind, MailMessage
 
 
 def appointments(booking: d.Booking) -> list[Appointment]:
@@ -11,7 +12,11 @@ def appointments(booking: d.Booking) -> list[Appointment]:
     return [Appointment(dose=i, start=s.start, end=s.end) for i, s in enumerate(booking.appointments, start=1)]
 
 
-def mail_for(kind: MailKind, booking: d.Booking, center: d.Center) -> MailMessage:
+def mail_for(kind: MailKind, booking: d.Booking, center: d.Center) -> MailMessage | None:
+    """The message, or None for a person without e-mail (a hotline caller): nothing is published for them,
+    so the mail worker never sees a message without a recipient."""
+    if not booking.person.email:
+        return None
     return MailMessage(
         kind=kind,
         booking_code=booking.code,
@@ -22,4 +27,35 @@ def mail_for(kind: MailKind, booking: d.Booking, center: d.Center) -> MailMessag
         center_name=center.name,
         center_address=center.address,
         appointments=appointments(booking),
+        version=booking.version,
+    )
+
+
+def publish_mail(outbox: MailOutbox, kind: MailKind, booking: d.Booking, center: d.Center,
+                 origin: str | None = None) -> bool:
+    """Publish the booking's mail if the person has an address; False if there was none to send to."""
+    message = mail_for(kind, booking, center)
+    if message is None:
+        return False
+    outbox.publish(message, origin=origin)
+    return True
+
+
+def rejection_mail(request: d.BookingRequest, state: d.RequestState, center: d.Center) -> MailMessage:
+    """The one mail of a rejected request: why, the pairs that were free when it was decided, and what was asked."""
+    asked = [Appointment(dose=i, start=r.start, end=r.end)
+             for i, r in enumerate((r for r in (request.first, request.second) if r is not None), start=1)]
+    return MailMessage(
+        kind=MailKind.REQUEST_REJECTED,
+        request_id=request.request_id,
+        reason=state.reason.value if state.reason else None,
+        alternatives=[Alternative(first=p.first.start, second=p.second.start if p.second else None)
+                      for p in state.alternatives],
+        language=request.language,
+        recipient=request.person.email,
+        given_name=request.person.given_name,
+        family_name=request.person.family_name,
+        center_name=center.name,
+        center_address=center.address,
+        appointments=asked,
     )

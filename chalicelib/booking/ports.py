@@ -9,6 +9,7 @@ import abc
 from collections.abc import Iterator
 from datetime import datetime
 
+from chalicelib.booking.audit import AuditRecord
 from chalicelib.booking.domain import (
     Booking,
     BookingRequest,
@@ -18,6 +19,7 @@ from chalicelib.booking.domain import (
     RequestState,
     Slot,
     SlotPair,
+    Submission,
 )
 from chalicelib.contracts.mail import MailMessage
 
@@ -55,20 +57,23 @@ class Bookings(abc.ABC):
     """Bookings, the person locks and the booking requests, changed atomically."""
 
     @abc.abstractmethod
-    def add_request(self, request: BookingRequest, created_at: datetime) -> None: ...
+    def add_request(self, request: BookingRequest, created_at: datetime, submission: Submission | None = None) -> None:
+        """Store a queued request. With a submission, claim its key in the same write (for a day): if an earlier
+        request holds the key, raise DuplicateSubmission with its id (same body) or IdempotencyKeyReused;
+        a request rejected `not_processed` gives its key up to the new one (asking again is safe)."""
 
     @abc.abstractmethod
     def request_state(self, request_id: str) -> RequestState | None: ...
 
     @abc.abstractmethod
     def reserve(self, booking: Booking, person_key: str) -> None:
-        """Book both slots, store the booking, lock the person for the campaign, and mark the request
+        """Book both slots, store the booking, lock the person for the booking's series, and mark the request
         booked — all or nothing. Raises FirstSlotTaken, SecondSlotTaken, AlreadyBooked or
         RequestAlreadyDecided (checked in that order of precedence: RequestAlreadyDecided first)."""
 
     @abc.abstractmethod
-    def holds_booking(self, person_key: str, campaign_id: str) -> bool:
-        """Whether this person has an active booking in the campaign (the lock exists)."""
+    def holds_booking(self, person_key: str, series: str) -> bool:
+        """Whether this person has an active booking in a campaign of the series (the lock exists)."""
 
     @abc.abstractmethod
     def reject(self, request_id: str, reason: RejectReason, alternatives: list[SlotPair]) -> bool:
@@ -82,14 +87,23 @@ class Bookings(abc.ABC):
         """Every active booking (a full read: for the hourly reconciliation, not for requests)."""
 
     @abc.abstractmethod
-    def cancel(self, booking: Booking, person_key: str) -> bool:
-        """Cancel an active booking and give both slots back at once. False if it was cancelled already."""
+    def cancel(self, booking: Booking, person_key: str, audit: AuditRecord | None = None) -> bool:
+        """Cancel an active booking and give both slots back at once. False if it was cancelled already;
+        BookingChanged if it was rebooked since it was read (nothing changed: read it again). With `audit`
+        (a staff cancel), the record is stored in the same transaction."""
+
+    @abc.abstractmethod
+    def rebook(self, old: Booking, new: Booking) -> None:
+        """Move a booking from its appointments to new ones (same code, same person lock) — all or nothing:
+        the new slots are taken and the old ones given back (netted: a slot in both is left alone), and
+        the booking is rewritten only if it is still active with the old slots and version. Raises
+        BookingChanged, FirstSlotTaken or SecondSlotTaken (in that order of precedence)."""
 
     # --- privacy (GDPR Art. 15, 17): a booking past its retention, or erased, reads as absent everywhere ---
 
     @abc.abstractmethod
     def person_locks(self, person_key: str) -> dict[str, str]:
-        """The person's locks: campaign id → booking code of their active booking there."""
+        """The person's locks: vaccination series → booking code of their active booking in it."""
 
     @abc.abstractmethod
     def erase(self, booking: Booking) -> None:
@@ -104,5 +118,14 @@ class RequestQueue(abc.ABC):
 
 class MailOutbox(abc.ABC):
     @abc.abstractmethod
-    def publish(self, message: MailMessage) -> None:
-        """Queue a mail to be rendered and sent by the notify worker."""
+    def publish(self, message: MailMessage, origin: str | None = None) -> None:
+        """Have the mail sent (now, or by the notify worker). `origin` names the delivery that caused it (the
+        queue message's id): a retry of that same delivery may send again after a crash; another may not."""
+
+
+class CallerIndex(abc.ABC):
+    """How an agent finds a caller's bookings from who they are (the hotline, `hotline.StaffService.find`)."""
+
+    @abc.abstractmethod
+    def booking_codes(self, person_key: str) -> list[str]:
+        """The codes named by the person's lock items (active bookings, one per campaign or series)."""

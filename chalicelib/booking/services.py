@@ -1,4 +1,4 @@
-"""The use cases that change state: submit a booking request, process it (the worker), cancel a booking.
+"""The use cases that change state: submit a booking request, process it (the worker), cancel or rebook a booking.
 
 Each public method is one use case; it takes domain values, talks to the ports and returns domain values.
 What they read goes through `BookingQueries` (`queries.py`), the read side the API also uses.
@@ -9,10 +9,11 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from chalicelib.booking import domain as d
-from chalicelib.booking.mail import mail_for
+from chalicelib.booking.mail import publish_mail, rejection_mail
 from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, RequestQueue
 from chalicelib.booking.queries import BookingQueries, BookingView
 from chalicelib.contracts.mail import MailKind
@@ -35,6 +36,7 @@ class BookingService:
         outbox: MailOutbox,
         person_key_pepper: bytes,
         clock: Callable[[], datetime] = lambda: datetime.now(LOCAL_TZ),
+        slots_max_age_s: float = 0,
     ):
         self._queries = queries
         self._catalog = catalog
@@ -43,10 +45,17 @@ class BookingService:
         self._outbox = outbox
         self._pepper = person_key_pepper
         self._now = clock
+        # How old the copy of the slots may be that submit checks the chosen slot against and takes the
+        # second dose from: the worker's transaction re-checks both, so this only saves reads.
+        self._slots_max_age_s = slots_max_age_s
 
     def submit(self, campaign_id: str, center_id: str, slot_id: str, flexible: bool, language: str,
-               person: d.Person) -> str:
-        """Check what can be checked cheaply now, then store and queue the request. Returns its id."""
+               person: d.Person, channel: d.Channel = d.Channel.WEB, agent: str | None = None,
+               submission: d.Submission | None = None, second_slot_id: str | None = None) -> str:
+        """Check what can be checked cheaply now, then store and queue the request. Returns its id.
+
+        With a submission (Idempotency-Key or body hash), the same submission answers the same request id.
+        """
         try:
             campaign = self._queries.campaign(campaign_id)
         except d.UnknownCampaign:
@@ -57,80 +66,214 @@ class BookingService:
             raise d.InvalidInput("center_id", "unknown_center") from None
         if center.id not in campaign.center_ids:
             raise d.InvalidInput("center_id", "center_not_in_campaign")
-        slot = self._catalog.slot(campaign.id, center.id, slot_id)
-        if slot is None or campaign.booking_window.has_started(slot.start, self._now()):
+        first, second = self._submitted_pair(campaign, center.id, slot_id, second_slot_id)
+        if first is None or campaign.booking_window.has_started(first.start, self._now()):
             raise d.InvalidInput("slot_id", "unknown_slot")
         self._queries.require_eligible(campaign, person)
+        center.require_serves(person.postal_code)
         request = d.BookingRequest(
             request_id=uuid.uuid4().hex,
             campaign_id=campaign.id,
             center_id=center.id,
-            slot_id=slot.slot_id,
+            slot_id=first.slot_id,
             flexible=flexible,
             language=language,
             person=person,
+            channel=channel,
+            agent=agent,
+            first=first.ref,
+            second=second.ref if second else None,
         )
-        self._bookings.add_request(request, self._now())
+        try:
+            self._bookings.add_request(request, self._now(), submission)
+        except d.DuplicateSubmission as duplicate:
+            if duplicate.status is d.RequestStatus.QUEUED:
+                # The earlier call may have stored the request and then failed to queue it (it answered 503):
+                # queue it again. If it was queued, the worker decides the first copy and drops the second.
+                self._queue.send(replace(request, request_id=duplicate.request_id))
+            return duplicate.request_id
         self._queue.send(request)
         return request.request_id
 
-    def process(self, request: d.BookingRequest) -> d.RequestState:
+    def process(self, request: d.BookingRequest, delivery: str | None = None) -> d.RequestState:
         """The worker's use case: book the request's pair (or a nearby one if flexible), or reject it.
 
-        Safe to run twice for the same request: a decided request is left as it is, and a booked one only
-        has its confirmation mail published again (notify sends it once).
+        The transaction is tried first with the pair submit saw; its conditions check the request is still
+        queued, the person holds no booking and both slots have room. Only when it fails are the request,
+        the lock and the slots read, to give the true reason, a second-dose alternative or alternatives.
+        Safe to run twice for the same request: a decided request is left as it is, and its mail only
+        published again (notify sends it once). `delivery` is the queue message's id (see MailOutbox).
         """
-        state = self._bookings.request_state(request.request_id)
-        if state is None:
-            raise d.UnknownRequest(request.request_id)
-        if state.status is not d.RequestStatus.QUEUED:
-            booking = self._bookings.booking(state.booking_code) if state.booking_code else None
-            if booking is not None:
-                self._publish_confirmation(booking)
-            return state
-
         campaign = self._queries.campaign(request.campaign_id)
         try:
             self._queries.require_eligible(campaign, request.person)
         except d.NotEligible:
-            return self._reject(request, d.RejectReason.NOT_ELIGIBLE)
+            return self._reject(request, d.RejectReason.NOT_ELIGIBLE, delivery=delivery)
+        if not self._queries.center(request.center_id).serves(request.person.postal_code):
+            # The catchment may change while the request is queued.
+            return self._reject(request, d.RejectReason.NOT_ELIGIBLE, delivery=delivery)
+        first, second = request.first, request.second
+        if (first is not None and not campaign.booking_window.has_started(first.start, self._now())
+                and (second is not None or not campaign.needs_second_dose)):
+            try:
+                return self._book(campaign, request, first, second, delivery)
+            except d.RequestAlreadyDecided:
+                return self._already_decided(request, delivery)
+            except d.AlreadyBooked:
+                return self._reject(request, d.RejectReason.ALREADY_BOOKED, delivery=delivery)
+            except (d.FirstSlotTaken, d.SecondSlotTaken):
+                pass  # read what is left, below
+        return self._decide_after_reading(campaign, request, delivery)
+
+    def give_up(self, request: d.BookingRequest, delivery: str | None = None) -> d.RequestState:
+        """A request the worker could not decide (its message reached the dead-letter queue): reject it with
+        not_processed if it is still queued, so that nobody waits for ever; a decided one stays as it is."""
+        rejected = d.RequestState(request.request_id, d.RequestStatus.REJECTED, reason=d.RejectReason.NOT_PROCESSED)
+        if self._bookings.reject(request.request_id, d.RejectReason.NOT_PROCESSED, []):
+            self._publish_rejection(request, rejected, delivery)
+            return rejected
+        state = self._bookings.request_state(request.request_id)
+        if state is None:
+            raise d.UnknownRequest(request.request_id)
+        return state
+
+    def cancel(self, code: str, birth_date: date) -> BookingView:
+        view = self._queries.lookup(code, birth_date)
+        try:
+            self._bookings.cancel(view.booking, view.booking.person.key(self._pepper))
+        except d.BookingChanged:  # rebooked between the read and the cancel: cancel what it is now
+            view = self._queries.lookup(code, birth_date)
+            self._bookings.cancel(view.booking, view.booking.person.key(self._pepper))
+        # Published again on a repeated cancel too: if the first publish was lost, this one is the mail;
+        # if not, notify's mail marker drops it (each call is its own origin).
+        publish_mail(self._outbox, MailKind.BOOKING_CANCELLED, view.booking, view.center)
+        return BookingView(view.booking.cancelled(), view.center)
+
+    def rebook(self, code: str, birth_date: date, slot_id: str, flexible: bool) -> BookingView:
+        """Move an active booking to the pair starting at `slot_id` (or, if flexible, the nearest bookable pair
+        at the same centre from that day on) in one transaction; the code and the person lock stay.
+
+        Raises NoPairAvailable with alternatives when no pair could be had; the old booking is then untouched.
+        Rebooking to the pair one holds changes nothing (and publishes the last change mail again, which
+        notify drops if it was sent: a client that retries after a lost answer gets one mail).
+        """
+        view = self._queries.lookup(code, birth_date)
+        booking, center = view.booking, view.center
+        if booking.status is not d.BookingStatus.ACTIVE:
+            raise d.BookingNotActive()
+        now = self._now()
+        if booking.has_started(now):
+            raise d.AppointmentStarted()
+        campaign = self._queries.campaign(booking.campaign_id)
+        self._queries.require_eligible(campaign, booking.person)
+        center.require_serves(booking.person.postal_code)
+        requested = self._catalog.slot(campaign.id, booking.center_id, slot_id)
+        if requested is None or campaign.booking_window.has_started(requested.start, now):
+            raise d.InvalidInput("slot_id", "unknown_slot")
+
+        first_from, first_until = campaign.booking_window.first_dose_range(now, requested.day)
+        slots = d.freeing(self._rebook_slots(campaign, booking.center_id, first_from, first_until), booking)
+        taken_firsts: set[str] = set()
+        for pair in d.rebook_candidates(campaign, slots, booking, slot_id, first_from, first_until, flexible,
+                                        SECOND_DOSE_ATTEMPTS, FLEXIBLE_ATTEMPTS):
+            if pair.first.slot_id in taken_firsts:
+                continue
+            moved = booking.rebooked(pair.first.ref, pair.second.ref if pair.second else None)
+            if moved.appointments == booking.appointments:
+                if booking.version > 0:
+                    publish_mail(self._outbox, MailKind.BOOKING_CHANGED, booking, center)
+                return view
+            try:
+                self._bookings.rebook(booking, moved)
+            except d.FirstSlotTaken:
+                taken_firsts.add(pair.first.slot_id)
+                continue
+            except d.SecondSlotTaken:
+                continue
+            except d.BookingChanged:
+                current = self._bookings.booking(booking.code)
+                if current is None or current.status is not d.BookingStatus.ACTIVE:
+                    raise d.BookingNotActive() from None
+                raise
+            publish_mail(self._outbox, MailKind.BOOKING_CHANGED, moved, center)
+            return BookingView(moved, center)
+        # Read again: what was seen before the attempts is stale now.
+        slots = d.freeing(self._rebook_slots(campaign, booking.center_id, first_from, first_until), booking)
+        alternatives = [p for p in d.bookable_pairs(campaign, slots, first_from, first_until)
+                        if p.first.slot_id != slot_id]
+        raise d.NoPairAvailable(tuple(alternatives[:MAX_ALTERNATIVES]))
+
+    # --- internals --------------------------------------------------------------------------------
+
+    def _submitted_pair(self, campaign: d.Campaign, center_id: str, slot_id: str,
+                        second_slot_id: str | None) -> tuple[d.Slot | None, d.Slot | None]:
+        """The chosen slot and a second dose for it, from a copy of the centre's slots at most
+        `slots_max_age_s` old (one read shared by everyone who picks that day); a slot too new for the copy
+        is read on its own. No second dose if the copy has none free: the worker then reads the window."""
+        day = d.slot_day(slot_id)
+        if day is None:
+            return None, None
+        day_start = datetime.combine(day, time(0), LOCAL_TZ)
+        horizon = day_start + timedelta(days=(campaign.interval_max_days if campaign.needs_second_dose else 0) + 1)
+        slots = self._catalog.slots(campaign.id, center_id, day_start, horizon, self._slots_max_age_s)
+        first = next((s for s in slots if s.slot_id == slot_id), None)
+        if first is None:
+            first = self._catalog.slot(campaign.id, center_id, slot_id)
+        if first is None or not campaign.needs_second_dose:
+            return first, None
+        seconds = d.second_dose_candidates(campaign, first, slots)
+        chosen = next((s for s in seconds if s.slot_id == second_slot_id), None)
+        return first, chosen or (seconds[0] if seconds else None)
+
+    def _decide_after_reading(self, campaign: d.Campaign, request: d.BookingRequest,
+                              delivery: str | None) -> d.RequestState:
+        """The read-after-failure path (and the only path of a request without a submitted pair)."""
+        state = self._bookings.request_state(request.request_id)
+        if state is None:
+            raise d.UnknownRequest(request.request_id)
+        if state.status is not d.RequestStatus.QUEUED:
+            return self._already_decided(request, delivery, state)
         # Checked first so that the answer is the true one even when the chosen slot is full as well;
         # the booking transaction still enforces it.
-        if self._bookings.holds_booking(request.person.key(self._pepper), campaign.id):
-            return self._reject(request, d.RejectReason.ALREADY_BOOKED)
+        if self._bookings.holds_booking(request.person.key(self._pepper), campaign.series):
+            return self._reject(request, d.RejectReason.ALREADY_BOOKED, delivery=delivery)
 
         # Read once: it is the first candidate, and the day the alternatives start from.
         requested = self._catalog.slot(request.campaign_id, request.center_id, request.slot_id)
-        for first in self._first_slot_candidates(campaign, request, requested):
+        started = requested is not None and campaign.booking_window.has_started(requested.start, self._now())
+        for first in self._first_slot_candidates(campaign, request, None if started else requested):
             try:
                 booking = self._reserve_pair(campaign, request, first)
             except d.FirstSlotTaken:
                 continue
             except d.AlreadyBooked:
-                return self._reject(request, d.RejectReason.ALREADY_BOOKED)
+                return self._reject(request, d.RejectReason.ALREADY_BOOKED, delivery=delivery)
             except d.RequestAlreadyDecided:
-                return self._bookings.request_state(request.request_id) or state
-            self._publish_confirmation(booking)
+                return self._already_decided(request, delivery)
+            self._publish_confirmation(booking, delivery)
             return d.RequestState(request.request_id, d.RequestStatus.BOOKED, booking_code=booking.code)
+        if started:
+            # Never book a slot that has begun; a flexible request found no other pair either.
+            return self._reject(request, d.RejectReason.SLOT_STARTED, delivery=delivery)
         if request.flexible:
-            return self._reject(request, d.RejectReason.NO_CAPACITY)
+            return self._reject(request, d.RejectReason.NO_CAPACITY, delivery=delivery)
         alternatives = self._queries.nearby_pairs(campaign, request.center_id, requested)[:MAX_ALTERNATIVES]
         reason = d.RejectReason.SLOT_TAKEN if alternatives else d.RejectReason.NO_CAPACITY
-        return self._reject(request, reason, alternatives)
+        return self._reject(request, reason, alternatives, delivery=delivery)
 
-    def cancel(self, code: str, birth_date: date) -> BookingView:
-        view = self._queries.lookup(code, birth_date)
-        self._bookings.cancel(view.booking, view.booking.person.key(self._pepper))
-        # Published again on a repeated cancel too: if the first publish was lost, this one is the mail;
-        # if not, notify's idempotency drops it.
-        self._outbox.publish(mail_for(MailKind.BOOKING_CANCELLED, view.booking, view.center))
-        return BookingView(view.booking.cancelled(), view.center)
-
-    # --- internals --------------------------------------------------------------------------------
+    def _rebook_slots(self, campaign: d.Campaign, center_id: str, first_from: datetime,
+                      first_until: datetime) -> list[d.Slot]:
+        """Every slot a pair starting in [first_from, first_until) could use, read consistently."""
+        day_start = datetime.combine(first_from.astimezone(LOCAL_TZ).date(), time(0), LOCAL_TZ)
+        horizon = first_until + timedelta(days=campaign.interval_max_days + 1)
+        return self._catalog.slots(campaign.id, center_id, day_start, horizon)
 
     def _first_slot_candidates(self, campaign: d.Campaign, request: d.BookingRequest,
                                requested: d.Slot | None) -> Iterator[d.Slot]:
-        """The chosen slot, then (if flexible) the nearest bookable ones, read only when the chosen one fails."""
+        """The chosen slot, then (if flexible) the nearest bookable ones, read only when the chosen one fails.
+
+        `requested` is None when the chosen slot does not exist or has started: then only the nearby ones,
+        which start after now."""
         if requested is not None and requested.remaining > 0:
             yield requested
         if not request.flexible:
@@ -138,6 +281,27 @@ class BookingService:
         nearby = self._queries.nearby_pairs(campaign, request.center_id, requested)
         others = (p.first for p in nearby if p.first.slot_id != request.slot_id)
         yield from itertools.islice(others, FLEXIBLE_ATTEMPTS)
+
+    def _book(self, campaign: d.Campaign, request: d.BookingRequest, first: d.SlotRef,
+              second: d.SlotRef | None, delivery: str | None) -> d.RequestState:
+        """One transaction for this pair; raises what `Bookings.reserve` raises."""
+        booking = d.Booking(
+            code=d.new_booking_code(),
+            request_id=request.request_id,
+            campaign_id=campaign.id,
+            center_id=request.center_id,
+            first=first,
+            second=second,
+            person=request.person,
+            language=request.language,
+            created_at=self._now(),
+            channel=request.channel,
+            agent=request.agent,
+            series=campaign.series,
+        )
+        self._bookings.reserve(booking, request.person.key(self._pepper))
+        self._publish_confirmation(booking, delivery)
+        return d.RequestState(request.request_id, d.RequestStatus.BOOKED, booking_code=booking.code)
 
     def _reserve_pair(self, campaign: d.Campaign, request: d.BookingRequest,
                       first: d.Slot) -> d.Booking:
@@ -165,6 +329,9 @@ class BookingService:
                 person=request.person,
                 language=request.language,
                 created_at=self._now(),
+                channel=request.channel,
+                agent=request.agent,
+                series=campaign.series,
             )
             try:
                 self._bookings.reserve(booking, request.person.key(self._pepper))
@@ -174,17 +341,38 @@ class BookingService:
         raise d.FirstSlotTaken()
 
     def _reject(self, request: d.BookingRequest, reason: d.RejectReason,
-                alternatives: list[d.SlotPair] | None = None) -> d.RequestState:
+                alternatives: list[d.SlotPair] | None = None, delivery: str | None = None) -> d.RequestState:
         rejected = d.RequestState(request.request_id, d.RequestStatus.REJECTED, reason=reason,
                                   alternatives=tuple(alternatives or ()))
         if self._bookings.reject(request.request_id, reason, list(rejected.alternatives)):
+            self._publish_rejection(request, rejected, delivery)
             return rejected
         # Decided by another delivery in the meantime: its decision stands, so answer with it.
-        state = self._bookings.request_state(request.request_id)
-        assert state is not None  # the request existed a moment ago and requests are never deleted here
+        return self._already_decided(request, delivery)
+
+    def _already_decided(self, request: d.BookingRequest, delivery: str | None,
+                         state: d.RequestState | None = None) -> d.RequestState:
+        """A duplicate delivery: publish the decision's mail again (in case the first publish was lost;
+        notify sends each mail once) and answer with the decision."""
+        state = state or self._bookings.request_state(request.request_id)
+        if state is None:
+            raise d.UnknownRequest(request.request_id)
+        if state.status is d.RequestStatus.BOOKED and state.booking_code:
+            booking = self._bookings.booking(state.booking_code)
+            if booking is not None:
+                self._publish_confirmation(booking, delivery)
+        elif state.status is d.RequestStatus.REJECTED:
+            self._publish_rejection(request, state, delivery)
         return state
 
-    def _publish_confirmation(self, booking: d.Booking) -> None:
+    def _publish_confirmation(self, booking: d.Booking, delivery: str | None) -> None:
         if booking.status is not d.BookingStatus.ACTIVE:
             return
-        self._outbox.publish(mail_for(MailKind.BOOKING_CONFIRMED, booking, self._queries.center(booking.center_id)))
+        center = self._queries.center(booking.center_id)
+        publish_mail(self._outbox, MailKind.BOOKING_CONFIRMED, booking, center, origin=delivery)
+
+    def _publish_rejection(self, request: d.BookingRequest, state: d.RequestState, delivery: str | None) -> None:
+        if not request.person.email:
+            return
+        center = self._queries.center(request.center_id)
+        self._outbox.publish(rejection_mail(request, state, center), origin=delivery)

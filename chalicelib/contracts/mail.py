@@ -14,6 +14,11 @@ from pydantic import BaseModel
 class MailKind(str, Enum):
     BOOKING_CONFIRMED = "booking_confirmed"
     BOOKING_CANCELLED = "booking_cancelled"
+    BOOKING_CHANGED = "booking_changed"
+    # A one-time code for contact verification: no names, no booking; `booking_code` carries the
+    # verification's id (one mail per verification) and `one_time_code` the code.
+    VERIFICATION_CODE = "verification_code"
+    REQUEST_REJECTED = "request_rejected"
 
 
 class Appointment(BaseModel):
@@ -22,9 +27,16 @@ class Appointment(BaseModel):
     end: datetime
 
 
+class Alternative(BaseModel):
+    """A bookable pair offered instead of a rejected one (first dose, and the second if the vaccine needs it)."""
+
+    first: datetime
+    second: datetime | None = None
+
+
 class MailMessage(BaseModel):
     kind: MailKind
-    booking_code: str
+    booking_code: str = ""  # empty for a rejection: nothing was booked
     language: str
     recipient: str
     given_name: str
@@ -32,8 +44,19 @@ class MailMessage(BaseModel):
     center_name: str
     center_address: str
     appointments: list[Appointment]
+    # The booking's version (how often it was rebooked): a booking changes more than once, each change once.
+    version: int = 0
+    one_time_code: str | None = None  # verification_code mails only
+    # A rejection: which request, why (a RequestState reason), and pairs that were bookable when it was decided.
+    request_id: str | None = None
+    reason: str | None = None
+    alternatives: list[Alternative] = []
 
     @property
     def idempotency_key(self) -> str:
-        """One mail per booking and kind, however often the message is delivered."""
-        return f"{self.kind.value}:{self.booking_code}"
+        """One mail per booking (or rejected request) and kind (per version for changes), however often the
+        message is delivered."""
+        if self.kind is MailKind.BOOKING_CHANGED:
+            return f"{self.kind.value}:{self.booking_code}:v{self.version}"
+        subject = self.booking_code if self.kind is not MailKind.REQUEST_REJECTED else self.request_id
+        return f"{self.kind.value}:{subject}"

@@ -16,7 +16,8 @@ _DESCRIPTION = {
 
 
 def booking_calendar(code: str, appointments: list[Appointment], center_name: str, center_address: str,
-                     language: str) -> bytes:
+                     language: str, sequence: int = 0) -> bytes:
+    """`sequence` is the booking's version: same UIDs with a higher SEQUENCE move the events a calendar holds."""
     lang = language if language in _SUMMARY else "de"
     calendar = Calendar()
     calendar.add("prodid", "-//vaxslot//booking//EN")
@@ -25,6 +26,7 @@ def booking_calendar(code: str, appointments: list[Appointment], center_name: st
     for appointment in appointments:
         event = Event()
         event.add("uid", f"{code}-{appointment.dose}@vaxslot")
+        event.add("sequence", sequence)
         event.add("dtstamp", datetime.now(timezone.utc))
         event.add("dtstart", appointment.start)
         event.add("dtend", appointment.end)

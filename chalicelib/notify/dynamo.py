@@ -1,16 +1,22 @@
-"""Suppressed addresses in the bookings table: pk `SUPPRESSED#<HMAC of the address>`, no address in clear."""
+"""Notify's items in the bookings table: suppressed addresses (`SUPPRESSED#<HMAC of the address>`, no address
+in clear) and one marker per mail sent (`MAIL#<kind>:<booking code or request id>`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import DeleteError
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DeleteError, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.dynamo_binding import TableItem
 from chalicelib.notify.feedback import address_key, legacy_address_key
-from chalicelib.notify.ports import SuppressionList, SuppressionRecord
+from chalicelib.notify.ports import MailClaim, MailLedger, SuppressionRecord
+
+# Longer than any redelivery or redrive of a mail message, and than requests are kept (90 days).
+MARKER_RETENTION = timedelta(days=90)
 
 
 class SuppressionItem(TableItem):
@@ -18,15 +24,28 @@ class SuppressionItem(TableItem):
     suppressed_at = UnicodeAttribute()
 
 
-class DynamoSuppressionList(SuppressionList):
+class MailMarkItem(TableItem):
+    delivery = UnicodeAttribute()  # the queue message that claimed the mail
+    claimed_at = UnicodeAttribute()
+    expires_at = NumberAttribute()  # TTL
+
+
+def _marker_key(mail_key: str) -> tuple[str, str]:
+    return f"MAIL#{mail_key}", "MAIL"
+
+
+class DynamoSuppressionList(MailLedger):
     """`key` is the stack's secret pepper (the one of the person key). Items written before the HMAC (plain
     sha256) are still honoured and erased, so a deployed list needs no migration to stay effective."""
 
-    def __init__(self, key: bytes, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+    def __init__(self, connection: Connection | None, key: bytes,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        self._connection = connection or Connection()
         self._key = key
         self._now = clock
 
     def _keys(self, address: str) -> list[str]:
+        """The keyed pk (the one written) first, then the legacy one (only read and erased)."""
         return [f"SUPPRESSED#{address_key(address, self._key)}", f"SUPPRESSED#{legacy_address_key(address)}"]
 
     def is_suppressed(self, address: str) -> bool:
@@ -55,3 +74,32 @@ class DynamoSuppressionList(SuppressionList):
                 continue
             found = True
         return found
+
+    def claim(self, mail_key: str, recipient: str, delivery: str) -> MailClaim:
+        now = self._now()
+        marker = MailMarkItem(*_marker_key(mail_key), delivery=delivery, claimed_at=now.isoformat(),
+                              expires_at=int((now + MARKER_RETENTION).timestamp()))
+        keys = self._keys(recipient)
+        try:
+            # One write instead of a suppression read plus two idempotency writes (issue #9). Both the keyed
+            # and the legacy suppression are checked: a list from before the HMAC stays effective.
+            with TransactWrite(connection=self._connection) as tx:
+                for pk in keys:
+                    tx.condition_check(SuppressionItem, pk, "MAIL", condition=SuppressionItem.pk.does_not_exist())
+                tx.save(marker, condition=MailMarkItem.pk.does_not_exist() | (MailMarkItem.delivery == delivery))
+        except TransactWriteError as error:
+            # Condition checks come first in the reasons (in the order added), then the put.
+            failed = [r is not None and r.code == "ConditionalCheckFailed" for r in error.cancellation_reasons or []]
+            if any(failed[:len(keys)]):
+                return MailClaim.SUPPRESSED
+            if failed[len(keys):len(keys) + 1] == [True]:
+                return MailClaim.ALREADY_SENT
+            raise
+        return MailClaim.SEND
+
+    def release(self, mail_key: str, delivery: str) -> None:
+        try:
+            MailMarkItem(*_marker_key(mail_key)).delete(condition=MailMarkItem.delivery == delivery)
+        except DeleteError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise

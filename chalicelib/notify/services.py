@@ -1,7 +1,9 @@
-"""Render a mail message into a bilingual-ready MIME mail with an iCalendar attachment, and send it."""
+"""Render a mail message into a bilingual-ready MIME mail with an iCalendar attachment, and send it once."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -12,7 +14,7 @@ from chalicelib.contracts.local_time import LOCAL_TZ
 from chalicelib.contracts.mail import MailKind, MailMessage
 from chalicelib.notify.calendar import booking_calendar
 from chalicelib.notify.feedback import suppressions_in
-from chalicelib.notify.ports import Mailer, SuppressionList
+from chalicelib.notify.ports import MailClaim, Mailer, MailLedger, MailQuota
 
 LANGUAGES = ("de", "en")
 _SUBJECTS = {
@@ -20,7 +22,18 @@ _SUBJECTS = {
     (MailKind.BOOKING_CONFIRMED, "en"): "Your vaccination appointments are booked – code {code}",
     (MailKind.BOOKING_CANCELLED, "de"): "Ihre Impftermine sind storniert – Code {code}",
     (MailKind.BOOKING_CANCELLED, "en"): "Your vaccination appointments are cancelled – code {code}",
+    (MailKind.BOOKING_CHANGED, "de"): "Ihre Impftermine sind umgebucht – Code {code}",
+    (MailKind.BOOKING_CHANGED, "en"): "Your vaccination appointments are changed – code {code}",
+    (MailKind.VERIFICATION_CODE, "de"): "Ihr Bestätigungscode für die Impfterminbuchung",
+    (MailKind.VERIFICATION_CODE, "en"): "Your confirmation code for booking vaccination appointments",
+    # No name and no free text in any subject: nobody can make us send their words in an official mail's subject.
+    (MailKind.REQUEST_REJECTED, "de"): "Ihre Terminanfrage: es wurde nichts gebucht",
+    (MailKind.REQUEST_REJECTED, "en"): "Your appointment request: nothing was booked",
 }
+# Retrying a failed send: the wait before the next try doubles from 30 s up to 15 min (infra/resources.py sets
+# the mail queue's maxReceiveCount so that the tries span more than six hours of an SES outage).
+RETRY_FIRST_S = 30
+RETRY_MAX_S = 15 * 60
 _WEEKDAYS = {
     "de": ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"],
     "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
@@ -35,9 +48,22 @@ def _when(value, language: str) -> str:
     return f"{weekday}, {local:%d %B %Y}, {local:%H:%M}"
 
 
+def retry_delay_s(receive_count: int) -> int:
+    """How long a mail message waits after its `receive_count`-th failed try: 30 s, 60 s, … capped at 15 min."""
+    return min(RETRY_FIRST_S * 2 ** max(0, receive_count - 1), RETRY_MAX_S)
+
+
+def retry_span_s(max_receive_count: int) -> int:
+    """How long the tries of one mail last before it goes to the dead-letter queue."""
+    return sum(retry_delay_s(n) for n in range(1, max_receive_count))
+
+
 class MailService:
-    def __init__(self, mailer: Mailer, suppressions: SuppressionList, sender: str, site_url: str):
+    def __init__(self, mailer: Mailer, suppressions: MailLedger, sender: str, site_url: str,
+                 quota: MailQuota | None = None, on_capped: Callable[[MailKind], None] = lambda kind: None):
         self._mailer = mailer
+        self._quota = quota
+        self._on_capped = on_capped  # records why a mail was not sent (a metric), without the address
         self._suppressions = suppressions
         self._sender = sender
         self._site_url = site_url
@@ -56,7 +82,9 @@ class MailService:
             "m": message,
             "lang": language,
             "site_url": self._site_url or "/",
-            "lookup_url": f"{self._site_url}/#/booking?code={message.booking_code}",
+            "lookup_url": f"{self._site_url}/#/booking"
+                          + (f"?code={message.booking_code}" if message.booking_code else ""),
+            "try_again_url": f"{self._site_url}/#/book",
         }
         name = f"{message.kind.value}.{language}"
         mail = EmailMessage()
@@ -66,19 +94,36 @@ class MailService:
         mail["Message-ID"] = make_msgid(domain=self._sender.split("@")[-1])
         mail.set_content(self._templates.get_template(f"{name}.txt.j2").render(context))
         mail.add_alternative(self._templates.get_template(f"{name}.html.j2").render(context), subtype="html")
-        if message.kind is MailKind.BOOKING_CONFIRMED:
+        if message.kind in (MailKind.BOOKING_CONFIRMED, MailKind.BOOKING_CHANGED):
             ics = booking_calendar(message.booking_code, message.appointments, message.center_name,
-                                   message.center_address, language)
+                                   message.center_address, language, sequence=message.version)
             mail.add_attachment(ics, maintype="text", subtype="calendar", filename="impftermine.ics",
                                 params={"method": "PUBLISH"})
         return mail
 
-    def send(self, message: MailMessage) -> bool:
-        """Send the mail; False if the address is suppressed (nothing sent, nothing to retry)."""
-        if self._suppressions.is_suppressed(message.recipient):
-            return False
-        self._mailer.send(self.render(message))
-        return True
+    def send(self, message: MailMessage, delivery: str | None = None) -> MailClaim:
+        """Send the mail unless it was sent already, the address is suppressed or has had its mails for today;
+        says which.
+
+        `delivery` names the queue message (or the decision) that asks for it: the same delivery retried
+        after a crash mid-send sends again (a possible duplicate, never a lost mail); another one does not.
+        A send that fails gives its claim back and raises, so that the message is retried. A capped mail keeps
+        its claim: it is not sent later either.
+        """
+        mail = self.render(message)
+        delivery = delivery or f"once:{uuid.uuid4().hex}"
+        claim = self._suppressions.claim(message.idempotency_key, message.recipient, delivery)
+        if claim is not MailClaim.SEND:
+            return claim
+        if self._quota is not None and not self._quota.take(message.recipient):
+            self._on_capped(message.kind)
+            return MailClaim.CAPPED
+        try:
+            self._mailer.send(mail)
+        except BaseException:
+            self._suppressions.release(message.idempotency_key, delivery)
+            raise
+        return claim
 
     def record_feedback(self, notification: str) -> int:
         """Suppress the addresses an SES bounce or complaint names; returns how many."""

@@ -71,7 +71,7 @@ class PrivacyService:
             "retention_days_after_last_appointment": self._retention.days,
             "bookings": [self._booking_record(v) for v in views],
             "requests": [self._request_record(v.booking.request_id) for v in views],
-            "locks": [{"campaign_id": campaign, "booking_code": code} for campaign, code in sorted(locks.items())],
+            "locks": [{"series": series, "booking_code": code} for series, code in sorted(locks.items())],
             "mail_suppressions": [self._suppression_record(email) for email in emails],
         }
 
@@ -109,7 +109,8 @@ class PrivacyService:
                              for a in b.appointments],
             "person": {"given_name": b.person.given_name, "family_name": b.person.family_name,
                        "birth_date": b.person.birth_date.isoformat(), "postal_code": b.person.postal_code,
-                       "email": b.person.email, "phone": b.person.phone},
+                       "email": b.person.email, "phone": b.person.phone,
+                       "postal_address": b.person.postal_address},
             "language": b.language,
             "created_at": b.created_at.isoformat() if b.created_at else None,
             "personal_data_deleted_at": b.personal_data_expires_at(self._retention).isoformat(),

@@ -26,6 +26,15 @@ from datetime import datetime, timedelta
 CLOSE_GRACE_S = 2.0
 ADMISSION_TTL = timedelta(minutes=10)  # how long an admission can be used to send a booking request
 MAX_ADMITTED_PER_MINUTE = 100_000
+# Polling pace (Retry-After). Before opening nobody's place is known: each pre-queue entry is sent to come back
+# once, at a random moment of the first OPENING_SPREAD seconds after its rank is known (a tenth of the pre-queue
+# window, at most 3 minutes: a longer window gathers more people). After that the ETA is exact (admission is a
+# function of rank and rate), so the next poll comes at the ETA, or after RETRY_AFTER_MAX_S if that is sooner (a
+# change of the rate by ops reaches everyone within it). ETA/4 would cost ~3.5 x ln(wait) polls per visitor:
+# ~28,000 req/s after opening at 10 x 2021 (infra/capacity, docs/waiting-room.md).
+OPENING_SPREAD_MAX_S = 180.0
+RETRY_AFTER_MAX_S = 180
+UNKNOWN_RETRY_S = 2
 MAX_HOTLINE_SHARE = 0.5
 
 
@@ -168,6 +177,25 @@ def entry_state(settings: RoomSettings, entry: Entry, rank: int | None, now: dat
         return EntryState(entry, 0, 0, admitted_at)
     position = max(0, rank - settings.admitted(entry.lane, now))
     return EntryState(entry, position, math.ceil((admitted_at - now).total_seconds()), None)
+
+
+def opening_spread_s(settings: RoomSettings) -> float:
+    window = (settings.opens_at - settings.prequeue_opens_at).total_seconds()
+    return min(OPENING_SPREAD_MAX_S, max(1.0, window / 10))
+
+
+def retry_after_s(settings: RoomSettings, state: EntryState, now: datetime, jitter: float) -> int:
+    """Seconds until the entry's next poll is worth making; `jitter` in [0, 1) spreads the pre-queue's first poll."""
+    if state.admitted:
+        return 0
+    if state.eta_seconds is not None:
+        return max(1, min(RETRY_AFTER_MAX_S, state.eta_seconds))
+    until = (rank_known_at(settings, state.entry) - now).total_seconds()
+    if until > 0:
+        spread = opening_spread_s(settings) if state.entry.phase is Phase.PRE else 0.0
+        return max(1, math.ceil(until + jitter * spread))
+    # Ranked but without an ETA: the lane has no admission rate (ops set it to 0); nothing changes soon.
+    return RETRY_AFTER_MAX_S if state.position is not None else UNKNOWN_RETRY_S
 
 
 def post_counts_before(counts: Mapping[int, int], first_second: int, second: int) -> int:

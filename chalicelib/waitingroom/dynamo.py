@@ -1,12 +1,14 @@
-"""DynamoDB adapter (PynamoDB) of the waiting room, on the same single table (pk/sk) as booking.
+"""DynamoDB adapter (PynamoDB) of the waiting room, on the same single table (pk/sk) as booking; its models
+are bound to the table with every other item by `chalicelib.dynamo_binding.bind_table`.
 
-Items (see docs/waiting-room.md):
+Items (see docs/waiting-room.md and docs/data-model.md):
   WAITROOM#<campaign>                          SETTINGS   the room's settings, written by ops
   WAITENTRY#<entry id>                         ENTRY      one per visitor, written once (conditional put)
-  WAITCOUNT#<campaign>#<lane>#pre#<shard>      COUNT      number set of pre-queue draws, one of 64 shards
+  WAITCOUNT#<campaign>#<lane>#pre#<shard>      COUNT      number set of pre-queue draws, one of 256 shards
   WAITCOUNT#<campaign>#<lane>#<second>#<shard> COUNT      number set of arrival keys of one second, 1 of 4
   ADMISSION#<jti>                              ADMISSION  the person an admission was first used for
 Counter shards are separate partition keys, so no single item (or partition) is written by every visitor.
+A counter is sealed by its first reader (`sealed`), after which no write can change it.
 """
 
 from __future__ import annotations
@@ -20,22 +22,14 @@ from pynamodb.attributes import (
     NumberSetAttribute,
     UnicodeAttribute,
 )
-from pynamodb.exceptions import PutError
-from pynamodb.models import Model
+from pynamodb.exceptions import PutError, UpdateError
 
+from chalicelib.dynamo_binding import TableItem
 from chalicelib.waitingroom import domain as w
-from chalicelib.waitingroom.ports import RoomStore
+from chalicelib.waitingroom.ports import CountRefused, RoomStore
 
 
-class _Item(Model):
-    class Meta:
-        table_name = "unbound"  # set by bind(); models are never used before that
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-
-
-class RoomItem(_Item):
+class RoomItem(TableItem):
     active = BooleanAttribute()
     prequeue_opens_at = UnicodeAttribute()
     opens_at = UnicodeAttribute()
@@ -43,7 +37,7 @@ class RoomItem(_Item):
     hotline_share = NumberAttribute()
 
 
-class EntryItem(_Item):
+class EntryItem(TableItem):
     campaign_id = UnicodeAttribute()
     lane = UnicodeAttribute()
     phase = UnicodeAttribute()
@@ -53,24 +47,14 @@ class EntryItem(_Item):
     expires_at = NumberAttribute()  # TTL; moto never expires, and an old entry is harmless
 
 
-class CounterItem(_Item):
+class CounterItem(TableItem):
     order_keys = NumberSetAttribute(null=True)
+    sealed = BooleanAttribute(null=True)  # set by the first reader of a closed period; refuses later adds
 
 
-class AdmissionItem(_Item):
+class AdmissionItem(TableItem):
     person_key = UnicodeAttribute()
     expires_at = NumberAttribute()
-
-
-MODELS = (RoomItem, EntryItem, CounterItem, AdmissionItem)
-
-
-def bind(table_name: str, region: str, host: str | None) -> None:
-    for model in MODELS:
-        model.Meta.table_name = table_name
-        model.Meta.region = region
-        model.Meta.host = host
-        model._connection = None  # PynamoDB caches the connection per class
 
 
 def _counter_pk(campaign_id: str, lane: w.Lane, period: str, shard: int) -> str:
@@ -103,11 +87,17 @@ class DynamoRoomStore(RoomStore):
                   ).save(condition=EntryItem.pk.does_not_exist())
 
     def count_entry(self, entry: w.Entry, shard: int) -> None:
-        # A set add, not a counter increment: a retried write cannot count one entry twice. No return values,
-        # so a write never reads the (growing) set back.
-        CounterItem._get_connection().update_item(
-            _counter_pk(entry.campaign_id, entry.lane, _period(entry), shard), "COUNT",
-            actions=[CounterItem.order_keys.add({entry.order_key})])
+        # A set add, refused once a reader sealed the period or if the key is there already (so a key counts
+        # one entry at most). No return values: a write never reads the (growing) set back.
+        try:
+            CounterItem._get_connection().update_item(
+                _counter_pk(entry.campaign_id, entry.lane, _period(entry), shard), "COUNT",
+                actions=[CounterItem.order_keys.add({entry.order_key})],
+                condition=CounterItem.sealed.does_not_exist() & ~CounterItem.order_keys.contains(entry.order_key))
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise CountRefused(entry.entry_id) from error
+            raise
 
     def entry(self, entry_id: str) -> w.Entry | None:
         try:
@@ -117,17 +107,21 @@ class DynamoRoomStore(RoomStore):
         return w.Entry(entry_id, item.campaign_id, w.Lane(item.lane), w.Phase(item.phase), int(item.order_key),
                        int(item.second), datetime.fromisoformat(item.entered_at))
 
-    def pre_keys(self, campaign_id: str, lane: w.Lane, shards: int) -> list[int]:
-        keys = [(_counter_pk(campaign_id, lane, "pre", s), "COUNT") for s in range(shards)]
-        # Consistent reads: the caller keeps these counts for good, so they must include every acknowledged write.
-        return [int(k) for item in CounterItem.batch_get(keys, consistent_read=True) for k in item.order_keys or ()]
+    def pre_keys(self, campaign_id: str, lane: w.Lane, shards: int, seal: bool) -> list[int]:
+        pks = [_counter_pk(campaign_id, lane, "pre", s) for s in range(shards)]
+        return [int(k) for item in _read(pks, set(pks) if seal else set()) for k in item.order_keys or ()]
 
-    def post_keys(self, campaign_id: str, lane: w.Lane, seconds: Iterable[int], shards: int) -> dict[int, list[int]]:
-        keys = [(_counter_pk(campaign_id, lane, str(s), shard), "COUNT") for s in seconds for shard in range(shards)]
+    def post_keys(self, campaign_id: str, lane: w.Lane, seconds: Iterable[int], shards: int,
+                  seal_from: int) -> dict[int, list[int]]:
+        seconds = list(seconds)
+        pks = [_counter_pk(campaign_id, lane, str(s), shard) for s in seconds for shard in range(shards)]
+        to_seal = {_counter_pk(campaign_id, lane, str(s), shard) for s in seconds if s >= seal_from
+                   for shard in range(shards)}
         found: dict[int, list[int]] = {}
-        for item in CounterItem.batch_get(keys, consistent_read=True):
-            second = int(item.pk.rsplit("#", 2)[1])
-            found.setdefault(second, []).extend(int(k) for k in item.order_keys or ())
+        for item in _read(pks, to_seal):
+            if item.order_keys:
+                second = int(item.pk.rsplit("#", 2)[1])
+                found.setdefault(second, []).extend(int(k) for k in item.order_keys)
         return found
 
     def bind_admission(self, jti: str, person_key: str, expires_at: datetime) -> bool:
@@ -140,3 +134,19 @@ class DynamoRoomStore(RoomStore):
                 return False
             raise
         return True
+
+
+def _read(pks: list[str], to_seal: set[str]) -> list[CounterItem]:
+    """The counters (missing ones left out), those in `to_seal` sealed: a consistent read, then a seal (SET
+    sealed, answering the whole item) for those no reader has sealed yet, missing ones included. Whatever a seal
+    returns is final: a count that lands later is refused, and its writer re-enters the visitor as arriving now."""
+    read = {item.pk: item for item in CounterItem.batch_get([(pk, "COUNT") for pk in pks], consistent_read=True)}
+    items = []
+    for pk in pks:
+        item = read.get(pk)
+        if pk in to_seal and (item is None or not item.sealed):
+            item = CounterItem(pk, "COUNT")
+            item.update(actions=[CounterItem.sealed.set(True)])  # returns and loads the item as sealed
+        if item is not None:
+            items.append(item)
+    return items

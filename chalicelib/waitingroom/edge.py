@@ -48,10 +48,5 @@ def entry(view: EntryView) -> dict:
 
 
 def retry_after_s(view: EntryView) -> int:
-    """How long a client should wait before polling again: rarely while far back, often near the head."""
-    eta = view.state.eta_seconds
-    if view.state.admitted:
-        return 0
-    if eta is None:
-        return 2
-    return max(1, min(30, eta // 4))
+    """How long a client should wait before polling again (the service's domain.retry_after_s)."""
+    return view.retry_after_s

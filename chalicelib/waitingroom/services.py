@@ -12,13 +12,21 @@ from datetime import datetime, timedelta
 from chalicelib.booking.domain import UnknownCampaign
 from chalicelib.booking.ports import Catalog
 from chalicelib.waitingroom import domain as w
-from chalicelib.waitingroom.ports import RoomStore
+from chalicelib.waitingroom.ports import CountRefused, RoomStore
 from chalicelib.waitingroom.tokens import AdmissionTokens
 
-PRE_SHARDS = 64  # the pre-queue's counter, spread over this many items (each written by ~1/64 of visitors)
+# The pre-queue's counter, spread over this many items: each is written by ~1/256 of the visitors and holds
+# ~1/256 of the draws (a write is charged for the whole item: ~26 KB, 26 WRU, at the end of a 10 x 2021 window).
+PRE_SHARDS = 256
 POST_SHARDS = 4  # per arrival second; 4 items take ~4,000 entries/s before one partition is the limit
+COUNT_ATTEMPTS = 3  # a refused count (sealed period, key taken) is retried as a new entry this often
+# A count is sent by a request that started inside its period, and the API function's timeout (10 s,
+# .chalice/config.json) ends it: a period closed longer ago than this cannot change and is read without sealing
+# (so a late first reader of a long rush does not write a seal for every second of it).
+SETTLED_AFTER_S = 60
 ENTRY_RETENTION = timedelta(days=2)
 PRE_KEY_BITS = 62
+_SYSTEM_RANDOM = secrets.SystemRandom()  # the jitter of the pre-queue's first polls
 SETTINGS_CACHE_S = 5.0  # ops' changes reach every instance within this; a rush reads settings per request
 
 
@@ -26,12 +34,14 @@ SETTINGS_CACHE_S = 5.0  # ops' changes reach every instance within this; a rush 
 class EntryView:
     state: w.EntryState
     admission_token: str | None
+    retry_after_s: int = w.UNKNOWN_RETRY_S  # when the next poll is worth making (domain.retry_after_s)
 
 
 class WaitingRoomService:
     def __init__(self, store: RoomStore, catalog: Catalog, tokens: Callable[[], AdmissionTokens],
                  clock: Callable[[], datetime], draw: Callable[[int], int] = secrets.randbits,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = time.monotonic,
+                 jitter: Callable[[], float] = _SYSTEM_RANDOM.random):
         self._store = store
         self._catalog = catalog
         # Built on first use: a stage without any active room never needs the signing key.
@@ -39,9 +49,11 @@ class WaitingRoomService:
         self._now = clock
         self._draw = draw
         self._monotonic = monotonic
+        self._jitter = jitter
         self._lock = threading.Lock()
         self._settings_cache: dict[str, tuple[float, w.RoomSettings | None]] = {}
-        # Counts of closed periods never change: kept for the life of the process.
+        # Counts of closed periods are read sealed (the store refuses later writes), so they never change:
+        # kept for the life of the process.
         self._pre_cache: dict[tuple[str, w.Lane], list[int]] = {}
         self._second_cache: dict[tuple[str, w.Lane, int], list[int]] = {}
 
@@ -71,20 +83,36 @@ class WaitingRoomService:
         phase = settings.phase_at(now)
         if settings.rate_per_minute(lane) == 0:
             lane = w.Lane.WEB  # no share reserved for the hotline: its callers queue with everyone else
+        for attempt in range(1, COUNT_ATTEMPTS + 1):
+            entry, shard = self._new_entry(campaign_id, lane, phase, now)
+            # The entry first: if counting fails, the client gets an error and no id, so the orphan is never used.
+            self._store.add_entry(entry, now + ENTRY_RETENTION)
+            try:
+                self._store.count_entry(entry, shard)
+            except CountRefused:
+                # Its period was sealed before the count landed (a slow write), or its key was taken: this
+                # entry is never handed out; the visitor queues as arriving now, with a fresh key.
+                if attempt == COUNT_ATTEMPTS:
+                    raise
+                now = self._now()
+                phase = settings.phase_at(now)
+                continue
+            return self._view(settings, entry, now)
+        raise AssertionError("the loop returns or raises")
+
+    def _new_entry(self, campaign_id: str, lane: w.Lane, phase: w.Phase, now: datetime) -> tuple[w.Entry, int]:
         if phase is w.Phase.PRE:
             key, second = self._draw(PRE_KEY_BITS), 0
-            shard = secrets.randbelow(PRE_SHARDS)
+            shards = PRE_SHARDS
         else:
             epoch = now.timestamp()
             second = int(epoch)
             # Microseconds into the second, and a random tie-break for the same microsecond.
             key = int((epoch - second) * 1_000_000) * 1000 + secrets.randbelow(1000)
-            shard = secrets.randbelow(POST_SHARDS)
-        entry = w.Entry(secrets.token_urlsafe(18), campaign_id, lane, phase, key, second, now)
-        # The entry first: if counting fails, the client gets an error and no id, so the orphan is never used.
-        self._store.add_entry(entry, now + ENTRY_RETENTION)
-        self._store.count_entry(entry, shard)
-        return self._view(settings, entry, now)
+            shards = POST_SHARDS
+        # The shard follows from the key (random in its low bits), so a key drawn twice meets itself in one
+        # counter, which refuses it.
+        return w.Entry(secrets.token_urlsafe(18), campaign_id, lane, phase, key, second, now), key % shards
 
     def entry(self, entry_id: str) -> EntryView:
         entry = self._store.entry(entry_id)
@@ -130,10 +158,10 @@ class WaitingRoomService:
             # jti = entry id: every token of one entry is the same admission, bound to one person at first use.
             token = self._tokens().issue(entry.campaign_id, entry.entry_id, entry.entry_id, state.admitted_at,
                                        state.admitted_at + w.ADMISSION_TTL)
-        return EntryView(state, token)
+        return EntryView(state, token, w.retry_after_s(settings, state, now, self._jitter()))
 
     def _rank(self, settings: w.RoomSettings, entry: w.Entry) -> int:
-        pre = self._pre_keys(entry.campaign_id, entry.lane)
+        pre = self._pre_keys(settings, entry.lane)
         if entry.phase is w.Phase.PRE:
             return w.QueueSnapshot(pre).rank(entry)
         first = int(settings.opens_at.timestamp())
@@ -141,12 +169,13 @@ class WaitingRoomService:
         before = sum(len(seconds[s]) for s in range(first, entry.second))
         return w.QueueSnapshot(pre, before, seconds[entry.second]).rank(entry)
 
-    def _pre_keys(self, campaign_id: str, lane: w.Lane) -> list[int]:
-        key = (campaign_id, lane)
+    def _pre_keys(self, settings: w.RoomSettings, lane: w.Lane) -> list[int]:
+        key = (settings.campaign_id, lane)
         with self._lock:
             cached = self._pre_cache.get(key)
         if cached is None:
-            cached = sorted(self._store.pre_keys(campaign_id, lane, PRE_SHARDS))
+            settled = self._now() > settings.opens_at + timedelta(seconds=SETTLED_AFTER_S)
+            cached = sorted(self._store.pre_keys(settings.campaign_id, lane, PRE_SHARDS, seal=not settled))
             with self._lock:
                 self._pre_cache[key] = cached
         return cached
@@ -158,7 +187,8 @@ class WaitingRoomService:
                      if (campaign_id, lane, s) in self._second_cache}
         missing = [s for s in range(first, end) if s not in known]
         if missing:
-            read = self._store.post_keys(campaign_id, lane, missing, POST_SHARDS)
+            seal_from = int(self._now().timestamp() - SETTLED_AFTER_S)
+            read = self._store.post_keys(campaign_id, lane, missing, POST_SHARDS, seal_from)
             fresh = {s: sorted(read.get(s, ())) for s in missing}
             with self._lock:
                 self._second_cache.update({(campaign_id, lane, s): keys for s, keys in fresh.items()})

@@ -40,7 +40,7 @@ def mail_worker_concurrency(knobs: StageKnobs) -> int:
 
 STAGES: dict[str, StageKnobs] = {
     "dev": StageKnobs(
-        sqs_batch_size={"booking_worker": 10, "mail_worker": 10},
+        sqs_batch_size={"booking_worker": 10, "booking_dead_letters": 10, "mail_worker": 10},
         api_rate_limit_rps=50,
         api_burst_limit=100,
         waf_requests_per_ip_per_5min=2000,
@@ -54,7 +54,7 @@ STAGES: dict[str, StageKnobs] = {
     # Launch day (25 Jan 2021): ~700 requests/s at 8:00. Bookings/s ≈ worker concurrency (config.json) x batch
     # size / batch time.
     "prod": StageKnobs(
-        sqs_batch_size={"booking_worker": 10, "mail_worker": 10},
+        sqs_batch_size={"booking_worker": 10, "booking_dead_letters": 10, "mail_worker": 10},
         api_rate_limit_rps=1500,
         api_burst_limit=3000,
         waf_requests_per_ip_per_5min=3000,

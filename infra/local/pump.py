@@ -53,8 +53,16 @@ def sqs_event(messages: list[dict], queue_arn: str) -> dict:
 
 
 class QueuePump:
+    """Pumps one queue into one handler from `concurrency` threads, as Lambda's poller does.
+
+    Each thread long-polls (WaitTimeSeconds, as the event source mapping's 20 s), takes up to `batch_size`
+    messages and hands the whole batch to the handler in one event. Stopping is prompt: `stop()` waits only
+    for batches being handled, not for long polls in flight; a poll that returns after the stop gives its
+    messages straight back (visibility 0), so a stopped pump never handles anything.
+    """
+
     def __init__(self, sqs, queue_url: str, handler: Callable[[dict, PumpContext], object], function_name: str,
-                 batch_size: int = 10, timeout_s: int = 10, wait_s: int = 1, on_error: Callable | None = None):
+                 batch_size: int = 10, timeout_s: int = 10, wait_s: int = 20, on_error: Callable | None = None):
         self._sqs = sqs
         self._queue_url = queue_url
         self._queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
@@ -67,6 +75,8 @@ class QueuePump:
         self._on_error = on_error
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._busy = 0
+        self._idle = threading.Condition()
         self.batches = 0
 
     def start(self, concurrency: int = 1) -> QueuePump:
@@ -79,10 +89,11 @@ class QueuePump:
     def signal_stop(self) -> None:
         self._stop.set()
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Stop taking messages and wait (up to the handler timeout) for the batches being handled."""
         self.signal_stop()
-        for thread in self._threads:
-            thread.join(timeout=self._wait_s + 5)
+        with self._idle:
+            self._idle.wait_for(lambda: self._busy == 0, timeout=timeout_s or self._timeout_s + 5)
 
     def pump_once(self) -> int:
         """Receive one batch and hand it to the handler; returns how many messages were received."""
@@ -95,6 +106,23 @@ class QueuePump:
         ).get("Messages", [])
         if not received:
             return 0
+        with self._idle:
+            stopped = self._stop.is_set()
+            if not stopped:
+                self._busy += 1
+        if stopped:
+            self._give_back(received)
+            return 0
+        try:
+            self._handle(received)
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
+        self.batches += 1
+        return len(received)
+
+    def _handle(self, received: list[dict]) -> None:
         failed: set[str] = {m["MessageId"] for m in received}
         try:
             result = self._handler(sqs_event(received, self._queue_arn),
@@ -110,14 +138,21 @@ class QueuePump:
                 QueueUrl=self._queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
-        self.batches += 1
-        return len(received)
+
+    def _give_back(self, received: list[dict]) -> None:
+        self._sqs.change_message_visibility_batch(
+            QueueUrl=self._queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                     for i, m in enumerate(received)],
+        )
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 self.pump_once()
-            except Exception as error:  # the local AWS went away (shutdown) or hiccuped: keep pumping
-                if self._on_error:
+            except Exception as error:
+                if self._stop.is_set():
+                    return  # the local AWS went away with the stack: nothing to report
+                if self._on_error:  # the local AWS hiccuped: keep pumping
                     self._on_error(error)
                 self._stop.wait(0.5)

@@ -17,14 +17,18 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from datetime import date
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from chalice import Chalice
 from chalice.config import Config
-from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer
+from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer, ThreadedHTTPServer
 
+from infra.local import callcount
 from infra.local.aws import LOCAL_CREDENTIALS, REGION, client, create_resources
 from infra.local.pump import QueuePump
 from infra.local.seed import seed_demo
@@ -53,26 +57,85 @@ def wait_until_up(url: str, timeout_s: float = 30.0) -> None:
             time.sleep(0.1)
 
 
-class _GatewayRequestHandler(ChaliceRequestHandler):
-    """chalice local as API Gateway is configured in infra/aws: unknown routes and unreadable staff tokens
-    answer the contract's JSON errors (404 unknown_route, 401 unauthorized)."""
+class _PerThreadRequestChalice(Chalice):
+    """The Chalice app with `current_request` and `lambda_context` kept per thread.
 
-    def _send_contract_error(self, status: int, code: str) -> None:
+    Chalice keeps the request being handled on the app object: right in Lambda (one request per process
+    at a time), a race on a threaded local server, where one request's view could read another's body.
+    """
+
+    _per_thread = threading.local()
+
+    current_request = property(lambda self: getattr(self._per_thread, "current_request", None),
+                               lambda self, value: setattr(self._per_thread, "current_request", value))
+    lambda_context = property(lambda self: getattr(self._per_thread, "lambda_context", None),
+                              lambda self, value: setattr(self._per_thread, "lambda_context", value))
+
+
+class _GatewayServer(ThreadedHTTPServer):
+    """chalice local's threaded server, made to take a launch-day burst.
+
+    `HTTPServer` listens with a backlog of 5: a burst of connections beyond it is dropped or reset. Here
+    the kernel queues up to `request_queue_size` connections, each gets a thread, and at most
+    `max_in_flight` requests run the app at once, as a Lambda concurrency limit would; a request that
+    waits longer than `admission_wait_s` for its turn gets 429 with Retry-After, as API Gateway's
+    throttling answers, instead of a reset connection.
+    """
+
+    request_queue_size = 1024
+    block_on_close = False  # stopping must not wait for browsers' idle keep-alive connections
+
+    def __init__(self, address, handler, max_in_flight: int, admission_wait_s: float):
+        super().__init__(address, handler)
+        self.admission = threading.BoundedSemaphore(max_in_flight)
+        self.admission_wait_s = admission_wait_s
+
+    def process_request(self, request, client_address) -> None:
+        # Named "api-…" so that infra/local/callcount.py counts the AWS calls made here as the API's.
+        threading.Thread(target=self.process_request_thread, args=(request, client_address),
+                         name="api-request", daemon=True).start()
+
+
+class _GatewayRequestHandler(ChaliceRequestHandler):
+    """chalice local as API Gateway is configured in infra/aws: unknown routes, unreadable staff tokens and
+    unsupported methods answer the contract's JSON errors (404 unknown_route, 401 unauthorized, 405
+    method_not_allowed), and an overloaded server answers 429 with Retry-After."""
+
+    # An idle keep-alive connection holds a thread; close it after a while as API Gateway does.
+    timeout = 30
+
+    def _send_contract_error(self, status: int, code: str, headers: dict | None = None) -> None:
         from chalicelib.api.errors import ApiError, error_body, language_of
 
         body = error_body(ApiError(status, code), language_of(self.headers.get("accept-language")))
         self._send_http_response(status, {"Content-Type": "application/json; charset=utf-8",
-                                          "Access-Control-Allow-Origin": "*"}, json.dumps(body).encode())
+                                          "Access-Control-Allow-Origin": "*", **(headers or {})},
+                                 json.dumps(body).encode())
 
     def _generic_handle(self) -> None:
+        if not self.server.admission.acquire(timeout=self.server.admission_wait_s):
+            # The body is left unread, so the connection cannot carry another request: close it.
+            self._send_contract_error(429, "too_many_requests", {"Retry-After": "1", "Connection": "close"})
+            return
         try:
             super()._generic_handle()
         except (IndexError, ValueError, UnicodeDecodeError):
             # chalice's local Cognito stand-in cannot parse a malformed token; API Gateway answers 401.
             self._send_contract_error(401, "unauthorized")
+        finally:
+            self.server.admission.release()
 
     # The base class binds its methods to _generic_handle by name; bind them to the override above.
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if code == HTTPStatus.NOT_IMPLEMENTED and self.command:
+            # http.server's answer to a method it has no do_* for (TRACE, CONNECT, made-up ones) is an
+            # HTML 501; API Gateway answers such methods with a 4xx, and the contract's errors are JSON.
+            self._send_contract_error(405, "method_not_allowed", {"Allow": ", ".join(_METHODS),
+                                                                  "Connection": "close"})
+            return
+        super().send_error(code, message, explain)
 
     def _send_error_response(self, error) -> None:
         if isinstance(error, ForbiddenError) and b"Missing Authentication Token" in (error.body or b""):
@@ -82,6 +145,9 @@ class _GatewayRequestHandler(ChaliceRequestHandler):
 
     def log_message(self, format, *args) -> None:  # noqa: A002 - request lines would log booking codes in paths
         pass
+
+
+_METHODS = ("GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS")
 
 
 class _SiteHandler(SimpleHTTPRequestHandler):
@@ -104,7 +170,8 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
 class LocalStack:
     def __init__(self, host: str = "127.0.0.1", aws_port: int = 0, api_port: int = 0, site_port: int = 0,
-                 seed: bool = True, slot_capacity: int = 6, booking_workers: int = 2, quiet: bool = True):
+                 seed: bool = True, slot_capacity: int = 6, booking_workers: int = 4, mail_workers: int = 1,
+                 max_in_flight: int = 16, admission_wait_s: float = 15.0, quiet: bool = True):
         self.host = host
         self.aws_port = aws_port or free_port(host)
         self.api_port = api_port or free_port(host)
@@ -115,6 +182,9 @@ class LocalStack:
         self._seed = seed
         self._slot_capacity = slot_capacity
         self._booking_workers = booking_workers
+        self._mail_workers = mail_workers
+        self.max_in_flight = max_in_flight
+        self.admission_wait_s = admission_wait_s
         self._quiet = quiet
         self._moto: subprocess.Popen | None = None
         self._servers: list = []
@@ -123,6 +193,7 @@ class LocalStack:
         self.queue_urls: dict[str, str] = {}
         self.app_module = None
         self.catalog = None
+        self.calls: callcount.CallCounter | None = None
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -138,6 +209,7 @@ class LocalStack:
         self.stop()
 
     def start(self) -> None:
+        self.calls = callcount.install()  # before any client is built, so that every one is counted
         self._start_aws()
         self.configure_environment()
         self.queue_urls = create_resources(self.aws_url, STAGE, os.environ["MAIL_SENDER"])
@@ -148,7 +220,9 @@ class LocalStack:
         if self._seed:
             seed_demo(self.catalog, date.today(), self._slot_capacity)
         self.app_module = importlib.import_module("app")
+        self._warm_up_clients()
         self._start_api()
+        self._warm_up_routes()
         self._start_pumps()
         self._start_site()
         if self._seed:
@@ -160,9 +234,9 @@ class LocalStack:
 
     def stop(self) -> None:
         for pump in self.pumps.values():
-            pump.signal_stop()  # all at once: each finishes its current long poll in parallel
+            pump.signal_stop()  # all at once; long polls in flight end when the local AWS goes
         for pump in self.pumps.values():
-            pump.stop()
+            pump.stop()  # waits only for batches being handled
         for server in self._servers:
             server.shutdown()
             server.server_close()
@@ -204,10 +278,61 @@ class LocalStack:
                              chalice_app=self.app_module.app)
 
     def _start_api(self) -> None:
-        server = LocalDevServer(self.app_module.app, self._chalice_config(), self.host, self.api_port,
-                                handler_cls=_GatewayRequestHandler)
-        threading.Thread(target=server.server.serve_forever, name="api", daemon=True).start()
+        self.app_module.app.__class__ = _PerThreadRequestChalice
+        server = LocalDevServer(
+            self.app_module.app, self._chalice_config(), self.host, self.api_port,
+            handler_cls=_GatewayRequestHandler,
+            server_cls=functools.partial(_GatewayServer, max_in_flight=self.max_in_flight,
+                                         admission_wait_s=self.admission_wait_s),
+        )
+        threading.Thread(target=server.server.serve_forever, name="api-server", daemon=True).start()
         self._servers.append(server.server)
+
+    def _warm_up_clients(self) -> None:
+        """Build the app's AWS clients once, before concurrent callers each build their own.
+
+        bootstrap's factories are `functools.cache`d, and PynamoDB builds one client per model (and per
+        connection) with a botocore session for the first thread that asks (~110 ms CPU each): a burst
+        of first callers would each pay that.
+        """
+        from pynamodb.models import Model
+
+        from chalicelib import bootstrap
+        from chalicelib.settings import get_settings
+
+        for factory in (bootstrap.booking_service, bootstrap.mail_service, bootstrap.operations_service,
+                        bootstrap.reconciliation, bootstrap.release_contingent_once):
+            factory()
+        table = get_settings().table_name
+        models, seen = list(Model.__subclasses__()), set()
+        while models:
+            model = models.pop()
+            if model in seen:
+                continue
+            seen.add(model)
+            models += model.__subclasses__()
+            if getattr(model.Meta, "table_name", None) == table and getattr(model.Meta, "host", None):
+                model.describe_table()
+        # The connection bookings' transactions use (bootstrap's own factory; chalicelib offers no public one).
+        bootstrap._connection().describe_table(table)
+
+    def _warm_up_routes(self) -> None:
+        """One call of every read route, so that the first real requests do not pay for first use."""
+        for method, path, body in (
+            ("GET", "/v1/centers?postal_code=44141", None),
+            ("GET", "/v1/campaigns", None),
+            ("POST", "/v1/eligibility", {"birth_date": "1940-05-01", "postal_code": "44141"}),
+            ("GET", "/v1/centers/dortmund/availability?campaign=80plus-comirnaty&days=1", None),
+            ("GET", "/v1/booking-requests/warm-up", None),
+            ("GET", "/v1/bookings/AAAA-AAAA-AA?birth_date=1940-05-01", None),
+        ):
+            data = json.dumps(body).encode() if body is not None else None
+            request = urllib.request.Request(self.api_url + path, data=data, method=method,
+                                             headers={"Content-Type": "application/json"})
+            try:
+                urllib.request.urlopen(request, timeout=30).close()
+            except urllib.error.HTTPError:
+                pass  # 404s (no demo data, unknown request) warm up just as well
 
     def _start_pumps(self) -> None:
         """One pump for every SQS-triggered function of the app, as Lambda's event source mappings would."""
@@ -220,7 +345,10 @@ class LocalStack:
             url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
             pump = QueuePump(sqs, url, handler, source.name, batch_size=source.batch_size, timeout_s=timeout,
                              on_error=self.pump_errors.append)
-            concurrency = self._booking_workers if source.queue == os.environ["BOOKING_QUEUE_NAME"] else 1
+            # One mail pump: a repeated cancel publishes the same mail twice, and two pumps handling both at
+            # once leave one "in progress" in powertools' idempotency, retried only after the visibility timeout.
+            booking = source.queue == os.environ["BOOKING_QUEUE_NAME"]
+            concurrency = self._booking_workers if booking else self._mail_workers
             self.pumps[source.name] = pump.start(concurrency)
 
     def _start_site(self) -> None:
@@ -251,7 +379,7 @@ class LocalStack:
         from infra.resources import QUEUES
 
         deadline = time.monotonic() + timeout_s
-        while any(self.queue_depth(q.name(STAGE)) for q in QUEUES):
+        while depths := {q.name(STAGE): n for q in QUEUES if (n := self.queue_depth(q.name(STAGE)))}:
             if time.monotonic() > deadline:
-                raise TimeoutError("queues did not drain")
+                raise TimeoutError(f"queues did not drain: {depths}; pump errors: {self.pump_errors[-3:]!r}")
             time.sleep(0.2)

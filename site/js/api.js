@@ -130,6 +130,10 @@ export async function downloadCalendar(code, birthDate) {
   setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
+export const rebookBooking = (code, birthDate, slotId) =>
+  request('POST', `/v1/bookings/${enc(code)}/rebook`, { body: { birth_date: birthDate, slot_id: slotId, flexible: false } });
+
+
 /** A random UUID v4, made once per submit attempt (crypto.randomUUID needs a secure context). */
 export function newIdempotencyKey() {
   if (crypto.randomUUID) return crypto.randomUUID();

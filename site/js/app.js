@@ -3,13 +3,15 @@
 // the router shows the error page, which retries by itself after Retry-After.
 import { detectLanguage, loadLanguage, currentLang, t } from './i18n.js';
 import { ApiError } from './api.js';
-import { h, replaceContent } from './ui.js';
+import { h, regionHotline, replaceContent } from './ui.js';
+import { state } from './state.js';
 import { startView, easyReadView } from './views/start.js';
 import { checkView, eligibilityView } from './views/check.js';
 import { daysView, timesView } from './views/slots.js';
 import { detailsView } from './views/details.js';
 import { requestView } from './views/request.js';
 import { lookupView, bookingView, cancelView, cancelledView } from './views/manage.js';
+import { rebookDaysView, rebookTimesView, rebookConfirmView, rebookedView } from './views/rebook.js';
 import { unavailableView, notFoundView, problemView, resetFailures } from './views/error.js';
 import { waitingView } from './views/waiting.js';
 import { privacyView, privacyEasyView } from './views/privacy.js';
@@ -28,6 +30,10 @@ const routes = [
   [/^\/booking\/view$/, bookingView],
   [/^\/booking\/cancel$/, cancelView],
   [/^\/booking\/cancelled$/, cancelledView],
+  [/^\/booking\/rebook$/, rebookDaysView],
+  [/^\/booking\/rebook\/times$/, rebookTimesView],
+  [/^\/booking\/rebook\/confirm$/, rebookConfirmView],
+  [/^\/booking\/rebooked$/, rebookedView],
   [/^\/privacy$/, privacyView], // the privacy notice (GDPR Art. 13), linked from every page's footer
   [/^\/privacy\/easy-read$/, privacyEasyView],
 ];
@@ -132,6 +138,7 @@ async function render({ keepFocus = false } = {}) {
     if (token !== renderCount || !node) return;
     resetFailures();
     mount(node, { focus: !keepFocus });
+    showFooterHotline();
   } catch (error) {
     if (token !== renderCount) return;
     if (error instanceof ApiError && error.unavailable) showUnavailable(error, path === '/' ? 'start' : 'load', render);
@@ -155,12 +162,17 @@ document.addEventListener('click', (event) => {
   target.scrollIntoView({ block: 'center' });
 });
 
-function translateShell() {
-  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
-  const hotline = (window.VAXSLOT_CONFIG || {}).hotline || '';
+/** The footer names the hotline of the chosen centre's region once there is one. */
+function showFooterHotline() {
+  const hotline = regionHotline(state.center);
   const phone = document.getElementById('footer-hotline');
   phone.textContent = hotline;
   phone.href = `tel:${hotline.replace(/[^\d+]/g, '')}`;
+}
+
+function translateShell() {
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  showFooterHotline();
   const switcher = document.getElementById('lang-switch');
   switcher.textContent = t('lang.other_name');
   switcher.lang = t('lang.other');

@@ -18,6 +18,8 @@ export function bookingBody(slot) {
     campaign_id: state.campaign.id,
     center_id: slot.center_id || state.center.id,
     slot_id: slot.slot_id,
+    // The second dose shown with it: the worker books the pair it is sent without reading first.
+    ...(slot.second_dose && slot.second_dose.slot_id ? { second_slot_id: slot.second_dose.slot_id } : {}),
     flexible: Boolean(state.flexible),
     language: currentLang(),
     person,

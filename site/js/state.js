@@ -15,4 +15,5 @@ export const state = {
   requests: {}, // request_id → {slot, center, email} of requests sent from this tab
   lookup: { code: '', day: '', month: '', year: '' }, // look-up form values
   booking: null, // {code, birthDate, data} found by look-up
+  rebook: null, // {day, slot} chosen while rebooking the booking found
 };

@@ -231,5 +231,16 @@ export function appointmentList({ first, second, center }) {
     row(t('appointment.first_label'), when(first)),
     second ? row(t('appointment.second_label'), when(second)) : null,
     center ? row(t('appointment.place_label'), h('span', { class: 'center-name' }, center.name),
-      center.address ? h('br') : null, center.address || null) : null);
+      center.address ? h('br') : null, center.address || null) : null,
+    center && center.hotline ? row(t('appointment.hotline_label'), phoneLink(center.hotline)) : null);
+}
+
+/** A phone number as a link that dials it. */
+export function phoneLink(number) {
+  return h('a', { class: 'phone-link', href: `tel:${number.replace(/[^\d+]/g, '')}` }, number);
+}
+
+/** The hotline to name: the one of the chosen centre's region (each region runs its own), else the general one. */
+export function regionHotline(center) {
+  return (center && center.hotline) || (window.VAXSLOT_CONFIG || {}).hotline || '';
 }

@@ -467,6 +467,83 @@ def test_a_booking_goes_from_eligibility_to_cancellation_with_every_answer_as_do
     stack.wait_for_idle_queues()
 
 
+REBOOK = "/v1/bookings/{code}/rebook"
+STAFF_REBOOK = "/v1/staff/bookings/{code}/rebook"
+
+
+def book(api, slot: dict, **changes) -> dict:
+    """Book through the API and wait for the decision; the booked booking summary."""
+    submitted = api.post("/v1/booking-requests", json=booking_body(slot["slot_id"], **changes))
+    state = poll_until_decided(api, assert_matches_spec("POST", "/v1/booking-requests", submitted)["request_id"])
+    assert state["status"] == "booked", state
+    return state["booking"]
+
+
+def test_a_rebook_moves_the_booking_and_every_answer_is_as_documented(api, stack):
+    slots = bookable_slots(api)
+    booked = book(api, slots[-6])
+    code, target = booked["code"], slots[-9]
+    url = REBOOK.format(code=code)
+
+    moved = api.post(url, json={"birth_date": BIRTH_DATE, "slot_id": target["slot_id"]})
+    body = assert_matches_spec("POST", REBOOK, moved)
+    assert moved.status_code == 200 and moved.headers["Cache-Control"] == "no-store"
+    assert (body["code"], body["status"], body["campaign_id"]) == (code, "active", CAMPAIGN)
+    assert body["first"]["slot_id"] == target["slot_id"]
+    looked_up = api.get(f"/v1/bookings/{code}", params={"birth_date": BIRTH_DATE}).json()
+    assert (looked_up["first"], looked_up["second"]) == (body["first"], body["second"])
+
+    again = api.post(url, json={"birth_date": BIRTH_DATE, "slot_id": target["slot_id"]})
+    assert assert_matches_spec("POST", REBOOK, again) == body, "rebooking to the pair one holds changes nothing"
+
+    assert_error("POST", REBOOK, api.post(url, json={"birth_date": "1940-05-02", "slot_id": target["slot_id"]}),
+                 404, "unknown_booking")
+    assert_error("POST", REBOOK, api.post(url, json={"birth_date": BIRTH_DATE}), 400, "invalid_request", "slot_id")
+    error = assert_error("POST", REBOOK, api.post(url, json={"birth_date": BIRTH_DATE, "slot_id": "20990101T0900"}),
+                         400, "invalid_request", "slot_id")
+    assert error["details"][0]["code"] == "unknown_slot"
+    api.post(f"/v1/bookings/{code}/cancel", json={"birth_date": BIRTH_DATE})
+    assert_error("POST", REBOOK, api.post(url, json={"birth_date": BIRTH_DATE, "slot_id": slots[-7]["slot_id"]}),
+                 409, "booking_cancelled")
+    stack.wait_for_idle_queues()
+
+
+def test_a_rebook_to_a_full_slot_is_409_slot_taken_with_alternatives_beside_the_error(api, stack):
+    # A campaign of its own (open now, a series of its own): two first-dose slots of one seat, one second.
+    campaign_id = f"spec-{uuid.uuid4().hex[:12]}"
+    now = datetime.now(LOCAL_TZ)
+    cohort = cohort_body(opens_at=(now - timedelta(hours=1)).isoformat(), series=f"spec-{uuid.uuid4().hex[:8]}")
+    put = api.put(STAFF_CAMPAIGN.format(campaign_id=campaign_id), json=cohort, headers=OPS)
+    assert assert_matches_spec("PUT", STAFF_CAMPAIGN, put)["series"] == cohort["series"]
+    day = datetime.combine(date.today() + timedelta(days=2), clock(9, 15), LOCAL_TZ)
+    release = {"center_id": CENTER, "slots": [
+        {"start": s.isoformat(), "end": (s + timedelta(minutes=15)).isoformat(), "capacity": c}
+        for s, c in ((day, 1), (day + timedelta(hours=1), 1), (day + timedelta(days=21), 2))]}
+    a, b, _ = assert_matches_spec("POST", STAFF_CONTINGENT, api.post(
+        STAFF_CONTINGENT.format(campaign_id=campaign_id), json=release, headers=ops_once()))["slots"]
+    born = "1925-06-01"
+    book(api, a, campaign_id=campaign_id, person=person(birth_date=born))
+    berta = book(api, b, campaign_id=campaign_id, person=person(birth_date=born))
+
+    refused = api.post(REBOOK.format(code=berta["code"]), json={"birth_date": born, "slot_id": a["slot_id"]},
+                       headers={"Accept-Language": "en"})
+    body = assert_matches_spec("POST", REBOOK, refused)
+    assert refused.status_code == 409 and body["error"]["code"] == "slot_taken"
+    assert [p["slot_id"] for p in body["alternatives"]] == [b["slot_id"]]  # her own slot counts as free for her
+    unchanged = api.get(f"/v1/bookings/{berta['code']}", params={"birth_date": born}).json()
+    assert (unchanged["first"], unchanged["second"]) == (berta["first"], berta["second"])
+    stack.wait_for_idle_queues()
+
+
+def test_a_booking_at_a_centre_outside_the_catchment_is_refused_naming_the_centre(api):
+    koeln = api.get("/v1/centers/koeln/availability", params={"campaign": CAMPAIGN, "days": 7}).json()
+    slot_id = koeln["days"][0]["slots"][0]["slot_id"]
+    error = assert_error("POST", "/v1/booking-requests",
+                         api.post("/v1/booking-requests", json=booking_body(slot_id, center_id="koeln")),
+                         400, "invalid_request", "center_id")
+    assert error["details"][0]["code"] == "outside_catchment"
+
+
 # --- staff -------------------------------------------------------------------------------------------
 
 OPS = {"Authorization": local_staff_token("spec-ops", "ops")}
@@ -509,6 +586,7 @@ def new_campaign(api) -> str:
     ("PUT", STAFF_CAMPAIGN, "/v1/staff/campaigns/spec-x", cohort_body()),
     ("POST", STAFF_CONTINGENT, f"/v1/staff/campaigns/{CAMPAIGN}/contingents", contingent_body()),
     ("POST", STAFF_BOOKING, STAFF_BOOKING, {}),
+    ("POST", STAFF_REBOOK, "/v1/staff/bookings/ABCD-EFGH-JK/rebook", {}),
 ])
 def test_a_staff_route_without_a_token_is_unauthorized(api, method, path, url, body):
     error = assert_error(method, path, api.request(method, url, json=body, headers={"Accept-Language": "en"}),
@@ -522,6 +600,8 @@ def test_a_staff_member_outside_the_required_group_is_forbidden(api):
     assert_error("POST", STAFF_CONTINGENT, api.post(f"/v1/staff/campaigns/{CAMPAIGN}/contingents",
                                                     json=contingent_body(), headers=HOTLINE), 403, "forbidden")
     assert_error("POST", STAFF_BOOKING, api.post(STAFF_BOOKING, json={}, headers=NO_GROUP), 403, "forbidden")
+    assert_error("POST", STAFF_REBOOK, api.post("/v1/staff/bookings/ABCD-EFGH-JK/rebook", json={}, headers=NO_GROUP),
+                 403, "forbidden")
 
 
 def test_ops_put_a_campaign_and_get_it_back_as_in_the_campaign_list(api):
@@ -627,12 +707,15 @@ EXAMPLE_URLS = {
     "/v1/campaigns": "/v1/campaigns",
     "/v1/eligibility": "/v1/eligibility",
     "/v1/centers/{center_id}/availability": f"/v1/centers/{CENTER}/availability?campaign={CAMPAIGN}",
+    "/v1/verifications": "/v1/verifications",
     "/v1/booking-requests": "/v1/booking-requests",
     "/v1/booking-requests/{request_id}": "/v1/booking-requests/unknown",
     "/v1/bookings/{code}": f"/v1/bookings/ABCD-EFGH-JK?birth_date={BIRTH_DATE}",
     "/v1/bookings/{code}/cancel": "/v1/bookings/ABCD-EFGH-JK/cancel",
     "/v1/bookings/{code}/calendar.ics": f"/v1/bookings/ABCD-EFGH-JK/calendar.ics?birth_date={BIRTH_DATE}",
     "/v1/bookings/{code}/lookup": "/v1/bookings/ABCD-EFGH-JK/lookup",
+    "/v1/bookings/{code}/rebook": "/v1/bookings/ABCD-EFGH-JK/rebook",
+    "/v1/staff/bookings/{code}/rebook": "/v1/staff/bookings/ABCD-EFGH-JK/rebook",
     "/v1/staff/booking-requests": "/v1/staff/booking-requests",
     "/v1/staff/campaigns/{campaign_id}": "/v1/staff/campaigns/spec-x",
     "/v1/staff/campaigns/{campaign_id}/contingents": f"/v1/staff/campaigns/{CAMPAIGN}/contingents",
@@ -642,6 +725,11 @@ EXAMPLE_URLS = {
     "/v1/waiting-room/entries/{entry_id}": "/v1/waiting-room/entries/unknown",
     "/v1/staff/campaigns/{campaign_id}/waiting-room": f"/v1/staff/campaigns/{CAMPAIGN}/waiting-room",
     "/v1/staff/campaigns/{campaign_id}/waiting-room/entries": f"/v1/staff/campaigns/{CAMPAIGN}/waiting-room/entries",
+    # hotline look-up and cancel, the audit (issue #13)
+    "/v1/staff/bookings/{code}": f"/v1/staff/bookings/ABCD-EFGH-JK?birth_date={BIRTH_DATE}",
+    "/v1/staff/bookings": f"/v1/staff/bookings?given_name=A&family_name=B&birth_date={BIRTH_DATE}&postal_code=44141",
+    "/v1/staff/bookings/{code}/cancel": "/v1/staff/bookings/ABCD-EFGH-JK/cancel",
+    "/v1/staff/audit": "/v1/staff/audit?from=2031-01-01&to=2031-01-01",
 }
 
 
@@ -673,3 +761,17 @@ def test_an_unknown_path_answers_unknown_route_in_the_error_shape(api):
     assert response.status_code == 404
     _validate("/components/responses/UnknownRoute/content/application~1json/schema", response.json())
     assert response.json()["error"] == {"code": "unknown_route", "message": "This address does not exist."}
+
+
+def test_a_hotline_agent_rebooks_for_a_caller_like_the_citizen_route(api, stack):
+    slots = bookable_slots(api)
+    booked = book(api, slots[-20])
+    url = STAFF_REBOOK.format(code=booked["code"])
+    wrong_birth_date = {"birth_date": "1940-05-02", "slot_id": slots[-21]["slot_id"]}
+    assert_error("POST", STAFF_REBOOK, api.post(url, json=wrong_birth_date, headers=HOTLINE), 404, "unknown_booking")
+    moved = api.post(url, json={"birth_date": BIRTH_DATE, "slot_id": slots[-21]["slot_id"], "flexible": True},
+                     headers=HOTLINE)
+    body = assert_matches_spec("POST", STAFF_REBOOK, moved)
+    assert moved.status_code == 200 and body["code"] == booked["code"] and body["status"] == "active"
+    assert body["first"]["slot_id"] != booked["first"]["slot_id"]
+    stack.wait_for_idle_queues()

@@ -38,22 +38,38 @@ def short_lived_queue(stack, max_receive_count: int = 2) -> tuple[str, str]:
     return queue, dlq
 
 
-def test_a_mail_that_cannot_be_sent_is_retried_and_lands_in_the_dead_letter_queue_alone(stack):
+def visible_and_hidden(sqs, queue: str) -> tuple[int, int]:
+    attrs = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def test_a_mail_that_cannot_be_sent_waits_longer_before_each_try_and_lands_in_the_dead_letter_queue_alone(stack):
     sqs = client("sqs", stack.aws_url)
-    queue, dlq = short_lived_queue(stack)
-    pump = QueuePump(sqs, queue, stack.app_module.mail_worker, "mail_worker", wait_s=1)
+    queue, dlq = short_lived_queue(stack)  # visibility 1 s: without the backoff it would be back within a second
+    handled: list[dict] = []
+
+    def mail_worker(event, context):
+        handled.extend(event["Records"])
+        return stack.app_module.mail_worker(event, context)
+
+    pump = QueuePump(sqs, queue, mail_worker, "mail_worker", wait_s=1)
     good, bad = mail_message(f"GOOD-{uuid.uuid4().hex[:6]}"), mail_message(f"BADX-{uuid.uuid4().hex[:6]}")
     bad = bad.model_copy(update={"recipient": "not-an-address"})  # SES refuses it: a permanent failure
     for message in (good, bad):
         sqs.send_message(QueueUrl=queue, MessageBody=message.model_dump_json())
 
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + 20
+    while len(handled) < 2 and time.monotonic() < deadline:
         pump.pump_once()
-        if int(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
-               ["Attributes"]["ApproximateNumberOfMessages"]):
-            break
-        time.sleep(1.1)
+    time.sleep(2)
+    assert visible_and_hidden(sqs, queue) == (0, 1)  # the failed one waits its 30 s, not the queue's 1 s
+    assert len([m for m in stack.sent_mail() if good.booking_code in m["raw_data"]]) == 1
+
+    # Its wait over (cut short by hand here), the second failure is its last: maxReceiveCount is 2.
+    while not visible_and_hidden(sqs, dlq)[0] and time.monotonic() < deadline + 20:
+        sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=handled[-1]["receiptHandle"], VisibilityTimeout=0)
+        pump.pump_once()
     dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
     assert [MailMessage.model_validate_json(m["Body"]).booking_code for m in dead] == [bad.booking_code]
     assert len([m for m in stack.sent_mail() if good.booking_code in m["raw_data"]]) == 1

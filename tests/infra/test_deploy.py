@@ -91,7 +91,7 @@ def test_the_site_config_the_deploy_writes_keeps_the_keys_of_the_default_config(
 def test_the_needed_lambda_concurrency_is_every_reservation_plus_what_the_api_and_aws_keep_unreserved():
     needed = d.needed_limits("prod")
     reserved = sum(lambda_settings("prod", fn.chalice_name).reserved_concurrency or 0 for fn in FUNCTIONS)
-    assert reserved == 31  # booking 20, mail 5, mail events 5, reconcile 1 (.chalice/config.json)
+    assert reserved == 33  # booking 20, its dead letters 2, mail 5, mail events 5, reconcile 1 (.chalice/config.json)
     api = STAGES["prod"].api_rate_limit_rps * d.API_SECONDS_PER_REQUEST
     assert needed["lambda_concurrency"] == reserved + max(d.LAMBDA_UNRESERVED_MINIMUM, api)
     assert needed["api_gateway_rps"] == STAGES["prod"].api_rate_limit_rps

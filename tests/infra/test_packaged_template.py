@@ -71,14 +71,15 @@ def granted(resources: dict, function_id: str) -> dict[str, set[str]]:
 
 def test_every_sqs_event_source_reports_batch_item_failures(resources):
     events = list(sqs_events(resources))
-    assert {rid for rid, _, _ in events} == {t.BOOKING_WORKER, t.MAIL_WORKER}
+    assert {rid for rid, _, _ in events} == {t.BOOKING_WORKER, t.BOOKING_DEAD_LETTERS, t.MAIL_WORKER}
     for rid, name, props in events:
         assert props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], f"{rid}.{name}"
 
 
 def test_every_sqs_event_source_reads_its_queue_of_this_template(resources):
     wired = {rid: queue_of(props) for rid, _, props in sqs_events(resources)}
-    assert wired == {t.BOOKING_WORKER: t.queue_id(t.BOOKING_QUEUE), t.MAIL_WORKER: t.queue_id(t.NOTIFY_QUEUE)}
+    assert wired == {t.BOOKING_WORKER: t.queue_id(t.BOOKING_QUEUE), t.MAIL_WORKER: t.queue_id(t.NOTIFY_QUEUE),
+                     t.BOOKING_DEAD_LETTERS: t.dlq_id(t.BOOKING_QUEUE)}
     assert "vaxslot-local" not in json.dumps(resources)
 
 
@@ -151,7 +152,7 @@ def test_every_function_of_app_py_is_one_the_template_knows(resources):
 
 def test_every_function_has_a_role_of_its_own(resources):
     roles = [role_of(resources, fn) for fn in of_type(resources, "AWS::Serverless::Function")]
-    assert len(roles) == len(set(roles)) == len(t.FUNCTIONS) == 5
+    assert len(roles) == len(set(roles)) == len(t.FUNCTIONS) == 6
 
 
 def test_the_api_may_use_both_tables_and_only_send_to_the_queues(resources):
@@ -161,20 +162,27 @@ def test_the_api_may_use_both_tables_and_only_send_to_the_queues(resources):
     assert "sqs:ReceiveMessage" not in grants and "ses:SendRawEmail" not in grants
 
 
-def test_the_booking_worker_may_use_the_bookings_table_consume_its_queue_and_send_mail_messages(resources):
-    grants = granted(resources, t.BOOKING_WORKER)
+@pytest.mark.parametrize("function, queue", [("BookingWorker", "BookingRequestsQueue"),
+                                             ("BookingDeadLetters", "BookingRequestsDeadLetterQueue")])
+def test_the_booking_workers_may_use_the_bookings_table_consume_their_queue_send_mail_and_queue_it(
+        resources, function, queue):
+    grants = granted(resources, function)
     assert grants["dynamodb:UpdateItem"] == {"BookingsTable"}
-    assert grants["sqs:ReceiveMessage"] == grants["sqs:DeleteMessage"] == {"BookingRequestsQueue"}
-    assert grants["sqs:SendMessage"] == {"MailQueue"}
-    assert "ses:SendRawEmail" not in grants
+    assert grants["sqs:ReceiveMessage"] == grants["sqs:DeleteMessage"] == {queue}
+    assert grants["sqs:SendMessage"] == {"MailQueue"}  # a mail that could not be sent at once is queued
+    assert "ses:SendRawEmail" in grants
 
 
-def test_the_mail_worker_may_send_mail_use_the_idempotency_table_and_consume_the_mail_queue(resources):
+def test_the_mail_worker_may_send_mail_claim_its_marker_and_consume_the_mail_queue(resources):
     grants = granted(resources, t.MAIL_WORKER)
-    assert grants["dynamodb:PutItem"] == {"IdempotencyTable"}
-    # The suppression list lives in the bookings table: read it, nothing else there.
-    assert {a for a, targets in grants.items() if "BookingsTable" in targets} == {"dynamodb:GetItem"}
-    assert grants["secretsmanager:GetSecretValue"] == {json.dumps({"Ref": t.PEPPER_SECRET})}  # suppression HMAC key
+    assert "IdempotencyTable" not in json.dumps({a: sorted(v) for a, v in grants.items()})
+    # Markers, the suppression list and the daily mail counters live in the bookings table: a marker is checked
+    # and claimed in one transaction, a counter counted with UpdateItem.
+    assert {a for a, targets in grants.items() if "BookingsTable" in targets} == {
+        "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
+        "dynamodb:UpdateItem"}
+    # The mail cap keys its counters with the pepper, and the suppression list its items.
+    assert grants["secretsmanager:GetSecretValue"] == {json.dumps({"Ref": t.PEPPER_SECRET})}
     assert grants["sqs:ReceiveMessage"] == {"MailQueue"}
     assert "sqs:SendMessage" not in grants
     assert "ses:SendRawEmail" in grants
@@ -373,7 +381,12 @@ def test_every_staff_method_has_the_cognito_authorizer_of_the_stacks_own_user_po
                                      "/v1/staff/campaigns/{campaign_id}/contingents",
                                      # waiting room (§8)
                                      "/v1/staff/campaigns/{campaign_id}/waiting-room",
-                                     "/v1/staff/campaigns/{campaign_id}/waiting-room/entries"}
+                                     "/v1/staff/campaigns/{campaign_id}/waiting-room/entries",
+                                     # hotline look-up and cancel, the audit (issue #13)
+                                     "/v1/staff/bookings", "/v1/staff/bookings/{code}",
+                                     "/v1/staff/bookings/{code}/cancel", "/v1/staff/audit",
+                                     # rebooking for a caller (§7)
+                                     "/v1/staff/bookings/{code}/rebook"}
     for path, method, operation in _methods(resources):
         if (path, method) in staff:
             assert operation.get("security") == [{t.STAFF_AUTHORIZER: []}], f"{method} {path}"
@@ -432,7 +445,7 @@ def test_bounces_and_complaints_are_published_to_a_topic(resources):
 
 def test_staff_sign_in_has_hotline_and_ops_groups_and_outputs_their_ids(template, resources):
     groups = of_type(resources, "AWS::Cognito::UserPoolGroup")
-    assert {g["Properties"]["GroupName"] for g in groups.values()} == {"hotline", "ops"}
+    assert {g["Properties"]["GroupName"] for g in groups.values()} == {"hotline", "ops", "admin"}
     assert {"StaffUserPoolId", "StaffHotlineGroup", "StaffOpsGroup"} <= set(template["Outputs"])
 
 
@@ -472,7 +485,7 @@ def test_every_traced_function_may_write_to_x_ray_and_the_api_stage_traces_too(r
     assert resources[t.API_RESOURCE]["Properties"]["TracingEnabled"] is True
 
 
-def test_the_stack_generates_the_pepper_keeps_it_and_only_the_functions_that_hash_with_it_may_read_it(resources):
+def test_the_stack_generates_the_pepper_keeps_it_and_only_the_functions_that_key_with_it_may_read_it(resources):
     secret = resources[t.PEPPER_SECRET]
     assert secret["Type"] == "AWS::SecretsManager::Secret"
     assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
@@ -482,9 +495,47 @@ def test_the_stack_generates_the_pepper_keeps_it_and_only_the_functions_that_has
         assert env[t.PEPPER_SECRET_ENV] == {"Ref": t.PEPPER_SECRET}, fn.logical_id
         assert "PERSON_KEY_PEPPER" not in env and "PERSON_KEY_PEPPER_PARAMETER" not in env
         readers = granted(resources, fn.logical_id).get("secretsmanager:GetSecretValue", set())
+        readers -= {json.dumps({"Ref": t.ADMISSION_KEY_SECRET})}  # the API's other secret (test below)
         assert readers == ({json.dumps({"Ref": t.PEPPER_SECRET})} if fn.reads_pepper else set()), fn.logical_id
     assert {fn.logical_id for fn in t.FUNCTIONS if fn.reads_pepper} == {t.API_FUNCTION, t.BOOKING_WORKER,
-                                                                          t.MAIL_WORKER, t.MAIL_EVENTS}
+                                                                         t.MAIL_WORKER, t.BOOKING_DEAD_LETTERS,
+                                                                         t.MAIL_EVENTS}  # suppression HMAC
+
+
+def test_the_stack_generates_the_admission_token_key_and_only_the_api_may_read_it(resources):
+    secret = resources[t.ADMISSION_KEY_SECRET]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32  # tokens.MIN_KEY_BYTES
+    for fn in t.FUNCTIONS:
+        env = resources[fn.logical_id]["Properties"]["Environment"]["Variables"]
+        readers = granted(resources, fn.logical_id).get("secretsmanager:GetSecretValue", set())
+        key = json.dumps({"Ref": t.ADMISSION_KEY_SECRET})
+        if fn.logical_id == t.API_FUNCTION:
+            assert env[t.ADMISSION_KEY_SECRET_ENV] == {"Ref": t.ADMISSION_KEY_SECRET}
+            assert key in readers
+        else:
+            assert t.ADMISSION_KEY_SECRET_ENV not in env and key not in readers, fn.logical_id
+        assert "ADMISSION_TOKEN_KEY" not in env and "ADMISSION_TOKEN_KEY_PARAMETER" not in env
+
+
+def test_the_site_sends_a_content_security_policy_that_allows_only_itself_and_its_api(resources):
+    behaviour = resources["SiteDistribution"]["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]
+    policy = resources[behaviour["ResponseHeadersPolicyId"]["Ref"]]
+    assert policy["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"
+    headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31_536_000
+    assert headers["ContentTypeOptions"]["Override"] is True
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
+    csp = headers["ContentSecurityPolicy"]
+    assert csp["Override"] is True
+    directives = dict(d.strip().split(" ", 1) if " " in d.strip() else (d.strip(), "")
+                      for d in csp["ContentSecurityPolicy"]["Fn::Sub"].split(";"))
+    assert directives["default-src"] == "'none'" and directives["script-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'" and "upgrade-insecure-requests" in directives
+    # The API the site calls: an execute-api host of this stack's region (by wildcard: naming ${RestAPI} would
+    # make a cycle, as the functions' SITE_URL names the distribution), over https only.
+    assert directives["connect-src"].split() == ["'self'", "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}"]
 
 
 def test_the_sender_and_site_domain_are_parameters_and_no_placeholder_domain_is_deployed(template, resources):
@@ -540,3 +591,11 @@ def test_checkov_finds_no_failed_checks(packaged):
     failed = report["results"]["failed_checks"] if isinstance(report, dict) else []
     assert not failed, [(f["check_id"], f["resource"]) for f in failed]
     assert report["summary"]["passed"] > 0
+
+
+def test_a_lost_audit_record_alarms(resources):
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"]
+              for a in of_type(resources, "AWS::CloudWatch::Alarm").values()}
+    alarm = alarms[f"vaxslot-{STAGE}-audit-write-failed"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == ("vaxslot", "AuditWriteFailed", 0)
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "vaxslot"}]  # as count() emits it

@@ -8,7 +8,7 @@ moto server the integration tests use).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -60,8 +60,10 @@ def queued(store: Store, family: str = "Contract") -> d.BookingRequest:
 
 
 def booking_for(request: d.BookingRequest, first: d.Slot, second: d.Slot | None) -> d.Booking:
+    # The test's own campaign is its own series too: the table is shared, the person in it is not.
     return d.Booking(d.new_booking_code(), request.request_id, request.campaign_id, "dortmund", first.ref,
-                     second.ref if second else None, request.person, request.language, created_at=CREATED)
+                     second.ref if second else None, request.person, request.language, created_at=CREATED,
+                     series=request.campaign_id)
 
 
 def key_of(request: d.BookingRequest) -> str:
@@ -148,3 +150,113 @@ def test_a_cancellation_gives_both_slots_back_once_and_frees_the_person(store):
 
 def test_an_unknown_code_is_no_booking(store):
     assert store.bookings.booking(d.new_booking_code()) is None
+
+
+def submitted(store: Store, submission: d.Submission, family: str = "Submit") -> d.BookingRequest:
+    request = d.BookingRequest(uuid.uuid4().hex, store.campaign_id, "dortmund", store.slots[0].slot_id, False, "de",
+                               d.Person("Test", family, date(1940, 1, 1), "44141", "t@example.org", None))
+    store.bookings.add_request(request, CREATED, submission)
+    return request
+
+
+def test_a_submission_is_claimed_with_its_request_and_answers_it_again_or_refuses_another_body(store):
+    submission = d.Submission(f"header:{uuid.uuid4().hex}", "hash-a")
+    first = submitted(store, submission)
+    with pytest.raises(d.DuplicateSubmission) as again:
+        submitted(store, submission)
+    assert (again.value.request_id, again.value.status) == (first.request_id, d.RequestStatus.QUEUED)
+    with pytest.raises(d.IdempotencyKeyReused):
+        submitted(store, d.Submission(submission.key, "hash-b"))
+    store.bookings.reject(first.request_id, d.RejectReason.SLOT_TAKEN, [])
+    with pytest.raises(d.DuplicateSubmission) as decided:
+        submitted(store, submission)
+    assert decided.value.status is d.RequestStatus.REJECTED
+
+
+def test_a_submission_whose_request_was_not_processed_may_make_a_new_one(store):
+    submission = d.Submission(f"body:{uuid.uuid4().hex}", "hash-a")
+    first = submitted(store, submission)
+    store.bookings.reject(first.request_id, d.RejectReason.NOT_PROCESSED, [])
+    second = submitted(store, submission)
+    assert store.bookings.request_state(second.request_id).status is d.RequestStatus.QUEUED
+    with pytest.raises(d.DuplicateSubmission) as again:
+        submitted(store, submission)
+    assert again.value.request_id == second.request_id
+
+
+def test_a_rebook_takes_the_new_slots_gives_the_old_back_and_keeps_code_lock_and_request(store):
+    request = queued(store)
+    booking = booking_for(request, store.slots[0], store.slots[1])
+    store.bookings.reserve(booking, key_of(request))
+    moved = booking.rebooked(store.slots[2].ref, store.slots[1].ref)  # the second dose stays: netted to 0
+
+    store.bookings.rebook(booking, moved)
+
+    assert store.booked() == [0, 1, 1]
+    assert store.bookings.booking(booking.code) == moved and moved.version == 1
+    assert store.bookings.holds_booking(key_of(request), booking.series)
+    assert store.bookings.request_state(request.request_id).booking_code == booking.code
+    back = moved.rebooked(store.slots[0].ref, store.slots[1].ref)
+    store.bookings.rebook(moved, back)  # and back again: version 2, conditioned on version 1
+    assert store.booked() == [1, 1, 0]
+    assert store.bookings.booking(booking.code) == back
+
+
+def test_a_failed_rebook_names_its_reason_in_order_of_precedence_and_changes_nothing(store):
+    anna, berta = queued(store, "Anna"), queued(store, "Berta")
+    anna_booking = booking_for(anna, store.slots[0], None)
+    store.bookings.reserve(anna_booking, key_of(anna))
+    berta_booking = booking_for(berta, store.slots[2], None)
+    store.bookings.reserve(berta_booking, key_of(berta))
+    missing = d.SlotRef(d.slot_id_for(store.slots[1].start + timedelta(hours=5)), store.slots[1].start,
+                        store.slots[1].end)
+
+    with pytest.raises(d.FirstSlotTaken):  # outranks a second dose that cannot be had
+        store.bookings.rebook(berta_booking, berta_booking.rebooked(store.slots[0].ref, missing))
+    with pytest.raises(d.SecondSlotTaken):
+        store.bookings.rebook(berta_booking, berta_booking.rebooked(store.slots[1].ref, missing))
+    stale = replace(berta_booking, first=store.slots[1].ref)
+    with pytest.raises(d.BookingChanged):  # outranks the full slot
+        store.bookings.rebook(stale, stale.rebooked(store.slots[0].ref, None))
+    with pytest.raises(d.BookingChanged):  # same slots, another version
+        store.bookings.rebook(replace(berta_booking, version=3), berta_booking.rebooked(store.slots[1].ref, None))
+
+    assert store.booked() == [1, 0, 1]
+    assert store.bookings.booking(berta_booking.code) == berta_booking
+    store.bookings.cancel(anna_booking, key_of(anna))
+    with pytest.raises(d.BookingChanged):  # a cancelled booking is not rebooked
+        store.bookings.rebook(anna_booking, anna_booking.rebooked(store.slots[1].ref, None))
+    assert store.booked() == [0, 0, 1]
+    single = berta_booking.rebooked(store.slots[1].ref, None)  # and a single-dose move that can be had
+    store.bookings.rebook(berta_booking, single)
+    assert store.booked() == [0, 1, 0]
+    assert store.bookings.booking(berta_booking.code) == single
+
+
+def test_a_cancel_that_read_the_booking_before_a_rebook_changes_nothing_and_says_so(store):
+    request = queued(store)
+    booking = booking_for(request, store.slots[0], store.slots[1])
+    store.bookings.reserve(booking, key_of(request))
+    moved = booking.rebooked(store.slots[2].ref, store.slots[1].ref)
+    store.bookings.rebook(booking, moved)
+    with pytest.raises(d.BookingChanged):
+        store.bookings.cancel(booking, key_of(request))
+    assert store.booked() == [0, 1, 1]
+    assert store.bookings.cancel(moved, key_of(request)) is True
+    assert store.booked() == [0, 0, 0]
+    assert not store.bookings.holds_booking(key_of(request), booking.series)
+
+
+def test_the_person_lock_is_per_series(store):
+    request = queued(store)
+    store.bookings.reserve(booking_for(request, store.slots[0], None), key_of(request))
+    another = f"{store.campaign_id}-another"
+    assert store.bookings.holds_booking(key_of(request), store.campaign_id)
+    assert not store.bookings.holds_booking(key_of(request), another)
+    again = queued(store)
+    with pytest.raises(d.AlreadyBooked):  # the same series: refused, whichever campaign
+        store.bookings.reserve(booking_for(again, store.slots[2], None), key_of(again))
+    other = queued(store)
+    store.bookings.reserve(replace(booking_for(other, store.slots[2], None), series=another), key_of(other))
+    assert store.bookings.holds_booking(key_of(request), another)
+    assert store.booked() == [1, 0, 1]

@@ -58,7 +58,7 @@ def make_booking(campaign_id, slots, bookings, family="Adapter") -> tuple[d.Book
                                d.Person("Test", family, date(1940, 1, 1), "44141", "t@example.org"))
     bookings.add_request(request, datetime.now(d.LOCAL_TZ))
     booking = d.Booking(d.new_booking_code(), request.request_id, campaign_id, "dortmund", slots[0].ref,
-                        slots[1].ref, request.person, "de")
+                        slots[1].ref, request.person, "de", series=campaign_id)  # the test's own lock
     return booking, request.person.key(b"pepper")
 
 

@@ -42,7 +42,8 @@ def _dynamodb(endpoint_url: str | None = None):
     return boto3.client(
         "dynamodb",
         region_name=REGION,
-        endpoint_url=endpoint_url,
+        # In-process moto by default: named explicitly, since a running local stack sets AWS_ENDPOINT_URL.
+        endpoint_url=endpoint_url or f"https://dynamodb.{REGION}.amazonaws.com",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
         config=Config(max_pool_connections=64, retries={"max_attempts": 1}),

@@ -74,7 +74,8 @@ def book(world: World, person: d.Person = PERSON) -> d.Booking:
     request = d.BookingRequest(uuid.uuid4().hex, first.campaign_id, "dortmund", first.slot_id, False, "de", person)
     world.bookings.add_request(request, world.clock())
     booking = d.Booking(d.new_booking_code(), request.request_id, first.campaign_id, "dortmund", first.ref,
-                        second.ref, person, "de", created_at=world.clock())
+                        second.ref, person, "de", created_at=world.clock(),
+                        series=first.campaign_id)  # the test's own lock: the person is the same in every test
     world.bookings.reserve(booking, person.key(PEPPER))
     return booking
 
@@ -95,14 +96,14 @@ def test_a_booking_reads_until_its_retention_has_passed_then_as_absent_with_its_
     world.clock.now = expiry - timedelta(seconds=1)
     assert world.bookings.booking(booking.code) == booking
     assert world.bookings.request_state(booking.request_id).booking_code == booking.code
-    assert world.bookings.holds_booking(key, booking.campaign_id)
-    assert world.bookings.person_locks(key) == {booking.campaign_id: booking.code}
+    assert world.bookings.holds_booking(key, booking.series)
+    assert world.bookings.person_locks(key) == {booking.series: booking.code}
     assert booking.code in {b.code for b in world.bookings.active_bookings()}
 
     world.clock.now = expiry
     assert world.bookings.booking(booking.code) is None
     assert world.bookings.request_state(booking.request_id) is None
-    assert not world.bookings.holds_booking(key, booking.campaign_id)
+    assert not world.bookings.holds_booking(key, booking.series)
     assert world.bookings.person_locks(key) == {}
     assert booking.code not in {b.code for b in world.bookings.active_bookings()}
 
@@ -111,7 +112,7 @@ def test_a_booking_reads_until_its_retention_has_passed_then_as_absent_with_its_
 def test_booking_item_lock_and_request_carry_the_ttl_attribute_in_epoch_seconds(world):
     booking = book(world)
     expected = int(booking.personal_data_expires_at(RETENTION).timestamp())
-    lock = world.raw_item(f"PERSON#{PERSON.key(PEPPER)}", f"CAMPAIGN#{booking.campaign_id}")
+    lock = world.raw_item(f"PERSON#{PERSON.key(PEPPER)}", f"SERIES#{booking.series}")
     for item in (world.raw_item(f"BOOKING#{booking.code}", "BOOKING"), lock,
                  world.raw_item(f"REQUEST#{booking.request_id}", "REQUEST")):
         assert item[BOOKING_TABLE.ttl_attribute] == expected
@@ -125,7 +126,7 @@ def test_a_person_whose_old_lock_is_past_its_retention_but_not_yet_deleted_can_b
                    for s, start in zip(world.slots, (later, later + timedelta(days=21)), strict=True)]
     world.catalog.release_slots(world.slots)
     new = book(world)
-    assert world.bookings.person_locks(PERSON.key(PEPPER)) == {new.campaign_id: new.code}
+    assert world.bookings.person_locks(PERSON.key(PEPPER)) == {new.series: new.code}
 
 
 def test_erasing_keeps_a_tombstone_without_personal_data_and_the_booking_reads_as_absent(world):

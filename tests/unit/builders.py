@@ -30,9 +30,11 @@ def person(given: str = "Erna", family: str = "Müller", born: date = date(1940,
 
 class World:
     def __init__(self, slots: list[d.Slot], campaign: d.Campaign = CAMPAIGN, service_catalog=None,
-                 availability_max_age_s: float = 0, catalog_type=FakeCatalog, bookings_type=FakeBookings):
+                 availability_max_age_s: float = 0, catalog_type=FakeCatalog, bookings_type=FakeBookings,
+                 clock=None, outbox=None):
         """service_catalog(catalog) may wrap the catalogue the service sees (e.g. in a cache); catalog_type and
-        bookings_type may be subclasses of the fakes that count what the services read."""
+        bookings_type may be subclasses of the fakes that count what the services read; clock replaces the
+        fixed NOW, outbox the recording FakeOutbox."""
         self.catalog = catalog_type()
         self.catalog.add_center(DORTMUND)
         self.catalog.add_center(KOELN)
@@ -40,12 +42,13 @@ class World:
         self.catalog.release_slots(slots)
         self.bookings = bookings_type(self.catalog)
         self.queue = FakeQueue()
-        self.outbox = FakeOutbox()
+        self.outbox = outbox or FakeOutbox()
+        now = clock or (lambda: NOW)
         seen = service_catalog(self.catalog) if service_catalog else self.catalog
-        self.queries = BookingQueries(seen, self.bookings, clock=lambda: NOW,
+        self.queries = BookingQueries(seen, self.bookings, clock=now,
                                       availability_max_age_s=availability_max_age_s)
         self.service = BookingService(self.queries, seen, self.bookings, self.queue, self.outbox, PEPPER,
-                                      clock=lambda: NOW)
+                                      clock=now)
 
     def submit(self, first: d.Slot, who: d.Person | None = None, flexible: bool = False) -> d.BookingRequest:
         request_id = self.service.submit(CAMPAIGN.id, first.center_id, first.slot_id, flexible, "de", who or person())

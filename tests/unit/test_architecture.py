@@ -12,7 +12,7 @@ MODULES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "chalicelib").r
 INFRASTRUCTURE = ("boto3", "botocore", "pynamodb", "chalice", "aws_lambda_powertools", "requests")
 # Modules that hold PynamoDB, SQS, SES or the composition: what pure code must never reach.
 ADAPTERS = ("chalicelib.booking.storage", "chalicelib.booking.queues", "chalicelib.booking.catalog_cache",
-            "chalicelib.dynamo_binding", "chalicelib.notify.dynamo", "chalicelib.notify.ses",
+            "chalicelib.dynamo_binding", "chalicelib.notify.dynamo", "chalicelib.notify.ses", "chalicelib.notify.queue",
             "chalicelib.bootstrap", "chalicelib.api", "chalicelib.observability", "chalicelib.settings")
 PURE = ["chalicelib/booking/domain.py", "chalicelib/booking/services.py", "chalicelib/booking/queries.py",
         "chalicelib/booking/ports.py", "chalicelib/booking/mail.py", "chalicelib/booking/operations.py",

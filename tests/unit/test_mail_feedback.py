@@ -1,6 +1,7 @@
 import json
 
 from chalicelib.notify.feedback import address_key, legacy_address_key, suppressions_in
+from chalicelib.notify.ports import MailClaim
 from chalicelib.notify.services import MailService
 from tests.fakes import FakeMailer, FakeSuppressionList
 from tests.unit.test_mail_rendering import message
@@ -15,7 +16,7 @@ def test_a_permanent_bounce_suppresses_the_address_and_no_mail_goes_there_again(
     mailer, suppressions = FakeMailer(), FakeSuppressionList()
     service = MailService(mailer, suppressions, "termine@vaxslot.example", "https://vaxslot.example")
     assert service.record_feedback(bounce("Permanent", "Erna@Example.org")) == 1
-    assert service.send(message()) is False and mailer.sent == []
+    assert service.send(message()) is MailClaim.SUPPRESSED and mailer.sent == []
 
 
 def test_a_transient_bounce_suppresses_nothing():

@@ -1,10 +1,14 @@
 from datetime import datetime, timedelta
 
+import pytest
 from icalendar import Calendar
 
 from chalicelib.booking.domain import LOCAL_TZ
-from chalicelib.contracts.mail import Appointment, MailKind, MailMessage
-from chalicelib.notify.services import MailService
+from chalicelib.contracts.mail import Alternative, Appointment, MailKind, MailMessage
+from chalicelib.notify.ports import MailClaim
+from chalicelib.notify.queue import MailRetry
+from chalicelib.notify.services import MailService, retry_delay_s, retry_span_s
+from infra.resources import NOTIFY_QUEUE
 from tests.fakes import FakeMailer, FakeSuppressionList
 
 START = datetime(2021, 2, 8, 14, 30, tzinfo=LOCAL_TZ)
@@ -54,3 +58,68 @@ def test_the_cancellation_says_cancelled_and_carries_no_calendar_file():
 def test_names_are_escaped_in_the_html_mail():
     msg = message().model_copy(update={"given_name": "<script>x</script>"})
     assert "<script>" not in render(msg).get_body(preferencelist=("html",)).get_content()
+
+
+def rejection(reason: str, language: str = "de", alternatives: bool = True) -> MailMessage:
+    offered = [Alternative(first=START + timedelta(days=1), second=START + timedelta(days=22))] if alternatives else []
+    return message(MailKind.REQUEST_REJECTED, language).model_copy(update={
+        "booking_code": "", "request_id": "req-1", "reason": reason, "alternatives": offered,
+        "appointments": message().appointments})
+
+
+@pytest.mark.parametrize("language, said, link_text", [("de", "schon vergeben", "Noch einmal versuchen"),
+                                                       ("en", "already been taken", "Try again")])
+def test_the_rejection_gives_the_reason_the_alternatives_and_a_link_to_try_again(language, said, link_text):
+    mail = render(rejection("slot_taken", language))
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    for body in (text, html):
+        assert said in body and link_text in body and "https://vaxslot.example/#/book" in body
+        assert START.strftime("%H:%M") in body  # the chosen appointment and the offered ones
+    assert ("09.02.2021" if language == "de" else "09 February 2021") in text  # the first alternative
+    assert not list(mail.iter_attachments())
+
+
+@pytest.mark.parametrize("reason, said", [("not_processed", "technischen Störung"), ("slot_started", "schon begonnen"),
+                                          ("no_capacity", "keine Termine mehr frei")])
+def test_every_rejection_reason_is_said_in_plain_words(reason, said):
+    assert said in render(rejection(reason, alternatives=False)).get_body(preferencelist=("plain",)).get_content()
+
+
+def test_the_rejection_subject_holds_no_name_and_no_request_id():
+    msg = rejection("slot_taken").model_copy(update={"given_name": "Visit http://evil.example"})
+    mail = render(msg)
+    assert "evil" not in mail["Subject"] and "req-1" not in mail["Subject"] and "Erna" not in mail["Subject"]
+    assert "<a href=\"http://evil" not in mail.get_body(preferencelist=("html",)).get_content()
+
+
+def test_someone_already_booked_is_pointed_at_the_look_up_not_at_booking_again():
+    text = render(rejection("already_booked", alternatives=False)).get_body(preferencelist=("plain",)).get_content()
+    assert "https://vaxslot.example/#/booking\n" in text and "#/book\n" not in text
+
+
+def test_one_rejection_mail_per_request_whatever_the_delivery():
+    mailer = FakeMailer()
+    service = MailService(mailer, FakeSuppressionList(), "termine@vaxslot.example", "https://vaxslot.example")
+    outcomes = [service.send(rejection("slot_taken"), delivery) for delivery in ("a", "b")]
+    assert outcomes == [MailClaim.SEND, MailClaim.ALREADY_SENT] and len(mailer.sent) == 1
+
+
+def test_a_failed_try_waits_30_s_doubling_to_15_min_and_the_tries_span_more_than_six_hours():
+    assert [retry_delay_s(n) for n in range(1, 9)] == [30, 60, 120, 240, 480, 900, 900, 900]
+    assert retry_span_s(NOTIFY_QUEUE.max_receive_count) > 6 * 3600
+
+
+def test_the_retry_hides_the_message_on_its_own_queue_for_its_delay():
+    class Sqs:
+        def __init__(self):
+            self.calls: list[dict] = []
+
+        def change_message_visibility(self, **kwargs):
+            self.calls.append(kwargs)
+
+    sqs = Sqs()
+    retry = MailRetry(sqs, lambda name: f"https://sqs.local/{name}")
+    assert retry.later("arn:aws:sqs:eu-central-1:123:vaxslot-dev-mail", "handle-1", 3) == 120
+    assert sqs.calls == [{"QueueUrl": "https://sqs.local/vaxslot-dev-mail", "ReceiptHandle": "handle-1",
+                          "VisibilityTimeout": 120}]

@@ -8,6 +8,7 @@ import dataclasses
 from datetime import date, datetime
 
 from chalicelib.api.schemas import PersonBody
+from chalicelib.api.staff import CallerBody
 from chalicelib.booking import domain as d
 from chalicelib.booking.queues import BookingRequestMessage, PersonMessage
 from chalicelib.booking.storage.models import BookingItem, booking_from_item, booking_item
@@ -21,7 +22,13 @@ def test_the_queue_message_has_the_domain_persons_fields():
 
 
 def test_the_request_body_has_the_domain_persons_fields():
-    assert {name: not f.is_required() for name, f in PersonBody.model_fields.items()} == FIELDS
+    # The citizen channel requires an e-mail (the confirmation goes there) and takes no postal address.
+    citizen = {**{k: v for k, v in FIELDS.items() if k != "postal_address"}, "email": False}
+    assert {name: not f.is_required() for name, f in PersonBody.model_fields.items()} == citizen
+
+
+def test_the_hotline_callers_body_has_the_domain_persons_fields():
+    assert {name: not f.is_required() for name, f in CallerBody.model_fields.items()} == FIELDS
 
 
 def test_the_booking_item_stores_each_of_the_domain_persons_fields():
@@ -36,3 +43,15 @@ def test_a_person_survives_the_queue_and_the_table_unchanged():
     assert message.to_domain().person == PERSON
     booking = d.Booking("AAAA-BBBB-CC", "r1", "c", "dortmund", d.SlotRef("s", start, start), None, PERSON, "de")
     assert booking_from_item(booking_item(booking, start)).person == PERSON
+
+
+def test_a_caller_without_email_survives_the_queue_and_the_table_unchanged():
+    caller = dataclasses.replace(PERSON, email=None, postal_address="Hauptstr. 1\n44141 Dortmund")
+    start = datetime(2031, 3, 1, 9, tzinfo=d.LOCAL_TZ)
+    request = d.BookingRequest("r1", "c", "dortmund", d.slot_id_for(start), False, "de", caller,
+                               channel=d.Channel.HOTLINE, agent="hans")
+    message = BookingRequestMessage.model_validate_json(BookingRequestMessage.from_domain(request).model_dump_json())
+    assert message.to_domain() == request
+    booking = d.Booking("AAAA-BBBB-CC", "r1", "c", "dortmund", d.SlotRef("s", start, start), None, caller, "de",
+                        channel=d.Channel.HOTLINE, agent="hans")
+    assert booking_from_item(booking_item(booking, start)) == dataclasses.replace(booking, created_at=start)

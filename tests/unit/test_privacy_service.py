@@ -39,11 +39,12 @@ def test_an_export_by_code_and_birth_date_holds_the_booking_its_request_the_lock
     [record] = export["bookings"]
     assert record["code"] == booking.code and record["status"] == "active"
     assert record["person"] == {"given_name": "Erna", "family_name": "Müller", "birth_date": "1940-05-01",
-                                "postal_code": "44141", "email": "erna@example.org", "phone": None}
+                                "postal_code": "44141", "email": "erna@example.org", "phone": None,
+                                "postal_address": None}
     assert record["personal_data_deleted_at"] == (booking.appointments[-1].end + RETENTION).isoformat()
     assert export["requests"] == [{"request_id": booking.request_id, "status": "booked", "booking_code": booking.code,
                                    "reason": None}]
-    assert export["locks"] == [{"campaign_id": booking.campaign_id, "booking_code": booking.code}]
+    assert export["locks"] == [{"series": booking.series, "booking_code": booking.code}]
     assert export["mail_suppressions"][0]["suppressed"] is True
     assert export["retention_days_after_last_appointment"] == 90
 

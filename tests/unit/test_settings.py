@@ -63,3 +63,29 @@ def test_the_local_stage_has_a_known_development_pepper(env):
     env.setenv("VAXSLOT_STAGE", "local")
     s = settings.get_settings()
     assert s.person_key_pepper and s.person_key_pepper_secret_arn is None
+
+
+def test_in_prod_the_admission_token_key_is_read_from_the_stacks_secret_not_the_environment(env):
+    env.setenv("VAXSLOT_STAGE", "prod")
+    env.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    env.setenv("ADMISSION_TOKEN_KEY", "a-key-in-plain-text-that-must-be-ignored-0123")
+    with mock_aws():
+        import boto3
+
+        secrets = boto3.client("secretsmanager", region_name="eu-central-1")
+        pepper = secrets.create_secret(Name=SECRET_NAME, SecretString="generated-by-the-stack")
+        key = secrets.create_secret(Name="vaxslot/prod/admission-token-key", SecretString="k" * 64)
+        env.setenv("PERSON_KEY_PEPPER_SECRET_ARN", pepper["ARN"])
+        env.setenv("ADMISSION_TOKEN_KEY_SECRET_ARN", key["ARN"])
+        s = settings.get_settings()
+        assert s.admission_token_key is None and s.admission_token_key_secret_arn == key["ARN"]
+        assert bootstrap._admission_token_key() == b"k" * 64
+
+
+def test_a_deployed_stage_without_the_admission_key_secret_fails_only_when_a_token_is_needed(env):
+    env.setenv("VAXSLOT_STAGE", "prod")
+    env.setenv("PERSON_KEY_PEPPER_SECRET_ARN", "arn:aws:secretsmanager:eu-central-1:123456789012:secret:x")
+    env.delenv("ADMISSION_TOKEN_KEY_SECRET_ARN", raising=False)
+    assert settings.get_settings().admission_token_key_secret_arn is None  # the workers start without it
+    with pytest.raises(RuntimeError, match="ADMISSION_TOKEN_KEY_SECRET_ARN"):
+        bootstrap._admission_token_key()

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from chalicelib.booking.domain import UnknownCampaign
 from chalicelib.waitingroom import domain as w
-from chalicelib.waitingroom.ports import RoomStore
-from chalicelib.waitingroom.services import WaitingRoomService
+from chalicelib.waitingroom.ports import CountRefused, RoomStore
+from chalicelib.waitingroom.services import PRE_SHARDS, SETTLED_AFTER_S, WaitingRoomService
 from chalicelib.waitingroom.tokens import AdmissionTokens
 from tests.fakes import FakeCatalog
 from tests.unit.builders import CAMPAIGN, NOW
@@ -29,6 +29,7 @@ class FakeRoomStore(RoomStore):
         self.rooms: dict[str, w.RoomSettings] = {}
         self.entries: dict[str, w.Entry] = {}
         self.counters: dict[tuple, set[int]] = {}
+        self.sealed: set[tuple] = set()  # counters a reader has fixed: DynamoRoomStore refuses later adds
         self.admissions: dict[str, str] = {}
 
     def settings(self, campaign_id):
@@ -43,18 +44,27 @@ class FakeRoomStore(RoomStore):
 
     def count_entry(self, entry, shard):
         period = "pre" if entry.phase is w.Phase.PRE else entry.second
-        self.counters.setdefault((entry.campaign_id, entry.lane, period, shard), set()).add(entry.order_key)
+        counter = (entry.campaign_id, entry.lane, period, shard)
+        keys = self.counters.setdefault(counter, set())
+        if counter in self.sealed or entry.order_key in keys:
+            raise CountRefused(entry.entry_id)
+        keys.add(entry.order_key)
 
     def entry(self, entry_id):
         return self.entries.get(entry_id)
 
-    def pre_keys(self, campaign_id, lane, shards):
-        return [k for s in range(shards) for k in self.counters.get((campaign_id, lane, "pre", s), ())]
+    def _read(self, counter, seal):
+        if seal:
+            self.sealed.add(counter)
+        return self.counters.get(counter, ())
 
-    def post_keys(self, campaign_id, lane, seconds, shards):
+    def pre_keys(self, campaign_id, lane, shards, seal):
+        return [k for s in range(shards) for k in self._read((campaign_id, lane, "pre", s), seal)]
+
+    def post_keys(self, campaign_id, lane, seconds, shards, seal_from):
         found = {}
         for second in seconds:
-            keys = [k for s in range(shards) for k in self.counters.get((campaign_id, lane, second, s), ())]
+            keys = [k for s in range(shards) for k in self._read((campaign_id, lane, second, s), second >= seal_from)]
             if keys:
                 found[second] = keys
         return found
@@ -143,6 +153,122 @@ def test_a_post_opening_entry_gets_its_position_once_its_arrival_second_has_clos
     entry = room.enter()
     assert room.state(entry).position is None
     assert room.at(OPENS + timedelta(seconds=31 + w.CLOSE_GRACE_S)).state(entry).position == 0
+
+
+class SlowCountStore(FakeRoomStore):
+    """A store whose next count lands only after `meanwhile` has run: a write delayed past its period's close
+    (botocore retries, a throttled partition, a paused Lambda)."""
+
+    def __init__(self):
+        super().__init__()
+        self.meanwhile = None
+
+    def count_entry(self, entry, shard):
+        if self.meanwhile:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
+        super().count_entry(entry, shard)
+
+
+def instance(store: FakeRoomStore, clock) -> WaitingRoomService:
+    catalog = FakeCatalog()
+    catalog.add_campaign(CAMPAIGN)
+    return WaitingRoomService(store, catalog, lambda: AdmissionTokens(KEY), clock=clock, monotonic=lambda: 0.0)
+
+
+def test_a_count_that_lands_after_its_second_was_read_never_gives_two_entries_one_place():
+    # Two API instances on one store; rush's 150-user run saw four entries with one admitted_at this way:
+    # an instance ranked a closed second before a slow count of it landed, another one after.
+    store, now = SlowCountStore(), [OPENS + timedelta(seconds=30.1)]
+    a, b = instance(store, lambda: now[0]), instance(store, lambda: now[0])
+    a.put_room(w.RoomSettings(CAMPAIGN.id, True, NOW - timedelta(minutes=5), OPENS, 1))
+    first = b.enter(CAMPAIGN.id).state.entry.entry_id
+    seen_by_b = []
+
+    def b_ranks_the_closed_second():
+        now[0] = OPENS + timedelta(seconds=31 + w.CLOSE_GRACE_S)
+        seen_by_b.append(b.entry(first).state.position)
+
+    now[0] = OPENS + timedelta(seconds=30.6)
+    store.meanwhile = b_ranks_the_closed_second
+    slow = a.enter(CAMPAIGN.id).state.entry  # entered in second 30; its count lands after b ranked second 30
+    now[0] = OPENS + timedelta(seconds=38)
+    third = b.enter(CAMPAIGN.id).state.entry.entry_id
+    now[0] = OPENS + timedelta(seconds=43)
+
+    entries = [first, slow.entry_id, third]
+    positions = {name: [service.entry(e).state.position for e in entries] for name, service in (("a", a), ("b", b))}
+    assert positions == {"a": [0, 1, 2], "b": [0, 1, 2]}
+    assert seen_by_b == [0]
+    # The slow visitor queues as arriving when its count could land, behind whoever b had already ranked.
+    assert slow.second == int((OPENS + timedelta(seconds=31 + w.CLOSE_GRACE_S)).timestamp())
+
+
+def test_a_key_drawn_twice_is_counted_once_and_the_second_visitor_gets_a_place_of_its_own():
+    draws = iter([7, 7, 9])
+    room = Room(rate=1, draw=lambda bits: next(draws))
+    first, second = room.enter(), room.enter()
+    room.at(OPENS + timedelta(seconds=3))
+    assert sorted([room.state(first).position, room.state(second).position]) == [0, 1]
+    assert room.store.entries[second].order_key == 9
+
+
+def test_periods_closed_longer_than_a_request_can_last_are_read_without_sealing():
+    room = Room(rate=1)
+    room.enter()
+    room.at(OPENS + timedelta(seconds=30.5))
+    late = room.enter()
+    room.at(OPENS + timedelta(seconds=30 + SETTLED_AFTER_S + 5))
+    assert room.state(late).eta_seconds == 26  # rank 1 (behind the pre-queue's one): let in at 120 s, now is 95 s
+    assert not room.store.sealed  # nothing could land in them any more: no seal writes
+    fresh = Room(rate=1)
+    entry = fresh.enter()
+    assert fresh.at(OPENS + timedelta(seconds=3)).state(entry).position == 0
+    assert len(fresh.store.sealed) == PRE_SHARDS  # read right after opening: every pre-queue shard sealed
+
+
+# --- polling pace (Retry-After) -------------------------------------------------------------------
+
+
+def retry_after(room: Room, entry_id: str) -> int:
+    return room.service.entry(entry_id).retry_after_s
+
+
+def test_a_pre_queue_entry_is_sent_to_come_back_after_opening_spread_over_a_tenth_of_the_window():
+    room = Room(rate=60)  # pre-queue window: 15 minutes, so the first polls spread over 90 s
+    entry = room.service.enter(CAMPAIGN.id)
+    until_ranked = (OPENS - NOW).total_seconds() + w.CLOSE_GRACE_S
+    assert until_ranked <= entry.retry_after_s <= until_ranked + 90 + 1
+    waits = {retry_after(room, entry.state.entry.entry_id) for _ in range(40)}
+    assert min(waits) >= until_ranked and max(waits) <= until_ranked + 91 and len(waits) > 10
+    assert w.opening_spread_s(room.settings) == 90
+    long = w.RoomSettings(CAMPAIGN.id, True, OPENS - timedelta(hours=5), OPENS, 60)
+    assert w.opening_spread_s(long) == w.OPENING_SPREAD_MAX_S
+
+
+def test_after_opening_polls_come_at_the_eta_or_every_three_minutes_if_that_is_sooner():
+    room = Room(rate=1)  # one a minute: long waits
+    entries = [room.enter() for _ in range(20)]
+    room.at(OPENS + timedelta(seconds=3))
+    for entry in entries:
+        state = room.state(entry)
+        wait = retry_after(room, entry)
+        if state.admitted:
+            assert wait == 0
+        else:
+            assert 1 <= wait <= min(state.eta_seconds, w.RETRY_AFTER_MAX_S)
+            assert wait == max(1, min(w.RETRY_AFTER_MAX_S, state.eta_seconds))
+    assert max(retry_after(room, e) for e in entries) == w.RETRY_AFTER_MAX_S
+    head = min(entries, key=lambda e: room.state(e).eta_seconds)
+    wait = retry_after(room, head)
+    assert not room.state(head).admitted
+    assert room.at(room.now + timedelta(seconds=wait)).state(head).admitted  # coming back then finds it let in
+
+
+def test_a_post_opening_entry_comes_back_when_its_second_is_counted():
+    room = Room(rate=60).at(OPENS + timedelta(seconds=30.4))
+    entry = room.service.enter(CAMPAIGN.id)
+    assert entry.retry_after_s == 3  # 31 s + 2 s grace - 30.4 s, rounded up
 
 
 # --- admission ------------------------------------------------------------------------------------

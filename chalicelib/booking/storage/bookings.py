@@ -17,7 +17,9 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.booking import domain as d
+from chalicelib.booking.audit import AuditRecord
 from chalicelib.booking.ports import Bookings
+from chalicelib.booking.storage.audit import audit_item
 from chalicelib.booking.storage.models import (
     ERASED,
     PERSONAL_ATTRIBUTES,
@@ -25,6 +27,7 @@ from chalicelib.booking.storage.models import (
     PersonLockItem,
     RequestItem,
     SlotItem,
+    SubmissionItem,
     booking_from_item,
     booking_item,
     booking_key,
@@ -34,8 +37,12 @@ from chalicelib.booking.storage.models import (
     pairs_to_json,
     request_key,
     slots_pk,
+    submission_key,
 )
 
+# How long a submission answers with the same request: a client's retries come within seconds or minutes;
+# the same body sent the next day (e.g. after a rejection) is a new request.
+SUBMISSION_WINDOW = timedelta(hours=24)
 # DynamoDB cancels a transaction that races another one on the same item (TransactionConflict);
 # that is contention, not an answer, so it is retried here a few times with jitter.
 CONFLICT_RETRIES = 4
@@ -48,6 +55,17 @@ def failed_conditions(error: TransactWriteError) -> list[bool]:
 def _is_conflict(error: TransactWriteError) -> bool:
     codes = {r.code for r in error.cancellation_reasons or [] if r is not None}
     return "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
+
+
+def _as_read(booking: d.Booking):
+    """The condition that the booking item is still what was read: active, on the same slots, same version.
+    Items written before versions existed have none, which is version 0."""
+    version = (BookingItem.version == booking.version if booking.version
+               else BookingItem.version.does_not_exist() | (BookingItem.version == 0))
+    second = (BookingItem.second_slot_id == booking.second.slot_id if booking.second
+              else BookingItem.second_slot_id.does_not_exist())
+    return ((BookingItem.status == d.BookingStatus.ACTIVE.value)
+            & (BookingItem.first_slot_id == booking.first.slot_id) & second & version)
 
 
 class DynamoBookings(Bookings):
@@ -74,16 +92,52 @@ class DynamoBookings(Bookings):
                     raise
                 self._sleep(random.uniform(0, 0.02 * 2**attempt))
 
-    def add_request(self, request: d.BookingRequest, created_at: datetime) -> None:
+    def add_request(self, request: d.BookingRequest, created_at: datetime,
+                    submission: d.Submission | None = None) -> None:
         pk, sk = request_key(request.request_id)
-        RequestItem(
+        item = RequestItem(
             pk,
             sk,
             status=d.RequestStatus.QUEUED.value,
             campaign_id=request.campaign_id,
             created_at=created_at.isoformat(),
             expires_at=epoch(created_at + self._retention),
-        ).save(condition=RequestItem.pk.does_not_exist())
+            channel=request.channel.value,
+            agent=request.agent,
+        )
+        if submission is None:
+            item.save(condition=RequestItem.pk.does_not_exist())
+            return
+        key = submission_key(submission.key)
+        claim = SubmissionItem(*key, request_id=request.request_id, body_hash=submission.body_hash,
+                               expires_at=int((created_at + SUBMISSION_WINDOW).timestamp()))
+
+        def add_items(tx: TransactWrite) -> None:
+            # One call for both: the claim of the submission and the request it made (issue #9).
+            tx.save(claim, condition=SubmissionItem.pk.does_not_exist()
+                    | (SubmissionItem.expires_at < int(created_at.timestamp())))
+            tx.save(item, condition=RequestItem.pk.does_not_exist())
+
+        try:
+            self._transact(add_items)
+        except TransactWriteError as error:
+            if failed_conditions(error)[:1] != [True]:
+                raise
+            # Read only now that the claim is known to be held by an earlier submission.
+            earlier = SubmissionItem.get(*key, consistent_read=True)
+            if earlier.body_hash != submission.body_hash:
+                raise d.IdempotencyKeyReused() from None
+            state = self.request_state(earlier.request_id)
+            if state is not None and state.reason is d.RejectReason.NOT_PROCESSED:
+                # The system could not decide it, and asking again must be safe: this one is a new request.
+                def replace_claim(tx: TransactWrite) -> None:
+                    tx.save(claim, condition=SubmissionItem.request_id == earlier.request_id)
+                    tx.save(item, condition=RequestItem.pk.does_not_exist())
+
+                self._transact(replace_claim)
+                return
+            status = state.status if state else d.RequestStatus.QUEUED
+            raise d.DuplicateSubmission(earlier.request_id, status) from None
 
     def request_state(self, request_id: str) -> d.RequestState | None:
         try:
@@ -131,7 +185,7 @@ class DynamoBookings(Bookings):
             tx.save(booking_item(booking, booking.created_at or self._now(), expires_at),
                     condition=BookingItem.pk.does_not_exist())
             # A lock past its TTL that DynamoDB has not deleted yet no longer counts (as in holds_booking).
-            tx.save(PersonLockItem(*lock_key(person_key, booking.campaign_id), booking_code=booking.code,
+            tx.save(PersonLockItem(*lock_key(person_key, booking.series), booking_code=booking.code,
                                    expires_at=epoch(expires_at)),
                     condition=PersonLockItem.pk.does_not_exist() | (PersonLockItem.expires_at <= epoch(self._now())))
             tx.update(
@@ -153,16 +207,16 @@ class DynamoBookings(Bookings):
                     raise outcome() from error
             raise
 
-    def holds_booking(self, person_key: str, campaign_id: str) -> bool:
+    def holds_booking(self, person_key: str, series: str) -> bool:
         try:
-            item = PersonLockItem.get(*lock_key(person_key, campaign_id), consistent_read=True)
+            item = PersonLockItem.get(*lock_key(person_key, series), consistent_read=True)
         except PersonLockItem.DoesNotExist:
             return False
         return not self._expired(item)
 
     def person_locks(self, person_key: str) -> dict[str, str]:
         pk, _ = lock_key(person_key, "")
-        return {item.sk.removeprefix("CAMPAIGN#"): item.booking_code
+        return {item.sk.removeprefix("SERIES#"): item.booking_code
                 for item in PersonLockItem.query(pk, consistent_read=True) if not self._expired(item)}
 
     def reject(self, request_id: str, reason: d.RejectReason, alternatives: list[d.SlotPair]) -> bool:
@@ -209,7 +263,7 @@ class DynamoBookings(Bookings):
             condition=BookingItem.pk.exists() & (BookingItem.status != d.BookingStatus.ACTIVE.value),
         )
 
-    def cancel(self, booking: d.Booking, person_key: str) -> bool:
+    def cancel(self, booking: d.Booking, person_key: str, audit: AuditRecord | None = None) -> bool:
         slots_key = slots_pk(booking.campaign_id, booking.center_id)
 
         def add_items(tx: TransactWrite) -> None:
@@ -217,19 +271,73 @@ class DynamoBookings(Bookings):
                 BookingItem(*booking_key(booking.code)),
                 actions=[BookingItem.status.set(d.BookingStatus.CANCELLED.value),
                          BookingItem.cancelled_at.set(self._now().isoformat())],
-                condition=BookingItem.status == d.BookingStatus.ACTIVE.value,
+                # On the slots as read: a booking rebooked since gives back its new slots, not the old ones.
+                condition=_as_read(booking),
             )
             for appointment in booking.appointments:
                 tx.update(SlotItem(slots_key, appointment.slot_id), actions=[SlotItem.booked.add(-1)],
                           condition=SlotItem.booked > 0)
-            tx.delete(PersonLockItem(*lock_key(person_key, booking.campaign_id)),
+            tx.delete(PersonLockItem(*lock_key(person_key, booking.series)),
                       condition=PersonLockItem.booking_code == booking.code)
+            if audit is not None:  # a staff cancel: its audit record is written with it or not at all
+                tx.save(audit_item(audit))
 
         try:
             self._transact(add_items)
         except TransactWriteError as error:
-            # Reasons come grouped by kind: the lock delete first, then the booking update.
-            if failed_conditions(error)[1:2] == [True]:
+            # Reasons come grouped by kind: the lock delete first, then the audit put (if any), then the
+            # booking update.
+            at = 2 if audit is not None else 1
+            if failed_conditions(error)[at:at + 1] == [True]:
+                current = self.booking(booking.code)
+                if current is not None and current.status is d.BookingStatus.ACTIVE:
+                    raise d.BookingChanged() from error
                 return False  # cancelled before: nothing to give back
             raise
         return True
+
+    def rebook(self, old: d.Booking, new: d.Booking) -> None:
+        slots_key = slots_pk(old.campaign_id, old.center_id)
+        changes = d.counter_changes(old.appointments, new.appointments)
+        outcomes = (d.FirstSlotTaken, d.SecondSlotTaken)
+        taken = {ref.slot_id: outcome for ref, outcome in zip(new.appointments, outcomes, strict=False)}
+        second = new.second
+        second_actions = ([BookingItem.second_slot_id.set(second.slot_id),
+                           BookingItem.second_start.set(second.start.isoformat()),
+                           BookingItem.second_end.set(second.end.isoformat())] if second else
+                          [BookingItem.second_slot_id.remove(), BookingItem.second_start.remove(),
+                           BookingItem.second_end.remove()])
+        # All items are updates, which PynamoDB sends in the order added: the reasons come in this order.
+        # A failed give-back (None) means the counters drifted: no domain outcome, the error is raised as is.
+        meanings: list[type[d.DomainError] | None] = [
+            d.BookingChanged, *[taken[slot_id] if delta > 0 else None for slot_id, delta in changes.items()]]
+
+        def add_items(tx: TransactWrite) -> None:
+            tx.update(
+                BookingItem(*booking_key(old.code)),
+                actions=[BookingItem.first_slot_id.set(new.first.slot_id),
+                         BookingItem.first_start.set(new.first.start.isoformat()),
+                         BookingItem.first_end.set(new.first.end.isoformat()),
+                         *second_actions,
+                         BookingItem.version.set(new.version),
+                         BookingItem.rebooked_at.set(self._now().isoformat()),
+                         # The retention runs from the last appointment, which may have moved.
+                         BookingItem.expires_at.set(epoch(new.personal_data_expires_at(self._retention)))],
+                condition=_as_read(old),
+            )
+            for slot_id, delta in changes.items():
+                if delta > 0:
+                    tx.update(SlotItem(slots_key, slot_id), actions=[SlotItem.booked.add(1)],
+                              condition=SlotItem.booked < SlotItem.capacity)
+                else:
+                    tx.update(SlotItem(slots_key, slot_id), actions=[SlotItem.booked.add(-1)],
+                              condition=SlotItem.booked > 0)
+
+        try:
+            self._transact(add_items)
+        except TransactWriteError as error:
+            failed = {meaning for meaning, hit in zip(meanings, failed_conditions(error), strict=False) if hit}
+            for outcome in (d.BookingChanged, d.FirstSlotTaken, d.SecondSlotTaken):
+                if outcome in failed:
+                    raise outcome() from error
+            raise

@@ -29,6 +29,7 @@ class DynamoCatalog(Catalog):
                 region=i.region,
                 postal_codes=frozenset(i.postal_codes or ()),
                 vaccines=tuple(str(v) for v in i.vaccines or ()),
+                hotline=i.hotline,
             )
             for i in CenterItem.query(CENTERS_PK)
         ]
@@ -48,6 +49,8 @@ class DynamoCatalog(Catalog):
                 closes_at=datetime_or_none(i.closes_at),
                 born_on_or_after=date_or_none(i.born_on_or_after),
                 born_on_or_before=date_or_none(i.born_on_or_before),
+                series=i.series or d.DEFAULT_SERIES,
+                verification=i.verification or "none",
             )
             for i in CampaignItem.query(CAMPAIGNS_PK)
         ]
@@ -78,6 +81,7 @@ class DynamoCatalog(Catalog):
             region=center.region,
             postal_codes=set(center.postal_codes),
             vaccines=list(center.vaccines),
+            hotline=center.hotline,
         ).save()
 
     def add_campaign(self, campaign: d.Campaign) -> None:
@@ -95,6 +99,8 @@ class DynamoCatalog(Catalog):
             closes_at=campaign.closes_at.isoformat() if campaign.closes_at else None,
             born_on_or_after=campaign.born_on_or_after.isoformat() if campaign.born_on_or_after else None,
             born_on_or_before=campaign.born_on_or_before.isoformat() if campaign.born_on_or_before else None,
+            series=campaign.series,
+            verification=campaign.verification,
         ).save()
 
     def release_slots(self, slots: list[d.Slot]) -> None:

@@ -6,6 +6,7 @@ One table, items keyed pk/sk, as described in docs/data-model.md. The models are
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date, datetime
 
@@ -26,6 +27,7 @@ class CenterItem(TableItem):
     region = UnicodeAttribute()
     postal_codes = UnicodeSetAttribute()
     vaccines = ListAttribute(of=UnicodeAttribute)
+    hotline = UnicodeAttribute(null=True)
 
 
 class CampaignItem(TableItem):
@@ -40,6 +42,8 @@ class CampaignItem(TableItem):
     closes_at = UnicodeAttribute(null=True)
     born_on_or_after = UnicodeAttribute(null=True)
     born_on_or_before = UnicodeAttribute(null=True)
+    series = UnicodeAttribute(null=True)  # absent on items written before series existed: the default series
+    verification = UnicodeAttribute(null=True)  # absent: "none" (campaigns stored before it existed)
 
 
 class SlotItem(TableItem):
@@ -66,18 +70,24 @@ class BookingItem(TableItem):
     family_name = UnicodeAttribute()
     birth_date = UnicodeAttribute()
     postal_code = UnicodeAttribute()
-    email = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)  # None: a hotline caller without e-mail
     phone = UnicodeAttribute(null=True)
+    postal_address = UnicodeAttribute(null=True)
     language = UnicodeAttribute()
     created_at = UnicodeAttribute()
     cancelled_at = UnicodeAttribute(null=True)
+    channel = UnicodeAttribute(null=True)  # absent on bookings made before channels were recorded: web
+    agent = UnicodeAttribute(null=True)
+    series = UnicodeAttribute(null=True)  # absent: the default series
+    version = NumberAttribute(null=True)  # absent: never rebooked (0)
+    rebooked_at = UnicodeAttribute(null=True)
     erased_at = UnicodeAttribute(null=True)  # set on a tombstone: erased on the person's request
     # TTL (epoch seconds): the retention after the last appointment. Null on items written before it existed.
     expires_at = NumberAttribute(null=True)
 
 
 # The attributes an erasure removes from a booking item (everything that names or reaches the person).
-PERSONAL_ATTRIBUTES = ("given_name", "family_name", "birth_date", "postal_code", "email", "phone")
+PERSONAL_ATTRIBUTES = ("given_name", "family_name", "birth_date", "postal_code", "postal_address", "email", "phone")
 ERASED = "erased"  # status of a tombstone; never mapped to a domain booking (it reads as absent)
 
 
@@ -93,7 +103,17 @@ class RequestItem(TableItem):
     booking_code = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     alternatives = UnicodeAttribute(null=True)  # JSON: shown as it was decided, not re-queried
+    channel = UnicodeAttribute(null=True)
+    agent = UnicodeAttribute(null=True)
     expires_at = NumberAttribute()  # TTL; moto never expires, so reads must not depend on it
+
+
+class SubmissionItem(TableItem):
+    """Which request a submission (Idempotency-Key, else the body) made, for a day: the API's idempotency."""
+
+    request_id = UnicodeAttribute()
+    body_hash = UnicodeAttribute()
+    expires_at = NumberAttribute()  # TTL, and the end of the claim (moto never expires: checked on write)
 
 
 # --- keys -----------------------------------------------------------------------------------------
@@ -110,12 +130,18 @@ def booking_key(code: str) -> tuple[str, str]:
     return f"BOOKING#{code}", "BOOKING"
 
 
-def lock_key(person_key: str, campaign_id: str) -> tuple[str, str]:
-    return f"PERSON#{person_key}", f"CAMPAIGN#{campaign_id}"
+def lock_key(person_key: str, series: str) -> tuple[str, str]:
+    """One lock per person and vaccination series: campaigns of one series share it."""
+    return f"PERSON#{person_key}", f"SERIES#{series}"
 
 
 def request_key(request_id: str) -> tuple[str, str]:
     return f"REQUEST#{request_id}", "REQUEST"
+
+
+def submission_key(key: str) -> tuple[str, str]:
+    """Hashed: the key is whatever a client sent in its Idempotency-Key header."""
+    return f"SUBMISSION#{hashlib.sha256(key.encode()).hexdigest()}", "SUBMISSION"
 
 
 # --- mapping --------------------------------------------------------------------------------------
@@ -161,10 +187,15 @@ def booking_from_item(item: BookingItem) -> d.Booking:
             postal_code=item.postal_code,
             email=item.email,
             phone=item.phone,
+            postal_address=item.postal_address,
         ),
         language=item.language,
         status=d.BookingStatus(item.status),
         created_at=datetime_or_none(item.created_at),
+        channel=d.Channel(item.channel or d.Channel.WEB.value),
+        agent=item.agent,
+        series=item.series or d.DEFAULT_SERIES,
+        version=int(item.version or 0),
     )
 
 
@@ -214,7 +245,12 @@ def booking_item(booking: d.Booking, created_at: datetime, expires_at: datetime 
         postal_code=booking.person.postal_code,
         email=booking.person.email,
         phone=booking.person.phone,
+        postal_address=booking.person.postal_address,
         language=booking.language,
         created_at=created_at.isoformat(),
+        channel=booking.channel.value,
+        agent=booking.agent,
+        series=booking.series,
+        version=booking.version,
         expires_at=epoch(expires_at) if expires_at else None,
     )

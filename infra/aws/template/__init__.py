@@ -21,6 +21,7 @@ from infra.aws.template.auth import staff
 from infra.aws.template.base import (
     API_FUNCTION,
     API_RESOURCE,
+    BOOKING_DEAD_LETTERS,
     BOOKING_WORKER,
     CREATE_MAIL_IDENTITY,
     CREATES_MAIL_IDENTITY,
@@ -39,12 +40,15 @@ from infra.aws.template.base import (
 )
 from infra.aws.template.data import queues, table
 from infra.aws.template.functions import (
+    ADMISSION_KEY_SECRET,
+    ADMISSION_KEY_SECRET_ENV,
     FUNCTIONS,
     MAIL_EVENTS_SUBSCRIPTION,
     PEPPER_SECRET,
     PEPPER_SECRET_ENV,
     RECONCILE_SCHEDULE,
     Function,
+    admission_key_secret,
     function,
     function_name,
     function_of,
@@ -58,9 +62,12 @@ from infra.aws.template.site import site
 from infra.resources import BOOKING_QUEUE, MAIL_EVENTS_TOPIC, NOTIFY_QUEUE, QUEUES, TABLES
 
 __all__ = [
+    "ADMISSION_KEY_SECRET",
+    "ADMISSION_KEY_SECRET_ENV",
     "API_FUNCTION",
     "API_RESOURCE",
     "BOOKING_QUEUE",
+    "BOOKING_DEAD_LETTERS",
     "BOOKING_WORKER",
     "CREATES_MAIL_IDENTITY",
     "CREATE_MAIL_IDENTITY",
@@ -123,7 +130,8 @@ def merge_template(stage: str, knobs: StageKnobs | None = None, config: dict | N
     config = config or load_config()
     api_stage_name = chalice_stage(stage, config).get("api_gateway_stage", "api")
     settings = {fn.logical_id: settings_of(stage, fn, config) for fn in FUNCTIONS}
-    timeouts = {fn.consumes.logical_id: settings[fn.logical_id].timeout_s for fn in FUNCTIONS if fn.consumes}
+    timeouts = {fn.consumes.logical_id: settings[fn.logical_id].timeout_s for fn in FUNCTIONS
+                if fn.consumes and not fn.consumes_dead_letters}
     resources: dict = {}
     for t in TABLES:
         resources[table_id(t)] = table(t, stage, knobs)
@@ -132,6 +140,7 @@ def merge_template(stage: str, knobs: StageKnobs | None = None, config: dict | N
             raise ValueError(f"queue {q.logical_id} has no consuming function in infra/aws/template/functions.py")
         resources.update(queues(q, stage, timeouts[q.logical_id]))
     resources.update(pepper_secret(stage))
+    resources.update(admission_key_secret(stage))
     for fn in FUNCTIONS:
         resources[fn.logical_id] = function(stage, knobs, fn, settings[fn.logical_id])
         resources[f"{fn.logical_id}LogGroup"] = log_group(knobs, f"/aws/lambda/{function_name(stage, fn)}")

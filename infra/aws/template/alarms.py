@@ -50,6 +50,11 @@ def alarms(stage: str, knobs: StageKnobs, api_stage_name: str) -> dict:
         "docs/operations.md 'Mail events errors'", "AWS/Lambda", "Errors", {"FunctionName": mail_events},
         a.worker_errors_per_minute)
     resources.update(_reconciliation_alarms(stage, knobs))
+    # A staff action whose audit record could not be written after its retries (docs/hotline.md).
+    resources["AuditWriteFailedAlarm"] = _alarm(
+        f"vaxslot-{stage}-audit-write-failed", "An audit record of a staff action is missing: see "
+        "docs/operations.md 'Hotline console and audit'", BUSINESS_NAMESPACE, "AuditWriteFailed",
+        BUSINESS_DIMENSIONS, 0)
     resources["Api5xxAlarm"] = _alarm(
         f"vaxslot-{stage}-api-5xx", "API answers 5xx: see docs/operations.md 'API 5xx'", "AWS/ApiGateway",
         "5XXError", {"ApiName": f"vaxslot-{stage}", "Stage": api_stage_name}, a.api_5xx_per_minute)

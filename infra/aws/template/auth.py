@@ -26,7 +26,8 @@ def staff(stage: str) -> dict:
         "TokenValidityUnits": {"IdToken": "minutes", "AccessToken": "minutes", "RefreshToken": "hours"},
     }}
     for group, description in (("hotline", "Hotline agents: book and cancel for callers"),
-                               ("ops", "Operations: open cohorts, release contingents")):
+                               ("ops", "Operations: open cohorts, release contingents"),
+                               ("admin", "Administrators: read the audit of staff actions (docs/hotline.md)")):
         resources[f"Staff{group.capitalize()}Group"] = {"Type": "AWS::Cognito::UserPoolGroup", "Properties": {
             "GroupName": group, "Description": description, "UserPoolId": {"Ref": "StaffUserPool"}}}
     return resources

@@ -7,6 +7,7 @@ from infra.resources import QueueSpec, TableSpec, TopicSpec
 # Chalice's logical ids: CamelCase of the Python handler name; the shared role is "DefaultRole".
 API_FUNCTION, BOOKING_WORKER, MAIL_WORKER = "APIHandler", "BookingWorker", "MailWorker"
 MAIL_EVENTS, RECONCILE = "MailEvents", "Reconcile"
+BOOKING_DEAD_LETTERS = "BookingDeadLetters"
 API_RESOURCE = "RestAPI"
 STAFF_POOL = "StaffUserPool"
 

@@ -42,6 +42,8 @@ def queues(spec: QueueSpec, stage: str, consumer_timeout_s: int) -> dict:
     return {
         dlq_id(spec): {"Type": "AWS::SQS::Queue", "Properties": {
             "QueueName": spec.dlq_name(stage), "MessageRetentionPeriod": 14 * 24 * 3600, "SqsManagedSseEnabled": True,
+            # Some dead-letter queues have a consumer (app.booking_dead_letters): the same visibility as the queue.
+            "VisibilityTimeout": spec.visibility_timeout_s,
         }, "Metadata": _SSE_SQS_SKIP},
         queue_id(spec): {"Type": "AWS::SQS::Queue", "Properties": {
             "QueueName": spec.name(stage),

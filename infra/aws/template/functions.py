@@ -13,6 +13,7 @@ from infra.aws.chalice_config import LambdaSettings, lambda_settings
 from infra.aws.stages import StageKnobs, mail_worker_concurrency
 from infra.aws.template.base import (
     API_FUNCTION,
+    BOOKING_DEAD_LETTERS,
     BOOKING_WORKER,
     HAS_SITE_DOMAIN,
     MAIL_EVENTS,
@@ -21,6 +22,7 @@ from infra.aws.template.base import (
     RECONCILE,
     SITE_DOMAIN,
     arn,
+    dlq_id,
     mail_domain,
     queue_id,
     skip,
@@ -41,6 +43,8 @@ from infra.resources import (
 
 PEPPER_SECRET = "PersonKeyPepperSecret"
 PEPPER_SECRET_ENV = "PERSON_KEY_PEPPER_SECRET_ARN"  # chalicelib/settings.py reads it
+ADMISSION_KEY_SECRET = "AdmissionTokenKeySecret"
+ADMISSION_KEY_SECRET_ENV = "ADMISSION_TOKEN_KEY_SECRET_ARN"  # chalicelib/settings.py reads it
 # X-Ray accepts no resource-level permissions (its actions need "*"): AWS's managed policy grants exactly the two
 # writes, and keeps "*" out of our own statements.
 XRAY_WRITE_POLICY = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"}
@@ -53,7 +57,10 @@ DYNAMODB_ACTIONS = (  # PynamoDB items, queries, transactions; DescribeTable for
     "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
 )
 # PynamoDB 6 takes the key schema from the model, so the narrow roles below need no DescribeTable.
-SUPPRESSION_READ = ("dynamodb:GetItem",)  # the mail worker: is the recipient suppressed?
+# The mail worker: one transaction that checks the suppression list and puts the mail's marker (TransactWriteItems
+# is authorised per item action), and the marker's delete after a failed send.
+MAIL_LEDGER = ("dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem")
+MAIL_QUOTA = ("dynamodb:UpdateItem",)  # the mail senders: count a mail against its address's daily cap
 SUPPRESSION_WRITE = ("dynamodb:PutItem",)  # mail_events: record a suppression (SuppressionItem.save)
 RECONCILE_READ = ("dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem")  # active bookings, catalogue, slots
 SQS_SEND_ACTIONS = ["sqs:SendMessage", "sqs:GetQueueUrl"]
@@ -73,20 +80,32 @@ class Function:
     sends_mail: bool = False
     subscribes: TopicSpec | None = None  # SNS topic it is subscribed to (on_sns_message)
     scheduled: bool = False  # chalice's schedule event: keeps chalice's rate from app.py
-    reads_pepper: bool = False  # fetches the pepper secret: person keys, and the suppression list's HMAC key
+    reads_pepper: bool = False  # fetches the pepper secret: person keys, the suppression list's and mail cap's HMAC key
+    reads_admission_key: bool = False  # signs and checks waiting-room admission tokens (bootstrap.waiting_room_service)
+    consumes_dead_letters: bool = False  # consumes the dead-letter queue of `consumes`, not the queue itself
+
+
+def consumed_queue_id(fn: Function) -> str:
+    assert fn.consumes is not None
+    return dlq_id(fn.consumes) if fn.consumes_dead_letters else queue_id(fn.consumes)
 
 
 FUNCTIONS = (
     # The API keeps chalice's DefaultRole (chalice wires APIHandler to it) with its policy replaced.
     Function(API_FUNCTION, "api_handler", "api", "DefaultRole", None, (BOOKING_QUEUE, NOTIFY_QUEUE),
-             ((BOOKING_TABLE, DYNAMODB_ACTIONS), (IDEMPOTENCY_TABLE, DYNAMODB_ACTIONS)), reads_pepper=True),
+             ((BOOKING_TABLE, DYNAMODB_ACTIONS), (IDEMPOTENCY_TABLE, DYNAMODB_ACTIONS)), reads_pepper=True,
+             reads_admission_key=True),
+    # The booking worker sends each decision's mail itself and queues it for the mail worker only when that fails.
     Function(BOOKING_WORKER, "booking_worker", "booking-worker", "BookingWorkerRole", BOOKING_QUEUE, (NOTIFY_QUEUE,),
-             ((BOOKING_TABLE, DYNAMODB_ACTIONS),), reads_pepper=True),
-    # bootstrap.mail_service(): SES, the idempotency table and the suppression list, whose keys are an HMAC
-    # with the pepper (so the mail functions read it too).
+             ((BOOKING_TABLE, DYNAMODB_ACTIONS),), sends_mail=True, reads_pepper=True),
+    # Rejects the requests of the booking dead-letter queue as not_processed, with their mail.
+    Function(BOOKING_DEAD_LETTERS, "booking_dead_letters", "booking-dead-letters", "BookingDeadLettersRole",
+             BOOKING_QUEUE, (NOTIFY_QUEUE,), ((BOOKING_TABLE, DYNAMODB_ACTIONS),), sends_mail=True,
+             reads_pepper=True, consumes_dead_letters=True),
+    # bootstrap.mail_service(): SES, the mail markers and suppression list of the bookings table, and the daily
+    # mail cap (a counter per keyed hash of the address: the pepper, which also keys the suppression list).
     Function(MAIL_WORKER, "mail_worker", "mail-worker", "MailWorkerRole", NOTIFY_QUEUE, (),
-             ((IDEMPOTENCY_TABLE, DYNAMODB_ACTIONS), (BOOKING_TABLE, SUPPRESSION_READ)), sends_mail=True,
-             reads_pepper=True),
+             ((BOOKING_TABLE, MAIL_LEDGER + MAIL_QUOTA),), sends_mail=True, reads_pepper=True),
     Function(MAIL_EVENTS, "mail_events", "mail-events", "MailEventsRole", None, (),
              ((BOOKING_TABLE, SUPPRESSION_WRITE),), subscribes=MAIL_EVENTS_TOPIC, reads_pepper=True),
     # bootstrap.reconciliation(): catalog() and DynamoBookings, read only; no pepper.
@@ -125,6 +144,24 @@ def pepper_secret(stage: str) -> dict:
     }}
 
 
+def admission_key_secret(stage: str) -> dict:
+    """The HS256 key of the waiting room's admission tokens, generated by the stack. Replacing it only voids
+    the tokens handed out in the last 10 minutes (domain.ADMISSION_TTL), so it follows the stack's lifecycle."""
+    return {ADMISSION_KEY_SECRET: {
+        "Type": "AWS::SecretsManager::Secret",
+        "Properties": {
+            "Name": f"vaxslot/{stage}/admission-token-key",
+            "Description": "HS256 key of the waiting room's admission tokens (chalicelib/waitingroom/tokens.py)",
+            # 64 alphanumerics: ~380 bits, well above HS256's 32-byte minimum (tokens.MIN_KEY_BYTES).
+            "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+        },
+        "Metadata": skip(
+            ("CKV_AWS_149", "Encrypted with the account's aws/secretsmanager key; only the API's role may read it"),
+            ("CKV2_AWS_57", "Not rotated by a Lambda: a new key voids the tokens of the last 10 minutes; rotate "
+                            "by replacing the secret outside a rush")),
+    }}
+
+
 def policy(stage: str, fn: Function) -> list[dict]:
     log_group = arn("logs", f"log-group:/aws/lambda/{function_name(stage, fn)}:*")
     statements = [
@@ -134,12 +171,15 @@ def policy(stage: str, fn: Function) -> list[dict]:
     if fn.reads_pepper:
         statements.append({"Sid": "PepperSecret", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
                            "Resource": {"Ref": PEPPER_SECRET}})
+    if fn.reads_admission_key:
+        statements.append({"Sid": "AdmissionKeySecret", "Effect": "Allow",
+                           "Action": ["secretsmanager:GetSecretValue"], "Resource": {"Ref": ADMISSION_KEY_SECRET}})
     for table, actions in fn.tables:
         statements.append({"Sid": table_id(table), "Effect": "Allow", "Action": list(actions),
                            "Resource": {"Fn::GetAtt": [table_id(table), "Arn"]}})
     if fn.consumes:
         statements.append({"Sid": "ConsumeQueue", "Effect": "Allow", "Action": SQS_CONSUME_ACTIONS,
-                           "Resource": {"Fn::GetAtt": [queue_id(fn.consumes), "Arn"]}})
+                           "Resource": {"Fn::GetAtt": [consumed_queue_id(fn), "Arn"]}})
     if fn.sends_to:
         statements.append({"Sid": "SendToQueues", "Effect": "Allow", "Action": SQS_SEND_ACTIONS,
                            "Resource": [{"Fn::GetAtt": [queue_id(q), "Arn"]} for q in fn.sends_to]})
@@ -187,6 +227,8 @@ def function(stage: str, knobs: StageKnobs, fn: Function, settings: LambdaSettin
                                     sub("https://${SiteDistribution.DomainName}")]},
         }},
     }
+    if fn.reads_admission_key:
+        props["Environment"]["Variables"][ADMISSION_KEY_SECRET_ENV] = {"Ref": ADMISSION_KEY_SECRET}
     concurrency = settings.reserved_concurrency
     skips = [("CKV_AWS_117", "No VPC: the functions reach only DynamoDB, SQS, SES and Secrets Manager endpoints"),
              ("CKV_AWS_173", "The environment holds resource names and the pepper secret's ARN, no secret")]
@@ -205,12 +247,14 @@ def function(stage: str, knobs: StageKnobs, fn: Function, settings: LambdaSettin
     elif fn.consumes:
         props["Events"] = {f"{fn.logical_id}SqsEventSource": {"Properties": {
             # Fn::Sub on the queue's Arn replaces chalice's name-built ARN and orders the mapping after the queue.
-            "Queue": sub(f"${{{queue_id(fn.consumes)}.Arn}}"),
+            "Queue": sub(f"${{{consumed_queue_id(fn)}.Arn}}"),
             "BatchSize": knobs.sqs_batch_size[fn.chalice_name],
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
             "ScalingConfig": {"MaximumConcurrency": max(2, concurrency or 0)},
         }}}
-        skips.append(("CKV_AWS_116", "SQS-triggered: failed messages go to the queue's own dead-letter queue"))
+        skips.append(("CKV_AWS_116", "SQS-triggered: failed messages go to the queue's own dead-letter queue"
+                      if not fn.consumes_dead_letters else "Consumes a dead-letter queue: a message it fails "
+                      "stays there (14 days) and its errors alarm"))
     if not concurrency:
         skips.append(("CKV_AWS_115", "API concurrency is bounded by the stage throttling, not by a reservation "
                                      "that would take capacity from the workers' pool"))

@@ -1,4 +1,4 @@
-// Look up a booking by code + birth date, and cancel it after a confirmation step.
+// Look up a booking by code + birth date, and cancel it after a confirmation step (rebooking: rebook.js).
 import { t } from '../i18n.js';
 import { ApiError, getBooking, cancelBooking } from '../api.js';
 import { state } from '../state.js';
@@ -49,7 +49,7 @@ export async function lookupView(ctx) {
   });
 }
 
-async function freshBooking(ctx) {
+export async function freshBooking(ctx) {
   if (!state.booking) {
     ctx.redirect('#/booking');
     return null;
@@ -81,6 +81,10 @@ export async function bookingView(ctx) {
     active
       ? bookingDetails(data, { birthDate })
       : [h('h2', {}, t('manage.was_booked')), appointmentList({ first: data.first.start, second: data.second && data.second.start, center: data.center })],
+    active ? h('section', { class: 'no-print', 'aria-labelledby': 'rebook-heading' },
+      h('h2', { id: 'rebook-heading' }, t('rebook.heading')),
+      para(t('rebook.text')),
+      buttonLink('#/booking/rebook', t('rebook.button'), { secondary: true })) : null,
     active ? h('section', { class: 'no-print', 'aria-labelledby': 'cancel-heading' },
       h('h2', { id: 'cancel-heading' }, t('manage.cancel_heading')),
       para(t('manage.cancel_text')),

@@ -197,6 +197,10 @@ function rejected(answer, local, ctx) {
       h('h2', { id: 'alternatives' }, t('rejected.alternatives_heading')),
       para(t('rejected.alternatives_hint')),
       h('ul', { class: 'slots' }, alternatives.map((slot) => h('li', {}, slotButton(slot, choose, { year: false }))))) : null,
+    // not_processed: nothing was booked and asking again is safe, so offer the same slot again in one step.
+    answer.reason === 'not_processed' && canResend && state.slot
+      ? h('div', { class: 'actions' }, button(t('rejected.try_again'), () => choose(state.slot)))
+      : null,
     answer.reason === 'already_booked'
       ? buttonLink('#/booking', t('start.manage_link'))
       : buttonLink(state.center && state.campaign ? '#/book/days' : '#/book', t('rejected.search_again'), { secondary: alternatives.length > 0 }),

@@ -6,7 +6,10 @@ import { ApiError, apiUrl, parseRetryAfter } from '../api.js';
 import { state } from '../state.js';
 import { h, page, para, buttonLink, announce } from '../ui.js';
 
-const MAX_DELAY_S = 30;
+const MAX_DELAY_S = 30; // our own backoff on trouble
+// The room's Retry-After is followed as given: before opening it points at the opening (hours away, perhaps),
+// later it grows with the wait. The cap only guards against a nonsensical value.
+const MAX_RETRY_AFTER_S = 6 * 3600;
 const ANNOUNCE_EVERY_MS = 30000;
 const enc = encodeURIComponent;
 // campaign id → {entry_id, token, expires_at}: in memory only, like the rest of the site's state. A reload
@@ -131,7 +134,7 @@ export async function waitingView(ctx) {
       trouble.hidden = true;
       show(answer.data);
       if (answer.data.status === 'admitted' && entryId) return;
-      delay = Math.min(MAX_DELAY_S, Math.max(1, answer.retryAfter != null ? answer.retryAfter : delay));
+      delay = Math.min(MAX_RETRY_AFTER_S, Math.max(1, answer.retryAfter != null ? answer.retryAfter : delay));
     } catch (error) {
       if (!ctx.isCurrent()) return;
       if (error instanceof ApiError && error.status === 404 && error.code === 'unknown_entry' && !entered) {

@@ -1,0 +1,171 @@
+"""The HTTP edge of the hotline and the audit: who the staff member is, request models, response bodies.
+
+Kept apart from the citizen edge (`schemas`, `views`, `commands`) so that the citizen contract stays as it
+is: a caller booked by an agent may have no e-mail, a citizen on the site must give one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import unicodedata
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from chalicelib.api import schemas, views
+from chalicelib.api.commands import body_hash
+from chalicelib.api.errors import ApiError, FieldProblem
+from chalicelib.api.http import STAFF_GROUPS_CLAIM, require_group
+from chalicelib.booking import domain as d
+from chalicelib.booking.audit import Actor, AuditPage, AuditRecord
+from chalicelib.booking.hotline import StaffService
+from chalicelib.booking.queries import BookingView
+from chalicelib.booking.services import BookingService
+
+# --- who acts -------------------------------------------------------------------------------------
+
+
+def staff_actor(request, *allowed: str) -> Actor:
+    """The signed-in staff member and the first of `allowed` roles they hold (401/403 as `require_group`)."""
+    user = require_group(request, *allowed)
+    claims = request.context["authorizer"]["claims"]
+    groups = claims.get(STAFF_GROUPS_CLAIM) or []
+    if isinstance(groups, str):
+        groups = groups.strip("[]").replace(",", " ").split()
+    return Actor(user=user, role=next(role for role in allowed if role in groups))
+
+
+# --- request models -------------------------------------------------------------------------------
+
+POSTAL_ADDRESS_MAX_LENGTH = 300
+
+
+def _postal_address(value: str | None) -> str | None:
+    """Street, number, postal code and town as the caller says them; lines kept, controls rejected."""
+    if value is None or not value.strip():
+        return None
+    lines = [" ".join(line.split()) for line in value.strip().splitlines()]
+    text = "\n".join(line for line in lines if line)
+    if len(text) > POSTAL_ADDRESS_MAX_LENGTH or any(unicodedata.category(ch)[0] == "C" for ch in text if ch != "\n"):
+        raise PydanticCustomError("invalid", "invalid postal address")
+    return text
+
+
+def _optional_email(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    return schemas._email(value)
+
+
+class CallerBody(schemas._Body):
+    """A caller as an agent takes them down: e-mail optional, but some way to reach them (phone or post)."""
+
+    given_name: schemas.Name
+    family_name: schemas.Name
+    birth_date: schemas.BirthDate
+    postal_code: schemas.PostalCode
+    email: Annotated[str | None, AfterValidator(_optional_email)] = None
+    phone: Annotated[str | None, AfterValidator(schemas._phone)] = None
+    postal_address: Annotated[str | None, AfterValidator(_postal_address)] = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> CallerBody:
+        if not (self.email or self.phone or self.postal_address):
+            raise PydanticCustomError("missing", "a phone number, postal address or e-mail is needed")
+        return self
+
+    def to_domain(self) -> d.Person:
+        return d.Person(**self.model_dump())
+
+
+class HotlineBookingRequestBody(schemas._Body):
+    campaign_id: schemas.Identifier
+    center_id: schemas.Identifier
+    slot_id: schemas.Identifier
+    flexible: bool = False
+    language: Literal["de", "en"] = "de"
+    person: CallerBody
+    second_slot_id: schemas.Identifier | None = None  # the second dose shown with slot_id (optional)
+
+
+class FindCallerQuery(schemas._Body):
+    given_name: schemas.Name
+    family_name: schemas.Name
+    birth_date: schemas.BirthDate
+    postal_code: schemas.PostalCode
+
+
+class AuditQuery(schemas._Body):
+    from_: schemas.ServiceDay = Field(alias="from")
+    to: schemas.ServiceDay
+    actor: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: Annotated[str, Field(max_length=400)] | None = None
+
+
+def parse_caller_query(query: dict) -> FindCallerQuery:
+    return schemas.parse(FindCallerQuery, query)
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def submit_for_caller(booking: BookingService, service: StaffService, body: HotlineBookingRequestBody,
+                      idempotency_key: str | None, actor: Actor) -> str:
+    """The citizen route's idempotent submit, with the hotline channel and the agent recorded, then audited.
+    Keys are kept apart from the web's, so an agent's retry never answers with a citizen's request."""
+    digest = body_hash(body)
+    key = f"hotline:header:{idempotency_key}" if idempotency_key else f"hotline:body:{digest}"
+    request_id = booking.submit(body.campaign_id, body.center_id, body.slot_id, body.flexible, body.language,
+                                body.person.to_domain(), channel=d.Channel.HOTLINE, agent=actor.user,
+                                submission=d.Submission(key=key, body_hash=digest),
+                                second_slot_id=body.second_slot_id)
+    service.booking_requested(actor, request_id, body.campaign_id, body.center_id, body.slot_id,
+                              has_email=body.person.email is not None)
+    return request_id
+
+
+def decode_cursor(cursor: str | None) -> tuple[date, str] | None:
+    if cursor is None:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
+        return date.fromisoformat(data["day"]), str(data["after"])
+    except (ValueError, KeyError, TypeError):
+        raise ApiError(400, "invalid_request", [FieldProblem("cursor", "invalid")]) from None
+
+
+def encode_cursor(cursor: tuple[date, str] | None) -> str | None:
+    if cursor is None:
+        return None
+    raw = json.dumps({"day": cursor[0].isoformat(), "after": cursor[1]}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+# --- response bodies ------------------------------------------------------------------------------
+
+
+def staff_booking(view: BookingView) -> dict:
+    """What an agent reads out and prints: the citizen's view plus contact, channel and the region's hotline."""
+    b = view.booking
+    return {
+        **views.booking(view),
+        "person": {"given_name": b.person.given_name, "family_name": b.person.family_name,
+                   "birth_date": b.person.birth_date.isoformat(), "postal_code": b.person.postal_code,
+                   "postal_address": b.person.postal_address, "phone": b.person.phone,
+                   "has_email": bool(b.person.email)},
+        "channel": b.channel.value,
+        "language": b.language,
+    }
+
+
+def audit_record(r: AuditRecord) -> dict:
+    return {"id": r.record_id, "at": r.at.isoformat(), "actor": r.actor, "role": r.role, "action": r.action,
+            "target": r.target, "channel": r.channel, "before": r.before, "after": r.after}
+
+
+def audit_page(page: AuditPage) -> dict:
+    return {"records": [audit_record(r) for r in page.records], "next_cursor": encode_cursor(page.cursor)}

@@ -1,0 +1,116 @@
+"""Use cases of hotline agents and the audit of every staff action that changes a booking or capacity.
+
+`StaffService` sits beside `BookingService` and `OperationsService` (it calls them, never the other way):
+agents find a caller (by code + birth date, or by name + birth date + postal code through the person's lock
+items), book for them (through the same submit as the site), and cancel without the birth date; ops
+actions are recorded after they happened. Each method takes the acting `Actor` and writes one audit record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+from chalicelib.booking import domain as d
+from chalicelib.booking.audit import (
+    Actor,
+    AuditAction,
+    AuditPage,
+    AuditTrail,
+    new_record,
+    summary_of_booking,
+    summary_of_campaign,
+)
+from chalicelib.booking.mail import publish_mail
+from chalicelib.booking.ports import Bookings, CallerIndex, MailOutbox
+from chalicelib.booking.queries import BookingQueries, BookingView
+from chalicelib.contracts.mail import MailKind
+
+# Ops act through the staff API (a console or curl), not on behalf of a caller.
+OPS_CHANNEL = "staff_api"
+
+
+class StaffService:
+    def __init__(self, queries: BookingQueries, bookings: Bookings, callers: CallerIndex, outbox: MailOutbox,
+                 audit: AuditTrail, person_key: Callable[[d.Person], str], clock: Callable[[], datetime]):
+        self._queries = queries
+        self._bookings = bookings
+        self._callers = callers
+        self._outbox = outbox
+        self._audit = audit
+        self._person_key = person_key
+        self._now = clock
+
+    # --- finding a caller -------------------------------------------------------------------------
+
+    def lookup(self, code: str, birth_date: date) -> BookingView:
+        """As the citizen looks up: a wrong birth date answers like an unknown code."""
+        return self._queries.lookup(code, birth_date)
+
+    def find(self, given_name: str, family_name: str, birth_date: date, postal_code: str) -> list[BookingView]:
+        """The caller's active bookings, by who they are (the lock's person key), checked against the postal
+        code they give: without the code, a name and a birth date alone would be enough to read a booking."""
+        probe = d.Person(given_name, family_name, birth_date, postal_code, None)
+        views = []
+        for code in self._callers.booking_codes(self._person_key(probe)):
+            booking = self._bookings.booking(code)
+            if booking is None or booking.status is not d.BookingStatus.ACTIVE:
+                continue
+            if booking.person.postal_code != postal_code:
+                continue
+            views.append(BookingView(booking, self._queries.center(booking.center_id)))
+        return views
+
+    # --- changing bookings ------------------------------------------------------------------------
+
+    def booking_requested(self, actor: Actor, request_id: str, campaign_id: str, center_id: str,
+                          slot_id: str, has_email: bool) -> None:
+        """Audit an agent's booking request (stored and queued before: not one transaction with it)."""
+        self._audit.record(new_record(actor, AuditAction.BOOKING_REQUESTED, request_id, self._now(), after={
+            "campaign_id": campaign_id, "center_id": center_id, "slot_id": slot_id, "mail": has_email}))
+
+    def cancel(self, actor: Actor, code: str) -> BookingView:
+        """An agent cancels for a caller: no birth date asked (the agent has identified the caller); the
+        audit record is written in the cancel's own transaction."""
+        booking = self._bookings.booking(d.normalise_booking_code(code))
+        if booking is None:
+            raise d.BookingNotFound()
+        center = self._queries.center(booking.center_id)
+        if booking.status is d.BookingStatus.CANCELLED:
+            return BookingView(booking, center)  # nothing changes, so nothing to audit
+        cancelled = booking.cancelled()
+        record = new_record(actor, AuditAction.BOOKING_CANCELLED, booking.code, self._now(),
+                            before=summary_of_booking(booking), after=summary_of_booking(cancelled))
+        if self._bookings.cancel(booking, self._person_key(booking.person), audit=record):
+            publish_mail(self._outbox, MailKind.BOOKING_CANCELLED, booking, center)
+        return BookingView(cancelled, center)
+
+    # --- ops actions (audited after they happened) -------------------------------------------------
+
+    def campaign_or_none(self, campaign_id: str) -> d.Campaign | None:
+        """The campaign as it was before ops change it (the audit's "before")."""
+        try:
+            return self._queries.campaign(campaign_id)
+        except d.UnknownCampaign:
+            return None
+
+    def campaign_put(self, actor: Actor, before: d.Campaign | None, after: d.Campaign) -> None:
+        self._audit.record(new_record(actor, AuditAction.CAMPAIGN_PUT, after.id, self._now(),
+                                      before=summary_of_campaign(before), after=summary_of_campaign(after),
+                                      channel=OPS_CHANNEL))
+
+    def contingent_released(self, actor: Actor, campaign_id: str, center_id: str, slots: list[d.Slot],
+                            added_capacity: int) -> None:
+        self._audit.record(new_record(actor, AuditAction.CONTINGENT_RELEASED, campaign_id, self._now(), after={
+            "center_id": center_id, "slot_ids": [s.slot_id for s in slots], "added_capacity": added_capacity},
+            channel=OPS_CHANNEL))
+
+    def waiting_room_put(self, actor: Actor, campaign_id: str, before: dict, after: dict) -> None:
+        self._audit.record(new_record(actor, AuditAction.WAITING_ROOM_PUT, campaign_id, self._now(),
+                                      before=before, after=after, channel=OPS_CHANNEL))
+
+    # --- the audit --------------------------------------------------------------------------------
+
+    def audit(self, first: date, last: date, actor: str | None, limit: int,
+              cursor: tuple[date, str] | None = None) -> AuditPage:
+        return self._audit.list(first, last, actor, limit, cursor)

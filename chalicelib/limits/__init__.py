@@ -1,0 +1,1 @@
+"""Abuse limits: fixed-window counters per booking code, person, client address and mail address."""

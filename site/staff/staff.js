@@ -1,0 +1,448 @@
+// The hotline console (docs/hotline.md): find a caller, book for a caller, cancel, print the confirmation.
+// No build step and no inline script; the token is kept in memory only (a reload asks for it again).
+
+const config = window.VAXSLOT_CONFIG || {};
+const API = String(config.apiBaseUrl || '').replace(/\/+$/, '');
+const TZ = 'Europe/Berlin';
+const POLL_MS = 500;
+const POLL_LIMIT_MS = 90000;
+
+let token = '';
+let rebookAvailable = false;
+let current = null; // the booking shown last: what "print" prints
+let rebooking = null; // the code being rebooked, when the book form is used for a rebook
+
+const $ = (id) => document.getElementById(id);
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith('on')) el.addEventListener(name.slice(2), value);
+    else el.setAttribute(name, value === true ? '' : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+// --- talking to the API ---------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = error.code || 'unknown';
+    this.field = error.field || null;
+  }
+}
+
+async function call(method, path, { query, body, headers = {} } = {}) {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query || {})) if (value) search.set(name, value);
+  const url = `${API}${path}${search.toString() ? `?${search}` : ''}`;
+  const init = { method, headers: { Accept: 'application/json', Authorization: token, ...headers } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, init);
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+// --- messages -------------------------------------------------------------------------------------
+
+function say(text) {
+  $('status').textContent = text;
+}
+
+function alertError(error) {
+  const box = $('alert');
+  let text = error instanceof ApiError ? error.message : 'Keine Verbindung zum Dienst. Bitte noch einmal versuchen.';
+  if (error instanceof ApiError && error.status === 401) text = 'Die Anmeldung ist abgelaufen. Bitte neu anmelden.';
+  if (error instanceof ApiError && error.field) text += ` (Feld: ${error.field})`;
+  box.textContent = text;
+  box.hidden = false;
+}
+
+function clearAlert() {
+  $('alert').hidden = true;
+  $('alert').textContent = '';
+}
+
+// --- dates ----------------------------------------------------------------------------------------
+
+/** "1.5.1940", "01.05.1940" or "1940-05-01" → "1940-05-01"; anything else unchanged (the API says what is wrong). */
+function isoDate(text) {
+  const value = text.trim();
+  const german = value.match(/^(\d{1,2})\.(\d{1,2})\.(\d{4})$/);
+  if (german) return `${german[3]}-${german[2].padStart(2, '0')}-${german[1].padStart(2, '0')}`;
+  return value;
+}
+
+const dateTime = (iso) => new Date(iso).toLocaleString('de-DE', {
+  timeZone: TZ, weekday: 'long', day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit',
+});
+const shortDateTime = (iso) => new Date(iso).toLocaleString('de-DE', {
+  timeZone: TZ, weekday: 'short', day: '2-digit', month: '2-digit', hour: '2-digit', minute: '2-digit',
+});
+
+/** The code as it is read out on the phone: in groups, letters and digits apart. */
+const spelled = (code) => code.split('-').map((group) => group.split('').join(' ')).join(' – ');
+
+// --- a booking: read out, print, cancel -----------------------------------------------------------
+
+const WHAT_TO_BRING = [
+  'diese Terminbestätigung mit dem Buchungscode',
+  'einen amtlichen Lichtbildausweis (Personalausweis oder Reisepass)',
+  'die Krankenversicherungskarte',
+  'den Impfpass, wenn vorhanden',
+  'eine Liste der Medikamente, die Sie nehmen',
+];
+
+function bookingCard(booking, { headingLevel = 'h3' } = {}) {
+  const cancelled = booking.status === 'cancelled';
+  const row = (label, ...value) => [h('dt', {}, label), h('dd', {}, ...value)];
+  const card = h('article', { class: `booking${cancelled ? ' is-cancelled' : ''}`, 'aria-labelledby': `b-${booking.code}` },
+    h(headingLevel, { id: `b-${booking.code}`, tabindex: '-1' },
+      cancelled ? `Storniert: ${booking.code}` : `Buchung ${booking.code}`),
+    h('dl', { class: 'readout' },
+      row('Buchungscode zum Vorlesen', h('span', { class: 'code' }, spelled(booking.code))),
+      row('Name', `${booking.person.given_name} ${booking.person.family_name}`),
+      row('1. Impfung', booking.first ? dateTime(booking.first.start) : '–'),
+      booking.second ? row('2. Impfung', dateTime(booking.second.start)) : null,
+      row('Ort', booking.center.name, h('br'), booking.center.address),
+      booking.center.hotline ? row('Hotline der Region', booking.center.hotline) : null,
+      row('Bestätigung', booking.person.has_email ? 'per E-Mail und auf Wunsch per Post' : 'nur per Post (keine E-Mail)')));
+  if (!cancelled) {
+    card.append(h('div', { class: 'actions' },
+      h('button', { type: 'button', onclick: () => printLetter(booking) }, 'Bestätigung drucken'),
+      h('button', { type: 'button', class: 'danger', onclick: () => cancelBooking(booking.code, card) }, 'Stornieren'),
+      rebookAvailable ? h('button', { type: 'button', onclick: () => startRebook(booking) }, 'Umbuchen') : null));
+  }
+  current = cancelled ? current : booking;
+  return card;
+}
+
+function letter(booking) {
+  const person = booking.person;
+  const address = (person.postal_address || '').split('\n');
+  return [
+    h('p', { class: 'letter-sender' }, booking.center.name, h('br'), booking.center.address),
+    h('p', { class: 'letter-recipient' }, `${person.given_name} ${person.family_name}`,
+      ...address.map((line) => [h('br'), line])),
+    h('h2', {}, 'Ihre Impftermine'),
+    h('p', {}, `Guten Tag ${person.given_name} ${person.family_name},`),
+    h('p', {}, 'Ihre Termine sind gebucht. Bitte kommen Sie zu beiden Terminen.'),
+    h('p', { class: 'letter-code' }, 'Buchungscode: ', h('strong', {}, booking.code)),
+    h('dl', { class: 'readout' },
+      h('dt', {}, '1. Impfung'), h('dd', {}, dateTime(booking.first.start)),
+      booking.second ? [h('dt', {}, '2. Impfung'), h('dd', {}, dateTime(booking.second.start))] : null,
+      h('dt', {}, 'Ort'), h('dd', {}, booking.center.name, h('br'), booking.center.address)),
+    h('h3', {}, 'Bitte bringen Sie mit'),
+    h('ul', {}, WHAT_TO_BRING.map((item) => h('li', {}, item))),
+    h('p', {}, 'Absagen oder Fragen: ',
+      booking.center.hotline ? `Telefon ${booking.center.hotline}` : 'über die Hotline Ihrer Region',
+      ', mit Ihrem Buchungscode.'),
+  ];
+}
+
+function printLetter(booking = current) {
+  if (!booking) {
+    say('Noch keine Buchung zum Drucken: zuerst einen Anrufer finden oder buchen.');
+    return;
+  }
+  $('letter').replaceChildren(...letter(booking).flat());
+  say(`Druckansicht für ${booking.code} bereit.`);
+  window.print();
+}
+
+async function cancelBooking(code, card) {
+  clearAlert();
+  if (!window.confirm(`Buchung ${code} mit beiden Terminen stornieren?`)) return;
+  try {
+    const booking = await call('POST', `/v1/staff/bookings/${encodeURIComponent(code)}/cancel`);
+    const replacement = bookingCard(booking);
+    if (card) card.replaceWith(replacement);
+    else $('cancel-result').replaceChildren(replacement);
+    say(`Buchung ${code} ist storniert. Beide Termine sind wieder frei.`);
+    replacement.querySelector('[tabindex="-1"]').focus();
+  } catch (error) {
+    alertError(error);
+  }
+}
+
+// --- find a caller --------------------------------------------------------------------------------
+
+function showFound(bookings) {
+  const results = $('find-results');
+  if (!bookings.length) {
+    results.replaceChildren(h('p', { tabindex: '-1', class: 'none' }, 'Keine aktive Buchung gefunden. Angaben prüfen.'));
+  } else {
+    results.replaceChildren(...bookings.map((b) => bookingCard(b)));
+  }
+  say(bookings.length ? `${bookings.length} Buchung(en) gefunden.` : 'Keine Buchung gefunden.');
+  results.querySelector('[tabindex="-1"]').focus();
+}
+
+async function findByCode(event) {
+  event.preventDefault();
+  clearAlert();
+  const form = event.target;
+  try {
+    const booking = await call('GET', `/v1/staff/bookings/${encodeURIComponent(form.code.value.trim())}`,
+      { query: { birth_date: isoDate(form.birth_date.value) } });
+    showFound([booking]);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) showFound([]);
+    else alertError(error);
+  }
+}
+
+async function findByName(event) {
+  event.preventDefault();
+  clearAlert();
+  const form = event.target;
+  try {
+    const found = await call('GET', '/v1/staff/bookings', { query: {
+      given_name: form.given_name.value, family_name: form.family_name.value,
+      birth_date: isoDate(form.birth_date.value), postal_code: form.postal_code.value.trim() } });
+    showFound(found.bookings);
+  } catch (error) {
+    alertError(error);
+  }
+}
+
+// --- book for a caller: postal code → centre → pair → details ---------------------------------------
+
+let campaign = null;
+
+async function checkCaller() {
+  clearAlert();
+  const postal = $('book-postal').value.trim();
+  const birth = isoDate($('book-birth').value);
+  const centerSelect = $('book-center');
+  try {
+    const eligibility = await call('POST', '/v1/eligibility', { body: { postal_code: postal, birth_date: birth } });
+    if (!eligibility.eligible) {
+      campaign = null;
+      centerSelect.disabled = true;
+      say(`Keine buchbare Impfaktion für diese Angaben (${eligibility.reason}).`);
+      $('book-postal').focus();
+      return;
+    }
+    campaign = eligibility.campaigns[0];
+    const { centers } = await call('GET', '/v1/centers', { query: { postal_code: postal } });
+    const offered = centers.filter((c) => campaign.center_ids.includes(c.id));
+    centerSelect.replaceChildren(h('option', { value: '' }, 'Bitte wählen'),
+      ...offered.map((c) => h('option', { value: c.id }, `${c.name} – ${c.address}`)));
+    centerSelect.disabled = false;
+    say(`${campaign.name}: ${offered.length} Impfzentrum/-zentren. Zentrum wählen.`);
+    centerSelect.focus();
+  } catch (error) {
+    alertError(error);
+  }
+}
+
+async function loadPairs() {
+  clearAlert();
+  const pairSelect = $('book-pair');
+  const centerId = $('book-center').value;
+  if (!campaign || !centerId) return;
+  try {
+    const availability = await call('GET', `/v1/centers/${encodeURIComponent(centerId)}/availability`,
+      { query: { campaign: campaign.id, days: String(campaign.booking_window_days || 28) } });
+    const pairs = availability.days.flatMap((day) => day.slots);
+    pairSelect.replaceChildren(h('option', { value: '' }, pairs.length ? 'Bitte wählen' : 'Keine freien Termine'),
+      ...pairs.map((p) => h('option', { value: p.slot_id },
+        p.second_dose ? `${shortDateTime(p.start)} und ${shortDateTime(p.second_dose.start)}` : shortDateTime(p.start))));
+    pairSelect.disabled = !pairs.length;
+    say(pairs.length ? `${pairs.length} Terminpaare frei. Paar wählen.` : 'In diesem Zentrum ist nichts frei.');
+    if (pairs.length) pairSelect.focus();
+  } catch (error) {
+    alertError(error);
+  }
+}
+
+async function pollDecision(requestId) {
+  const deadline = Date.now() + POLL_LIMIT_MS;
+  for (;;) {
+    const state = await call('GET', `/v1/booking-requests/${encodeURIComponent(requestId)}`);
+    if (state.status !== 'queued') return state;
+    if (Date.now() > deadline) throw new Error('timeout');
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+const REJECTIONS = {
+  slot_taken: 'Das Terminpaar ist inzwischen vergeben. Bitte ein anderes wählen.',
+  already_booked: 'Diese Person hat schon eine Buchung in dieser Impfaktion (Anrufer finden).',
+  not_eligible: 'Diese Person kann in dieser Impfaktion (noch) nicht buchen.',
+  no_capacity: 'Es sind keine Termine mehr frei.',
+};
+
+async function book(event) {
+  event.preventDefault();
+  clearAlert();
+  const form = event.target;
+  const value = (name) => form[name].value.trim();
+  if (!campaign || !value('center_id') || !value('slot_id')) {
+    say('Zuerst Postleitzahl und Geburtsdatum prüfen, dann Zentrum und Terminpaar wählen.');
+    $('book-postal').focus();
+    return;
+  }
+  if (!value('phone') && !value('postal_address') && !value('email')) {
+    say('Telefon, Postanschrift oder E-Mail angeben.');
+    $('book-phone').focus();
+    return;
+  }
+  const person = {
+    given_name: value('given_name'), family_name: value('family_name'), birth_date: isoDate(value('birth_date')),
+    postal_code: value('postal_code'), phone: value('phone') || null,
+    postal_address: form.postal_address.value.trim() || null, email: value('email') || null,
+  };
+  const submit = $('book-submit');
+  submit.disabled = true;
+  try {
+    if (rebooking) {
+      const booking = await call('POST', `/v1/staff/bookings/${encodeURIComponent(rebooking)}/rebook`, {
+        body: { center_id: value('center_id'), slot_id: value('slot_id') },
+        headers: { 'Idempotency-Key': crypto.randomUUID() } });
+      rebooking = null;
+      showBooked(booking.booking || booking);
+      return;
+    }
+    const accepted = await call('POST', '/v1/staff/booking-requests', {
+      body: { campaign_id: campaign.id, center_id: value('center_id'), slot_id: value('slot_id'), flexible: false,
+        language: 'de', person },
+      headers: { 'Idempotency-Key': crypto.randomUUID() } });
+    say('Anfrage angenommen, wird gebucht …');
+    const state = await pollDecision(accepted.request_id);
+    if (state.status === 'booked') {
+      const booking = await call('GET', `/v1/staff/bookings/${encodeURIComponent(state.booking.code)}`,
+        { query: { birth_date: person.birth_date } });
+      showBooked(booking);
+    } else {
+      say(REJECTIONS[state.reason] || 'Nicht gebucht.');
+      $('book-result').replaceChildren(h('p', { class: 'rejected', tabindex: '-1' }, REJECTIONS[state.reason] || 'Nicht gebucht.'));
+      $('book-result').firstChild.focus();
+      if (state.reason === 'slot_taken') loadPairs();
+    }
+  } catch (error) {
+    alertError(error);
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+function showBooked(booking) {
+  const card = bookingCard(booking);
+  $('book-result').replaceChildren(card);
+  say(`Gebucht: ${booking.code}. Bitte dem Anrufer vorlesen.`);
+  card.querySelector('[tabindex="-1"]').focus();
+}
+
+function startRebook(booking) {
+  rebooking = booking.code;
+  $('book-postal').value = booking.person.postal_code;
+  $('book-birth').value = booking.person.birth_date;
+  $('book-given').value = booking.person.given_name;
+  $('book-family').value = booking.person.family_name;
+  say(`Umbuchen von ${booking.code}: neues Zentrum und Terminpaar wählen, dann „Buchen“.`);
+  goTo('book');
+  checkCaller();
+}
+
+// --- cancel by code -------------------------------------------------------------------------------
+
+function cancelByCode(event) {
+  event.preventDefault();
+  cancelBooking(event.target.code.value.trim(), null);
+}
+
+// --- sign-in, shortcuts ---------------------------------------------------------------------------
+
+async function detectRebook() {
+  // Rebooking is another route (branch `rebook`): offered only if this API has it. A made-up code answers
+  // 404 unknown_booking or 400 where the route exists; 404 unknown_route, 403 or 405 where it does not.
+  try {
+    await call('POST', '/v1/staff/bookings/AAAA-AAAA-AA/rebook', { body: {} });
+    rebookAvailable = true;
+  } catch (error) {
+    rebookAvailable = error instanceof ApiError && error.code !== 'unknown_route' && ![403, 405].includes(error.status);
+  }
+}
+
+async function signIn(value) {
+  token = value.trim().replace(/^Bearer\s+/i, '');
+  const claims = (() => {
+    try {
+      return JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    } catch {
+      return {};
+    }
+  })();
+  $('signin').hidden = true;
+  $('console').hidden = false;
+  const who = $('signed-in');
+  who.textContent = `Angemeldet: ${claims['cognito:username'] || 'unbekannt'}`;
+  who.hidden = false;
+  say('Angemeldet. Alt+1: Anrufer finden.');
+  goTo('find');
+  await detectRebook();
+}
+
+function goTo(id) {
+  const section = $(id);
+  section.scrollIntoView({ block: 'start' });
+  const first = section.querySelector('input, select, textarea');
+  (first || section).focus();
+}
+
+document.addEventListener('keydown', (event) => {
+  if (!event.altKey || event.ctrlKey || event.metaKey || $('console').hidden) return;
+  const target = { 1: 'find', 2: 'book', 3: 'cancel' }[event.key];
+  if (target) {
+    event.preventDefault();
+    goTo(target);
+  } else if (event.key === '4') {
+    event.preventDefault();
+    printLetter();
+  }
+});
+
+for (const link of document.querySelectorAll('.tasks a')) {
+  link.addEventListener('click', (event) => {
+    event.preventDefault();
+    goTo(link.getAttribute('href').slice(1));
+  });
+}
+
+$('signin-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  if ($('token').value.trim()) signIn($('token').value);
+  else $('token').focus();
+});
+$('find-code-form').addEventListener('submit', findByCode);
+$('find-name-form').addEventListener('submit', findByName);
+$('book-check').addEventListener('click', checkCaller);
+$('book-center').addEventListener('change', loadPairs);
+$('book-form').addEventListener('submit', book);
+$('cancel-form').addEventListener('submit', cancelByCode);
+
+// On AWS the Cognito hosted UI (implicit grant) sends the agent back with #id_token=… (docs/hotline.md).
+if (config.staffSignInUrl) {
+  $('hosted-ui-link').href = config.staffSignInUrl;
+  $('hosted-ui').hidden = false;
+}
+const fromHostedUi = new URLSearchParams(location.hash.slice(1)).get('id_token');
+if (fromHostedUi) {
+  history.replaceState(null, '', location.pathname);
+  signIn(fromHostedUi);
+}
+document.documentElement.dataset.ready = 'true';

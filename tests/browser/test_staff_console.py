@@ -1,0 +1,137 @@
+"""The hotline console in chromium: sign in with a local token, book for a caller without e-mail from the
+keyboard, read the booking out, print the confirmation; axe finds nothing on any state. And the citizen site
+names the hotline of the chosen centre's region."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from infra.local.token import local_staff_token
+from tests.browser.support import (
+    SCREENSHOTS,
+    Person,
+    assert_accessible,
+    assert_focus_visible,
+    check_eligibility,
+    choose_slot,
+    screenshot,
+)
+
+
+@pytest.fixture()
+def console(browser, site_url):
+    """The console at desk size, with window.print recorded instead of opening a dialog."""
+    context = browser.new_context(locale="de-DE", viewport={"width": 1280, "height": 900}, timezone_id="Europe/Berlin")
+    context.set_default_timeout(20000)
+    errors: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.add_init_script("window.print = () => { window.__printed = (window.__printed || 0) + 1; };")
+    page.goto(site_url + "/staff/")
+    page.wait_for_selector("html[data-ready]")
+    yield page
+    context.close()
+    assert not errors, f"script errors in the console: {errors}"
+
+
+def sign_in(page, user: str = "agent-browser") -> None:
+    page.locator("#token").fill(local_staff_token(user, "hotline"))
+    page.keyboard.press("Enter")
+    expect(page.locator("#signed-in")).to_have_text(f"Angemeldet: {user}")
+
+
+def test_an_agent_books_a_caller_without_email_from_the_keyboard_and_prints_the_confirmation(console):
+    page = console
+    assert_accessible(page, "console: sign-in")
+    sign_in(page)
+    assert_accessible(page, "console: signed in")
+    expect(page.locator("nav")).to_contain_text("Alt+2")  # the shortcuts are on screen
+
+    family = f"Telefon{uuid.uuid4().hex[:6]}"
+    page.keyboard.press("Alt+2")
+    expect(page.locator("#book-postal")).to_be_focused()
+    assert_focus_visible(page)
+    page.keyboard.type("44141")
+    page.keyboard.press("Tab")
+    page.keyboard.type("01.05.1940")
+    page.keyboard.press("Tab")
+    expect(page.locator("#book-check")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#book-center")).to_be_focused()
+    page.locator("#book-center").select_option("dortmund")
+    expect(page.locator("#book-pair")).to_be_focused()
+    page.locator("#book-pair").select_option(index=1)
+    page.keyboard.press("Tab")
+    expect(page.locator("#book-given")).to_be_focused()
+    page.keyboard.type("Erika")
+    page.keyboard.press("Tab")
+    page.keyboard.type(family)
+    page.keyboard.press("Tab")
+    page.keyboard.type("0231 765432")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Hauptstraße 7")
+    page.keyboard.press("Enter")
+    page.keyboard.type("44141 Dortmund")
+    assert_accessible(page, "console: booking form filled")
+    page.keyboard.press("Tab")  # e-mail: left empty
+    page.keyboard.press("Tab")
+    expect(page.locator("#book-submit")).to_be_focused()
+    page.keyboard.press("Enter")
+
+    card = page.locator("#book-result .booking")
+    expect(card).to_contain_text("nur per Post (keine E-Mail)", timeout=90000)
+    code = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{2}", card.locator("h3").inner_text()).group(0)
+    expect(card.locator("h3")).to_be_focused()
+    expect(card).to_contain_text("2. Impfung")
+    expect(card).to_contain_text("0800 116 117 02")  # Westfalen-Lippe's hotline
+    expect(page.locator("#status")).to_contain_text(f"Gebucht: {code}")
+    assert_accessible(page, "console: booked")
+    screenshot(page, "staff-booked")
+
+    page.keyboard.press("Alt+4")
+    assert page.evaluate("window.__printed") == 1
+    page.emulate_media(media="print")
+    letter = page.locator("#letter")
+    expect(letter).to_be_visible()
+    expect(page.locator("#console")).to_be_hidden()
+    for text in (code, "1. Impfung", "2. Impfung", "Rheinlanddamm 200, 44139 Dortmund", "Bitte bringen Sie mit",
+                 "Personalausweis", "Hauptstraße 7", "44141 Dortmund", "0800 116 117 02"):
+        expect(letter).to_contain_text(text)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "staff-print.png"), full_page=True)
+    page.emulate_media(media="screen")
+
+    # The same caller found by name, then cancelled by the agent.
+    page.keyboard.press("Alt+1")
+    page.locator("#find-given").fill("ERIKA")
+    page.locator("#find-family").fill(family)
+    page.locator("#find-birth").fill("1.5.1940")
+    page.locator("#find-postal").fill("44141")
+    page.locator("#find-postal").press("Enter")
+    found = page.locator("#find-results .booking")
+    expect(found).to_have_count(1)
+    expect(found.locator("h3")).to_have_text(f"Buchung {code}")
+    assert_accessible(page, "console: caller found")
+    page.once("dialog", lambda dialog: dialog.accept())
+    found.get_by_role("button", name="Stornieren").click()
+    expect(page.locator("#find-results .booking h3")).to_have_text(f"Storniert: {code}")
+
+
+def test_an_unknown_code_says_nothing_was_found(console):
+    sign_in(console)
+    console.locator("#find-code").fill("AAAA-BBBB-CC")
+    console.locator("#find-code-birth").fill("01.05.1940")
+    console.locator("#find-code-birth").press("Enter")
+    expect(console.locator("#find-results")).to_contain_text("Keine aktive Buchung gefunden")
+    assert_accessible(console, "console: nothing found")
+
+
+def test_the_citizen_site_names_the_hotline_of_the_chosen_centres_region(open_site):
+    page = open_site("/#/book")
+    check_eligibility(page, Person("Karl", "Rhein", "1939-03-03", postal_code="50679"))
+    choose_slot(page, center="Impfzentrum Köln")
+    expect(page.locator("footer")).to_contain_text("0800 116 117 01")  # Nordrhein, not Westfalen-Lippe's 02

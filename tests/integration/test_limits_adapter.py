@@ -1,0 +1,85 @@
+"""The limit counters and verifications in DynamoDB (patched moto server): the conditional ADD holds under
+concurrency, counters expire by TTL attribute, and no subject is stored in clear."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.limits.domain import Limit, TooManyRequests
+from chalicelib.limits.dynamo import CounterItem, DynamoCounters
+from chalicelib.limits.limiter import Limiter
+from chalicelib.verification import domain as v
+from chalicelib.verification.dynamo import DynamoVerifications
+
+PEPPER = b"integration-pepper"
+
+
+@pytest.fixture()
+def counters(stack):
+    bootstrap.catalog()  # binds the table's models to the stack's moto server
+    return DynamoCounters()
+
+
+def race(limiter: Limiter, limit: Limit, subject: str, attempts: int, threads: int = 16) -> int:
+    def one(_):
+        try:
+            limiter.hit(limit, subject)
+            return 1
+        except TooManyRequests:
+            return 0
+
+    with ThreadPoolExecutor(threads) as pool:
+        return sum(pool.map(one, range(attempts)))
+
+
+def test_sixteen_threads_get_no_more_than_the_limit_accepted(counters):
+    limiter = Limiter(counters, PEPPER)
+    limit = Limit(f"race-{uuid.uuid4().hex[:6]}", 25, 3600)
+    assert race(limiter, limit, "203.0.113.7", 120) == 25
+    assert race(limiter, limit, "203.0.113.8", 10) == 10  # another subject: its own counter
+
+
+def test_a_sharded_limit_under_sixteen_threads_accepts_no_more_than_its_maximum(counters):
+    limiter = Limiter(counters, PEPPER)
+    limit = Limit(f"shards-{uuid.uuid4().hex[:6]}", 40, 3600, shards=4)
+    accepted = race(limiter, limit, "203.0.113.9", 160)
+    assert limit.max_hits - (limit.shards - 1) <= accepted <= limit.max_hits
+
+
+def test_a_counter_item_holds_a_keyed_hash_a_window_and_a_ttl_after_its_window(counters):
+    now = datetime.now(timezone.utc)
+    name = f"ttl-{uuid.uuid4().hex[:6]}"
+    ticket = Limiter(counters, PEPPER, clock=lambda: now).hit(Limit(name, 3, 60), "ABCD-EFGH-JK")
+    item = CounterItem.get(f"LIMIT#{ticket.key}", f"WINDOW#{ticket.window.start}", consistent_read=True)
+    assert "ABCD" not in item.pk and item.n == 1
+    assert ticket.window.start <= now.timestamp() < ticket.window.end < item.expires_at
+    assert counters.value(ticket.key, ticket.window.start) == 1
+    assert counters.value(ticket.key, ticket.window.end) == 0  # the next window starts from nothing
+
+
+def test_giving_back_frees_the_hit_again(counters):
+    limiter = Limiter(counters, PEPPER)
+    limit = Limit(f"back-{uuid.uuid4().hex[:6]}", 1, 3600)
+    ticket = limiter.hit(limit, "s")
+    with pytest.raises(TooManyRequests):
+        limiter.hit(limit, "s")
+    limiter.give_back(ticket)
+    limiter.hit(limit, "s")
+
+
+def test_a_verification_round_trips_and_keeps_its_first_verified_time(counters):
+    store = DynamoVerifications()
+    sent = datetime.now(timezone.utc).replace(microsecond=0)
+    verification = v.Verification(v.new_id(), "campaign", v.Channel.EMAIL, v.address_digest(PEPPER, "a@b.de"),
+                                  v.code_digest(PEPPER, "x", "123456"), sent)
+    store.add(verification)
+    assert store.get(verification.id) == verification
+    store.mark_verified(verification.id, sent + timedelta(hours=1))
+    store.mark_verified(verification.id, sent + timedelta(hours=2))
+    assert store.get(verification.id).verified_until == sent + timedelta(hours=1)
+    assert store.get(v.new_id()) is None
