@@ -52,7 +52,11 @@ browser-deps: ## Install Debian's chromium for the browser tests if it is missin
 	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) browser-deps ## Install what tests need and run them all
+# Lint first: ruff check and mypy. `ruff format --check` joins `test` only once the whole tree has been formatted
+# in one pass (issue #8's last step); until then it runs in `make lint` alone.
+test: $(STAMP) browser-deps ## Lint (ruff check, mypy), then install what tests need and run them all
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 screenshots: $(STAMP) browser-deps ## Run the browser tests and refresh docs/screenshots/

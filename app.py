@@ -1,6 +1,7 @@
 """vaxslot's entry points: HTTP routes and queue handlers. Each one only translates; the work is in chalicelib."""
 
 import os
+from collections.abc import Mapping
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -35,7 +36,7 @@ route = lambda path, **kw: lambda view: app.route(path, cors=CORS, **kw)(api_vie
 STAFF = CognitoUserPoolAuthorizer("StaffUserPool", provider_arns=[os.environ.get("STAFF_USER_POOL_ARN", "")])
 
 
-def _query() -> dict:
+def _query() -> Mapping[str, str]:
     return app.current_request.query_params or {}
 
 
@@ -219,7 +220,8 @@ def release_contingent(campaign_id):
     actor = staff.staff_actor(request, "ops")
     body = schemas.parse_json_body(schemas.ContingentBody, request.raw_body)
     key = schemas.require_header(request.headers, "Idempotency-Key")
-    bootstrap.contingent_idempotency().register_lambda_context(app.lambda_context)
+    # chalice's LambdaContext carries what powertools reads; mypy sees two unrelated classes.
+    bootstrap.contingent_idempotency().register_lambda_context(app.lambda_context)  # type: ignore[arg-type]
     slots = commands.release_contingent(bootstrap.release_contingent_once(), campaign_id, body, key)
     bootstrap.staff_service().contingent_released(actor, campaign_id, body.center_id, slots,
                                                   added_capacity=sum(s.capacity for s in body.slots))
@@ -263,6 +265,66 @@ def staff_audit():
     page = bootstrap.staff_service().audit(query.from_, query.to, query.actor, query.limit,
                                            staff.decode_cursor(query.cursor))
     return json_response(staff.audit_page(page))
+
+
+# --- supply changes and reports (ops; docs/operations.md "Supply changes") ---------------------------
+
+
+@route("/v1/staff/campaigns/{campaign_id}/capacity-cuts", methods=["POST"], authorizer=STAFF)
+def cut_capacity(campaign_id):
+    """Setting a capacity is the same however often it is sent: no Idempotency-Key needed."""
+    require_group(app.current_request, "ops")
+    body = schemas.parse_json_body(schemas.CapacityCutBody, app.current_request.raw_body)
+    changes = bootstrap.operations_service().reduce_capacity(schemas.parse_identifier(campaign_id), body.center_id,
+                                                             body.capacity, body.slot_id, body.day)
+    count("CapacityCut")
+    return json_response(views.capacity_cut(campaign_id, body.center_id, changes))
+
+
+@route("/v1/staff/campaigns/{campaign_id}/centre-day-operations", methods=["POST"], authorizer=STAFF)
+def centre_day_operation(campaign_id):
+    """Cancel a centre's days in bounded batches: 202 until done; the same request (same key) goes on with it."""
+    request = app.current_request
+    user = require_group(request, "ops")
+    body = schemas.parse_json_body(schemas.CentreDayBody, request.raw_body)
+    query = schemas.parse(schemas.OperationQuery, _query())
+    key = schemas.require_header(request.headers, "Idempotency-Key")
+    operation = commands.centre_day_operation(schemas.parse_identifier(campaign_id), body, key, user)
+    progress = bootstrap.operations_service().cancel_centre_days(operation, query.batch)
+    count("CentreDayOperationRun")
+    return json_response(views.centre_day_operation(progress), 200 if progress.done else 202)
+
+
+@route("/v1/staff/operations/{operation_id}", methods=["GET"], authorizer=STAFF)
+def operation_progress(operation_id):
+    require_group(app.current_request, "ops", "admin")
+    progress = bootstrap.operations_service().operation(schemas.operation_id(operation_id))
+    return json_response(views.centre_day_operation(progress))
+
+
+@route("/v1/staff/bookings/{code}/second-dose", methods=["POST"], authorizer=STAFF)
+def add_second_dose(code):
+    """The 2021 repair: a first dose without its second gets one (one transaction; inside the interval window).
+    A repeated call answers 400 second_dose_not_missing and changes nothing."""
+    require_group(app.current_request, "ops")
+    body = schemas.parse_json_body(schemas.SecondDoseBody, app.current_request.raw_body)
+    booking = bootstrap.operations_service().add_second_dose(code, body.slot_id)
+    count("SecondDoseAdded")
+    return json_response(views.second_dose(booking))
+
+
+@route("/v1/staff/reports/daily", methods=["GET"], authorizer=STAFF)
+def daily_report():
+    request = app.current_request
+    require_group(request, "ops", "admin")
+    query = schemas.parse(schemas.ReportQuery, _query())
+    rows = bootstrap.operations_service().daily_report(query.campaign, query.from_, query.to)
+    wants_csv = query.format == "csv" or (query.format is None and "text/csv" in (request.headers.get("accept") or ""))
+    if wants_csv:
+        return Response(body=views.daily_report_csv(rows), status_code=200, headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="report-{query.campaign}.csv"'})
+    return json_response(views.daily_report(rows))
 
 
 # --- queue workers --------------------------------------------------------------------------------

@@ -24,8 +24,10 @@ from chalicelib.booking.operations import OperationsService
 from chalicelib.booking.queries import BookingQueries
 from chalicelib.booking.queues import SendNowMailOutbox, SqsMailOutbox, SqsRequestQueue
 from chalicelib.booking.reconciliation import Reconciliation
+from chalicelib.booking.released import ReleasedCatalog
 from chalicelib.booking.services import BookingService
 from chalicelib.booking.storage import DynamoBookings, DynamoCatalog
+from chalicelib.booking.storage.supply import DynamoSupply
 from chalicelib.contracts.local_time import LOCAL_TZ
 from chalicelib.contracts.mail import MailKind, MailMessage
 from chalicelib.dynamo_binding import bind_table
@@ -107,6 +109,12 @@ def catalog() -> CachedCatalog:
 
 
 @functools.cache
+def booking_catalog() -> ReleasedCatalog:
+    """The catalogue booking reads: slots of a scheduled contingent appear at their release time."""
+    return ReleasedCatalog(catalog(), now)
+
+
+@functools.cache
 def _bookings() -> DynamoBookings:
     return DynamoBookings(_connection(), clock=now, retention=retention())
 
@@ -114,7 +122,7 @@ def _bookings() -> DynamoBookings:
 @functools.cache
 def booking_queries() -> BookingQueries:
     """The read side: catalogue, eligibility, availability, request state, look-up."""
-    return BookingQueries(catalog(), _bookings(), clock=now,
+    return BookingQueries(booking_catalog(), _bookings(), clock=now,
                           availability_max_age_s=get_settings().availability_max_age_s)
 
 
@@ -137,7 +145,7 @@ def booking_service() -> BookingService:
     queued_mail = SqsMailOutbox(sqs, _queue_url(s.notify_queue_name))
     return BookingService(
         queries=booking_queries(),
-        catalog=catalog(),
+        catalog=booking_catalog(),
         bookings=_bookings(),
         queue=SqsRequestQueue(sqs, _queue_url(s.booking_queue_name)),
         # Mail goes out from the worker that decided it; the notify queue is the retry path (docs/architecture.md).
@@ -150,7 +158,10 @@ def booking_service() -> BookingService:
 
 @functools.cache
 def operations_service() -> OperationsService:
-    return OperationsService(catalog(), clock=now)
+    s = get_settings()
+    return OperationsService(catalog(), clock=now, supply=DynamoSupply(_bookings(), clock=now), bookings=_bookings(),
+                             outbox=SqsMailOutbox(_client("sqs"), _queue_url(s.notify_queue_name)),
+                             person_key_pepper=_person_key_pepper())
 
 
 @functools.cache
@@ -264,7 +275,8 @@ def reset() -> None:
     from chalicelib import settings
 
     settings.get_settings.cache_clear()
-    for factory in (_client, _mail_client, _queue_url, _person_key_pepper, _connection, catalog, _bookings,
+    for factory in (_client, _mail_client, _queue_url, _person_key_pepper, _connection, catalog, booking_catalog,
+                    _bookings,
                     booking_queries, audit_trail, staff_service, booking_service, operations_service, reconciliation,
                     mail_service, mail_retry, privacy_service, contingent_idempotency, release_contingent_once,
                     _admission_token_key, waiting_room_service):

@@ -55,7 +55,7 @@ def progress(message: str) -> None:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def timed_calls(calls: int, threads: int, call) -> tuple[float, list[float]]:
@@ -79,6 +79,7 @@ def bench_campaign(stack: LocalStack, pairs: int) -> tuple[str, list[str]]:
     """A campaign of its own at Dortmund with room for `pairs` bookings, 10 per first-dose slot."""
     campaign_id = f"bench-{uuid.uuid4().hex[:6]}"
     now = datetime.now(d.LOCAL_TZ)
+    assert stack.catalog is not None  # set by LocalStack.start()
     stack.catalog.add_campaign(d.Campaign(
         campaign_id, "Bench", "comirnaty", 2, 21, 42, frozenset({"westfalen-lippe"}), ("dortmund",),
         opens_at=now - timedelta(hours=1), born_on_or_before=date(1940, 12, 31)))
@@ -108,6 +109,7 @@ def booking_path(stack: LocalStack, bookings: int, threads: int) -> dict:
 
     ids: list[str] = []
     stack.wait_for_idle_queues(timeout_s=300)
+    assert stack.calls is not None  # set by LocalStack.start()
     before = stack.calls.snapshot()
     started = time.perf_counter()
     accepted_s, latencies = timed_calls(bookings, threads, submit)
@@ -150,13 +152,15 @@ class BareBooking:
         ref = lambda pk, sk: {"TableName": self._table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}  # noqa: E731
         items = [
             {"Update": {**ref("BENCH#SLOTS", sk), "UpdateExpression": "ADD booked :one",
-                        "ConditionExpression": "booked < #capacity", "ExpressionAttributeNames": {"#capacity": "capacity"},
+                        "ConditionExpression": "booked < #capacity",
+                        "ExpressionAttributeNames": {"#capacity": "capacity"},
                         "ExpressionAttributeValues": {":one": {"N": "1"}}}} for sk in self._slots
         ]
         items.append({"Update": {**ref(f"BENCH#REQUEST#{request_id}", "REQUEST"),
                                  "UpdateExpression": "SET #s = :booked", "ConditionExpression": "#s = :queued",
                                  "ExpressionAttributeNames": {"#s": "status"},
-                                 "ExpressionAttributeValues": {":booked": {"S": "booked"}, ":queued": {"S": "queued"}}}})
+                                 "ExpressionAttributeValues": {":booked": {"S": "booked"},
+                                                               ":queued": {"S": "queued"}}}})
         while len(items) < self._items:  # the booking and the person lock, as new items
             items.append({"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
                                   "Item": {"pk": {"S": f"BENCH#{uuid.uuid4().hex}"}, "sk": {"S": "ITEM"},
@@ -366,7 +370,7 @@ throttling answers) instead of a reset connection (`infra/local/stack.py`, `_Gat
   worker's reserved concurrency (docs/operations.md).
 * 2021's launch peak was ~700 requests/s at KVWL; these local figures do not show that vaxslot meets it,
   and no load test against AWS has been run.
-"""
+"""  # noqa: E501 - a markdown table row cannot wrap
 
 
 def main() -> None:
@@ -390,6 +394,7 @@ def main() -> None:
         logging.getLogger("vaxslot").setLevel(logging.WARNING)
         progress("warming up: bookings, bare call sequences, availability, raw Query ...")
         booking_path(stack, 20, args.threads)
+        assert stack.calls is not None  # set by LocalStack.start()
         tx_sizes = stack.calls.transaction_sizes
         tx_items = tx_sizes.most_common(1)[0][0]
         bare = BareBooking(stack.aws_url, tx_items, os.environ["MAIL_SENDER"])

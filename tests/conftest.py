@@ -20,7 +20,8 @@ def api(stack):
 
     class Api(requests.Session):
         def request(self, method, url, *args, **kwargs):
-            return super().request(method, stack.api_url + url, *args, timeout=kwargs.pop("timeout", 30), **kwargs)
+            kwargs.setdefault("timeout", 30)
+            return super().request(method, stack.api_url + url, *args, **kwargs)
 
     with Api() as session:
         yield session

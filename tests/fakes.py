@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.audit import AuditLog, AuditRecord, sort_key
-from chalicelib.booking.ports import Bookings, CallerIndex, Catalog, MailOutbox, RequestQueue
+from chalicelib.booking.ports import Bookings, CallerIndex, Catalog, MailOutbox, RequestQueue, Supply
 from chalicelib.contracts.mail import MailMessage
 from chalicelib.notify.ports import MailClaim, Mailer, MailLedger, SuppressionRecord
 
@@ -46,6 +46,8 @@ class FakeCatalog(Catalog):
         for slot in slots:
             key = (slot.campaign_id, slot.center_id, slot.slot_id)
             current = self.slot_table.get(key)
+            if current is not None and slot.release_at is not None:
+                raise d.InvalidInput("slots", "slot_exists")
             capacity = slot.capacity + (current.capacity if current else 0)
             self.slot_table[key] = replace(slot, capacity=capacity, booked=current.booked if current else 0)
 
@@ -217,6 +219,89 @@ class FakeCallerIndex(CallerIndex):
 
     def booking_codes(self, person_key):
         return [code for (key, _), code in self._bookings.locks.items() if key == person_key]
+
+
+class FakeSupply(Supply):
+    """The supply port over the fake catalogue and bookings, with the same conditions as the DynamoDB writes.
+
+    `bookings_in` reads in code order, as a scan reads in key order, and its cursor is the last code returned."""
+
+    def __init__(self, catalog: FakeCatalog, bookings: FakeBookings):
+        self._catalog = catalog
+        self._bookings = bookings
+        self.operations: dict[str, d.CentreDayOperation] = {}
+        self.changed_by: dict[str, str] = {}  # booking code → operation id
+
+    def set_capacity(self, slot, capacity):
+        key = (slot.campaign_id, slot.center_id, slot.slot_id)
+        current = self._catalog.slot_table[key]
+        if current.booked > capacity or current.capacity != slot.capacity:
+            return False
+        self._catalog.slot_table[key] = replace(current, capacity=capacity)
+        return True
+
+    def bookings_in(self, campaign_id, center_id, first_slot_id, last_slot_id, operation_id, cursor, limit):
+        def matches(b: d.Booking) -> bool:
+            if b.campaign_id != campaign_id or b.center_id != center_id:
+                return False
+            in_range = any(first_slot_id <= a.slot_id <= last_slot_id for a in b.appointments)
+            return (b.status is d.BookingStatus.ACTIVE and in_range) or self.changed_by.get(b.code) == operation_id
+
+        codes = sorted(c for c in self._bookings.bookings if cursor is None or c > cursor)
+        found = [self._bookings.bookings[c] for c in codes if matches(self._bookings.bookings[c])]
+        page = found[:limit]
+        more = len(found) > limit
+        return page, (page[-1].code if more else None)
+
+    def cancel_for_operation(self, booking, person_key, operation_id):
+        current = self._bookings.bookings[booking.code]
+        if current.status is not d.BookingStatus.ACTIVE or current.appointments != booking.appointments:
+            return False
+        self._bookings.cancel(current, person_key)
+        self.changed_by[booking.code] = operation_id
+        return True
+
+    def move_for_operation(self, booking, appointment, to, operation_id):
+        current = self._bookings.bookings[booking.code]
+        if current.status is not d.BookingStatus.ACTIVE or appointment not in current.appointments:
+            return False
+        target_key = (to.campaign_id, to.center_id, to.slot_id)
+        target = self._catalog.slot_table[target_key]
+        if target.remaining <= 0:
+            raise d.FirstSlotTaken()
+        old_key = (current.campaign_id, current.center_id, appointment.slot_id)
+        old = self._catalog.slot_table[old_key]
+        self._catalog.slot_table[old_key] = replace(old, booked=old.booked - 1)
+        self._catalog.slot_table[target_key] = replace(target, booked=target.booked + 1)
+        which = "first" if current.first == appointment else "second"
+        self._bookings.bookings[booking.code] = replace(current, **{which: to.ref})
+        self.changed_by[booking.code] = operation_id
+        return True
+
+    def add_second(self, booking, second):
+        current = self._bookings.bookings.get(booking.code)
+        if current is None or current.status is not d.BookingStatus.ACTIVE or current.second is not None:
+            raise d.BookingNotFound()
+        key = (second.campaign_id, second.center_id, second.slot_id)
+        slot = self._catalog.slot_table[key]
+        if slot.remaining <= 0:
+            raise d.SecondSlotTaken()
+        self._catalog.slot_table[key] = replace(slot, booked=slot.booked + 1)
+        self._bookings.bookings[booking.code] = replace(current, second=second.ref)
+
+    def all_bookings(self, campaign_id):
+        return iter([b for b in self._bookings.bookings.values() if b.campaign_id == campaign_id])
+
+    def start_operation(self, operation):
+        return self.operations.setdefault(operation.operation_id, operation)
+
+    def operation(self, operation_id):
+        return self.operations.get(operation_id)
+
+    def record_progress(self, operation_id, cursor, done, cancelled, moved=0):
+        current = self.operations[operation_id]
+        self.operations[operation_id] = replace(current, cursor=cursor, done=done,
+                                                cancelled=current.cancelled + cancelled, moved=current.moved + moved)
 
 
 class FakeQueue(RequestQueue):

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chalicelib.booking import domain as d
-from chalicelib.waitingroom import domain as wr
 from chalicelib.limits.domain import TooManyRequests
 from chalicelib.verification import domain as verification
+from chalicelib.waitingroom import domain as wr
 
 MESSAGES: dict[str, dict[str, str]] = {
     "invalid_request": {
@@ -28,6 +28,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "de": "Zu diesem Buchungscode und Geburtsdatum gibt es keine Buchung.",
         "en": "There is no booking for this booking code and date of birth.",
     },
+    "unknown_operation": {"de": "Diesen Vorgang gibt es nicht.", "en": "This operation does not exist."},
+    "slot_full": {"de": "Dieser Termin ist ausgebucht.", "en": "This appointment is fully booked."},
     "not_eligible": {
         "de": "Sie können in dieser Impfaktion (noch) keinen Termin buchen.",
         "en": "You cannot book an appointment in this campaign (yet).",
@@ -53,7 +55,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "The confirmation code is wrong or has expired. Please request a new one.",
     },
     "service_unavailable": {
-        "de": "Der Dienst ist kurz nicht erreichbar. Ihre Anfrage wurde nicht gespeichert. Bitte versuchen Sie es gleich noch einmal.",
+        "de": "Der Dienst ist kurz nicht erreichbar. Ihre Anfrage wurde nicht gespeichert. "
+              "Bitte versuchen Sie es gleich noch einmal.",
         "en": "The service is briefly unavailable. Your request was not saved. Please try again in a moment.",
     },
     "payload_too_large": {
@@ -115,7 +118,8 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
     "invalid_email": {"de": "Bitte eine gültige E-Mail-Adresse angeben.", "en": "Please give a valid e-mail address."},
     "invalid_phone": {"de": "Bitte eine gültige Telefonnummer angeben.", "en": "Please give a valid phone number."},
     "invalid_name": {
-        "de": "Bitte einen Namen mit 1 bis 100 Zeichen angeben: Buchstaben, Leerzeichen, Bindestrich, Apostroph, Punkt.",
+        "de": "Bitte einen Namen mit 1 bis 100 Zeichen angeben: "
+              "Buchstaben, Leerzeichen, Bindestrich, Apostroph, Punkt.",
         "en": "Please give a name of 1 to 100 characters: letters, spaces, hyphen, apostrophe, full stop.",
     },
     "invalid_email_local_part": {
@@ -141,6 +145,19 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "de": "Dieses Impfzentrum ist nicht für Ihre Postleitzahl zuständig.",
         "en": "This vaccination centre does not serve your postal code.",
     },
+    "slot_exists": {
+        "de": "Diesen Termin gibt es schon: eine geplante Freigabe legt nur neue Termine an.",
+        "en": "This slot exists already: a scheduled release only creates new slots.",
+    },
+    "outside_interval_window": {
+        "de": "Dieser Termin liegt nicht im Abstand, den der Impfstoff zwischen den Impfungen verlangt.",
+        "en": "This slot is outside the interval the vaccine requires between doses.",
+    },
+    "second_dose_not_missing": {
+        "de": "Diese Buchung hat schon einen zweiten Termin oder braucht keinen.",
+        "en": "This booking has a second appointment already or needs none.",
+    },
+    "booking_cancelled": {"de": "Diese Buchung ist storniert.", "en": "This booking is cancelled."},
     "out_of_range": {"de": "Dieser Wert liegt außerhalb des erlaubten Bereichs.", "en": "This value is out of range."},
     "invalid_json": {"de": "Der Inhalt ist kein gültiges JSON.", "en": "The body is not valid JSON."},
     "too_deeply_nested": {"de": "Der Inhalt ist zu tief verschachtelt.", "en": "The body is nested too deeply."},
@@ -176,6 +193,10 @@ _STATUS_BY_TYPE: dict[type[Exception], tuple[int, str]] = {
     d.BookingNotActive: (409, "booking_cancelled"),
     d.BookingChanged: (409, "booking_changed"),
     d.AppointmentStarted: (409, "appointment_started"),
+    # --- supply changes (ops) ---
+    d.UnknownOperation: (404, "unknown_operation"),
+    d.OperationConflict: (409, "idempotency_key_reused"),
+    d.SecondSlotTaken: (409, "slot_full"),
     # --- waiting room ---
     wr.UnknownEntry: (404, "unknown_entry"),
     wr.AdmissionRequired: (403, "admission_required"),
@@ -222,7 +243,8 @@ def error_body(error: ApiError, language: str) -> dict:
     if error.problems:
         body["field"] = error.problems[0].field
         body["details"] = [
-            {"field": p.field, "code": p.code, "message": FIELD_MESSAGES.get(p.code, FIELD_MESSAGES["invalid"])[language]}
+            {"field": p.field, "code": p.code,
+             "message": FIELD_MESSAGES.get(p.code, FIELD_MESSAGES["invalid"])[language]}
             for p in error.problems
         ]
     return {"error": body}

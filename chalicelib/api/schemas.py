@@ -99,7 +99,7 @@ def _name(value: str) -> str:
 def _title(value: str) -> str:
     """A campaign's name ("80+ Comirnaty"): symbols are fine, controls and invisible tricks are not."""
     value = unicodedata.normalize("NFC", value).translate(_DROPPED_IN_NAMES)
-    allowed = all(unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp")
+    allowed = all((unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp"))
                   or ch in _KEPT_FORMAT for ch in value)
     value = " ".join(value.split())
     if not allowed or not 1 <= len(value) <= NAME_MAX_LENGTH:
@@ -126,6 +126,7 @@ def _email(value: str) -> str:
         if any(ord(ch) > 127 for ch in value.partition("@")[0]):
             raise PydanticCustomError("invalid_email_local_part", "non-ASCII before the @") from None
         raise PydanticCustomError("invalid_email", "invalid e-mail address") from None
+    assert checked.ascii_email is not None  # always set with allow_smtputf8=False
     if len(checked.ascii_email) > EMAIL_MAX_LENGTH:
         raise PydanticCustomError("invalid_email", "invalid e-mail address")
     return checked.ascii_email
@@ -284,8 +285,10 @@ def _json_depth_exceeds(raw: bytes, limit: int) -> bool:
     return False
 
 
-def parse_json_body(model: type[M], raw_body: bytes | None) -> M:
+def parse_json_body(model: type[M], raw_body: str | bytes | None) -> M:
     """A JSON object body into `model`: 413 if too large, 400 if too deep, not JSON or not an object."""
+    if isinstance(raw_body, str):  # chalice declares str | bytes; the depth check reads bytes
+        raw_body = raw_body.encode()
     if raw_body and len(raw_body) > getattr(model, "max_body_bytes", MAX_BODY_BYTES):
         raise ApiError(413, "payload_too_large")
     if raw_body and _json_depth_exceeds(raw_body, MAX_JSON_DEPTH):
@@ -337,7 +340,52 @@ class SlotReleaseBody(_Body):
 class ContingentBody(_Body):
     center_id: Identifier
     slots: list[SlotReleaseBody] = Field(min_length=1, max_length=2_000)
+    release_at: ServiceTime | None = None  # a scheduled release: the slots stay hidden from booking until then
     max_body_bytes: ClassVar[int] = 512 * 1024  # 2,000 slots of ~100 bytes
+
+
+class CapacityCutBody(_Body):
+    """Cut one slot (`slot_id`) or every slot of a day (`day`) to `capacity`, never below what is booked."""
+
+    center_id: Identifier
+    slot_id: Identifier | None = None
+    day: ServiceDay | None = None
+    capacity: int = Field(ge=0, le=10_000)
+
+
+class CentreDayBody(_Body):
+    """A failed delivery: cancel every booking with an appointment at the centre on [from, to] (to: from), or
+    move the appointments of one day (`from`) to the same times on `target_day`."""
+
+    center_id: Identifier
+    from_: ServiceDay = Field(alias="from")
+    to: ServiceDay | None = None
+    action: Literal["cancel", "move"] = "cancel"
+    target_day: ServiceDay | None = None  # needed for a move (checked in commands.centre_day_operation)
+
+
+class OperationQuery(_Body):
+    batch: int = Field(default=50, ge=1, le=200)
+
+
+class SecondDoseBody(_Body):
+    slot_id: Identifier
+
+
+class ReportQuery(_Body):
+    campaign: Identifier
+    from_: ServiceDay = Field(alias="from")
+    to: ServiceDay
+    format: Literal["json", "csv"] | None = None
+
+
+_OPERATION_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def operation_id(value: str) -> str:
+    if not _OPERATION_ID.match(value):
+        raise ApiError(404, "unknown_operation")
+    return value
 
 
 def parse_identifier(value: str, field_name: str = "campaign_id") -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import unicodedata
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Literal
 
@@ -106,7 +107,7 @@ class AuditQuery(schemas._Body):
     cursor: Annotated[str, Field(max_length=400)] | None = None
 
 
-def parse_caller_query(query: dict) -> FindCallerQuery:
+def parse_caller_query(query: Mapping[str, str]) -> FindCallerQuery:
     return schemas.parse(FindCallerQuery, query)
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime
 
 from chalicelib.api import errors
 from chalicelib.booking import domain as d
 from chalicelib.booking.mail import appointments
+from chalicelib.booking.operations import CapacityChange, DayReport
 from chalicelib.booking.queries import BookingView, DayPairs
 from chalicelib.notify.calendar import booking_calendar
 
@@ -115,7 +118,8 @@ def request_state(state: d.RequestState, view: BookingView | None) -> dict:
 
 def released_slot(s: d.Slot) -> dict:
     return {"slot_id": s.slot_id, "start": s.start.isoformat(), "end": s.end.isoformat(), "capacity": s.capacity,
-            "booked": s.booked, "remaining": s.remaining}
+            "booked": s.booked, "remaining": s.remaining,
+            "release_at": s.release_at.isoformat() if s.release_at else None}
 
 
 def released_contingent(campaign_id: str, center_id: str, slots: list[d.Slot]) -> dict:
@@ -145,3 +149,48 @@ def rebook_refused(refused: d.NoPairAvailable, language: str) -> dict:
     """§7's 409: the error, and beside it (not inside) what could be booked instead."""
     body = errors.error_body(errors.ApiError(409, "slot_taken"), language)
     return {**body, "alternatives": [slot_pair(p) for p in refused.alternatives]}
+
+
+# --- supply changes and reports (ops) --------------------------------------------------------------
+
+
+def capacity_cut(campaign_id: str, center_id: str, changes: list[CapacityChange]) -> dict:
+    return {"campaign_id": campaign_id, "center_id": center_id, "slots": [
+        {"slot_id": c.slot_id, "capacity_before": c.capacity_before, "capacity": c.capacity, "booked": c.booked,
+         "outcome": c.outcome} for c in changes]}
+
+
+def centre_day_operation(o: d.CentreDayOperation) -> dict:
+    return {"operation_id": o.operation_id, "action": "move" if o.target_day else "cancel",
+            "campaign_id": o.campaign_id, "center_id": o.center_id, "from": o.from_day.isoformat(),
+            "to": o.to_day.isoformat(), "target_day": o.target_day.isoformat() if o.target_day else None,
+            "status": "done" if o.done else "running", "cancelled": o.cancelled, "moved": o.moved,
+            "poll": f"/v1/staff/operations/{o.operation_id}"}
+
+
+def second_dose(b: d.Booking) -> dict:
+    return {"code": b.code, "campaign_id": b.campaign_id, "status": b.status.value,
+            "first": _appointment(b.first, b.center_id), "second": _appointment(b.second, b.center_id)}
+
+
+REPORT_COLUMNS = ("campaign_id", "center_id", "day", "capacity", "booked", "free", "first_doses", "second_doses",
+                  "cancellations", "no_shows")
+
+
+def _report_row(r: DayReport) -> dict:
+    return {"campaign_id": r.campaign_id, "center_id": r.center_id, "day": r.day.isoformat(), "capacity": r.capacity,
+            "booked": r.booked, "free": r.free, "first_doses": r.first_doses, "second_doses": r.second_doses,
+            "cancellations": r.cancellations, "no_shows": r.no_shows}
+
+
+def daily_report(rows: list[DayReport]) -> dict:
+    return {"days": [_report_row(r) for r in rows],
+            "notes": {"no_shows": "always 0: there is no check-in yet"}}
+
+
+def daily_report_csv(rows: list[DayReport]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=REPORT_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(_report_row(r) for r in rows)
+    return out.getvalue()

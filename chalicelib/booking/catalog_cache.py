@@ -23,7 +23,7 @@ class CachedCatalog(Catalog):
         self._ttl_s = ttl_s
         self._clock = clock
         self._lock = threading.Lock()
-        self._cached: dict[object, tuple[float, list]] = {}
+        self._cached: dict[str | tuple, tuple[float, list]] = {}
 
     def _read(self, name: str, load: Callable[[], list]) -> list:
         if self._ttl_s <= 0:

@@ -16,7 +16,6 @@ from enum import Enum
 
 from chalicelib.contracts.local_time import LOCAL_TZ
 
-
 # --- errors ---------------------------------------------------------------------------------------
 
 
@@ -196,9 +195,7 @@ class Campaign:
     def admits_birth_date(self, birth_date: date) -> bool:
         if self.born_on_or_after is not None and birth_date < self.born_on_or_after:
             return False
-        if self.born_on_or_before is not None and birth_date > self.born_on_or_before:
-            return False
-        return True
+        return self.born_on_or_before is None or birth_date <= self.born_on_or_before
 
     @property
     def needs_second_dose(self) -> bool:
@@ -234,10 +231,15 @@ class Slot:
     end: datetime
     capacity: int
     booked: int = 0
+    # A contingent released ahead of time: the slot can be neither seen nor booked before this moment.
+    release_at: datetime | None = None
 
     @property
     def remaining(self) -> int:
         return max(0, self.capacity - self.booked)
+
+    def is_released(self, now: datetime) -> bool:
+        return self.release_at is None or self.release_at <= now
 
     @property
     def day(self) -> date:
@@ -570,3 +572,65 @@ class RequestState:
     booking_code: str | None = None
     reason: RejectReason | None = None
     alternatives: tuple[SlotPair, ...] = field(default=())
+
+
+# --- supply changes (ops) -------------------------------------------------------------------------
+
+
+class OperationConflict(DomainError):
+    """The operation id (from an Idempotency-Key) was used before for a different operation."""
+
+
+@dataclass(frozen=True)
+class CentreDayOperation:
+    """Cancel every active booking with an appointment at a centre on [from_day, to_day] (a failed delivery), or
+    move each such appointment to the same time on `target_day` where both doses stay valid (else cancel).
+
+    Stored with its progress, so that running it again (a retry, a resume after a crash) does only the rest.
+    """
+
+    operation_id: str
+    campaign_id: str
+    center_id: str
+    from_day: date
+    to_day: date
+    created_by: str
+    cursor: str | None = None  # where the next batch reads on; opaque to the domain
+    done: bool = False
+    cancelled: int = 0  # bookings this operation cancelled (each got one notice)
+    target_day: date | None = None  # None: cancel; a day: move each appointment to the same time that day
+    moved: int = 0  # bookings this operation moved (each got one change notice)
+
+    @property
+    def slot_id_range(self) -> tuple[str, str]:
+        """Slot ids sort like local start times: the day range as a key range."""
+        return f"{self.from_day:%Y%m%d}T0000", f"{self.to_day:%Y%m%d}T2359"
+
+    def same_request(self, other: CentreDayOperation) -> bool:
+        return (self.campaign_id, self.center_id, self.from_day, self.to_day, self.target_day) == (
+            other.campaign_id, other.center_id, other.from_day, other.to_day, other.target_day)
+
+
+class UnknownOperation(DomainError):
+    pass
+
+
+def moved_to(campaign: Campaign, booking: Booking, appointment: SlotRef, target_day: date) -> datetime:
+    """The same local time on the target day, if the booking's doses stay valid there; else InvalidInput.
+
+    Moving a first dose keeps its second inside the interval window from the new first day; moving a second
+    dose puts it inside the window from the first.
+    """
+    local = appointment.start.astimezone(LOCAL_TZ)
+    start = datetime.combine(target_day, local.time(), LOCAL_TZ)
+    if booking.second is None or not campaign.needs_second_dose:
+        return start
+    if appointment.slot_id == booking.first.slot_id:
+        window_start, window_end = campaign.second_dose_window(target_day)
+        if window_start <= booking.second.start.astimezone(LOCAL_TZ).date() <= window_end:
+            return start
+    else:
+        window_start, window_end = campaign.second_dose_window(booking.first.start.astimezone(LOCAL_TZ).date())
+        if window_start <= target_day <= window_end:
+            return start
+    raise InvalidInput("target_day", "outside_interval_window")

@@ -41,8 +41,11 @@ def publish_mail(outbox: MailOutbox, kind: MailKind, booking: d.Booking, center:
     return True
 
 
-def rejection_mail(request: d.BookingRequest, state: d.RequestState, center: d.Center) -> MailMessage:
-    """The one mail of a rejected request: why, the pairs that were free when it was decided, and what was asked."""
+def rejection_mail(request: d.BookingRequest, state: d.RequestState, center: d.Center) -> MailMessage | None:
+    """The one mail of a rejected request: why, the pairs that were free when it was decided, and what was asked.
+    None for a person without e-mail (a hotline caller)."""
+    if not request.person.email:
+        return None
     asked = [Appointment(dose=i, start=r.start, end=r.end)
              for i, r in enumerate((r for r in (request.first, request.second) if r is not None), start=1)]
     return MailMessage(

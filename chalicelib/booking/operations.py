@@ -1,13 +1,25 @@
-"""Use cases of ops staff: open a cohort (create or change a campaign) and release a contingent of slots."""
+"""Use cases of ops staff: open a cohort (create or change a campaign), release a contingent of slots (now or
+at a set time), reduce capacity, cancel a centre's days when a delivery fails, give a missing second dose, and
+the daily report.
+
+They read the raw catalogue: ops see the slots of a scheduled contingent before it is released.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 
 from chalicelib.booking import domain as d
-from chalicelib.booking.ports import Catalog
+from chalicelib.booking.mail import publish_mail
+from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, Supply
+from chalicelib.contracts.mail import MailKind
+
+# A capacity cut races bookings on the same slot: re-read and try again a few times before giving up.
+CAPACITY_ATTEMPTS = 5
+MAX_OPERATION_DAYS = 31
+MAX_REPORT_DAYS = 92
 
 
 @dataclass(frozen=True)
@@ -15,12 +27,61 @@ class SlotRelease:
     start: datetime
     end: datetime
     capacity: int
+    release_at: datetime | None = None  # None: bookable at once
+
+
+@dataclass(frozen=True)
+class CapacityChange:
+    """What a capacity cut did to one slot: `reduced` to the capacity asked for, `limited` to what is booked
+    (never below), `unchanged` (already at or below it, or fully booked), or `contended` (bookings kept racing)."""
+
+    slot_id: str
+    capacity_before: int
+    capacity: int
+    booked: int
+    outcome: str
+
+
+@dataclass(frozen=True)
+class DayReport:
+    campaign_id: str
+    center_id: str
+    day: date
+    capacity: int
+    booked: int  # the slot counters: first and second doses held
+    first_doses: int  # active bookings' first appointments that day
+    second_doses: int  # active bookings' second appointments that day
+    cancellations: int  # appointments that day of bookings cancelled (by the person or by ops)
+    no_shows: int = 0  # there is no check-in yet: always 0
+
+    @property
+    def free(self) -> int:
+        return max(0, self.capacity - self.booked)
 
 
 class OperationsService:
-    def __init__(self, catalog: Catalog, clock: Callable[[], datetime]):
+    def __init__(self, catalog: Catalog, clock: Callable[[], datetime], supply: Supply | None = None,
+                 bookings: Bookings | None = None, outbox: MailOutbox | None = None, person_key_pepper: bytes = b""):
         self._catalog = catalog
         self._now = clock
+        self._supply = supply
+        self._bookings = bookings
+        self._outbox = outbox
+        self._pepper = person_key_pepper
+
+    def _campaign_at(self, campaign_id: str, center_id: str) -> d.Campaign:
+        campaign = next((c for c in self._catalog.campaigns() if c.id == campaign_id), None)
+        if campaign is None:
+            raise d.UnknownCampaign(campaign_id)
+        if center_id not in campaign.center_ids:
+            raise d.InvalidInput("center_id", "center_not_in_campaign")
+        return campaign
+
+    def _center(self, center_id: str) -> d.Center:
+        center = next((c for c in self._catalog.centers() if c.id == center_id), None)
+        if center is None:
+            raise d.UnknownCenter(center_id)
+        return center
 
     def put_campaign(self, campaign: d.Campaign) -> d.Campaign:
         """Create a campaign or change it (e.g. open the next birth cohort by moving `opens_at`)."""
@@ -34,17 +95,199 @@ class OperationsService:
 
     def release_contingent(self, campaign_id: str, center_id: str, releases: list[SlotRelease]) -> list[d.Slot]:
         """Add capacity as vaccine arrives: new slots, or more capacity on existing ones (never less)."""
-        campaign = next((c for c in self._catalog.campaigns() if c.id == campaign_id), None)
-        if campaign is None:
-            raise d.UnknownCampaign(campaign_id)
-        if center_id not in campaign.center_ids:
-            raise d.InvalidInput("center_id", "center_not_in_campaign")
+        campaign = self._campaign_at(campaign_id, center_id)
         now = self._now()
         for n, release in enumerate(releases):
             if campaign.booking_window.has_started(release.start, now) or release.end <= release.start:
                 raise d.InvalidInput(f"slots.{n}.start", "out_of_range")
             if release.capacity < 1:
                 raise d.InvalidInput(f"slots.{n}.capacity", "out_of_range")
-        slots = [d.Slot(campaign_id, center_id, d.slot_id_for(r.start), r.start, r.end, r.capacity) for r in releases]
+            if release.release_at is not None:
+                if release.release_at >= release.start:
+                    raise d.InvalidInput("release_at", "out_of_range")
+                if self._catalog.slot(campaign_id, center_id, d.slot_id_for(release.start)) is not None:
+                    raise d.InvalidInput(f"slots.{n}.start", "slot_exists")
+        slots = [d.Slot(campaign_id, center_id, d.slot_id_for(r.start), r.start, r.end, r.capacity,
+                        release_at=r.release_at) for r in releases]
         self._catalog.release_slots(slots)
         return [self._catalog.slot(campaign_id, center_id, s.slot_id) or s for s in slots]
+
+    # --- capacity cuts ----------------------------------------------------------------------------
+
+    def reduce_capacity(self, campaign_id: str, center_id: str, capacity: int, slot_id: str | None = None,
+                        day: date | None = None) -> list[CapacityChange]:
+        """Cut one slot's (or every slot of a day's) capacity to `capacity`, but never below what is booked."""
+        assert self._supply is not None
+        self._campaign_at(campaign_id, center_id)
+        if capacity < 0:
+            raise d.InvalidInput("capacity", "out_of_range")
+        if (slot_id is None) == (day is None):
+            raise d.InvalidInput("slot_id", "missing")
+        if slot_id is not None:
+            slot = self._catalog.slot(campaign_id, center_id, slot_id)
+            if slot is None:
+                raise d.InvalidInput("slot_id", "unknown_slot")
+            slots = [slot]
+        else:
+            assert day is not None
+            start = datetime.combine(day, time(0), d.LOCAL_TZ)
+            slots = self._catalog.slots(campaign_id, center_id, start, start + timedelta(days=1))
+        return [self._reduce(slot, capacity) for slot in slots]
+
+    def _reduce(self, slot: d.Slot, capacity: int) -> CapacityChange:
+        before = slot.capacity
+        for _ in range(CAPACITY_ATTEMPTS):
+            target = max(capacity, slot.booked)
+            if target >= slot.capacity:
+                return CapacityChange(slot.slot_id, before, slot.capacity, slot.booked, "unchanged")
+            assert self._supply is not None
+            if self._supply.set_capacity(slot, target):
+                outcome = "reduced" if target == capacity else "limited"
+                return CapacityChange(slot.slot_id, before, target, slot.booked, outcome)
+            current = self._catalog.slot(slot.campaign_id, slot.center_id, slot.slot_id)
+            assert current is not None  # slots are never deleted
+            slot = current
+        return CapacityChange(slot.slot_id, before, slot.capacity, slot.booked, "contended")
+
+    # --- a failed delivery: cancel a centre's days ------------------------------------------------
+
+    def cancel_centre_days(self, operation: d.CentreDayOperation, batch: int) -> d.CentreDayOperation:
+        """Start the operation, or go on with it (same id, same days): cancel up to `batch` more bookings.
+
+        Each booking is cancelled by a conditional write and then noticed once (notify keeps one mail per
+        booking and kind), so a second run, or a run after a crash halfway, does only what is left.
+        """
+        assert self._supply is not None
+        self._campaign_at(operation.campaign_id, operation.center_id)
+        if not operation.from_day <= operation.to_day <= operation.from_day + timedelta(days=MAX_OPERATION_DAYS - 1):
+            raise d.InvalidInput("to", "out_of_range")
+        if operation.target_day is not None and (operation.from_day != operation.to_day
+                                                 or operation.target_day == operation.from_day):
+            raise d.InvalidInput("target_day", "out_of_range")  # a move takes one day to another
+        stored = self._supply.start_operation(operation)
+        if not stored.same_request(operation):
+            raise d.OperationConflict(operation.operation_id)
+        if stored.done:
+            return stored
+        return self._run_batch(stored, batch)
+
+    def operation(self, operation_id: str) -> d.CentreDayOperation:
+        assert self._supply is not None
+        operation = self._supply.operation(operation_id)
+        if operation is None:
+            raise d.UnknownOperation(operation_id)
+        return operation
+
+    def _run_batch(self, operation: d.CentreDayOperation, batch: int) -> d.CentreDayOperation:
+        assert self._supply is not None and self._outbox is not None
+        center = self._center(operation.center_id)
+        campaign = self._campaign_at(operation.campaign_id, operation.center_id)
+        first, last = operation.slot_id_range
+        found, cursor = self._supply.bookings_in(operation.campaign_id, operation.center_id, first, last,
+                                                 operation.operation_id, operation.cursor, batch)
+        cancelled = moved = 0
+        for booking in found:
+            if booking.status is not d.BookingStatus.ACTIVE:
+                # Found because this operation cancelled it (a batch run again after a crash): the notice is
+                # published again, and notify drops the duplicate.
+                publish_mail(self._outbox, MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, booking, center)
+                continue
+            on_days = [a for a in booking.appointments if first <= a.slot_id <= last]
+            if not on_days:  # moved by this operation before (a batch run again): its notice again
+                publish_mail(self._outbox, MailKind.APPOINTMENT_MOVED_BY_CENTRE, booking, center)
+                continue
+            if operation.target_day is not None:
+                outcome, moved_booking = self._move(campaign, booking, on_days[0], operation)
+                if outcome == "changed":
+                    continue  # changed meanwhile: not ours
+                if moved_booking is not None:
+                    moved += 1
+                    publish_mail(self._outbox, MailKind.APPOINTMENT_MOVED_BY_CENTRE, moved_booking, center)
+                    continue
+            # Cancel (or a move that cannot keep both doses valid: cancel, and the notice offers to rebook).
+            if not self._supply.cancel_for_operation(booking, booking.person.key(self._pepper), operation.operation_id):
+                continue  # changed meanwhile (cancelled or rebooked by the person): not ours to notice
+            cancelled += 1
+            publish_mail(self._outbox, MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, booking, center)
+        done = cursor is None
+        self._supply.record_progress(operation.operation_id, cursor, done, cancelled, moved)
+        return replace(operation, cursor=cursor, done=done, cancelled=operation.cancelled + cancelled,
+                       moved=operation.moved + moved)
+
+    def _move(self, campaign: d.Campaign, booking: d.Booking, appointment: d.SlotRef,
+              operation: d.CentreDayOperation) -> tuple[str, d.Booking | None]:
+        """("moved", the booking as moved): same time on the target day, both doses still valid, room there;
+        ("cannot", None): the caller cancels it; ("changed", None): the booking changed meanwhile. A move is of
+        one day, so only one of a booking's appointments is on it."""
+        assert self._supply is not None and operation.target_day is not None
+        try:
+            start = d.moved_to(campaign, booking, appointment, operation.target_day)
+        except d.InvalidInput:
+            return "cannot", None
+        target = self._catalog.slot(campaign.id, booking.center_id, d.slot_id_for(start))
+        if target is None or not target.is_released(self._now()) or target.start <= self._now():
+            return "cannot", None
+        try:
+            if not self._supply.move_for_operation(booking, appointment, target, operation.operation_id):
+                return "changed", None
+        except d.FirstSlotTaken:
+            return "cannot", None
+        if appointment == booking.first:
+            return "moved", replace(booking, first=target.ref)
+        return "moved", replace(booking, second=target.ref)
+
+    # --- the 2021 repair: a first dose without its second ------------------------------------------
+
+    def add_second_dose(self, code: str, slot_id: str) -> d.Booking:
+        assert self._supply is not None and self._bookings is not None
+        booking = self._bookings.booking(d.normalise_booking_code(code))
+        if booking is None:
+            raise d.BookingNotFound()
+        if booking.status is not d.BookingStatus.ACTIVE:
+            raise d.InvalidInput("code", "booking_cancelled")
+        campaign = self._campaign_at(booking.campaign_id, booking.center_id)
+        if not campaign.needs_second_dose or booking.second is not None:
+            raise d.InvalidInput("slot_id", "second_dose_not_missing")
+        slot = self._catalog.slot(campaign.id, booking.center_id, slot_id)
+        if slot is None or not slot.is_released(self._now()) or slot.start <= self._now():
+            raise d.InvalidInput("slot_id", "unknown_slot")
+        window_start, window_end = campaign.second_dose_window(booking.first.start.astimezone(d.LOCAL_TZ).date())
+        if not window_start <= slot.start.astimezone(d.LOCAL_TZ).date() <= window_end:
+            raise d.InvalidInput("slot_id", "outside_interval_window")
+        self._supply.add_second(booking, slot)
+        return replace(booking, second=slot.ref)
+
+    # --- reports ----------------------------------------------------------------------------------
+
+    def daily_report(self, campaign_id: str, from_day: date, to_day: date) -> list[DayReport]:
+        """Per centre and day of the campaign: capacity and counters from the slots, doses and cancellations
+        from the bookings. A full read of the campaign's bookings: for staff, not for citizens' requests."""
+        assert self._supply is not None
+        campaign = next((c for c in self._catalog.campaigns() if c.id == campaign_id), None)
+        if campaign is None:
+            raise d.UnknownCampaign(campaign_id)
+        if not from_day <= to_day <= from_day + timedelta(days=MAX_REPORT_DAYS - 1):
+            raise d.InvalidInput("to", "out_of_range")
+        start = datetime.combine(from_day, time(0), d.LOCAL_TZ)
+        end = datetime.combine(to_day + timedelta(days=1), time(0), d.LOCAL_TZ)
+        rows: dict[tuple[str, date], dict[str, int]] = {}
+
+        def row(center_id: str, day: date) -> dict[str, int]:
+            return rows.setdefault((center_id, day), dict.fromkeys(
+                ("capacity", "booked", "first_doses", "second_doses", "cancellations"), 0))
+
+        for center_id in campaign.center_ids:
+            for slot in self._catalog.slots(campaign.id, center_id, start, end):
+                counts = row(center_id, slot.start.astimezone(d.LOCAL_TZ).date())
+                counts["capacity"] += slot.capacity
+                counts["booked"] += slot.booked
+        for booking in self._supply.all_bookings(campaign.id):
+            for dose, appointment in enumerate(booking.appointments, start=1):
+                if not start <= appointment.start < end:
+                    continue
+                counts = row(booking.center_id, appointment.start.astimezone(d.LOCAL_TZ).date())
+                if booking.status is d.BookingStatus.CANCELLED:
+                    counts["cancellations"] += 1
+                else:
+                    counts["first_doses" if dose == 1 else "second_doses"] += 1
+        return [DayReport(campaign.id, center_id, day, **counts) for (center_id, day), counts in sorted(rows.items())]

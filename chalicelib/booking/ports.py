@@ -15,10 +15,12 @@ from chalicelib.booking.domain import (
     BookingRequest,
     Campaign,
     Center,
+    CentreDayOperation,
     RejectReason,
     RequestState,
     Slot,
     SlotPair,
+    SlotRef,
     Submission,
 )
 from chalicelib.contracts.mail import MailMessage
@@ -129,3 +131,50 @@ class CallerIndex(abc.ABC):
     @abc.abstractmethod
     def booking_codes(self, person_key: str) -> list[str]:
         """The codes named by the person's lock items (active bookings, one per campaign or series)."""
+
+
+class Supply(abc.ABC):
+    """What ops change in bulk when supply changes (capacity cuts, centre-day cancellations, repairs) and
+    what their reports read. Each write is conditional, so a retried or resumed operation changes nothing twice."""
+
+    @abc.abstractmethod
+    def set_capacity(self, slot: Slot, capacity: int) -> bool:
+        """Set the slot's capacity if it is still `slot.capacity` and no more than `capacity` are booked."""
+
+    @abc.abstractmethod
+    def bookings_in(self, campaign_id: str, center_id: str, first_slot_id: str, last_slot_id: str,
+                    operation_id: str, cursor: str | None, limit: int) -> tuple[list[Booking], str | None]:
+        """Up to `limit` bookings of the centre that are active with an appointment in [first, last] slot id,
+        or were changed by `operation_id`; and the cursor to read on from (None: nothing left)."""
+
+    @abc.abstractmethod
+    def cancel_for_operation(self, booking: Booking, person_key: str, operation_id: str) -> bool:
+        """Cancel the booking as read (still active, still on the same appointments) and give its slots back,
+        marking it with the operation. False if it changed in the meantime (or was cancelled already)."""
+
+    @abc.abstractmethod
+    def move_for_operation(self, booking: Booking, appointment: SlotRef, to: Slot, operation_id: str) -> bool:
+        """Move one appointment of the booking as read to the slot `to`: the old slot given back, the new one
+        taken, the booking changed — all or nothing. False if the booking changed in the meantime; raises
+        FirstSlotTaken if `to` is full."""
+
+    @abc.abstractmethod
+    def add_second(self, booking: Booking, second: Slot) -> None:
+        """Give an active booking without a second appointment this one, taking the slot's capacity — all or
+        nothing. Raises SecondSlotTaken (the slot is full) or BookingNotFound (changed in the meantime)."""
+
+    @abc.abstractmethod
+    def all_bookings(self, campaign_id: str) -> Iterator[Booking]:
+        """Every booking of the campaign, active or cancelled (a full read: for reports)."""
+
+    @abc.abstractmethod
+    def start_operation(self, operation: CentreDayOperation) -> CentreDayOperation:
+        """Store a new operation; if one with its id exists, return that one unchanged."""
+
+    @abc.abstractmethod
+    def operation(self, operation_id: str) -> CentreDayOperation | None: ...
+
+    @abc.abstractmethod
+    def record_progress(self, operation_id: str, cursor: str | None, done: bool, cancelled: int,
+                        moved: int = 0) -> None:
+        """Move the operation's cursor on and add `cancelled` and `moved` to its counts."""

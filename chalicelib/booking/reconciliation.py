@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Bookings, Catalog

@@ -372,7 +372,6 @@ class BookingService:
         publish_mail(self._outbox, MailKind.BOOKING_CONFIRMED, booking, center, origin=delivery)
 
     def _publish_rejection(self, request: d.BookingRequest, state: d.RequestState, delivery: str | None) -> None:
-        if not request.person.email:
-            return
-        center = self._queries.center(request.center_id)
-        self._outbox.publish(rejection_mail(request, state, center), origin=delivery)
+        message = rejection_mail(request, state, self._queries.center(request.center_id))
+        if message is not None:
+            self._outbox.publish(message, origin=delivery)

@@ -19,6 +19,8 @@ class MailKind(str, Enum):
     # verification's id (one mail per verification) and `one_time_code` the code.
     VERIFICATION_CODE = "verification_code"
     REQUEST_REJECTED = "request_rejected"
+    APPOINTMENT_CANCELLED_BY_CENTRE = "appointment_cancelled_by_centre"  # a failed delivery: ops cancelled the day
+    APPOINTMENT_MOVED_BY_CENTRE = "appointment_moved_by_centre"  # a failed delivery: ops moved the day
 
 
 class Appointment(BaseModel):

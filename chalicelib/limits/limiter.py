@@ -9,7 +9,7 @@ import hmac
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chalicelib.limits.domain import Limit, TooManyRequests, Window, shard_of, window_of
 from chalicelib.limits.ports import Counters
@@ -29,7 +29,7 @@ class Ticket:
 
 class Limiter:
     def __init__(self, counters: Counters, pepper: bytes,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  draw: Callable[[], float] = random.random):
         self._counters = counters
         self._pepper = pepper

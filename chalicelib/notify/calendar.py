@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from icalendar import Calendar, Event
 
@@ -11,7 +11,8 @@ from chalicelib.contracts.mail import Appointment
 _SUMMARY = {"de": "Impftermin {dose} ({code})", "en": "Vaccination appointment {dose} ({code})"}
 _DESCRIPTION = {
     "de": "Buchungscode {code}. Bitte Ausweis, Versichertenkarte und (falls vorhanden) Impfpass mitbringen.",
-    "en": "Booking code {code}. Please bring your ID card, health insurance card and vaccination record if you have one.",
+    "en": "Booking code {code}. Please bring your ID card, health insurance card and vaccination record "
+          "if you have one.",
 }
 
 
@@ -27,7 +28,7 @@ def booking_calendar(code: str, appointments: list[Appointment], center_name: st
         event = Event()
         event.add("uid", f"{code}-{appointment.dose}@vaxslot")
         event.add("sequence", sequence)
-        event.add("dtstamp", datetime.now(timezone.utc))
+        event.add("dtstamp", datetime.now(UTC))
         event.add("dtstart", appointment.start)
         event.add("dtend", appointment.end)
         event.add("summary", _SUMMARY[lang].format(dose=appointment.dose, code=code))

@@ -4,7 +4,7 @@ in clear) and one marker per mail sent (`MAIL#<kind>:<booking code or request id
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
@@ -39,7 +39,7 @@ class DynamoSuppressionList(MailLedger):
     sha256) are still honoured and erased, so a deployed list needs no migration to stay effective."""
 
     def __init__(self, connection: Connection | None, key: bytes,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self._connection = connection or Connection()
         self._key = key
         self._now = clock

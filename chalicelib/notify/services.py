@@ -29,7 +29,15 @@ _SUBJECTS = {
     # No name and no free text in any subject: nobody can make us send their words in an official mail's subject.
     (MailKind.REQUEST_REJECTED, "de"): "Ihre Terminanfrage: es wurde nichts gebucht",
     (MailKind.REQUEST_REJECTED, "en"): "Your appointment request: nothing was booked",
+    (MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, "de"): "Ihr Impfzentrum hat Ihre Termine abgesagt – Code {code}",
+    (MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, "en"):
+        "Your vaccination centre cancelled your appointments – code {code}",
+    (MailKind.APPOINTMENT_MOVED_BY_CENTRE, "de"): "Ihr Impftermin wurde verlegt – Code {code}",
+    (MailKind.APPOINTMENT_MOVED_BY_CENTRE, "en"): "Your vaccination appointment was moved – code {code}",
 }
+# A confirmation follows a booking, which the one-booking-per-person lock and the per-person request limit
+# already bound: it is not counted against the address's daily mails (and costs no counter write, issue #9).
+QUOTA_EXEMPT = frozenset({MailKind.BOOKING_CONFIRMED})
 # Retrying a failed send: the wait before the next try doubles from 30 s up to 15 min (infra/resources.py sets
 # the mail queue's maxReceiveCount so that the tries span more than six hours of an SES outage).
 RETRY_FIRST_S = 30
@@ -115,7 +123,7 @@ class MailService:
         claim = self._suppressions.claim(message.idempotency_key, message.recipient, delivery)
         if claim is not MailClaim.SEND:
             return claim
-        if self._quota is not None and not self._quota.take(message.recipient):
+        if self._quota is not None and message.kind not in QUOTA_EXEMPT and not self._quota.take(message.recipient):
             self._on_capped(message.kind)
             return MailClaim.CAPPED
         try:

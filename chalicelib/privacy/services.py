@@ -64,7 +64,8 @@ class PrivacyService:
     def export(self, who: PersonQuery) -> dict:
         """Everything stored about the person, as JSON-ready data. BookingNotFound if nothing is found."""
         views = self._find(who)
-        emails = sorted({v.booking.person.email for v in views})
+        # A hotline caller may have no e-mail address: nothing can be suppressed for them.
+        emails = sorted({v.booking.person.email for v in views if v.booking.person.email})
         locks = self._bookings.person_locks(who.person_key(self._pepper) or views[0].booking.person.key(self._pepper))
         return {
             "exported_at": self._now().isoformat(),
@@ -84,7 +85,8 @@ class PrivacyService:
                 booking = self._booking_service.cancel(booking.code, booking.person.birth_date).booking
                 cancelled = True
             self._bookings.erase(booking)
-            erased.append(Erasure(booking.code, cancelled, self._suppressions.forget(booking.person.email)))
+            email = booking.person.email
+            erased.append(Erasure(booking.code, cancelled, self._suppressions.forget(email) if email else False))
         return erased
 
     # --- internals --------------------------------------------------------------------------------

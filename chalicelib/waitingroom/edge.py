@@ -42,6 +42,7 @@ def entry(view: EntryView) -> dict:
             "status": "admitted" if s.admitted else "waiting", "position": s.position, "eta_seconds": s.eta_seconds,
             "poll": f"/v1/waiting-room/entries/{s.entry.entry_id}"}
     if s.admitted:
+        assert s.admitted_at is not None  # what admitted means
         body |= {"admission_token": view.admission_token, "admitted_at": _iso(s.admitted_at),
                  "admission_expires_at": _iso(s.admitted_at + w.ADMISSION_TTL)}
     return body

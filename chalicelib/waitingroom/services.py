@@ -155,6 +155,7 @@ class WaitingRoomService:
         state = w.entry_state(settings, entry, rank, now)
         token = None
         if state.admitted:
+            assert state.admitted_at is not None  # what admitted means
             # jti = entry id: every token of one entry is the same admission, bound to one person at first use.
             token = self._tokens().issue(entry.campaign_id, entry.entry_id, entry.entry_id, state.admitted_at,
                                        state.admitted_at + w.ADMISSION_TTL)

@@ -51,6 +51,7 @@ def _design_block(design: m.Design, launch: m.Launch) -> list[str]:
 def _room_block(design: m.Design, launch: m.Launch) -> list[str]:
     """The waiting room's own load: built, but only the target design switches it on (ops do, per campaign)."""
     s, per = design.stage, design.per
+    assert s.admissions_per_minute is not None, "the room block is for a design with a waiting room"
     load = m.room_load(design, launch)
     lines = [f"\nwaiting room ({design.name} design: admits {s.admissions_per_minute:,.0f}/min, pre-queue "
              f"{s.prequeue_minutes:g} min before opening, {s.prequeue_share:.0%} of the bookings enter it), "

@@ -211,7 +211,7 @@ def ceilings(design: Design, launch: Launch) -> list[Ceiling]:
     free = s.account_concurrency - s.worker_reserved_concurrency - s.mail_worker_concurrency \
         - s.other_reserved_concurrency
     out.append(Ceiling("Lambda account concurrency (API function)", free / (api * per.api_ms / 1000),
-                       f"({s.account_concurrency:,.0f} − {s.worker_reserved_concurrency + s.mail_worker_concurrency + s.other_reserved_concurrency:,.0f} reserved) ÷ "
+                       f"({s.account_concurrency:,.0f} − {s.account_concurrency - free:,.0f} reserved) ÷ "
                        f"({api:g} × {per.api_ms:g} ms)", "a Lambda concurrency quota increase"))
     workers = min(s.worker_reserved_concurrency, q.SQS_ESM_MAX.value)
     out.append(Ceiling("Booking worker (reserved concurrency)", workers / (per.worker_record_ms / 1000),

@@ -38,7 +38,8 @@ class CallCounter:
             self._counts[key] += 1
             if model.name == "TransactWriteItems" and key[0] != "other":
                 # `params` is the serialised request here: DynamoDB's body is JSON.
-                self.transaction_sizes[len(json.loads((params or {}).get("body") or "{}").get("TransactItems", []))] += 1
+                body = json.loads((params or {}).get("body") or "{}")
+                self.transaction_sizes[len(body.get("TransactItems", []))] += 1
 
     def snapshot(self) -> collections.Counter[tuple[str, str]]:
         """(role, "service.Operation") → calls so far; subtract two snapshots for the calls in between."""

@@ -94,8 +94,9 @@ class _CopyModuleWithPlainItemCopies:
 
     def __init__(self, real_module: Any, item_cls: type, dynamo_type: type) -> None:
         self._real = real_module
-        self._item_cls = item_cls
-        self._dynamo_type = dynamo_type
+        # moto's classes, found at runtime: Any, so that X.__new__(X) is not read as type.__new__.
+        self._item_cls: Any = item_cls
+        self._dynamo_type: Any = dynamo_type
 
     def deepcopy(self, x: Any, memo: dict[int, Any] | None = None, _nil: Any = None) -> Any:
         if memo is None:
@@ -109,7 +110,8 @@ class _CopyModuleWithPlainItemCopies:
         copied = self._item_cls.__new__(self._item_cls)
         copied.hash_key = self._copy_value(item.hash_key)
         copied.range_key = self._copy_value(item.range_key)
-        attrs = type(item.attrs).__new__(type(item.attrs))
+        attrs_cls: Any = type(item.attrs)
+        attrs = attrs_cls.__new__(attrs_cls)
         dict.__init__(attrs)  # as Item.__deepcopy__: no size re-check, the item passed it on write
         for key, value in item.attrs.items():
             dict.__setitem__(attrs, key, self._copy_value(value))
@@ -119,7 +121,8 @@ class _CopyModuleWithPlainItemCopies:
     def _copy_value(self, value: Any) -> Any:
         if type(value) is not self._dynamo_type:
             return self._real.deepcopy(value)
-        copied = self._dynamo_type.__new__(self._dynamo_type)
+        dynamo_type: Any = self._dynamo_type  # Any again: the test above narrowed it to type[Any]
+        copied = dynamo_type.__new__(dynamo_type)
         kind = copied.type = value.type
         if kind == "L":
             copied.value = [self._copy_value(v) for v in value.value]
@@ -135,7 +138,7 @@ class _CopyModuleWithPlainItemCopies:
         return getattr(self._real, name)
 
 
-def _plain_item_size(original: Callable[..., int], dynamo_type: type) -> Callable[..., int]:
+def _plain_item_size(original: Callable[..., int], dynamo_type: type[Any]) -> Callable[..., int]:
     """``Item.size`` with strings and numbers measured inline (Query and Scan ask twice per item).
 
     Same figure as moto's: UTF-8 length of each name plus moto's size of each value; values
@@ -314,7 +317,7 @@ def _backup_for(backend: Any, transact_items: Any, table_cls: type, dynamo_type:
                 if not isinstance(attrs, dict):
                     raise TypeError("no key")
                 hash_value, range_value = _item_location(table, attrs, dynamo_type)
-            except Exception:  # noqa: BLE001 - any malformed key: fall back to a full copy
+            except Exception:  # any malformed key: fall back to a full copy
                 backup.remember_whole_table(table)
                 continue
             backup.remember_item(table, hash_value, range_value)
@@ -339,7 +342,7 @@ def _with_item_level_rollback(original: Callable[..., Any], table_cls: type, dyn
 
 
 def _public_operations(cls: type) -> list[tuple[str, Callable[..., Any]]]:
-    operations = []
+    operations: list[tuple[str, Callable[..., Any]]] = []
     for name in dir(cls):
         if name.startswith("_"):
             continue
@@ -413,7 +416,7 @@ def _plain_item_serializer(json_serializer: type, attribute_value: str = "Attrib
     ``{type: value}`` dict of a known type goes through moto's walk unchanged.
     """
 
-    class PlainItemJSONSerializer(json_serializer):  # type: ignore[misc, valid-type]
+    class PlainItemJSONSerializer(json_serializer):
         def _plain_value(self, value: Any) -> dict[str, Any]:
             if type(value) is not dict or len(value) != 1:
                 raise _NotPlain
@@ -510,7 +513,7 @@ def _locked_action(name: str, action: Callable[..., Any], action_result_cls: typ
 
 @functools.cache
 def _serialised_result(action_result_cls: type) -> type:
-    class SerialisedResult(action_result_cls):  # type: ignore[misc, valid-type]
+    class SerialisedResult(action_result_cls):
         """An answer already serialised (under the lock); moto's handler just sends it."""
 
         def __init__(self, status: int, headers: dict[str, str], body: Any) -> None:
@@ -606,7 +609,7 @@ def apply_patches() -> None:
             serialize.get_serializer_class("dynamodb", "json")
         )
         # (e) request routing lists moto's package directory once, not per request.
-        moto.backends.list_of_moto_modules = _cached_module_list(  # type: ignore[assignment]
+        moto.backends.list_of_moto_modules = _cached_module_list(
             moto.backends.list_of_moto_modules
         )
         # After the handler's actions are wrapped above.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -71,12 +72,10 @@ Try it with curl:
 Ctrl-C stops everything.
 """, flush=True)
         # [waiting room] say when the rush-demo room opens (VAXSLOT_DEMO_RUSH_OPENS_IN_S, infra/local/seed_rush.py)
-        if getattr(stack, "rush_room", None):
-            print(f"  waiting room demo: campaign rush-demo opens at {stack.rush_room.opens_at:%H:%M:%S}\n", flush=True)
-        try:
+        if room := getattr(stack, "rush_room", None):
+            print(f"  waiting room demo: campaign rush-demo opens at {room.opens_at:%H:%M:%S}\n", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
             stopped.wait()
-        except KeyboardInterrupt:
-            pass
         print("\nStopping ...", flush=True)
 
 

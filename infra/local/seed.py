@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from chalicelib.booking import domain as d
-from chalicelib.booking.storage.models import SlotItem, slots_pk
 from chalicelib.booking.ports import Catalog
+from chalicelib.booking.storage.models import SlotItem, slots_pk
 
 # The appointment hotlines of 2021: each Kassenärztliche Vereinigung ran its own (116 117 plus a suffix).
 REGION_HOTLINES = {"nordrhein": "0800 116 117 01", "westfalen-lippe": "0800 116 117 02"}

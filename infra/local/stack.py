@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import json
@@ -23,11 +24,13 @@ from datetime import date
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from chalice import Chalice
 from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer, ThreadedHTTPServer
 
+from chalicelib.booking.ports import Catalog
 from infra.local import callcount
 from infra.local.aws import LOCAL_CREDENTIALS, REGION, client, create_resources
 from infra.local.pump import QueuePump
@@ -143,7 +146,7 @@ class _GatewayRequestHandler(ChaliceRequestHandler):
             return
         super()._send_error_response(error)
 
-    def log_message(self, format, *args) -> None:  # noqa: A002 - request lines would log booking codes in paths
+    def log_message(self, format, *args) -> None:  # request lines would log booking codes in paths
         pass
 
 
@@ -153,7 +156,7 @@ _METHODS = ("GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS")
 class _SiteHandler(SimpleHTTPRequestHandler):
     config_js = b""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # http.server's naming
         if self.path.split("?")[0] == "/config.js":
             self.send_response(200)
             self.send_header("Content-Type", "text/javascript; charset=utf-8")
@@ -164,7 +167,7 @@ class _SiteHandler(SimpleHTTPRequestHandler):
             return
         super().do_GET()
 
-    def log_message(self, format, *args) -> None:  # noqa: A002
+    def log_message(self, format, *args) -> None:
         pass
 
 
@@ -191,8 +194,8 @@ class LocalStack:
         self.pumps: dict[str, QueuePump] = {}
         self.pump_errors: list[BaseException] = []
         self.queue_urls: dict[str, str] = {}
-        self.app_module = None
-        self.catalog = None
+        self.app_module: Any = None  # the imported app module, from start() on
+        self.catalog: Catalog | None = None
         self.calls: callcount.CallCounter | None = None
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -329,10 +332,9 @@ class LocalStack:
             data = json.dumps(body).encode() if body is not None else None
             request = urllib.request.Request(self.api_url + path, data=data, method=method,
                                              headers={"Content-Type": "application/json"})
-            try:
+            # 404s (no demo data, unknown request) warm up just as well
+            with contextlib.suppress(urllib.error.HTTPError):
                 urllib.request.urlopen(request, timeout=30).close()
-            except urllib.error.HTTPError:
-                pass  # 404s (no demo data, unknown request) warm up just as well
 
     def _start_pumps(self) -> None:
         """One pump for every SQS-triggered function of the app, as Lambda's event source mappings would."""

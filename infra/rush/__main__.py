@@ -77,6 +77,7 @@ def start_stack(args, out: Path) -> tuple[subprocess.Popen, dict]:
 
 
 def stop_stack(proc: subprocess.Popen) -> None:
+    assert proc.stdin is not None  # started with stdin=PIPE
     try:
         proc.stdin.close()
         proc.wait(timeout=60)

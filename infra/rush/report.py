@@ -11,6 +11,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
 CITIZEN, HOTLINE, BOT = "citizen", "hotline", "bot"
 # Refusals that are the system defending itself, not failing: rate limits for anyone, and for bots also the
@@ -192,7 +193,8 @@ def order_groups(data: RushData) -> tuple[list[EntryObs], list[EntryObs]]:
 
 
 def arrival_admission_rho(entries: Sequence[EntryObs]) -> float | None:
-    return spearman([e.sent_at for e in entries], [e.admitted_at for e in entries])
+    # Callers pass admitted entries only (admitted_at set).
+    return spearman([e.sent_at for e in entries], [cast(float, e.admitted_at) for e in entries])
 
 
 # --- the report -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import gevent
-from locust import HttpUser, constant, task
+from locust import HttpUser, User, constant, task
 from locust.env import Environment
 from locust.exception import StopUser
 
@@ -305,7 +305,9 @@ class Bot(_RushUser):
             gevent.sleep(1)
             return
         person = new_identity(BOT, self.rng)
-        self.submit("/v1/booking-requests", person, self.pick(slots)["slot_id"], None)  # without admission
+        picked = self.pick(slots)
+        assert picked is not None  # slots is not empty
+        self.submit("/v1/booking-requests", person, picked["slot_id"], None)  # without admission
         if not self.cfg.room_active:
             return
         pending = [e for e in (self.enter(f"/v1/campaigns/{self.cfg.campaign_id}/waiting-room/entries", "web")
@@ -343,9 +345,11 @@ def run(api_url: str, cfg: RushConfig, users: int, agents: int, bots_share: floa
     bots = round(users * bots_share)
     Citizen.weight, Bot.weight = max(users - bots, 0), bots
     HotlineAgent.fixed_count = agents
-    classes = [c for c, on in ((Citizen, users - bots > 0), (Bot, bots > 0), (HotlineAgent, agents > 0)) if on]
+    classes: list[type[User]] = [
+        c for c, on in ((Citizen, users - bots > 0), (Bot, bots > 0), (HotlineAgent, agents > 0)) if on]
     env = Environment(user_classes=classes, host=api_url)
-    env.rush_config, env.rush_recorder = cfg, recorder
+    # The users read the run's settings from their environment; locust's Environment declares no such fields.
+    env.rush_config, env.rush_recorder = cfg, recorder  # type: ignore[attr-defined]
     env.events.request.add_listener(recorder.on_request)
     runner = env.create_local_runner()
     schedule = arrival_times(users, cfg.opens_at - cfg.started_at, spike_s, pre_share)

@@ -23,6 +23,13 @@ def _s(item: dict, name: str) -> str | None:
     return None if value is None or "NULL" in value else value.get("S")
 
 
+def _required(item: dict, name: str) -> str:
+    value = _s(item, name)
+    if value is None:
+        raise KeyError(f"item without {name}")
+    return value
+
+
 def _n(item: dict, name: str) -> int:
     return int(item[name]["N"])
 
@@ -53,17 +60,18 @@ def fill_from_store(data: RushData, items: list[dict]) -> None:
             data.slots.append(SlotRow(campaign, pk.rsplit("#", 1)[1], sk, _n(item, "capacity"), _n(item, "booked")))
         elif pk.startswith("BOOKING#") and _s(item, "campaign_id") == campaign:
             data.bookings.append(BookingRow(
-                code=pk.removeprefix("BOOKING#"), campaign_id=campaign, center_id=_s(item, "center_id"),
-                status=_s(item, "status"), first_slot_id=_s(item, "first_slot_id"),
+                code=pk.removeprefix("BOOKING#"), campaign_id=campaign, center_id=_required(item, "center_id"),
+                status=_required(item, "status"), first_slot_id=_required(item, "first_slot_id"),
                 second_slot_id=_s(item, "second_slot_id"),
-                person=person_of(_s(item, "given_name"), _s(item, "family_name"), _s(item, "birth_date")),
-                email=_s(item, "email") or "", request_id=_s(item, "request_id"),
-                created_at=datetime.fromisoformat(_s(item, "created_at")).timestamp()))
+                person=person_of(_required(item, "given_name"), _required(item, "family_name"),
+                                 _required(item, "birth_date")),
+                email=_s(item, "email") or "", request_id=_required(item, "request_id"),
+                created_at=datetime.fromisoformat(_required(item, "created_at")).timestamp()))
         elif pk.startswith("PERSON#") and sk == f"CAMPAIGN#{campaign}":
-            data.locks.append(LockRow(pk.removeprefix("PERSON#"), campaign, _s(item, "booking_code")))
+            data.locks.append(LockRow(pk.removeprefix("PERSON#"), campaign, _required(item, "booking_code")))
         elif pk.startswith("REQUEST#") and sk == "REQUEST":
             request_id = pk.removeprefix("REQUEST#")
-            data.requests[request_id] = RequestRow(request_id, _s(item, "status"), _s(item, "booking_code"),
+            data.requests[request_id] = RequestRow(request_id, _required(item, "status"), _s(item, "booking_code"),
                                                    _s(item, "reason"))
 
 

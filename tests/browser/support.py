@@ -83,7 +83,8 @@ def assert_no_horizontal_scroll(page: Page, state: str) -> None:
 def assert_targets_large_enough(page: Page, state: str, minimum: float = 44) -> None:
     """Every visible button, link and input (a checkbox counts with its label) is at least 44 px high and wide."""
     small = page.evaluate(
-        """(minimum) => [...document.querySelectorAll('main a, main button, main input, header a, header button, footer a')]
+        """(minimum) => [...document.querySelectorAll(
+              'main a, main button, main input, header a, header button, footer a')]
             .filter((el) => el.offsetParent !== null)
             .map((el) => {
               const r = el.getBoundingClientRect();

@@ -7,8 +7,14 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.browser.support import (
-    Api, Person, assert_focus_visible, assert_no_horizontal_scroll, assert_targets_large_enough, check,
-    check_eligibility, tab_to,
+    Api,
+    Person,
+    assert_focus_visible,
+    assert_no_horizontal_scroll,
+    assert_targets_large_enough,
+    check,
+    check_eligibility,
+    tab_to,
 )
 
 MAX_FIRST_LOAD_BYTES = 150 * 1024

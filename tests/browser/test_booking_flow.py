@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.support import Api, Person, check, check_eligibility, choose_slot, fill_details
 
@@ -24,7 +24,8 @@ class HeldPolls:
     """Keeps the site's status polls waiting (as if the queue were slow) until released."""
 
     def __init__(self, page: Page):
-        self.routes, self.released = [], False
+        self.routes: list[Route] = []
+        self.released = False
         page.route(POLL, self.hold)
 
     def hold(self, route) -> None:
@@ -212,7 +213,7 @@ def test_a_slot_taken_between_viewing_and_booking_offers_alternatives_and_one_cl
 
 
 def test_someone_too_young_is_told_plainly_when_booking_opens_and_someone_outside_nrw_why_not(open_site, booking_api):
-    upcoming = [c for c in booking_api.get("/v1/campaigns")["campaigns"] if c["status"] == "upcoming"][0]
+    upcoming = next(c for c in booking_api.get("/v1/campaigns")["campaigns"] if c["status"] == "upcoming")
     page = open_site("/#/book")
     check_eligibility(page, Person("Kurt", "Jünger", "1941-06-01"))
     expect(heading(page)).to_have_text("Sie können im Moment noch nicht buchen")

@@ -17,7 +17,7 @@ def look_up(page: Page, code: str, person: Person, birth_year: str | None = None
 
 
 def remaining(api: Api, date: str, slot_id: str) -> int:
-    day = next((d for d in api.days() if d["date"] == date), {"slots": []})
+    day: dict = next((d for d in api.days() if d["date"] == date), {"slots": []})
     return next((s["remaining"] for s in day["slots"] if s["slot_id"] == slot_id), 0)
 
 

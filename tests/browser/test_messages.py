@@ -33,8 +33,9 @@ def test_german_and_english_have_the_same_messages_with_the_same_placeholders():
     assert sorted(de) == sorted(en)
     for key in de:
         assert placeholders(de[key]) == placeholders(en[key]), key
-        if isinstance(de[key], list):
-            assert len(de[key]) == len(en[key]), key
+        de_value, en_value = de[key], en[key]
+        if isinstance(de_value, list):
+            assert isinstance(en_value, list) and len(de_value) == len(en_value), key
 
 
 def test_every_message_key_the_code_uses_exists():

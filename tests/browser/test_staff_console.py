@@ -84,7 +84,9 @@ def test_an_agent_books_a_caller_without_email_from_the_keyboard_and_prints_the_
 
     card = page.locator("#book-result .booking")
     expect(card).to_contain_text("nur per Post (keine E-Mail)", timeout=90000)
-    code = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{2}", card.locator("h3").inner_text()).group(0)
+    found = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{2}", card.locator("h3").inner_text())
+    assert found, "a booking code on the card"
+    code = found.group(0)
     expect(card.locator("h3")).to_be_focused()
     expect(card).to_contain_text("2. Impfung")
     expect(card).to_contain_text("0800 116 117 02")  # Westfalen-Lippe's hotline

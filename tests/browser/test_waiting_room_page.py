@@ -44,8 +44,8 @@ def test_a_visitor_waits_keeps_the_place_on_reload_is_let_in_and_books(stack, op
     page.reload()
     page.wait_for_selector("html[data-ready]")
     assert page.url == address  # the same place, not a new entry
-    expect(page.locator("#waiting-position")).to_have_text("Sie sind an der Reihe. Sie können jetzt einen Termin buchen.",
-                                                           timeout=60000)
+    expect(page.locator("#waiting-position")).to_have_text(
+        "Sie sind an der Reihe. Sie können jetzt einen Termin buchen.", timeout=60000)
     check(page, "waiting room, admitted")
 
     page.get_by_role("link", name="Weiter zur Buchung").click()  # after the reload: the check comes again

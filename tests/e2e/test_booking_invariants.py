@@ -6,7 +6,8 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, time as clock, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 
 import pytest
 import requests
@@ -105,7 +106,8 @@ def test_two_hundred_concurrent_requests_for_fifty_pairs_book_exactly_fifty_whol
 def test_the_same_person_twice_gets_one_booking(stack, api):
     campaign_id, first_id, _ = new_campaign(stack, 5, 5)
     family = f"Twice{uuid.uuid4().hex[:6]}"
-    ids = [api.post("/v1/booking-requests", json=request_body(campaign_id, first_id, family, phone=p)).json()["request_id"]
+    ids = [api.post("/v1/booking-requests",
+                    json=request_body(campaign_id, first_id, family, phone=p)).json()["request_id"]
            for p in ("+49 231 1", "+49 231 2")]
     states = sorted(wait_decided(stack.api_url, i)["status"] for i in ids)
     assert states == ["booked", "rejected"]
@@ -129,10 +131,12 @@ def test_the_same_sqs_message_delivered_twice_books_once_and_mails_once(stack, a
 def test_cancelling_gives_the_capacity_back_for_the_next_booking(stack, api):
     campaign_id, first_id, second_id = new_campaign(stack, 1, 1)
     first = wait_decided(stack.api_url, api.post(
-        "/v1/booking-requests", json=request_body(campaign_id, first_id, f"Cx{uuid.uuid4().hex[:6]}")).json()["request_id"])
+        "/v1/booking-requests",
+        json=request_body(campaign_id, first_id, f"Cx{uuid.uuid4().hex[:6]}")).json()["request_id"])
     code = first["booking"]["code"]
     blocked = wait_decided(stack.api_url, api.post(
-        "/v1/booking-requests", json=request_body(campaign_id, first_id, f"Cy{uuid.uuid4().hex[:6]}")).json()["request_id"])
+        "/v1/booking-requests",
+        json=request_body(campaign_id, first_id, f"Cy{uuid.uuid4().hex[:6]}")).json()["request_id"])
     assert blocked["status"] == "rejected"
 
     cancelled = api.post(f"/v1/bookings/{code}/cancel", json={"birth_date": BIRTH_DATE})
@@ -142,7 +146,8 @@ def test_cancelling_gives_the_capacity_back_for_the_next_booking(stack, api):
     assert slot_counts(stack, campaign_id, first_id) == (0, 1) and slot_counts(stack, campaign_id, second_id) == (0, 1)
 
     rebooked = wait_decided(stack.api_url, api.post(
-        "/v1/booking-requests", json=request_body(campaign_id, first_id, f"Cz{uuid.uuid4().hex[:6]}")).json()["request_id"])
+        "/v1/booking-requests",
+        json=request_body(campaign_id, first_id, f"Cz{uuid.uuid4().hex[:6]}")).json()["request_id"])
     assert rebooked["status"] == "booked"
     stack.wait_for_idle_queues()
     assert [("storniert" in m["raw_data"]) for m in mails_mentioning(stack, code)].count(True) == 1
@@ -186,11 +191,12 @@ def test_an_ineligible_person_gets_403_and_nothing_is_queued(stack, api):
 
 
 def test_availability_never_shows_a_full_slot_or_one_without_a_second_dose(stack, api):
-    campaign_id, first_id, second_id = new_campaign(stack, 1, 1)
+    campaign_id, first_id, _ = new_campaign(stack, 1, 1)
     shown = api.get(f"/v1/centers/dortmund/availability?campaign={campaign_id}&days=7").json()
     assert [s["slot_id"] for day in shown["days"] for s in day["slots"]] == [first_id]
     wait_decided(stack.api_url, api.post(
-        "/v1/booking-requests", json=request_body(campaign_id, first_id, f"Full{uuid.uuid4().hex[:6]}")).json()["request_id"])
+        "/v1/booking-requests",
+        json=request_body(campaign_id, first_id, f"Full{uuid.uuid4().hex[:6]}")).json()["request_id"])
     assert api.get(f"/v1/centers/dortmund/availability?campaign={campaign_id}&days=7").json()["days"] == []
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import date, datetime, time as clock, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from chalicelib.booking.domain import LOCAL_TZ
@@ -24,7 +25,7 @@ from infra.local.token import local_staff_token
 SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 SPEC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
 SPEC_URI = "urn:vaxslot:openapi"
-REGISTRY = Registry().with_resource(SPEC_URI, Resource(contents=SPEC, specification=DRAFT202012))
+REGISTRY = Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(SPEC))
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 CAMPAIGN = "80plus-comirnaty"
@@ -640,7 +641,8 @@ def test_ops_release_a_contingent_and_get_every_slot_back_with_its_total_capacit
     assert response.status_code == 201
     assert (released["campaign_id"], released["center_id"]) == (campaign_id, CENTER)
     assert [(s["capacity"], s["booked"], s["remaining"]) for s in released["slots"]] == [(3, 0, 3), (3, 0, 3)]
-    more = assert_matches_spec("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(capacity=5), headers=ops_once()))
+    more = assert_matches_spec("POST", STAFF_CONTINGENT,
+                               api.post(url, json=contingent_body(capacity=5), headers=ops_once()))
     assert [s["slot_id"] for s in more["slots"]] == [s["slot_id"] for s in released["slots"]]
     assert [s["capacity"] for s in more["slots"]] == [8, 8], "a second release adds its capacity"
 
@@ -666,18 +668,22 @@ def test_a_bad_contingent_is_refused_as_documented(api):
     error = assert_error("POST", STAFF_CONTINGENT, api.post(url, json=bad, headers=ops_once()), 400, "invalid_request",
                          "slots.1.capacity")
     assert error["details"][0]["code"] == "out_of_range"
-    error = assert_error("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(first_day=-2), headers=ops_once()),
+    error = assert_error("POST", STAFF_CONTINGENT,
+                         api.post(url, json=contingent_body(first_day=-2), headers=ops_once()),
                          400, "invalid_request", "slots.0.start")
     assert error["details"][0]["code"] == "out_of_range"
-    error = assert_error("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(center_id="koeln"), headers=ops_once()),
+    error = assert_error("POST", STAFF_CONTINGENT,
+                         api.post(url, json=contingent_body(center_id="koeln"), headers=ops_once()),
                          400, "invalid_request", "center_id")
     assert error["details"][0]["code"] == "center_not_in_campaign"
     assert_error("POST", STAFF_CONTINGENT, api.post(url, json={"center_id": CENTER, "slots": []}, headers=ops_once()),
                  400, "invalid_request", "slots")
-    assert_error("POST", STAFF_CONTINGENT, api.post(url, data="{", headers={**ops_once(), "Content-Type": "application/json"}),
+    assert_error("POST", STAFF_CONTINGENT,
+                 api.post(url, data="{", headers={**ops_once(), "Content-Type": "application/json"}),
                  400, "invalid_request", "body")
     assert_error("POST", STAFF_CONTINGENT, api.post(f"/v1/staff/campaigns/spec-{uuid.uuid4().hex}/contingents",
-                                                    json=contingent_body(), headers=ops_once()), 404, "unknown_campaign")
+                                                    json=contingent_body(), headers=ops_once()),
+                 404, "unknown_campaign")
 
 
 def test_a_hotline_booking_is_accepted_like_a_web_booking_and_booked(api, stack):
@@ -719,6 +725,12 @@ EXAMPLE_URLS = {
     "/v1/staff/booking-requests": "/v1/staff/booking-requests",
     "/v1/staff/campaigns/{campaign_id}": "/v1/staff/campaigns/spec-x",
     "/v1/staff/campaigns/{campaign_id}/contingents": f"/v1/staff/campaigns/{CAMPAIGN}/contingents",
+    # supply changes and reports (ops)
+    "/v1/staff/campaigns/{campaign_id}/capacity-cuts": f"/v1/staff/campaigns/{CAMPAIGN}/capacity-cuts",
+    "/v1/staff/campaigns/{campaign_id}/centre-day-operations": f"/v1/staff/campaigns/{CAMPAIGN}/centre-day-operations",
+    "/v1/staff/operations/{operation_id}": "/v1/staff/operations/" + "0" * 32,
+    "/v1/staff/bookings/{code}/second-dose": "/v1/staff/bookings/ABCD-EFGH-JK/second-dose",
+    "/v1/staff/reports/daily": f"/v1/staff/reports/daily?campaign={CAMPAIGN}&from=2030-01-01&to=2030-01-02",
     # waiting room (§8)
     "/v1/campaigns/{campaign_id}/waiting-room": f"/v1/campaigns/{CAMPAIGN}/waiting-room",
     "/v1/campaigns/{campaign_id}/waiting-room/entries": f"/v1/campaigns/{CAMPAIGN}/waiting-room/entries",

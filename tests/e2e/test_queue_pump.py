@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
+from typing import Any
 
 from infra.local.aws import client
 from infra.local.pump import QueuePump
 
 
-def fresh_queue(stack) -> tuple[object, str]:
+def fresh_queue(stack) -> tuple[Any, str]:
     sqs = client("sqs", stack.aws_url)
     url = sqs.create_queue(QueueName=f"pump-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
     return sqs, url

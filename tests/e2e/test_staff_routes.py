@@ -71,7 +71,8 @@ def test_ops_open_a_cohort_release_its_contingent_and_it_can_be_booked(stack, ap
     body = request_body(campaign_id, slot_id, f"Jg{uuid.uuid4().hex[:6]}")
     body.update(center_id="muenster")
     body["person"].update(birth_date="1941-11-11", postal_code="48143")
-    assert wait_decided(stack.api_url, api.post("/v1/booking-requests", json=body).json()["request_id"])["status"] == "booked"
+    request_id = api.post("/v1/booking-requests", json=body).json()["request_id"]
+    assert wait_decided(stack.api_url, request_id)["status"] == "booked"
 
 
 def test_a_contingent_with_bad_slots_is_refused_and_changes_nothing(api):
@@ -93,7 +94,8 @@ def test_an_unreadable_staff_token_is_401_not_a_crash(api):
 
 
 def test_a_hotline_booking_and_a_web_booking_of_the_same_caller_give_one_booking(stack, api):
-    slot_id = api.get("/v1/centers/koeln/availability?campaign=80plus-comirnaty&days=10").json()["days"][0]["slots"][0]["slot_id"]
+    days = api.get("/v1/centers/koeln/availability?campaign=80plus-comirnaty&days=10").json()["days"]
+    slot_id = days[0]["slots"][0]["slot_id"]
     body = request_body("80plus-comirnaty", slot_id, f"Anrufer{uuid.uuid4().hex[:6]}")
     body.update(center_id="koeln", flexible=True)
     body["person"]["postal_code"] = "50679"

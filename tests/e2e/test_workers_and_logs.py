@@ -34,7 +34,8 @@ def short_lived_queue(stack, max_receive_count: int = 2) -> tuple[str, str]:
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue = sqs.create_queue(QueueName=name, Attributes={
         "VisibilityTimeout": "1",
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)})})["QueueUrl"]
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                     "maxReceiveCount": str(max_receive_count)})})["QueueUrl"]
     return queue, dlq
 
 
@@ -84,11 +85,12 @@ def test_a_mail_refused_by_ses_is_retried_later_and_sent_once_while_the_booking_
     try:
         ses.delete_identity(Identity=sender)
         request_id = api.post("/v1/booking-requests",
-                              json=request_body(campaign_id, first_id, f"Nomail{uuid.uuid4().hex[:6]}")).json()["request_id"]
+                              json=request_body(campaign_id, first_id, f"Nomail{uuid.uuid4().hex[:6]}"),
+                              ).json()["request_id"]
         state = wait_decided(stack.api_url, request_id)
         assert state["status"] == "booked"
         code = state["booking"]["code"]
-        received = []
+        received: list[dict] = []
         while not any(code in m["Body"] for m in received):
             received += sqs.receive_message(QueueUrl=mail_queue, MaxNumberOfMessages=10, WaitTimeSeconds=2,
                                             VisibilityTimeout=1, AttributeNames=["All"]).get("Messages", [])
@@ -129,7 +131,7 @@ def test_logs_of_a_whole_booking_flow_hold_no_personal_data(stack, api):
         api.post(f"/v1/bookings/{code}/cancel", json={"birth_date": "1936-07-19"})
         stack.wait_for_idle_queues()
     finally:
-        for h, stream in zip(own, original_streams):
+        for h, stream in zip(own, original_streams, strict=True):
             h.setStream(stream)
         for logger in watched:
             logger.removeHandler(handler)

@@ -118,7 +118,10 @@ def test_availability_reads_from_every_api_instance_eat_the_slot_partitions_read
     cached = design(roomy_stage(slot_shards=1, availability_from_snapshots=False, api_rate_limit_rps=1e9))
     snapshots = design(roomy_stage(slot_shards=1, availability_from_snapshots=True))
     assert m.availability_load_rru(cached, TEN_TIMES, 1000) > 10 * m.availability_load_rru(snapshots, TEN_TIMES, 1000)
-    reads = lambda d_: {c.name: c for c in m.ceilings(d_, TEN_TIMES)}["Slot partition reads (busiest centre)"]
+
+    def reads(d_):
+        return {c.name: c for c in m.ceilings(d_, TEN_TIMES)}["Slot partition reads (busiest centre)"]
+
     assert reads(cached).bookings_per_s < reads(snapshots).bookings_per_s
 
 
@@ -295,7 +298,7 @@ def test_the_booking_transaction_writes_as_many_items_as_the_model_counts():
     booking = d.Booking(code="ABCD-EFGH-JK", request_id="r1", campaign_id=CAMPAIGN.id, center_id=DORTMUND.id,
                         first=first.ref, second=second.ref, person=person(), language="de", created_at=NOW)
     connection = RecordingConnection()
-    DynamoBookings(connection).reserve(booking, "person-key")
+    DynamoBookings(connection).reserve(booking, "person-key")  # type: ignore[arg-type]  # a duck-typed stand-in
     [tx] = connection.transactions
     items = [i for kind in ("checks", "deletes", "puts", "updates") for i in tx[kind]]
     assert len(items) == TODAY.ddb_tx_items
@@ -426,7 +429,9 @@ def test_the_waiting_rooms_page_makes_the_calls_the_model_counts_besides_its_pol
     assert len(calls) - len(polls) == TODAY.room_flow_calls, TODAY_SOURCES["room_flow_calls"]
     # The site paces entry polls by Retry-After alone, as given (the cap, hours, only guards against nonsense):
     # the schedule the model follows, up to the opening spread and the 3-minute cap of the room's own answers.
-    factors = re.search(r"const MAX_RETRY_AFTER_S = ([\d *]+);", waiting).group(1).split("*")
+    found = re.search(r"const MAX_RETRY_AFTER_S = ([\d *]+);", waiting)
+    assert found, "MAX_RETRY_AFTER_S in the waiting room's script"
+    factors = found.group(1).split("*")
     cap = math.prod(int(f) for f in factors)
     assert cap >= 3_600 and cap >= m.ROOM_OPENING_SPREAD_MAX_S
     assert "Math.min(MAX_RETRY_AFTER_S, Math.max(1, answer.retryAfter != null ? answer.retryAfter : delay))" in view
@@ -445,7 +450,7 @@ def _static_files() -> list[Path]:
             if found not in files:
                 files.append(found)
                 pending.append(found)
-    return files + [SITE / "i18n" / "de.json"]
+    return [*files, SITE / "i18n" / "de.json"]
 
 
 def test_the_site_loads_the_static_files_the_model_prices():
@@ -459,9 +464,13 @@ def test_the_models_poll_schedule_is_the_sites():
     source = (SITE / "js" / "views" / "request.js").read_text()
 
     def const(name: str) -> float:
-        return float(re.search(rf"const {name} = (\d+);", source).group(1)) / 1000
+        found = re.search(rf"const {name} = (\d+);", source)
+        assert found, name
+        return float(found.group(1)) / 1000
 
-    factor = float(re.search(r"delay \* ([\d.]+), Date\.now\(\) - started < SOON_MS", source).group(1))
+    found = re.search(r"delay \* ([\d.]+), Date\.now\(\) - started < SOON_MS", source)
+    assert found, "the poll back-off factor"
+    factor = float(found.group(1))
     defaults = inspect.signature(m.polls_for_wait).parameters
     assert (const("FIRST_DELAY"), factor, const("SOON_MAX"), const("LATER_MAX"), const("SOON_MS")) == tuple(
         defaults[n].default for n in ("first_s", "factor", "soon_max_s", "later_max_s", "soon_s"))

@@ -297,11 +297,13 @@ def test_the_packaged_functions_have_the_memory_timeout_concurrency_and_tracing_
             settings.memory_mb, settings.timeout_s, settings.reserved_concurrency), fn.logical_id
         assert props["Tracing"] == ("Active" if settings.xray else "PassThrough"), fn.logical_id
     reserved = lambda_settings(STAGE, "booking_worker").reserved_concurrency
+    assert reserved is not None
     assert resources[t.BOOKING_WORKER]["Properties"]["ReservedConcurrentExecutions"] == reserved > 0
 
 
 def test_a_mail_worker_concurrency_above_the_ses_quota_stops_the_generation():
-    assert lambda_settings(STAGE, "mail_worker").reserved_concurrency <= mail_worker_concurrency(KNOBS)
+    reserved = lambda_settings(STAGE, "mail_worker").reserved_concurrency
+    assert reserved is not None and reserved <= mail_worker_concurrency(KNOBS)
     greedy = with_function_setting("mail_worker", reserved_concurrency=mail_worker_concurrency(KNOBS) + 1)
     with pytest.raises(ValueError, match="SES quota"):
         t.merge_template(STAGE, config=greedy)
@@ -386,7 +388,12 @@ def test_every_staff_method_has_the_cognito_authorizer_of_the_stacks_own_user_po
                                      "/v1/staff/bookings", "/v1/staff/bookings/{code}",
                                      "/v1/staff/bookings/{code}/cancel", "/v1/staff/audit",
                                      # rebooking for a caller (§7)
-                                     "/v1/staff/bookings/{code}/rebook"}
+                                     "/v1/staff/bookings/{code}/rebook",
+                                     # supply changes and reports (issue #13)
+                                     "/v1/staff/campaigns/{campaign_id}/centre-day-operations",
+                                     "/v1/staff/campaigns/{campaign_id}/capacity-cuts",
+                                     "/v1/staff/bookings/{code}/second-dose", "/v1/staff/reports/daily",
+                                     "/v1/staff/operations/{operation_id}"}
     for path, method, operation in _methods(resources):
         if (path, method) in staff:
             assert operation.get("security") == [{t.STAFF_AUTHORIZER: []}], f"{method} {path}"

@@ -32,7 +32,9 @@ class Store:
     slots: list[d.Slot]  # first dose, second dose, another first dose
 
     def booked(self) -> list[int]:
-        return [self.catalog.slot(s.campaign_id, s.center_id, s.slot_id).booked for s in self.slots]
+        found = [self.catalog.slot(s.campaign_id, s.center_id, s.slot_id) for s in self.slots]
+        assert None not in found, "a slot of the fixture is missing"
+        return [slot.booked for slot in found if slot is not None]
 
 
 @pytest.fixture(params=["fake", "dynamo"])
@@ -72,7 +74,8 @@ def key_of(request: d.BookingRequest) -> str:
 
 def test_a_new_request_is_queued_and_an_unknown_one_is_none(store):
     request = queued(store)
-    assert store.bookings.request_state(request.request_id) == d.RequestState(request.request_id, d.RequestStatus.QUEUED)
+    assert store.bookings.request_state(request.request_id) == d.RequestState(request.request_id,
+                                                                            d.RequestStatus.QUEUED)
     assert store.bookings.request_state(uuid.uuid4().hex) is None
 
 

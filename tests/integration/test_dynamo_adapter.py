@@ -37,7 +37,8 @@ def error_response(request, error_type: str, status: int = 400, **fields) -> AWS
 def conflict(request, **_):
     items = len(json.loads(request.body)["TransactItems"])
     return error_response(request, "TransactionCanceledException", CancellationReasons=[
-        {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}] + [{"Code": "None"}] * (items - 1))
+        {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"},
+        *[{"Code": "None"}] * (items - 1)])
 
 
 @pytest.fixture()
@@ -79,7 +80,8 @@ def test_each_failed_condition_becomes_its_domain_outcome_and_changes_nothing(st
     with pytest.raises(d.FirstSlotTaken):
         bookings.reserve(other, other_key)
     assert counters(stack, slots) == [1, 1]
-    assert bookings.booking(other.code) is None and bookings.request_state(other.request_id).status is d.RequestStatus.QUEUED
+    assert bookings.booking(other.code) is None
+    assert bookings.request_state(other.request_id).status is d.RequestStatus.QUEUED
 
 
 def test_a_full_second_dose_slot_is_told_apart_from_a_full_first_one(stack, world):
@@ -98,7 +100,7 @@ def test_a_full_second_dose_slot_is_told_apart_from_a_full_first_one(stack, worl
 def test_a_transaction_conflict_is_retried_and_then_books(stack, world):
     campaign_id, slots, bookings, sleeps = world
     booking, key = make_booking(campaign_id, slots, bookings)
-    injected = []
+    injected: list[int] = []
 
     def conflict_twice(request, **kwargs):
         if len(injected) < 2:
@@ -125,7 +127,8 @@ def test_a_conflict_that_does_not_go_away_fails_loudly_and_books_nothing(stack, 
 def test_when_the_queue_refuses_a_request_the_api_answers_503_with_retry_after_and_a_retry_works(stack, api):
     from chalicelib import bootstrap
 
-    slot_id = api.get("/v1/centers/koeln/availability?campaign=80plus-comirnaty&days=5").json()["days"][0]["slots"][0]["slot_id"]
+    days = api.get("/v1/centers/koeln/availability?campaign=80plus-comirnaty&days=5").json()["days"]
+    slot_id = days[0]["slots"][0]["slot_id"]
     body = {"campaign_id": "80plus-comirnaty", "center_id": "koeln", "slot_id": slot_id,
             "person": {"given_name": "Queue", "family_name": f"Down{uuid.uuid4().hex[:6]}", "birth_date": "1939-01-01",
                        "postal_code": "50679", "email": "q@example.org"}}

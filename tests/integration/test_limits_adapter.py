@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -52,9 +52,10 @@ def test_a_sharded_limit_under_sixteen_threads_accepts_no_more_than_its_maximum(
 
 
 def test_a_counter_item_holds_a_keyed_hash_a_window_and_a_ttl_after_its_window(counters):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     name = f"ttl-{uuid.uuid4().hex[:6]}"
     ticket = Limiter(counters, PEPPER, clock=lambda: now).hit(Limit(name, 3, 60), "ABCD-EFGH-JK")
+    assert ticket is not None
     item = CounterItem.get(f"LIMIT#{ticket.key}", f"WINDOW#{ticket.window.start}", consistent_read=True)
     assert "ABCD" not in item.pk and item.n == 1
     assert ticket.window.start <= now.timestamp() < ticket.window.end < item.expires_at
@@ -74,12 +75,13 @@ def test_giving_back_frees_the_hit_again(counters):
 
 def test_a_verification_round_trips_and_keeps_its_first_verified_time(counters):
     store = DynamoVerifications()
-    sent = datetime.now(timezone.utc).replace(microsecond=0)
+    sent = datetime.now(UTC).replace(microsecond=0)
     verification = v.Verification(v.new_id(), "campaign", v.Channel.EMAIL, v.address_digest(PEPPER, "a@b.de"),
                                   v.code_digest(PEPPER, "x", "123456"), sent)
     store.add(verification)
     assert store.get(verification.id) == verification
     store.mark_verified(verification.id, sent + timedelta(hours=1))
     store.mark_verified(verification.id, sent + timedelta(hours=2))
-    assert store.get(verification.id).verified_until == sent + timedelta(hours=1)
+    stored = store.get(verification.id)
+    assert stored is not None and stored.verified_until == sent + timedelta(hours=1)
     assert store.get(v.new_id()) is None

@@ -55,7 +55,7 @@ def launcher_moto_endpoint():
     """The patched moto server, started exactly as `make run` starts it; yields its URL."""
     port = _free_loopback_port()
     endpoint = f"http://127.0.0.1:{port}"
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - outlives this block: closed after the server stops
     proc = subprocess.Popen(
         [sys.executable, "-m", "infra.local.moto_server", "--port", str(port)],
         cwd=REPO_ROOT,
@@ -143,10 +143,10 @@ def test_concurrent_transactions_never_exceed_capacity_or_leave_items_behind(lau
         client.put_item(TableName=table, Item={"pk": {"S": "counter"}, "sk": {"S": sk}, "booked": {"N": "0"}})
 
     def transaction(i: int) -> list[dict]:
-        first = ("booking#%d" % i, "1")
+        first = (f"booking#{i}", "1")
         # Every 7th request reuses the first key of an earlier one: cancelled after three of its
         # four writes were applied (unless that earlier request itself was cancelled).
-        second = ("booking#%d" % (i - 7), "1") if i >= 7 and i % 7 == 0 else ("booking#%d" % i, "2")
+        second = (f"booking#{i - 7}", "1") if i >= 7 and i % 7 == 0 else (f"booking#{i}", "2")
         return [
             _new_item_put(table, *first),
             _counter_update(table, "A"),
@@ -168,7 +168,7 @@ def test_concurrent_transactions_never_exceed_capacity_or_leave_items_behind(lau
                 results.append("cancelled")
             else:
                 unexpected.append(f"{i}: {error.response['Error']}")
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+        except Exception as error:  # reported by the assertion below
             unexpected.append(f"{i}: {error!r}")
 
     def watch_counters() -> None:

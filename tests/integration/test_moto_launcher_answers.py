@@ -57,11 +57,11 @@ def _free_loopback_port() -> int:
 @contextlib.contextmanager
 def _server(command: list[str]) -> Iterator[int]:
     port = _free_loopback_port()
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - outlives this block: closed after the server stops
     # moto's projections go through Python sets: one hash seed for both servers, so that stock moto
     # itself answers in the same order twice.
     env = {**os.environ, "PYTHONHASHSEED": "0"}
-    proc = subprocess.Popen(command + [str(port)], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([*command, str(port)], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -157,7 +157,8 @@ def _fill(call: Call, transcript: list) -> None:
             GlobalSecondaryIndexes=[
                 {
                     "IndexName": "by-g",
-                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
+                                  {"AttributeName": "n", "KeyType": "RANGE"}],
                     "Projection": {"ProjectionType": "ALL"},
                 }
             ],
@@ -190,6 +191,7 @@ def _recorder(call: Call, transcript: list) -> Callable[[str, dict], dict | None
         status, headers, raw = call(operation, body)
         parsed = json.loads(raw) if raw else None
         if operation in ("CreateTable", "DescribeTable") and status == 200:
+            assert parsed is not None
             description = parsed.get("TableDescription") or parsed.get("Table")
             for volatile in ("CreationDateTime", "TableId"):
                 description.pop(volatile, None)
@@ -303,8 +305,10 @@ def _queries(record: Callable[[str, dict], dict | None]) -> None:
         },
     )
     # A table with a hash key only.
-    record("Query", {"TableName": "ids", "KeyConditionExpression": "id = :i", "ExpressionAttributeValues": {":i": {"S": "id-7"}}})
-    record("Query", {"TableName": "ids", "KeyConditionExpression": "id = :i", "ExpressionAttributeValues": {":i": {"S": "id-99"}}})
+    record("Query", {"TableName": "ids", "KeyConditionExpression": "id = :i",
+                     "ExpressionAttributeValues": {":i": {"S": "id-7"}}})
+    record("Query", {"TableName": "ids", "KeyConditionExpression": "id = :i",
+                     "ExpressionAttributeValues": {":i": {"S": "id-99"}}})
     # Errors come back unchanged.
     record("Query", slots("pk = :p AND nope = :v", {**a, ":v": {"S": "x"}}))
     record("Query", slots("sk = :p", a))
@@ -382,9 +386,11 @@ def _item_operations(record: Callable[[str, dict], dict | None]) -> None:
     )
     record("TransactGetItems", {"TransactItems": [{"Get": {"TableName": "slots", "Key": key}},
                                                   {"Get": {"TableName": "ids", "Key": {"id": {"S": "missing"}}}}]})
-    record("TransactGetItems", {"TransactItems": [{"Get": {"TableName": "slots", "Key": key}}], "ReturnConsumedCapacity": "TOTAL"})
+    record("TransactGetItems", {"TransactItems": [{"Get": {"TableName": "slots", "Key": key}}],
+                                "ReturnConsumedCapacity": "TOTAL"})
     transaction = [
-        {"Put": {"TableName": "ids", "Item": {"id": {"S": "tx-1"}, "n": {"N": "1"}}, "ConditionExpression": "attribute_not_exists(id)"}},
+        {"Put": {"TableName": "ids", "Item": {"id": {"S": "tx-1"}, "n": {"N": "1"}},
+                 "ConditionExpression": "attribute_not_exists(id)"}},
         {
             "Update": {
                 "TableName": "slots",
@@ -394,14 +400,15 @@ def _item_operations(record: Callable[[str, dict], dict | None]) -> None:
                 "ExpressionAttributeValues": {":one": {"N": "1"}, ":cap": {"N": "100"}},
             }
         },
-        {"ConditionCheck": {"TableName": "ids", "Key": {"id": {"S": "id-2"}}, "ConditionExpression": "attribute_exists(id)"}},
+        {"ConditionCheck": {"TableName": "ids", "Key": {"id": {"S": "id-2"}},
+                            "ConditionExpression": "attribute_exists(id)"}},
     ]
     record("TransactWriteItems", {"TransactItems": transaction})
-    record("TransactWriteItems", {"TransactItems": [dict(transaction[0], Put={**transaction[0]["Put"],
-                                                                              "ReturnValuesOnConditionCheckFailure": "ALL_OLD"})]})
+    record("TransactWriteItems", {"TransactItems": [
+        dict(transaction[0], Put={**transaction[0]["Put"], "ReturnValuesOnConditionCheckFailure": "ALL_OLD"})]})
     record("Scan", {"TableName": "ids", "Limit": 4})
-    record("Scan", {"TableName": "slots", "Limit": 25, "FilterExpression": "booked = :b", "ExpressionAttributeValues": {":b": {"N": "3"}},
-                    "ProjectionExpression": "pk, sk, booked"})
+    record("Scan", {"TableName": "slots", "Limit": 25, "FilterExpression": "booked = :b",
+                    "ExpressionAttributeValues": {":b": {"N": "3"}}, "ProjectionExpression": "pk, sk, booked"})
     record("Scan", {"TableName": "slots", "Select": "COUNT"})
     # The table after all of the above, seen through Query.
     _query_all_pages(record, {"TableName": "slots", "KeyConditionExpression": "pk = :p",
@@ -429,7 +436,7 @@ def test_launcher_answers_every_query_and_item_operation_with_stock_motos_bytes(
     launcher_transcript = _transcript(_caller(launcher_port))
 
     assert len(launcher_transcript) == len(stock_transcript)
-    for stock_entry, launcher_entry in zip(stock_transcript, launcher_transcript):
+    for stock_entry, launcher_entry in zip(stock_transcript, launcher_transcript, strict=True):
         assert launcher_entry == stock_entry, stock_entry[:2]
     # The sequence exercised what it claims to: pages, errors and every key-condition operator.
     statuses = [entry[2] for entry in stock_transcript]
@@ -462,7 +469,7 @@ def test_launcher_answers_queries_during_concurrent_writes_from_a_consistent_sta
 
     def read(_: int) -> None:
         call = _caller(launcher_port)
-        status, _, raw = call(
+        status, _headers, raw = call(
             "Query",
             {"TableName": "busy", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "p"}}},
         )
@@ -532,7 +539,7 @@ def test_launcher_serialises_item_answers_outside_its_lock_and_table_description
 # Latency, printed (not asserted): python tests/integration/test_moto_launcher_answers.py
 
 
-def _measure(call: Call, rounds: int) -> list[float]:
+def _measure(call: Call, rounds: int) -> dict[str, list[float]]:
     call("CreateTable", _table("measure", [("pk", "S", "HASH"), ("sk", "S", "RANGE")]))
     for p in range(24):
         size = 224 if p == 0 else 200
@@ -577,7 +584,8 @@ def _measure(call: Call, rounds: int) -> list[float]:
 
 if __name__ == "__main__":
     with _server(STOCK) as stock_port, _server(LAUNCHER) as launcher_port:
-        results = {name: _measure(_caller(port), 30) for name, port in (("stock moto", stock_port), ("launcher", launcher_port))}
+        results = {name: _measure(_caller(port), 30)
+                   for name, port in (("stock moto", stock_port), ("launcher", launcher_port))}
     print(f"table of 4,824 items, raw HTTP, load average {os.getloadavg()[0]:.1f}")
     for server, by_operation in results.items():
         for operation, timings in by_operation.items():

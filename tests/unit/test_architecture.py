@@ -77,4 +77,13 @@ def test_app_py_routes_stay_thin():
     tree = ast.parse((ROOT / "app.py").read_text())
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
+            assert node.end_lineno is not None
             assert node.end_lineno - node.lineno < 16, f"{node.name} is doing work that belongs in chalicelib"
+
+
+def test_every_test_module_has_a_basename_of_its_own():
+    # pytest imports test modules by basename (rootdir-relative, no packages): two test_x.py in two folders
+    # stop the whole run at collection.
+    tests = Path(__file__).resolve().parents[1]
+    names = [p.name for p in tests.rglob("test_*.py")]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []

@@ -98,6 +98,7 @@ def test_cancelling_gives_both_slots_back_and_sends_one_cancellation_per_call():
     first, second = slot(1, 9), slot(22, 9)
     world = World([first, second])
     code = world.book(first).booking_code
+    assert code is not None
     view = world.service.cancel(code, date(1940, 5, 1))
     assert view.booking.status is d.BookingStatus.CANCELLED
     assert world.remaining(first) == world.remaining(second) == 1
@@ -110,6 +111,7 @@ def test_after_cancelling_the_same_person_can_book_again():
     first, second = slot(1, 9), slot(22, 9)
     world = World([first, second])
     code = world.book(first).booking_code
+    assert code is not None
     world.service.cancel(code, date(1940, 5, 1))
     assert world.book(first).status is d.RequestStatus.BOOKED
 
@@ -117,6 +119,7 @@ def test_after_cancelling_the_same_person_can_book_again():
 def test_a_wrong_birth_date_looks_exactly_like_an_unknown_code():
     world = World([slot(1, 9), slot(22, 9)])
     code = world.book(slot(1, 9)).booking_code
+    assert code is not None
     with pytest.raises(d.BookingNotFound):
         world.queries.lookup(code, date(1940, 5, 2))
     with pytest.raises(d.BookingNotFound):
@@ -154,7 +157,8 @@ def test_someone_already_booked_is_told_so_even_when_the_chosen_slot_is_full_too
     world = World([first, second, slot(2, 9), slot(23, 9)])
     world.book(first)
     state = world.book(first)  # same person, same (now full) slot
-    assert (state.status, state.reason, state.alternatives) == (d.RequestStatus.REJECTED, d.RejectReason.ALREADY_BOOKED, ())
+    assert (state.status, state.reason, state.alternatives) == (
+        d.RequestStatus.REJECTED, d.RejectReason.ALREADY_BOOKED, ())
 
 
 def test_availability_may_be_served_from_a_short_lived_copy_but_booking_reads_fresh():

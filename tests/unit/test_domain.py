@@ -30,7 +30,8 @@ def test_a_postal_code_no_centre_serves_is_outside_the_region():
 
 def test_a_closed_campaign_says_campaign_closed():
     closed = d.Campaign(**{**CAMPAIGN.__dict__, "closes_at": NOW - timedelta(hours=1)})
-    assert d.decide_eligibility([closed], "nordrhein", date(1939, 1, 1), NOW).reason is d.IneligibleReason.CAMPAIGN_CLOSED
+    decision = d.decide_eligibility([closed], "nordrhein", date(1939, 1, 1), NOW)
+    assert decision.reason is d.IneligibleReason.CAMPAIGN_CLOSED
 
 
 def test_a_first_dose_slot_without_any_second_dose_slot_in_the_window_is_not_offered():
@@ -45,7 +46,8 @@ def test_a_full_first_dose_slot_is_not_offered_and_a_full_second_dose_slot_is_no
     open_first = slot(2, 9)
     full_second = slot(23, 9, capacity=0)
     open_second = slot(24, 15)
-    pairs = d.bookable_pairs(CAMPAIGN, [full_first, open_first, full_second, open_second], NOW, NOW + timedelta(days=28))
+    pairs = d.bookable_pairs(CAMPAIGN, [full_first, open_first, full_second, open_second], NOW,
+                             NOW + timedelta(days=28))
     assert [(p.first, p.second) for p in pairs] == [(open_first, open_second)]
 
 
@@ -82,7 +84,9 @@ def test_a_booking_code_typed_in_lower_case_without_dashes_is_understood():
     first_offsets=st.lists(st.integers(min_value=1, max_value=70), min_size=2, max_size=40),
 )
 def test_every_offered_pair_is_bookable_as_a_whole(capacities, first_offsets):
-    slots = {s.slot_id: s for s in (slot(o, 9 + i % 8, c) for i, (o, c) in enumerate(zip(first_offsets, capacities)))}
+    # The two lists differ in length: zip pairs as many as the shorter has.
+    offered = (slot(o, 9 + i % 8, c) for i, (o, c) in enumerate(zip(first_offsets, capacities, strict=False)))
+    slots = {s.slot_id: s for s in offered}
     pairs = d.bookable_pairs(CAMPAIGN, list(slots.values()), NOW, NOW + timedelta(days=28))
     for pair in pairs:
         assert pair.first.remaining > 0 and pair.second is not None and pair.second.remaining > 0

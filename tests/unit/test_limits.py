@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,15 +14,15 @@ from chalicelib.contracts.mail import MailKind, MailMessage
 from chalicelib.limits.abuse import AbuseLimits, Policy
 from chalicelib.limits.domain import Limit, TooManyRequests, shard_of, window_of
 from chalicelib.limits.limiter import Limiter
-from chalicelib.notify.quota import LimiterMailQuota
 from chalicelib.notify.ports import MailClaim
+from chalicelib.notify.quota import LimiterMailQuota
 from chalicelib.notify.services import MailService
 from tests.fakes import FakeCounters, FakeMailer, FakeSuppressionList
 from tests.unit.builders import PEPPER, World, person, slot
 
 HOUR = 3600
 # 2021-02-01 08:00:00 UTC: a whole hour, a whole minute and a whole day since the epoch.
-T0 = datetime(2021, 2, 1, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2021, 2, 1, 8, 0, tzinfo=UTC)
 
 
 class Clock:
@@ -233,7 +233,8 @@ def mail(recipient: str = "erna@example.org", code: str = "ABCD-EFGH-JK") -> Mai
 def test_an_address_gets_at_most_its_daily_mails_and_the_skip_is_recorded():
     clock = Clock()
     limiter = Limiter(FakeCounters(), PEPPER, clock=clock)
-    mailer, capped = FakeMailer(), []
+    mailer = FakeMailer()
+    capped: list[MailKind] = []
     service = MailService(mailer, FakeSuppressionList(), sender="noreply@vaxslot.example", site_url="",
                           quota=LimiterMailQuota(lambda: limiter, 3),
                           on_capped=capped.append)

@@ -123,3 +123,22 @@ def test_the_retry_hides_the_message_on_its_own_queue_for_its_delay():
     assert retry.later("arn:aws:sqs:eu-central-1:123:vaxslot-dev-mail", "handle-1", 3) == 120
     assert sqs.calls == [{"QueueUrl": "https://sqs.local/vaxslot-dev-mail", "ReceiptHandle": "handle-1",
                           "VisibilityTimeout": 120}]
+
+
+def test_a_cancellation_by_the_centre_says_why_links_to_rebook_in_both_languages_and_has_no_calendar_file():
+    for language, subject, words in (("de", "abgesagt", "Impfstofflieferung"), ("en", "cancelled", "vaccine delivery")):
+        mail = render(message(MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, language))
+        assert subject in mail["Subject"] and "ABCD-EFGH-JK" in mail["Subject"]
+        for part in ("plain", "html"):
+            body = mail.get_body(preferencelist=(part,)).get_content()
+            assert words in body and "https://vaxslot.example" in body and "Rheinlanddamm 200" in body
+        assert not list(mail.iter_attachments())
+
+
+def test_a_move_by_the_centre_shows_the_new_appointments_in_both_languages():
+    for language, subject in (("de", "verlegt"), ("en", "moved")):
+        mail = render(message(MailKind.APPOINTMENT_MOVED_BY_CENTRE, language))
+        assert subject in mail["Subject"]
+        text = mail.get_body(preferencelist=("plain",)).get_content()
+        assert ("08.02.2021, 14:30" if language == "de" else "08 February 2021, 14:30") in text
+        assert "https://vaxslot.example" in text

@@ -44,6 +44,6 @@ def test_a_contingent_in_the_past_or_without_capacity_is_refused_and_changes_not
         ops(world).release_contingent(CAMPAIGN.id, "dortmund", [past])
     future = slot(3, 9)
     with pytest.raises(d.InvalidInput):
-        ops(world).release_contingent(CAMPAIGN.id, "dortmund",
-                                      [SlotRelease(future.start, future.end, 5), SlotRelease(future.start, future.end, 0)])
+        ops(world).release_contingent(CAMPAIGN.id, "dortmund", [SlotRelease(future.start, future.end, 5),
+                                                                 SlotRelease(future.start, future.end, 0)])
     assert world.catalog.slot_table == {}

@@ -13,6 +13,7 @@ def test_counters_that_match_the_bookings_report_no_drift():
     world = World([slot(1, 9, capacity=3), slot(22, 9, capacity=3)])
     world.book(slot(1, 9), person("Anna"))
     code = world.book(slot(1, 9), person("Berta")).booking_code
+    assert code is not None
     world.service.cancel(code, d.date(1940, 5, 1))
     report = reconcile(world)
     assert (report.drift, report.second_dose_shortfall, report.bookings_checked, report.slots_checked) == (0, 0, 1, 2)

@@ -332,6 +332,7 @@ def test_the_same_delivery_retried_after_a_crash_mid_send_may_send_again_but_no_
     world.book(slot(1, 9), person("Anna"))
     booking = next(iter(world.bookings.bookings.values()))
     confirmation = mail_for(MailKind.BOOKING_CONFIRMED, booking, world.queries.center("dortmund"))
+    assert confirmation is not None
     assert ledger.claim(confirmation.idempotency_key, confirmation.recipient, "m-1") is MailClaim.SEND
     # The process died here, before SES answered: the marker stands, claimed by m-1.
     assert mail.send(confirmation, "m-2") is MailClaim.ALREADY_SENT

@@ -36,6 +36,7 @@ class Setup:
     def start(self, email: str = "erna@example.org", campaign_id: str = VERIFIED.id) -> tuple[str, str]:
         verification = self.service.start(campaign_id, email, "de", "203.0.113.9")
         message = self.world.outbox.published[-1]
+        assert message.one_time_code is not None
         return verification.id, message.one_time_code
 
     def require(self, verification_id: str, code: str, email: str = "erna@example.org",
@@ -65,7 +66,9 @@ def test_the_rendered_code_mail_shows_the_code_in_both_languages_and_no_name():
     service = MailService(FakeMailer(), FakeSuppressionList(), sender="noreply@vaxslot.example", site_url="")
     for language in ("de", "en"):
         mail = service.render(message.model_copy(update={"language": language}))
-        text = mail.get_body(("plain",)).get_content()
+        body = mail.get_body(("plain",))
+        assert body is not None
+        text = body.get_content()
         assert message.one_time_code in text and message.one_time_code not in mail["Subject"]
         assert "None" not in text and "Müller" not in text
 

@@ -200,7 +200,8 @@ class DynamoBookings(Bookings):
             # Same request, same pair → same token: a call retried by the SDK cannot book twice.
             self._transact(add_items, token=hashlib.sha256(token_source.encode()).hexdigest()[:36])
         except TransactWriteError as error:
-            failed = {meaning for meaning, hit in zip(meanings, failed_conditions(error)) if hit}
+            # An error without cancellation reasons names no failed condition: strict=False on purpose.
+            failed = {meaning for meaning, hit in zip(meanings, failed_conditions(error), strict=False) if hit}
             # A decided request outranks everything (duplicate delivery), then the person lock.
             for outcome in (d.RequestAlreadyDecided, d.AlreadyBooked, d.FirstSlotTaken, d.SecondSlotTaken):
                 if outcome in failed:

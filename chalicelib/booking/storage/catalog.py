@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
+
 from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Catalog
 from chalicelib.booking.storage.models import (
@@ -106,11 +109,21 @@ class DynamoCatalog(Catalog):
     def release_slots(self, slots: list[d.Slot]) -> None:
         # An atomic add, so a contingent released while people book never loses their bookings.
         for slot in slots:
-            SlotItem(slots_pk(slot.campaign_id, slot.center_id), slot.slot_id).update(
-                actions=[
-                    SlotItem.start.set(slot.start.isoformat()),
-                    SlotItem.end.set(slot.end.isoformat()),
-                    SlotItem.capacity.add(slot.capacity),
-                    SlotItem.booked.set(SlotItem.booked | 0),
-                ]
-            )
+            actions: list[Action] = [
+                SlotItem.start.set(slot.start.isoformat()),
+                SlotItem.end.set(slot.end.isoformat()),
+                SlotItem.capacity.add(slot.capacity),
+                SlotItem.booked.set(SlotItem.booked | 0),
+            ]
+            condition = None
+            if slot.release_at is not None:
+                # A scheduled release creates its slots: on an existing slot it would hide what is already bookable.
+                actions.append(SlotItem.release_at.set(slot.release_at.isoformat()))
+                condition = SlotItem.pk.does_not_exist()
+            try:
+                SlotItem(slots_pk(slot.campaign_id, slot.center_id), slot.slot_id).update(actions=actions,
+                                                                                          condition=condition)
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                raise d.InvalidInput("slots", "slot_exists") from None

@@ -51,6 +51,7 @@ class SlotItem(TableItem):
     end = UnicodeAttribute()
     capacity = NumberAttribute()
     booked = NumberAttribute()
+    release_at = UnicodeAttribute(null=True)  # a scheduled contingent: hidden from booking until then
 
 
 class BookingItem(TableItem):
@@ -84,6 +85,7 @@ class BookingItem(TableItem):
     erased_at = UnicodeAttribute(null=True)  # set on a tombstone: erased on the person's request
     # TTL (epoch seconds): the retention after the last appointment. Null on items written before it existed.
     expires_at = NumberAttribute(null=True)
+    operation_id = UnicodeAttribute(null=True)  # the ops operation (centre-day cancel or move) that changed it last
 
 
 # The attributes an erasure removes from a booking item (everything that names or reaches the person).
@@ -94,6 +96,19 @@ ERASED = "erased"  # status of a tombstone; never mapped to a domain booking (it
 class PersonLockItem(TableItem):
     booking_code = UnicodeAttribute()
     expires_at = NumberAttribute(null=True)  # TTL: the booking's; the lock must not outlive it
+
+
+class OperationItem(TableItem):
+    campaign_id = UnicodeAttribute()
+    center_id = UnicodeAttribute()
+    from_day = UnicodeAttribute()
+    to_day = UnicodeAttribute()
+    created_by = UnicodeAttribute()
+    cursor = UnicodeAttribute(null=True)  # JSON of the scan's last evaluated key
+    done = NumberAttribute(default=0)
+    cancelled = NumberAttribute(default=0)
+    target_day = UnicodeAttribute(null=True)  # a move; absent for a cancellation
+    moved = NumberAttribute(default=0)
 
 
 class RequestItem(TableItem):
@@ -135,6 +150,10 @@ def lock_key(person_key: str, series: str) -> tuple[str, str]:
     return f"PERSON#{person_key}", f"SERIES#{series}"
 
 
+def operation_key(operation_id: str) -> tuple[str, str]:
+    return f"OPERATION#{operation_id}", "OPERATION"
+
+
 def request_key(request_id: str) -> tuple[str, str]:
     return f"REQUEST#{request_id}", "REQUEST"
 
@@ -164,6 +183,7 @@ def slot_from_item(item: SlotItem, campaign_id: str, center_id: str) -> d.Slot:
         end=datetime.fromisoformat(item.end),
         capacity=int(item.capacity),
         booked=int(item.booked),
+        release_at=datetime_or_none(item.release_at),
     )
 
 

@@ -116,7 +116,7 @@ def _dashboard(stage: str, api_stage_name: str) -> str:
                stat="Maximum"),
         widget("Bookings (business metrics)", [
             m("vaxslot", n, {"service": "vaxslot"}) for n in
-            ("BookingRequestAccepted", "BookingRequestConfirmed", "BookingRequestRejected", "MailSent")]),
+            ("BookingRequestAccepted", "BookingRequestBooked", "BookingRequestRejected", "MailSent")]),
         widget("DynamoDB throttles", [m("AWS/DynamoDB", n, {"TableName": t.name(stage)})
                                       for t in TABLES for n in ("ReadThrottleEvents", "WriteThrottleEvents")]),
         widget("Reconciliation: slot drift, second-dose shortfall (max per hour)", [

@@ -135,7 +135,9 @@ def code_mail_to(stack, recipient: str, timeout_s: float = 60.0) -> str:
             mail = email.message_from_string(sent["raw_data"], policy=policy.default)
             if mail["To"] != recipient:
                 continue
-            found = re.search(r"^(\d{6})$", mail.get_body(("plain",)).get_content(), re.MULTILINE)
+            body = mail.get_body(("plain",))
+            assert body is not None
+            found = re.search(r"^(\d{6})$", body.get_content(), re.MULTILINE)
             if found:
                 assert "Erika" not in mail.as_string()  # no name in a code mail
                 return found.group(1)
