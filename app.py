@@ -132,6 +132,32 @@ def booking_calendar_file(code):
     })
 
 
+# The same look-up and calendar with the birth date in a POST body: a URL ends up in browser histories, proxy and
+# access logs and Referer headers, a body does not. The GET routes above stay for the contract's clients.
+@route("/v1/bookings/{code}/lookup", methods=["POST"])
+def lookup_booking_by_body(code):
+    body = schemas.parse_json_body(schemas.LookupBody, app.current_request.raw_body)
+    with bootstrap.abuse_limits().code_attempt(code):
+        view = bootstrap.booking_queries().lookup(code, body.birth_date)
+    return json_response(views.booking(view), headers={"Cache-Control": "no-store"})
+
+
+@route("/v1/bookings/{code}/calendar.ics", methods=["POST"])
+def booking_calendar_file_by_body(code):
+    body = schemas.parse_json_body(schemas.LookupBody, app.current_request.raw_body)
+    with bootstrap.abuse_limits().code_attempt(code):
+        view = bootstrap.booking_queries().lookup(code, body.birth_date)
+    return _calendar_response(view)
+
+
+def _calendar_response(view) -> Response:
+    return Response(body=views.calendar_file(view).decode(), status_code=200, headers={
+        "Content-Type": "text/calendar; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="impftermine.ics"',
+        "Cache-Control": "no-store",
+    })
+
+
 def _rebook(code: str, channel: str) -> Response:
     request = app.current_request
     body = schemas.parse_json_body(schemas.RebookBody, request.raw_body)

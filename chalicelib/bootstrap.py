@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import boto3
 from aws_lambda_powertools.utilities.idempotency import (
@@ -42,6 +42,7 @@ from chalicelib.notify.quota import LimiterMailQuota
 from chalicelib.notify.services import MailService
 from chalicelib.notify.ses import SesMailer
 from chalicelib.observability import count, logger
+from chalicelib.privacy.services import PrivacyService
 from chalicelib.settings import LimitSettings, get_limit_settings, get_settings
 from chalicelib.verification.dynamo import DynamoVerifications
 from chalicelib.verification.service import VerificationService
@@ -95,6 +96,11 @@ def _connection():
     return bind_table(s.table_name, s.region, s.aws_endpoint_url)
 
 
+def retention() -> timedelta:
+    """How long personal data outlives a booking's last appointment (the TTL written, the filter on read)."""
+    return timedelta(days=get_settings().personal_data_retention_days)
+
+
 @functools.cache
 def catalog() -> CachedCatalog:
     """One per process, shared by the services and by tools that write the catalogue (seeding, ops)."""
@@ -110,7 +116,7 @@ def booking_catalog() -> ReleasedCatalog:
 
 @functools.cache
 def _bookings() -> DynamoBookings:
-    return DynamoBookings(_connection(), clock=now)
+    return DynamoBookings(_connection(), clock=now, retention=retention())
 
 
 @functools.cache
@@ -160,16 +166,28 @@ def operations_service() -> OperationsService:
 
 @functools.cache
 def reconciliation() -> Reconciliation:
-    return Reconciliation(catalog(), _bookings(), clock=now)
+    return Reconciliation(catalog(), _bookings(), clock=now, retention=retention())
 
 
 @functools.cache
 def mail_service() -> MailService:
     s = get_settings()
     _connection()
-    return MailService(SesMailer(_mail_client()), DynamoSuppressionList(_connection(), clock=now),
-                       sender=s.mail_sender, site_url=s.site_url,
+    # The suppression list's keys are an HMAC with the pepper: no address in clear, none guessable without it.
+    return MailService(SesMailer(_mail_client()), _mail_ledger(), sender=s.mail_sender, site_url=s.site_url,
                        quota=_mail_quota(), on_capped=_mail_capped)
+
+
+def _mail_ledger() -> DynamoSuppressionList:
+    return DynamoSuppressionList(_connection(), _person_key_pepper(), clock=now)
+
+
+@functools.cache
+def privacy_service() -> PrivacyService:
+    """Export and erasure on a person's request (infra/ops/privacy.py)."""
+    _connection()
+    return PrivacyService(booking_queries(), booking_service(), _bookings(), _mail_ledger(), _person_key_pepper(),
+                          retention(), clock=now)
 
 
 @functools.cache
@@ -260,7 +278,7 @@ def reset() -> None:
     for factory in (_client, _mail_client, _queue_url, _person_key_pepper, _connection, catalog, booking_catalog,
                     _bookings,
                     booking_queries, audit_trail, staff_service, booking_service, operations_service, reconciliation,
-                    mail_service, mail_retry, contingent_idempotency, release_contingent_once,
+                    mail_service, mail_retry, privacy_service, contingent_idempotency, release_contingent_once,
                     _admission_token_key, waiting_room_service):
         factory.cache_clear()
     for factory in (settings.get_limit_settings, _limiter, abuse_limits, verification_service):

@@ -31,6 +31,8 @@ class Settings:
     # read from the stack's generated secret (Secrets Manager) once per cold start.
     admission_token_key: bytes | None = None
     admission_token_key_secret_arn: str | None = None
+    # --- privacy: personal data is deleted this many days after a booking's last appointment (DynamoDB TTL).
+    personal_data_retention_days: int = 90
 
 
 @functools.cache
@@ -61,6 +63,7 @@ def get_settings() -> Settings:
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         catalog_cache_s=float(env.get("CATALOG_CACHE_SECONDS", "30")),
         availability_max_age_s=float(env.get("AVAILABILITY_MAX_AGE_SECONDS", "0")),
+        personal_data_retention_days=int(env.get("PERSONAL_DATA_RETENTION_DAYS", "90")),
         **_admission_token_settings(env, stage),
     )
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.audit import AuditLog, AuditRecord, sort_key
 from chalicelib.booking.ports import Bookings, CallerIndex, Catalog, MailOutbox, RequestQueue, Supply
 from chalicelib.contracts.mail import MailMessage
-from chalicelib.notify.ports import MailClaim, Mailer, MailLedger
+from chalicelib.notify.ports import MailClaim, Mailer, MailLedger, SuppressionRecord
 
 
 class FakeCatalog(Catalog):
@@ -54,14 +55,23 @@ class FakeCatalog(Catalog):
 class FakeBookings(Bookings):
     """Keeps the same all-or-nothing rules as the DynamoDB transaction, under one lock."""
 
-    def __init__(self, catalog: FakeCatalog, audit_log: FakeAuditLog | None = None):
+    def __init__(self, catalog: FakeCatalog, audit_log: FakeAuditLog | None = None,
+                 clock: Callable[[], datetime] | None = None, retention: timedelta = d.DEFAULT_RETENTION):
         self._catalog = catalog
         self._audit_log = audit_log
         self._lock = threading.Lock()
+        self._now = clock
+        self._retention = retention
         self.requests: dict[str, d.RequestState] = {}
         self.bookings: dict[str, d.Booking] = {}
         self.locks: dict[tuple[str, str], str] = {}
         self.submissions: dict[str, tuple[str, str]] = {}
+        self.erased: set[str] = set()  # codes of tombstones
+        self.expiry: dict[str, datetime] = {}  # "request:<id>" / "booking:<code>" → as the TTL attribute says
+
+    def _expired(self, key: str) -> bool:
+        # Without a clock nothing expires (service tests that do not care about retention).
+        return self._now is not None and key in self.expiry and self.expiry[key] <= self._now()
 
     def add_request(self, request, created_at: datetime, submission=None):
         with self._lock:
@@ -76,8 +86,11 @@ class FakeBookings(Bookings):
                         raise d.DuplicateSubmission(request_id, self.requests[request_id].status)
                 self.submissions[submission.key] = (request.request_id, submission.body_hash)
             self.requests[request.request_id] = d.RequestState(request.request_id, d.RequestStatus.QUEUED)
+            self.expiry[f"request:{request.request_id}"] = created_at + self._retention
 
     def request_state(self, request_id):
+        if self._expired(f"request:{request_id}"):
+            return None
         return self.requests.get(request_id)
 
     def reserve(self, booking, person_key):
@@ -87,7 +100,7 @@ class FakeBookings(Bookings):
                     for k in keys]
             if self.requests[booking.request_id].status is not d.RequestStatus.QUEUED:
                 raise d.RequestAlreadyDecided()
-            if (person_key, booking.series) in self.locks:
+            if self._holds(person_key, booking.series):  # not holds_booking: subclasses count that as a read
                 raise d.AlreadyBooked()
             if full[0]:
                 raise d.FirstSlotTaken()
@@ -100,9 +113,26 @@ class FakeBookings(Bookings):
             self.locks[(person_key, booking.series)] = booking.code
             self.requests[booking.request_id] = d.RequestState(booking.request_id, d.RequestStatus.BOOKED,
                                                                booking_code=booking.code)
+            expires_at = booking.personal_data_expires_at(self._retention)
+            self.expiry[f"booking:{booking.code}"] = self.expiry[f"request:{booking.request_id}"] = expires_at
 
     def holds_booking(self, person_key, series):
-        return (person_key, series) in self.locks
+        return self._holds(person_key, series)
+
+    def _holds(self, person_key, series):
+        code = self.locks.get((person_key, series))
+        return code is not None and not self._expired(f"booking:{code}")
+
+    def person_locks(self, person_key):
+        return {series: code for (key, series), code in self.locks.items()
+                if key == person_key and not self._expired(f"booking:{code}")}
+
+    def erase(self, booking):
+        with self._lock:
+            if self.bookings[booking.code].status is d.BookingStatus.ACTIVE:
+                raise ValueError("cancel an active booking before erasing it")
+            del self.bookings[booking.code]  # the personal data goes; the code stays as the tombstone
+            self.erased.add(booking.code)
 
     def reject(self, request_id, reason, alternatives):
         with self._lock:
@@ -114,10 +144,13 @@ class FakeBookings(Bookings):
             return True
 
     def booking(self, code):
+        if code in self.erased or self._expired(f"booking:{code}"):
+            return None
         return self.bookings.get(code)
 
     def active_bookings(self):
-        return iter([b for b in self.bookings.values() if b.status is d.BookingStatus.ACTIVE])
+        return iter([b for b in self.bookings.values()
+                     if b.status is d.BookingStatus.ACTIVE and not self._expired(f"booking:{b.code}")])
 
     def cancel(self, booking, person_key, audit=None):
         with self._lock:
@@ -152,6 +185,7 @@ class FakeBookings(Bookings):
                 assert slot.booked + delta >= 0, "counters drifted"
                 self._catalog.slot_table[keys[slot_id]] = replace(slot, booked=slot.booked + delta)
             self.bookings[old.code] = new
+            self.expiry[f"booking:{old.code}"] = new.personal_data_expires_at(self._retention)
 
     def _as_read(self, booking):
         """The booking is stored as it was read: active, same slots, same version (the adapter's condition)."""
@@ -310,6 +344,13 @@ class FakeSuppressionList(MailLedger):
     def suppress(self, address, reason):
         self.suppressed[address.strip().casefold()] = reason
 
+    def record(self, address):
+        reason = self.suppressed.get(address.strip().casefold())
+        return SuppressionRecord(reason, "") if reason else None
+
+    def forget(self, address):
+        return self.suppressed.pop(address.strip().casefold(), None) is not None
+
     def claim(self, mail_key, recipient, delivery):
         with self._lock:
             if self.is_suppressed(recipient):
@@ -323,6 +364,7 @@ class FakeSuppressionList(MailLedger):
         with self._lock:
             if self.markers.get(mail_key) == delivery:
                 del self.markers[mail_key]
+
 
 # --- limits and verification (chalicelib/limits, chalicelib/verification) -----------------------------
 

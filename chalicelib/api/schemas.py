@@ -220,6 +220,12 @@ class BirthDateQuery(_Body):
     birth_date: BirthDate
 
 
+class LookupBody(_Body):
+    """The birth date of a look-up or calendar download, sent in the body so it stays out of URLs and logs."""
+
+    birth_date: BirthDate
+
+
 _CODE_BY_PYDANTIC_TYPE = {
     "missing": "missing",
     "date_from_datetime_parsing": "invalid_date",

@@ -511,6 +511,15 @@ class Booking:
     def appointments(self) -> tuple[SlotRef, ...]:
         return (self.first,) if self.second is None else (self.first, self.second)
 
+    def personal_data_expires_at(self, retention: timedelta) -> datetime:
+        """When the booking's personal data is deleted: `retention` after its last appointment ends
+        (GDPR Art. 5(1)(e): kept no longer than needed — a question about the day can come afterwards)."""
+        return max(a.end for a in self.appointments) + retention
+
+
+# How long personal data outlives the last appointment unless a setting says otherwise.
+DEFAULT_RETENTION = timedelta(days=90)
+
 
 # --- booking requests -----------------------------------------------------------------------------
 

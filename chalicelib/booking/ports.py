@@ -101,6 +101,16 @@ class Bookings(abc.ABC):
         the booking is rewritten only if it is still active with the old slots and version. Raises
         BookingChanged, FirstSlotTaken or SecondSlotTaken (in that order of precedence)."""
 
+    # --- privacy (GDPR Art. 15, 17): a booking past its retention, or erased, reads as absent everywhere ---
+
+    @abc.abstractmethod
+    def person_locks(self, person_key: str) -> dict[str, str]:
+        """The person's locks: vaccination series → booking code of their active booking in it."""
+
+    @abc.abstractmethod
+    def erase(self, booking: Booking) -> None:
+        """Remove a cancelled booking's personal data, keeping a tombstone without it (ValueError if active)."""
+
 
 class RequestQueue(abc.ABC):
     @abc.abstractmethod

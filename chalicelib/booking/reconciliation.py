@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Bookings, Catalog
 
 # Slots are checked from this far back (a booking can hold a slot that has already passed).
@@ -27,27 +28,31 @@ class ReconciliationReport:
 
 
 class Reconciliation:
-    def __init__(self, catalog: Catalog, bookings: Bookings, clock):
+    def __init__(self, catalog: Catalog, bookings: Bookings, clock, retention: timedelta = d.DEFAULT_RETENTION):
         self._catalog = catalog
         self._bookings = bookings
         self._now = clock
+        # Bookings are deleted a retention after their last appointment while slot counters stay: a slot
+        # older than that may count bookings that no longer exist, so it is not compared.
+        self._look_back = min(LOOK_BACK, retention)
 
     def run(self) -> ReconciliationReport:
         campaigns = {c.id: c for c in self._catalog.campaigns()}
         held: Counter[tuple[str, str, str]] = Counter()
         shortfall = checked = 0
+        now = self._now()
         for booking in self._bookings.active_bookings():
             checked += 1
             for appointment in booking.appointments:
-                held[(booking.campaign_id, booking.center_id, appointment.slot_id)] += 1
+                if appointment.start >= now - self._look_back:  # the window of slots compared below
+                    held[(booking.campaign_id, booking.center_id, appointment.slot_id)] += 1
             campaign = campaigns.get(booking.campaign_id)
             if campaign is not None and campaign.needs_second_dose and booking.second is None:
                 shortfall += 1
-        now = self._now()
         counters: dict[tuple[str, str, str], int] = {}
         for campaign in campaigns.values():
             for center_id in campaign.center_ids:
-                for slot in self._catalog.slots(campaign.id, center_id, now - LOOK_BACK, now + LOOK_AHEAD):
+                for slot in self._catalog.slots(campaign.id, center_id, now - self._look_back, now + LOOK_AHEAD):
                     counters[(campaign.id, center_id, slot.slot_id)] = slot.booked
         drifting = {key: abs(counters.get(key, 0) - held.get(key, 0)) for key in set(counters) | set(held)}
         drifting = {key: diff for key, diff in drifting.items() if diff}

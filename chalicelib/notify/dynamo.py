@@ -1,4 +1,4 @@
-"""Notify's items in the bookings table: suppressed addresses (`SUPPRESSED#<sha256 of the address>`, no address
+"""Notify's items in the bookings table: suppressed addresses (`SUPPRESSED#<HMAC of the address>`, no address
 in clear) and one marker per mail sent (`MAIL#<kind>:<booking code or request id>`)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pynamodb.exceptions import DeleteError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.dynamo_binding import TableItem
-from chalicelib.notify.feedback import address_key
-from chalicelib.notify.ports import MailClaim, MailLedger
+from chalicelib.notify.feedback import address_key, legacy_address_key
+from chalicelib.notify.ports import MailClaim, MailLedger, SuppressionRecord
 
 # Longer than any redelivery or redrive of a mail message, and than requests are kept (90 days).
 MARKER_RETENTION = timedelta(days=90)
@@ -30,46 +30,69 @@ class MailMarkItem(TableItem):
     expires_at = NumberAttribute()  # TTL
 
 
-def _suppression_key(address: str) -> tuple[str, str]:
-    return f"SUPPRESSED#{address_key(address)}", "MAIL"
-
-
 def _marker_key(mail_key: str) -> tuple[str, str]:
     return f"MAIL#{mail_key}", "MAIL"
 
 
 class DynamoSuppressionList(MailLedger):
-    def __init__(self, connection: Connection | None = None,
+    """`key` is the stack's secret pepper (the one of the person key). Items written before the HMAC (plain
+    sha256) are still honoured and erased, so a deployed list needs no migration to stay effective."""
+
+    def __init__(self, connection: Connection | None, key: bytes,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self._connection = connection or Connection()
+        self._key = key
         self._now = clock
 
+    def _keys(self, address: str) -> list[str]:
+        """The keyed pk (the one written) first, then the legacy one (only read and erased)."""
+        return [f"SUPPRESSED#{address_key(address, self._key)}", f"SUPPRESSED#{legacy_address_key(address)}"]
+
     def is_suppressed(self, address: str) -> bool:
-        try:
-            SuppressionItem.get(*_suppression_key(address))
-        except SuppressionItem.DoesNotExist:
-            return False
-        return True
+        return self.record(address) is not None
+
+    def record(self, address: str) -> SuppressionRecord | None:
+        for pk in self._keys(address):
+            try:
+                item = SuppressionItem.get(pk, "MAIL")
+            except SuppressionItem.DoesNotExist:
+                continue
+            return SuppressionRecord(item.reason, item.suppressed_at)
+        return None
 
     def suppress(self, address: str, reason: str) -> None:
-        SuppressionItem(*_suppression_key(address), reason=reason, suppressed_at=self._now().isoformat()).save()
+        SuppressionItem(self._keys(address)[0], "MAIL", reason=reason, suppressed_at=self._now().isoformat()).save()
+
+    def forget(self, address: str) -> bool:
+        found = False
+        for pk in self._keys(address):
+            try:
+                SuppressionItem(pk, "MAIL").delete(condition=SuppressionItem.pk.exists())
+            except DeleteError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                continue
+            found = True
+        return found
 
     def claim(self, mail_key: str, recipient: str, delivery: str) -> MailClaim:
         now = self._now()
         marker = MailMarkItem(*_marker_key(mail_key), delivery=delivery, claimed_at=now.isoformat(),
                               expires_at=int((now + MARKER_RETENTION).timestamp()))
+        keys = self._keys(recipient)
         try:
-            # One write instead of a suppression read plus two idempotency writes (issue #9).
+            # One write instead of a suppression read plus two idempotency writes (issue #9). Both the keyed
+            # and the legacy suppression are checked: a list from before the HMAC stays effective.
             with TransactWrite(connection=self._connection) as tx:
-                tx.condition_check(SuppressionItem, _suppression_key(recipient)[0], _suppression_key(recipient)[1],
-                                   condition=SuppressionItem.pk.does_not_exist())
+                for pk in keys:
+                    tx.condition_check(SuppressionItem, pk, "MAIL", condition=SuppressionItem.pk.does_not_exist())
                 tx.save(marker, condition=MailMarkItem.pk.does_not_exist() | (MailMarkItem.delivery == delivery))
         except TransactWriteError as error:
-            # Condition checks come first in the reasons, then the puts.
+            # Condition checks come first in the reasons (in the order added), then the put.
             failed = [r is not None and r.code == "ConditionalCheckFailed" for r in error.cancellation_reasons or []]
-            if failed[:1] == [True]:
+            if any(failed[:len(keys)]):
                 return MailClaim.SUPPRESSED
-            if failed[1:2] == [True]:
+            if failed[len(keys):len(keys) + 1] == [True]:
                 return MailClaim.ALREADY_SENT
             raise
         return MailClaim.SEND

@@ -8,6 +8,7 @@ addresses out.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 
@@ -34,6 +35,16 @@ def suppressions_in(notification: str) -> list[Suppression]:
     return [Suppression(r["emailAddress"], reason) for r in recipients if r.get("emailAddress")]
 
 
-def address_key(address: str) -> str:
-    """How a suppressed address is stored: hashed, so the list holds no address in clear."""
-    return hashlib.sha256(address.strip().casefold().encode()).hexdigest()
+def address_key(address: str, key: bytes) -> str:
+    """How a suppressed address is stored: an HMAC with the stack's secret, so the list holds no address in
+    clear and, unlike a plain hash, cannot be tested against a list of known addresses without the key."""
+    return hmac.new(key, _normalised(address), hashlib.sha256).hexdigest()
+
+
+def legacy_address_key(address: str) -> str:
+    """The unkeyed sha256 stored before the HMAC: still read (and erased), never written."""
+    return hashlib.sha256(_normalised(address)).hexdigest()
+
+
+def _normalised(address: str) -> bytes:
+    return address.strip().casefold().encode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
 from email.message import EmailMessage
 from enum import Enum
 
@@ -13,6 +14,12 @@ class Mailer(abc.ABC):
         """Send one complete MIME message; raise if it was not accepted."""
 
 
+@dataclass(frozen=True)
+class SuppressionRecord:
+    reason: str
+    suppressed_at: str
+
+
 class SuppressionList(abc.ABC):
     """Addresses that bounced permanently or complained: no mail goes there again."""
 
@@ -21,6 +28,14 @@ class SuppressionList(abc.ABC):
 
     @abc.abstractmethod
     def suppress(self, address: str, reason: str) -> None: ...
+
+    @abc.abstractmethod
+    def record(self, address: str) -> SuppressionRecord | None:
+        """What is stored about this address (a data subject's access request), or None."""
+
+    @abc.abstractmethod
+    def forget(self, address: str) -> bool:
+        """Delete what is stored about this address (erasure on request); False if there was nothing."""
 
 
 class MailQuota(abc.ABC):

@@ -44,7 +44,7 @@ export function parseRetryAfter(value) {
   return Number.isNaN(when) ? null : Math.max(0, Math.ceil((when - Date.now()) / 1000));
 }
 
-async function request(method, path, { query, body, headers = {} } = {}) {
+async function request(method, path, { query, body, headers = {}, asFile = false } = {}) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
   try {
@@ -66,6 +66,7 @@ async function request(method, path, { query, body, headers = {} } = {}) {
     } catch {
       throw new ApiError({ status: 0, code: 'network_error' });
     }
+    if (asFile && response.ok) return response.blob();
     let data = null;
     try {
       data = await response.json();
@@ -105,17 +106,33 @@ export const submitBookingRequest = (body, idempotencyKey, extraHeaders = {}) =>
 
 export const getBookingRequest = (requestId) => request('GET', `/v1/booking-requests/${enc(requestId)}`);
 
+// The birth date goes in a POST body, never in a URL (browser history, proxy logs, Referer). The contract's
+// GET routes with ?birth_date= still exist for other clients; the site does not use them.
 export const getBooking = (code, birthDate) =>
-  request('GET', `/v1/bookings/${enc(code)}`, { query: { birth_date: birthDate } });
+  request('POST', `/v1/bookings/${enc(code)}/lookup`, { body: { birth_date: birthDate } });
 
 export const cancelBooking = (code, birthDate) =>
   request('POST', `/v1/bookings/${enc(code)}/cancel`, { body: { birth_date: birthDate } });
 
+/** Fetch the calendar file by POST and hand it to the browser as a download (a blob: URL holds no date). */
+export async function downloadCalendar(code, birthDate) {
+  const file = await request('POST', `/v1/bookings/${enc(code)}/calendar.ics`, {
+    body: { birth_date: birthDate }, headers: { Accept: 'text/calendar' }, asFile: true,
+  });
+  const url = URL.createObjectURL(file);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = 'impftermine.ics';
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
 export const rebookBooking = (code, birthDate, slotId) =>
   request('POST', `/v1/bookings/${enc(code)}/rebook`, { body: { birth_date: birthDate, slot_id: slotId, flexible: false } });
 
-export const calendarUrl = (code, birthDate) =>
-  apiUrl(`/v1/bookings/${enc(code)}/calendar.ics`, { birth_date: birthDate });
 
 /** A random UUID v4, made once per submit attempt (crypto.randomUUID needs a secure context). */
 export function newIdempotencyKey() {

@@ -14,6 +14,7 @@ import { lookupView, bookingView, cancelView, cancelledView } from './views/mana
 import { rebookDaysView, rebookTimesView, rebookConfirmView, rebookedView } from './views/rebook.js';
 import { unavailableView, notFoundView, problemView, resetFailures } from './views/error.js';
 import { waitingView } from './views/waiting.js';
+import { privacyView, privacyEasyView } from './views/privacy.js';
 
 const routes = [
   [/^\/$/, startView],
@@ -33,6 +34,8 @@ const routes = [
   [/^\/booking\/rebook\/times$/, rebookTimesView],
   [/^\/booking\/rebook\/confirm$/, rebookConfirmView],
   [/^\/booking\/rebooked$/, rebookedView],
+  [/^\/privacy$/, privacyView], // the privacy notice (GDPR Art. 13), linked from every page's footer
+  [/^\/privacy\/easy-read$/, privacyEasyView],
 ];
 
 const main = document.getElementById('main');
@@ -66,9 +69,10 @@ function redirect(hash) {
   location.replace(hash);
 }
 
-function context(params, token) {
+function context(params, token, query = new URLSearchParams()) {
   return {
     params,
+    query,
     go,
     redirect,
     isCurrent: () => token === renderCount,
@@ -121,7 +125,8 @@ function fail(error) {
 async function render({ keepFocus = false } = {}) {
   const token = ++renderCount;
   runCleanups();
-  const path = location.hash.replace(/^#/, '') || '/';
+  // A link may carry values after "?" (the mails link to #/booking?code=…): routes match the path only.
+  const [path, search = ''] = (location.hash.replace(/^#/, '') || '/').split('?');
   const match = routes.map(([re, view]) => [path.match(re), view]).find(([m]) => m);
   const loading = setTimeout(() => {
     if (token !== renderCount) return;
@@ -129,7 +134,7 @@ async function render({ keepFocus = false } = {}) {
     replaceContent(main, h('p', { class: 'loading' }, t('common.loading')));
   }, 300);
   try {
-    const node = match ? await match[1](context(match[0].slice(1), token)) : notFoundView();
+    const node = match ? await match[1](context(match[0].slice(1), token, new URLSearchParams(search))) : notFoundView();
     if (token !== renderCount || !node) return;
     resetFailures();
     mount(node, { focus: !keepFocus });

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import Page, Route, expect
 
@@ -125,10 +126,13 @@ def test_an_over_80_books_both_doses_in_german_and_gets_a_code_the_centre_and_a_
     expect(main).to_contain_text("Der Buchungscode ist kopiert.")
     assert page.evaluate("navigator.clipboard.readText()") == code
 
-    calendar = page.get_by_role("link", name="In meinen Kalender eintragen")
-    ics = page.request.get(calendar.get_attribute("href"))
-    assert ics.ok and ics.headers["content-type"].startswith("text/calendar")
-    assert ics.text().count("BEGIN:VEVENT") == 2
+    # The calendar is fetched by POST: the birth date is in no URL the browser or a proxy could keep.
+    with page.expect_request(lambda r: r.url.endswith("/calendar.ics")) as sent, page.expect_download() as download:
+        page.get_by_role("button", name="In meinen Kalender eintragen").click()
+    assert sent.value.method == "POST" and person.birth_date not in sent.value.url
+    assert download.value.suggested_filename == "impftermine.ics"
+    ics = Path(download.value.path()).read_text()
+    assert ics.count("BEGIN:VEVENT") == 2
 
     page.reload()  # the waiting/result page can be closed and reopened: it asks the API again
     expect(heading(page)).to_have_text("Ihre Termine sind gebucht")

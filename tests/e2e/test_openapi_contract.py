@@ -719,6 +719,7 @@ EXAMPLE_URLS = {
     "/v1/bookings/{code}": f"/v1/bookings/ABCD-EFGH-JK?birth_date={BIRTH_DATE}",
     "/v1/bookings/{code}/cancel": "/v1/bookings/ABCD-EFGH-JK/cancel",
     "/v1/bookings/{code}/calendar.ics": f"/v1/bookings/ABCD-EFGH-JK/calendar.ics?birth_date={BIRTH_DATE}",
+    "/v1/bookings/{code}/lookup": "/v1/bookings/ABCD-EFGH-JK/lookup",
     "/v1/bookings/{code}/rebook": "/v1/bookings/ABCD-EFGH-JK/rebook",
     "/v1/staff/bookings/{code}/rebook": "/v1/staff/bookings/ABCD-EFGH-JK/rebook",
     "/v1/staff/booking-requests": "/v1/staff/booking-requests",

@@ -181,7 +181,8 @@ def test_the_mail_worker_may_send_mail_claim_its_marker_and_consume_the_mail_que
     assert {a for a, targets in grants.items() if "BookingsTable" in targets} == {
         "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
         "dynamodb:UpdateItem"}
-    assert "secretsmanager:GetSecretValue" in grants  # the mail cap keys its counters with the pepper
+    # The mail cap keys its counters with the pepper, and the suppression list its items.
+    assert grants["secretsmanager:GetSecretValue"] == {json.dumps({"Ref": t.PEPPER_SECRET})}
     assert grants["sqs:ReceiveMessage"] == {"MailQueue"}
     assert "sqs:SendMessage" not in grants
     assert "ses:SendRawEmail" in grants
@@ -190,13 +191,15 @@ def test_the_mail_worker_may_send_mail_claim_its_marker_and_consume_the_mail_que
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 
 
-@pytest.mark.parametrize("function_id, table_actions", [
-    (t.MAIL_EVENTS, {"dynamodb:PutItem"}),  # record a suppression
-    (t.RECONCILE, {"dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem"}),  # read only
+@pytest.mark.parametrize("function_id, table_actions, reads_pepper", [
+    (t.MAIL_EVENTS, {"dynamodb:PutItem"}, True),  # record a suppression, keyed with the pepper
+    (t.RECONCILE, {"dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem"}, False),  # read only
 ])
-def test_the_mail_events_and_reconcile_roles_grant_only_their_named_actions(resources, function_id, table_actions):
+def test_the_mail_events_and_reconcile_roles_grant_only_their_named_actions(resources, function_id, table_actions,
+                                                                             reads_pepper):
     grants = granted(resources, function_id)
-    assert set(grants) == table_actions | LOGS, grants  # no pepper, no queue, no SES
+    pepper = {"secretsmanager:GetSecretValue"} if reads_pepper else set()
+    assert set(grants) == table_actions | LOGS | pepper, grants  # no queue, no SES
     for action in table_actions:
         assert grants[action] == {"BookingsTable"}, action
     log_group = f"log-group:/aws/lambda/{t.function_name(STAGE, t.function_of(function_id))}:*"
@@ -502,8 +505,8 @@ def test_the_stack_generates_the_pepper_keeps_it_and_only_the_functions_that_key
         readers -= {json.dumps({"Ref": t.ADMISSION_KEY_SECRET})}  # the API's other secret (test below)
         assert readers == ({json.dumps({"Ref": t.PEPPER_SECRET})} if fn.reads_pepper else set()), fn.logical_id
     assert {fn.logical_id for fn in t.FUNCTIONS if fn.reads_pepper} == {t.API_FUNCTION, t.BOOKING_WORKER,
-                                                                         t.MAIL_WORKER, t.BOOKING_DEAD_LETTERS}
-
+                                                                         t.MAIL_WORKER, t.BOOKING_DEAD_LETTERS,
+                                                                         t.MAIL_EVENTS}  # suppression HMAC
 
 
 def test_the_stack_generates_the_admission_token_key_and_only_the_api_may_read_it(resources):

@@ -20,7 +20,8 @@ from chalicelib.booking.storage import DynamoBookings
 from infra.local.aws import REGION
 from tests.fakes import FakeBookings, FakeCatalog
 
-CREATED = datetime(2031, 1, 5, 8, 0, tzinfo=d.LOCAL_TZ)
+# Before the slots (today + 3 days): a clock after them would find every booking past its retention.
+CREATED = datetime.combine(date.today(), time(8), d.LOCAL_TZ)
 
 
 @dataclass

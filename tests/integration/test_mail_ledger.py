@@ -18,7 +18,7 @@ def ledger(request) -> MailLedger:
     if request.param == "fake":
         return FakeSuppressionList()
     stack = request.getfixturevalue("stack")
-    return DynamoSuppressionList(Connection(region=REGION, host=stack.aws_url))
+    return DynamoSuppressionList(Connection(region=REGION, host=stack.aws_url), b"ledger-test-key")
 
 
 def test_one_delivery_claims_a_mail_and_only_it_may_claim_again(ledger):

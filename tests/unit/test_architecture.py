@@ -18,7 +18,7 @@ PURE = ["chalicelib/booking/domain.py", "chalicelib/booking/services.py", "chali
         "chalicelib/booking/ports.py", "chalicelib/booking/mail.py", "chalicelib/booking/operations.py",
         "chalicelib/booking/reconciliation.py", "chalicelib/notify/services.py", "chalicelib/notify/ports.py",
         "chalicelib/notify/calendar.py", "chalicelib/notify/feedback.py", "chalicelib/contracts/mail.py",
-        "chalicelib/contracts/local_time.py"]
+        "chalicelib/contracts/local_time.py", "chalicelib/privacy/services.py"]
 
 
 def imports_of(path: str) -> set[str]:

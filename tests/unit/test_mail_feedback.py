@@ -1,6 +1,6 @@
 import json
 
-from chalicelib.notify.feedback import address_key, suppressions_in
+from chalicelib.notify.feedback import address_key, legacy_address_key, suppressions_in
 from chalicelib.notify.ports import MailClaim
 from chalicelib.notify.services import MailService
 from tests.fakes import FakeMailer, FakeSuppressionList
@@ -35,5 +35,10 @@ def test_deliveries_and_garbage_are_ignored():
 
 
 def test_the_stored_key_holds_no_address_and_ignores_case():
-    assert address_key(" Erna@Example.org ") == address_key("erna@example.org")
-    assert "erna" not in address_key("erna@example.org")
+    assert address_key(" Erna@Example.org ", b"k") == address_key("erna@example.org", b"k")
+    assert "erna" not in address_key("erna@example.org", b"k")
+
+
+def test_the_stored_key_is_keyed_so_a_list_of_known_addresses_cannot_be_matched_without_the_secret():
+    assert address_key("erna@example.org", b"one") != address_key("erna@example.org", b"two")
+    assert address_key("erna@example.org", b"one") != legacy_address_key("erna@example.org")

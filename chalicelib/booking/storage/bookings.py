@@ -21,6 +21,8 @@ from chalicelib.booking.audit import AuditRecord
 from chalicelib.booking.ports import Bookings
 from chalicelib.booking.storage.audit import audit_item
 from chalicelib.booking.storage.models import (
+    ERASED,
+    PERSONAL_ATTRIBUTES,
     BookingItem,
     PersonLockItem,
     RequestItem,
@@ -29,6 +31,7 @@ from chalicelib.booking.storage.models import (
     booking_from_item,
     booking_item,
     booking_key,
+    epoch,
     lock_key,
     pairs_from_json,
     pairs_to_json,
@@ -37,7 +40,6 @@ from chalicelib.booking.storage.models import (
     submission_key,
 )
 
-REQUEST_RETENTION = timedelta(days=90)
 # How long a submission answers with the same request: a client's retries come within seconds or minutes;
 # the same body sent the next day (e.g. after a rejection) is a new request.
 SUBMISSION_WINDOW = timedelta(hours=24)
@@ -68,10 +70,16 @@ def _as_read(booking: d.Booking):
 
 class DynamoBookings(Bookings):
     def __init__(self, connection: Connection, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], datetime] = lambda: datetime.now(d.LOCAL_TZ)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(d.LOCAL_TZ),
+                 retention: timedelta = d.DEFAULT_RETENTION):
         self._connection = connection
         self._sleep = sleep
         self._now = clock
+        self._retention = retention
+
+    def _expired(self, item) -> bool:
+        """DynamoDB deletes an item up to 48 h after its TTL (moto never does): past it, it reads as gone."""
+        return item.expires_at is not None and item.expires_at <= self._now().timestamp()
 
     def _transact(self, add_items: Callable[[TransactWrite], None], token: str | None = None) -> None:
         for attempt in range(CONFLICT_RETRIES + 1):
@@ -93,7 +101,7 @@ class DynamoBookings(Bookings):
             status=d.RequestStatus.QUEUED.value,
             campaign_id=request.campaign_id,
             created_at=created_at.isoformat(),
-            expires_at=int((created_at + REQUEST_RETENTION).timestamp()),
+            expires_at=epoch(created_at + self._retention),
             channel=request.channel.value,
             agent=request.agent,
         )
@@ -136,6 +144,8 @@ class DynamoBookings(Bookings):
             item = RequestItem.get(*request_key(request_id), consistent_read=True)
         except RequestItem.DoesNotExist:
             return None
+        if self._expired(item):
+            return None
         alternatives: tuple[d.SlotPair, ...] = ()
         if item.alternatives:
             campaign_center = json.loads(item.alternatives)
@@ -162,6 +172,9 @@ class DynamoBookings(Bookings):
             d.RequestAlreadyDecided,  # update request
         ]
 
+        # Booking, lock and request (it names the code) are deleted together, a retention after the last appointment.
+        expires_at = booking.personal_data_expires_at(self._retention)
+
         def add_items(tx: TransactWrite) -> None:
             for appointment in booking.appointments:
                 tx.update(
@@ -169,13 +182,17 @@ class DynamoBookings(Bookings):
                     actions=[SlotItem.booked.add(1)],
                     condition=SlotItem.booked < SlotItem.capacity,
                 )
-            tx.save(booking_item(booking, booking.created_at or self._now()), condition=BookingItem.pk.does_not_exist())
-            tx.save(PersonLockItem(*lock_key(person_key, booking.series), booking_code=booking.code),
-                    condition=PersonLockItem.pk.does_not_exist())
+            tx.save(booking_item(booking, booking.created_at or self._now(), expires_at),
+                    condition=BookingItem.pk.does_not_exist())
+            # A lock past its TTL that DynamoDB has not deleted yet no longer counts (as in holds_booking).
+            tx.save(PersonLockItem(*lock_key(person_key, booking.series), booking_code=booking.code,
+                                   expires_at=epoch(expires_at)),
+                    condition=PersonLockItem.pk.does_not_exist() | (PersonLockItem.expires_at <= epoch(self._now())))
             tx.update(
                 RequestItem(*request_key(booking.request_id)),
                 actions=[RequestItem.status.set(d.RequestStatus.BOOKED.value),
-                         RequestItem.booking_code.set(booking.code)],
+                         RequestItem.booking_code.set(booking.code),
+                         RequestItem.expires_at.set(epoch(expires_at))],
                 condition=RequestItem.status == d.RequestStatus.QUEUED.value,
             )
 
@@ -193,10 +210,15 @@ class DynamoBookings(Bookings):
 
     def holds_booking(self, person_key: str, series: str) -> bool:
         try:
-            PersonLockItem.get(*lock_key(person_key, series), consistent_read=True)
+            item = PersonLockItem.get(*lock_key(person_key, series), consistent_read=True)
         except PersonLockItem.DoesNotExist:
             return False
-        return True
+        return not self._expired(item)
+
+    def person_locks(self, person_key: str) -> dict[str, str]:
+        pk, _ = lock_key(person_key, "")
+        return {item.sk.removeprefix("SERIES#"): item.booking_code
+                for item in PersonLockItem.query(pk, consistent_read=True) if not self._expired(item)}
 
     def reject(self, request_id: str, reason: d.RejectReason, alternatives: list[d.SlotPair]) -> bool:
         center_id = alternatives[0].first.center_id if alternatives else ""
@@ -216,16 +238,31 @@ class DynamoBookings(Bookings):
 
     def booking(self, code: str) -> d.Booking | None:
         try:
-            return booking_from_item(BookingItem.get(*booking_key(code), consistent_read=True))
+            item = BookingItem.get(*booking_key(code), consistent_read=True)
         except BookingItem.DoesNotExist:
             return None
+        if item.status == ERASED or self._expired(item):
+            return None
+        return booking_from_item(item)
 
     def active_bookings(self) -> Iterator[d.Booking]:
         scan = BookingItem.scan(
             (BookingItem.sk == "BOOKING") & (BookingItem.status == d.BookingStatus.ACTIVE.value),
             consistent_read=True,
         )
-        return (booking_from_item(item) for item in scan)
+        return (booking_from_item(item) for item in scan if not self._expired(item))
+
+    def erase(self, booking: d.Booking) -> None:
+        """Leave a tombstone: the booking item without personal data (status `erased`). The booking must be
+        cancelled first (that gave its slots back and deleted its lock)."""
+        if booking.status is d.BookingStatus.ACTIVE:
+            raise ValueError("cancel an active booking before erasing it: its slots must go back first")
+        personal = [getattr(BookingItem, name) for name in PERSONAL_ATTRIBUTES]
+        BookingItem(*booking_key(booking.code)).update(
+            actions=[BookingItem.status.set(ERASED), BookingItem.erased_at.set(self._now().isoformat()),
+                     *[attribute.remove() for attribute in personal]],
+            condition=BookingItem.pk.exists() & (BookingItem.status != d.BookingStatus.ACTIVE.value),
+        )
 
     def cancel(self, booking: d.Booking, person_key: str, audit: AuditRecord | None = None) -> bool:
         slots_key = slots_pk(booking.campaign_id, booking.center_id)
@@ -284,7 +321,9 @@ class DynamoBookings(Bookings):
                          BookingItem.first_end.set(new.first.end.isoformat()),
                          *second_actions,
                          BookingItem.version.set(new.version),
-                         BookingItem.rebooked_at.set(self._now().isoformat())],
+                         BookingItem.rebooked_at.set(self._now().isoformat()),
+                         # The retention runs from the last appointment, which may have moved.
+                         BookingItem.expires_at.set(epoch(new.personal_data_expires_at(self._retention)))],
                 condition=_as_read(old),
             )
             for slot_id, delta in changes.items():

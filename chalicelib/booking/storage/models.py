@@ -65,6 +65,8 @@ class BookingItem(TableItem):
     second_slot_id = UnicodeAttribute(null=True)
     second_start = UnicodeAttribute(null=True)
     second_end = UnicodeAttribute(null=True)
+    # The person's fields. An erased booking (a tombstone) has none of them: it is never mapped to a domain
+    # booking, and PynamoDB checks `null` only when a whole item is saved, which a tombstone never is.
     given_name = UnicodeAttribute()
     family_name = UnicodeAttribute()
     birth_date = UnicodeAttribute()
@@ -80,11 +82,20 @@ class BookingItem(TableItem):
     series = UnicodeAttribute(null=True)  # absent: the default series
     version = NumberAttribute(null=True)  # absent: never rebooked (0)
     rebooked_at = UnicodeAttribute(null=True)
+    erased_at = UnicodeAttribute(null=True)  # set on a tombstone: erased on the person's request
+    # TTL (epoch seconds): the retention after the last appointment. Null on items written before it existed.
+    expires_at = NumberAttribute(null=True)
     operation_id = UnicodeAttribute(null=True)  # the ops operation (centre-day cancel or move) that changed it last
+
+
+# The attributes an erasure removes from a booking item (everything that names or reaches the person).
+PERSONAL_ATTRIBUTES = ("given_name", "family_name", "birth_date", "postal_code", "postal_address", "email", "phone")
+ERASED = "erased"  # status of a tombstone; never mapped to a domain booking (it reads as absent)
 
 
 class PersonLockItem(TableItem):
     booking_code = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)  # TTL: the booking's; the lock must not outlive it
 
 
 class OperationItem(TableItem):
@@ -228,7 +239,11 @@ def pairs_from_json(text: str | None, campaign_id: str, center_id: str) -> tuple
     return tuple(d.SlotPair(slot(p["first"]), slot(p["second"])) for p in json.loads(text or "[]"))
 
 
-def booking_item(booking: d.Booking, created_at: datetime) -> BookingItem:
+def epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def booking_item(booking: d.Booking, created_at: datetime, expires_at: datetime | None = None) -> BookingItem:
     pk, sk = booking_key(booking.code)
     second = booking.second
     return BookingItem(
@@ -257,4 +272,5 @@ def booking_item(booking: d.Booking, created_at: datetime) -> BookingItem:
         agent=booking.agent,
         series=booking.series,
         version=booking.version,
+        expires_at=epoch(expires_at) if expires_at else None,
     )

@@ -18,12 +18,14 @@ from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Supply
 from chalicelib.booking.storage.bookings import DynamoBookings, failed_conditions
 from chalicelib.booking.storage.models import (
+    ERASED,
     BookingItem,
     OperationItem,
     PersonLockItem,
     SlotItem,
     booking_from_item,
     booking_key,
+    epoch,
     lock_key,
     operation_key,
     slots_pk,
@@ -64,7 +66,7 @@ class DynamoSupply(Supply):
         # page_size: without it PynamoDB sends Limit=limit, one item evaluated per request.
         scan = BookingItem.scan(condition, consistent_read=True, limit=limit, page_size=SCAN_PAGE_SIZE,
                                 last_evaluated_key=json.loads(cursor) if cursor else None)
-        found = [booking_from_item(item) for item in scan]
+        found = [booking_from_item(item) for item in scan if self._readable(item)]
         # With `limit` reached mid-page PynamoDB gives the key of the last item returned; at the end, None.
         last = scan.last_evaluated_key
         return found, json.dumps(last) if last else None
@@ -113,7 +115,10 @@ class DynamoSupply(Supply):
                       condition=SlotItem.booked < SlotItem.capacity)
             tx.update(BookingItem(*booking_key(booking.code)),
                       actions=[slot_id.set(to.slot_id), start.set(to.start.isoformat()), end.set(to.end.isoformat()),
-                               BookingItem.operation_id.set(operation_id)],
+                               BookingItem.operation_id.set(operation_id),
+                               BookingItem.expires_at.set(self._expires_at(
+                                   [a.end for a in booking.appointments if a.slot_id != appointment.slot_id]
+                                   + [to.end]))],
                       condition=(BookingItem.status == d.BookingStatus.ACTIVE.value) & (slot_id == appointment.slot_id))
 
         try:
@@ -135,7 +140,8 @@ class DynamoSupply(Supply):
                 BookingItem(*booking_key(booking.code)),
                 actions=[BookingItem.second_slot_id.set(second.slot_id),
                          BookingItem.second_start.set(second.start.isoformat()),
-                         BookingItem.second_end.set(second.end.isoformat())],
+                         BookingItem.second_end.set(second.end.isoformat()),
+                         BookingItem.expires_at.set(self._expires_at([booking.first.end, second.end]))],
                 condition=((BookingItem.status == d.BookingStatus.ACTIVE.value)
                            & (BookingItem.first_slot_id == booking.first.slot_id)
                            & BookingItem.second_slot_id.does_not_exist()),
@@ -154,7 +160,16 @@ class DynamoSupply(Supply):
     def all_bookings(self, campaign_id):
         scan = BookingItem.scan((BookingItem.sk == "BOOKING") & (BookingItem.campaign_id == campaign_id),
                                 consistent_read=True)
-        return (booking_from_item(item) for item in scan)
+        return (booking_from_item(item) for item in scan if self._readable(item))
+
+    def _readable(self, item: BookingItem) -> bool:
+        """A tombstone (erased on request) or a booking past its retention reads as absent, as in DynamoBookings."""
+        return item.status != ERASED and not self._bookings._expired(item)
+
+    def _expires_at(self, ends: list[datetime]) -> int:
+        """The retention runs from the last appointment, which a move or an added second dose changes. (The person
+        lock keeps the expiry written when it was booked.)"""
+        return epoch(max(ends) + self._bookings._retention)
 
     # --- operations -------------------------------------------------------------------------------
 

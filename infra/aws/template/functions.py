@@ -80,7 +80,7 @@ class Function:
     sends_mail: bool = False
     subscribes: TopicSpec | None = None  # SNS topic it is subscribed to (on_sns_message)
     scheduled: bool = False  # chalice's schedule event: keeps chalice's rate from app.py
-    reads_pepper: bool = False  # builds bootstrap.booking_service(), which fetches the pepper secret
+    reads_pepper: bool = False  # fetches the pepper secret: person keys, the suppression list's and mail cap's HMAC key
     reads_admission_key: bool = False  # signs and checks waiting-room admission tokens (bootstrap.waiting_room_service)
     consumes_dead_letters: bool = False  # consumes the dead-letter queue of `consumes`, not the queue itself
 
@@ -103,11 +103,11 @@ FUNCTIONS = (
              BOOKING_QUEUE, (NOTIFY_QUEUE,), ((BOOKING_TABLE, DYNAMODB_ACTIONS),), sends_mail=True,
              reads_pepper=True, consumes_dead_letters=True),
     # bootstrap.mail_service(): SES, the mail markers and suppression list of the bookings table, and the daily
-    # mail cap (a counter per keyed hash of the address: the pepper).
+    # mail cap (a counter per keyed hash of the address: the pepper, which also keys the suppression list).
     Function(MAIL_WORKER, "mail_worker", "mail-worker", "MailWorkerRole", NOTIFY_QUEUE, (),
              ((BOOKING_TABLE, MAIL_LEDGER + MAIL_QUOTA),), sends_mail=True, reads_pepper=True),
     Function(MAIL_EVENTS, "mail_events", "mail-events", "MailEventsRole", None, (),
-             ((BOOKING_TABLE, SUPPRESSION_WRITE),), subscribes=MAIL_EVENTS_TOPIC),
+             ((BOOKING_TABLE, SUPPRESSION_WRITE),), subscribes=MAIL_EVENTS_TOPIC, reads_pepper=True),
     # bootstrap.reconciliation(): catalog() and DynamoBookings, read only; no pepper.
     Function(RECONCILE, "reconcile", "reconcile", "ReconcileRole", None, (), ((BOOKING_TABLE, RECONCILE_READ),),
              scheduled=True),
@@ -137,7 +137,8 @@ def pepper_secret(stage: str) -> dict:
             "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
         },
         "Metadata": skip(
-            ("CKV_AWS_149", "Encrypted with the account's aws/secretsmanager key; only two roles may read it"),
+            ("CKV_AWS_149", "Encrypted with the account's aws/secretsmanager key; only functions that hash with it "
+                            "may read it"),
             ("CKV2_AWS_57", "Rotation would change every person key and reopen one-booking-per-person: never "
                             "rotate without a migration")),
     }}

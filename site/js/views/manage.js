@@ -11,6 +11,8 @@ const normaliseCode = (code) => code.toUpperCase().replace(/\s+/g, '');
 
 export async function lookupView(ctx) {
   const values = state.lookup;
+  // The mails link here with the code only; the person types the birth date (it is in no link or URL).
+  if (ctx.query && ctx.query.get('code') && !values.code) values.code = ctx.query.get('code');
   return formFlow({
     ctx,
     check: () => {

@@ -1,7 +1,7 @@
 // The waiting page (polls GET /v1/booking-requests/{id}) and its two results: booked or rejected.
 // "Booked" is shown only when the API says so.
 import { t, tList, formatNumber, formatTime, has } from '../i18n.js';
-import { ApiError, getBookingRequest, calendarUrl } from '../api.js';
+import { ApiError, getBookingRequest, downloadCalendar } from '../api.js';
 import { state } from '../state.js';
 import { sendBookingRequest } from '../booking.js';
 import {
@@ -154,7 +154,9 @@ export function bookingDetails(booking, { birthDate, fallbackCenter } = {}) {
       h('h2', { id: 'your-appointments' }, t('booked.appointments')),
       appointmentList({ first: booking.first.start, second: booking.second && booking.second.start, center })),
     h('div', { class: 'actions no-print' },
-      birthDate ? h('a', { class: 'button button--secondary', href: calendarUrl(booking.code, birthDate) }, t('booked.calendar')) : null,
+      birthDate ? button(t('booked.calendar'), () => downloadCalendar(booking.code, birthDate).catch(() => {
+        announce(t('booked.calendar_failed'));
+      }), { secondary: true }) : null,
       button(t('booked.print'), () => window.print(), { secondary: true })),
     h('section', { 'aria-labelledby': 'bring' },
       h('h2', { id: 'bring' }, t('booked.bring_heading')),
