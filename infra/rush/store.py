@@ -52,6 +52,9 @@ def person_of(given: str, family: str, birth: str) -> str:
 
 def fill_from_store(data: RushData, items: list[dict]) -> None:
     campaign = data.campaign_id
+    # Person locks are per vaccination series (SERIES#<series>), not per campaign: the campaign's are those
+    # that name one of its bookings.
+    locks: list[LockRow] = []
     for item in items:
         pk, sk = item["pk"]["S"], item["sk"]["S"]
         if pk == "CAMPAIGNS" and sk == campaign:
@@ -67,12 +70,14 @@ def fill_from_store(data: RushData, items: list[dict]) -> None:
                                  _required(item, "birth_date")),
                 email=_s(item, "email") or "", request_id=_required(item, "request_id"),
                 created_at=datetime.fromisoformat(_required(item, "created_at")).timestamp()))
-        elif pk.startswith("PERSON#") and sk == f"CAMPAIGN#{campaign}":
-            data.locks.append(LockRow(pk.removeprefix("PERSON#"), campaign, _required(item, "booking_code")))
+        elif pk.startswith("PERSON#") and sk.startswith("SERIES#"):
+            locks.append(LockRow(pk.removeprefix("PERSON#"), campaign, _required(item, "booking_code")))
         elif pk.startswith("REQUEST#") and sk == "REQUEST":
             request_id = pk.removeprefix("REQUEST#")
             data.requests[request_id] = RequestRow(request_id, _required(item, "status"), _s(item, "booking_code"),
                                                    _s(item, "reason"))
+    codes = {b.code for b in data.bookings}
+    data.locks.extend(lock for lock in locks if lock.booking_code in codes)
 
 
 def sent_mail_recipients(aws_url: str) -> list[tuple[str, ...]]:
