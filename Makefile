@@ -52,10 +52,10 @@ browser-deps: ## Install Debian's chromium for the browser tests if it is missin
 	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
 
-# Lint first: ruff check and mypy. `ruff format --check` joins `test` only once the whole tree has been formatted
-# in one pass (issue #8's last step); until then it runs in `make lint` alone.
-test: $(STAMP) browser-deps ## Lint (ruff check, mypy), then install what tests need and run them all
+# Lint first (ruff check, ruff format --check, mypy): a red lint stops the run before the slow tests.
+test: $(STAMP) browser-deps ## Lint (ruff check and format, mypy), then install what tests need and run them all
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
 

@@ -23,13 +23,17 @@ app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
 app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
 app.register_middleware(chalice_errors_to_contract, "http")
-app.register_middleware(client_limit(bootstrap.abuse_limits, lambda: bootstrap.limit_settings().client_address_hop),
-                        "http")
+app.register_middleware(
+    client_limit(bootstrap.abuse_limits, lambda: bootstrap.limit_settings().client_address_hop), "http"
+)
 
 # A public API without cookies: any origin may read it (the site may live on its own domain).
-CORS = CORSConfig(allow_origin="*",
-                  allow_headers=["Content-Type", "Idempotency-Key", "Accept-Language", "Admission-Token"],
-                  expose_headers=["Retry-After"], max_age=600)
+CORS = CORSConfig(
+    allow_origin="*",
+    allow_headers=["Content-Type", "Idempotency-Key", "Accept-Language", "Admission-Token"],
+    expose_headers=["Retry-After"],
+    max_age=600,
+)
 route = lambda path, **kw: lambda view: app.route(path, cors=CORS, **kw)(api_view(app)(view))  # noqa: E731
 # Staff sign in with the Cognito user pool of infra/aws; groups decide what each may do.
 # (dev/prod leave STAFF_USER_POOL_ARN unset: the packaging step points the authorizer at the stack's own pool.)
@@ -75,8 +79,7 @@ def start_verification():
     address = client_address(request.headers, bootstrap.limit_settings().client_address_hop)
     verification = bootstrap.verification_service().start(body.campaign_id, body.email, body.language, address)
     count("VerificationSent")
-    return json_response({"verification_id": verification.id, "expires_at": verification.expires_at.isoformat()},
-                         201)
+    return json_response({"verification_id": verification.id, "expires_at": verification.expires_at.isoformat()}, 201)
 
 
 def _accept_booking_request(channel: str) -> Response:
@@ -86,10 +89,12 @@ def _accept_booking_request(channel: str) -> Response:
     if channel == "web":  # a hotline agent has the caller on the phone: no code to read out
         bootstrap.verification_service().require(body.campaign_id, body.person.email, body.verification_proof())
     # Waiting room (§8): while the campaign's room is active, only an admitted visitor may send a request.
-    bootstrap.waiting_room_service().check_admission(body.campaign_id, request.headers.get("admission-token"),
-                                                     bootstrap.person_key(body.person.to_domain()))
-    request_id = commands.submit_booking_request(bootstrap.booking_service(), body,
-                                                 request.headers.get("idempotency-key"))
+    bootstrap.waiting_room_service().check_admission(
+        body.campaign_id, request.headers.get("admission-token"), bootstrap.person_key(body.person.to_domain())
+    )
+    request_id = commands.submit_booking_request(
+        bootstrap.booking_service(), body, request.headers.get("idempotency-key")
+    )
     count("BookingRequestAccepted", channel=channel)
     return json_response(views.request_accepted(request_id), 202)
 
@@ -126,10 +131,14 @@ def booking_calendar_file(code):
     query = schemas.parse(schemas.BirthDateQuery, _query())
     with bootstrap.abuse_limits().code_attempt(code):
         view = bootstrap.booking_queries().lookup(code, query.birth_date)
-    return Response(body=views.calendar_file(view).decode(), status_code=200, headers={
-        "Content-Type": "text/calendar; charset=utf-8",
-        "Content-Disposition": 'attachment; filename="impftermine.ics"',
-    })
+    return Response(
+        body=views.calendar_file(view).decode(),
+        status_code=200,
+        headers={
+            "Content-Type": "text/calendar; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="impftermine.ics"',
+        },
+    )
 
 
 # The same look-up and calendar with the birth date in a POST body: a URL ends up in browser histories, proxy and
@@ -151,11 +160,15 @@ def booking_calendar_file_by_body(code):
 
 
 def _calendar_response(view) -> Response:
-    return Response(body=views.calendar_file(view).decode(), status_code=200, headers={
-        "Content-Type": "text/calendar; charset=utf-8",
-        "Content-Disposition": 'attachment; filename="impftermine.ics"',
-        "Cache-Control": "no-store",
-    })
+    return Response(
+        body=views.calendar_file(view).decode(),
+        status_code=200,
+        headers={
+            "Content-Type": "text/calendar; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="impftermine.ics"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def _rebook(code: str, channel: str) -> Response:
@@ -196,10 +209,12 @@ def hotline_booking_request():
     body = schemas.parse_json_body(staff.HotlineBookingRequestBody, request.raw_body)
     person = body.person.to_domain()
     bootstrap.abuse_limits().admit_booking_request(person)  # per-person limit, as on the citizen route
-    bootstrap.waiting_room_service().check_admission(body.campaign_id, request.headers.get("admission-token"),
-                                                     bootstrap.person_key(person))
-    request_id = staff.submit_for_caller(bootstrap.booking_service(), bootstrap.staff_service(), body,
-                                         request.headers.get("idempotency-key"), actor)
+    bootstrap.waiting_room_service().check_admission(
+        body.campaign_id, request.headers.get("admission-token"), bootstrap.person_key(person)
+    )
+    request_id = staff.submit_for_caller(
+        bootstrap.booking_service(), bootstrap.staff_service(), body, request.headers.get("idempotency-key"), actor
+    )
     count("BookingRequestAccepted", channel="hotline")
     return json_response(views.request_accepted(request_id), 202)
 
@@ -223,8 +238,9 @@ def release_contingent(campaign_id):
     # chalice's LambdaContext carries what powertools reads; mypy sees two unrelated classes.
     bootstrap.contingent_idempotency().register_lambda_context(app.lambda_context)  # type: ignore[arg-type]
     slots = commands.release_contingent(bootstrap.release_contingent_once(), campaign_id, body, key)
-    bootstrap.staff_service().contingent_released(actor, campaign_id, body.center_id, slots,
-                                                  added_capacity=sum(s.capacity for s in body.slots))
+    bootstrap.staff_service().contingent_released(
+        actor, campaign_id, body.center_id, slots, added_capacity=sum(s.capacity for s in body.slots)
+    )
     count("ContingentReleased")
     return json_response(views.released_contingent(campaign_id, body.center_id, slots), 201)
 
@@ -262,8 +278,9 @@ def staff_cancel_booking(code):
 def staff_audit():
     staff.staff_actor(app.current_request, "admin")
     query = schemas.parse(staff.AuditQuery, _query())
-    page = bootstrap.staff_service().audit(query.from_, query.to, query.actor, query.limit,
-                                           staff.decode_cursor(query.cursor))
+    page = bootstrap.staff_service().audit(
+        query.from_, query.to, query.actor, query.limit, staff.decode_cursor(query.cursor)
+    )
     return json_response(staff.audit_page(page))
 
 
@@ -275,8 +292,9 @@ def cut_capacity(campaign_id):
     """Setting a capacity is the same however often it is sent: no Idempotency-Key needed."""
     require_group(app.current_request, "ops")
     body = schemas.parse_json_body(schemas.CapacityCutBody, app.current_request.raw_body)
-    changes = bootstrap.operations_service().reduce_capacity(schemas.parse_identifier(campaign_id), body.center_id,
-                                                             body.capacity, body.slot_id, body.day)
+    changes = bootstrap.operations_service().reduce_capacity(
+        schemas.parse_identifier(campaign_id), body.center_id, body.capacity, body.slot_id, body.day
+    )
     count("CapacityCut")
     return json_response(views.capacity_cut(campaign_id, body.center_id, changes))
 
@@ -321,19 +339,31 @@ def daily_report():
     rows = bootstrap.operations_service().daily_report(query.campaign, query.from_, query.to)
     wants_csv = query.format == "csv" or (query.format is None and "text/csv" in (request.headers.get("accept") or ""))
     if wants_csv:
-        return Response(body=views.daily_report_csv(rows), status_code=200, headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="report-{query.campaign}.csv"'})
+        return Response(
+            body=views.daily_report_csv(rows),
+            status_code=200,
+            headers={
+                "Content-Type": "text/csv; charset=utf-8",
+                "Content-Disposition": f'attachment; filename="report-{query.campaign}.csv"',
+            },
+        )
     return json_response(views.daily_report(rows))
 
 
 # --- queue workers --------------------------------------------------------------------------------
 
+
 def process_booking_record(record: SQSRecord) -> None:
     message = BookingRequestMessage.model_validate_json(record.body)
     state = bootstrap.booking_service().process(message.to_domain(), delivery=record.message_id)
-    logger.info("booking request decided", extra={"request_id": message.request_id, "status": state.status.value,
-                                                   "reason": state.reason.value if state.reason else None})
+    logger.info(
+        "booking request decided",
+        extra={
+            "request_id": message.request_id,
+            "status": state.status.value,
+            "reason": state.reason.value if state.reason else None,
+        },
+    )
     count(f"BookingRequest{state.status.value.capitalize()}")
 
 
@@ -344,8 +374,9 @@ def reject_dead_booking_record(record: SQSRecord) -> None:
     except UnknownRequest:  # never stored: nobody waits for it, so there is nothing to decide
         logger.warning("dead letter of an unknown request dropped", extra={"request_id": message.request_id})
         return
-    logger.warning("booking request not processed", extra={"request_id": message.request_id,
-                                                           "status": state.status.value})
+    logger.warning(
+        "booking request not processed", extra={"request_id": message.request_id, "status": state.status.value}
+    )
     count("BookingRequestNotProcessed")
 
 
@@ -355,16 +386,21 @@ def send_mail_record(record: SQSRecord) -> None:
         claim = bootstrap.mail_service().send(message, delivery=record.message_id)
     except Exception:
         # Wait longer before each new try (30 s doubling to 15 min): an SES outage of hours loses nothing.
-        bootstrap.mail_retry().later(record.event_source_arn, record.receipt_handle,
-                                     int(record.attributes.approximate_receive_count))
+        bootstrap.mail_retry().later(
+            record.event_source_arn, record.receipt_handle, int(record.attributes.approximate_receive_count)
+        )
         raise
     count(claim.metric, kind=message.kind.value)
 
 
 def _batch(event, record_handler):
     # A processor per invocation: it holds the batch's outcomes, and the local pumps call handlers in parallel.
-    return process_partial_response(event=event.to_dict(), record_handler=record_handler,
-                                    processor=BatchProcessor(EventType.SQS), context=event.context)
+    return process_partial_response(
+        event=event.to_dict(),
+        record_handler=record_handler,
+        processor=BatchProcessor(EventType.SQS),
+        context=event.context,
+    )
 
 
 # Queue and topic names come from the stage's environment (.chalice/config.json, from infra/resources.py).
@@ -397,9 +433,16 @@ def reconcile(event):
     report = bootstrap.reconciliation().run()
     measure("ReconciliationDrift", report.drift)
     measure("SecondDoseShortfall", report.second_dose_shortfall)
-    logger.info("reconciled", extra={"slots": report.slots_checked, "bookings": report.bookings_checked,
-                                     "drift": report.drift, "drifting_slots": report.drifting_slots[:50],
-                                     "second_dose_shortfall": report.second_dose_shortfall})
+    logger.info(
+        "reconciled",
+        extra={
+            "slots": report.slots_checked,
+            "bookings": report.bookings_checked,
+            "drift": report.drift,
+            "drifting_slots": report.drifting_slots[:50],
+            "second_dose_shortfall": report.second_dose_shortfall,
+        },
+    )
 
 
 # --- waiting room (contract §8) -------------------------------------------------------------------
@@ -409,8 +452,9 @@ _ENTRY_CACHE = {"Cache-Control": "no-store"}
 
 
 def _entry_response(view, status: int = 200) -> Response:
-    return json_response(room_edge.entry(view), status,
-                         {**_ENTRY_CACHE, "Retry-After": str(room_edge.retry_after_s(view))})
+    return json_response(
+        room_edge.entry(view), status, {**_ENTRY_CACHE, "Retry-After": str(room_edge.retry_after_s(view))}
+    )
 
 
 @route("/v1/campaigns/{campaign_id}/waiting-room", methods=["GET"])

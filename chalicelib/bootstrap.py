@@ -65,9 +65,12 @@ def _mail_client():
     """SES with short timeouts: a send must fail (and be queued for a retry) well within the function's
     timeout, never be cut off mid-send by it."""
     s = get_settings()
-    return boto3.client("ses", region_name=s.region, endpoint_url=s.aws_endpoint_url,
-                        config=Config(connect_timeout=2, read_timeout=5,
-                                      retries={"mode": "standard", "max_attempts": 2}))
+    return boto3.client(
+        "ses",
+        region_name=s.region,
+        endpoint_url=s.aws_endpoint_url,
+        config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2}),
+    )
 
 
 @functools.cache
@@ -122,8 +125,9 @@ def _bookings() -> DynamoBookings:
 @functools.cache
 def booking_queries() -> BookingQueries:
     """The read side: catalogue, eligibility, availability, request state, look-up."""
-    return BookingQueries(booking_catalog(), _bookings(), clock=now,
-                          availability_max_age_s=get_settings().availability_max_age_s)
+    return BookingQueries(
+        booking_catalog(), _bookings(), clock=now, availability_max_age_s=get_settings().availability_max_age_s
+    )
 
 
 def _send_mail_now(message: MailMessage, delivery: str) -> MailClaim:
@@ -133,8 +137,9 @@ def _send_mail_now(message: MailMessage, delivery: str) -> MailClaim:
 
 
 def _mail_queued_for_retry(message: MailMessage, error: Exception) -> None:
-    logger.warning("mail not sent at once, queued for a retry",
-                   extra={"kind": message.kind.value, "error": type(error).__name__})
+    logger.warning(
+        "mail not sent at once, queued for a retry", extra={"kind": message.kind.value, "error": type(error).__name__}
+    )
 
 
 @functools.cache
@@ -159,9 +164,14 @@ def booking_service() -> BookingService:
 @functools.cache
 def operations_service() -> OperationsService:
     s = get_settings()
-    return OperationsService(catalog(), clock=now, supply=DynamoSupply(_bookings(), clock=now), bookings=_bookings(),
-                             outbox=SqsMailOutbox(_client("sqs"), _queue_url(s.notify_queue_name)),
-                             person_key_pepper=_person_key_pepper())
+    return OperationsService(
+        catalog(),
+        clock=now,
+        supply=DynamoSupply(_bookings(), clock=now),
+        bookings=_bookings(),
+        outbox=SqsMailOutbox(_client("sqs"), _queue_url(s.notify_queue_name)),
+        person_key_pepper=_person_key_pepper(),
+    )
 
 
 @functools.cache
@@ -174,8 +184,14 @@ def mail_service() -> MailService:
     s = get_settings()
     _connection()
     # The suppression list's keys are an HMAC with the pepper: no address in clear, none guessable without it.
-    return MailService(SesMailer(_mail_client()), _mail_ledger(), sender=s.mail_sender, site_url=s.site_url,
-                       quota=_mail_quota(), on_capped=_mail_capped)
+    return MailService(
+        SesMailer(_mail_client()),
+        _mail_ledger(),
+        sender=s.mail_sender,
+        site_url=s.site_url,
+        quota=_mail_quota(),
+        on_capped=_mail_capped,
+    )
 
 
 def _mail_ledger() -> DynamoSuppressionList:
@@ -186,8 +202,9 @@ def _mail_ledger() -> DynamoSuppressionList:
 def privacy_service() -> PrivacyService:
     """Export and erasure on a person's request (infra/ops/privacy.py)."""
     _connection()
-    return PrivacyService(booking_queries(), booking_service(), _bookings(), _mail_ledger(), _person_key_pepper(),
-                          retention(), clock=now)
+    return PrivacyService(
+        booking_queries(), booking_service(), _bookings(), _mail_ledger(), _person_key_pepper(), retention(), clock=now
+    )
 
 
 @functools.cache
@@ -203,8 +220,12 @@ def _idempotency_store() -> DynamoDBPersistenceLayer:
 
 @functools.cache
 def contingent_idempotency() -> IdempotencyConfig:
-    return IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="body_hash",
-                             expires_after_seconds=7 * 24 * 3600, raise_on_no_idempotency_key=True)
+    return IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="body_hash",
+        expires_after_seconds=7 * 24 * 3600,
+        raise_on_no_idempotency_key=True,
+    )
 
 
 @functools.cache
@@ -212,8 +233,9 @@ def release_contingent_once() -> Callable[..., list]:
     """Releasing adds capacity, so a retried call must not release twice: one release per Idempotency-Key."""
     service = operations_service()
 
-    @idempotent_function(data_keyword_argument="envelope", persistence_store=_idempotency_store(),
-                         config=contingent_idempotency())
+    @idempotent_function(
+        data_keyword_argument="envelope", persistence_store=_idempotency_store(), config=contingent_idempotency()
+    )
     def release(envelope: dict, campaign_id: str, center_id: str, releases: list) -> list:
         slots = service.release_contingent(campaign_id, center_id, releases)
         return [slot_record(s) for s in slots]
@@ -241,8 +263,7 @@ def abuse_limits() -> AbuseLimits:
     policy = Policy(
         code_attempts=Limit("code", s.code_attempts_per_hour, hour),
         # One address can send many requests at once: spread over shards so that no counter item gets hot.
-        client=Limit("client", s.client_requests_per_minute, 60,
-                     shards=min(4, max(1, s.client_requests_per_minute))),
+        client=Limit("client", s.client_requests_per_minute, 60, shards=min(4, max(1, s.client_requests_per_minute))),
         person=Limit("person", s.booking_requests_per_person_per_hour, hour),
         verification_client=Limit("verify-client", s.verifications_per_client_per_hour, hour),
         verification_address=Limit("verify-address", s.verifications_per_address_per_hour, hour),
@@ -256,9 +277,14 @@ def abuse_limits() -> AbuseLimits:
 def verification_service() -> VerificationService:
     s = get_settings()
     _connection()
-    return VerificationService(booking_queries(), DynamoVerifications(),
-                               SqsMailOutbox(_client("sqs"), _queue_url(s.notify_queue_name)), abuse_limits(),
-                               _person_key_pepper(), clock=now)
+    return VerificationService(
+        booking_queries(),
+        DynamoVerifications(),
+        SqsMailOutbox(_client("sqs"), _queue_url(s.notify_queue_name)),
+        abuse_limits(),
+        _person_key_pepper(),
+        clock=now,
+    )
 
 
 def _mail_quota() -> LimiterMailQuota:
@@ -275,11 +301,29 @@ def reset() -> None:
     from chalicelib import settings
 
     settings.get_settings.cache_clear()
-    for factory in (_client, _mail_client, _queue_url, _person_key_pepper, _connection, catalog, booking_catalog,
-                    _bookings,
-                    booking_queries, audit_trail, staff_service, booking_service, operations_service, reconciliation,
-                    mail_service, mail_retry, privacy_service, contingent_idempotency, release_contingent_once,
-                    _admission_token_key, waiting_room_service):
+    for factory in (
+        _client,
+        _mail_client,
+        _queue_url,
+        _person_key_pepper,
+        _connection,
+        catalog,
+        booking_catalog,
+        _bookings,
+        booking_queries,
+        audit_trail,
+        staff_service,
+        booking_service,
+        operations_service,
+        reconciliation,
+        mail_service,
+        mail_retry,
+        privacy_service,
+        contingent_idempotency,
+        release_contingent_once,
+        _admission_token_key,
+        waiting_room_service,
+    ):
         factory.cache_clear()
     for factory in (settings.get_limit_settings, _limiter, abuse_limits, verification_service):
         factory.cache_clear()
@@ -325,9 +369,18 @@ def _audit_write_failed(record, error: Exception) -> None:
 
     count("AuditWriteFailed", action=record.action)
     target = None if record.action.startswith("booking.") else record.target
-    logger.error("audit record not written", extra={
-        "action": record.action, "target": target, "actor": record.actor, "role": record.role,
-        "at": record.at.isoformat(), "after": record.after if target else None, "error_type": type(error).__name__})
+    logger.error(
+        "audit record not written",
+        extra={
+            "action": record.action,
+            "target": target,
+            "actor": record.actor,
+            "role": record.role,
+            "at": record.at.isoformat(),
+            "after": record.after if target else None,
+            "error_type": type(error).__name__,
+        },
+    )
 
 
 @functools.cache
@@ -346,6 +399,12 @@ def staff_service():
     from chalicelib.booking.storage.callers import DynamoCallerIndex
 
     s = get_settings()
-    return StaffService(booking_queries(), _bookings(), DynamoCallerIndex(),
-                        SqsMailOutbox(_client("sqs"), _queue_url(s.notify_queue_name)), audit_trail(),
-                        person_key=person_key, clock=now)
+    return StaffService(
+        booking_queries(),
+        _bookings(),
+        DynamoCallerIndex(),
+        SqsMailOutbox(_client("sqs"), _queue_url(s.notify_queue_name)),
+        audit_trail(),
+        person_key=person_key,
+        clock=now,
+    )

@@ -47,8 +47,10 @@ def get_settings() -> Settings:
         if not secret_arn:
             raise RuntimeError(f"stage {stage!r} needs PERSON_KEY_PEPPER_SECRET_ARN (the stack's pepper secret)")
     else:
-        raise RuntimeError(f"VAXSLOT_STAGE is {stage!r}: set it to {LOCAL_STAGE!r} or one of "
-                           f"{sorted(DEPLOYED_STAGES)} (.chalice/config.json sets it for every stage)")
+        raise RuntimeError(
+            f"VAXSLOT_STAGE is {stage!r}: set it to {LOCAL_STAGE!r} or one of "
+            f"{sorted(DEPLOYED_STAGES)} (.chalice/config.json sets it for every stage)"
+        )
     return Settings(
         stage=stage,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-central-1",
@@ -78,8 +80,10 @@ def _admission_token_settings(env, stage: str) -> dict:
     if stage != LOCAL_STAGE:
         # A missing ARN is an error only when a token is signed or checked (bootstrap._admission_token_key):
         # functions that never see a waiting room (the workers) are not given it.
-        return {"admission_token_key": None,
-                "admission_token_key_secret_arn": env.get("ADMISSION_TOKEN_KEY_SECRET_ARN") or None}
+        return {
+            "admission_token_key": None,
+            "admission_token_key_secret_arn": env.get("ADMISSION_TOKEN_KEY_SECRET_ARN") or None,
+        }
     key = env.get("ADMISSION_TOKEN_KEY") or _LOCAL_ADMISSION_TOKEN_KEY
     return {"admission_token_key": key.encode(), "admission_token_key_secret_arn": None}
 

@@ -80,9 +80,20 @@ def bench_campaign(stack: LocalStack, pairs: int) -> tuple[str, list[str]]:
     campaign_id = f"bench-{uuid.uuid4().hex[:6]}"
     now = datetime.now(d.LOCAL_TZ)
     assert stack.catalog is not None  # set by LocalStack.start()
-    stack.catalog.add_campaign(d.Campaign(
-        campaign_id, "Bench", "comirnaty", 2, 21, 42, frozenset({"westfalen-lippe"}), ("dortmund",),
-        opens_at=now - timedelta(hours=1), born_on_or_before=date(1940, 12, 31)))
+    stack.catalog.add_campaign(
+        d.Campaign(
+            campaign_id,
+            "Bench",
+            "comirnaty",
+            2,
+            21,
+            42,
+            frozenset({"westfalen-lippe"}),
+            ("dortmund",),
+            opens_at=now - timedelta(hours=1),
+            born_on_or_before=date(1940, 12, 31),
+        )
+    )
     firsts, released = [], []
     for n in range(max(1, pairs // 10)):
         start = datetime.combine(date.today() + timedelta(days=2 + n // 8), clock(8 + n % 8), d.LOCAL_TZ)
@@ -95,6 +106,7 @@ def bench_campaign(stack: LocalStack, pairs: int) -> tuple[str, list[str]]:
 
 # --- P1: the app end to end, and the bare call sequence of a booking -------------------------------------
 
+
 def booking_path(stack: LocalStack, bookings: int, threads: int) -> dict:
     campaign_id, firsts = bench_campaign(stack, bookings)
     local = threading.local()
@@ -102,8 +114,9 @@ def booking_path(stack: LocalStack, bookings: int, threads: int) -> dict:
     def submit(n: int) -> None:
         http = getattr(local, "http", None) or requests.Session()
         local.http = http
-        response = http.post(f"{stack.api_url}/v1/booking-requests",
-                             json=burst_body(campaign_id, firsts[n % len(firsts)]), timeout=120)
+        response = http.post(
+            f"{stack.api_url}/v1/booking-requests", json=burst_body(campaign_id, firsts[n % len(firsts)]), timeout=120
+        )
         assert response.status_code == 202, response.text
         ids.append(response.json()["request_id"])
 
@@ -120,10 +133,15 @@ def booking_path(stack: LocalStack, bookings: int, threads: int) -> dict:
         statuses = [http.get(f"{stack.api_url}/v1/booking-requests/{i}", timeout=30).json()["status"] for i in ids]
     decided = statuses.count("booked") + statuses.count("rejected")
     return {
-        "bookings": bookings, "seconds": seconds, "decided_rps": decided / seconds,
-        "accept_rps": bookings / accepted_s, "accept_p95_ms": percentile(latencies, 95) * 1000,
-        "booked": statuses.count("booked"), "rejected": statuses.count("rejected"),
-        "queued": statuses.count("queued"), "calls_per_booking": stack.calls.app_calls(calls) / bookings,
+        "bookings": bookings,
+        "seconds": seconds,
+        "decided_rps": decided / seconds,
+        "accept_rps": bookings / accepted_s,
+        "accept_p95_ms": percentile(latencies, 95) * 1000,
+        "booked": statuses.count("booked"),
+        "rejected": statuses.count("rejected"),
+        "queued": statuses.count("queued"),
+        "calls_per_booking": stack.calls.app_calls(calls) / bookings,
         "by_operation": {op: n / bookings for op, n in stack.calls.by_operation(calls).most_common()},
     }
 
@@ -145,40 +163,78 @@ class BareBooking:
         self._mail = self._sqs.create_queue(QueueName=f"bench-mail-{suffix}")["QueueUrl"]
         self._slots = [f"slot{n}" for n in range(2)]
         for sk in self._slots:
-            self._db.put_item(TableName=self._table, Item={"pk": {"S": "BENCH#SLOTS"}, "sk": {"S": sk},
-                                                           "capacity": {"N": "1000000000"}, "booked": {"N": "0"}})
+            self._db.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": "BENCH#SLOTS"},
+                    "sk": {"S": sk},
+                    "capacity": {"N": "1000000000"},
+                    "booked": {"N": "0"},
+                },
+            )
 
     def _transaction(self, request_id: str) -> list[dict]:
         ref = lambda pk, sk: {"TableName": self._table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}}}  # noqa: E731
         items = [
-            {"Update": {**ref("BENCH#SLOTS", sk), "UpdateExpression": "ADD booked :one",
-                        "ConditionExpression": "booked < #capacity",
-                        "ExpressionAttributeNames": {"#capacity": "capacity"},
-                        "ExpressionAttributeValues": {":one": {"N": "1"}}}} for sk in self._slots
+            {
+                "Update": {
+                    **ref("BENCH#SLOTS", sk),
+                    "UpdateExpression": "ADD booked :one",
+                    "ConditionExpression": "booked < #capacity",
+                    "ExpressionAttributeNames": {"#capacity": "capacity"},
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            }
+            for sk in self._slots
         ]
-        items.append({"Update": {**ref(f"BENCH#REQUEST#{request_id}", "REQUEST"),
-                                 "UpdateExpression": "SET #s = :booked", "ConditionExpression": "#s = :queued",
-                                 "ExpressionAttributeNames": {"#s": "status"},
-                                 "ExpressionAttributeValues": {":booked": {"S": "booked"},
-                                                               ":queued": {"S": "queued"}}}})
+        items.append(
+            {
+                "Update": {
+                    **ref(f"BENCH#REQUEST#{request_id}", "REQUEST"),
+                    "UpdateExpression": "SET #s = :booked",
+                    "ConditionExpression": "#s = :queued",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": {":booked": {"S": "booked"}, ":queued": {"S": "queued"}},
+                }
+            }
+        )
         while len(items) < self._items:  # the booking and the person lock, as new items
-            items.append({"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
-                                  "Item": {"pk": {"S": f"BENCH#{uuid.uuid4().hex}"}, "sk": {"S": "ITEM"},
-                                           "request_id": {"S": request_id}, "given_name": {"S": "Bench"}}}})
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                        "Item": {
+                            "pk": {"S": f"BENCH#{uuid.uuid4().hex}"},
+                            "sk": {"S": "ITEM"},
+                            "request_id": {"S": request_id},
+                            "given_name": {"S": "Bench"},
+                        },
+                    }
+                }
+            )
         return items[: self._items]
 
     def _receive(self, queue_url: str) -> dict:
         while True:
-            messages = self._sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1,
-                                                 WaitTimeSeconds=20).get("Messages", [])
+            messages = self._sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=20).get(
+                "Messages", []
+            )
             if messages:
                 return messages[0]
 
     def one(self, _: int) -> None:
         request_id = uuid.uuid4().hex
-        self._db.put_item(TableName=self._table, ConditionExpression="attribute_not_exists(pk)",
-                          Item={"pk": {"S": f"BENCH#REQUEST#{request_id}"}, "sk": {"S": "REQUEST"},
-                                "status": {"S": "queued"}, "campaign_id": {"S": "bench"}})
+        self._db.put_item(
+            TableName=self._table,
+            ConditionExpression="attribute_not_exists(pk)",
+            Item={
+                "pk": {"S": f"BENCH#REQUEST#{request_id}"},
+                "sk": {"S": "REQUEST"},
+                "status": {"S": "queued"},
+                "campaign_id": {"S": "bench"},
+            },
+        )
         self._sqs.send_message(QueueUrl=self._requests, MessageBody=json.dumps({"request_id": request_id}))
         # Another client's message may come first: handle whichever arrives, as a worker does.
         message = self._receive(self._requests)
@@ -187,8 +243,13 @@ class BareBooking:
         self._sqs.send_message(QueueUrl=self._mail, MessageBody=json.dumps({"request_id": received_id}))
         self._sqs.delete_message(QueueUrl=self._requests, ReceiptHandle=message["ReceiptHandle"])
         mail = self._receive(self._mail)
-        self._ses.send_raw_email(Source=self._sender, Destinations=["bench@example.org"], RawMessage={
-            "Data": f"From: {self._sender}\r\nTo: bench@example.org\r\nSubject: Termin\r\n\r\n{mail['Body']}\r\n"})
+        self._ses.send_raw_email(
+            Source=self._sender,
+            Destinations=["bench@example.org"],
+            RawMessage={
+                "Data": f"From: {self._sender}\r\nTo: bench@example.org\r\nSubject: Termin\r\n\r\n{mail['Body']}\r\n"
+            },
+        )
         self._sqs.delete_message(QueueUrl=self._mail, ReceiptHandle=mail["ReceiptHandle"])
 
 
@@ -211,8 +272,12 @@ def availability(stack: LocalStack, calls: int, threads: int) -> dict:
         http.get(stack.api_url + AVAILABILITY, timeout=120).raise_for_status()
 
     seconds, latencies = timed_calls(calls, threads, call)
-    return {"calls": calls, "rps": calls / seconds, "p50_ms": percentile(latencies, 50) * 1000,
-            "p95_ms": percentile(latencies, 95) * 1000}
+    return {
+        "calls": calls,
+        "rps": calls / seconds,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p95_ms": percentile(latencies, 95) * 1000,
+    }
 
 
 def raw_query(stack: LocalStack, calls: int, threads: int) -> dict:
@@ -221,8 +286,12 @@ def raw_query(stack: LocalStack, calls: int, threads: int) -> dict:
     items = []
 
     def call(_: int) -> None:
-        kwargs = {"TableName": BOOKING_TABLE.name(STAGE), "KeyConditionExpression": "pk = :p",
-                  "ConsistentRead": True, "ExpressionAttributeValues": {":p": {"S": "SLOTS#80plus-comirnaty#dortmund"}}}
+        kwargs = {
+            "TableName": BOOKING_TABLE.name(STAGE),
+            "KeyConditionExpression": "pk = :p",
+            "ConsistentRead": True,
+            "ExpressionAttributeValues": {":p": {"S": "SLOTS#80plus-comirnaty#dortmund"}},
+        }
         got = []
         while True:
             page = db.query(**kwargs)
@@ -233,34 +302,59 @@ def raw_query(stack: LocalStack, calls: int, threads: int) -> dict:
         items.append(len(got))
 
     seconds, latencies = timed_calls(calls, threads, call)
-    return {"calls": calls, "items": items[0], "rps": calls / seconds, "p50_ms": percentile(latencies, 50) * 1000,
-            "p95_ms": percentile(latencies, 95) * 1000}
+    return {
+        "calls": calls,
+        "items": items[0],
+        "rps": calls / seconds,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p95_ms": percentile(latencies, 95) * 1000,
+    }
 
 
 # --- why the launcher ------------------------------------------------------------------------------------
+
 
 def transactions_per_second(module: str, items: int, transactions: int, threads: int) -> float:
     """Transactions/s of `module`'s server on a table of `items` items: stock moto vs the launcher."""
     port = free_port()
     args = ["-p", str(port)] if module == "moto.server" else ["--port", str(port)]
-    server = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", module, *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_until_up(f"{url}/moto-api/")
         db = client("dynamodb", url)
-        db.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
-                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        db.create_table(
+            TableName="t",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        )
         for start in range(0, items, 25):
-            db.batch_write_item(RequestItems={"t": [{"PutRequest": {"Item": {"pk": {"S": f"i{n}"}, "n": {"N": "0"}}}}
-                                                    for n in range(start, min(items, start + 25))]})
+            db.batch_write_item(
+                RequestItems={
+                    "t": [
+                        {"PutRequest": {"Item": {"pk": {"S": f"i{n}"}, "n": {"N": "0"}}}}
+                        for n in range(start, min(items, start + 25))
+                    ]
+                }
+            )
 
         def transact(n: int) -> None:
-            db.transact_write_items(TransactItems=[
-                {"Update": {"TableName": "t", "Key": {"pk": {"S": f"i{(n * 2 + k) % items}"}},
-                            "UpdateExpression": "ADD n :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}}
-                for k in range(2)])
+            db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": "t",
+                            "Key": {"pk": {"S": f"i{(n * 2 + k) % items}"}},
+                            "UpdateExpression": "ADD n :one",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}},
+                        }
+                    }
+                    for k in range(2)
+                ]
+            )
 
         seconds, _ = timed_calls(transactions, threads, transact)
         return transactions / seconds
@@ -271,19 +365,43 @@ def transactions_per_second(module: str, items: int, transactions: int, threads:
 
 # --- the report --------------------------------------------------------------------------------------------
 
+
 def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor() or "unknown")
-    return {"cores": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "versions": ", ".join(f"{p} {version(p)}" for p in ("moto", "boto3", "botocore", "pynamodb", "chalice"))}
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "versions": ", ".join(f"{p} {version(p)}" for p in ("moto", "boto3", "botocore", "pynamodb", "chalice")),
+    }
 
 
 def verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
-def report(args, m: dict, max_in_flight: int, admission_wait_s: float, load_start, load_end,
-           p1_app, p1_bare, tx_items, p2_app, p2_raw, b, tx) -> str:
+def report(
+    args,
+    m: dict,
+    max_in_flight: int,
+    admission_wait_s: float,
+    load_start,
+    load_end,
+    p1_app,
+    p1_bare,
+    tx_items,
+    p2_app,
+    p2_raw,
+    b,
+    tx,
+) -> str:
     p1 = p1_app["decided_rps"] / p1_bare["rps"]
     p2 = p2_app["p95_ms"] / p2_raw["p95_ms"]
     calls = p1_app["calls_per_booking"]
@@ -297,7 +415,7 @@ Produced by `make bench` (`python -m infra.bench --bookings {args.bookings} --th
 --availability {args.availability} --burst {args.burst}`) on {date.today().isoformat()}, in one run of the local
 stack, after a warm-up of every path.
 
-Machine: {m['cores']} cores ({m['cpu']}), CPython {m['python']}; {m['versions']}.
+Machine: {m["cores"]} cores ({m["cpu"]}), CPython {m["python"]}; {m["versions"]}.
 Load average (1 / 5 / 15 min): {load(load_start)} at the start, {load(load_end)} at the end.
 
 Every figure is for the **local stack on moto's server patched by `infra/local/moto_server.py`** (one lock
@@ -309,33 +427,33 @@ own unavoidable AWS calls, not with AWS.
 
 | goal | measured | target | |
 |---|---|---|---|
-| P1: decided bookings/s end to end ÷ bare call sequence/s ({args.threads} clients each) | **{p1:.2f}** ({p1_app['decided_rps']:.1f} ÷ {p1_bare['rps']:.1f}) | ≥ {GOAL_P1} | {verdict(p1 >= GOAL_P1)} |
-| P2: availability p95 ÷ raw Query p95 ({args.threads} clients each) | **{p2:.2f}** ({p2_app['p95_ms']:.0f} ms ÷ {p2_raw['p95_ms']:.0f} ms) | ≤ {GOAL_P2} | {verdict(p2 <= GOAL_P2)} |
+| P1: decided bookings/s end to end ÷ bare call sequence/s ({args.threads} clients each) | **{p1:.2f}** ({p1_app["decided_rps"]:.1f} ÷ {p1_bare["rps"]:.1f}) | ≥ {GOAL_P1} | {verdict(p1 >= GOAL_P1)} |
+| P2: availability p95 ÷ raw Query p95 ({args.threads} clients each) | **{p2:.2f}** ({p2_app["p95_ms"]:.0f} ms ÷ {p2_raw["p95_ms"]:.0f} ms) | ≤ {GOAL_P2} | {verdict(p2 <= GOAL_P2)} |
 | AWS calls per booking | **{calls:.1f}** | ≤ {GOAL_CALLS} | {verdict(calls <= GOAL_CALLS)} |
 | burst of {b.clients} simultaneous clients: connection errors | **{len(b.connection_errors)}** | 0 | {verdict(burst_ok)} |
 
 ## P1: the booking path
 
-{p1_app['bookings']} booking requests from {args.threads} client threads (each a different person, `flexible: true`),
-{p1_app['bookings'] // 10} first-dose slots of 10 pairs each; booking pumps as `make run` starts them.
+{p1_app["bookings"]} booking requests from {args.threads} client threads (each a different person, `flexible: true`),
+{p1_app["bookings"] // 10} first-dose slots of 10 pairs each; booking pumps as `make run` starts them.
 
 | measure | value |
 |---|---|
-| decided per second (first request sent → every queue empty, last mail sent) | {p1_app['decided_rps']:.1f} |
-| accepted (202) per second, accept p95 | {p1_app['accept_rps']:.1f}, {p1_app['accept_p95_ms']:.0f} ms |
-| outcome | {p1_app['booked']} booked, {p1_app['rejected']} rejected, {p1_app['queued']} still queued |
+| decided per second (first request sent → every queue empty, last mail sent) | {p1_app["decided_rps"]:.1f} |
+| accepted (202) per second, accept p95 | {p1_app["accept_rps"]:.1f}, {p1_app["accept_p95_ms"]:.0f} ms |
+| outcome | {p1_app["booked"]} booked, {p1_app["rejected"]} rejected, {p1_app["queued"]} still queued |
 | AWS calls per booking (API + workers, botocore hook) | {calls:.1f}: {operations} |
-| bare call sequence ({BareBooking.CALLS} calls, transaction of {tx_items} items as the app's), per second | {p1_bare['rps']:.1f} |
+| bare call sequence ({BareBooking.CALLS} calls, transaction of {tx_items} items as the app's), per second | {p1_bare["rps"]:.1f} |
 
 ## P2: availability
 
-{p2_app['calls']} calls of 28 days of Dortmund's demo slots, and {p2_raw['calls']} raw `Query` calls of the same
-{p2_raw['items']} slot items (strongly consistent, paginated), each from {args.threads} threads.
+{p2_app["calls"]} calls of 28 days of Dortmund's demo slots, and {p2_raw["calls"]} raw `Query` calls of the same
+{p2_raw["items"]} slot items (strongly consistent, paginated), each from {args.threads} threads.
 
 | measure | availability route | raw Query |
 |---|---|---|
-| calls per second | {p2_app['rps']:.1f} | {p2_raw['rps']:.1f} |
-| latency p50 / p95 | {p2_app['p50_ms']:.0f} ms / {p2_app['p95_ms']:.0f} ms | {p2_raw['p50_ms']:.0f} ms / {p2_raw['p95_ms']:.0f} ms |
+| calls per second | {p2_app["rps"]:.1f} | {p2_raw["rps"]:.1f} |
+| latency p50 / p95 | {p2_app["p50_ms"]:.0f} ms / {p2_app["p95_ms"]:.0f} ms | {p2_raw["p50_ms"]:.0f} ms / {p2_raw["p95_ms"]:.0f} ms |
 
 ## Burst
 
@@ -344,7 +462,7 @@ own unavoidable AWS calls, not with AWS.
 | measure | value |
 |---|---|
 | connection errors | {len(b.connection_errors)} |
-| answers | {answers} (429 and 503 all with `Retry-After`: {'yes' if not b.unexpected else 'no: ' + '; '.join(b.unexpected[:3])}) |
+| answers | {answers} (429 and 503 all with `Retry-After`: {"yes" if not b.unexpected else "no: " + "; ".join(b.unexpected[:3])}) |
 | all answered within | {b.seconds:.1f} s |
 | accepted requests decided | {sum(b.decided.values())} of {len(b.accepted)} ({dict(b.decided)}), {b.decided_s:.1f} s after the last answer |
 
@@ -356,15 +474,15 @@ throttling answers) instead of a reset connection (`infra/local/stack.py`, `_Gat
 
 | server | transactions/s |
 |---|---|
-| stock `moto.server` (whole-table copy per transaction) | {tx['moto.server']:.1f} |
-| `infra/local/moto_server.py` (item-level rollback, serialised) | {tx['infra.local.moto_server']:.1f} |
+| stock `moto.server` (whole-table copy per transaction) | {tx["moto.server"]:.1f} |
+| `infra/local/moto_server.py` (item-level rollback, serialised) | {tx["infra.local.moto_server"]:.1f} |
 
 ## Reading these numbers
 
 * A load average above the number of cores means other processes shared the cores during the run: the
   ratios still compare figures of the same run, but absolute rates are lower and latencies longer than on
   an idle machine, and load that changes between phases moves the ratios too.
-* The local stack is one Python process for API and pumps plus one moto process on {m['cores']} cores; every
+* The local stack is one Python process for API and pumps plus one moto process on {m["cores"]} cores; every
   moto request costs about as much CPU as a small transaction, so calls per booking set the local
   end-to-end rate. On AWS the API scales with Lambda concurrency and the booking rate is set by the booking
   worker's reserved concurrency (docs/operations.md).
@@ -385,8 +503,10 @@ def main() -> None:
     load_start = os.getloadavg()
 
     progress("why the launcher: transactions on stock moto and on infra/local/moto_server.py ...")
-    tx = {module: transactions_per_second(module, items=2000, transactions=n, threads=8)
-          for module, n in (("infra.local.moto_server", 200), ("moto.server", 40))}
+    tx = {
+        module: transactions_per_second(module, items=2000, transactions=n, threads=8)
+        for module, n in (("infra.local.moto_server", 200), ("moto.server", 40))
+    }
 
     progress("starting the local stack ...")
     # The app's logs and metric lines would bury the progress; the figures do not need them.
@@ -413,15 +533,31 @@ def main() -> None:
 
         progress(f"burst: {args.burst} clients at once ...")
         campaign_id, firsts = bench_campaign(stack, args.burst)
-        b = burst(stack.api_url, [burst_body(campaign_id, firsts[n % len(firsts)]) for n in range(args.burst)],
-                  timeout_s=120)
-        progress(f"burst: answers {dict(b.statuses)}, {len(b.connection_errors)} connection errors; "
-                 "waiting for every accepted request to be decided ...")
+        b = burst(
+            stack.api_url, [burst_body(campaign_id, firsts[n % len(firsts)]) for n in range(args.burst)], timeout_s=120
+        )
+        progress(
+            f"burst: answers {dict(b.statuses)}, {len(b.connection_errors)} connection errors; "
+            "waiting for every accepted request to be decided ..."
+        )
         wait_until_decided(stack.api_url, b, timeout_s=600)
         stack.wait_for_idle_queues(timeout_s=600)
 
-    text = report(args, machine(), stack.max_in_flight, stack.admission_wait_s, load_start, os.getloadavg(),
-                  p1_app, p1_bare, tx_items, p2_app, p2_raw, b, tx)
+    text = report(
+        args,
+        machine(),
+        stack.max_in_flight,
+        stack.admission_wait_s,
+        load_start,
+        os.getloadavg(),
+        p1_app,
+        p1_bare,
+        tx_items,
+        p2_app,
+        p2_raw,
+        b,
+        tx,
+    )
     args.out.write_text(text)
     progress(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
     print(text)

@@ -52,8 +52,13 @@ TABLES = (BOOKING_TABLE, IDEMPOTENCY_TABLE)
 
 # A booking request that fails 5 times goes to the dead-letter queue, whose consumer rejects it as
 # not_processed (app.booking_dead_letters): every accepted request ends booked or rejected.
-BOOKING_QUEUE = QueueSpec("BookingRequests", "BOOKING_QUEUE_NAME", visibility_timeout_s=180, max_receive_count=5,
-                          dlq_env_var="BOOKING_DLQ_NAME")
+BOOKING_QUEUE = QueueSpec(
+    "BookingRequests",
+    "BOOKING_QUEUE_NAME",
+    visibility_timeout_s=180,
+    max_receive_count=5,
+    dlq_env_var="BOOKING_DLQ_NAME",
+)
 # A failed mail waits 30 s, 60 s, … up to 15 min before its next try (chalicelib/notify/queue.py): 30 tries
 # span about 6¼ hours (notify.services.retry_span_s), so an SES outage of six hours loses no mail.
 NOTIFY_QUEUE = QueueSpec("Mail", "NOTIFY_QUEUE_NAME", visibility_timeout_s=180, max_receive_count=30)

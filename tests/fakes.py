@@ -28,8 +28,11 @@ class FakeCatalog(Catalog):
 
     def slots(self, campaign_id, center_id, start, end, max_age_s=0):
         return sorted(
-            (s for (ca, ce, _), s in self.slot_table.items()
-             if ca == campaign_id and ce == center_id and start <= s.start < end),
+            (
+                s
+                for (ca, ce, _), s in self.slot_table.items()
+                if ca == campaign_id and ce == center_id and start <= s.start < end
+            ),
             key=lambda s: s.start,
         )
 
@@ -55,8 +58,13 @@ class FakeCatalog(Catalog):
 class FakeBookings(Bookings):
     """Keeps the same all-or-nothing rules as the DynamoDB transaction, under one lock."""
 
-    def __init__(self, catalog: FakeCatalog, audit_log: FakeAuditLog | None = None,
-                 clock: Callable[[], datetime] | None = None, retention: timedelta = d.DEFAULT_RETENTION):
+    def __init__(
+        self,
+        catalog: FakeCatalog,
+        audit_log: FakeAuditLog | None = None,
+        clock: Callable[[], datetime] | None = None,
+        retention: timedelta = d.DEFAULT_RETENTION,
+    ):
         self._catalog = catalog
         self._audit_log = audit_log
         self._lock = threading.Lock()
@@ -96,8 +104,7 @@ class FakeBookings(Bookings):
     def reserve(self, booking, person_key):
         with self._lock:
             keys = [(booking.campaign_id, booking.center_id, a.slot_id) for a in booking.appointments]
-            full = [self._catalog.slot_table.get(k) is None or self._catalog.slot_table[k].remaining <= 0
-                    for k in keys]
+            full = [self._catalog.slot_table.get(k) is None or self._catalog.slot_table[k].remaining <= 0 for k in keys]
             if self.requests[booking.request_id].status is not d.RequestStatus.QUEUED:
                 raise d.RequestAlreadyDecided()
             if self._holds(person_key, booking.series):  # not holds_booking: subclasses count that as a read
@@ -111,8 +118,9 @@ class FakeBookings(Bookings):
                 self._catalog.slot_table[key] = replace(slot, booked=slot.booked + 1)
             self.bookings[booking.code] = booking
             self.locks[(person_key, booking.series)] = booking.code
-            self.requests[booking.request_id] = d.RequestState(booking.request_id, d.RequestStatus.BOOKED,
-                                                               booking_code=booking.code)
+            self.requests[booking.request_id] = d.RequestState(
+                booking.request_id, d.RequestStatus.BOOKED, booking_code=booking.code
+            )
             expires_at = booking.personal_data_expires_at(self._retention)
             self.expiry[f"booking:{booking.code}"] = self.expiry[f"request:{booking.request_id}"] = expires_at
 
@@ -124,8 +132,11 @@ class FakeBookings(Bookings):
         return code is not None and not self._expired(f"booking:{code}")
 
     def person_locks(self, person_key):
-        return {series: code for (key, series), code in self.locks.items()
-                if key == person_key and not self._expired(f"booking:{code}")}
+        return {
+            series: code
+            for (key, series), code in self.locks.items()
+            if key == person_key and not self._expired(f"booking:{code}")
+        }
 
     def erase(self, booking):
         with self._lock:
@@ -139,8 +150,9 @@ class FakeBookings(Bookings):
             current = self.requests.get(request_id)
             if current is None or current.status is not d.RequestStatus.QUEUED:
                 return False
-            self.requests[request_id] = d.RequestState(request_id, d.RequestStatus.REJECTED, reason=reason,
-                                                       alternatives=tuple(alternatives))
+            self.requests[request_id] = d.RequestState(
+                request_id, d.RequestStatus.REJECTED, reason=reason, alternatives=tuple(alternatives)
+            )
             return True
 
     def booking(self, code):
@@ -149,8 +161,13 @@ class FakeBookings(Bookings):
         return self.bookings.get(code)
 
     def active_bookings(self):
-        return iter([b for b in self.bookings.values()
-                     if b.status is d.BookingStatus.ACTIVE and not self._expired(f"booking:{b.code}")])
+        return iter(
+            [
+                b
+                for b in self.bookings.values()
+                if b.status is d.BookingStatus.ACTIVE and not self._expired(f"booking:{b.code}")
+            ]
+        )
 
     def cancel(self, booking, person_key, audit=None):
         with self._lock:
@@ -190,9 +207,12 @@ class FakeBookings(Bookings):
     def _as_read(self, booking):
         """The booking is stored as it was read: active, same slots, same version (the adapter's condition)."""
         current = self.bookings.get(booking.code)
-        return (current is not None and current.status is d.BookingStatus.ACTIVE
-                and (current.first.slot_id, current.second and current.second.slot_id, current.version)
-                == (booking.first.slot_id, booking.second and booking.second.slot_id, booking.version))
+        return (
+            current is not None
+            and current.status is d.BookingStatus.ACTIVE
+            and (current.first.slot_id, current.second and current.second.slot_id, current.version)
+            == (booking.first.slot_id, booking.second and booking.second.slot_id, booking.version)
+        )
 
 
 class FakeAuditLog(AuditLog):
@@ -207,8 +227,14 @@ class FakeAuditLog(AuditLog):
         self.records.append(record)
 
     def day(self, day, after, limit, actor):
-        found = sorted((r for r in self.records if r.day == day and (actor is None or r.actor == actor)
-                        and (after is None or sort_key(r) > after)), key=sort_key)
+        found = sorted(
+            (
+                r
+                for r in self.records
+                if r.day == day and (actor is None or r.actor == actor) and (after is None or sort_key(r) > after)
+            ),
+            key=sort_key,
+        )
         page = found[:limit]
         return page, (sort_key(page[-1]) if len(found) > limit else None)
 
@@ -300,8 +326,9 @@ class FakeSupply(Supply):
 
     def record_progress(self, operation_id, cursor, done, cancelled, moved=0):
         current = self.operations[operation_id]
-        self.operations[operation_id] = replace(current, cursor=cursor, done=done,
-                                                cancelled=current.cancelled + cancelled, moved=current.moved + moved)
+        self.operations[operation_id] = replace(
+            current, cursor=cursor, done=done, cancelled=current.cancelled + cancelled, moved=current.moved + moved
+        )
 
 
 class FakeQueue(RequestQueue):

@@ -56,7 +56,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "service_unavailable": {
         "de": "Der Dienst ist kurz nicht erreichbar. Ihre Anfrage wurde nicht gespeichert. "
-              "Bitte versuchen Sie es gleich noch einmal.",
+        "Bitte versuchen Sie es gleich noch einmal.",
         "en": "The service is briefly unavailable. Your request was not saved. Please try again in a moment.",
     },
     "payload_too_large": {
@@ -119,7 +119,7 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
     "invalid_phone": {"de": "Bitte eine gültige Telefonnummer angeben.", "en": "Please give a valid phone number."},
     "invalid_name": {
         "de": "Bitte einen Namen mit 1 bis 100 Zeichen angeben: "
-              "Buchstaben, Leerzeichen, Bindestrich, Apostroph, Punkt.",
+        "Buchstaben, Leerzeichen, Bindestrich, Apostroph, Punkt.",
         "en": "Please give a name of 1 to 100 characters: letters, spaces, hyphen, apostrophe, full stop.",
     },
     "invalid_email_local_part": {
@@ -243,8 +243,11 @@ def error_body(error: ApiError, language: str) -> dict:
     if error.problems:
         body["field"] = error.problems[0].field
         body["details"] = [
-            {"field": p.field, "code": p.code,
-             "message": FIELD_MESSAGES.get(p.code, FIELD_MESSAGES["invalid"])[language]}
+            {
+                "field": p.field,
+                "code": p.code,
+                "message": FIELD_MESSAGES.get(p.code, FIELD_MESSAGES["invalid"])[language],
+            }
             for p in error.problems
         ]
     return {"error": body}

@@ -34,8 +34,9 @@ _CHALICE_CODES = {
 
 
 def json_response(body: dict, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
-                    headers={"Content-Type": JSON, **(headers or {})})
+    return Response(
+        body=json.dumps(body, ensure_ascii=False), status_code=status, headers={"Content-Type": JSON, **(headers or {})}
+    )
 
 
 def error_response(error: errors.ApiError, language: str) -> Response:

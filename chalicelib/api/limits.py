@@ -49,8 +49,11 @@ def client_limit(limits: Callable[[], AbuseLimits], hop: Callable[[], int]) -> C
         except TooManyRequests as refused:
             language = errors.language_of(event.headers.get("accept-language"))
             # Answered before Chalice adds CORS headers to a view's response: add them, so a browser can read it.
-            headers = {"Retry-After": str(refused.retry_after_s), "Access-Control-Allow-Origin": "*",
-                       "Access-Control-Expose-Headers": "Retry-After"}
+            headers = {
+                "Retry-After": str(refused.retry_after_s),
+                "Access-Control-Allow-Origin": "*",
+                "Access-Control-Expose-Headers": "Retry-After",
+            }
             return error_response(errors.ApiError(429, "too_many_requests", headers=headers), language)
         except PynamoDBException as error:
             # A coarse limit that WAF also applies: if its counter cannot be reached, serve rather than fail.

@@ -99,8 +99,10 @@ def _name(value: str) -> str:
 def _title(value: str) -> str:
     """A campaign's name ("80+ Comirnaty"): symbols are fine, controls and invisible tricks are not."""
     value = unicodedata.normalize("NFC", value).translate(_DROPPED_IN_NAMES)
-    allowed = all((unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp"))
-                  or ch in _KEPT_FORMAT for ch in value)
+    allowed = all(
+        (unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp")) or ch in _KEPT_FORMAT
+        for ch in value
+    )
     value = " ".join(value.split())
     if not allowed or not 1 <= len(value) <= NAME_MAX_LENGTH:
         raise PydanticCustomError("invalid_name", "name must have 1 to 100 characters")
@@ -240,8 +242,16 @@ _CODE_BY_PYDANTIC_TYPE = {
     "datetime_from_date_parsing": "invalid_date",
     "less_than_equal": "out_of_range",
 }
-_CUSTOM_CODES = {"invalid_postal_code", "invalid_birth_date", "invalid_name", "invalid_email",
-                 "invalid_email_local_part", "invalid_phone", "invalid", "out_of_range"}
+_CUSTOM_CODES = {
+    "invalid_postal_code",
+    "invalid_birth_date",
+    "invalid_name",
+    "invalid_email",
+    "invalid_email_local_part",
+    "invalid_phone",
+    "invalid",
+    "out_of_range",
+}
 
 
 def _problems(error: ValidationError) -> list[FieldProblem]:
@@ -325,10 +335,22 @@ class CampaignBody(_Body):
 
     def to_domain(self, campaign_id: str) -> d.Campaign:
         interval = self.interval_days or IntervalBody(min=1, max=1)
-        return d.Campaign(campaign_id, self.name, self.vaccine, self.doses, interval.min, interval.max,
-                          frozenset(self.regions), tuple(self.center_ids), self.opens_at, self.closes_at,
-                          self.born_on_or_after, self.born_on_or_before, series=self.series,
-                          verification=self.verification)
+        return d.Campaign(
+            campaign_id,
+            self.name,
+            self.vaccine,
+            self.doses,
+            interval.min,
+            interval.max,
+            frozenset(self.regions),
+            tuple(self.center_ids),
+            self.opens_at,
+            self.closes_at,
+            self.born_on_or_after,
+            self.born_on_or_before,
+            series=self.series,
+            verification=self.verification,
+        )
 
 
 class SlotReleaseBody(_Body):

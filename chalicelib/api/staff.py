@@ -114,18 +114,32 @@ def parse_caller_query(query: Mapping[str, str]) -> FindCallerQuery:
 # --- commands -------------------------------------------------------------------------------------
 
 
-def submit_for_caller(booking: BookingService, service: StaffService, body: HotlineBookingRequestBody,
-                      idempotency_key: str | None, actor: Actor) -> str:
+def submit_for_caller(
+    booking: BookingService,
+    service: StaffService,
+    body: HotlineBookingRequestBody,
+    idempotency_key: str | None,
+    actor: Actor,
+) -> str:
     """The citizen route's idempotent submit, with the hotline channel and the agent recorded, then audited.
     Keys are kept apart from the web's, so an agent's retry never answers with a citizen's request."""
     digest = body_hash(body)
     key = f"hotline:header:{idempotency_key}" if idempotency_key else f"hotline:body:{digest}"
-    request_id = booking.submit(body.campaign_id, body.center_id, body.slot_id, body.flexible, body.language,
-                                body.person.to_domain(), channel=d.Channel.HOTLINE, agent=actor.user,
-                                submission=d.Submission(key=key, body_hash=digest),
-                                second_slot_id=body.second_slot_id)
-    service.booking_requested(actor, request_id, body.campaign_id, body.center_id, body.slot_id,
-                              has_email=body.person.email is not None)
+    request_id = booking.submit(
+        body.campaign_id,
+        body.center_id,
+        body.slot_id,
+        body.flexible,
+        body.language,
+        body.person.to_domain(),
+        channel=d.Channel.HOTLINE,
+        agent=actor.user,
+        submission=d.Submission(key=key, body_hash=digest),
+        second_slot_id=body.second_slot_id,
+    )
+    service.booking_requested(
+        actor, request_id, body.campaign_id, body.center_id, body.slot_id, has_email=body.person.email is not None
+    )
     return request_id
 
 
@@ -154,18 +168,32 @@ def staff_booking(view: BookingView) -> dict:
     b = view.booking
     return {
         **views.booking(view),
-        "person": {"given_name": b.person.given_name, "family_name": b.person.family_name,
-                   "birth_date": b.person.birth_date.isoformat(), "postal_code": b.person.postal_code,
-                   "postal_address": b.person.postal_address, "phone": b.person.phone,
-                   "has_email": bool(b.person.email)},
+        "person": {
+            "given_name": b.person.given_name,
+            "family_name": b.person.family_name,
+            "birth_date": b.person.birth_date.isoformat(),
+            "postal_code": b.person.postal_code,
+            "postal_address": b.person.postal_address,
+            "phone": b.person.phone,
+            "has_email": bool(b.person.email),
+        },
         "channel": b.channel.value,
         "language": b.language,
     }
 
 
 def audit_record(r: AuditRecord) -> dict:
-    return {"id": r.record_id, "at": r.at.isoformat(), "actor": r.actor, "role": r.role, "action": r.action,
-            "target": r.target, "channel": r.channel, "before": r.before, "after": r.after}
+    return {
+        "id": r.record_id,
+        "at": r.at.isoformat(),
+        "actor": r.actor,
+        "role": r.role,
+        "action": r.action,
+        "target": r.target,
+        "channel": r.channel,
+        "before": r.before,
+        "after": r.after,
+    }
 
 
 def audit_page(page: AuditPage) -> dict:

@@ -15,8 +15,14 @@ from chalicelib.notify.calendar import booking_calendar
 
 
 def center(c: d.Center) -> dict:
-    return {"id": c.id, "name": c.name, "address": c.address, "region": c.region, "vaccines": list(c.vaccines),
-            "hotline": c.hotline}
+    return {
+        "id": c.id,
+        "name": c.name,
+        "address": c.address,
+        "region": c.region,
+        "vaccines": list(c.vaccines),
+        "hotline": c.hotline,
+    }
 
 
 def campaign(c: d.Campaign, status: d.CampaignStatus | None = None) -> dict:
@@ -91,8 +97,12 @@ def booking_summary(view: BookingView) -> dict:
         "campaign_id": b.campaign_id,
         "first": _appointment(b.first, b.center_id),
         "second": _appointment(b.second, b.center_id),
-        "center": {"id": view.center.id, "name": view.center.name, "address": view.center.address,
-                   "hotline": view.center.hotline},
+        "center": {
+            "id": view.center.id,
+            "name": view.center.name,
+            "address": view.center.address,
+            "hotline": view.center.hotline,
+        },
     }
 
 
@@ -117,9 +127,15 @@ def request_state(state: d.RequestState, view: BookingView | None) -> dict:
 
 
 def released_slot(s: d.Slot) -> dict:
-    return {"slot_id": s.slot_id, "start": s.start.isoformat(), "end": s.end.isoformat(), "capacity": s.capacity,
-            "booked": s.booked, "remaining": s.remaining,
-            "release_at": s.release_at.isoformat() if s.release_at else None}
+    return {
+        "slot_id": s.slot_id,
+        "start": s.start.isoformat(),
+        "end": s.end.isoformat(),
+        "capacity": s.capacity,
+        "booked": s.booked,
+        "remaining": s.remaining,
+        "release_at": s.release_at.isoformat() if s.release_at else None,
+    }
 
 
 def released_contingent(campaign_id: str, center_id: str, slots: list[d.Slot]) -> dict:
@@ -137,8 +153,9 @@ def cancelled(view: BookingView) -> dict:
 def calendar_file(view: BookingView) -> bytes:
     """The booking's appointments as an iCalendar file, in the booking's language."""
     b = view.booking
-    return booking_calendar(b.code, appointments(b), view.center.name, view.center.address, b.language,
-                            sequence=b.version)
+    return booking_calendar(
+        b.code, appointments(b), view.center.name, view.center.address, b.language, sequence=b.version
+    )
 
 
 def rebooked(view: BookingView) -> dict:
@@ -155,37 +172,79 @@ def rebook_refused(refused: d.NoPairAvailable, language: str) -> dict:
 
 
 def capacity_cut(campaign_id: str, center_id: str, changes: list[CapacityChange]) -> dict:
-    return {"campaign_id": campaign_id, "center_id": center_id, "slots": [
-        {"slot_id": c.slot_id, "capacity_before": c.capacity_before, "capacity": c.capacity, "booked": c.booked,
-         "outcome": c.outcome} for c in changes]}
+    return {
+        "campaign_id": campaign_id,
+        "center_id": center_id,
+        "slots": [
+            {
+                "slot_id": c.slot_id,
+                "capacity_before": c.capacity_before,
+                "capacity": c.capacity,
+                "booked": c.booked,
+                "outcome": c.outcome,
+            }
+            for c in changes
+        ],
+    }
 
 
 def centre_day_operation(o: d.CentreDayOperation) -> dict:
-    return {"operation_id": o.operation_id, "action": "move" if o.target_day else "cancel",
-            "campaign_id": o.campaign_id, "center_id": o.center_id, "from": o.from_day.isoformat(),
-            "to": o.to_day.isoformat(), "target_day": o.target_day.isoformat() if o.target_day else None,
-            "status": "done" if o.done else "running", "cancelled": o.cancelled, "moved": o.moved,
-            "poll": f"/v1/staff/operations/{o.operation_id}"}
+    return {
+        "operation_id": o.operation_id,
+        "action": "move" if o.target_day else "cancel",
+        "campaign_id": o.campaign_id,
+        "center_id": o.center_id,
+        "from": o.from_day.isoformat(),
+        "to": o.to_day.isoformat(),
+        "target_day": o.target_day.isoformat() if o.target_day else None,
+        "status": "done" if o.done else "running",
+        "cancelled": o.cancelled,
+        "moved": o.moved,
+        "poll": f"/v1/staff/operations/{o.operation_id}",
+    }
 
 
 def second_dose(b: d.Booking) -> dict:
-    return {"code": b.code, "campaign_id": b.campaign_id, "status": b.status.value,
-            "first": _appointment(b.first, b.center_id), "second": _appointment(b.second, b.center_id)}
+    return {
+        "code": b.code,
+        "campaign_id": b.campaign_id,
+        "status": b.status.value,
+        "first": _appointment(b.first, b.center_id),
+        "second": _appointment(b.second, b.center_id),
+    }
 
 
-REPORT_COLUMNS = ("campaign_id", "center_id", "day", "capacity", "booked", "free", "first_doses", "second_doses",
-                  "cancellations", "no_shows")
+REPORT_COLUMNS = (
+    "campaign_id",
+    "center_id",
+    "day",
+    "capacity",
+    "booked",
+    "free",
+    "first_doses",
+    "second_doses",
+    "cancellations",
+    "no_shows",
+)
 
 
 def _report_row(r: DayReport) -> dict:
-    return {"campaign_id": r.campaign_id, "center_id": r.center_id, "day": r.day.isoformat(), "capacity": r.capacity,
-            "booked": r.booked, "free": r.free, "first_doses": r.first_doses, "second_doses": r.second_doses,
-            "cancellations": r.cancellations, "no_shows": r.no_shows}
+    return {
+        "campaign_id": r.campaign_id,
+        "center_id": r.center_id,
+        "day": r.day.isoformat(),
+        "capacity": r.capacity,
+        "booked": r.booked,
+        "free": r.free,
+        "first_doses": r.first_doses,
+        "second_doses": r.second_doses,
+        "cancellations": r.cancellations,
+        "no_shows": r.no_shows,
+    }
 
 
 def daily_report(rows: list[DayReport]) -> dict:
-    return {"days": [_report_row(r) for r in rows],
-            "notes": {"no_shows": "always 0: there is no check-in yet"}}
+    return {"days": [_report_row(r) for r in rows], "notes": {"no_shows": "always 0: there is no check-in yet"}}
 
 
 def daily_report_csv(rows: list[DayReport]) -> str:

@@ -60,10 +60,26 @@ class AuditRecord:
         return self.at.astimezone(UTC).date()
 
 
-def new_record(actor: Actor, action: str, target: str, at: datetime, *, before: dict | None = None,
-               after: dict | None = None, channel: str = d.Channel.HOTLINE.value) -> AuditRecord:
-    return AuditRecord(at=at, actor=actor.user, role=actor.role, action=action, target=target,
-                       channel=channel, before=before or {}, after=after or {})
+def new_record(
+    actor: Actor,
+    action: str,
+    target: str,
+    at: datetime,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    channel: str = d.Channel.HOTLINE.value,
+) -> AuditRecord:
+    return AuditRecord(
+        at=at,
+        actor=actor.user,
+        role=actor.role,
+        action=action,
+        target=target,
+        channel=channel,
+        before=before or {},
+        after=after or {},
+    )
 
 
 def summary_of_booking(booking: d.Booking) -> dict:
@@ -120,8 +136,12 @@ class AuditTrail:
     metric and an error log in Lambda) and re-raised: the caller's action stands, the alarm says a record
     is missing."""
 
-    def __init__(self, log: AuditLog, on_failure: Callable[[AuditRecord, Exception], None],
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        log: AuditLog,
+        on_failure: Callable[[AuditRecord, Exception], None],
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self._log = log
         self._on_failure = on_failure
         self._sleep = sleep
@@ -137,8 +157,9 @@ class AuditTrail:
                     raise
                 self._sleep(0.05 * 2**attempt)
 
-    def list(self, first: date, last: date, actor: str | None, limit: int,
-             cursor: tuple[date, str] | None = None) -> AuditPage:
+    def list(
+        self, first: date, last: date, actor: str | None, limit: int, cursor: tuple[date, str] | None = None
+    ) -> AuditPage:
         """Records from day `first` to `last` (inclusive, UTC), oldest first, `limit` at a time."""
         if last < first or (last - first).days >= MAX_AUDIT_DAYS:
             raise d.InvalidInput("to", "out_of_range")

@@ -144,8 +144,9 @@ class BookingWindow:
         """A slot that has begun (or is over) can be neither offered, requested nor released."""
         return start <= now
 
-    def first_dose_range(self, now: datetime, from_day: date | None = None,
-                         days: int | None = None) -> tuple[datetime, datetime]:
+    def first_dose_range(
+        self, now: datetime, from_day: date | None = None, days: int | None = None
+    ) -> tuple[datetime, datetime]:
         """[from, until) of first-dose starts: from the day asked for (today by default) but never before
         now, for `days` days capped at `max_days`."""
         start_day = from_day or now.astimezone(LOCAL_TZ).date()
@@ -292,9 +293,7 @@ class Eligibility:
         return bool(self.campaigns)
 
 
-def decide_eligibility(
-    campaigns: list[Campaign], region: str | None, birth_date: date, now: datetime
-) -> Eligibility:
+def decide_eligibility(campaigns: list[Campaign], region: str | None, birth_date: date, now: datetime) -> Eligibility:
     """Which campaigns this person may book now; if none, the most helpful reason why not."""
     if region is None:
         return Eligibility((), IneligibleReason.OUTSIDE_REGION)
@@ -338,9 +337,7 @@ def second_dose_candidates(campaign: Campaign, first: Slot, slots: list[Slot]) -
     window_start, window_end = campaign.second_dose_window(first.day)
     first_minutes = first.start.hour * 60 + first.start.minute
     candidates = [
-        s
-        for s in slots
-        if s.remaining > 0 and window_start <= s.day <= window_end and s.slot_id != first.slot_id
+        s for s in slots if s.remaining > 0 and window_start <= s.day <= window_end and s.slot_id != first.slot_id
     ]
     return sorted(
         candidates,
@@ -369,9 +366,17 @@ def bookable_pairs(
     return pairs
 
 
-def rebook_candidates(campaign: Campaign, slots: list[Slot], booking: Booking, first_slot_id: str,
-                      first_from: datetime, first_until: datetime, flexible: bool,
-                      seconds_per_first: int, other_firsts: int) -> list[SlotPair]:
+def rebook_candidates(
+    campaign: Campaign,
+    slots: list[Slot],
+    booking: Booking,
+    first_slot_id: str,
+    first_from: datetime,
+    first_until: datetime,
+    flexible: bool,
+    seconds_per_first: int,
+    other_firsts: int,
+) -> list[SlotPair]:
     """The pairs a rebook tries, in order, from slots as `freeing` gives them.
 
     The chosen first slot with its best few second-dose slots (the booking's own second first, so that
@@ -608,7 +613,12 @@ class CentreDayOperation:
 
     def same_request(self, other: CentreDayOperation) -> bool:
         return (self.campaign_id, self.center_id, self.from_day, self.to_day, self.target_day) == (
-            other.campaign_id, other.center_id, other.from_day, other.to_day, other.target_day)
+            other.campaign_id,
+            other.center_id,
+            other.from_day,
+            other.to_day,
+            other.target_day,
+        )
 
 
 class UnknownOperation(DomainError):

@@ -31,8 +31,16 @@ OPS_CHANNEL = "staff_api"
 
 
 class StaffService:
-    def __init__(self, queries: BookingQueries, bookings: Bookings, callers: CallerIndex, outbox: MailOutbox,
-                 audit: AuditTrail, person_key: Callable[[d.Person], str], clock: Callable[[], datetime]):
+    def __init__(
+        self,
+        queries: BookingQueries,
+        bookings: Bookings,
+        callers: CallerIndex,
+        outbox: MailOutbox,
+        audit: AuditTrail,
+        person_key: Callable[[d.Person], str],
+        clock: Callable[[], datetime],
+    ):
         self._queries = queries
         self._bookings = bookings
         self._callers = callers
@@ -63,11 +71,19 @@ class StaffService:
 
     # --- changing bookings ------------------------------------------------------------------------
 
-    def booking_requested(self, actor: Actor, request_id: str, campaign_id: str, center_id: str,
-                          slot_id: str, has_email: bool) -> None:
+    def booking_requested(
+        self, actor: Actor, request_id: str, campaign_id: str, center_id: str, slot_id: str, has_email: bool
+    ) -> None:
         """Audit an agent's booking request (stored and queued before: not one transaction with it)."""
-        self._audit.record(new_record(actor, AuditAction.BOOKING_REQUESTED, request_id, self._now(), after={
-            "campaign_id": campaign_id, "center_id": center_id, "slot_id": slot_id, "mail": has_email}))
+        self._audit.record(
+            new_record(
+                actor,
+                AuditAction.BOOKING_REQUESTED,
+                request_id,
+                self._now(),
+                after={"campaign_id": campaign_id, "center_id": center_id, "slot_id": slot_id, "mail": has_email},
+            )
+        )
 
     def cancel(self, actor: Actor, code: str) -> BookingView:
         """An agent cancels for a caller: no birth date asked (the agent has identified the caller); the
@@ -79,8 +95,14 @@ class StaffService:
         if booking.status is d.BookingStatus.CANCELLED:
             return BookingView(booking, center)  # nothing changes, so nothing to audit
         cancelled = booking.cancelled()
-        record = new_record(actor, AuditAction.BOOKING_CANCELLED, booking.code, self._now(),
-                            before=summary_of_booking(booking), after=summary_of_booking(cancelled))
+        record = new_record(
+            actor,
+            AuditAction.BOOKING_CANCELLED,
+            booking.code,
+            self._now(),
+            before=summary_of_booking(booking),
+            after=summary_of_booking(cancelled),
+        )
         if self._bookings.cancel(booking, self._person_key(booking.person), audit=record):
             publish_mail(self._outbox, MailKind.BOOKING_CANCELLED, booking, center)
         return BookingView(cancelled, center)
@@ -95,22 +117,52 @@ class StaffService:
             return None
 
     def campaign_put(self, actor: Actor, before: d.Campaign | None, after: d.Campaign) -> None:
-        self._audit.record(new_record(actor, AuditAction.CAMPAIGN_PUT, after.id, self._now(),
-                                      before=summary_of_campaign(before), after=summary_of_campaign(after),
-                                      channel=OPS_CHANNEL))
+        self._audit.record(
+            new_record(
+                actor,
+                AuditAction.CAMPAIGN_PUT,
+                after.id,
+                self._now(),
+                before=summary_of_campaign(before),
+                after=summary_of_campaign(after),
+                channel=OPS_CHANNEL,
+            )
+        )
 
-    def contingent_released(self, actor: Actor, campaign_id: str, center_id: str, slots: list[d.Slot],
-                            added_capacity: int) -> None:
-        self._audit.record(new_record(actor, AuditAction.CONTINGENT_RELEASED, campaign_id, self._now(), after={
-            "center_id": center_id, "slot_ids": [s.slot_id for s in slots], "added_capacity": added_capacity},
-            channel=OPS_CHANNEL))
+    def contingent_released(
+        self, actor: Actor, campaign_id: str, center_id: str, slots: list[d.Slot], added_capacity: int
+    ) -> None:
+        self._audit.record(
+            new_record(
+                actor,
+                AuditAction.CONTINGENT_RELEASED,
+                campaign_id,
+                self._now(),
+                after={
+                    "center_id": center_id,
+                    "slot_ids": [s.slot_id for s in slots],
+                    "added_capacity": added_capacity,
+                },
+                channel=OPS_CHANNEL,
+            )
+        )
 
     def waiting_room_put(self, actor: Actor, campaign_id: str, before: dict, after: dict) -> None:
-        self._audit.record(new_record(actor, AuditAction.WAITING_ROOM_PUT, campaign_id, self._now(),
-                                      before=before, after=after, channel=OPS_CHANNEL))
+        self._audit.record(
+            new_record(
+                actor,
+                AuditAction.WAITING_ROOM_PUT,
+                campaign_id,
+                self._now(),
+                before=before,
+                after=after,
+                channel=OPS_CHANNEL,
+            )
+        )
 
     # --- the audit --------------------------------------------------------------------------------
 
-    def audit(self, first: date, last: date, actor: str | None, limit: int,
-              cursor: tuple[date, str] | None = None) -> AuditPage:
+    def audit(
+        self, first: date, last: date, actor: str | None, limit: int, cursor: tuple[date, str] | None = None
+    ) -> AuditPage:
         return self._audit.list(first, last, actor, limit, cursor)

@@ -31,8 +31,9 @@ def mail_for(kind: MailKind, booking: d.Booking, center: d.Center) -> MailMessag
     )
 
 
-def publish_mail(outbox: MailOutbox, kind: MailKind, booking: d.Booking, center: d.Center,
-                 origin: str | None = None) -> bool:
+def publish_mail(
+    outbox: MailOutbox, kind: MailKind, booking: d.Booking, center: d.Center, origin: str | None = None
+) -> bool:
     """Publish the booking's mail if the person has an address; False if there was none to send to."""
     message = mail_for(kind, booking, center)
     if message is None:
@@ -46,14 +47,17 @@ def rejection_mail(request: d.BookingRequest, state: d.RequestState, center: d.C
     None for a person without e-mail (a hotline caller)."""
     if not request.person.email:
         return None
-    asked = [Appointment(dose=i, start=r.start, end=r.end)
-             for i, r in enumerate((r for r in (request.first, request.second) if r is not None), start=1)]
+    asked = [
+        Appointment(dose=i, start=r.start, end=r.end)
+        for i, r in enumerate((r for r in (request.first, request.second) if r is not None), start=1)
+    ]
     return MailMessage(
         kind=MailKind.REQUEST_REJECTED,
         request_id=request.request_id,
         reason=state.reason.value if state.reason else None,
-        alternatives=[Alternative(first=p.first.start, second=p.second.start if p.second else None)
-                      for p in state.alternatives],
+        alternatives=[
+            Alternative(first=p.first.start, second=p.second.start if p.second else None) for p in state.alternatives
+        ],
         language=request.language,
         recipient=request.person.email,
         given_name=request.person.given_name,

@@ -60,8 +60,15 @@ class DayReport:
 
 
 class OperationsService:
-    def __init__(self, catalog: Catalog, clock: Callable[[], datetime], supply: Supply | None = None,
-                 bookings: Bookings | None = None, outbox: MailOutbox | None = None, person_key_pepper: bytes = b""):
+    def __init__(
+        self,
+        catalog: Catalog,
+        clock: Callable[[], datetime],
+        supply: Supply | None = None,
+        bookings: Bookings | None = None,
+        outbox: MailOutbox | None = None,
+        person_key_pepper: bytes = b"",
+    ):
         self._catalog = catalog
         self._now = clock
         self._supply = supply
@@ -107,15 +114,18 @@ class OperationsService:
                     raise d.InvalidInput("release_at", "out_of_range")
                 if self._catalog.slot(campaign_id, center_id, d.slot_id_for(release.start)) is not None:
                     raise d.InvalidInput(f"slots.{n}.start", "slot_exists")
-        slots = [d.Slot(campaign_id, center_id, d.slot_id_for(r.start), r.start, r.end, r.capacity,
-                        release_at=r.release_at) for r in releases]
+        slots = [
+            d.Slot(campaign_id, center_id, d.slot_id_for(r.start), r.start, r.end, r.capacity, release_at=r.release_at)
+            for r in releases
+        ]
         self._catalog.release_slots(slots)
         return [self._catalog.slot(campaign_id, center_id, s.slot_id) or s for s in slots]
 
     # --- capacity cuts ----------------------------------------------------------------------------
 
-    def reduce_capacity(self, campaign_id: str, center_id: str, capacity: int, slot_id: str | None = None,
-                        day: date | None = None) -> list[CapacityChange]:
+    def reduce_capacity(
+        self, campaign_id: str, center_id: str, capacity: int, slot_id: str | None = None, day: date | None = None
+    ) -> list[CapacityChange]:
         """Cut one slot's (or every slot of a day's) capacity to `capacity`, but never below what is booked."""
         assert self._supply is not None
         self._campaign_at(campaign_id, center_id)
@@ -161,8 +171,9 @@ class OperationsService:
         self._campaign_at(operation.campaign_id, operation.center_id)
         if not operation.from_day <= operation.to_day <= operation.from_day + timedelta(days=MAX_OPERATION_DAYS - 1):
             raise d.InvalidInput("to", "out_of_range")
-        if operation.target_day is not None and (operation.from_day != operation.to_day
-                                                 or operation.target_day == operation.from_day):
+        if operation.target_day is not None and (
+            operation.from_day != operation.to_day or operation.target_day == operation.from_day
+        ):
             raise d.InvalidInput("target_day", "out_of_range")  # a move takes one day to another
         stored = self._supply.start_operation(operation)
         if not stored.same_request(operation):
@@ -183,8 +194,9 @@ class OperationsService:
         center = self._center(operation.center_id)
         campaign = self._campaign_at(operation.campaign_id, operation.center_id)
         first, last = operation.slot_id_range
-        found, cursor = self._supply.bookings_in(operation.campaign_id, operation.center_id, first, last,
-                                                 operation.operation_id, operation.cursor, batch)
+        found, cursor = self._supply.bookings_in(
+            operation.campaign_id, operation.center_id, first, last, operation.operation_id, operation.cursor, batch
+        )
         cancelled = moved = 0
         for booking in found:
             if booking.status is not d.BookingStatus.ACTIVE:
@@ -211,11 +223,17 @@ class OperationsService:
             publish_mail(self._outbox, MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, booking, center)
         done = cursor is None
         self._supply.record_progress(operation.operation_id, cursor, done, cancelled, moved)
-        return replace(operation, cursor=cursor, done=done, cancelled=operation.cancelled + cancelled,
-                       moved=operation.moved + moved)
+        return replace(
+            operation,
+            cursor=cursor,
+            done=done,
+            cancelled=operation.cancelled + cancelled,
+            moved=operation.moved + moved,
+        )
 
-    def _move(self, campaign: d.Campaign, booking: d.Booking, appointment: d.SlotRef,
-              operation: d.CentreDayOperation) -> tuple[str, d.Booking | None]:
+    def _move(
+        self, campaign: d.Campaign, booking: d.Booking, appointment: d.SlotRef, operation: d.CentreDayOperation
+    ) -> tuple[str, d.Booking | None]:
         """("moved", the booking as moved): same time on the target day, both doses still valid, room there;
         ("cannot", None): the caller cancels it; ("changed", None): the booking changed meanwhile. A move is of
         one day, so only one of a booking's appointments is on it."""
@@ -273,8 +291,10 @@ class OperationsService:
         rows: dict[tuple[str, date], dict[str, int]] = {}
 
         def row(center_id: str, day: date) -> dict[str, int]:
-            return rows.setdefault((center_id, day), dict.fromkeys(
-                ("capacity", "booked", "first_doses", "second_doses", "cancellations"), 0))
+            return rows.setdefault(
+                (center_id, day),
+                dict.fromkeys(("capacity", "booked", "first_doses", "second_doses", "cancellations"), 0),
+            )
 
         for center_id in campaign.center_ids:
             for slot in self._catalog.slots(campaign.id, center_id, start, end):

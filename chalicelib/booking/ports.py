@@ -36,8 +36,9 @@ class Catalog(abc.ABC):
     def campaigns(self) -> list[Campaign]: ...
 
     @abc.abstractmethod
-    def slots(self, campaign_id: str, center_id: str, start: datetime, end: datetime,
-              max_age_s: float = 0) -> list[Slot]:
+    def slots(
+        self, campaign_id: str, center_id: str, start: datetime, end: datetime, max_age_s: float = 0
+    ) -> list[Slot]:
         """Slots whose start lies in [start, end). With max_age_s = 0 (booking decisions) read consistently;
         display may accept a copy up to max_age_s old, which keeps a rush off one hot partition."""
 
@@ -142,8 +143,16 @@ class Supply(abc.ABC):
         """Set the slot's capacity if it is still `slot.capacity` and no more than `capacity` are booked."""
 
     @abc.abstractmethod
-    def bookings_in(self, campaign_id: str, center_id: str, first_slot_id: str, last_slot_id: str,
-                    operation_id: str, cursor: str | None, limit: int) -> tuple[list[Booking], str | None]:
+    def bookings_in(
+        self,
+        campaign_id: str,
+        center_id: str,
+        first_slot_id: str,
+        last_slot_id: str,
+        operation_id: str,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[Booking], str | None]:
         """Up to `limit` bookings of the centre that are active with an appointment in [first, last] slot id,
         or were changed by `operation_id`; and the cursor to read on from (None: nothing left)."""
 
@@ -175,6 +184,7 @@ class Supply(abc.ABC):
     def operation(self, operation_id: str) -> CentreDayOperation | None: ...
 
     @abc.abstractmethod
-    def record_progress(self, operation_id: str, cursor: str | None, done: bool, cancelled: int,
-                        moved: int = 0) -> None:
+    def record_progress(
+        self, operation_id: str, cursor: str | None, done: bool, cancelled: int, moved: int = 0
+    ) -> None:
         """Move the operation's cursor on and add `cancelled` and `moved` to its counts."""

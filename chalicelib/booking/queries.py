@@ -87,8 +87,9 @@ class BookingQueries:
             by_day.setdefault(pair.first.day, []).append(pair)
         return [DayPairs(day, tuple(p)) for day, p in sorted(by_day.items())]
 
-    def pairs(self, campaign: d.Campaign, center_id: str, first_from: datetime,
-              first_until: datetime, max_age_s: float = 0) -> list[d.SlotPair]:
+    def pairs(
+        self, campaign: d.Campaign, center_id: str, first_from: datetime, first_until: datetime, max_age_s: float = 0
+    ) -> list[d.SlotPair]:
         """Bookable pairs whose first dose starts in [first_from, first_until); max_age_s as in `Catalog.slots`."""
         horizon = first_until + timedelta(days=campaign.interval_max_days + 1)
         # Read from the start of the day, not from "now": the same read for everyone that day (cacheable);
@@ -100,7 +101,8 @@ class BookingQueries:
     def nearby_pairs(self, campaign: d.Campaign, center_id: str, requested: d.Slot | None) -> list[d.SlotPair]:
         """Bookable pairs at the centre from the day of the chosen slot (or today) on, earliest first."""
         first_from, first_until = campaign.booking_window.first_dose_range(
-            self._now(), requested.day if requested else None)
+            self._now(), requested.day if requested else None
+        )
         return self.pairs(campaign, center_id, first_from, first_until)
 
     # --- requests and bookings --------------------------------------------------------------------

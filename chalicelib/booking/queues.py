@@ -117,8 +117,12 @@ class SendNowMailOutbox(MailOutbox):
     marker, so a mail is sent once whichever path sends it.
     """
 
-    def __init__(self, send: Callable[[MailMessage, str], object], fallback: MailOutbox,
-                 on_fallback: Callable[[MailMessage, Exception], None] = lambda message, error: None):
+    def __init__(
+        self,
+        send: Callable[[MailMessage, str], object],
+        fallback: MailOutbox,
+        on_fallback: Callable[[MailMessage, Exception], None] = lambda message, error: None,
+    ):
         self._send = send
         self._fallback = fallback
         self._on_fallback = on_fallback

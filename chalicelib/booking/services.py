@@ -49,9 +49,19 @@ class BookingService:
         # second dose from: the worker's transaction re-checks both, so this only saves reads.
         self._slots_max_age_s = slots_max_age_s
 
-    def submit(self, campaign_id: str, center_id: str, slot_id: str, flexible: bool, language: str,
-               person: d.Person, channel: d.Channel = d.Channel.WEB, agent: str | None = None,
-               submission: d.Submission | None = None, second_slot_id: str | None = None) -> str:
+    def submit(
+        self,
+        campaign_id: str,
+        center_id: str,
+        slot_id: str,
+        flexible: bool,
+        language: str,
+        person: d.Person,
+        channel: d.Channel = d.Channel.WEB,
+        agent: str | None = None,
+        submission: d.Submission | None = None,
+        second_slot_id: str | None = None,
+    ) -> str:
         """Check what can be checked cheaply now, then store and queue the request. Returns its id.
 
         With a submission (Idempotency-Key or body hash), the same submission answers the same request id.
@@ -113,8 +123,11 @@ class BookingService:
             # The catchment may change while the request is queued.
             return self._reject(request, d.RejectReason.NOT_ELIGIBLE, delivery=delivery)
         first, second = request.first, request.second
-        if (first is not None and not campaign.booking_window.has_started(first.start, self._now())
-                and (second is not None or not campaign.needs_second_dose)):
+        if (
+            first is not None
+            and not campaign.booking_window.has_started(first.start, self._now())
+            and (second is not None or not campaign.needs_second_dose)
+        ):
             try:
                 return self._book(campaign, request, first, second, delivery)
             except d.RequestAlreadyDecided:
@@ -174,8 +187,17 @@ class BookingService:
         first_from, first_until = campaign.booking_window.first_dose_range(now, requested.day)
         slots = d.freeing(self._rebook_slots(campaign, booking.center_id, first_from, first_until), booking)
         taken_firsts: set[str] = set()
-        for pair in d.rebook_candidates(campaign, slots, booking, slot_id, first_from, first_until, flexible,
-                                        SECOND_DOSE_ATTEMPTS, FLEXIBLE_ATTEMPTS):
+        for pair in d.rebook_candidates(
+            campaign,
+            slots,
+            booking,
+            slot_id,
+            first_from,
+            first_until,
+            flexible,
+            SECOND_DOSE_ATTEMPTS,
+            FLEXIBLE_ATTEMPTS,
+        ):
             if pair.first.slot_id in taken_firsts:
                 continue
             moved = booking.rebooked(pair.first.ref, pair.second.ref if pair.second else None)
@@ -199,14 +221,16 @@ class BookingService:
             return BookingView(moved, center)
         # Read again: what was seen before the attempts is stale now.
         slots = d.freeing(self._rebook_slots(campaign, booking.center_id, first_from, first_until), booking)
-        alternatives = [p for p in d.bookable_pairs(campaign, slots, first_from, first_until)
-                        if p.first.slot_id != slot_id]
+        alternatives = [
+            p for p in d.bookable_pairs(campaign, slots, first_from, first_until) if p.first.slot_id != slot_id
+        ]
         raise d.NoPairAvailable(tuple(alternatives[:MAX_ALTERNATIVES]))
 
     # --- internals --------------------------------------------------------------------------------
 
-    def _submitted_pair(self, campaign: d.Campaign, center_id: str, slot_id: str,
-                        second_slot_id: str | None) -> tuple[d.Slot | None, d.Slot | None]:
+    def _submitted_pair(
+        self, campaign: d.Campaign, center_id: str, slot_id: str, second_slot_id: str | None
+    ) -> tuple[d.Slot | None, d.Slot | None]:
         """The chosen slot and a second dose for it, from a copy of the centre's slots at most
         `slots_max_age_s` old (one read shared by everyone who picks that day); a slot too new for the copy
         is read on its own. No second dose if the copy has none free: the worker then reads the window."""
@@ -225,8 +249,9 @@ class BookingService:
         chosen = next((s for s in seconds if s.slot_id == second_slot_id), None)
         return first, chosen or (seconds[0] if seconds else None)
 
-    def _decide_after_reading(self, campaign: d.Campaign, request: d.BookingRequest,
-                              delivery: str | None) -> d.RequestState:
+    def _decide_after_reading(
+        self, campaign: d.Campaign, request: d.BookingRequest, delivery: str | None
+    ) -> d.RequestState:
         """The read-after-failure path (and the only path of a request without a submitted pair)."""
         state = self._bookings.request_state(request.request_id)
         if state is None:
@@ -261,15 +286,17 @@ class BookingService:
         reason = d.RejectReason.SLOT_TAKEN if alternatives else d.RejectReason.NO_CAPACITY
         return self._reject(request, reason, alternatives, delivery=delivery)
 
-    def _rebook_slots(self, campaign: d.Campaign, center_id: str, first_from: datetime,
-                      first_until: datetime) -> list[d.Slot]:
+    def _rebook_slots(
+        self, campaign: d.Campaign, center_id: str, first_from: datetime, first_until: datetime
+    ) -> list[d.Slot]:
         """Every slot a pair starting in [first_from, first_until) could use, read consistently."""
         day_start = datetime.combine(first_from.astimezone(LOCAL_TZ).date(), time(0), LOCAL_TZ)
         horizon = first_until + timedelta(days=campaign.interval_max_days + 1)
         return self._catalog.slots(campaign.id, center_id, day_start, horizon)
 
-    def _first_slot_candidates(self, campaign: d.Campaign, request: d.BookingRequest,
-                               requested: d.Slot | None) -> Iterator[d.Slot]:
+    def _first_slot_candidates(
+        self, campaign: d.Campaign, request: d.BookingRequest, requested: d.Slot | None
+    ) -> Iterator[d.Slot]:
         """The chosen slot, then (if flexible) the nearest bookable ones, read only when the chosen one fails.
 
         `requested` is None when the chosen slot does not exist or has started: then only the nearby ones,
@@ -282,8 +309,14 @@ class BookingService:
         others = (p.first for p in nearby if p.first.slot_id != request.slot_id)
         yield from itertools.islice(others, FLEXIBLE_ATTEMPTS)
 
-    def _book(self, campaign: d.Campaign, request: d.BookingRequest, first: d.SlotRef,
-              second: d.SlotRef | None, delivery: str | None) -> d.RequestState:
+    def _book(
+        self,
+        campaign: d.Campaign,
+        request: d.BookingRequest,
+        first: d.SlotRef,
+        second: d.SlotRef | None,
+        delivery: str | None,
+    ) -> d.RequestState:
         """One transaction for this pair; raises what `Bookings.reserve` raises."""
         booking = d.Booking(
             code=d.new_booking_code(),
@@ -303,8 +336,7 @@ class BookingService:
         self._publish_confirmation(booking, delivery)
         return d.RequestState(request.request_id, d.RequestStatus.BOOKED, booking_code=booking.code)
 
-    def _reserve_pair(self, campaign: d.Campaign, request: d.BookingRequest,
-                      first: d.Slot) -> d.Booking:
+    def _reserve_pair(self, campaign: d.Campaign, request: d.BookingRequest, first: d.Slot) -> d.Booking:
         """Try the first slot with the best few second-dose slots; FirstSlotTaken if no pair could be had."""
         seconds: list[d.Slot | None] = [None]
         if campaign.needs_second_dose:
@@ -340,18 +372,25 @@ class BookingService:
                 continue
         raise d.FirstSlotTaken()
 
-    def _reject(self, request: d.BookingRequest, reason: d.RejectReason,
-                alternatives: list[d.SlotPair] | None = None, delivery: str | None = None) -> d.RequestState:
-        rejected = d.RequestState(request.request_id, d.RequestStatus.REJECTED, reason=reason,
-                                  alternatives=tuple(alternatives or ()))
+    def _reject(
+        self,
+        request: d.BookingRequest,
+        reason: d.RejectReason,
+        alternatives: list[d.SlotPair] | None = None,
+        delivery: str | None = None,
+    ) -> d.RequestState:
+        rejected = d.RequestState(
+            request.request_id, d.RequestStatus.REJECTED, reason=reason, alternatives=tuple(alternatives or ())
+        )
         if self._bookings.reject(request.request_id, reason, list(rejected.alternatives)):
             self._publish_rejection(request, rejected, delivery)
             return rejected
         # Decided by another delivery in the meantime: its decision stands, so answer with it.
         return self._already_decided(request, delivery)
 
-    def _already_decided(self, request: d.BookingRequest, delivery: str | None,
-                         state: d.RequestState | None = None) -> d.RequestState:
+    def _already_decided(
+        self, request: d.BookingRequest, delivery: str | None, state: d.RequestState | None = None
+    ) -> d.RequestState:
         """A duplicate delivery: publish the decision's mail again (in case the first publish was lost;
         notify sends each mail once) and answer with the decision."""
         state = state or self._bookings.request_state(request.request_id)

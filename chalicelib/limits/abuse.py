@@ -60,4 +60,3 @@ class AbuseLimits:
 
     def give_back(self, ticket: Ticket | None) -> None:
         self._limiter.give_back(ticket)
-

@@ -31,8 +31,9 @@ class DynamoCounters(Counters):
             # One conditional ADD: no read-then-write race, whatever the number of concurrent callers.
             condition = CounterItem.n.does_not_exist() | (CounterItem.n <= ceiling - amount)
         try:
-            item.update(actions=[CounterItem.n.add(amount), CounterItem.expires_at.set(expires_at)],
-                        condition=condition)
+            item.update(
+                actions=[CounterItem.n.add(amount), CounterItem.expires_at.set(expires_at)], condition=condition
+            )
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise

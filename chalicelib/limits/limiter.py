@@ -28,9 +28,13 @@ class Ticket:
 
 
 class Limiter:
-    def __init__(self, counters: Counters, pepper: bytes,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 draw: Callable[[], float] = random.random):
+    def __init__(
+        self,
+        counters: Counters,
+        pepper: bytes,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        draw: Callable[[], float] = random.random,
+    ):
         self._counters = counters
         self._pepper = pepper
         self._now = clock

@@ -12,12 +12,13 @@ _SUMMARY = {"de": "Impftermin {dose} ({code})", "en": "Vaccination appointment {
 _DESCRIPTION = {
     "de": "Buchungscode {code}. Bitte Ausweis, Versichertenkarte und (falls vorhanden) Impfpass mitbringen.",
     "en": "Booking code {code}. Please bring your ID card, health insurance card and vaccination record "
-          "if you have one.",
+    "if you have one.",
 }
 
 
-def booking_calendar(code: str, appointments: list[Appointment], center_name: str, center_address: str,
-                     language: str, sequence: int = 0) -> bytes:
+def booking_calendar(
+    code: str, appointments: list[Appointment], center_name: str, center_address: str, language: str, sequence: int = 0
+) -> bytes:
     """`sequence` is the booking's version: same UIDs with a higher SEQUENCE move the events a calendar holds."""
     lang = language if language in _SUMMARY else "de"
     calendar = Calendar()

@@ -38,8 +38,9 @@ class DynamoSuppressionList(MailLedger):
     """`key` is the stack's secret pepper (the one of the person key). Items written before the HMAC (plain
     sha256) are still honoured and erased, so a deployed list needs no migration to stay effective."""
 
-    def __init__(self, connection: Connection | None, key: bytes,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+    def __init__(
+        self, connection: Connection | None, key: bytes, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ):
         self._connection = connection or Connection()
         self._key = key
         self._now = clock
@@ -77,8 +78,12 @@ class DynamoSuppressionList(MailLedger):
 
     def claim(self, mail_key: str, recipient: str, delivery: str) -> MailClaim:
         now = self._now()
-        marker = MailMarkItem(*_marker_key(mail_key), delivery=delivery, claimed_at=now.isoformat(),
-                              expires_at=int((now + MARKER_RETENTION).timestamp()))
+        marker = MailMarkItem(
+            *_marker_key(mail_key),
+            delivery=delivery,
+            claimed_at=now.isoformat(),
+            expires_at=int((now + MARKER_RETENTION).timestamp()),
+        )
         keys = self._keys(recipient)
         try:
             # One write instead of a suppression read plus two idempotency writes (issue #9). Both the keyed
@@ -90,9 +95,9 @@ class DynamoSuppressionList(MailLedger):
         except TransactWriteError as error:
             # Condition checks come first in the reasons (in the order added), then the put.
             failed = [r is not None and r.code == "ConditionalCheckFailed" for r in error.cancellation_reasons or []]
-            if any(failed[:len(keys)]):
+            if any(failed[: len(keys)]):
                 return MailClaim.SUPPRESSED
-            if failed[len(keys):len(keys) + 1] == [True]:
+            if failed[len(keys) : len(keys) + 1] == [True]:
                 return MailClaim.ALREADY_SENT
             raise
         return MailClaim.SEND

@@ -55,8 +55,12 @@ class MailClaim(str, Enum):
     @property
     def metric(self) -> str:
         """The business metric of a send that ended with this claim (the dashboard shows MailSuppressed)."""
-        return {"send": "MailSent", "already_sent": "MailDuplicate", "suppressed": "MailSuppressed",
-                "capped": "MailCapped"}[self.value]
+        return {
+            "send": "MailSent",
+            "already_sent": "MailDuplicate",
+            "suppressed": "MailSuppressed",
+            "capped": "MailCapped",
+        }[self.value]
 
 
 class MailLedger(SuppressionList):

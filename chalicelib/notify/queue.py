@@ -21,6 +21,9 @@ class MailRetry:
         """Hide the message (of the queue the event came from) for the delay its try number earns; returns
         the delay in seconds."""
         delay = retry_delay_s(receive_count)
-        self._sqs.change_message_visibility(QueueUrl=self._queue_url_of(queue_arn.rsplit(":", 1)[-1]),
-                                            ReceiptHandle=receipt_handle, VisibilityTimeout=delay)
+        self._sqs.change_message_visibility(
+            QueueUrl=self._queue_url_of(queue_arn.rsplit(":", 1)[-1]),
+            ReceiptHandle=receipt_handle,
+            VisibilityTimeout=delay,
+        )
         return delay

@@ -30,8 +30,10 @@ _SUBJECTS = {
     (MailKind.REQUEST_REJECTED, "de"): "Ihre Terminanfrage: es wurde nichts gebucht",
     (MailKind.REQUEST_REJECTED, "en"): "Your appointment request: nothing was booked",
     (MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, "de"): "Ihr Impfzentrum hat Ihre Termine abgesagt – Code {code}",
-    (MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, "en"):
-        "Your vaccination centre cancelled your appointments – code {code}",
+    (
+        MailKind.APPOINTMENT_CANCELLED_BY_CENTRE,
+        "en",
+    ): "Your vaccination centre cancelled your appointments – code {code}",
     (MailKind.APPOINTMENT_MOVED_BY_CENTRE, "de"): "Ihr Impftermin wurde verlegt – Code {code}",
     (MailKind.APPOINTMENT_MOVED_BY_CENTRE, "en"): "Your vaccination appointment was moved – code {code}",
 }
@@ -67,8 +69,15 @@ def retry_span_s(max_receive_count: int) -> int:
 
 
 class MailService:
-    def __init__(self, mailer: Mailer, suppressions: MailLedger, sender: str, site_url: str,
-                 quota: MailQuota | None = None, on_capped: Callable[[MailKind], None] = lambda kind: None):
+    def __init__(
+        self,
+        mailer: Mailer,
+        suppressions: MailLedger,
+        sender: str,
+        site_url: str,
+        quota: MailQuota | None = None,
+        on_capped: Callable[[MailKind], None] = lambda kind: None,
+    ):
         self._mailer = mailer
         self._quota = quota
         self._on_capped = on_capped  # records why a mail was not sent (a metric), without the address
@@ -91,7 +100,7 @@ class MailService:
             "lang": language,
             "site_url": self._site_url or "/",
             "lookup_url": f"{self._site_url}/#/booking"
-                          + (f"?code={message.booking_code}" if message.booking_code else ""),
+            + (f"?code={message.booking_code}" if message.booking_code else ""),
             "try_again_url": f"{self._site_url}/#/book",
         }
         name = f"{message.kind.value}.{language}"
@@ -103,10 +112,17 @@ class MailService:
         mail.set_content(self._templates.get_template(f"{name}.txt.j2").render(context))
         mail.add_alternative(self._templates.get_template(f"{name}.html.j2").render(context), subtype="html")
         if message.kind in (MailKind.BOOKING_CONFIRMED, MailKind.BOOKING_CHANGED):
-            ics = booking_calendar(message.booking_code, message.appointments, message.center_name,
-                                   message.center_address, language, sequence=message.version)
-            mail.add_attachment(ics, maintype="text", subtype="calendar", filename="impftermine.ics",
-                                params={"method": "PUBLISH"})
+            ics = booking_calendar(
+                message.booking_code,
+                message.appointments,
+                message.center_name,
+                message.center_address,
+                language,
+                sequence=message.version,
+            )
+            mail.add_attachment(
+                ics, maintype="text", subtype="calendar", filename="impftermine.ics", params={"method": "PUBLISH"}
+            )
         return mail
 
     def send(self, message: MailMessage, delivery: str | None = None) -> MailClaim:

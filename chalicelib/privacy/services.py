@@ -50,9 +50,16 @@ class Erasure:
 
 
 class PrivacyService:
-    def __init__(self, queries: BookingQueries, booking_service: BookingService, bookings: Bookings,
-                 suppressions: SuppressionList, person_key_pepper: bytes, retention: timedelta,
-                 clock: Callable[[], datetime]):
+    def __init__(
+        self,
+        queries: BookingQueries,
+        booking_service: BookingService,
+        bookings: Bookings,
+        suppressions: SuppressionList,
+        person_key_pepper: bytes,
+        retention: timedelta,
+        clock: Callable[[], datetime],
+    ):
         self._queries = queries
         self._booking_service = booking_service
         self._bookings = bookings
@@ -107,12 +114,18 @@ class PrivacyService:
             "status": b.status.value,
             "campaign_id": b.campaign_id,
             "center": {"id": view.center.id, "name": view.center.name, "address": view.center.address},
-            "appointments": [{"slot_id": a.slot_id, "start": a.start.isoformat(), "end": a.end.isoformat()}
-                             for a in b.appointments],
-            "person": {"given_name": b.person.given_name, "family_name": b.person.family_name,
-                       "birth_date": b.person.birth_date.isoformat(), "postal_code": b.person.postal_code,
-                       "email": b.person.email, "phone": b.person.phone,
-                       "postal_address": b.person.postal_address},
+            "appointments": [
+                {"slot_id": a.slot_id, "start": a.start.isoformat(), "end": a.end.isoformat()} for a in b.appointments
+            ],
+            "person": {
+                "given_name": b.person.given_name,
+                "family_name": b.person.family_name,
+                "birth_date": b.person.birth_date.isoformat(),
+                "postal_code": b.person.postal_code,
+                "email": b.person.email,
+                "phone": b.person.phone,
+                "postal_address": b.person.postal_address,
+            },
             "language": b.language,
             "created_at": b.created_at.isoformat() if b.created_at else None,
             "personal_data_deleted_at": b.personal_data_expires_at(self._retention).isoformat(),
@@ -122,10 +135,18 @@ class PrivacyService:
         state = self._bookings.request_state(request_id)
         if state is None:
             return {"request_id": request_id, "status": None}
-        return {"request_id": request_id, "status": state.status.value, "booking_code": state.booking_code,
-                "reason": state.reason.value if state.reason else None}
+        return {
+            "request_id": request_id,
+            "status": state.status.value,
+            "booking_code": state.booking_code,
+            "reason": state.reason.value if state.reason else None,
+        }
 
     def _suppression_record(self, email: str) -> dict:
         record = self._suppressions.record(email)
-        return {"email": email, "suppressed": record is not None,
-                "reason": record.reason if record else None, "suppressed_at": record.suppressed_at if record else None}
+        return {
+            "email": email,
+            "suppressed": record is not None,
+            "reason": record.reason if record else None,
+            "suppressed_at": record.suppressed_at if record else None,
+        }

@@ -26,10 +26,16 @@ class VerificationItem(TableItem):
 class DynamoVerifications(Verifications):
     def add(self, verification: Verification) -> None:
         latest_use = verification.expires_at + VERIFIED_FOR
-        VerificationItem(f"VERIFICATION#{verification.id}", SK, campaign_id=verification.campaign_id,
-                         channel=verification.channel.value, address_digest=verification.address_digest,
-                         code_digest=verification.code_digest, sent_at=verification.sent_at.isoformat(),
-                         expires_at=int(latest_use.timestamp())).save(VerificationItem.pk.does_not_exist())
+        VerificationItem(
+            f"VERIFICATION#{verification.id}",
+            SK,
+            campaign_id=verification.campaign_id,
+            channel=verification.channel.value,
+            address_digest=verification.address_digest,
+            code_digest=verification.code_digest,
+            sent_at=verification.sent_at.isoformat(),
+            expires_at=int(latest_use.timestamp()),
+        ).save(VerificationItem.pk.does_not_exist())
 
     def get(self, verification_id: str) -> Verification | None:
         try:
@@ -37,13 +43,20 @@ class DynamoVerifications(Verifications):
         except VerificationItem.DoesNotExist:
             return None
         return Verification(
-            id=verification_id, campaign_id=item.campaign_id, channel=Channel(item.channel),
-            address_digest=item.address_digest, code_digest=item.code_digest,
+            id=verification_id,
+            campaign_id=item.campaign_id,
+            channel=Channel(item.channel),
+            address_digest=item.address_digest,
+            code_digest=item.code_digest,
             sent_at=datetime.fromisoformat(item.sent_at),
-            verified_until=datetime.fromisoformat(item.verified_until) if item.verified_until else None)
+            verified_until=datetime.fromisoformat(item.verified_until) if item.verified_until else None,
+        )
 
     def mark_verified(self, verification_id: str, until: datetime) -> None:
         item = VerificationItem(f"VERIFICATION#{verification_id}", SK)
-        item.update(actions=[VerificationItem.verified_until.set(
-            VerificationItem.verified_until | until.isoformat())],  # if_not_exists: the first success counts
-            condition=VerificationItem.pk.exists())
+        item.update(
+            actions=[
+                VerificationItem.verified_until.set(VerificationItem.verified_until | until.isoformat())
+            ],  # if_not_exists: the first success counts
+            condition=VerificationItem.pk.exists(),
+        )

@@ -18,8 +18,15 @@ EMAIL = "email"
 
 
 class VerificationService:
-    def __init__(self, queries: BookingQueries, store: Verifications, outbox: MailOutbox, limits: AbuseLimits,
-                 pepper: bytes, clock: Callable[[], datetime]):
+    def __init__(
+        self,
+        queries: BookingQueries,
+        store: Verifications,
+        outbox: MailOutbox,
+        limits: AbuseLimits,
+        pepper: bytes,
+        clock: Callable[[], datetime],
+    ):
         self._queries = queries
         self._store = store
         self._outbox = outbox
@@ -39,14 +46,28 @@ class VerificationService:
         code = v.new_code()
         verification_id = v.new_id()
         verification = v.Verification(
-            id=verification_id, campaign_id=campaign.id, channel=v.Channel.EMAIL,
+            id=verification_id,
+            campaign_id=campaign.id,
+            channel=v.Channel.EMAIL,
             address_digest=v.address_digest(self._pepper, email),
-            code_digest=v.code_digest(self._pepper, verification_id, code), sent_at=self._now())
+            code_digest=v.code_digest(self._pepper, verification_id, code),
+            sent_at=self._now(),
+        )
         self._store.add(verification)
-        self._outbox.publish(MailMessage(
-            kind=MailKind.VERIFICATION_CODE, booking_code=verification_id, language=language, recipient=email,
-            given_name="", family_name="", center_name="", center_address="", appointments=[],
-            one_time_code=code))
+        self._outbox.publish(
+            MailMessage(
+                kind=MailKind.VERIFICATION_CODE,
+                booking_code=verification_id,
+                language=language,
+                recipient=email,
+                given_name="",
+                family_name="",
+                center_name="",
+                center_address="",
+                appointments=[],
+                one_time_code=code,
+            )
+        )
         return verification
 
     def require(self, campaign_id: str, email: str, proof: v.Proof | None) -> None:
@@ -61,8 +82,11 @@ class VerificationService:
             raise v.VerificationRequired()
         now = self._now()
         verification = self._store.get(proof.verification_id)
-        if (verification is None or not verification.usable(now)
-                or not verification.matches(campaign.id, v.address_digest(self._pepper, email))):
+        if (
+            verification is None
+            or not verification.usable(now)
+            or not verification.matches(campaign.id, v.address_digest(self._pepper, email))
+        ):
             raise v.VerificationFailed()
         # Taken before comparing, so concurrent guesses cannot get past the limit; a right code gives it back.
         try:

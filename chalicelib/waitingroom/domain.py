@@ -142,8 +142,7 @@ class QueueSnapshot:
         """How many entries of the lane stand ahead of this one (0: at the head)."""
         if entry.phase is Phase.PRE:
             return bisect.bisect_left(self.pre_keys, entry.order_key)
-        return len(self.pre_keys) + self.post_counts_before + bisect.bisect_left(self.own_second_keys,
-                                                                                entry.order_key)
+        return len(self.pre_keys) + self.post_counts_before + bisect.bisect_left(self.own_second_keys, entry.order_key)
 
 
 @dataclass(frozen=True)

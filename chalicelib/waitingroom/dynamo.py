@@ -71,29 +71,49 @@ class DynamoRoomStore(RoomStore):
             item = RoomItem.get(f"WAITROOM#{campaign_id}", "SETTINGS")
         except RoomItem.DoesNotExist:
             return None
-        return w.RoomSettings(campaign_id, item.active, datetime.fromisoformat(item.prequeue_opens_at),
-                              datetime.fromisoformat(item.opens_at), int(item.admitted_per_minute),
-                              float(item.hotline_share))
+        return w.RoomSettings(
+            campaign_id,
+            item.active,
+            datetime.fromisoformat(item.prequeue_opens_at),
+            datetime.fromisoformat(item.opens_at),
+            int(item.admitted_per_minute),
+            float(item.hotline_share),
+        )
 
     def put_settings(self, settings: w.RoomSettings) -> None:
-        RoomItem(f"WAITROOM#{settings.campaign_id}", "SETTINGS", active=settings.active,
-                 prequeue_opens_at=settings.prequeue_opens_at.isoformat(), opens_at=settings.opens_at.isoformat(),
-                 admitted_per_minute=settings.admitted_per_minute, hotline_share=settings.hotline_share).save()
+        RoomItem(
+            f"WAITROOM#{settings.campaign_id}",
+            "SETTINGS",
+            active=settings.active,
+            prequeue_opens_at=settings.prequeue_opens_at.isoformat(),
+            opens_at=settings.opens_at.isoformat(),
+            admitted_per_minute=settings.admitted_per_minute,
+            hotline_share=settings.hotline_share,
+        ).save()
 
     def add_entry(self, entry: w.Entry, expires_at: datetime) -> None:
-        EntryItem(f"WAITENTRY#{entry.entry_id}", "ENTRY", campaign_id=entry.campaign_id, lane=entry.lane.value,
-                  phase=entry.phase.value, order_key=entry.order_key, second=entry.second,
-                  entered_at=entry.entered_at.isoformat(), expires_at=int(expires_at.timestamp())
-                  ).save(condition=EntryItem.pk.does_not_exist())
+        EntryItem(
+            f"WAITENTRY#{entry.entry_id}",
+            "ENTRY",
+            campaign_id=entry.campaign_id,
+            lane=entry.lane.value,
+            phase=entry.phase.value,
+            order_key=entry.order_key,
+            second=entry.second,
+            entered_at=entry.entered_at.isoformat(),
+            expires_at=int(expires_at.timestamp()),
+        ).save(condition=EntryItem.pk.does_not_exist())
 
     def count_entry(self, entry: w.Entry, shard: int) -> None:
         # A set add, refused once a reader sealed the period or if the key is there already (so a key counts
         # one entry at most). No return values: a write never reads the (growing) set back.
         try:
             CounterItem._get_connection().update_item(
-                _counter_pk(entry.campaign_id, entry.lane, _period(entry), shard), "COUNT",
+                _counter_pk(entry.campaign_id, entry.lane, _period(entry), shard),
+                "COUNT",
                 actions=[CounterItem.order_keys.add({entry.order_key})],
-                condition=CounterItem.sealed.does_not_exist() & ~CounterItem.order_keys.contains(entry.order_key))
+                condition=CounterItem.sealed.does_not_exist() & ~CounterItem.order_keys.contains(entry.order_key),
+            )
         except UpdateError as error:
             if error.cause_response_code == "ConditionalCheckFailedException":
                 raise CountRefused(entry.entry_id) from error
@@ -104,19 +124,28 @@ class DynamoRoomStore(RoomStore):
             item = EntryItem.get(f"WAITENTRY#{entry_id}", "ENTRY")
         except EntryItem.DoesNotExist:
             return None
-        return w.Entry(entry_id, item.campaign_id, w.Lane(item.lane), w.Phase(item.phase), int(item.order_key),
-                       int(item.second), datetime.fromisoformat(item.entered_at))
+        return w.Entry(
+            entry_id,
+            item.campaign_id,
+            w.Lane(item.lane),
+            w.Phase(item.phase),
+            int(item.order_key),
+            int(item.second),
+            datetime.fromisoformat(item.entered_at),
+        )
 
     def pre_keys(self, campaign_id: str, lane: w.Lane, shards: int, seal: bool) -> list[int]:
         pks = [_counter_pk(campaign_id, lane, "pre", s) for s in range(shards)]
         return [int(k) for item in _read(pks, set(pks) if seal else set()) for k in item.order_keys or ()]
 
-    def post_keys(self, campaign_id: str, lane: w.Lane, seconds: Iterable[int], shards: int,
-                  seal_from: int) -> dict[int, list[int]]:
+    def post_keys(
+        self, campaign_id: str, lane: w.Lane, seconds: Iterable[int], shards: int, seal_from: int
+    ) -> dict[int, list[int]]:
         seconds = list(seconds)
         pks = [_counter_pk(campaign_id, lane, str(s), shard) for s in seconds for shard in range(shards)]
-        to_seal = {_counter_pk(campaign_id, lane, str(s), shard) for s in seconds if s >= seal_from
-                   for shard in range(shards)}
+        to_seal = {
+            _counter_pk(campaign_id, lane, str(s), shard) for s in seconds if s >= seal_from for shard in range(shards)
+        }
         found: dict[int, list[int]] = {}
         for item in _read(pks, to_seal):
             if item.order_keys:
@@ -126,9 +155,9 @@ class DynamoRoomStore(RoomStore):
 
     def bind_admission(self, jti: str, person_key: str, expires_at: datetime) -> bool:
         try:
-            AdmissionItem(f"ADMISSION#{jti}", "ADMISSION", person_key=person_key,
-                          expires_at=int(expires_at.timestamp())).save(
-                condition=AdmissionItem.pk.does_not_exist() | (AdmissionItem.person_key == person_key))
+            AdmissionItem(
+                f"ADMISSION#{jti}", "ADMISSION", person_key=person_key, expires_at=int(expires_at.timestamp())
+            ).save(condition=AdmissionItem.pk.does_not_exist() | (AdmissionItem.person_key == person_key))
         except PutError as error:
             if error.cause_response_code == "ConditionalCheckFailedException":
                 return False

@@ -19,8 +19,14 @@ class RoomBody(_Body):
     hotline_share: float = Field(default=0.0, ge=0.0, le=w.MAX_HOTLINE_SHARE)
 
     def to_domain(self, campaign_id: str) -> w.RoomSettings:
-        return w.RoomSettings(campaign_id, self.active, self.prequeue_opens_at, self.opens_at,
-                              self.admitted_per_minute, self.hotline_share)
+        return w.RoomSettings(
+            campaign_id,
+            self.active,
+            self.prequeue_opens_at,
+            self.opens_at,
+            self.admitted_per_minute,
+            self.hotline_share,
+        )
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -29,22 +35,41 @@ def _iso(value: datetime | None) -> str | None:
 
 def room(campaign_id: str, settings: w.RoomSettings | None) -> dict:
     if settings is None:
-        return {"campaign_id": campaign_id, "active": False, "prequeue_opens_at": None, "opens_at": None,
-                "admitted_per_minute": None, "hotline_share": None}
-    return {"campaign_id": campaign_id, "active": settings.active,
-            "prequeue_opens_at": _iso(settings.prequeue_opens_at), "opens_at": _iso(settings.opens_at),
-            "admitted_per_minute": settings.admitted_per_minute, "hotline_share": settings.hotline_share}
+        return {
+            "campaign_id": campaign_id,
+            "active": False,
+            "prequeue_opens_at": None,
+            "opens_at": None,
+            "admitted_per_minute": None,
+            "hotline_share": None,
+        }
+    return {
+        "campaign_id": campaign_id,
+        "active": settings.active,
+        "prequeue_opens_at": _iso(settings.prequeue_opens_at),
+        "opens_at": _iso(settings.opens_at),
+        "admitted_per_minute": settings.admitted_per_minute,
+        "hotline_share": settings.hotline_share,
+    }
 
 
 def entry(view: EntryView) -> dict:
     s = view.state
-    body = {"entry_id": s.entry.entry_id, "campaign_id": s.entry.campaign_id,
-            "status": "admitted" if s.admitted else "waiting", "position": s.position, "eta_seconds": s.eta_seconds,
-            "poll": f"/v1/waiting-room/entries/{s.entry.entry_id}"}
+    body = {
+        "entry_id": s.entry.entry_id,
+        "campaign_id": s.entry.campaign_id,
+        "status": "admitted" if s.admitted else "waiting",
+        "position": s.position,
+        "eta_seconds": s.eta_seconds,
+        "poll": f"/v1/waiting-room/entries/{s.entry.entry_id}",
+    }
     if s.admitted:
         assert s.admitted_at is not None  # what admitted means
-        body |= {"admission_token": view.admission_token, "admitted_at": _iso(s.admitted_at),
-                 "admission_expires_at": _iso(s.admitted_at + w.ADMISSION_TTL)}
+        body |= {
+            "admission_token": view.admission_token,
+            "admitted_at": _iso(s.admitted_at),
+            "admission_expires_at": _iso(s.admitted_at + w.ADMISSION_TTL),
+        }
     return body
 
 

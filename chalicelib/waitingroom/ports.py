@@ -40,8 +40,9 @@ class RoomStore(abc.ABC):
         it reads (missing ones too), so the answer is final: every later read gives the same keys."""
 
     @abc.abstractmethod
-    def post_keys(self, campaign_id: str, lane: Lane, seconds: Iterable[int], shards: int,
-                  seal_from: int) -> dict[int, list[int]]:
+    def post_keys(
+        self, campaign_id: str, lane: Lane, seconds: Iterable[int], shards: int, seal_from: int
+    ) -> dict[int, list[int]]:
         """The counted keys of each given arrival second of the lane, over all shards (seconds without
         entries may be missing). Seals the shards of seconds from `seal_from` on, like pre_keys."""
 

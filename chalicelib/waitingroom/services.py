@@ -38,10 +38,16 @@ class EntryView:
 
 
 class WaitingRoomService:
-    def __init__(self, store: RoomStore, catalog: Catalog, tokens: Callable[[], AdmissionTokens],
-                 clock: Callable[[], datetime], draw: Callable[[int], int] = secrets.randbits,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 jitter: Callable[[], float] = _SYSTEM_RANDOM.random):
+    def __init__(
+        self,
+        store: RoomStore,
+        catalog: Catalog,
+        tokens: Callable[[], AdmissionTokens],
+        clock: Callable[[], datetime],
+        draw: Callable[[int], int] = secrets.randbits,
+        monotonic: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = _SYSTEM_RANDOM.random,
+    ):
         self._store = store
         self._catalog = catalog
         # Built on first use: a stage without any active room never needs the signing key.
@@ -157,8 +163,13 @@ class WaitingRoomService:
         if state.admitted:
             assert state.admitted_at is not None  # what admitted means
             # jti = entry id: every token of one entry is the same admission, bound to one person at first use.
-            token = self._tokens().issue(entry.campaign_id, entry.entry_id, entry.entry_id, state.admitted_at,
-                                       state.admitted_at + w.ADMISSION_TTL)
+            token = self._tokens().issue(
+                entry.campaign_id,
+                entry.entry_id,
+                entry.entry_id,
+                state.admitted_at,
+                state.admitted_at + w.ADMISSION_TTL,
+            )
         return EntryView(state, token, w.retry_after_s(settings, state, now, self._jitter()))
 
     def _rank(self, settings: w.RoomSettings, entry: w.Entry) -> int:
@@ -184,8 +195,11 @@ class WaitingRoomService:
     def _seconds(self, campaign_id: str, lane: w.Lane, first: int, end: int) -> dict[int, list[int]]:
         """The sorted keys of each arrival second in [first, end): closed seconds only (the caller checks)."""
         with self._lock:
-            known = {s: self._second_cache[(campaign_id, lane, s)] for s in range(first, end)
-                     if (campaign_id, lane, s) in self._second_cache}
+            known = {
+                s: self._second_cache[(campaign_id, lane, s)]
+                for s in range(first, end)
+                if (campaign_id, lane, s) in self._second_cache
+            }
         missing = [s for s in range(first, end) if s not in known]
         if missing:
             seal_from = int(self._now().timestamp() - SETTLED_AFTER_S)

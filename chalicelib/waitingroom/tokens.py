@@ -26,17 +26,25 @@ class AdmissionTokens:
         self._key = key
 
     def issue(self, campaign_id: str, entry_id: str, jti: str, issued_at: datetime, expires_at: datetime) -> str:
-        claims = {"campaign": campaign_id, "entry": entry_id, "jti": jti,
-                  "iat": int(issued_at.timestamp()), "exp": int(expires_at.timestamp())}
+        claims = {
+            "campaign": campaign_id,
+            "entry": entry_id,
+            "jti": jti,
+            "iat": int(issued_at.timestamp()),
+            "exp": int(expires_at.timestamp()),
+        }
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
     def verify(self, token: str, now: datetime) -> Admission | None:
         """The admission a token carries, or None if it is forged, malformed or expired at `now`."""
         try:
             # Expiry is checked against the service's clock below, so that tests can move time.
-            claims = jwt.decode(token, self._key, algorithms=[ALGORITHM],
-                                options={"require": ["exp", "jti", "campaign", "entry"], "verify_exp": False,
-                                         "verify_iat": False})
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                options={"require": ["exp", "jti", "campaign", "entry"], "verify_exp": False, "verify_iat": False},
+            )
         except jwt.InvalidTokenError:
             return None
         expires_at = datetime.fromtimestamp(int(claims["exp"]), now.tzinfo)

@@ -36,8 +36,12 @@ def lambda_settings(stage: str, function: str, config: dict | None = None) -> La
     """
     config = config or load_config()
     stage_config = config["stages"][stage]
-    chain = (stage_config.get("lambda_functions", {}).get(function, {}), stage_config,
-             config.get("lambda_functions", {}).get(function, {}), config)
+    chain = (
+        stage_config.get("lambda_functions", {}).get(function, {}),
+        stage_config,
+        config.get("lambda_functions", {}).get(function, {}),
+        config,
+    )
 
     def lookup(key: str, default=KeyError):
         for scope in chain:
@@ -47,5 +51,9 @@ def lambda_settings(stage: str, function: str, config: dict | None = None) -> La
             raise KeyError(f".chalice/config.json sets no {key} for {function} in stage {stage}")
         return default
 
-    return LambdaSettings(memory_mb=lookup("lambda_memory_size"), timeout_s=lookup("lambda_timeout"),
-                          reserved_concurrency=lookup("reserved_concurrency", None), xray=bool(lookup("xray", False)))
+    return LambdaSettings(
+        memory_mb=lookup("lambda_memory_size"),
+        timeout_s=lookup("lambda_timeout"),
+        reserved_concurrency=lookup("reserved_concurrency", None),
+        xray=bool(lookup("xray", False)),
+    )

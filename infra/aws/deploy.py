@@ -58,43 +58,122 @@ class Deployment:
         return ROOT / "build" / self.stage
 
     def package_command(self) -> list[str]:
-        return ["aws", "cloudformation", "package", "--region", self.region,
-                "--template-file", str(self.build / "sam.json"), "--s3-bucket", self.bucket,
-                "--s3-prefix", stack_name(self.stage), "--output-template-file", str(self.build / "packaged.yaml")]
+        return [
+            "aws",
+            "cloudformation",
+            "package",
+            "--region",
+            self.region,
+            "--template-file",
+            str(self.build / "sam.json"),
+            "--s3-bucket",
+            self.bucket,
+            "--s3-prefix",
+            stack_name(self.stage),
+            "--output-template-file",
+            str(self.build / "packaged.yaml"),
+        ]
 
     def parameter_overrides(self) -> list[str]:
-        return [f"MailSender={self.mail_sender}",
-                f"CreateMailIdentity={'false' if self.existing_mail_identity else 'true'}",
-                f"SiteDomain={self.site_domain}"]
+        return [
+            f"MailSender={self.mail_sender}",
+            f"CreateMailIdentity={'false' if self.existing_mail_identity else 'true'}",
+            f"SiteDomain={self.site_domain}",
+        ]
 
     def deploy_command(self) -> list[str]:
         # --s3-bucket again: the packaged template is still over the inline limit.
-        return ["aws", "cloudformation", "deploy", "--region", self.region,
-                "--template-file", str(self.build / "packaged.yaml"), "--stack-name", stack_name(self.stage),
-                "--s3-bucket", self.bucket, "--s3-prefix", stack_name(self.stage), "--capabilities", *CAPABILITIES,
-                "--parameter-overrides", *self.parameter_overrides(), "--no-fail-on-empty-changeset"]
+        return [
+            "aws",
+            "cloudformation",
+            "deploy",
+            "--region",
+            self.region,
+            "--template-file",
+            str(self.build / "packaged.yaml"),
+            "--stack-name",
+            stack_name(self.stage),
+            "--s3-bucket",
+            self.bucket,
+            "--s3-prefix",
+            stack_name(self.stage),
+            "--capabilities",
+            *CAPABILITIES,
+            "--parameter-overrides",
+            *self.parameter_overrides(),
+            "--no-fail-on-empty-changeset",
+        ]
 
     def outputs_command(self) -> list[str]:
-        return ["aws", "cloudformation", "describe-stacks", "--region", self.region,
-                "--stack-name", stack_name(self.stage), "--query", "Stacks[0].Outputs", "--output", "json"]
+        return [
+            "aws",
+            "cloudformation",
+            "describe-stacks",
+            "--region",
+            self.region,
+            "--stack-name",
+            stack_name(self.stage),
+            "--query",
+            "Stacks[0].Outputs",
+            "--output",
+            "json",
+        ]
 
     def after_deploy_commands(self, outputs: dict[str, str]) -> list[list[str]]:
         """What the stack cannot do itself: the site's files and config.js, CloudFront's cache, and the default
         configuration set of an SES identity the stack did not create (bounces reach the suppression list)."""
         bucket, config_path = outputs["SiteBucketName"], self.build / "config.js"
         commands = [
-            ["aws", "s3", "sync", f"{SITE_DIR}/", f"s3://{bucket}/", "--region", self.region, "--delete",
-             "--exclude", "config.js"],
+            [
+                "aws",
+                "s3",
+                "sync",
+                f"{SITE_DIR}/",
+                f"s3://{bucket}/",
+                "--region",
+                self.region,
+                "--delete",
+                "--exclude",
+                "config.js",
+            ],
             # no-cache: a new API URL must reach browsers at once; the rest follows CloudFront's policy.
-            ["aws", "s3", "cp", str(config_path), f"s3://{bucket}/config.js", "--region", self.region,
-             "--content-type", "application/javascript; charset=utf-8", "--cache-control", "no-cache"],
-            ["aws", "cloudfront", "create-invalidation", "--distribution-id", outputs["SiteDistributionId"],
-             "--paths", "/*"],
+            [
+                "aws",
+                "s3",
+                "cp",
+                str(config_path),
+                f"s3://{bucket}/config.js",
+                "--region",
+                self.region,
+                "--content-type",
+                "application/javascript; charset=utf-8",
+                "--cache-control",
+                "no-cache",
+            ],
+            [
+                "aws",
+                "cloudfront",
+                "create-invalidation",
+                "--distribution-id",
+                outputs["SiteDistributionId"],
+                "--paths",
+                "/*",
+            ],
         ]
         if self.existing_mail_identity:
-            commands.append(["aws", "sesv2", "put-email-identity-configuration-set-attributes", "--region",
-                             self.region, "--email-identity", outputs["MailDomain"],
-                             "--configuration-set-name", outputs["MailConfigurationSetName"]])
+            commands.append(
+                [
+                    "aws",
+                    "sesv2",
+                    "put-email-identity-configuration-set-attributes",
+                    "--region",
+                    self.region,
+                    "--email-identity",
+                    outputs["MailDomain"],
+                    "--configuration-set-name",
+                    outputs["MailConfigurationSetName"],
+                ]
+            )
         return commands
 
 
@@ -116,6 +195,7 @@ def config_js(outputs: dict[str, str]) -> str:
 
 
 # --- account limits -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -164,24 +244,42 @@ def check_limits(stage: str, region: str, session=None) -> list[Limit]:
 
     lambda_limit = read(lambda: session.client("lambda").get_account_settings()["AccountLimit"]["ConcurrentExecutions"])
     service, code = API_GATEWAY_THROTTLE_QUOTA
-    api_limit = read(lambda: session.client("service-quotas").get_service_quota(
-        ServiceCode=service, QuotaCode=code)["Quota"]["Value"])
+    api_limit = read(
+        lambda: session.client("service-quotas").get_service_quota(ServiceCode=service, QuotaCode=code)["Quota"][
+            "Value"
+        ]
+    )
     ses = read(lambda: session.client("sesv2").get_account())
     return [
-        Limit("Lambda concurrent executions (reserved + unreserved minimum + API at its throttle)",
-              needed["lambda_concurrency"], lambda_limit, "aws lambda get-account-settings; raise in Service Quotas "
-              "L-B99A9384"),
-        Limit("API Gateway account throttle, requests/s", needed["api_gateway_rps"], api_limit,
-              f"Service Quotas {service} {code}"),
-        Limit("SES sending rate, mails/s", needed["ses_send_rate"],
-              None if ses is None else ses["SendQuota"]["MaxSendRate"], "aws sesv2 get-account"),
-        Limit("SES production access (out of the sandbox)", needed["ses_production_access"],
-              None if ses is None else int(bool(ses.get("ProductionAccessEnabled"))),
-              "aws sesv2 get-account; request it in the SES console"),
+        Limit(
+            "Lambda concurrent executions (reserved + unreserved minimum + API at its throttle)",
+            needed["lambda_concurrency"],
+            lambda_limit,
+            "aws lambda get-account-settings; raise in Service Quotas L-B99A9384",
+        ),
+        Limit(
+            "API Gateway account throttle, requests/s",
+            needed["api_gateway_rps"],
+            api_limit,
+            f"Service Quotas {service} {code}",
+        ),
+        Limit(
+            "SES sending rate, mails/s",
+            needed["ses_send_rate"],
+            None if ses is None else ses["SendQuota"]["MaxSendRate"],
+            "aws sesv2 get-account",
+        ),
+        Limit(
+            "SES production access (out of the sandbox)",
+            needed["ses_production_access"],
+            None if ses is None else int(bool(ses.get("ProductionAccessEnabled"))),
+            "aws sesv2 get-account; request it in the SES console",
+        ),
     ]
 
 
 # --- running it -----------------------------------------------------------------------------------
+
 
 def require_credentials(account: str, session=None) -> None:
     if not (os.environ.get("AWS_PROFILE") or os.environ.get("AWS_ACCESS_KEY_ID")):
@@ -219,13 +317,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.aws.deploy", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", required=True, choices=sorted(STAGES))
     parser.add_argument("--account", required=True, help="the AWS account id the credentials must belong to")
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-                        or "eu-central-1")
+    parser.add_argument(
+        "--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
+    )
     parser.add_argument("--bucket", help="S3 bucket for the Lambda bundle and the packaged template")
     parser.add_argument("--mail-sender", help="From address of the mails (stack parameter MailSender)")
     parser.add_argument("--site-domain", default="", help="domain of the site, if not CloudFront's")
-    parser.add_argument("--existing-mail-identity", action="store_true",
-                        help="the sender's domain is already an SES identity of the account")
+    parser.add_argument(
+        "--existing-mail-identity",
+        action="store_true",
+        help="the sender's domain is already an SES identity of the account",
+    )
     parser.add_argument("--check-limits", action="store_true", help="only check the account's limits")
     parser.add_argument("--ignore-limits", action="store_true", help="deploy even if a limit is too low")
     args = parser.parse_args(argv)
@@ -240,8 +342,11 @@ def main(argv: list[str] | None = None) -> int:
             raise DeployError("a limit is too low (see above): raise it, or deploy with --ignore-limits")
         if not (args.bucket and args.mail_sender):
             raise DeployError("--bucket and --mail-sender are required to deploy")
-        outputs = deploy(Deployment(args.stage, args.region, args.bucket, args.mail_sender, args.site_domain,
-                                    args.existing_mail_identity))
+        outputs = deploy(
+            Deployment(
+                args.stage, args.region, args.bucket, args.mail_sender, args.site_domain, args.existing_mail_identity
+            )
+        )
     except DeployError as error:
         print(error, file=sys.stderr)
         return 1

@@ -68,8 +68,22 @@ def package(stage: str, outdir: Path) -> Path:
     merge_path = outdir.parent / f"{outdir.name}.merge.json"
     merge_path.write_text(json.dumps(merge_template(stage), indent=2, ensure_ascii=False) + "\n")
     result = subprocess.run(
-        [*_chalice_with_lock(), "--project-dir", str(ROOT), "package", "--stage", stage, "--merge-template",
-         str(merge_path), str(outdir)], env=_chalice_env(stage), cwd=ROOT, capture_output=True, text=True)
+        [
+            *_chalice_with_lock(),
+            "--project-dir",
+            str(ROOT),
+            "package",
+            "--stage",
+            stage,
+            "--merge-template",
+            str(merge_path),
+            str(outdir),
+        ],
+        env=_chalice_env(stage),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise PackagingError(f"chalice package failed:\n{result.stdout}\n{result.stderr}")
     template_path = outdir / "sam.json"
@@ -97,13 +111,21 @@ def merge_problems(template: dict) -> list[str]:
     """An override whose logical id or event name chalice renamed leaves a resource without a Type; a function
     app.py gained but infra/aws/template/functions.py does not know keeps chalice's shared role and defaults."""
     own_roles = {fn.logical_id for fn in FUNCTIONS}
-    problems = [f"{rid} has no Type (chalice no longer emits it?)"
-                for rid, r in template["Resources"].items() if "Type" not in r]
+    problems = [
+        f"{rid} has no Type (chalice no longer emits it?)"
+        for rid, r in template["Resources"].items()
+        if "Type" not in r
+    ]
     for rid, r in template["Resources"].items():
-        if (r.get("Type") == "AWS::Serverless::Function" and rid not in own_roles
-                and r["Properties"].get("Role") == {"Fn::GetAtt": ["DefaultRole", "Arn"]}):
-            problems.append(f"{rid} runs with chalice's shared DefaultRole: add it to FUNCTIONS in "
-                            "infra/aws/template/functions.py (its own role, chalice name)")
+        if (
+            r.get("Type") == "AWS::Serverless::Function"
+            and rid not in own_roles
+            and r["Properties"].get("Role") == {"Fn::GetAtt": ["DefaultRole", "Arn"]}
+        ):
+            problems.append(
+                f"{rid} runs with chalice's shared DefaultRole: add it to FUNCTIONS in "
+                "infra/aws/template/functions.py (its own role, chalice name)"
+            )
         for name, event in (r.get("Properties", {}).get("Events") or {}).items():
             if "Type" not in event:
                 problems.append(f"{rid}.Events.{name} has no Type (chalice renamed the event source?)")
@@ -113,8 +135,10 @@ def merge_problems(template: dict) -> list[str]:
                 problems.append(f"{rid} authorizer {name} has no type (app.py renamed its authorizer?)")
             arns = (scheme.get("x-amazon-apigateway-authorizer") or {}).get("providerARNs", [])
             if any(not isinstance(arn, dict) for arn in arns):
-                problems.append(f"{rid} authorizer {name} has literal providerARNs {arns}: point them at the "
-                                "stack's user pool in infra/aws/template/api.py")
+                problems.append(
+                    f"{rid} authorizer {name} has literal providerARNs {arns}: point them at the "
+                    "stack's user pool in infra/aws/template/api.py"
+                )
     return problems
 
 

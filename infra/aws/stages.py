@@ -47,8 +47,9 @@ STAGES: dict[str, StageKnobs] = {
         waf_staff_requests_per_ip_per_5min=5000,
         ses_send_rate_per_s=1,  # SES sandbox
         log_retention_days=14,
-        alarms=AlarmKnobs(worker_errors_per_minute=5, worker_throttles_per_minute=50, api_5xx_per_minute=10,
-                          booking_backlog_age_s=300),
+        alarms=AlarmKnobs(
+            worker_errors_per_minute=5, worker_throttles_per_minute=50, api_5xx_per_minute=10, booking_backlog_age_s=300
+        ),
         deletion_protection=False,
     ),
     # Launch day (25 Jan 2021): ~700 requests/s at 8:00. Bookings/s ≈ worker concurrency (config.json) x batch
@@ -61,8 +62,9 @@ STAGES: dict[str, StageKnobs] = {
         waf_staff_requests_per_ip_per_5min=30000,  # ~100 req/s from one call centre; every request needs a token
         ses_send_rate_per_s=50,
         log_retention_days=90,
-        alarms=AlarmKnobs(worker_errors_per_minute=5, worker_throttles_per_minute=50, api_5xx_per_minute=20,
-                          booking_backlog_age_s=120),
+        alarms=AlarmKnobs(
+            worker_errors_per_minute=5, worker_throttles_per_minute=50, api_5xx_per_minute=20, booking_backlog_age_s=120
+        ),
         deletion_protection=True,
     ),
 }

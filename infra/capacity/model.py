@@ -139,6 +139,7 @@ class Design:
 
 # --- what one booking costs the table, per partition ----------------------------------------------
 
+
 def window_query_rru(per: PerBooking, launch: Launch, strong: bool = True) -> float:
     days = launch.interval_days[1] - launch.interval_days[0] + 1
     units = math.ceil(days * launch.slots_per_day * per.slot_item_bytes / RRU_BYTES)
@@ -181,12 +182,16 @@ def availability_load_rru(design: Design, launch: Launch, rate: float) -> float:
     # Each API instance reads each view once per max-age; two views (28 days, one day) per centre.
     api_rps = rate * per.api_requests
     requests = rate * launch.hottest_centre_share * 2
-    misses = requests if stage.availability_max_age_s <= 0 else min(
-        requests, 2 * api_instances(design, api_rps) / stage.availability_max_age_s)
+    misses = (
+        requests
+        if stage.availability_max_age_s <= 0
+        else min(requests, 2 * api_instances(design, api_rps) / stage.availability_max_age_s)
+    )
     return misses * query
 
 
 # --- limits -----------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Ceiling:
@@ -203,49 +208,102 @@ def ceilings(design: Design, launch: Launch) -> list[Ceiling]:
     target = launch.target_pair_bookings_per_s
     api = per.api_requests
     out: list[Ceiling] = []
-    out.append(Ceiling("API Gateway account throttle", s.apigw_account_rps / api,
-                       f"{s.apigw_account_rps:,.0f} req/s ÷ {api:g} API requests per booking",
-                       "fewer API requests per booking, or a Service Quotas increase"))
-    out.append(Ceiling("API stage throttle", s.api_rate_limit_rps / api,
-                       f"{s.api_rate_limit_rps:,.0f} req/s ÷ {api:g}", "api_rate_limit_rps in infra/aws/stages.py"))
-    free = s.account_concurrency - s.worker_reserved_concurrency - s.mail_worker_concurrency \
-        - s.other_reserved_concurrency
-    out.append(Ceiling("Lambda account concurrency (API function)", free / (api * per.api_ms / 1000),
-                       f"({s.account_concurrency:,.0f} − {s.account_concurrency - free:,.0f} reserved) ÷ "
-                       f"({api:g} × {per.api_ms:g} ms)", "a Lambda concurrency quota increase"))
+    out.append(
+        Ceiling(
+            "API Gateway account throttle",
+            s.apigw_account_rps / api,
+            f"{s.apigw_account_rps:,.0f} req/s ÷ {api:g} API requests per booking",
+            "fewer API requests per booking, or a Service Quotas increase",
+        )
+    )
+    out.append(
+        Ceiling(
+            "API stage throttle",
+            s.api_rate_limit_rps / api,
+            f"{s.api_rate_limit_rps:,.0f} req/s ÷ {api:g}",
+            "api_rate_limit_rps in infra/aws/stages.py",
+        )
+    )
+    free = (
+        s.account_concurrency - s.worker_reserved_concurrency - s.mail_worker_concurrency - s.other_reserved_concurrency
+    )
+    out.append(
+        Ceiling(
+            "Lambda account concurrency (API function)",
+            free / (api * per.api_ms / 1000),
+            f"({s.account_concurrency:,.0f} − {s.account_concurrency - free:,.0f} reserved) ÷ "
+            f"({api:g} × {per.api_ms:g} ms)",
+            "a Lambda concurrency quota increase",
+        )
+    )
     workers = min(s.worker_reserved_concurrency, q.SQS_ESM_MAX.value)
-    out.append(Ceiling("Booking worker (reserved concurrency)", workers / (per.worker_record_ms / 1000),
-                       f"{workers:,.0f} instances ÷ {per.worker_record_ms:g} ms per record (batch of "
-                       f"{s.worker_batch_size} runs one record after the other)",
-                       "booking_worker reserved_concurrency in .chalice/config.json (also the event source's "
-                       "MaximumConcurrency)"))
+    out.append(
+        Ceiling(
+            "Booking worker (reserved concurrency)",
+            workers / (per.worker_record_ms / 1000),
+            f"{workers:,.0f} instances ÷ {per.worker_record_ms:g} ms per record (batch of "
+            f"{s.worker_batch_size} runs one record after the other)",
+            "booking_worker reserved_concurrency in .chalice/config.json (also the event source's MaximumConcurrency)",
+        )
+    )
     wru = s.bookings_warm_wru or q.DDB_NEW_TABLE_WRU.value
-    out.append(Ceiling("DynamoDB bookings table, writes", min(wru, s.ddb_table_max) / bookings_wru(per),
-                       f"{wru:,.0f} WRU/s {'(warm throughput)' if s.bookings_warm_wru else '(new on-demand table)'} "
-                       f"÷ {bookings_wru(per):g} WRU per booking", "WarmThroughput.WriteUnitsPerSecond"))
+    out.append(
+        Ceiling(
+            "DynamoDB bookings table, writes",
+            min(wru, s.ddb_table_max) / bookings_wru(per),
+            f"{wru:,.0f} WRU/s {'(warm throughput)' if s.bookings_warm_wru else '(new on-demand table)'} "
+            f"÷ {bookings_wru(per):g} WRU per booking",
+            "WarmThroughput.WriteUnitsPerSecond",
+        )
+    )
     rru = s.bookings_warm_rru or q.DDB_NEW_TABLE_RRU.value
-    out.append(Ceiling("DynamoDB bookings table, reads", min(rru, s.ddb_table_max) / bookings_rru(per, launch),
-                       f"{rru:,.0f} RRU/s ÷ {bookings_rru(per, launch):g} RRU per booking",
-                       "WarmThroughput.ReadUnitsPerSecond"))
+    out.append(
+        Ceiling(
+            "DynamoDB bookings table, reads",
+            min(rru, s.ddb_table_max) / bookings_rru(per, launch),
+            f"{rru:,.0f} RRU/s ÷ {bookings_rru(per, launch):g} RRU per booking",
+            "WarmThroughput.ReadUnitsPerSecond",
+        )
+    )
     iwru = s.idempotency_warm_wru or q.DDB_NEW_TABLE_WRU.value
-    out.append(Ceiling("DynamoDB idempotency table, writes", min(iwru, s.ddb_table_max) / per.idempotency_writes,
-                       f"{iwru:,.0f} WRU/s ÷ {per.idempotency_writes:g} WRU per booking",
-                       "WarmThroughput on the idempotency table"))
+    out.append(
+        Ceiling(
+            "DynamoDB idempotency table, writes",
+            min(iwru, s.ddb_table_max) / per.idempotency_writes,
+            f"{iwru:,.0f} WRU/s ÷ {per.idempotency_writes:g} WRU per booking",
+            "WarmThroughput on the idempotency table",
+        )
+    )
     share = launch.hottest_centre_share
-    out.append(Ceiling("Slot partition writes (busiest centre)",
-                       q.DDB_PARTITION_WCU.value * s.slot_shards / slot_partition_wru(per) / share,
-                       f"{q.DDB_PARTITION_WCU.value:,.0f} WCU × {s.slot_shards} shard(s) ÷ {slot_partition_wru(per):g} "
-                       f"WRU per booking ÷ {share:.0%} of bookings", "shard SLOTS#<campaign>#<centre>"))
+    out.append(
+        Ceiling(
+            "Slot partition writes (busiest centre)",
+            q.DDB_PARTITION_WCU.value * s.slot_shards / slot_partition_wru(per) / share,
+            f"{q.DDB_PARTITION_WCU.value:,.0f} WCU × {s.slot_shards} shard(s) ÷ {slot_partition_wru(per):g} "
+            f"WRU per booking ÷ {share:.0%} of bookings",
+            "shard SLOTS#<campaign>#<centre>",
+        )
+    )
     avail = availability_load_rru(design, launch, target)
     room = q.DDB_PARTITION_RCU.value * s.slot_shards - avail
-    out.append(Ceiling("Slot partition reads (busiest centre)",
-                       max(room, 0) / slot_partition_rru(per, launch) / share,
-                       f"({q.DDB_PARTITION_RCU.value:,.0f} RCU × {s.slot_shards} − {avail:,.0f} availability reads at "
-                       f"{target:,.0f}/s) ÷ {slot_partition_rru(per, launch):g} RRU per booking ÷ {share:.0%}",
-                       "shard the slots; serve availability from snapshots"))
+    out.append(
+        Ceiling(
+            "Slot partition reads (busiest centre)",
+            max(room, 0) / slot_partition_rru(per, launch) / share,
+            f"({q.DDB_PARTITION_RCU.value:,.0f} RCU × {s.slot_shards} − {avail:,.0f} availability reads at "
+            f"{target:,.0f}/s) ÷ {slot_partition_rru(per, launch):g} RRU per booking ÷ {share:.0%}",
+            "shard the slots; serve availability from snapshots",
+        )
+    )
     if s.admissions_per_minute:
-        out.append(Ceiling("Waiting room admissions", s.admissions_per_minute / 60,
-                           f"{s.admissions_per_minute:,.0f} per minute", "admissions_per_minute"))
+        out.append(
+            Ceiling(
+                "Waiting room admissions",
+                s.admissions_per_minute / 60,
+                f"{s.admissions_per_minute:,.0f} per minute",
+                "admissions_per_minute",
+            )
+        )
     return out
 
 
@@ -317,8 +375,9 @@ def hottest_share_limit(design: Design, launch: Launch) -> float:
     per, s = design.per, design.stage
     rate = launch.target_pair_bookings_per_s
     writes = q.DDB_PARTITION_WCU.value * s.slot_shards / (rate * slot_partition_wru(per))
-    reads = (q.DDB_PARTITION_RCU.value * s.slot_shards - availability_load_rru(design, launch, rate)) \
-        / (rate * slot_partition_rru(per, launch))
+    reads = (q.DDB_PARTITION_RCU.value * s.slot_shards - availability_load_rru(design, launch, rate)) / (
+        rate * slot_partition_rru(per, launch)
+    )
     return max(0.0, min(writes, reads))
 
 
@@ -330,6 +389,7 @@ def _share_by(points, minute: float) -> float:
 
 
 # --- the edge ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class EdgeCheck:
@@ -348,20 +408,23 @@ def edge_checks(design: Design, launch: Launch) -> list[EdgeCheck]:
     per, s = design.per, design.stage
     api_rps = launch.edge_rps * per.api_requests / per.edge_requests
     cdn_rps = launch.edge_rps - api_rps
-    free = s.account_concurrency - s.worker_reserved_concurrency - s.mail_worker_concurrency \
-        - s.other_reserved_concurrency
+    free = (
+        s.account_concurrency - s.worker_reserved_concurrency - s.mail_worker_concurrency - s.other_reserved_concurrency
+    )
     ip_per_5min = launch.edge_rps * launch.busiest_ip_share * q.WAF_WINDOW_S
     return [
         EdgeCheck("API stage throttle", api_rps, s.api_rate_limit_rps, "req/s"),
         EdgeCheck("API Gateway account throttle", api_rps, s.apigw_account_rps, "req/s"),
         EdgeCheck("Lambda concurrency for the API", api_instances(design, api_rps), free, "instances"),
-        EdgeCheck("WAF per-IP rule (busiest carrier NAT)", ip_per_5min, s.waf_requests_per_ip_per_5min,
-                  "req per 5 min"),
+        EdgeCheck(
+            "WAF per-IP rule (busiest carrier NAT)", ip_per_5min, s.waf_requests_per_ip_per_5min, "req per 5 min"
+        ),
         EdgeCheck("CloudFront snapshots", cdn_rps, q.CLOUDFRONT_RPS.value, "req/s"),
     ]
 
 
 # --- settings for a target -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -386,15 +449,21 @@ class Settings:
     def applied_to(self, stage: StageConfig) -> StageConfig:
         """`stage` with these settings; the waiting room is left as the stage has it (ops set it per campaign)."""
         return replace(
-            stage, worker_reserved_concurrency=self.worker_reserved_concurrency,
-            api_rate_limit_rps=self.api_rate_limit_rps, api_burst_limit=self.api_burst_limit,
+            stage,
+            worker_reserved_concurrency=self.worker_reserved_concurrency,
+            api_rate_limit_rps=self.api_rate_limit_rps,
+            api_burst_limit=self.api_burst_limit,
             apigw_account_rps=max(stage.apigw_account_rps, self.apigw_account_rps),
             account_concurrency=max(stage.account_concurrency, self.account_concurrency),
-            bookings_warm_wru=self.bookings_warm_wru, bookings_warm_rru=self.bookings_warm_rru,
-            idempotency_warm_wru=self.idempotency_warm_wru, slot_shards=self.slot_shards,
+            bookings_warm_wru=self.bookings_warm_wru,
+            bookings_warm_rru=self.bookings_warm_rru,
+            idempotency_warm_wru=self.idempotency_warm_wru,
+            slot_shards=self.slot_shards,
             ddb_table_max=max(stage.ddb_table_max, self.ddb_table_units),
-            ses_send_rate_per_s=self.ses_send_rate_per_s, mail_worker_concurrency=self.mail_worker_concurrency,
-            waf_requests_per_ip_per_5min=self.waf_requests_per_ip_per_5min)
+            ses_send_rate_per_s=self.ses_send_rate_per_s,
+            mail_worker_concurrency=self.mail_worker_concurrency,
+            waf_requests_per_ip_per_5min=self.waf_requests_per_ip_per_5min,
+        )
 
     def lines(self) -> list[tuple[str, str]]:
         def quota(need: int, default: float) -> str:
@@ -402,8 +471,10 @@ class Settings:
 
         return [
             ("booking_worker reserved_concurrency (.chalice/config.json)", f"{self.worker_reserved_concurrency}"),
-            ('sqs_batch_size["booking_worker"]',
-             f"{self.worker_batch_size} (sets invocations and SQS calls, not throughput)"),
+            (
+                'sqs_batch_size["booking_worker"]',
+                f"{self.worker_batch_size} (sets invocations and SQS calls, not throughput)",
+            ),
             ("api_rate_limit_rps / api_burst_limit", f"{self.api_rate_limit_rps:,} / {self.api_burst_limit:,}"),
             ("API Gateway account throttle needed", quota(self.apigw_account_rps, q.APIGW_ACCOUNT_RPS.value)),
             ("Lambda account concurrency needed", quota(self.account_concurrency, q.LAMBDA_ACCOUNT_CONCURRENCY.value)),
@@ -411,8 +482,10 @@ class Settings:
             ("idempotency table WarmThroughput write", f"{self.idempotency_warm_wru:,}"),
             ("DynamoDB per-table throughput needed", quota(self.ddb_table_units, q.DDB_TABLE_MAX.value)),
             ("slot shards per centre and campaign", f"{self.slot_shards}"),
-            ("ses_send_rate_per_s (mail keeps pace)",
-             f"{self.ses_send_rate_per_s:,} (mail worker concurrency {self.mail_worker_concurrency})"),
+            (
+                "ses_send_rate_per_s (mail keeps pace)",
+                f"{self.ses_send_rate_per_s:,} (mail worker concurrency {self.mail_worker_concurrency})",
+            ),
             ("waiting room admitted_per_minute (ops, per campaign)", f"{self.admissions_per_minute:,}"),
             ("waf_requests_per_ip_per_5min", f"{self.waf_requests_per_ip_per_5min:,}"),
         ]
@@ -423,14 +496,17 @@ def settings_for(design: Design, launch: Launch) -> Settings:
     per, s = design.per, design.stage
     target = launch.target_pair_bookings_per_s
     rate = target * HEADROOM
-    api_rps = math.ceil(max(rate * per.api_requests,
-                            launch.edge_rps * per.api_requests / per.edge_requests * HEADROOM))
+    api_rps = math.ceil(max(rate * per.api_requests, launch.edge_rps * per.api_requests / per.edge_requests * HEADROOM))
     workers = math.ceil(rate * per.worker_record_ms / 1000)
     share = launch.hottest_centre_share
     sized = replace(design, stage=replace(s, worker_reserved_concurrency=workers))
-    shards = math.ceil(max(rate * share * slot_partition_wru(per) / q.DDB_PARTITION_WCU.value,
-                           (rate * share * slot_partition_rru(per, launch) + availability_load_rru(sized, launch, rate))
-                           / q.DDB_PARTITION_RCU.value))
+    shards = math.ceil(
+        max(
+            rate * share * slot_partition_wru(per) / q.DDB_PARTITION_WCU.value,
+            (rate * share * slot_partition_rru(per, launch) + availability_load_rru(sized, launch, rate))
+            / q.DDB_PARTITION_RCU.value,
+        )
+    )
     mails = math.ceil(rate * per.ses_mails)
     mail_workers = max(2, math.ceil(mails * per.mail_record_ms / 1000))
     api_conc = math.ceil(api_instances(design, api_rps))
@@ -449,12 +525,15 @@ def settings_for(design: Design, launch: Launch) -> Settings:
         ses_send_rate_per_s=mails,
         mail_worker_concurrency=mail_workers,
         admissions_per_minute=math.ceil(target * 60 * (1 + (HEADROOM - 1) / 2)),
-        waf_requests_per_ip_per_5min=max(s.waf_requests_per_ip_per_5min, math.ceil(
-            launch.edge_rps * launch.busiest_ip_share * q.WAF_WINDOW_S * HEADROOM)),
+        waf_requests_per_ip_per_5min=max(
+            s.waf_requests_per_ip_per_5min,
+            math.ceil(launch.edge_rps * launch.busiest_ip_share * q.WAF_WINDOW_S * HEADROOM),
+        ),
     )
 
 
 # --- cost -------------------------------------------------------------------------------------------
+
 
 def cost_per_million(design: Design, launch: Launch) -> dict[str, float]:
     """USD per 1 M pair bookings at list prices, by service; 'SES mail' is the mail itself, kept apart."""
@@ -465,13 +544,16 @@ def cost_per_million(design: Design, launch: Launch) -> dict[str, float]:
     apigw = api * price("apigw_http_request" if s.api_kind == "HTTP" else "apigw_rest_request")
     worker_invocations = n / s.worker_batch_size
     mail_invocations = n * per.ses_mails / s.mail_batch_size
-    gb_s = (api * per.api_ms / 1000 * s.api_memory_mb / 1024
-            + n * per.worker_record_ms / 1000 * s.worker_memory_mb / 1024
-            + n * per.ses_mails * per.mail_record_ms / 1000 * s.mail_memory_mb / 1024)
+    gb_s = (
+        api * per.api_ms / 1000 * s.api_memory_mb / 1024
+        + n * per.worker_record_ms / 1000 * s.worker_memory_mb / 1024
+        + n * per.ses_mails * per.mail_record_ms / 1000 * s.mail_memory_mb / 1024
+    )
     invocations = api + worker_invocations + mail_invocations
     lam = invocations * price("lambda_request") + gb_s * price("lambda_gb_s")
-    ddb = (n * (bookings_wru(per) + per.idempotency_writes) * price("dynamodb_wru")
-           + n * bookings_rru(per, launch) * price("dynamodb_rru"))
+    ddb = n * (bookings_wru(per) + per.idempotency_writes) * price("dynamodb_wru") + n * bookings_rru(
+        per, launch
+    ) * price("dynamodb_rru")
     # Sends, plus one receive and one delete per full batch on each queue.
     sqs = n * (per.sqs_sends + 2 / s.worker_batch_size + 2 * per.ses_mails / s.mail_batch_size) * price("sqs_request")
     cdn_requests = n * (per.static_requests + per.snapshot_reads) + (api if behind_cloudfront else 0)
@@ -480,8 +562,14 @@ def cost_per_million(design: Design, launch: Launch) -> dict[str, float]:
     logs = invocations * per.log_kb_per_invocation * KB / GB * price("logs_ingest_gb")
     mail = n * per.ses_mails * (price("ses_mail") + per.mail_kb * KB / GB * price("ses_attachment_gb"))
     return {
-        f"API Gateway ({s.api_kind})": apigw, "CloudFront": cdn, "DynamoDB": ddb, "Lambda": lam, "WAF": waf,
-        "SQS": sqs, "CloudWatch Logs": logs, "SES mail": mail,
+        f"API Gateway ({s.api_kind})": apigw,
+        "CloudFront": cdn,
+        "DynamoDB": ddb,
+        "Lambda": lam,
+        "WAF": waf,
+        "SQS": sqs,
+        "CloudWatch Logs": logs,
+        "SES mail": mail,
     }
 
 
@@ -500,8 +588,14 @@ def cost_per_extra_poll(design: Design) -> float:
     return n * (apigw + lam + price("dynamodb_rru"))
 
 
-def polls_for_wait(wait_s: float, first_s: float = 1.0, factor: float = 1.25, soon_max_s: float = 2.0,
-                   later_max_s: float = 5.0, soon_s: float = 60.0) -> float:
+def polls_for_wait(
+    wait_s: float,
+    first_s: float = 1.0,
+    factor: float = 1.25,
+    soon_max_s: float = 2.0,
+    later_max_s: float = 5.0,
+    soon_s: float = 60.0,
+) -> float:
     """Polls the site sends while a request waits `wait_s` (site/js/views/request.js's schedule)."""
     if math.isinf(wait_s):
         return math.inf
@@ -516,6 +610,7 @@ def polls_for_wait(wait_s: float, first_s: float = 1.0, factor: float = 1.25, so
 
 # --- goals ------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Goal:
     name: str
@@ -528,28 +623,55 @@ def goals(design: Design, peak_2021: Launch, ten_times: Launch) -> list[Goal]:
     out = []
     binding = capacity(design, ten_times)
     met = binding.bookings_per_s >= 1000
-    out.append(Goal("≥ 1,000 pair bookings/s sustained", met, f"{binding.bookings_per_s:,.0f}/s",
-                    "" if met else f"{binding.name}: {binding.detail}"))
+    out.append(
+        Goal(
+            "≥ 1,000 pair bookings/s sustained",
+            met,
+            f"{binding.bookings_per_s:,.0f}/s",
+            "" if met else f"{binding.name}: {binding.detail}",
+        )
+    )
     secs = seconds_to_book(design, peak_2021.pair_bookings, peak_2021)
     binding_2021 = capacity(design, peak_2021)
     met = secs < 600
-    out.append(Goal(f"{2 * peak_2021.pair_bookings:,} appointments in < 10 min", met, duration(secs),
-                    "" if met else f"{binding_2021.name} ({binding_2021.bookings_per_s:,.0f}/s): "
-                                   f"{binding_2021.detail}"))
+    out.append(
+        Goal(
+            f"{2 * peak_2021.pair_bookings:,} appointments in < 10 min",
+            met,
+            duration(secs),
+            "" if met else f"{binding_2021.name} ({binding_2021.bookings_per_s:,.0f}/s): {binding_2021.detail}",
+        )
+    )
     failing = [c for c in edge_checks(design, ten_times) if not c.ok]
-    out.append(Goal(f"{ten_times.edge_rps:,.0f} requests/s at the edge, nothing lost", not failing,
-                    "all within limits" if not failing else f"{len(failing)} limit(s) exceeded",
-                    "; ".join(f"{c.name}: {c.load:,.0f} > {c.limit:,.0f} {c.unit}" for c in failing)))
+    out.append(
+        Goal(
+            f"{ten_times.edge_rps:,.0f} requests/s at the edge, nothing lost",
+            not failing,
+            "all within limits" if not failing else f"{len(failing)} limit(s) exceeded",
+            "; ".join(f"{c.name}: {c.load:,.0f} > {c.limit:,.0f} {c.unit}" for c in failing),
+        )
+    )
     if design.stage.admissions_per_minute:
         over = [c for c in room_checks(design, ten_times) if not c.ok]
-        out.append(Goal(f"waiting room's own load at {ten_times.name}", not over,
-                        "all within limits" if not over else f"{len(over)} limit(s) exceeded",
-                        "; ".join(f"{c.name}: {c.load:,.0f} > {c.limit:,.0f} {c.unit}" for c in over)))
+        out.append(
+            Goal(
+                f"waiting room's own load at {ten_times.name}",
+                not over,
+                "all within limits" if not over else f"{len(over)} limit(s) exceeded",
+                "; ".join(f"{c.name}: {c.load:,.0f} > {c.limit:,.0f} {c.unit}" for c in over),
+            )
+        )
     costs = cost_per_million(design, peak_2021)
     beside = cost_beside_mail(costs)
     biggest = sorted(((v, k) for k, v in costs.items() if k != "SES mail"), reverse=True)[:3]
-    out.append(Goal("≤ $25 per 1 M bookings beside the mails", beside <= 25, f"${beside:,.2f}",
-                    "" if beside <= 25 else "largest lines: " + ", ".join(f"{k} ${v:,.2f}" for v, k in biggest)))
+    out.append(
+        Goal(
+            "≤ $25 per 1 M bookings beside the mails",
+            beside <= 25,
+            f"${beside:,.2f}",
+            "" if beside <= 25 else "largest lines: " + ", ".join(f"{k} ${v:,.2f}" for v, k in biggest),
+        )
+    )
     return out
 
 
@@ -602,8 +724,9 @@ def counter_fill_wru(per: PerBooking, keys: int, key_bytes: float) -> float:
     return sum(counter_add_wru(per, n, key_bytes) for n in range(keys))
 
 
-def _ranked_polls(rate_per_s: float, queued: float, spread_s: float, samples: int = 2_000,
-                  bin_s: float = 10) -> tuple[float, float]:
+def _ranked_polls(
+    rate_per_s: float, queued: float, spread_s: float, samples: int = 2_000, bin_s: float = 10
+) -> tuple[float, float]:
     """(polls per entry on average, the busiest `bin_s` of entry polls after opening, per second) for `queued`
     pre-queue entries let in at `rate_per_s`: the entry of rank r is let in (r + 1) / rate_per_s after opening,
     makes its first poll at a random moment of the opening spread (independent of its rank: the draw), then
@@ -667,15 +790,19 @@ def room_load(design: Design, launch: Launch) -> RoomLoad:
     post_polls = 2
     polls = s.prequeue_share * ranked_polls + (1 - s.prequeue_share) * post_polls
     return RoomLoad(
-        prequeue_entries=pre, prequeue_polls_per_s=pre / spread_s, opening_polls_per_s=opening_per_s,
-        polls_per_booking=polls, prequeue_entries_per_s=pre_rate,
+        prequeue_entries=pre,
+        prequeue_polls_per_s=pre / spread_s,
+        opening_polls_per_s=opening_per_s,
+        polls_per_booking=polls,
+        prequeue_entries_per_s=pre_rate,
         prequeue_item_bytes=counter_item_bytes(per, pre_per_shard, per.room_pre_key_bytes),
         prequeue_write_wru_per_s=pre_rate * (entry_wru + full_wru),
         prequeue_shard_wcu=pre_rate / ROOM_PRE_SHARDS * full_wru,
         post_shard_wcu=post_keys * counter_add_wru(per, post_keys, per.room_post_key_bytes),
         # The entry's writes beside its counter ADD are small item puts; the bind is one more.
         wru_per_booking=entry_wru * (per.room_entry_writes - 1) + counter_wru + per.room_admission_writes,
-        rru_per_booking=polls * per.room_poll_reads / 2)
+        rru_per_booking=polls * per.room_poll_reads / 2,
+    )
 
 
 def room_checks(design: Design, launch: Launch) -> list[EdgeCheck]:
@@ -684,15 +811,21 @@ def room_checks(design: Design, launch: Launch) -> list[EdgeCheck]:
     api = min(s.api_rate_limit_rps, s.apigw_account_rps)
     wru = min(s.bookings_warm_wru or q.DDB_NEW_TABLE_WRU.value, s.ddb_table_max)
     return [
-        EdgeCheck(f"pre-queue's first polls after opening (over {room_opening_spread_s(s.prequeue_minutes):,.0f} s)",
-                  load.prequeue_polls_per_s, api, "req/s"),
+        EdgeCheck(
+            f"pre-queue's first polls after opening (over {room_opening_spread_s(s.prequeue_minutes):,.0f} s)",
+            load.prequeue_polls_per_s,
+            api,
+            "req/s",
+        ),
         EdgeCheck("entry polls after opening, busiest 10 s (Retry-After)", load.opening_polls_per_s, api, "req/s"),
         EdgeCheck("pre-queue counter item at opening", load.prequeue_item_bytes, ITEM_MAX_BYTES, "bytes"),
         EdgeCheck("pre-queue writes, end of the window (table)", load.prequeue_write_wru_per_s, wru, "WRU/s"),
-        EdgeCheck("one pre-queue counter shard, end of window", load.prequeue_shard_wcu, q.DDB_PARTITION_WCU.value,
-                  "WCU"),
-        EdgeCheck("one arrival-second counter shard at the peak", load.post_shard_wcu, q.DDB_PARTITION_WCU.value,
-                  "WCU"),
+        EdgeCheck(
+            "one pre-queue counter shard, end of window", load.prequeue_shard_wcu, q.DDB_PARTITION_WCU.value, "WCU"
+        ),
+        EdgeCheck(
+            "one arrival-second counter shard at the peak", load.post_shard_wcu, q.DDB_PARTITION_WCU.value, "WCU"
+        ),
     ]
 
 
@@ -717,5 +850,3 @@ def duration(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:,.1f} min"
     return f"{seconds / 3600:,.1f} h"
-
-

@@ -26,12 +26,16 @@ class Price:
 # Each figure per single unit (a request, a GB-second, …) so that the model multiplies counts only.
 PRICES: dict[str, Price] = {
     "apigw_rest_request": Price(3.70 * PER_MILLION, "REST API request (first 333 M/month)", "API Gateway pricing"),
-    "apigw_http_request": Price(1.20 * PER_MILLION, "HTTP API request (first 300 M/month, 512 KB units)",
-                                "API Gateway pricing"),
+    "apigw_http_request": Price(
+        1.20 * PER_MILLION, "HTTP API request (first 300 M/month, 512 KB units)", "API Gateway pricing"
+    ),
     "lambda_request": Price(0.20 * PER_MILLION, "invocation", "Lambda pricing"),
     "lambda_gb_s": Price(0.0000166667, "GB-second (x86)", "Lambda pricing"),
-    "dynamodb_wru": Price(0.7625 * PER_MILLION, "on-demand write request unit", "DynamoDB pricing (on-demand, after "
-                                                                                 "the Nov 2024 price cut)"),
+    "dynamodb_wru": Price(
+        0.7625 * PER_MILLION,
+        "on-demand write request unit",
+        "DynamoDB pricing (on-demand, after the Nov 2024 price cut)",
+    ),
     "dynamodb_rru": Price(0.1525 * PER_MILLION, "on-demand read request unit", "DynamoDB pricing (on-demand)"),
     "sqs_request": Price(0.40 * PER_MILLION, "standard queue request (64 KB chunk)", "SQS pricing"),
     "ses_mail": Price(0.10 / 1000, "outbound mail", "SES pricing"),

@@ -103,20 +103,29 @@ def target_steps() -> list[Step]:
     planned, _, _ = load_measured("target")
     return [
         ("API stage throttle 5,000/5,000 (a knob; not set)", _stage(api_rate_limit_rps=5_000, api_burst_limit=5_000)),
-        ("reads as CloudFront snapshots, polls honour Retry-After (planned, not built)",
-         lambda d: _stage(availability_from_snapshots=True)(
-             _per(planned, "api_flow_calls", "status_polls", "snapshot_reads")(d))),
+        (
+            "reads as CloudFront snapshots, polls honour Retry-After (planned, not built)",
+            lambda d: _stage(availability_from_snapshots=True)(
+                _per(planned, "api_flow_calls", "status_polls", "snapshot_reads")(d)
+            ),
+        ),
         ("booking worker concurrency 100 (a knob; not set)", _stage(worker_reserved_concurrency=100)),
-        ("warm throughput 15k W/30k R, idempotency 6k W (planned, not built)",
-         _stage(bookings_warm_wru=15_000, bookings_warm_rru=30_000, idempotency_warm_wru=6_000)),
+        (
+            "warm throughput 15k W/30k R, idempotency 6k W (planned, not built)",
+            _stage(bookings_warm_wru=15_000, bookings_warm_rru=30_000, idempotency_warm_wru=6_000),
+        ),
         ("slot partitions sharded x4 (planned, not built)", _stage(slot_shards=4)),
         ("HTTP API behind CloudFront + WAF (planned, not built)", _stage(api_kind="HTTP")),
         ("site bundled into 3 files (planned, not built)", _per(planned, "static_requests", "static_kb")),
-        ("SES 500 mails/s, mail worker 50 (quota + knob; not set)",
-         _stage(ses_send_rate_per_s=500, mail_worker_concurrency=50)),
+        (
+            "SES 500 mails/s, mail worker 50 (quota + knob; not set)",
+            _stage(ses_send_rate_per_s=500, mail_worker_concurrency=50),
+        ),
         # Built (chalicelib/waitingroom); its rate is ops' admitted_per_minute, set per campaign, not in the stage.
-        ("waiting room on at 66,000/min (built; a per-campaign setting, not set)",
-         _stage(admissions_per_minute=66_000)),
+        (
+            "waiting room on at 66,000/min (built; a per-campaign setting, not set)",
+            _stage(admissions_per_minute=66_000),
+        ),
     ]
 
 
@@ -132,5 +141,10 @@ def target() -> Design:
     _, _, built = load_measured("target")
     steps = target_steps()
     final = apply_steps(today(), steps)[-1][1]
-    return replace(final, name="target", built=built, stage=replace(final.stage, name="target"),
-                   changes=tuple(label for label, _ in steps))
+    return replace(
+        final,
+        name="target",
+        built=built,
+        stage=replace(final.stage, name="target"),
+        changes=tuple(label for label, _ in steps),
+    )

@@ -46,8 +46,9 @@ def create_resources(endpoint_url: str, stage: str, mail_sender: str) -> dict[st
             QueueName=queue.name(stage),
             Attributes={
                 "VisibilityTimeout": str(queue.visibility_timeout_s),
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
-                                             "maxReceiveCount": str(queue.max_receive_count)}),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(queue.max_receive_count)}
+                ),
             },
         )["QueueUrl"]
         urls[queue.dlq_name(stage)] = dlq_url

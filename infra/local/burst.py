@@ -32,9 +32,19 @@ class BurstResult:
 
 def burst_body(campaign_id: str, slot_id: str, center_id: str = "dortmund") -> dict:
     name = f"Burst{uuid.uuid4().hex[:10]}"
-    return {"campaign_id": campaign_id, "center_id": center_id, "slot_id": slot_id, "flexible": True,
-            "person": {"given_name": "Erika", "family_name": name, "birth_date": "1940-05-01",
-                       "postal_code": "44141", "email": f"{name.lower()}@example.org"}}
+    return {
+        "campaign_id": campaign_id,
+        "center_id": center_id,
+        "slot_id": slot_id,
+        "flexible": True,
+        "person": {
+            "given_name": "Erika",
+            "family_name": name,
+            "birth_date": "1940-05-01",
+            "postal_code": "44141",
+            "email": f"{name.lower()}@example.org",
+        },
+    }
 
 
 def burst(api_url: str, bodies: list[dict], timeout_s: float = 60.0) -> BurstResult:

@@ -609,9 +609,7 @@ def apply_patches() -> None:
             serialize.get_serializer_class("dynamodb", "json")
         )
         # (e) request routing lists moto's package directory once, not per request.
-        moto.backends.list_of_moto_modules = _cached_module_list(
-            moto.backends.list_of_moto_modules
-        )
+        moto.backends.list_of_moto_modules = _cached_module_list(moto.backends.list_of_moto_modules)
         # After the handler's actions are wrapped above.
         core_responses.method_names_from_class = _cached_method_names(  # type: ignore[assignment]
             core_responses.method_names_from_class, DynamoHandler

@@ -61,12 +61,22 @@ class QueuePump:
     messages straight back (visibility 0), so a stopped pump never handles anything.
     """
 
-    def __init__(self, sqs, queue_url: str, handler: Callable[[dict, PumpContext], object], function_name: str,
-                 batch_size: int = 10, timeout_s: int = 10, wait_s: int = 20, on_error: Callable | None = None):
+    def __init__(
+        self,
+        sqs,
+        queue_url: str,
+        handler: Callable[[dict, PumpContext], object],
+        function_name: str,
+        batch_size: int = 10,
+        timeout_s: int = 10,
+        wait_s: int = 20,
+        on_error: Callable | None = None,
+    ):
         self._sqs = sqs
         self._queue_url = queue_url
-        self._queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"]["QueueArn"]
+        self._queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         self._handler = handler
         self._function_name = function_name
         self._batch_size = batch_size
@@ -125,8 +135,9 @@ class QueuePump:
     def _handle(self, received: list[dict]) -> None:
         failed: set[str] = {m["MessageId"] for m in received}
         try:
-            result = self._handler(sqs_event(received, self._queue_arn),
-                                   PumpContext(self._function_name, self._timeout_s))
+            result = self._handler(
+                sqs_event(received, self._queue_arn), PumpContext(self._function_name, self._timeout_s)
+            )
             reported = (result or {}).get("batchItemFailures", []) if isinstance(result, dict) else []
             failed = {f["itemIdentifier"] for f in reported}
         except Exception as error:  # as in Lambda: a crashed invocation fails the whole batch
@@ -142,8 +153,10 @@ class QueuePump:
     def _give_back(self, received: list[dict]) -> None:
         self._sqs.change_message_visibility_batch(
             QueueUrl=self._queue_url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                     for i, m in enumerate(received)],
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for i, m in enumerate(received)
+            ],
         )
 
     def _run(self) -> None:

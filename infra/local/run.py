@@ -40,11 +40,16 @@ def main() -> None:
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("VAXSLOT_API_PORT", 8000)))
     parser.add_argument("--site-port", type=int, default=int(os.environ.get("VAXSLOT_SITE_PORT", 8080)))
     args = parser.parse_args()
-    for name, port in (("VAXSLOT_AWS_PORT", args.aws_port), ("VAXSLOT_API_PORT", args.api_port),
-                       ("VAXSLOT_SITE_PORT", args.site_port)):
+    for name, port in (
+        ("VAXSLOT_AWS_PORT", args.aws_port),
+        ("VAXSLOT_API_PORT", args.api_port),
+        ("VAXSLOT_SITE_PORT", args.site_port),
+    ):
         if not port_is_free(port):
-            sys.exit(f"Port {port} on 127.0.0.1 is in use (is `make run` already running?). "
-                     f"Stop that, or choose another port: {name}=... make run")
+            sys.exit(
+                f"Port {port} on 127.0.0.1 is in use (is `make run` already running?). "
+                f"Stop that, or choose another port: {name}=... make run"
+            )
     quiet_expected_warnings()
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -53,7 +58,8 @@ def main() -> None:
         api = stack.api_url
         # `make mail` reads the local AWS on VAXSLOT_AWS_PORT, so name the port when it is not the default.
         mail = "make mail" if args.aws_port == DEFAULT_AWS_PORT else f"VAXSLOT_AWS_PORT={args.aws_port} make mail"
-        print(f"""
+        print(
+            f"""
 vaxslot is running. Open the booking site:
 
     {stack.site_url}
@@ -70,7 +76,9 @@ Try it with curl:
   curl '{api}/v1/centers/dortmund/availability?campaign=80plus-comirnaty&days=7'
 
 Ctrl-C stops everything.
-""", flush=True)
+""",
+            flush=True,
+        )
         # [waiting room] say when the rush-demo room opens (VAXSLOT_DEMO_RUSH_OPENS_IN_S, infra/local/seed_rush.py)
         if room := getattr(stack, "rush_room", None):
             print(f"  waiting room demo: campaign rush-demo opens at {room.opens_at:%H:%M:%S}\n", flush=True)

@@ -11,15 +11,33 @@ from chalicelib.booking.storage.models import SlotItem, slots_pk
 # The appointment hotlines of 2021: each Kassenärztliche Vereinigung ran its own (116 117 plus a suffix).
 REGION_HOTLINES = {"nordrhein": "0800 116 117 01", "westfalen-lippe": "0800 116 117 02"}
 CENTERS = (
-    d.Center("dortmund", "Impfzentrum Dortmund (Messe Westfalenhallen)", "Rheinlanddamm 200, 44139 Dortmund",
-             "westfalen-lippe", frozenset(str(p) for p in range(44135, 44150)), ("comirnaty",),
-             REGION_HOTLINES["westfalen-lippe"]),
-    d.Center("muenster", "Impfzentrum Münster (Halle Münsterland)", "Albersloher Weg 32, 48155 Münster",
-             "westfalen-lippe", frozenset(str(p) for p in range(48143, 48168)), ("comirnaty",),
-             REGION_HOTLINES["westfalen-lippe"]),
-    d.Center("koeln", "Impfzentrum Köln (Messe Köln)", "Messeplatz 1, 50679 Köln",
-             "nordrhein", frozenset(str(p) for p in range(50667, 50680)), ("comirnaty",),
-             REGION_HOTLINES["nordrhein"]),
+    d.Center(
+        "dortmund",
+        "Impfzentrum Dortmund (Messe Westfalenhallen)",
+        "Rheinlanddamm 200, 44139 Dortmund",
+        "westfalen-lippe",
+        frozenset(str(p) for p in range(44135, 44150)),
+        ("comirnaty",),
+        REGION_HOTLINES["westfalen-lippe"],
+    ),
+    d.Center(
+        "muenster",
+        "Impfzentrum Münster (Halle Münsterland)",
+        "Albersloher Weg 32, 48155 Münster",
+        "westfalen-lippe",
+        frozenset(str(p) for p in range(48143, 48168)),
+        ("comirnaty",),
+        REGION_HOTLINES["westfalen-lippe"],
+    ),
+    d.Center(
+        "koeln",
+        "Impfzentrum Köln (Messe Köln)",
+        "Messeplatz 1, 50679 Köln",
+        "nordrhein",
+        frozenset(str(p) for p in range(50667, 50680)),
+        ("comirnaty",),
+        REGION_HOTLINES["nordrhein"],
+    ),
 )
 OPEN_CAMPAIGN_ID = "80plus-comirnaty"
 UPCOMING_CAMPAIGN_ID = "jahrgang-1941-comirnaty"
@@ -35,13 +53,31 @@ def demo_campaigns(today: date) -> tuple[d.Campaign, d.Campaign]:
     centre_ids = tuple(c.id for c in CENTERS)
     regions = frozenset({"westfalen-lippe", "nordrhein"})
     return (
-        d.Campaign(OPEN_CAMPAIGN_ID, "80+ Comirnaty", "comirnaty", doses=2, interval_min_days=21,
-                   interval_max_days=42, regions=regions, center_ids=centre_ids, opens_at=opened,
-                   born_on_or_before=date(1940, 12, 31)),
-        d.Campaign(UPCOMING_CAMPAIGN_ID, "Jahrgang 1941 Comirnaty", "comirnaty", doses=2, interval_min_days=21,
-                   interval_max_days=42, regions=regions, center_ids=centre_ids,
-                   opens_at=datetime.combine(today + timedelta(days=14), time(8), d.LOCAL_TZ),
-                   born_on_or_after=date(1941, 1, 1), born_on_or_before=date(1941, 12, 31)),
+        d.Campaign(
+            OPEN_CAMPAIGN_ID,
+            "80+ Comirnaty",
+            "comirnaty",
+            doses=2,
+            interval_min_days=21,
+            interval_max_days=42,
+            regions=regions,
+            center_ids=centre_ids,
+            opens_at=opened,
+            born_on_or_before=date(1940, 12, 31),
+        ),
+        d.Campaign(
+            UPCOMING_CAMPAIGN_ID,
+            "Jahrgang 1941 Comirnaty",
+            "comirnaty",
+            doses=2,
+            interval_min_days=21,
+            interval_max_days=42,
+            regions=regions,
+            center_ids=centre_ids,
+            opens_at=datetime.combine(today + timedelta(days=14), time(8), d.LOCAL_TZ),
+            born_on_or_after=date(1941, 1, 1),
+            born_on_or_before=date(1941, 12, 31),
+        ),
     )
 
 
@@ -67,9 +103,16 @@ def write_new_slots(slots: list[d.Slot]) -> None:
     """
     with SlotItem.batch_write() as batch:
         for slot in slots:
-            batch.save(SlotItem(slots_pk(slot.campaign_id, slot.center_id), slot.slot_id,
-                                start=slot.start.isoformat(), end=slot.end.isoformat(),
-                                capacity=slot.capacity, booked=0))
+            batch.save(
+                SlotItem(
+                    slots_pk(slot.campaign_id, slot.center_id),
+                    slot.slot_id,
+                    start=slot.start.isoformat(),
+                    end=slot.end.isoformat(),
+                    capacity=slot.capacity,
+                    booked=0,
+                )
+            )
 
 
 def seed_demo(catalog: Catalog, today: date, capacity: int = 6) -> None:

@@ -29,9 +29,17 @@ def rush_settings_from_env(env=os.environ) -> tuple[float, int] | None:
     return float(opens_in), int(env.get("VAXSLOT_DEMO_RUSH_ADMIT_PER_MIN", DEFAULT_ADMIT_PER_MIN))
 
 
-def seed_rush(catalog: Catalog, rooms: RoomStore, today: date, now: datetime | None, opens_in_s: float,
-              admitted_per_minute: int = DEFAULT_ADMIT_PER_MIN, capacity: int = 6,
-              campaign_id: str = RUSH_CAMPAIGN_ID, born_on: date | None = None) -> RoomSettings:
+def seed_rush(
+    catalog: Catalog,
+    rooms: RoomStore,
+    today: date,
+    now: datetime | None,
+    opens_in_s: float,
+    admitted_per_minute: int = DEFAULT_ADMIT_PER_MIN,
+    capacity: int = 6,
+    campaign_id: str = RUSH_CAMPAIGN_ID,
+    born_on: date | None = None,
+) -> RoomSettings:
     """now: the room opens opens_in_s after it (None: after the slots are released, the moment the room is put).
     born_on: narrow the cohort to one birth date (tests that must not change other tests' campaigns)."""
     demo, _ = demo_campaigns(today)
@@ -41,10 +49,15 @@ def seed_rush(catalog: Catalog, rooms: RoomStore, today: date, now: datetime | N
     catalog.add_campaign(campaign)
     slots = [s for center in CENTERS for s in demo_slots(campaign, center.id, today, capacity)]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(catalog.release_slots, [slots[i:i + 40] for i in range(0, len(slots), 40)]))
+        list(pool.map(catalog.release_slots, [slots[i : i + 40] for i in range(0, len(slots), 40)]))
     now = now or datetime.now(d.LOCAL_TZ)
-    settings = RoomSettings(campaign_id, active=True, prequeue_opens_at=now - timedelta(seconds=1),
-                            opens_at=now + timedelta(seconds=opens_in_s), admitted_per_minute=admitted_per_minute)
+    settings = RoomSettings(
+        campaign_id,
+        active=True,
+        prequeue_opens_at=now - timedelta(seconds=1),
+        opens_at=now + timedelta(seconds=opens_in_s),
+        admitted_per_minute=admitted_per_minute,
+    )
     rooms.put_settings(settings)
     return settings
 

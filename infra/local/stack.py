@@ -69,10 +69,14 @@ class _PerThreadRequestChalice(Chalice):
 
     _per_thread = threading.local()
 
-    current_request = property(lambda self: getattr(self._per_thread, "current_request", None),
-                               lambda self, value: setattr(self._per_thread, "current_request", value))
-    lambda_context = property(lambda self: getattr(self._per_thread, "lambda_context", None),
-                              lambda self, value: setattr(self._per_thread, "lambda_context", value))
+    current_request = property(
+        lambda self: getattr(self._per_thread, "current_request", None),
+        lambda self, value: setattr(self._per_thread, "current_request", value),
+    )
+    lambda_context = property(
+        lambda self: getattr(self._per_thread, "lambda_context", None),
+        lambda self, value: setattr(self._per_thread, "lambda_context", value),
+    )
 
 
 class _GatewayServer(ThreadedHTTPServer):
@@ -95,8 +99,9 @@ class _GatewayServer(ThreadedHTTPServer):
 
     def process_request(self, request, client_address) -> None:
         # Named "api-…" so that infra/local/callcount.py counts the AWS calls made here as the API's.
-        threading.Thread(target=self.process_request_thread, args=(request, client_address),
-                         name="api-request", daemon=True).start()
+        threading.Thread(
+            target=self.process_request_thread, args=(request, client_address), name="api-request", daemon=True
+        ).start()
 
 
 class _GatewayRequestHandler(ChaliceRequestHandler):
@@ -111,9 +116,11 @@ class _GatewayRequestHandler(ChaliceRequestHandler):
         from chalicelib.api.errors import ApiError, error_body, language_of
 
         body = error_body(ApiError(status, code), language_of(self.headers.get("accept-language")))
-        self._send_http_response(status, {"Content-Type": "application/json; charset=utf-8",
-                                          "Access-Control-Allow-Origin": "*", **(headers or {})},
-                                 json.dumps(body).encode())
+        self._send_http_response(
+            status,
+            {"Content-Type": "application/json; charset=utf-8", "Access-Control-Allow-Origin": "*", **(headers or {})},
+            json.dumps(body).encode(),
+        )
 
     def _generic_handle(self) -> None:
         if not self.server.admission.acquire(timeout=self.server.admission_wait_s):
@@ -135,8 +142,7 @@ class _GatewayRequestHandler(ChaliceRequestHandler):
         if code == HTTPStatus.NOT_IMPLEMENTED and self.command:
             # http.server's answer to a method it has no do_* for (TRACE, CONNECT, made-up ones) is an
             # HTML 501; API Gateway answers such methods with a 4xx, and the contract's errors are JSON.
-            self._send_contract_error(405, "method_not_allowed", {"Allow": ", ".join(_METHODS),
-                                                                  "Connection": "close"})
+            self._send_contract_error(405, "method_not_allowed", {"Allow": ", ".join(_METHODS), "Connection": "close"})
             return
         super().send_error(code, message, explain)
 
@@ -172,9 +178,20 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
 
 class LocalStack:
-    def __init__(self, host: str = "127.0.0.1", aws_port: int = 0, api_port: int = 0, site_port: int = 0,
-                 seed: bool = True, slot_capacity: int = 6, booking_workers: int = 4, mail_workers: int = 1,
-                 max_in_flight: int = 16, admission_wait_s: float = 15.0, quiet: bool = True):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        aws_port: int = 0,
+        api_port: int = 0,
+        site_port: int = 0,
+        seed: bool = True,
+        slot_capacity: int = 6,
+        booking_workers: int = 4,
+        mail_workers: int = 1,
+        max_in_flight: int = 16,
+        admission_wait_s: float = 15.0,
+        quiet: bool = True,
+    ):
         self.host = host
         self.aws_port = aws_port or free_port(host)
         self.api_port = api_port or free_port(host)
@@ -257,7 +274,9 @@ class LocalStack:
         output = subprocess.DEVNULL if self._quiet else None
         self._moto = subprocess.Popen(
             [sys.executable, "-m", "infra.local.moto_server", "--host", self.host, "--port", str(self.aws_port)],
-            cwd=ROOT, stdout=output, stderr=output,
+            cwd=ROOT,
+            stdout=output,
+            stderr=output,
         )
         wait_until_up(f"{self.aws_url}/moto-api/")
 
@@ -266,27 +285,34 @@ class LocalStack:
         config = json.loads((ROOT / ".chalice" / "config.json").read_text())
         os.environ.update(config["stages"][STAGE]["environment_variables"])
         os.environ.update(LOCAL_CREDENTIALS)
-        os.environ.update({
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "AWS_ENDPOINT_URL": self.aws_url,
-            "SITE_URL": self.site_url,
-            # Metrics go to CloudWatch through the logs on AWS; locally they would only be noise.
-            "POWERTOOLS_METRICS_DISABLED": "true",
-        })
+        os.environ.update(
+            {
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_ENDPOINT_URL": self.aws_url,
+                "SITE_URL": self.site_url,
+                # Metrics go to CloudWatch through the logs on AWS; locally they would only be noise.
+                "POWERTOOLS_METRICS_DISABLED": "true",
+            }
+        )
 
     def _chalice_config(self) -> Config:
         config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-        return Config.create(chalice_stage=STAGE, app_name=config["app_name"], config_from_disk=config,
-                             chalice_app=self.app_module.app)
+        return Config.create(
+            chalice_stage=STAGE, app_name=config["app_name"], config_from_disk=config, chalice_app=self.app_module.app
+        )
 
     def _start_api(self) -> None:
         self.app_module.app.__class__ = _PerThreadRequestChalice
         server = LocalDevServer(
-            self.app_module.app, self._chalice_config(), self.host, self.api_port,
+            self.app_module.app,
+            self._chalice_config(),
+            self.host,
+            self.api_port,
             handler_cls=_GatewayRequestHandler,
-            server_cls=functools.partial(_GatewayServer, max_in_flight=self.max_in_flight,
-                                         admission_wait_s=self.admission_wait_s),
+            server_cls=functools.partial(
+                _GatewayServer, max_in_flight=self.max_in_flight, admission_wait_s=self.admission_wait_s
+            ),
         )
         threading.Thread(target=server.server.serve_forever, name="api-server", daemon=True).start()
         self._servers.append(server.server)
@@ -303,8 +329,13 @@ class LocalStack:
         from chalicelib import bootstrap
         from chalicelib.settings import get_settings
 
-        for factory in (bootstrap.booking_service, bootstrap.mail_service, bootstrap.operations_service,
-                        bootstrap.reconciliation, bootstrap.release_contingent_once):
+        for factory in (
+            bootstrap.booking_service,
+            bootstrap.mail_service,
+            bootstrap.operations_service,
+            bootstrap.reconciliation,
+            bootstrap.release_contingent_once,
+        ):
             factory()
         table = get_settings().table_name
         models, seen = list(Model.__subclasses__()), set()
@@ -330,8 +361,9 @@ class LocalStack:
             ("GET", "/v1/bookings/AAAA-AAAA-AA?birth_date=1940-05-01", None),
         ):
             data = json.dumps(body).encode() if body is not None else None
-            request = urllib.request.Request(self.api_url + path, data=data, method=method,
-                                             headers={"Content-Type": "application/json"})
+            request = urllib.request.Request(
+                self.api_url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+            )
             # 404s (no demo data, unknown request) warm up just as well
             with contextlib.suppress(urllib.error.HTTPError):
                 urllib.request.urlopen(request, timeout=30).close()
@@ -345,8 +377,15 @@ class LocalStack:
                 continue
             handler = getattr(self.app_module, source.handler_string.split(".")[-1])
             url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
-            pump = QueuePump(sqs, url, handler, source.name, batch_size=source.batch_size, timeout_s=timeout,
-                             on_error=self.pump_errors.append)
+            pump = QueuePump(
+                sqs,
+                url,
+                handler,
+                source.name,
+                batch_size=source.batch_size,
+                timeout_s=timeout,
+                on_error=self.pump_errors.append,
+            )
             # One mail pump: a repeated cancel publishes the same mail twice, and two pumps handling both at
             # once leave one "in progress" in powertools' idempotency, retried only after the visibility timeout.
             booking = source.queue == os.environ["BOOKING_QUEUE_NAME"]

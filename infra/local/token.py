@@ -17,8 +17,12 @@ def _part(data: dict) -> str:
 
 
 def local_staff_token(user: str, *groups: str) -> str:
-    claims = {"cognito:username": user, "cognito:groups": list(groups), "token_use": "id",
-              "exp": int(time.time()) + 3600}
+    claims = {
+        "cognito:username": user,
+        "cognito:groups": list(groups),
+        "token_use": "id",
+        "exp": int(time.time()) + 3600,
+    }
     return f"{_part({'alg': 'none', 'typ': 'JWT'})}.{_part(claims)}.local"
 
 

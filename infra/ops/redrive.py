@@ -26,20 +26,34 @@ def redrive(sqs, dlq_url: str, queue_url: str, limit: int | None = None) -> int:
     moved = 0
     while limit is None or moved < limit:
         wanted = BATCH if limit is None else min(BATCH, limit - moved)
-        messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=wanted, WaitTimeSeconds=1,
-                                       VisibilityTimeout=60, MessageAttributeNames=["All"]).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=dlq_url,
+            MaxNumberOfMessages=wanted,
+            WaitTimeSeconds=1,
+            VisibilityTimeout=60,
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
         if not messages:
             return moved
-        entries = [{"Id": str(i), "MessageBody": m["Body"],
-                    **({"MessageAttributes": m["MessageAttributes"]} if m.get("MessageAttributes") else {})}
-                   for i, m in enumerate(messages)]
+        entries = [
+            {
+                "Id": str(i),
+                "MessageBody": m["Body"],
+                **({"MessageAttributes": m["MessageAttributes"]} if m.get("MessageAttributes") else {}),
+            }
+            for i, m in enumerate(messages)
+        ]
         sent = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Successful", [])
         done = {int(s["Id"]) for s in sent}
         if done:
-            sqs.delete_message_batch(QueueUrl=dlq_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": messages[i]["ReceiptHandle"]} for i in sorted(done)])
+            sqs.delete_message_batch(
+                QueueUrl=dlq_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": messages[i]["ReceiptHandle"]} for i in sorted(done)],
+            )
         moved += len(done)
         if len(done) < len(messages):
-            raise RuntimeError(f"{len(messages) - len(done)} messages could not be sent back; they stay in the "
-                               "dead-letter queue (visible again in 60 s)")
+            raise RuntimeError(
+                f"{len(messages) - len(done)} messages could not be sent back; they stay in the "
+                "dead-letter queue (visible again in 60 s)"
+            )
     return moved

@@ -65,9 +65,13 @@ def start_stack(args, out: Path) -> tuple[subprocess.Popen, dict]:
     info_path = out / "stack.json"
     info_path.unlink(missing_ok=True)
     log = (out / "stack.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "infra.rush.serve", str(info_path), str(args.capacity),
-                             str(args.workers)], cwd=ROOT, stdin=subprocess.PIPE, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.rush.serve", str(info_path), str(args.capacity), str(args.workers)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + 180
     while not info_path.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -89,11 +93,14 @@ def stop_stack(proc: subprocess.Popen) -> None:
 def set_room(api_url: str, campaign_id: str, args, started_at: float) -> bool:
     """Open the room's pre-queue now and its doors --opens-in seconds later; whether a room is active."""
     ops = {"Authorization": local_staff_token("rush-ops", "ops")}
-    body = {"active": not args.no_room, "prequeue_opens_at": _iso(started_at),
-            "opens_at": _iso(started_at + args.opens_in), "admitted_per_minute": args.admit_per_min,
-            "hotline_share": args.hotline_share}
-    put = requests.put(f"{api_url}/v1/staff/campaigns/{campaign_id}/waiting-room", json=body, headers=ops,
-                       timeout=30)
+    body = {
+        "active": not args.no_room,
+        "prequeue_opens_at": _iso(started_at),
+        "opens_at": _iso(started_at + args.opens_in),
+        "admitted_per_minute": args.admit_per_min,
+        "hotline_share": args.hotline_share,
+    }
+    put = requests.put(f"{api_url}/v1/staff/campaigns/{campaign_id}/waiting-room", json=body, headers=ops, timeout=30)
     if put.status_code not in (200, 404):
         raise SystemExit(f"setting the waiting room failed: {put.status_code} {put.text[:300]}")
     # The contract's own check, as any client would make it: no room or an inactive one needs no token.
@@ -112,22 +119,39 @@ def main(argv: list[str] | None = None) -> int:
         started_at = time.time()
         room_active = set_room(api_url, campaign_id, args, started_at)
         cfg = scenario.RushConfig(
-            campaign_id=campaign_id, room_active=room_active, started_at=started_at,
-            opens_at=started_at + args.opens_in, ends_at=started_at + args.duration,
+            campaign_id=campaign_id,
+            room_active=room_active,
+            started_at=started_at,
+            opens_at=started_at + args.opens_in,
+            ends_at=started_at + args.duration,
             hotline_token=local_staff_token("rush-hotline", "hotline"),
             bot_clients=tuple(f"203.0.113.{i + 10}" for i in range(args.bot_clients)),
-            bot_entries=args.bot_entries, bot_poll_s=args.bot_poll, seed=args.seed)
-        print(f"rush: {args.users} users ({args.bots_share:.0%} bots) + {args.agents} hotline agents on "
-              f"{campaign_id}; room {'active, opens' if room_active else 'not active; would open'} in "
-              f"{args.opens_in:g} s; load for {args.duration:g} s", flush=True)
-        recorder = scenario.run(api_url, cfg, args.users, args.agents, args.bots_share, args.spike, args.pre_share,
-                                finish_s=30)
+            bot_entries=args.bot_entries,
+            bot_poll_s=args.bot_poll,
+            seed=args.seed,
+        )
+        print(
+            f"rush: {args.users} users ({args.bots_share:.0%} bots) + {args.agents} hotline agents on "
+            f"{campaign_id}; room {'active, opens' if room_active else 'not active; would open'} in "
+            f"{args.opens_in:g} s; load for {args.duration:g} s",
+            flush=True,
+        )
+        recorder = scenario.run(
+            api_url, cfg, args.users, args.agents, args.bots_share, args.spike, args.pre_share, finish_s=30
+        )
         print(f"rush: load stopped after {len(recorder.calls)} calls; waiting for the queues to drain", flush=True)
         drained = store.wait_for_idle_queues(aws_url, args.drain_timeout)
-        data = RushData(campaign_id=campaign_id, doses=2, started_at=started_at,
-                        opens_at=cfg.opens_at if room_active else None, accepted=recorder.accepted,
-                        calls=recorder.calls, entries=recorder.entry_obs(), identities=recorder.identities,
-                        samples=recorder.samples)
+        data = RushData(
+            campaign_id=campaign_id,
+            doses=2,
+            started_at=started_at,
+            opens_at=cfg.opens_at if room_active else None,
+            accepted=recorder.accepted,
+            calls=recorder.calls,
+            entries=recorder.entry_obs(),
+            identities=recorder.identities,
+            samples=recorder.samples,
+        )
         store.fill_from_store(data, store.scan(aws_url))
         data.mail_recipients = store.sent_mail_recipients(aws_url)
         dead = store.dead_letters(aws_url)
@@ -139,12 +163,26 @@ def main(argv: list[str] | None = None) -> int:
     text = format_report(report, args.strict)
     print(text, flush=True)
     (out / "report.txt").write_text(text)
-    (out / "report.json").write_text(json.dumps({**report.to_dict(args.strict), "args": {
-        k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}}, indent=2))
+    (out / "report.json").write_text(
+        json.dumps(
+            {
+                **report.to_dict(args.strict),
+                "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+            },
+            indent=2,
+        )
+    )
     # What was seen, for a second look (invented people only; no store contents).
-    (out / "seen.json").write_text(json.dumps({"started_at": data.started_at, "opens_at": data.opens_at,
-                                               "calls": [asdict(c) for c in data.calls],
-                                               "entries": [asdict(e) for e in data.entries]}))
+    (out / "seen.json").write_text(
+        json.dumps(
+            {
+                "started_at": data.started_at,
+                "opens_at": data.opens_at,
+                "calls": [asdict(c) for c in data.calls],
+                "entries": [asdict(e) for e in data.entries],
+            }
+        )
+    )
     plots = write_plots(data, out / "plots")
     print(f"rush: report and {len(plots)} plots in {out}", flush=True)
     return report.exit_code(args.strict)

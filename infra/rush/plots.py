@@ -28,10 +28,15 @@ def _opening(ax, data: RushData) -> None:
 
 def arrivals(ax, data: RushData, n: int) -> None:
     xs = range(n)
-    ax.step(xs, tl.per_second((e.sent_at for e in data.entries), data.started_at, n), where="post",
-            label="entered the room")
-    ax.step(xs, tl.per_second((e.let_in_at for e in data.entries if e.let_in_at), data.started_at, n),
-            where="post", label="let in (as the visitor learnt)")
+    ax.step(
+        xs, tl.per_second((e.sent_at for e in data.entries), data.started_at, n), where="post", label="entered the room"
+    )
+    ax.step(
+        xs,
+        tl.per_second((e.let_in_at for e in data.entries if e.let_in_at), data.started_at, n),
+        where="post",
+        label="let in (as the visitor learnt)",
+    )
     ax.set_title("Arrivals and admissions per second")
     ax.set_ylabel("per second")
 
@@ -43,8 +48,12 @@ def queue(ax, data: RushData, n: int) -> None:
 
 
 def bookings(ax, data: RushData, n: int) -> None:
-    ax.step(range(n), tl.per_second((b.created_at for b in data.bookings), data.started_at, n), where="post",
-            label="bookings")
+    ax.step(
+        range(n),
+        tl.per_second((b.created_at for b in data.bookings), data.started_at, n),
+        where="post",
+        label="bookings",
+    )
     ax.set_title("Bookings per second (both doses, as stored)")
     ax.set_ylabel("per second")
 
@@ -64,8 +73,13 @@ def errors(ax, data: RushData, n: int) -> None:
     ax.set_ylabel("per second")
 
 
-VIEWS: dict[str, Callable] = {"arrivals": arrivals, "queue": queue, "bookings": bookings, "latency": latency,
-                              "errors": errors}
+VIEWS: dict[str, Callable] = {
+    "arrivals": arrivals,
+    "queue": queue,
+    "bookings": bookings,
+    "latency": latency,
+    "errors": errors,
+}
 
 
 def _finish(ax, data: RushData) -> None:

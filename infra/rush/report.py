@@ -145,6 +145,7 @@ class Report:
 
 # --- statistics -------------------------------------------------------------------------------------
 
+
 def average_ranks(values: Sequence[float]) -> list[float]:
     """1-based ranks; tied values share the mean of their ranks."""
     order = sorted(range(len(values)), key=values.__getitem__)
@@ -198,6 +199,7 @@ def arrival_admission_rho(entries: Sequence[EntryObs]) -> float | None:
 
 
 # --- the report -------------------------------------------------------------------------------------
+
 
 def _examples(items, limit: int = 3) -> str:
     items = list(items)
@@ -253,30 +255,64 @@ def invariant_checks(data: RushData) -> list[Check]:
     extra = sum(max(0, mails_per_email[e] - decided_per_email[e]) for e in wrong_mail)
     # Mails carry no request id; where an address is short of mails by no more than its rejections,
     # the missing ones are counted as rejection mails (the usual cause: no rejection mail is sent).
-    missing_rejections = sum(min(rejected_per_email[e], max(0, decided_per_email[e] - mails_per_email[e]))
-                             for e in wrong_mail)
+    missing_rejections = sum(
+        min(rejected_per_email[e], max(0, decided_per_email[e] - mails_per_email[e])) for e in wrong_mail
+    )
 
-    unexpected = [c for c in data.calls
-                  if c.status == 0 or c.status >= 500
-                  or (c.status >= 400 and (c.status, c.code) not in EXPECTED_REFUSALS.get(c.kind, set()))]
+    unexpected = [
+        c
+        for c in data.calls
+        if c.status == 0
+        or c.status >= 500
+        or (c.status >= 400 and (c.status, c.code) not in EXPECTED_REFUSALS.get(c.kind, set()))
+    ]
     by_kind = Counter(f"{c.kind} {c.name} {c.status} {c.code or '-'}" for c in unexpected)
 
     return [
         Check("slots over capacity", not over, str(len(over)), True, _examples(over)),
-        Check("slot counters equal the active bookings holding them", not drift and not unknown_slots,
-              str(len(drift) + len(unknown_slots)), True, _examples(drift + unknown_slots)),
-        Check("half bookings (one dose of two)", not half and not dangling, str(len(half) + len(dangling)), True,
-              f"{len(half)} active booking(s) without a second dose, {len(dangling)} booked request(s) "
-              "without their booking" if half or dangling else ""),
+        Check(
+            "slot counters equal the active bookings holding them",
+            not drift and not unknown_slots,
+            str(len(drift) + len(unknown_slots)),
+            True,
+            _examples(drift + unknown_slots),
+        ),
+        Check(
+            "half bookings (one dose of two)",
+            not half and not dangling,
+            str(len(half) + len(dangling)),
+            True,
+            f"{len(half)} active booking(s) without a second dose, {len(dangling)} booked request(s) "
+            "without their booking"
+            if half or dangling
+            else "",
+        ),
         Check("people with two active bookings", not doubles, str(len(doubles)), True),
         Check("active bookings without their person lock", not unlocked, str(len(unlocked)), True),
-        Check("accepted requests never decided", not undecided and not lost, str(len(undecided) + len(lost)), True,
-              f"{len(undecided)} still queued, {len(lost)} unknown to the store" if undecided or lost else ""),
-        Check("one mail per decided request", not wrong_mail, f"{mails} mail(s) for {decided} decision(s)", True,
-              f"{missing} missing ({missing_rejections} of them for rejected requests), {extra} extra, "
-              f"over {len(wrong_mail)} address(es)" if wrong_mail else ""),
-        Check("requests refused with an error other than 429 (or a bot's admission_required)", not unexpected,
-              str(len(unexpected)), True, "; ".join(f"{k}: {n}" for k, n in by_kind.most_common(5))),
+        Check(
+            "accepted requests never decided",
+            not undecided and not lost,
+            str(len(undecided) + len(lost)),
+            True,
+            f"{len(undecided)} still queued, {len(lost)} unknown to the store" if undecided or lost else "",
+        ),
+        Check(
+            "one mail per decided request",
+            not wrong_mail,
+            f"{mails} mail(s) for {decided} decision(s)",
+            True,
+            f"{missing} missing ({missing_rejections} of them for rejected requests), {extra} extra, "
+            f"over {len(wrong_mail)} address(es)"
+            if wrong_mail
+            else "",
+        ),
+        Check(
+            "requests refused with an error other than 429 (or a bot's admission_required)",
+            not unexpected,
+            str(len(unexpected)),
+            True,
+            "; ".join(f"{k}: {n}" for k, n in by_kind.most_common(5)),
+        ),
     ]
 
 
@@ -284,47 +320,84 @@ def fairness_checks(data: RushData) -> tuple[list[Check], dict]:
     figures: dict = {}
     checks: list[Check] = []
     requests_by_id = {a.request_id: a for a in data.accepted}
-    active = [b for b in data.bookings if b.campaign_id == data.campaign_id and b.status == "active"
-              and b.request_id in requests_by_id]
+    active = [
+        b
+        for b in data.bookings
+        if b.campaign_id == data.campaign_id and b.status == "active" and b.request_id in requests_by_id
+    ]
     kinds = Counter(requests_by_id[b.request_id].kind for b in active)
     all_identities = sum(len(v) for v in data.identities.values())
     bot_identity_share = len(data.identities.get(BOT, ())) / all_identities if all_identities else 0.0
     bot_booking_share = kinds[BOT] / len(active) if active else 0.0
-    figures |= {"bookings": len(active), "bookings_by_kind": dict(kinds),
-                "identities_by_kind": {k: len(v) for k, v in data.identities.items()},
-                "bot_identity_share": round(bot_identity_share, 3), "bot_booking_share": round(bot_booking_share, 3)}
+    figures |= {
+        "bookings": len(active),
+        "bookings_by_kind": dict(kinds),
+        "identities_by_kind": {k: len(v) for k, v in data.identities.items()},
+        "bot_identity_share": round(bot_identity_share, 3),
+        "bot_booking_share": round(bot_booking_share, 3),
+    }
     # Bots book no more than their identities entitle them to (each admission books one person, and a bot
     # cannot queue faster than anyone else); more would mean they beat the room.
-    checks.append(Check("bots' share of bookings ≤ their share of identities",
-                        bot_booking_share <= bot_identity_share + 0.05,
-                        f"{bot_booking_share:.0%} of bookings, {bot_identity_share:.0%} of identities", False))
+    checks.append(
+        Check(
+            "bots' share of bookings ≤ their share of identities",
+            bot_booking_share <= bot_identity_share + 0.05,
+            f"{bot_booking_share:.0%} of bookings, {bot_identity_share:.0%} of identities",
+            False,
+        )
+    )
 
     if data.opens_at is None:
-        checks.append(Check("arrival order kept (no waiting room active)", False, "not measured", False,
-                            "the campaign had no active waiting room"))
+        checks.append(
+            Check(
+                "arrival order kept (no waiting room active)",
+                False,
+                "not measured",
+                False,
+                "the campaign had no active waiting room",
+            )
+        )
         return checks, figures
     # Each place in a lane's queue is one admission: two entries let in at the same instant share a place.
     shared: Counter = Counter((e.lane, e.admitted_at) for e in data.entries if e.admitted_at is not None)
     doubled = sum(n for n in shared.values() if n > 1)
-    checks.append(Check("each admission place given to one entry", doubled == 0,
-                        f"{doubled} entr(y/ies) sharing a place", False))
+    checks.append(
+        Check("each admission place given to one entry", doubled == 0, f"{doubled} entr(y/ies) sharing a place", False)
+    )
     pre, post = order_groups(data)
     rho_post, rho_pre = arrival_admission_rho(post), arrival_admission_rho(pre)
     band = draw_band(len(pre))
     waiting = sum(1 for e in data.entries if e.admitted_at is None)
     entries_by_kind = Counter(e.kind for e in data.entries)
-    figures |= {"entries_by_kind": dict(entries_by_kind),
-                "bot_entry_share": round(entries_by_kind[BOT] / len(data.entries), 3) if data.entries else 0.0}
-    figures |= {"entries": len(data.entries), "entries_never_admitted": waiting,
-                "admitted_after_opening": len(post), "admitted_pre_queue": len(pre),
-                "rho_after_opening": None if rho_post is None else round(rho_post, 4),
-                "rho_pre_queue": None if rho_pre is None else round(rho_pre, 4), "pre_queue_band": round(band, 3)}
-    checks.append(Check(f"arrival vs admission order after opening: rho ≥ {POST_OPENING_GOAL}",
-                        rho_post is not None and rho_post >= POST_OPENING_GOAL,
-                        "n/a" if rho_post is None else f"{rho_post:.3f} (n={len(post)})", False))
-    checks.append(Check("arrival vs admission order of pre-queue arrivals: rho near 0 (a fair draw)",
-                        rho_pre is not None and abs(rho_pre) <= band,
-                        "n/a" if rho_pre is None else f"{rho_pre:+.3f} (n={len(pre)}, |rho| ≤ {band:.2f})", False))
+    figures |= {
+        "entries_by_kind": dict(entries_by_kind),
+        "bot_entry_share": round(entries_by_kind[BOT] / len(data.entries), 3) if data.entries else 0.0,
+    }
+    figures |= {
+        "entries": len(data.entries),
+        "entries_never_admitted": waiting,
+        "admitted_after_opening": len(post),
+        "admitted_pre_queue": len(pre),
+        "rho_after_opening": None if rho_post is None else round(rho_post, 4),
+        "rho_pre_queue": None if rho_pre is None else round(rho_pre, 4),
+        "pre_queue_band": round(band, 3),
+    }
+    checks.append(
+        Check(
+            f"arrival vs admission order after opening: rho ≥ {POST_OPENING_GOAL}",
+            rho_post is not None and rho_post >= POST_OPENING_GOAL,
+            "n/a" if rho_post is None else f"{rho_post:.3f} (n={len(post)})",
+            False,
+        )
+    )
+    checks.append(
+        Check(
+            "arrival vs admission order of pre-queue arrivals: rho near 0 (a fair draw)",
+            rho_pre is not None and abs(rho_pre) <= band,
+            "n/a" if rho_pre is None else f"{rho_pre:+.3f} (n={len(pre)}, |rho| ≤ {band:.2f})",
+            False,
+        )
+    )
     return checks, figures
 
 
@@ -332,13 +405,22 @@ def build_report(data: RushData) -> Report:
     fairness, figures = fairness_checks(data)
     status = Counter(c.status for c in data.calls)
     decisions = Counter(data.requests[a.request_id].status for a in data.accepted if a.request_id in data.requests)
-    reasons = Counter(data.requests[a.request_id].reason for a in data.accepted
-                      if a.request_id in data.requests and data.requests[a.request_id].reason)
-    figures = {"campaign": data.campaign_id, "calls": len(data.calls),
-               "calls_by_status": {str(k): v for k, v in sorted(status.items())},
-               "accepted_requests": len(data.accepted), "decisions": dict(decisions),
-               "rejection_reasons": dict(reasons), **figures,
-               "latency_ms_p50_p95_p99": latency_summary(data.calls), "unexpected_samples": data.samples[:5]}
+    reasons = Counter(
+        data.requests[a.request_id].reason
+        for a in data.accepted
+        if a.request_id in data.requests and data.requests[a.request_id].reason
+    )
+    figures = {
+        "campaign": data.campaign_id,
+        "calls": len(data.calls),
+        "calls_by_status": {str(k): v for k, v in sorted(status.items())},
+        "accepted_requests": len(data.accepted),
+        "decisions": dict(decisions),
+        "rejection_reasons": dict(reasons),
+        **figures,
+        "latency_ms_p50_p95_p99": latency_summary(data.calls),
+        "unexpected_samples": data.samples[:5],
+    }
     return Report(invariant_checks(data) + fairness, figures)
 
 
@@ -356,8 +438,10 @@ def latency_summary(calls: Sequence[Call]) -> dict[str, list[int]]:
 
 def format_report(report: Report, strict: bool = False) -> str:
     lines = ["", "Rush report: invariants (a failure fails the run)"]
-    for section, invariant in (("", True), ("Fairness goals" + (" (strict: a miss fails the run)" if strict
-                                                                 else " (reported)"), False)):
+    for section, invariant in (
+        ("", True),
+        ("Fairness goals" + (" (strict: a miss fails the run)" if strict else " (reported)"), False),
+    ):
         if section:
             lines += ["", section]
         for c in (c for c in report.checks if c.invariant is invariant):

@@ -65,8 +65,18 @@ class Recorder:
     entries: dict[str, _Entry] = field(default_factory=dict)
     identities: dict[str, set[str]] = field(default_factory=lambda: {CITIZEN: set(), HOTLINE: set(), BOT: set()})
 
-    def on_request(self, request_type, name, response_time, response_length, response=None, context=None,
-                   exception=None, start_time=None, **_):
+    def on_request(
+        self,
+        request_type,
+        name,
+        response_time,
+        response_length,
+        response=None,
+        context=None,
+        exception=None,
+        start_time=None,
+        **_,
+    ):
         status = getattr(response, "status_code", 0) or 0
         code = ""
         if status >= 400:
@@ -82,8 +92,10 @@ class Recorder:
         self.calls.append(Call(start_time or time.time(), name, kind, status, code, response_time or 0.0))
 
     def entry_obs(self) -> list[EntryObs]:
-        return [EntryObs(i, e.kind, e.lane, e.sent_at, e.received_at, e.admitted_at, e.seen_admitted_at)
-                for i, e in self.entries.items()]
+        return [
+            EntryObs(i, e.kind, e.lane, e.sent_at, e.received_at, e.admitted_at, e.seen_admitted_at)
+            for i, e in self.entries.items()
+        ]
 
 
 _serial = itertools.count()
@@ -103,10 +115,14 @@ def new_identity(kind: str, rng: random.Random) -> dict:
     n = next(_serial)
     center = rng.choice(CENTERS)
     family = {CITIZEN: "Buerger", HOTLINE: "Anrufer", BOT: "Skript"}[kind] + _letters(n)
-    return {"given_name": rng.choice(GIVEN_NAMES), "family_name": family.capitalize(),
-            "birth_date": f"{rng.randint(1925, 1940)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-            "postal_code": rng.choice(sorted(center.postal_codes)),
-            "email": f"{kind}-{n}-{uuid.uuid4().hex[:6]}@example.org", "_center": center.id}
+    return {
+        "given_name": rng.choice(GIVEN_NAMES),
+        "family_name": family.capitalize(),
+        "birth_date": f"{rng.randint(1925, 1940)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        "postal_code": rng.choice(sorted(center.postal_codes)),
+        "email": f"{kind}-{n}-{uuid.uuid4().hex[:6]}@example.org",
+        "_center": center.id,
+    }
 
 
 def _epoch(iso: str | None) -> float | None:
@@ -152,13 +168,18 @@ class _RushUser(HttpUser):
     def browse(self, person: dict) -> list[dict]:
         """Centres, eligibility and the bookable pairs at the person's centre; [] if nothing is offered."""
         self._call("GET", f"/v1/centers?postal_code={person['postal_code']}", "centers")
-        self._call("POST", "/v1/eligibility", "eligibility",
-                   json={"birth_date": person["birth_date"], "postal_code": person["postal_code"]})
+        self._call(
+            "POST",
+            "/v1/eligibility",
+            "eligibility",
+            json={"birth_date": person["birth_date"], "postal_code": person["postal_code"]},
+        )
         return self.availability(person["_center"])
 
     def availability(self, center_id: str) -> list[dict]:
-        r = self._call("GET", f"/v1/centers/{center_id}/availability?campaign={self.cfg.campaign_id}&days=7",
-                       "availability")
+        r = self._call(
+            "GET", f"/v1/centers/{center_id}/availability?campaign={self.cfg.campaign_id}&days=7", "availability"
+        )
         if r.status_code != 200:
             return []
         return [s for day in r.json()["days"] for s in day["slots"]]
@@ -171,8 +192,9 @@ class _RushUser(HttpUser):
         body = r.json()
         received = time.time()
         admitted = _epoch(body.get("admitted_at"))
-        self.rec.entries[body["entry_id"]] = _Entry(self.kind, lane, sent, received, admitted,
-                                                    received if admitted else None)
+        self.rec.entries[body["entry_id"]] = _Entry(
+            self.kind, lane, sent, received, admitted, received if admitted else None
+        )
         return body["entry_id"]
 
     def poll_entry(self, entry_id: str) -> tuple[dict | None, float]:
@@ -198,8 +220,13 @@ class _RushUser(HttpUser):
 
     def submit(self, path: str, person: dict, slot_id: str, token: str | None) -> str | None:
         """Send a booking request, riding out 429s by Retry-After; its request id, or None if refused."""
-        body = {"campaign_id": self.cfg.campaign_id, "center_id": person["_center"], "slot_id": slot_id,
-                "language": "de", "person": {k: v for k, v in person.items() if not k.startswith("_")}}
+        body = {
+            "campaign_id": self.cfg.campaign_id,
+            "center_id": person["_center"],
+            "slot_id": slot_id,
+            "language": "de",
+            "person": {k: v for k, v in person.items() if not k.startswith("_")},
+        }
         headers = {"Idempotency-Key": uuid.uuid4().hex} | ({"Admission-Token": token} if token else {})
         self.rec.identities[self.kind].add(f"{person['given_name']}|{person['family_name']}|{person['birth_date']}")
         for _ in range(BOOK_ATTEMPTS):
@@ -310,8 +337,14 @@ class Bot(_RushUser):
         self.submit("/v1/booking-requests", person, picked["slot_id"], None)  # without admission
         if not self.cfg.room_active:
             return
-        pending = [e for e in (self.enter(f"/v1/campaigns/{self.cfg.campaign_id}/waiting-room/entries", "web")
-                               for _ in range(self.cfg.bot_entries)) if e]
+        pending = [
+            e
+            for e in (
+                self.enter(f"/v1/campaigns/{self.cfg.campaign_id}/waiting-room/entries", "web")
+                for _ in range(self.cfg.bot_entries)
+            )
+            if e
+        ]
         while pending and self._time_left() > 0:
             gevent.sleep(self.cfg.bot_poll_s)
             for entry_id in list(pending):
@@ -337,8 +370,16 @@ def arrival_times(n: int, opens_in: float, spike_s: float, pre_share: float) -> 
     return sorted(times)
 
 
-def run(api_url: str, cfg: RushConfig, users: int, agents: int, bots_share: float, spike_s: float,
-        pre_share: float, finish_s: float = 60.0) -> Recorder:
+def run(
+    api_url: str,
+    cfg: RushConfig,
+    users: int,
+    agents: int,
+    bots_share: float,
+    spike_s: float,
+    pre_share: float,
+    finish_s: float = 60.0,
+) -> Recorder:
     """Release `users` citizens and bots (and `agents` hotline agents at the start) on the arrival curve
     until cfg.ends_at; then let calls under way finish (up to finish_s) and stop. Returns what was seen."""
     recorder = Recorder()
@@ -346,7 +387,8 @@ def run(api_url: str, cfg: RushConfig, users: int, agents: int, bots_share: floa
     Citizen.weight, Bot.weight = max(users - bots, 0), bots
     HotlineAgent.fixed_count = agents
     classes: list[type[User]] = [
-        c for c, on in ((Citizen, users - bots > 0), (Bot, bots > 0), (HotlineAgent, agents > 0)) if on]
+        c for c, on in ((Citizen, users - bots > 0), (Bot, bots > 0), (HotlineAgent, agents > 0)) if on
+    ]
     env = Environment(user_classes=classes, host=api_url)
     # The users read the run's settings from their environment; locust's Environment declares no such fields.
     env.rush_config, env.rush_recorder = cfg, recorder  # type: ignore[attr-defined]

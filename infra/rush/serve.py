@@ -26,8 +26,11 @@ def main(argv: list[str]) -> None:
 
     with LocalStack(slot_capacity=capacity, booking_workers=workers) as stack:
         room = getattr(stack, "rush_room", None)  # None: this tree has no waiting room (infra/local/seed_rush.py)
-        info = {"api_url": stack.api_url, "aws_url": stack.aws_url,
-                "campaign_id": room.campaign_id if room else OPEN_CAMPAIGN_ID}
+        info = {
+            "api_url": stack.api_url,
+            "aws_url": stack.aws_url,
+            "campaign_id": room.campaign_id if room else OPEN_CAMPAIGN_ID,
+        }
         tmp = info_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(info))
         tmp.replace(info_path)

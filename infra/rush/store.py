@@ -62,20 +62,29 @@ def fill_from_store(data: RushData, items: list[dict]) -> None:
         elif pk.startswith(f"SLOTS#{campaign}#"):
             data.slots.append(SlotRow(campaign, pk.rsplit("#", 1)[1], sk, _n(item, "capacity"), _n(item, "booked")))
         elif pk.startswith("BOOKING#") and _s(item, "campaign_id") == campaign:
-            data.bookings.append(BookingRow(
-                code=pk.removeprefix("BOOKING#"), campaign_id=campaign, center_id=_required(item, "center_id"),
-                status=_required(item, "status"), first_slot_id=_required(item, "first_slot_id"),
-                second_slot_id=_s(item, "second_slot_id"),
-                person=person_of(_required(item, "given_name"), _required(item, "family_name"),
-                                 _required(item, "birth_date")),
-                email=_s(item, "email") or "", request_id=_required(item, "request_id"),
-                created_at=datetime.fromisoformat(_required(item, "created_at")).timestamp()))
+            data.bookings.append(
+                BookingRow(
+                    code=pk.removeprefix("BOOKING#"),
+                    campaign_id=campaign,
+                    center_id=_required(item, "center_id"),
+                    status=_required(item, "status"),
+                    first_slot_id=_required(item, "first_slot_id"),
+                    second_slot_id=_s(item, "second_slot_id"),
+                    person=person_of(
+                        _required(item, "given_name"), _required(item, "family_name"), _required(item, "birth_date")
+                    ),
+                    email=_s(item, "email") or "",
+                    request_id=_required(item, "request_id"),
+                    created_at=datetime.fromisoformat(_required(item, "created_at")).timestamp(),
+                )
+            )
         elif pk.startswith("PERSON#") and sk.startswith("SERIES#"):
             locks.append(LockRow(pk.removeprefix("PERSON#"), campaign, _required(item, "booking_code")))
         elif pk.startswith("REQUEST#") and sk == "REQUEST":
             request_id = pk.removeprefix("REQUEST#")
-            data.requests[request_id] = RequestRow(request_id, _required(item, "status"), _s(item, "booking_code"),
-                                                   _s(item, "reason"))
+            data.requests[request_id] = RequestRow(
+                request_id, _required(item, "status"), _s(item, "booking_code"), _s(item, "reason")
+            )
     codes = {b.code for b in data.bookings}
     data.locks.extend(lock for lock in locks if lock.booking_code in codes)
 
@@ -92,8 +101,9 @@ def queue_depth(aws_url: str) -> int:
     total = 0
     for queue in QUEUES:
         url = sqs.get_queue_url(QueueName=queue.name(STAGE))["QueueUrl"]
-        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
         total += int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
     return total
 

@@ -33,8 +33,9 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-def latency_percentiles(calls: Sequence[Call], t0: float, length: int,
-                        qs: Sequence[float] = (50, 95, 99)) -> dict[float, list[float | None]]:
+def latency_percentiles(
+    calls: Sequence[Call], t0: float, length: int, qs: Sequence[float] = (50, 95, 99)
+) -> dict[float, list[float | None]]:
     buckets: dict[int, list[float]] = defaultdict(list)
     for c in calls:
         if c.status:  # a call with no answer has no latency worth plotting; it shows as an error

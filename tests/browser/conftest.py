@@ -12,8 +12,15 @@ import pytest
 from tests.browser.support import Api
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 HERE = Path(__file__).parent
 
 
@@ -23,8 +30,9 @@ def pytest_collection_modifyitems(config, items):
             continue
         item.add_marker(pytest.mark.browser)
         if not CHROMIUM.exists():
-            item.add_marker(pytest.mark.skip(
-                reason="/usr/bin/chromium is missing: install Debian's chromium (`make browser-deps`)"))
+            item.add_marker(
+                pytest.mark.skip(reason="/usr/bin/chromium is missing: install Debian's chromium (`make browser-deps`)")
+            )
 
 
 @pytest.fixture(scope="session")
@@ -55,10 +63,18 @@ def open_site(browser, site_url):
     Every page fails its test on an uncaught script error."""
     contexts, errors = [], []
 
-    def _open(path: str = "/", *, locale: str = "de-DE", width: int = 414, height: int = 900, scale: float = 1,
-              timezone: str = "Europe/Berlin"):
-        context = browser.new_context(locale=locale, viewport={"width": width, "height": height},
-                                      device_scale_factor=scale, timezone_id=timezone)
+    def _open(
+        path: str = "/",
+        *,
+        locale: str = "de-DE",
+        width: int = 414,
+        height: int = 900,
+        scale: float = 1,
+        timezone: str = "Europe/Berlin",
+    ):
+        context = browser.new_context(
+            locale=locale, viewport={"width": width, "height": height}, device_scale_factor=scale, timezone_id=timezone
+        )
         context.set_default_timeout(15000)
         contexts.append(context)
         page = context.new_page()

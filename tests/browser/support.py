@@ -20,8 +20,11 @@ from playwright.sync_api import Page, expect
 ROOT = Path(__file__).resolve().parents[2]
 # `make screenshots` refreshes the pictures in docs/; a plain test run still takes them, but elsewhere, so that
 # running the tests leaves the work tree as it was.
-SCREENSHOTS = (ROOT / "docs" / "screenshots" if os.environ.get("VAXSLOT_SCREENSHOTS") == "docs"
-               else Path(tempfile.gettempdir()) / "vaxslot-screenshots")
+SCREENSHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("VAXSLOT_SCREENSHOTS") == "docs"
+    else Path(tempfile.gettempdir()) / "vaxslot-screenshots"
+)
 CAMPAIGN = "80plus-comirnaty"
 
 _axe = Axe()
@@ -44,11 +47,17 @@ class Person:
         return str(int(d)), str(int(m)), y
 
     def body(self) -> dict:
-        return {"given_name": self.given_name, "family_name": self.family_name, "birth_date": self.birth_date,
-                "postal_code": self.postal_code, "email": self.email}
+        return {
+            "given_name": self.given_name,
+            "family_name": self.family_name,
+            "birth_date": self.birth_date,
+            "postal_code": self.postal_code,
+            "email": self.email,
+        }
 
 
 # ---------- checks ----------
+
 
 def assert_accessible(page: Page, state: str) -> None:
     """axe-core (WCAG 2.x A/AA and best practices) finds nothing on the page as it is now."""
@@ -75,9 +84,11 @@ def assert_no_horizontal_scroll(page: Page, state: str) -> None:
         too_wide = page.evaluate(
             """() => [...document.querySelectorAll('body *')]
                 .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
-                .map((el) => el.outerHTML.slice(0, 100))""")
-        raise AssertionError(f"horizontal scroll on '{state}': content {widths[0]}px > viewport {widths[1]}px; "
-                             f"too wide: {too_wide[:5]}")
+                .map((el) => el.outerHTML.slice(0, 100))"""
+        )
+        raise AssertionError(
+            f"horizontal scroll on '{state}': content {widths[0]}px > viewport {widths[1]}px; too wide: {too_wide[:5]}"
+        )
 
 
 def assert_targets_large_enough(page: Page, state: str, minimum: float = 44) -> None:
@@ -103,12 +114,16 @@ def assert_focus_visible(page: Page) -> None:
                    return { outline: s.outlineStyle, width: parseFloat(s.outlineWidth), shadow: s.boxShadow,
                             bg: s.backgroundColor, tag: document.activeElement.outerHTML.slice(0, 80) }; }"""
     )
-    visible = ((style["outline"] != "none" and style["width"] >= 2 and "transparent" not in style["outline"])
-               or style["shadow"] not in ("none", "") or style["bg"] == "rgb(255, 221, 0)")
+    visible = (
+        (style["outline"] != "none" and style["width"] >= 2 and "transparent" not in style["outline"])
+        or style["shadow"] not in ("none", "")
+        or style["bg"] == "rgb(255, 221, 0)"
+    )
     assert visible, f"no visible focus on {style['tag']}: {style}"
 
 
 # ---------- filling in the site's forms ----------
+
 
 def check_eligibility(page: Page, person: Person, *, check_button: str = "Prüfen") -> None:
     day, month, year = person.birth_parts
@@ -137,6 +152,7 @@ def fill_details(page: Page, person: Person) -> None:
 
 # ---------- keyboard ----------
 
+
 def tab_to(page: Page, *, text: str | None = None, css: str | None = None, max_tabs: int = 60) -> None:
     """Press Tab until the focused element has this text (or matches css); its focus must be visible."""
     for _ in range(max_tabs):
@@ -155,6 +171,7 @@ def tab_to(page: Page, *, text: str | None = None, css: str | None = None, max_t
 
 # ---------- the API, for setting the scene ----------
 
+
 class Api:
     def __init__(self, base_url: str):
         self.base_url = base_url
@@ -171,10 +188,20 @@ class Api:
         return self.get(f"/v1/centers/{center}/availability", campaign=CAMPAIGN, days=28, **{"from": today})["days"]
 
     def request_booking(self, person: Person, slot_id: str, center: str = "dortmund") -> dict:
-        body = {"campaign_id": CAMPAIGN, "center_id": center, "slot_id": slot_id, "flexible": False,
-                "language": "de", "person": person.body()}
-        response = self.http.post(self.base_url + "/v1/booking-requests", json=body,
-                                  headers={"Idempotency-Key": str(uuid.uuid4())}, timeout=30)
+        body = {
+            "campaign_id": CAMPAIGN,
+            "center_id": center,
+            "slot_id": slot_id,
+            "flexible": False,
+            "language": "de",
+            "person": person.body(),
+        }
+        response = self.http.post(
+            self.base_url + "/v1/booking-requests",
+            json=body,
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+            timeout=30,
+        )
         assert response.status_code == 202, response.text
         return response.json()
 

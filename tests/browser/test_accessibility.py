@@ -55,8 +55,11 @@ def test_the_whole_booking_works_with_the_keyboard_alone_and_focus_is_always_vis
     keys.press("Space")
     expect(heading(page)).to_have_text("Ihre Angaben")
 
-    for css, value in (("#given-name", person.given_name), ("#family-name", person.family_name),
-                       ("#email", person.email)):
+    for css, value in (
+        ("#given-name", person.given_name),
+        ("#family-name", person.family_name),
+        ("#email", person.email),
+    ):
         tab_to(page, css=css)
         keys.type(value)
     tab_to(page, css="#flexible")
@@ -97,7 +100,8 @@ def walk_to_the_details_form(page: Page, person: Person, state_check) -> None:
 
 
 def test_at_320_pixels_wide_nothing_scrolls_sideways_and_every_target_is_at_least_44_pixels(
-        open_site, booking_api: Api):
+    open_site, booking_api: Api
+):
     page = open_site("/", width=320, height=640)
 
     def fits(state: str) -> None:
@@ -125,6 +129,7 @@ def test_at_320_pixels_wide_nothing_scrolls_sideways_and_every_target_is_at_leas
 def test_at_200_percent_zoom_and_with_200_percent_text_the_pages_still_fit(open_site):
     # A 1280 x 800 window at 200 % browser zoom lays out like a 640 x 400 viewport with 2 device pixels per px.
     page = open_site("/", width=640, height=400, scale=2)
+
     def fits(state: str) -> None:
         assert_no_horizontal_scroll(page, f"{state} at 200 % zoom")
         assert_targets_large_enough(page, f"{state} at 200 % zoom")
@@ -136,8 +141,11 @@ def test_at_200_percent_zoom_and_with_200_percent_text_the_pages_still_fit(open_
     # Set through the CSSOM: the site's CSP (style-src 'self') blocks an injected <style>, as it should.
     page.evaluate("() => document.documentElement.style.setProperty('font-size', '200%', 'important')")
 
-    walk_to_the_details_form(page, Person("Dora", "Gross", "1933-04-04"),
-                             lambda state: assert_no_horizontal_scroll(page, f"{state} with 200 % text"))
+    walk_to_the_details_form(
+        page,
+        Person("Dora", "Gross", "1933-04-04"),
+        lambda state: assert_no_horizontal_scroll(page, f"{state} with 200 % text"),
+    )
 
 
 def test_body_text_is_at_least_18_pixels_and_the_start_page_uses_no_cookies(open_site):
@@ -145,7 +153,8 @@ def test_body_text_is_at_least_18_pixels_and_the_start_page_uses_no_cookies(open
     sizes = page.evaluate(
         """() => [...document.querySelectorAll('main p, main li, main label, main button, main a, main input, main dd')]
               .filter((el) => el.offsetParent !== null && el.textContent.trim())
-              .map((el) => parseFloat(getComputedStyle(el).fontSize))""")
+              .map((el) => parseFloat(getComputedStyle(el).fontSize))"""
+    )
     assert min(sizes) >= 18, sizes
     assert page.evaluate("document.cookie") == ""
     assert page.context.cookies() == []
@@ -156,8 +165,12 @@ def test_the_easy_read_page_explains_the_process_in_short_sentences(open_site):
     page.get_by_role("link", name=re.compile("Leichter Sprache")).click()
     expect(heading(page)).to_contain_text("Leichter Sprache")
     expect(page.locator("main")).to_contain_text("0800 116 117 02")
-    sentences = [s for p in page.locator("main .easy-read p, main .easy-read li").all_inner_texts()
-                 for s in re.split(r"(?<=[.?!:])\s+", p) if s]
+    sentences = [
+        s
+        for p in page.locator("main .easy-read p, main .easy-read li").all_inner_texts()
+        for s in re.split(r"(?<=[.?!:])\s+", p)
+        if s
+    ]
     longest = max(len(s.split()) for s in sentences)
     assert longest <= 16, f"a sentence of {longest} words is too long for easy-read"
     check(page, "easy-read page", "easy-read")
@@ -178,8 +191,10 @@ def test_the_first_load_of_the_start_page_transfers_at_most_150_kb(browser, site
         expect(page.locator(".campaign").first).to_be_visible()
         total = sum(transferred.values())
         with capsys.disabled():
-            print(f"\nstart page first load: {total / 1024:.1f} KB transferred in {len(transferred)} requests "
-                  f"(limit {MAX_FIRST_LOAD_BYTES // 1024} KB)")
+            print(
+                f"\nstart page first load: {total / 1024:.1f} KB transferred in {len(transferred)} requests "
+                f"(limit {MAX_FIRST_LOAD_BYTES // 1024} KB)"
+            )
             for request_id, size in sorted(transferred.items(), key=lambda item: -item[1]):
                 print(f"  {size / 1024:6.1f} KB  {urls.get(request_id, '?').replace(site_url, '')}")
         assert total <= MAX_FIRST_LOAD_BYTES, f"{total} bytes"

@@ -41,7 +41,8 @@ class HeldPolls:
 
 
 def test_an_over_80_books_both_doses_in_german_and_gets_a_code_the_centre_and_a_calendar_entry(
-        open_site, booking_api: Api):
+    open_site, booking_api: Api
+):
     person = Person("Erika", "Mustermann", "1940-05-01")
     page = open_site("/", timezone="America/New_York")  # a relative abroad still sees the times in Berlin
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
@@ -145,7 +146,8 @@ def test_an_over_80_books_both_doses_in_german_and_gets_a_code_the_centre_and_a_
 
 
 def test_an_english_speaking_browser_gets_the_site_in_english_and_can_book_and_switch_to_german(
-        open_site, booking_api: Api):
+    open_site, booking_api: Api
+):
     person = Person("Walter", "Example", "1935-11-20", postal_code="50667")
     page = open_site("/", locale="en-GB")
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -181,7 +183,8 @@ def test_an_english_speaking_browser_gets_the_site_in_english_and_can_book_and_s
 
 
 def test_a_slot_taken_between_viewing_and_booking_offers_alternatives_and_one_click_books_one(
-        open_site, booking_api: Api):
+    open_site, booking_api: Api
+):
     person = Person("Gertrud", "Beispiel", "1938-02-14")
     page = open_site("/#/book")
     check_eligibility(page, person)
@@ -190,8 +193,10 @@ def test_a_slot_taken_between_viewing_and_booking_offers_alternatives_and_one_cl
 
     # Meanwhile other people book every remaining place of that slot (through the API and the queue).
     slot = booking_api.days()[2]["slots"][-1]
-    requests = [booking_api.request_booking(Person("Platz", f"Halter{n}", f"1930-01-{n + 1:02d}"), slot["slot_id"])
-                for n in range(slot["remaining"])]
+    requests = [
+        booking_api.request_booking(Person("Platz", f"Halter{n}", f"1930-01-{n + 1:02d}"), slot["slot_id"])
+        for n in range(slot["remaining"])
+    ]
     for accepted in requests:
         assert booking_api.wait_for_outcome(accepted["request_id"])["status"] == "booked"
 

@@ -22,7 +22,8 @@ def remaining(api: Api, date: str, slot_id: str) -> int:
 
 
 def test_a_citizen_looks_up_the_booking_by_code_and_birth_date_and_cancels_after_confirming(
-        open_site, booking_api: Api):
+    open_site, booking_api: Api
+):
     person = Person("Heinrich", "Probe", "1936-09-09")
     day = booking_api.days()[1]
     slot = day["slots"][0]

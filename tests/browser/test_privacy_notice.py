@@ -22,8 +22,17 @@ def test_every_page_links_the_privacy_notice_which_says_who_what_why_how_long_an
     page.locator("footer").get_by_role("link", name="Datenschutz").click()
     expect(heading(page)).to_have_text("Datenschutz: Was wir speichern und warum")
     main = page.locator("main")
-    for said in ("Wer ist verantwortlich?", "Geburtsdatum", "Art. 9 DSGVO", "90 Tage nach Ihrem letzten Termin",
-                 "keine Cookies", "Art. 15 DSGVO", "Art. 17 DSGVO", "Beschwerde", "0800 116 117 02"):
+    for said in (
+        "Wer ist verantwortlich?",
+        "Geburtsdatum",
+        "Art. 9 DSGVO",
+        "90 Tage nach Ihrem letzten Termin",
+        "keine Cookies",
+        "Art. 15 DSGVO",
+        "Art. 17 DSGVO",
+        "Beschwerde",
+        "0800 116 117 02",
+    ):
         expect(main).to_contain_text(said)
     assert_no_horizontal_scroll(page, "privacy notice")
     assert_targets_large_enough(page, "privacy notice")
@@ -35,8 +44,12 @@ def test_the_privacy_notice_in_leichte_sprache_uses_short_sentences(open_site):
     page.get_by_role("link", name=re.compile("Leichter Sprache")).click()
     expect(heading(page)).to_contain_text("Leichter Sprache")
     expect(page.locator("main")).to_contain_text("90 Tage")
-    sentences = [s for p in page.locator("main .easy-read p, main .easy-read li").all_inner_texts()
-                 for s in re.split(r"(?<=[.?!:])\s+", p) if s]
+    sentences = [
+        s
+        for p in page.locator("main .easy-read p, main .easy-read li").all_inner_texts()
+        for s in re.split(r"(?<=[.?!:])\s+", p)
+        if s
+    ]
     longest = max(len(s.split()) for s in sentences)
     assert longest <= 16, f"a sentence of {longest} words is too long for easy-read"
     check(page, "privacy notice in Leichte Sprache", "privacy-easy-read")

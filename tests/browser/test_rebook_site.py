@@ -11,8 +11,9 @@ from tests.browser.support import Api, Person, check
 from tests.browser.test_manage_booking import look_up, remaining
 
 
-def test_a_citizen_rebooks_from_the_look_up_page_and_a_pair_taken_meanwhile_changes_nothing(open_site,
-                                                                                            booking_api: Api):
+def test_a_citizen_rebooks_from_the_look_up_page_and_a_pair_taken_meanwhile_changes_nothing(
+    open_site, booking_api: Api
+):
     person = Person("Rita", "Umbuch", "1937-03-03")
     days = booking_api.days()
     old_day, old_slot = days[1], days[1]["slots"][0]

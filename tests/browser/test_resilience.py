@@ -12,14 +12,26 @@ from playwright.sync_api import Route, expect
 
 from tests.browser.support import Api, Person, check, check_eligibility, choose_slot, fill_details
 
-CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Retry-After",
-        "Content-Type": "application/json"}
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Retry-After",
+    "Content-Type": "application/json",
+}
 
 
 def overloaded(route: Route, status: int, retry_after: int) -> None:
-    route.fulfill(status=status, headers={**CORS, "Retry-After": str(retry_after)},
-                  body=json.dumps({"error": {"code": "service_unavailable" if status == 503 else "too_many_requests",
-                                             "message": "Bitte später noch einmal versuchen."}}))
+    route.fulfill(
+        status=status,
+        headers={**CORS, "Retry-After": str(retry_after)},
+        body=json.dumps(
+            {
+                "error": {
+                    "code": "service_unavailable" if status == 503 else "too_many_requests",
+                    "message": "Bitte später noch einmal versuchen.",
+                }
+            }
+        ),
+    )
 
 
 def test_a_503_with_retry_after_shows_an_error_page_that_counts_down_and_retries_by_itself(browser, site_url):
@@ -67,7 +79,8 @@ def test_a_lost_connection_shows_an_error_page_and_try_again_now_continues_where
 
 
 def test_a_429_on_submit_is_retried_after_retry_after_with_the_same_idempotency_key_and_books_once(
-        open_site, booking_api: Api):
+    open_site, booking_api: Api
+):
     person = Person("Otto", "Geduld", "1934-04-04")
     page = open_site("/#/book")
     check_eligibility(page, person)

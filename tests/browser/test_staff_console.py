@@ -100,8 +100,17 @@ def test_an_agent_books_a_caller_without_email_from_the_keyboard_and_prints_the_
     letter = page.locator("#letter")
     expect(letter).to_be_visible()
     expect(page.locator("#console")).to_be_hidden()
-    for text in (code, "1. Impfung", "2. Impfung", "Rheinlanddamm 200, 44139 Dortmund", "Bitte bringen Sie mit",
-                 "Personalausweis", "Hauptstraße 7", "44141 Dortmund", "0800 116 117 02"):
+    for text in (
+        code,
+        "1. Impfung",
+        "2. Impfung",
+        "Rheinlanddamm 200, 44139 Dortmund",
+        "Bitte bringen Sie mit",
+        "Personalausweis",
+        "Hauptstraße 7",
+        "44141 Dortmund",
+        "0800 116 117 02",
+    ):
         expect(letter).to_contain_text(text)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "staff-print.png"), full_page=True)

@@ -18,7 +18,8 @@ BORN_ON = date(1938, 3, 3)
 def choose_dortmund_in(page, campaign_id: str) -> None:
     # A person of this cohort may also book the ordinary 80+ campaign: choose the centre of this campaign.
     page.locator(f"section[aria-labelledby='campaign-{campaign_id}']").get_by_role(
-        "button", name=re.compile("Dortmund")).click()
+        "button", name=re.compile("Dortmund")
+    ).click()
 
 
 def test_a_visitor_waits_keeps_the_place_on_reload_is_let_in_and_books(stack, open_site):
@@ -28,8 +29,16 @@ def test_a_visitor_waits_keeps_the_place_on_reload_is_let_in_and_books(stack, op
 
     bootstrap.waiting_room_service()  # binds the room's models to the stack's table
     campaign_id = f"rush-browser-{uuid.uuid4().hex[:6]}"
-    seed_rush(stack.catalog, DynamoRoomStore(), date.today(), None, opens_in_s=25,
-              admitted_per_minute=600, campaign_id=campaign_id, born_on=BORN_ON)
+    seed_rush(
+        stack.catalog,
+        DynamoRoomStore(),
+        date.today(),
+        None,
+        opens_in_s=25,
+        admitted_per_minute=600,
+        campaign_id=campaign_id,
+        born_on=BORN_ON,
+    )
     person = Person("Wilma", f"Warte{uuid.uuid4().hex[:4]}", BORN_ON.isoformat())
 
     page = open_site("/#/book")
@@ -45,7 +54,8 @@ def test_a_visitor_waits_keeps_the_place_on_reload_is_let_in_and_books(stack, op
     page.wait_for_selector("html[data-ready]")
     assert page.url == address  # the same place, not a new entry
     expect(page.locator("#waiting-position")).to_have_text(
-        "Sie sind an der Reihe. Sie können jetzt einen Termin buchen.", timeout=60000)
+        "Sie sind an der Reihe. Sie können jetzt einen Termin buchen.", timeout=60000
+    )
     check(page, "waiting room, admitted")
 
     page.get_by_role("link", name="Weiter zur Buchung").click()  # after the reload: the check comes again

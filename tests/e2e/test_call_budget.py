@@ -34,8 +34,9 @@ def test_a_booking_end_to_end_stays_within_its_budget_of_aws_calls(stack):
     stack.wait_for_idle_queues(timeout_s=120)  # polls SQS from this thread: not counted as the app's
     calls = stack.calls.snapshot() - before
 
-    statuses = [requests.get(f"{stack.api_url}/v1/booking-requests/{i}", timeout=30).json()["status"]
-                for i in request_ids]
+    statuses = [
+        requests.get(f"{stack.api_url}/v1/booking-requests/{i}", timeout=30).json()["status"] for i in request_ids
+    ]
     assert statuses == ["booked"] * BOOKINGS  # all the way through, so every call of a booking was made
     per_booking = stack.calls.app_calls(calls) / BOOKINGS
     by_operation = dict(stack.calls.by_operation(calls).most_common())

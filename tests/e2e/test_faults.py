@@ -296,8 +296,11 @@ def test_a_transaction_that_keeps_conflicting_is_retried_a_bounded_number_of_tim
     campaign_id, first_id, _ = new_campaign(stack, 2, 2)
     # Only the worker's transactions (accepting a request is a transaction too: its claim and the request).
     injector = faults(
-        share=1.0, services=frozenset({"dynamodb"}), kinds={"conflict": 1},
-        operations=frozenset({"TransactWriteItems"}), roles=("pump",),
+        share=1.0,
+        services=frozenset({"dynamodb"}),
+        kinds={"conflict": 1},
+        operations=frozenset({"TransactWriteItems"}),
+        roles=("pump",),
     )
     request_id = http.call(
         "post", "/v1/booking-requests", json=request_body(campaign_id, first_id, f"Busy{uuid.uuid4().hex[:6]}")

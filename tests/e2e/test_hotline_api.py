@@ -21,8 +21,12 @@ TODAY = datetime.now(UTC).date().isoformat()
 
 NEW_ROUTES = [
     ("get", "/v1/staff/bookings/AAAA-BBBB-CC?birth_date=1940-05-01", HOTLINE, (CENTER_STAFF, OPS)),
-    ("get", "/v1/staff/bookings?given_name=Erna&family_name=M&birth_date=1940-05-01&postal_code=44141", HOTLINE,
-     (CENTER_STAFF, OPS)),
+    (
+        "get",
+        "/v1/staff/bookings?given_name=Erna&family_name=M&birth_date=1940-05-01&postal_code=44141",
+        HOTLINE,
+        (CENTER_STAFF, OPS),
+    ),
     ("post", "/v1/staff/bookings/AAAA-BBBB-CC/cancel", HOTLINE, (CENTER_STAFF, OPS)),
     ("get", f"/v1/staff/audit?from={TODAY}&to={TODAY}", ADMIN, (CENTER_STAFF, OPS, HOTLINE)),
     ("post", "/v1/staff/booking-requests", HOTLINE, (CENTER_STAFF,)),
@@ -30,8 +34,7 @@ NEW_ROUTES = [
 
 
 @pytest.mark.parametrize("method, path, allowed, refused", NEW_ROUTES)
-def test_every_new_staff_route_answers_401_without_token_and_403_for_a_wrong_role(api, method, path, allowed,
-                                                                                 refused):
+def test_every_new_staff_route_answers_401_without_token_and_403_for_a_wrong_role(api, method, path, allowed, refused):
     without = api.request(method, path, json={})
     assert without.status_code == 401 and without.json()["error"]["code"] == "unauthorized"
     for headers in refused:
@@ -44,8 +47,9 @@ def caller_body(api, family_name: str, center: str = "dortmund", postal_code: st
     body = request_body("80plus-comirnaty", days[0]["slots"][0]["slot_id"], family_name)
     body.update(center_id=center, flexible=True)
     del body["person"]["email"]
-    body["person"].update(postal_code=postal_code, phone="0231 1234567",
-                          postal_address=f"Hauptstraße 1\n{postal_code} Dortmund")
+    body["person"].update(
+        postal_code=postal_code, phone="0231 1234567", postal_address=f"Hauptstraße 1\n{postal_code} Dortmund"
+    )
     return body
 
 
@@ -82,11 +86,17 @@ def test_an_agent_books_a_caller_without_email_no_mail_is_sent_and_the_web_refus
     web = wait_decided(stack.api_url, api.post("/v1/booking-requests", json=on_the_web).json()["request_id"])
     assert (web["status"], web["reason"]) == ("rejected", "already_booked")
 
-    found = api.get("/v1/staff/bookings", headers=HOTLINE, params={
-        "given_name": "ERIKA", "family_name": family, "birth_date": BIRTH_DATE, "postal_code": "44141"}).json()
+    found = api.get(
+        "/v1/staff/bookings",
+        headers=HOTLINE,
+        params={"given_name": "ERIKA", "family_name": family, "birth_date": BIRTH_DATE, "postal_code": "44141"},
+    ).json()
     assert [b["code"] for b in found["bookings"]] == [code]
-    elsewhere = api.get("/v1/staff/bookings", headers=HOTLINE, params={
-        "given_name": "Erika", "family_name": family, "birth_date": BIRTH_DATE, "postal_code": "44139"}).json()
+    elsewhere = api.get(
+        "/v1/staff/bookings",
+        headers=HOTLINE,
+        params={"given_name": "Erika", "family_name": family, "birth_date": BIRTH_DATE, "postal_code": "44139"},
+    ).json()
     assert elsewhere["bookings"] == []
 
     cancelled = api.post(f"/v1/staff/bookings/{code}/cancel", headers=HOTLINE)
@@ -101,16 +111,26 @@ def test_an_agent_books_a_caller_without_email_no_mail_is_sent_and_the_web_refus
 
 def test_ops_actions_are_audited_and_the_audit_pages(api):
     campaign_id = f"audit-{uuid.uuid4().hex[:6]}"
-    cohort = {"name": "Audit", "vaccine": "comirnaty", "doses": 1, "regions": ["nordrhein"], "center_ids": ["koeln"],
-              "opens_at": (datetime.now(LOCAL_TZ) + timedelta(days=30)).isoformat()}
+    cohort = {
+        "name": "Audit",
+        "vaccine": "comirnaty",
+        "doses": 1,
+        "regions": ["nordrhein"],
+        "center_ids": ["koeln"],
+        "opens_at": (datetime.now(LOCAL_TZ) + timedelta(days=30)).isoformat(),
+    }
     ops = {"Authorization": local_staff_token(f"olga-{campaign_id}", "ops")}
     assert api.put(f"/v1/staff/campaigns/{campaign_id}", json=cohort, headers=ops).status_code == 200
     assert api.put(f"/v1/staff/campaigns/{campaign_id}", json=cohort, headers=ops).status_code == 200
     start = datetime.now(LOCAL_TZ).replace(microsecond=0) + timedelta(days=3)
-    released = api.post(f"/v1/staff/campaigns/{campaign_id}/contingents", headers={**ops, "Idempotency-Key": "k1"},
-                        json={"center_id": "koeln", "slots": [
-                            {"start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat(),
-                             "capacity": 4}]})
+    released = api.post(
+        f"/v1/staff/campaigns/{campaign_id}/contingents",
+        headers={**ops, "Idempotency-Key": "k1"},
+        json={
+            "center_id": "koeln",
+            "slots": [{"start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat(), "capacity": 4}],
+        },
+    )
     assert released.status_code == 201
     query = {"from": TODAY, "to": TODAY, "actor": f"olga-{campaign_id}", "limit": 2}
     first = api.get("/v1/staff/audit", headers=ADMIN, params=query).json()

@@ -52,6 +52,7 @@ def assert_too_many(response, max_retry_after_s: int) -> None:
 
 # --- attempts per booking code (contract §5) ---------------------------------------------------------
 
+
 def test_the_eleventh_wrong_birth_date_for_a_code_is_refused_and_so_is_the_right_one(stack, api):
     code = book(stack, api)
     within_one_window(3600, 30)
@@ -78,6 +79,7 @@ def test_an_unknown_code_is_refused_after_ten_attempts_like_a_known_one(api):
 
 
 # --- per person ------------------------------------------------------------------------------------
+
 
 def test_the_eleventh_booking_request_of_one_person_in_an_hour_is_refused_and_not_queued(stack, api):
     campaign_id, first_id, _ = new_campaign(stack, 5, 5)
@@ -127,6 +129,7 @@ def test_loopback_requests_without_x_forwarded_for_are_not_limited(api):
 
 # --- contact verification -----------------------------------------------------------------------------
 
+
 def code_mail_to(stack, recipient: str, timeout_s: float = 60.0) -> str:
     """The one-time code from the verification mail moto's SES accepted for `recipient`."""
     deadline = time.monotonic() + timeout_s
@@ -147,8 +150,11 @@ def code_mail_to(stack, recipient: str, timeout_s: float = 60.0) -> str:
 
 def test_a_campaign_with_email_verification_books_only_with_the_code_sent_to_that_address(stack, api):
     campaign_id = f"verified-{uuid.uuid4().hex[:6]}"
-    opened = api.put(f"/v1/staff/campaigns/{campaign_id}", headers=OPS, json={
-        **cohort(datetime.now(LOCAL_TZ) - timedelta(minutes=1)), "verification": "email"})
+    opened = api.put(
+        f"/v1/staff/campaigns/{campaign_id}",
+        headers=OPS,
+        json={**cohort(datetime.now(LOCAL_TZ) - timedelta(minutes=1)), "verification": "email"},
+    )
     assert opened.status_code == 200 and opened.json()["verification"] == "email"
     released = api.post(f"/v1/staff/campaigns/{campaign_id}/contingents", json=contingent(5), headers=ops_once())
     assert released.status_code == 201
@@ -172,8 +178,11 @@ def test_a_campaign_with_email_verification_books_only_with_the_code_sent_to_tha
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     refused = api.post("/v1/booking-requests", json={**body, "verification": {"id": verification_id, "code": wrong}})
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "verification_failed"
-    other = {**body, "person": {**body["person"], "email": f"other-{family.lower()}@example.org"},
-             "verification": {"id": verification_id, "code": code}}
+    other = {
+        **body,
+        "person": {**body["person"], "email": f"other-{family.lower()}@example.org"},
+        "verification": {"id": verification_id, "code": code},
+    }
     assert api.post("/v1/booking-requests", json=other).json()["error"]["code"] == "verification_failed"
 
     accepted = api.post("/v1/booking-requests", json={**body, "verification": {"id": verification_id, "code": code}})
@@ -181,8 +190,10 @@ def test_a_campaign_with_email_verification_books_only_with_the_code_sent_to_tha
     assert wait_decided(stack.api_url, accepted.json()["request_id"])["status"] == "booked"
 
     # A hotline agent has the caller on the phone: no code needed there.
-    caller = {**body, "person": {**body["person"], "family_name": f"Anruf{family}",
-                                 "email": f"anruf-{family.lower()}@example.org"}}
+    caller = {
+        **body,
+        "person": {**body["person"], "family_name": f"Anruf{family}", "email": f"anruf-{family.lower()}@example.org"},
+    }
     assert api.post("/v1/staff/booking-requests", json=caller, headers=HOTLINE).status_code == 202
 
 
@@ -193,10 +204,17 @@ def test_no_code_is_sent_for_a_campaign_without_verification(api):
 
 def test_codes_to_one_address_are_limited_per_hour(stack, api):
     campaign_id = f"verified-{uuid.uuid4().hex[:6]}"
-    assert api.put(f"/v1/staff/campaigns/{campaign_id}", headers=OPS, json={
-        **cohort(datetime.now(LOCAL_TZ) - timedelta(minutes=1)), "verification": "email"}).status_code == 200
+    assert (
+        api.put(
+            f"/v1/staff/campaigns/{campaign_id}",
+            headers=OPS,
+            json={**cohort(datetime.now(LOCAL_TZ) - timedelta(minutes=1)), "verification": "email"},
+        ).status_code
+        == 200
+    )
     within_one_window(3600, 20)
     address = f"flood-{uuid.uuid4().hex[:6]}@example.org"
-    statuses = [api.post("/v1/verifications", json={"campaign_id": campaign_id, "email": address}).status_code
-                for _ in range(4)]
+    statuses = [
+        api.post("/v1/verifications", json={"campaign_id": campaign_id, "email": address}).status_code for _ in range(4)
+    ]
     assert statuses == [201, 201, 201, 429]

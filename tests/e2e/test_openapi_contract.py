@@ -52,12 +52,15 @@ def _deref(pointer: str) -> tuple[str, dict]:
 
 
 def _validate(schema_pointer: str, instance) -> None:
-    validator = Draft202012Validator({"$ref": f"{SPEC_URI}#{schema_pointer}"}, registry=REGISTRY,
-                                     format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = Draft202012Validator(
+        {"$ref": f"{SPEC_URI}#{schema_pointer}"}, registry=REGISTRY, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
     problems = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
-    assert not problems, f"does not match {schema_pointer}:\n" + "\n".join(
-        f"  at {'/'.join(map(str, p.absolute_path)) or '(root)'}: {p.message}" for p in problems
-    ) + f"\nbody: {instance!r}"[:2000]
+    assert not problems, (
+        f"does not match {schema_pointer}:\n"
+        + "\n".join(f"  at {'/'.join(map(str, p.absolute_path)) or '(root)'}: {p.message}" for p in problems)
+        + f"\nbody: {instance!r}"[:2000]
+    )
 
 
 def assert_matches_spec(method: str, path_template: str, response):
@@ -109,9 +112,15 @@ def assert_error(method: str, path_template: str, response, status: int, code: s
 
 
 def person(**changes) -> dict:
-    return {"given_name": "Spec", "family_name": f"Contract-{uuid.uuid4().hex[:12]}", "birth_date": BIRTH_DATE,
-            "postal_code": POSTAL_CODE, "email": "spec.contract@example.org", "phone": "+49 231 1234567",
-            **changes}
+    return {
+        "given_name": "Spec",
+        "family_name": f"Contract-{uuid.uuid4().hex[:12]}",
+        "birth_date": BIRTH_DATE,
+        "postal_code": POSTAL_CODE,
+        "email": "spec.contract@example.org",
+        "phone": "+49 231 1234567",
+        **changes,
+    }
 
 
 def availability(api, days: int = 28, **params) -> dict:
@@ -124,8 +133,15 @@ def bookable_slots(api) -> list[dict]:
 
 
 def booking_body(slot_id: str, **changes) -> dict:
-    return {"campaign_id": CAMPAIGN, "center_id": CENTER, "slot_id": slot_id, "flexible": False, "language": "en",
-            "person": person(), **changes}
+    return {
+        "campaign_id": CAMPAIGN,
+        "center_id": CENTER,
+        "slot_id": slot_id,
+        "flexible": False,
+        "language": "en",
+        "person": person(),
+        **changes,
+    }
 
 
 def poll_until_decided(api, request_id: str, timeout_s: float = 30.0) -> dict:
@@ -147,11 +163,24 @@ def test_the_spec_is_a_valid_openapi_document():
     from openapi_spec_validator import validate
 
     validate(SPEC)
-    for name in ("Center", "Campaign", "Eligibility", "Availability", "SlotPair", "BookingRequest", "RequestState",
-                 "Booking", "Error"):
+    for name in (
+        "Center",
+        "Campaign",
+        "Eligibility",
+        "Availability",
+        "SlotPair",
+        "BookingRequest",
+        "RequestState",
+        "Booking",
+        "Error",
+    ):
         assert name in SPEC["components"]["schemas"], name
     assert set(SPEC["components"]["schemas"]["Error"]["properties"]["error"]["properties"]) >= {
-        "code", "message", "field", "details"}
+        "code",
+        "message",
+        "field",
+        "details",
+    }
 
 
 def test_the_helper_rejects_undocumented_statuses_and_bodies_that_do_not_match():
@@ -169,8 +198,11 @@ def test_the_helper_rejects_undocumented_statuses_and_bodies_that_do_not_match()
     with pytest.raises(AssertionError, match="does not match"):
         assert_matches_spec("GET", "/v1/centers", Fake(200, {"centers": [{"id": "dortmund"}]}))
     with pytest.raises(AssertionError, match="does not match"):
-        assert_matches_spec("GET", "/v1/centers", Fake(400, {"error": {"code": "invalid_request", "message": "m",
-                                                                       "field": "postal_code", "details": []}}))
+        assert_matches_spec(
+            "GET",
+            "/v1/centers",
+            Fake(400, {"error": {"code": "invalid_request", "message": "m", "field": "postal_code", "details": []}}),
+        )
     with pytest.raises(AssertionError, match="required header Retry-After"):
         assert_matches_spec("GET", "/v1/centers", Fake(503, {"error": {"code": "service_unavailable", "message": "m"}}))
 
@@ -222,9 +254,14 @@ def test_centres_are_listed_all_or_by_postal_code_and_a_bad_postal_code_is_inval
     nobody = assert_matches_spec("GET", "/v1/centers", api.get("/v1/centers", params={"postal_code": "10115"}))
     assert nobody["centers"] == []
     for bad in ("4414", "441411", "abcde"):
-        error = assert_error("GET", "/v1/centers", api.get("/v1/centers", params={"postal_code": bad},
-                                                           headers={"Accept-Language": "en"}),
-                             400, "invalid_postal_code", "postal_code")
+        error = assert_error(
+            "GET",
+            "/v1/centers",
+            api.get("/v1/centers", params={"postal_code": bad}, headers={"Accept-Language": "en"}),
+            400,
+            "invalid_postal_code",
+            "postal_code",
+        )
         assert error["message"] == "Please enter a postal code of 5 digits."
 
 
@@ -251,22 +288,47 @@ def test_eligibility_answers_eligible_or_a_documented_reason(api):
 
 def test_eligibility_rejects_bad_bodies_as_invalid_request_naming_the_field(api):
     path = "/v1/eligibility"
-    error = assert_error("POST", path, api.post(path, json={"postal_code": POSTAL_CODE}), 400, "invalid_request",
-                         "birth_date")
+    error = assert_error(
+        "POST", path, api.post(path, json={"postal_code": POSTAL_CODE}), 400, "invalid_request", "birth_date"
+    )
     assert error["details"][0]["code"] == "missing"
-    error = assert_error("POST", path, api.post(path, json={"birth_date": "1940-13-01", "postal_code": POSTAL_CODE}),
-                         400, "invalid_request", "birth_date")
+    error = assert_error(
+        "POST",
+        path,
+        api.post(path, json={"birth_date": "1940-13-01", "postal_code": POSTAL_CODE}),
+        400,
+        "invalid_request",
+        "birth_date",
+    )
     assert error["details"][0]["code"] == "invalid_date"
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
-    error = assert_error("POST", path, api.post(path, json={"birth_date": tomorrow, "postal_code": POSTAL_CODE}),
-                         400, "invalid_request", "birth_date")
+    error = assert_error(
+        "POST",
+        path,
+        api.post(path, json={"birth_date": tomorrow, "postal_code": POSTAL_CODE}),
+        400,
+        "invalid_request",
+        "birth_date",
+    )
     assert error["details"][0]["code"] == "invalid_birth_date"
-    error = assert_error("POST", path, api.post(path, json={"birth_date": BIRTH_DATE, "postal_code": "441"}),
-                         400, "invalid_request", "postal_code")
+    error = assert_error(
+        "POST",
+        path,
+        api.post(path, json={"birth_date": BIRTH_DATE, "postal_code": "441"}),
+        400,
+        "invalid_request",
+        "postal_code",
+    )
     assert error["details"][0]["code"] == "invalid_postal_code"
     for raw in ("{not json", "[1, 2]", ""):
-        error = assert_error("POST", path, api.post(path, data=raw, headers={"Content-Type": "application/json"}),
-                             400, "invalid_request", "body")
+        error = assert_error(
+            "POST",
+            path,
+            api.post(path, data=raw, headers={"Content-Type": "application/json"}),
+            400,
+            "invalid_request",
+            "body",
+        )
         assert error["details"][0]["code"] == "invalid_json"
 
 
@@ -287,12 +349,15 @@ def test_availability_rejects_bad_queries_and_unknown_ids_as_documented(api):
     url = f"/v1/centers/{CENTER}/availability"
     assert_error("GET", path, api.get(url), 400, "invalid_request", "campaign")
     for days in ("0", "29", "many"):
-        assert_error("GET", path, api.get(url, params={"campaign": CAMPAIGN, "days": days}), 400, "invalid_request",
-                     "days")
-    assert_error("GET", path, api.get(url, params={"campaign": CAMPAIGN, "from": "tomorrow"}), 400,
-                 "invalid_request", "from")
-    assert_error("GET", path, api.get("/v1/centers/atlantis/availability", params={"campaign": CAMPAIGN}), 404,
-                 "unknown_center")
+        assert_error(
+            "GET", path, api.get(url, params={"campaign": CAMPAIGN, "days": days}), 400, "invalid_request", "days"
+        )
+    assert_error(
+        "GET", path, api.get(url, params={"campaign": CAMPAIGN, "from": "tomorrow"}), 400, "invalid_request", "from"
+    )
+    assert_error(
+        "GET", path, api.get("/v1/centers/atlantis/availability", params={"campaign": CAMPAIGN}), 404, "unknown_center"
+    )
     assert_error("GET", path, api.get(url, params={"campaign": "no-such-campaign"}), 404, "unknown_campaign")
 
 
@@ -306,27 +371,47 @@ def test_a_booking_request_with_bad_input_is_refused_with_a_documented_error(api
     def post(body, **kwargs):
         return api.post(path, json=body, **kwargs)
 
-    error = assert_error("POST", path, post(booking_body(slot, person=person(email="not-an-address"))), 400,
-                         "invalid_request", "person.email")
+    error = assert_error(
+        "POST",
+        path,
+        post(booking_body(slot, person=person(email="not-an-address"))),
+        400,
+        "invalid_request",
+        "person.email",
+    )
     assert error["details"][0]["code"] == "invalid_email"
-    error = assert_error("POST", path, post(booking_body(slot, language="fr"), headers={"Accept-Language": "en"}),
-                         400, "invalid_request", "language")
+    error = assert_error(
+        "POST",
+        path,
+        post(booking_body(slot, language="fr"), headers={"Accept-Language": "en"}),
+        400,
+        "invalid_request",
+        "language",
+    )
     assert error["details"][0]["message"] == "Language must be de or en."
     body = booking_body(slot)
     del body["person"]["given_name"]
     assert_error("POST", path, post(body), 400, "invalid_request", "person.given_name")
     error = assert_error("POST", path, post(booking_body("19990101T0900")), 400, "invalid_request", "slot_id")
     assert error["details"][0]["code"] == "unknown_slot"
-    error = assert_error("POST", path, post(booking_body(slot, person=person(birth_date="1990-05-01"))), 403,
-                         "not_eligible")
+    error = assert_error(
+        "POST", path, post(booking_body(slot, person=person(birth_date="1990-05-01"))), 403, "not_eligible"
+    )
     assert error["reason"] == "not_yet_eligible"
-    unknown_campaign = assert_error("POST", path, post(booking_body(slot, campaign_id="no-such-campaign")), 400,
-                                    "invalid_request")
+    unknown_campaign = assert_error(
+        "POST", path, post(booking_body(slot, campaign_id="no-such-campaign")), 400, "invalid_request"
+    )
     assert (unknown_campaign["field"], unknown_campaign["details"][0]["code"]) == ("campaign_id", "unknown_campaign")
     unknown_center = assert_error("POST", path, post(booking_body(slot, center_id="atlantis")), 400, "invalid_request")
     assert (unknown_center["field"], unknown_center["details"][0]["code"]) == ("center_id", "unknown_center")
-    assert_error("POST", path, api.post(path, data="{", headers={"Content-Type": "application/json"}), 400,
-                 "invalid_request", "body")
+    assert_error(
+        "POST",
+        path,
+        api.post(path, data="{", headers={"Content-Type": "application/json"}),
+        400,
+        "invalid_request",
+        "body",
+    )
 
 
 def test_the_same_idempotency_key_or_the_same_body_answers_the_same_request_and_a_reused_key_is_409(api, stack):
@@ -343,8 +428,13 @@ def test_the_same_idempotency_key_or_the_same_body_answers_the_same_request_and_
     again = assert_matches_spec("POST", path, repeated)
     assert repeated.status_code == 202, again
     assert again["request_id"] == accepted["request_id"]
-    assert_error("POST", path, api.post(path, json={**body, "flexible": True}, headers={"Idempotency-Key": key}),
-                 409, "idempotency_key_reused")
+    assert_error(
+        "POST",
+        path,
+        api.post(path, json={**body, "flexible": True}, headers={"Idempotency-Key": key}),
+        409,
+        "idempotency_key_reused",
+    )
     assert poll_until_decided(api, accepted["request_id"])["status"] == "booked"
     stack.wait_for_idle_queues()
 
@@ -389,8 +479,13 @@ def test_a_second_request_of_a_person_who_already_booked_is_rejected_as_already_
 
 
 def test_an_unknown_booking_request_is_unknown_request(api):
-    assert_error("GET", "/v1/booking-requests/{request_id}", api.get(f"/v1/booking-requests/{uuid.uuid4().hex}"),
-                 404, "unknown_request")
+    assert_error(
+        "GET",
+        "/v1/booking-requests/{request_id}",
+        api.get(f"/v1/booking-requests/{uuid.uuid4().hex}"),
+        404,
+        "unknown_request",
+    )
 
 
 # --- bookings ----------------------------------------------------------------------------------------
@@ -409,8 +504,14 @@ def test_cancelling_an_unknown_code_is_unknown_booking_and_a_bad_body_is_invalid
     url = "/v1/bookings/ABCD-EFGH-JK/cancel"
     assert_error("POST", path, api.post(url, json={"birth_date": BIRTH_DATE}), 404, "unknown_booking")
     assert_error("POST", path, api.post(url, json={}), 400, "invalid_request", "birth_date")
-    assert_error("POST", path, api.post(url, data="nope", headers={"Content-Type": "application/json"}), 400,
-                 "invalid_request", "body")
+    assert_error(
+        "POST",
+        path,
+        api.post(url, data="nope", headers={"Content-Type": "application/json"}),
+        400,
+        "invalid_request",
+        "body",
+    )
 
 
 def test_a_booking_goes_from_eligibility_to_cancellation_with_every_answer_as_documented(api, stack):
@@ -437,12 +538,19 @@ def test_a_booking_goes_from_eligibility_to_cancellation_with_every_answer_as_do
     assert looked_up.status_code == 200
     assert (booking["status"], booking["first"], booking["second"]) == ("active", booked["first"], booked["second"])
     assert booking["person"] == {"given_name": "Spec", "family_name": body["person"]["family_name"]}
-    compact = assert_matches_spec("GET", "/v1/bookings/{code}",
-                                  api.get(f"/v1/bookings/{code.replace('-', '').lower()}",
-                                          params={"birth_date": BIRTH_DATE}))
+    compact = assert_matches_spec(
+        "GET",
+        "/v1/bookings/{code}",
+        api.get(f"/v1/bookings/{code.replace('-', '').lower()}", params={"birth_date": BIRTH_DATE}),
+    )
     assert compact["code"] == code
-    assert_error("GET", "/v1/bookings/{code}", api.get(f"/v1/bookings/{code}", params={"birth_date": "1940-05-02"}),
-                 404, "unknown_booking")
+    assert_error(
+        "GET",
+        "/v1/bookings/{code}",
+        api.get(f"/v1/bookings/{code}", params={"birth_date": "1940-05-02"}),
+        404,
+        "unknown_booking",
+    )
 
     calendar = api.get(f"/v1/bookings/{code}/calendar.ics", params={"birth_date": BIRTH_DATE})
     ics = assert_matches_spec("GET", "/v1/bookings/{code}/calendar.ics", calendar)
@@ -450,8 +558,13 @@ def test_a_booking_goes_from_eligibility_to_cancellation_with_every_answer_as_do
     assert ics.count("BEGIN:VEVENT") == 2 and code in ics
 
     cancel_path = "/v1/bookings/{code}/cancel"
-    assert_error("POST", cancel_path, api.post(f"/v1/bookings/{code}/cancel", json={"birth_date": "1940-05-02"}),
-                 404, "unknown_booking")
+    assert_error(
+        "POST",
+        cancel_path,
+        api.post(f"/v1/bookings/{code}/cancel", json={"birth_date": "1940-05-02"}),
+        404,
+        "unknown_booking",
+    )
     cancelled = api.post(f"/v1/bookings/{code}/cancel", json={"birth_date": BIRTH_DATE})
     assert assert_matches_spec("POST", cancel_path, cancelled) == {"code": code, "status": "cancelled"}
     assert cancelled.status_code == 200
@@ -462,8 +575,9 @@ def test_a_booking_goes_from_eligibility_to_cancellation_with_every_answer_as_do
     assert again.status_code == 200
     assert {s["slot_id"]: s["remaining"] for s in bookable_slots(api)}[slot["slot_id"]] == remaining_after
 
-    after = assert_matches_spec("GET", "/v1/bookings/{code}",
-                                api.get(f"/v1/bookings/{code}", params={"birth_date": BIRTH_DATE}))
+    after = assert_matches_spec(
+        "GET", "/v1/bookings/{code}", api.get(f"/v1/bookings/{code}", params={"birth_date": BIRTH_DATE})
+    )
     assert after["status"] == "cancelled"
     stack.wait_for_idle_queues()
 
@@ -497,15 +611,31 @@ def test_a_rebook_moves_the_booking_and_every_answer_is_as_documented(api, stack
     again = api.post(url, json={"birth_date": BIRTH_DATE, "slot_id": target["slot_id"]})
     assert assert_matches_spec("POST", REBOOK, again) == body, "rebooking to the pair one holds changes nothing"
 
-    assert_error("POST", REBOOK, api.post(url, json={"birth_date": "1940-05-02", "slot_id": target["slot_id"]}),
-                 404, "unknown_booking")
+    assert_error(
+        "POST",
+        REBOOK,
+        api.post(url, json={"birth_date": "1940-05-02", "slot_id": target["slot_id"]}),
+        404,
+        "unknown_booking",
+    )
     assert_error("POST", REBOOK, api.post(url, json={"birth_date": BIRTH_DATE}), 400, "invalid_request", "slot_id")
-    error = assert_error("POST", REBOOK, api.post(url, json={"birth_date": BIRTH_DATE, "slot_id": "20990101T0900"}),
-                         400, "invalid_request", "slot_id")
+    error = assert_error(
+        "POST",
+        REBOOK,
+        api.post(url, json={"birth_date": BIRTH_DATE, "slot_id": "20990101T0900"}),
+        400,
+        "invalid_request",
+        "slot_id",
+    )
     assert error["details"][0]["code"] == "unknown_slot"
     api.post(f"/v1/bookings/{code}/cancel", json={"birth_date": BIRTH_DATE})
-    assert_error("POST", REBOOK, api.post(url, json={"birth_date": BIRTH_DATE, "slot_id": slots[-7]["slot_id"]}),
-                 409, "booking_cancelled")
+    assert_error(
+        "POST",
+        REBOOK,
+        api.post(url, json={"birth_date": BIRTH_DATE, "slot_id": slots[-7]["slot_id"]}),
+        409,
+        "booking_cancelled",
+    )
     stack.wait_for_idle_queues()
 
 
@@ -517,17 +647,27 @@ def test_a_rebook_to_a_full_slot_is_409_slot_taken_with_alternatives_beside_the_
     put = api.put(STAFF_CAMPAIGN.format(campaign_id=campaign_id), json=cohort, headers=OPS)
     assert assert_matches_spec("PUT", STAFF_CAMPAIGN, put)["series"] == cohort["series"]
     day = datetime.combine(date.today() + timedelta(days=2), clock(9, 15), LOCAL_TZ)
-    release = {"center_id": CENTER, "slots": [
-        {"start": s.isoformat(), "end": (s + timedelta(minutes=15)).isoformat(), "capacity": c}
-        for s, c in ((day, 1), (day + timedelta(hours=1), 1), (day + timedelta(days=21), 2))]}
-    a, b, _ = assert_matches_spec("POST", STAFF_CONTINGENT, api.post(
-        STAFF_CONTINGENT.format(campaign_id=campaign_id), json=release, headers=ops_once()))["slots"]
+    release = {
+        "center_id": CENTER,
+        "slots": [
+            {"start": s.isoformat(), "end": (s + timedelta(minutes=15)).isoformat(), "capacity": c}
+            for s, c in ((day, 1), (day + timedelta(hours=1), 1), (day + timedelta(days=21), 2))
+        ],
+    }
+    a, b, _ = assert_matches_spec(
+        "POST",
+        STAFF_CONTINGENT,
+        api.post(STAFF_CONTINGENT.format(campaign_id=campaign_id), json=release, headers=ops_once()),
+    )["slots"]
     born = "1925-06-01"
     book(api, a, campaign_id=campaign_id, person=person(birth_date=born))
     berta = book(api, b, campaign_id=campaign_id, person=person(birth_date=born))
 
-    refused = api.post(REBOOK.format(code=berta["code"]), json={"birth_date": born, "slot_id": a["slot_id"]},
-                       headers={"Accept-Language": "en"})
+    refused = api.post(
+        REBOOK.format(code=berta["code"]),
+        json={"birth_date": born, "slot_id": a["slot_id"]},
+        headers={"Accept-Language": "en"},
+    )
     body = assert_matches_spec("POST", REBOOK, refused)
     assert refused.status_code == 409 and body["error"]["code"] == "slot_taken"
     assert [p["slot_id"] for p in body["alternatives"]] == [b["slot_id"]]  # her own slot counts as free for her
@@ -539,9 +679,14 @@ def test_a_rebook_to_a_full_slot_is_409_slot_taken_with_alternatives_beside_the_
 def test_a_booking_at_a_centre_outside_the_catchment_is_refused_naming_the_centre(api):
     koeln = api.get("/v1/centers/koeln/availability", params={"campaign": CAMPAIGN, "days": 7}).json()
     slot_id = koeln["days"][0]["slots"][0]["slot_id"]
-    error = assert_error("POST", "/v1/booking-requests",
-                         api.post("/v1/booking-requests", json=booking_body(slot_id, center_id="koeln")),
-                         400, "invalid_request", "center_id")
+    error = assert_error(
+        "POST",
+        "/v1/booking-requests",
+        api.post("/v1/booking-requests", json=booking_body(slot_id, center_id="koeln")),
+        400,
+        "invalid_request",
+        "center_id",
+    )
     assert error["details"][0]["code"] == "outside_catchment"
 
 
@@ -558,16 +703,29 @@ STAFF_BOOKING = "/v1/staff/booking-requests"
 def cohort_body(**changes) -> dict:
     """A cohort nobody else in the tests is born in, opening far ahead: it changes no other test's answer."""
     opens_at = datetime.combine(date.today() + timedelta(days=120), clock(8), LOCAL_TZ)
-    return {"name": "Spec Jahrgang 1925", "vaccine": "comirnaty", "doses": 2, "interval_days": {"min": 21, "max": 42},
-            "regions": ["westfalen-lippe"], "center_ids": [CENTER], "opens_at": opens_at.isoformat(),
-            "born_on_or_after": "1925-01-01", "born_on_or_before": "1925-12-31", **changes}
+    return {
+        "name": "Spec Jahrgang 1925",
+        "vaccine": "comirnaty",
+        "doses": 2,
+        "interval_days": {"min": 21, "max": 42},
+        "regions": ["westfalen-lippe"],
+        "center_ids": [CENTER],
+        "opens_at": opens_at.isoformat(),
+        "born_on_or_after": "1925-01-01",
+        "born_on_or_before": "1925-12-31",
+        **changes,
+    }
 
 
 def contingent_body(first_day: int = 30, capacity: int = 3, center_id: str = CENTER) -> dict:
     start = datetime.combine(date.today() + timedelta(days=first_day), clock(9, 15), LOCAL_TZ)
-    return {"center_id": center_id, "slots": [
-        {"start": s.isoformat(), "end": (s + timedelta(minutes=15)).isoformat(), "capacity": capacity}
-        for s in (start, start + timedelta(days=28))]}
+    return {
+        "center_id": center_id,
+        "slots": [
+            {"start": s.isoformat(), "end": (s + timedelta(minutes=15)).isoformat(), "capacity": capacity}
+            for s in (start, start + timedelta(days=28))
+        ],
+    }
 
 
 def ops_once() -> dict:
@@ -583,26 +741,45 @@ def new_campaign(api) -> str:
     return campaign_id
 
 
-@pytest.mark.parametrize("method, path, url, body", [
-    ("PUT", STAFF_CAMPAIGN, "/v1/staff/campaigns/spec-x", cohort_body()),
-    ("POST", STAFF_CONTINGENT, f"/v1/staff/campaigns/{CAMPAIGN}/contingents", contingent_body()),
-    ("POST", STAFF_BOOKING, STAFF_BOOKING, {}),
-    ("POST", STAFF_REBOOK, "/v1/staff/bookings/ABCD-EFGH-JK/rebook", {}),
-])
+@pytest.mark.parametrize(
+    "method, path, url, body",
+    [
+        ("PUT", STAFF_CAMPAIGN, "/v1/staff/campaigns/spec-x", cohort_body()),
+        ("POST", STAFF_CONTINGENT, f"/v1/staff/campaigns/{CAMPAIGN}/contingents", contingent_body()),
+        ("POST", STAFF_BOOKING, STAFF_BOOKING, {}),
+        ("POST", STAFF_REBOOK, "/v1/staff/bookings/ABCD-EFGH-JK/rebook", {}),
+    ],
+)
 def test_a_staff_route_without_a_token_is_unauthorized(api, method, path, url, body):
-    error = assert_error(method, path, api.request(method, url, json=body, headers={"Accept-Language": "en"}),
-                         401, "unauthorized")
+    error = assert_error(
+        method, path, api.request(method, url, json=body, headers={"Accept-Language": "en"}), 401, "unauthorized"
+    )
     assert error["message"] == "Sign-in required."
 
 
 def test_a_staff_member_outside_the_required_group_is_forbidden(api):
-    assert_error("PUT", STAFF_CAMPAIGN, api.put("/v1/staff/campaigns/spec-x", json=cohort_body(), headers=HOTLINE),
-                 403, "forbidden")
-    assert_error("POST", STAFF_CONTINGENT, api.post(f"/v1/staff/campaigns/{CAMPAIGN}/contingents",
-                                                    json=contingent_body(), headers=HOTLINE), 403, "forbidden")
+    assert_error(
+        "PUT",
+        STAFF_CAMPAIGN,
+        api.put("/v1/staff/campaigns/spec-x", json=cohort_body(), headers=HOTLINE),
+        403,
+        "forbidden",
+    )
+    assert_error(
+        "POST",
+        STAFF_CONTINGENT,
+        api.post(f"/v1/staff/campaigns/{CAMPAIGN}/contingents", json=contingent_body(), headers=HOTLINE),
+        403,
+        "forbidden",
+    )
     assert_error("POST", STAFF_BOOKING, api.post(STAFF_BOOKING, json={}, headers=NO_GROUP), 403, "forbidden")
-    assert_error("POST", STAFF_REBOOK, api.post("/v1/staff/bookings/ABCD-EFGH-JK/rebook", json={}, headers=NO_GROUP),
-                 403, "forbidden")
+    assert_error(
+        "POST",
+        STAFF_REBOOK,
+        api.post("/v1/staff/bookings/ABCD-EFGH-JK/rebook", json={}, headers=NO_GROUP),
+        403,
+        "forbidden",
+    )
 
 
 def test_ops_put_a_campaign_and_get_it_back_as_in_the_campaign_list(api):
@@ -612,7 +789,10 @@ def test_ops_put_a_campaign_and_get_it_back_as_in_the_campaign_list(api):
     campaign = assert_matches_spec("PUT", STAFF_CAMPAIGN, response)
     assert response.status_code == 200 and "status" not in campaign
     assert (campaign["id"], campaign["interval_days"], campaign["eligibility"]["born_on_or_after"]) == (
-        campaign_id, {"min": 21, "max": 42}, "1925-01-01")
+        campaign_id,
+        {"min": 21, "max": 42},
+        "1925-01-01",
+    )
     again = api.put(url, json=cohort_body(), headers=OPS)
     assert assert_matches_spec("PUT", STAFF_CAMPAIGN, again) == campaign, "putting the same campaign is idempotent"
     single = api.put(url, json=cohort_body(doses=1), headers=OPS)
@@ -621,16 +801,34 @@ def test_ops_put_a_campaign_and_get_it_back_as_in_the_campaign_list(api):
 
 def test_a_bad_campaign_is_invalid_request_naming_the_field(api):
     url = f"/v1/staff/campaigns/spec-{uuid.uuid4().hex[:12]}"
-    error = assert_error("PUT", STAFF_CAMPAIGN, api.put(url, json=cohort_body(center_ids=["atlantis"]), headers=OPS),
-                         400, "invalid_request", "center_ids")
+    error = assert_error(
+        "PUT",
+        STAFF_CAMPAIGN,
+        api.put(url, json=cohort_body(center_ids=["atlantis"]), headers=OPS),
+        400,
+        "invalid_request",
+        "center_ids",
+    )
     assert error["details"][0]["code"] == "unknown_center"
     no_offset = cohort_body(opens_at="2030-01-01T08:00:00")
     assert_error("PUT", STAFF_CAMPAIGN, api.put(url, json=no_offset, headers=OPS), 400, "invalid_request", "opens_at")
-    error = assert_error("PUT", STAFF_CAMPAIGN, api.put(url, json=cohort_body(regions=[]), headers=OPS), 400,
-                         "invalid_request", "regions")
+    error = assert_error(
+        "PUT",
+        STAFF_CAMPAIGN,
+        api.put(url, json=cohort_body(regions=[]), headers=OPS),
+        400,
+        "invalid_request",
+        "regions",
+    )
     assert error["details"][0]["code"] == "out_of_range"
-    assert_error("PUT", STAFF_CAMPAIGN, api.put(f"/v1/staff/campaigns/{'x' * 65}", json=cohort_body(), headers=OPS),
-                 400, "invalid_request", "campaign_id")
+    assert_error(
+        "PUT",
+        STAFF_CAMPAIGN,
+        api.put(f"/v1/staff/campaigns/{'x' * 65}", json=cohort_body(), headers=OPS),
+        400,
+        "invalid_request",
+        "campaign_id",
+    )
 
 
 def test_ops_release_a_contingent_and_get_every_slot_back_with_its_total_capacity(api):
@@ -641,8 +839,9 @@ def test_ops_release_a_contingent_and_get_every_slot_back_with_its_total_capacit
     assert response.status_code == 201
     assert (released["campaign_id"], released["center_id"]) == (campaign_id, CENTER)
     assert [(s["capacity"], s["booked"], s["remaining"]) for s in released["slots"]] == [(3, 0, 3), (3, 0, 3)]
-    more = assert_matches_spec("POST", STAFF_CONTINGENT,
-                               api.post(url, json=contingent_body(capacity=5), headers=ops_once()))
+    more = assert_matches_spec(
+        "POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(capacity=5), headers=ops_once())
+    )
     assert [s["slot_id"] for s in more["slots"]] == [s["slot_id"] for s in released["slots"]]
     assert [s["capacity"] for s in more["slots"]] == [8, 8], "a second release adds its capacity"
 
@@ -654,10 +853,21 @@ def test_a_contingent_retried_with_its_idempotency_key_is_released_once(api):
     first = assert_matches_spec("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(capacity=3), headers=once))
     again = assert_matches_spec("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(capacity=3), headers=once))
     assert again == first and [s["capacity"] for s in again["slots"]] == [3, 3]
-    assert_error("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(capacity=4), headers=once), 409,
-                 "idempotency_key_reused")
-    assert_error("POST", STAFF_CONTINGENT, api.post(url, json=contingent_body(), headers=OPS), 400,
-                 "invalid_request", "Idempotency-Key")
+    assert_error(
+        "POST",
+        STAFF_CONTINGENT,
+        api.post(url, json=contingent_body(capacity=4), headers=once),
+        409,
+        "idempotency_key_reused",
+    )
+    assert_error(
+        "POST",
+        STAFF_CONTINGENT,
+        api.post(url, json=contingent_body(), headers=OPS),
+        400,
+        "invalid_request",
+        "Idempotency-Key",
+    )
 
 
 def test_a_bad_contingent_is_refused_as_documented(api):
@@ -665,25 +875,58 @@ def test_a_bad_contingent_is_refused_as_documented(api):
     url = STAFF_CONTINGENT.format(campaign_id=campaign_id)
     bad = contingent_body()
     bad["slots"][1]["capacity"] = 0
-    error = assert_error("POST", STAFF_CONTINGENT, api.post(url, json=bad, headers=ops_once()), 400, "invalid_request",
-                         "slots.1.capacity")
+    error = assert_error(
+        "POST",
+        STAFF_CONTINGENT,
+        api.post(url, json=bad, headers=ops_once()),
+        400,
+        "invalid_request",
+        "slots.1.capacity",
+    )
     assert error["details"][0]["code"] == "out_of_range"
-    error = assert_error("POST", STAFF_CONTINGENT,
-                         api.post(url, json=contingent_body(first_day=-2), headers=ops_once()),
-                         400, "invalid_request", "slots.0.start")
+    error = assert_error(
+        "POST",
+        STAFF_CONTINGENT,
+        api.post(url, json=contingent_body(first_day=-2), headers=ops_once()),
+        400,
+        "invalid_request",
+        "slots.0.start",
+    )
     assert error["details"][0]["code"] == "out_of_range"
-    error = assert_error("POST", STAFF_CONTINGENT,
-                         api.post(url, json=contingent_body(center_id="koeln"), headers=ops_once()),
-                         400, "invalid_request", "center_id")
+    error = assert_error(
+        "POST",
+        STAFF_CONTINGENT,
+        api.post(url, json=contingent_body(center_id="koeln"), headers=ops_once()),
+        400,
+        "invalid_request",
+        "center_id",
+    )
     assert error["details"][0]["code"] == "center_not_in_campaign"
-    assert_error("POST", STAFF_CONTINGENT, api.post(url, json={"center_id": CENTER, "slots": []}, headers=ops_once()),
-                 400, "invalid_request", "slots")
-    assert_error("POST", STAFF_CONTINGENT,
-                 api.post(url, data="{", headers={**ops_once(), "Content-Type": "application/json"}),
-                 400, "invalid_request", "body")
-    assert_error("POST", STAFF_CONTINGENT, api.post(f"/v1/staff/campaigns/spec-{uuid.uuid4().hex}/contingents",
-                                                    json=contingent_body(), headers=ops_once()),
-                 404, "unknown_campaign")
+    assert_error(
+        "POST",
+        STAFF_CONTINGENT,
+        api.post(url, json={"center_id": CENTER, "slots": []}, headers=ops_once()),
+        400,
+        "invalid_request",
+        "slots",
+    )
+    assert_error(
+        "POST",
+        STAFF_CONTINGENT,
+        api.post(url, data="{", headers={**ops_once(), "Content-Type": "application/json"}),
+        400,
+        "invalid_request",
+        "body",
+    )
+    assert_error(
+        "POST",
+        STAFF_CONTINGENT,
+        api.post(
+            f"/v1/staff/campaigns/spec-{uuid.uuid4().hex}/contingents", json=contingent_body(), headers=ops_once()
+        ),
+        404,
+        "unknown_campaign",
+    )
 
 
 def test_a_hotline_booking_is_accepted_like_a_web_booking_and_booked(api, stack):
@@ -698,11 +941,22 @@ def test_a_hotline_booking_is_accepted_like_a_web_booking_and_booked(api, stack)
 
 def test_a_hotline_booking_with_bad_input_is_refused_with_a_documented_error(api):
     slot = bookable_slots(api)[-1]["slot_id"]
-    error = assert_error("POST", STAFF_BOOKING, api.post(STAFF_BOOKING, json=booking_body(
-        slot, person=person(email="none")), headers=HOTLINE), 400, "invalid_request", "person.email")
+    error = assert_error(
+        "POST",
+        STAFF_BOOKING,
+        api.post(STAFF_BOOKING, json=booking_body(slot, person=person(email="none")), headers=HOTLINE),
+        400,
+        "invalid_request",
+        "person.email",
+    )
     assert error["details"][0]["code"] == "invalid_email"
-    error = assert_error("POST", STAFF_BOOKING, api.post(STAFF_BOOKING, json=booking_body(
-        slot, person=person(birth_date="1990-05-01")), headers=HOTLINE), 403, "not_eligible")
+    error = assert_error(
+        "POST",
+        STAFF_BOOKING,
+        api.post(STAFF_BOOKING, json=booking_body(slot, person=person(birth_date="1990-05-01")), headers=HOTLINE),
+        403,
+        "not_eligible",
+    )
     assert error["reason"] == "not_yet_eligible"
 
 
@@ -763,8 +1017,12 @@ def test_a_method_a_path_does_not_have_answers_405_with_allow(api, path):
 @pytest.mark.parametrize("path", sorted(EXAMPLE_URLS))
 def test_a_body_that_is_not_json_answers_415_on_every_route(api, path):
     for method in (m for m in SPEC["paths"][path] if m in HTTP_METHODS):
-        response = api.request(method.upper(), EXAMPLE_URLS[path], data="birth_date=1940-05-01",
-                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = api.request(
+            method.upper(),
+            EXAMPLE_URLS[path],
+            data="birth_date=1940-05-01",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert_error(method, path, response, 415, "unsupported_media_type")
 
 
@@ -781,8 +1039,9 @@ def test_a_hotline_agent_rebooks_for_a_caller_like_the_citizen_route(api, stack)
     url = STAFF_REBOOK.format(code=booked["code"])
     wrong_birth_date = {"birth_date": "1940-05-02", "slot_id": slots[-21]["slot_id"]}
     assert_error("POST", STAFF_REBOOK, api.post(url, json=wrong_birth_date, headers=HOTLINE), 404, "unknown_booking")
-    moved = api.post(url, json={"birth_date": BIRTH_DATE, "slot_id": slots[-21]["slot_id"], "flexible": True},
-                     headers=HOTLINE)
+    moved = api.post(
+        url, json={"birth_date": BIRTH_DATE, "slot_id": slots[-21]["slot_id"], "flexible": True}, headers=HOTLINE
+    )
     body = assert_matches_spec("POST", STAFF_REBOOK, moved)
     assert moved.status_code == 200 and body["code"] == booked["code"] and body["status"] == "active"
     assert body["first"]["slot_id"] != booked["first"]["slot_id"]

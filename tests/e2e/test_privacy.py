@@ -22,12 +22,23 @@ SERIES = DEFAULT_SERIES  # the seeded campaign's: its person lock is keyed by it
 def booked(api) -> tuple[dict, dict]:
     """A fresh booking through the API and the queue pump: (the person, the booking summary)."""
     family = f"Privat{uuid.uuid4().hex[:6]}"
-    person = {"given_name": "Erna", "family_name": family, "birth_date": "1938-03-04", "postal_code": "44141",
-              "email": f"{family.lower()}@example.org"}
+    person = {
+        "given_name": "Erna",
+        "family_name": family,
+        "birth_date": "1938-03-04",
+        "postal_code": "44141",
+        "email": f"{family.lower()}@example.org",
+    }
     days = api.get(f"/v1/centers/dortmund/availability?campaign={CAMPAIGN}&days=28").json()["days"]
     slot = next(s for day in days for s in day["slots"] if s["remaining"] > 0)
-    body = {"campaign_id": CAMPAIGN, "center_id": "dortmund", "slot_id": slot["slot_id"], "flexible": True,
-            "language": "de", "person": person}
+    body = {
+        "campaign_id": CAMPAIGN,
+        "center_id": "dortmund",
+        "slot_id": slot["slot_id"],
+        "flexible": True,
+        "language": "de",
+        "person": person,
+    }
     accepted = api.post("/v1/booking-requests", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
     assert accepted.status_code == 202, accepted.text
     deadline = time.monotonic() + 30
@@ -79,8 +90,9 @@ def run_command(stack, capsys, *args: str) -> tuple[int, str]:
 
 
 def bounce(address: str) -> str:
-    return json.dumps({"eventType": "Bounce", "bounce": {"bounceType": "Permanent",
-                                                         "bouncedRecipients": [{"emailAddress": address}]}})
+    return json.dumps(
+        {"eventType": "Bounce", "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": address}]}}
+    )
 
 
 def test_the_ops_command_exports_a_persons_data_and_erases_it_giving_the_slots_back(api, stack, capsys):
@@ -100,8 +112,9 @@ def test_the_ops_command_exports_a_persons_data_and_erases_it_giving_the_slots_b
     assert export["requests"][0]["status"] == "booked"
     assert export["mail_suppressions"][0]["suppressed"] is True and export["mail_suppressions"][0]["reason"] == "bounce"
 
-    status, out = run_command(stack, capsys, "export", "--given-name", "ERNA", "--family-name",
-                              person["family_name"], "--birth-date", birth)
+    status, out = run_command(
+        stack, capsys, "export", "--given-name", "ERNA", "--family-name", person["family_name"], "--birth-date", birth
+    )
     assert status == 0 and [b["code"] for b in json.loads(out)["bookings"]] == [code]
 
     assert run_command(stack, capsys, "erase", "--code", code, "--birth-date", birth)[0] == 2  # needs --yes
@@ -114,8 +127,12 @@ def test_the_ops_command_exports_a_persons_data_and_erases_it_giving_the_slots_b
     assert run_command(stack, capsys, "export", "--code", code, "--birth-date", birth)[0] == 1
 
 
-@pytest.mark.parametrize("args", [["export", "--birth-date", "1938-03-04"],
-                                  ["export", "--code", "X", "--given-name", "A", "--family-name", "B",
-                                   "--birth-date", "1938-03-04"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "--birth-date", "1938-03-04"],
+        ["export", "--code", "X", "--given-name", "A", "--family-name", "B", "--birth-date", "1938-03-04"],
+    ],
+)
 def test_the_ops_command_wants_a_code_or_a_name_not_both(args, stack, capsys):
     assert run_command(stack, capsys, *args)[0] == 2

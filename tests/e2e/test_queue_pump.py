@@ -17,8 +17,9 @@ def fresh_queue(stack) -> tuple[Any, str]:
 
 
 def depth(sqs, url: str) -> int:
-    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
     return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
@@ -29,8 +30,9 @@ def test_the_pump_hands_a_whole_batch_to_the_handler_and_keeps_only_the_reported
 
     def handler(event, context):
         events.append(event)
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]
-                                      if r["body"] == "m3"]}
+        return {
+            "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "m3"]
+        }
 
     pump = QueuePump(sqs, url, handler, "test_worker", batch_size=10, wait_s=1)
     assert pump.pump_once() == 10
@@ -41,8 +43,9 @@ def test_the_pump_hands_a_whole_batch_to_the_handler_and_keeps_only_the_reported
 def test_a_stopped_pump_returns_at_once_from_its_long_poll_and_handles_nothing_more(stack):
     sqs, url = fresh_queue(stack)
     handled = []
-    pump = QueuePump(sqs, url, lambda event, context: handled.extend(event["Records"]), "test_worker",
-                     wait_s=20).start(2)
+    pump = QueuePump(sqs, url, lambda event, context: handled.extend(event["Records"]), "test_worker", wait_s=20).start(
+        2
+    )
     time.sleep(1)  # both threads are in their 20 s long poll now
     started = time.monotonic()
     pump.stop()

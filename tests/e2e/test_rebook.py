@@ -29,12 +29,25 @@ def at(day_offset: int, hour: int, minute: int = 0) -> datetime:
 def new_campaign(stack, capacities: dict[datetime, int], series: str | None = None) -> tuple[str, dict[datetime, str]]:
     """A campaign of its own at Dortmund (its own series unless one is given) with the slots asked for."""
     campaign_id = f"rebook-{uuid.uuid4().hex[:8]}"
-    stack.catalog.add_campaign(d.Campaign(
-        campaign_id, "Rebook", "comirnaty", 2, 21, 42, frozenset({"westfalen-lippe"}), ("dortmund",),
-        opens_at=datetime.now(d.LOCAL_TZ) - timedelta(hours=1), born_on_or_before=date(1940, 12, 31),
-        series=series or campaign_id))
-    slots = [d.Slot(campaign_id, "dortmund", d.slot_id_for(s), s, s + timedelta(minutes=30), c)
-             for s, c in capacities.items()]
+    stack.catalog.add_campaign(
+        d.Campaign(
+            campaign_id,
+            "Rebook",
+            "comirnaty",
+            2,
+            21,
+            42,
+            frozenset({"westfalen-lippe"}),
+            ("dortmund",),
+            opens_at=datetime.now(d.LOCAL_TZ) - timedelta(hours=1),
+            born_on_or_before=date(1940, 12, 31),
+            series=series or campaign_id,
+        )
+    )
+    slots = [
+        d.Slot(campaign_id, "dortmund", d.slot_id_for(s), s, s + timedelta(minutes=30), c)
+        for s, c in capacities.items()
+    ]
     stack.catalog.release_slots(slots)
     return campaign_id, {s.start: s.slot_id for s in slots}
 
@@ -47,8 +60,12 @@ def book(stack, campaign_id: str, slot_id: str, family: str | None = None, **per
 
 
 def rebook(stack, code: str, slot_id: str, flexible: bool = False, headers: dict | None = None) -> requests.Response:
-    return requests.post(f"{stack.api_url}/v1/bookings/{code}/rebook", timeout=60, headers=headers,
-                         json={"birth_date": BIRTH_DATE, "slot_id": slot_id, "flexible": flexible})
+    return requests.post(
+        f"{stack.api_url}/v1/bookings/{code}/rebook",
+        timeout=60,
+        headers=headers,
+        json={"birth_date": BIRTH_DATE, "slot_id": slot_id, "flexible": flexible},
+    )
 
 
 def booked(stack, campaign_id: str, slot_id: str) -> int:
@@ -94,8 +111,12 @@ def test_a_swap_frees_the_old_pair_takes_the_new_one_and_sends_one_change_mail(s
     stack.wait_for_idle_queues()
     changed = [s for s in subjects(stack, code) if "umgebucht" in s]
     assert len(changed) == 1 and len(subjects(stack, code)) == 2  # the confirmation and one change mail
-    assert held_by_active_bookings(stack, campaign_id) == {ids[other_first]: 1, ids[second]: 1, ids[first]: 1,
-                                                            ids[later_second]: 1}
+    assert held_by_active_bookings(stack, campaign_id) == {
+        ids[other_first]: 1,
+        ids[second]: 1,
+        ids[first]: 1,
+        ids[later_second]: 1,
+    }
 
 
 def test_a_failed_swap_changes_nothing_and_sends_no_mail(stack):
@@ -150,8 +171,9 @@ def test_rebooks_and_bookings_racing_for_the_last_seats_keep_every_slot_within_c
             return refused
 
     def newcomer(n: int) -> str:
-        person = d.Person("Neu", f"Racer{n}{uuid.uuid4().hex[:6]}", date.fromisoformat(BIRTH_DATE), "44141",
-                          "neu@example.org")
+        person = d.Person(
+            "Neu", f"Racer{n}{uuid.uuid4().hex[:6]}", date.fromisoformat(BIRTH_DATE), "44141", "neu@example.org"
+        )
         return service.submit(campaign_id, "dortmund", ids[target], False, "de", person)
 
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -191,7 +213,10 @@ def test_a_booking_outside_the_catchment_is_refused_on_the_web_and_by_the_hotlin
         assert response.status_code == 400, response.text
         error = response.json()["error"]
         assert (error["code"], error["field"], error["details"][0]["code"]) == (
-            "invalid_request", "center_id", "outside_catchment")
+            "invalid_request",
+            "center_id",
+            "outside_catchment",
+        )
     body["person"]["postal_code"] = "50667"  # a Köln resident may
     assert api.post("/v1/booking-requests", json=body).status_code == 202
 
@@ -205,9 +230,16 @@ def test_campaigns_of_one_series_share_the_person_lock_and_ops_set_the_series(st
 
     # Ops put a single-dose campaign in the same series through the staff route, then move it to another.
     janssen = f"rebook-janssen-{uuid.uuid4().hex[:6]}"
-    campaign = {"name": "Janssen", "vaccine": "janssen", "doses": 1, "regions": ["westfalen-lippe"],
-                "center_ids": ["dortmund"], "opens_at": (datetime.now(d.LOCAL_TZ) - timedelta(hours=1)).isoformat(),
-                "born_on_or_before": "1940-12-31", "series": series}
+    campaign = {
+        "name": "Janssen",
+        "vaccine": "janssen",
+        "doses": 1,
+        "regions": ["westfalen-lippe"],
+        "center_ids": ["dortmund"],
+        "opens_at": (datetime.now(d.LOCAL_TZ) - timedelta(hours=1)).isoformat(),
+        "born_on_or_before": "1940-12-31",
+        "series": series,
+    }
     put = api.put(f"/v1/staff/campaigns/{janssen}", json=campaign, headers=OPS)
     assert put.status_code == 200 and put.json()["series"] == series
     single = d.Slot(janssen, "dortmund", d.slot_id_for(at(1, 10)), at(1, 10), at(1, 10) + timedelta(minutes=30), 5)

@@ -38,8 +38,9 @@ def test_a_request_whose_message_went_to_the_dead_letter_queue_is_rejected_not_p
         request_id = response.json()["request_id"]
         moved = None
         while moved is None:  # as SQS does after maxReceiveCount failed deliveries: to the dead-letter queue
-            for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                               VisibilityTimeout=2).get("Messages", []):
+            for message in sqs.receive_message(
+                QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=2
+            ).get("Messages", []):
                 if request_id in message["Body"]:
                     moved = message
         for _ in range(2):  # delivered twice: still one decision and one mail
@@ -55,21 +56,25 @@ def test_a_request_whose_message_went_to_the_dead_letter_queue_is_rejected_not_p
         assert stack.catalog.slot(campaign_id, "dortmund", first_id).booked == 0  # nothing was booked
 
         # Asking again is safe: the same body makes a new request, which is decided as usual.
-        stack.pumps["booking_worker"] = QueuePump(sqs, queue, stack.app_module.booking_worker, "booking_worker",
-                                                  on_error=stack.pump_errors.append).start(2)
+        stack.pumps["booking_worker"] = QueuePump(
+            sqs, queue, stack.app_module.booking_worker, "booking_worker", on_error=stack.pump_errors.append
+        ).start(2)
         again = requests.post(f"{stack.api_url}/v1/booking-requests", json=body, timeout=30).json()["request_id"]
         assert again != request_id
         assert wait_decided(stack.api_url, again)["status"] == "booked"
     finally:
         if stack.pumps["booking_worker"]._stop.is_set():
-            stack.pumps["booking_worker"] = QueuePump(sqs, queue, stack.app_module.booking_worker, "booking_worker",
-                                                      on_error=stack.pump_errors.append).start(2)
+            stack.pumps["booking_worker"] = QueuePump(
+                sqs, queue, stack.app_module.booking_worker, "booking_worker", on_error=stack.pump_errors.append
+            ).start(2)
 
 
 def test_a_rejected_request_gets_exactly_one_mail_with_its_reason_and_a_link_to_try_again(stack):
     campaign_id, first_id, _ = new_campaign(stack, 1, 1)
-    taker, late = (request_body(campaign_id, first_id, f"Fast{uuid.uuid4().hex[:8]}"),
-                   request_body(campaign_id, first_id, f"Late{uuid.uuid4().hex[:8]}"))
+    taker, late = (
+        request_body(campaign_id, first_id, f"Fast{uuid.uuid4().hex[:8]}"),
+        request_body(campaign_id, first_id, f"Late{uuid.uuid4().hex[:8]}"),
+    )
     states = []
     for body in (taker, late):
         request_id = requests.post(f"{stack.api_url}/v1/booking-requests", json=body, timeout=30).json()["request_id"]

@@ -42,10 +42,17 @@ from infra.local.token import local_staff_token
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 MAX_EXAMPLES = 12
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          negative_data_rejection]
-TOKENS = {GenerationMode.POSITIVE: local_staff_token("schemathesis", "hotline"),
-          GenerationMode.NEGATIVE: local_staff_token("schemathesis", "ops")}
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+TOKENS = {
+    GenerationMode.POSITIVE: local_staff_token("schemathesis", "hotline"),
+    GenerationMode.NEGATIVE: local_staff_token("schemathesis", "ops"),
+}
 
 SCHEMA = schemathesis.openapi.from_path(SPEC_PATH)
 SCHEMA.config.generation.update(with_security_parameters=False)
@@ -81,8 +88,14 @@ def test_the_api_answers_generated_input_as_its_spec_says(stack, label, mode):
     headers = {"Authorization": TOKENS[mode]} if operation.path.startswith("/v1/staff/") else None
     statuses: Counter[int] = Counter()
 
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy(generation_mode=mode))
     def call(case):
         response = case.call_and_validate(base_url=stack.api_url, headers=headers, checks=CHECKS, timeout=30)
@@ -101,8 +114,13 @@ def test_the_api_answers_generated_input_as_its_spec_says(stack, label, mode):
 
 # --- hand-picked hostile input: what issue #10 measured, and its neighbours ---------------------------
 
-PERSON = {"given_name": "Erna", "family_name": "Hostile", "birth_date": "1940-05-01", "postal_code": "44141",
-          "email": "erna@example.org"}
+PERSON = {
+    "given_name": "Erna",
+    "family_name": "Hostile",
+    "birth_date": "1940-05-01",
+    "postal_code": "44141",
+    "email": "erna@example.org",
+}
 BOOKING = {"campaign_id": "80plus-comirnaty", "center_id": "dortmund", "slot_id": "s", "person": PERSON}
 
 
@@ -114,54 +132,159 @@ def _booking(**person) -> str:
 HOSTILE = [
     ("JSON nested 5,000 deep", "POST", "/v1/eligibility", "[" * 5000 + "]" * 5000, 400, "invalid_request"),
     ("JSON nested 9 deep", "POST", "/v1/eligibility", '{"a":' * 9 + "1" + "}" * 9, 400, "invalid_request"),
-    ("body of 20 KiB", "POST", "/v1/eligibility", '{"birth_date": "1940-05-01", "postal_code": "44141", "x": "'
-     + "a" * 20_000 + '"}', 413, "payload_too_large"),
+    (
+        "body of 20 KiB",
+        "POST",
+        "/v1/eligibility",
+        '{"birth_date": "1940-05-01", "postal_code": "44141", "x": "' + "a" * 20_000 + '"}',
+        413,
+        "payload_too_large",
+    ),
     ("body not UTF-8", "POST", "/v1/eligibility", b"\xff\xfe{}", 400, "invalid_request"),
     ("body a JSON array", "POST", "/v1/eligibility", "[]", 400, "invalid_request"),
-    ("number with 5,000 digits", "POST", "/v1/eligibility", '{"birth_date": ' + "9" * 5000 + "}", 400,
-     "invalid_request"),
-    ("from=9999-12-31", "GET", "/v1/centers/dortmund/availability?campaign=80plus-comirnaty&from=9999-12-31",
-     None, 400, "invalid_request"),
-    ("from=0001-01-01", "GET", "/v1/centers/dortmund/availability?campaign=80plus-comirnaty&from=0001-01-01",
-     None, 400, "invalid_request"),
-    ("days=100000", "GET", "/v1/centers/dortmund/availability?campaign=80plus-comirnaty&days=100000", None, 400,
-     "invalid_request"),
-    ("center id of 300 characters", "GET", "/v1/centers/" + "x" * 300 + "/availability?campaign=80plus-comirnaty",
-     None, 404, "unknown_center"),
-    ("birth date 9999-12-31 (eligibility)", "POST", "/v1/eligibility",
-     '{"birth_date": "9999-12-31", "postal_code": "44141"}', 400, "invalid_request"),
-    ("birth date in the future (look-up)", "GET", "/v1/bookings/ABCD-EFGH-JK?birth_date=2999-01-01", None, 400,
-     "invalid_request"),
-    ("birth date 1899-12-31", "POST", "/v1/eligibility", '{"birth_date": "1899-12-31", "postal_code": "44141"}',
-     400, "invalid_request"),
-    ("booking code of 5,000 characters", "GET", "/v1/bookings/" + "A" * 5000 + "?birth_date=1940-05-01", None,
-     404, "unknown_booking"),
-    ("booking code with a quote", "GET", "/v1/bookings/ABCD-EFGH-JK%27?birth_date=1940-05-01", None, 404,
-     "unknown_booking"),
-    ("booking code of the right shape, unknown", "GET", "/v1/bookings/abcd-efgh-jk?birth_date=1940-05-01", None,
-     404, "unknown_booking"),
-    ("cancel with a code of 5,000 characters", "POST", "/v1/bookings/" + "A" * 5000 + "/cancel",
-     '{"birth_date": "1940-05-01"}', 404, "unknown_booking"),
-    ("calendar with a code of 300 characters", "GET", "/v1/bookings/" + "B" * 300 + "/calendar.ics?birth_date="
-     "1940-05-01", None, 404, "unknown_booking"),
+    (
+        "number with 5,000 digits",
+        "POST",
+        "/v1/eligibility",
+        '{"birth_date": ' + "9" * 5000 + "}",
+        400,
+        "invalid_request",
+    ),
+    (
+        "from=9999-12-31",
+        "GET",
+        "/v1/centers/dortmund/availability?campaign=80plus-comirnaty&from=9999-12-31",
+        None,
+        400,
+        "invalid_request",
+    ),
+    (
+        "from=0001-01-01",
+        "GET",
+        "/v1/centers/dortmund/availability?campaign=80plus-comirnaty&from=0001-01-01",
+        None,
+        400,
+        "invalid_request",
+    ),
+    (
+        "days=100000",
+        "GET",
+        "/v1/centers/dortmund/availability?campaign=80plus-comirnaty&days=100000",
+        None,
+        400,
+        "invalid_request",
+    ),
+    (
+        "center id of 300 characters",
+        "GET",
+        "/v1/centers/" + "x" * 300 + "/availability?campaign=80plus-comirnaty",
+        None,
+        404,
+        "unknown_center",
+    ),
+    (
+        "birth date 9999-12-31 (eligibility)",
+        "POST",
+        "/v1/eligibility",
+        '{"birth_date": "9999-12-31", "postal_code": "44141"}',
+        400,
+        "invalid_request",
+    ),
+    (
+        "birth date in the future (look-up)",
+        "GET",
+        "/v1/bookings/ABCD-EFGH-JK?birth_date=2999-01-01",
+        None,
+        400,
+        "invalid_request",
+    ),
+    (
+        "birth date 1899-12-31",
+        "POST",
+        "/v1/eligibility",
+        '{"birth_date": "1899-12-31", "postal_code": "44141"}',
+        400,
+        "invalid_request",
+    ),
+    (
+        "booking code of 5,000 characters",
+        "GET",
+        "/v1/bookings/" + "A" * 5000 + "?birth_date=1940-05-01",
+        None,
+        404,
+        "unknown_booking",
+    ),
+    (
+        "booking code with a quote",
+        "GET",
+        "/v1/bookings/ABCD-EFGH-JK%27?birth_date=1940-05-01",
+        None,
+        404,
+        "unknown_booking",
+    ),
+    (
+        "booking code of the right shape, unknown",
+        "GET",
+        "/v1/bookings/abcd-efgh-jk?birth_date=1940-05-01",
+        None,
+        404,
+        "unknown_booking",
+    ),
+    (
+        "cancel with a code of 5,000 characters",
+        "POST",
+        "/v1/bookings/" + "A" * 5000 + "/cancel",
+        '{"birth_date": "1940-05-01"}',
+        404,
+        "unknown_booking",
+    ),
+    (
+        "calendar with a code of 300 characters",
+        "GET",
+        "/v1/bookings/" + "B" * 300 + "/calendar.ics?birth_date=1940-05-01",
+        None,
+        404,
+        "unknown_booking",
+    ),
     ("request id of 300 characters", "GET", "/v1/booking-requests/" + "r" * 300, None, 404, "unknown_request"),
     ("e-mail a@b.co;c", "POST", "/v1/booking-requests", _booking(email="a@b.co;c"), 400, "invalid_request"),
     ("e-mail a,b@c.de", "POST", "/v1/booking-requests", _booking(email="a,b@c.de"), 400, "invalid_request"),
-    ("e-mail with a NUL byte", "POST", "/v1/booking-requests", _booking(email="a\x00b@c.de"), 400,
-     "invalid_request"),
-    ("e-mail =?utf-8?q?=41?=@c.de", "POST", "/v1/booking-requests", _booking(email="=?utf-8?q?=41?=@c.de"), 400,
-     "invalid_request"),
-    ("e-mail with CRLF and Bcc", "POST", "/v1/booking-requests", _booking(email="a@c.de\r\nBcc: x@y.de"), 400,
-     "invalid_request"),
+    ("e-mail with a NUL byte", "POST", "/v1/booking-requests", _booking(email="a\x00b@c.de"), 400, "invalid_request"),
+    (
+        "e-mail =?utf-8?q?=41?=@c.de",
+        "POST",
+        "/v1/booking-requests",
+        _booking(email="=?utf-8?q?=41?=@c.de"),
+        400,
+        "invalid_request",
+    ),
+    (
+        "e-mail with CRLF and Bcc",
+        "POST",
+        "/v1/booking-requests",
+        _booking(email="a@c.de\r\nBcc: x@y.de"),
+        400,
+        "invalid_request",
+    ),
     ("e-mail ü@bücher.de", "POST", "/v1/booking-requests", _booking(email="ü@bücher.de"), 400, "invalid_request"),
-    ("name with a NUL byte", "POST", "/v1/booking-requests", _booking(given_name="Er\x00na"), 400,
-     "invalid_request"),
-    ("name with a bidi override", "POST", "/v1/booking-requests", _booking(given_name="\u202eanrE"), 400,
-     "invalid_request"),
-    ("name with a link", "POST", "/v1/booking-requests", _booking(given_name="https://evil.example"), 400,
-     "invalid_request"),
-    ("name of 101 letters", "POST", "/v1/booking-requests", _booking(family_name="a" * 101), 400,
-     "invalid_request"),
+    ("name with a NUL byte", "POST", "/v1/booking-requests", _booking(given_name="Er\x00na"), 400, "invalid_request"),
+    (
+        "name with a bidi override",
+        "POST",
+        "/v1/booking-requests",
+        _booking(given_name="\u202eanrE"),
+        400,
+        "invalid_request",
+    ),
+    (
+        "name with a link",
+        "POST",
+        "/v1/booking-requests",
+        _booking(given_name="https://evil.example"),
+        400,
+        "invalid_request",
+    ),
+    ("name of 101 letters", "POST", "/v1/booking-requests", _booking(family_name="a" * 101), 400, "invalid_request"),
     ("Idempotency-Key of 5,000 characters", "POST", "/v1/booking-requests", _booking(), 400, "invalid_request"),
 ]
 LONG_IDEMPOTENCY_KEY = {"Idempotency-Key of 5,000 characters": "k" * 5000}

@@ -16,27 +16,44 @@ OPS = {"Authorization": local_staff_token("olga", "ops")}
 
 def ops_once() -> dict:
     return {**OPS, "Idempotency-Key": uuid.uuid4().hex}
+
+
 HOTLINE = {"Authorization": local_staff_token("hans", "hotline")}
 
 
 def cohort(opens_at: datetime, born_from: str = "1941-11-11", born_to: str = "1941-11-11") -> dict:
-    return {"name": "Jahrgang 1941", "vaccine": "comirnaty", "doses": 2, "interval_days": {"min": 21, "max": 42},
-            "regions": ["westfalen-lippe"], "center_ids": ["muenster"], "opens_at": opens_at.isoformat(),
-            "born_on_or_after": born_from, "born_on_or_before": born_to}
+    return {
+        "name": "Jahrgang 1941",
+        "vaccine": "comirnaty",
+        "doses": 2,
+        "interval_days": {"min": 21, "max": 42},
+        "regions": ["westfalen-lippe"],
+        "center_ids": ["muenster"],
+        "opens_at": opens_at.isoformat(),
+        "born_on_or_after": born_from,
+        "born_on_or_before": born_to,
+    }
 
 
 def contingent(first_day: int, capacity: int = 2) -> dict:
     start = datetime.combine(date.today() + timedelta(days=first_day), time(10), LOCAL_TZ)
-    return {"center_id": "muenster", "slots": [
-        {"start": s.isoformat(), "end": (s + timedelta(minutes=30)).isoformat(), "capacity": capacity}
-        for s in (start, start + timedelta(days=21))]}
+    return {
+        "center_id": "muenster",
+        "slots": [
+            {"start": s.isoformat(), "end": (s + timedelta(minutes=30)).isoformat(), "capacity": capacity}
+            for s in (start, start + timedelta(days=21))
+        ],
+    }
 
 
-@pytest.mark.parametrize("method, path, body", [
-    ("put", "/v1/staff/campaigns/x", cohort(datetime.now(LOCAL_TZ))),
-    ("post", "/v1/staff/campaigns/x/contingents", contingent(3)),
-    ("post", "/v1/staff/booking-requests", {}),
-])
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("put", "/v1/staff/campaigns/x", cohort(datetime.now(LOCAL_TZ))),
+        ("post", "/v1/staff/campaigns/x/contingents", contingent(3)),
+        ("post", "/v1/staff/booking-requests", {}),
+    ],
+)
 def test_staff_routes_without_a_token_answer_401(api, method, path, body):
     response = api.request(method, path, json=body)
     assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
@@ -53,8 +70,9 @@ def test_ops_open_a_cohort_release_its_contingent_and_it_can_be_booked(stack, ap
     before = api.post("/v1/eligibility", json={"birth_date": "1941-11-11", "postal_code": "48143"}).json()
     assert campaign_id not in {c["id"] for c in before["campaigns"]}
 
-    opened = api.put(f"/v1/staff/campaigns/{campaign_id}", json=cohort(datetime.now(LOCAL_TZ) - timedelta(minutes=1)),
-                     headers=OPS)
+    opened = api.put(
+        f"/v1/staff/campaigns/{campaign_id}", json=cohort(datetime.now(LOCAL_TZ) - timedelta(minutes=1)), headers=OPS
+    )
     assert opened.status_code == 200 and opened.json()["id"] == campaign_id
     after = api.post("/v1/eligibility", json={"birth_date": "1941-11-11", "postal_code": "48143"}).json()
     assert campaign_id in {c["id"] for c in after["campaigns"]}
@@ -88,8 +106,9 @@ def test_a_contingent_with_bad_slots_is_refused_and_changes_nothing(api):
 
 
 def test_an_unreadable_staff_token_is_401_not_a_crash(api):
-    response = api.put("/v1/staff/campaigns/x", json=cohort(datetime.now(LOCAL_TZ)),
-                       headers={"Authorization": "not-a-jwt"})
+    response = api.put(
+        "/v1/staff/campaigns/x", json=cohort(datetime.now(LOCAL_TZ)), headers={"Authorization": "not-a-jwt"}
+    )
     assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
 
 

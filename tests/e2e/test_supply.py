@@ -40,9 +40,13 @@ def test_every_supply_route_answers_401_without_a_token_and_403_to_a_hotline_age
     assert_matches_spec(method, template, agent)
 
 
-SPEC_PATHS = ["/v1/staff/campaigns/{campaign_id}/capacity-cuts",
-              "/v1/staff/campaigns/{campaign_id}/centre-day-operations", "/v1/staff/operations/{operation_id}",
-              "/v1/staff/bookings/{code}/second-dose", "/v1/staff/reports/daily"]
+SPEC_PATHS = [
+    "/v1/staff/campaigns/{campaign_id}/capacity-cuts",
+    "/v1/staff/campaigns/{campaign_id}/centre-day-operations",
+    "/v1/staff/operations/{operation_id}",
+    "/v1/staff/bookings/{code}/second-dose",
+    "/v1/staff/reports/daily",
+]
 
 
 def _fits(template: str, path: str) -> bool:
@@ -74,15 +78,22 @@ def test_a_capacity_cut_stops_at_what_is_booked_and_the_full_slot_is_no_longer_o
     campaign_id, first_id, second_id = new_campaign(stack, 5, 5)
     book(stack, api, campaign_id, first_id)
     book(stack, api, campaign_id, first_id)
-    cut = api.post(f"/v1/staff/campaigns/{campaign_id}/capacity-cuts",
-                   json={"center_id": "dortmund", "slot_id": first_id, "capacity": 0}, headers=OPS)
+    cut = api.post(
+        f"/v1/staff/campaigns/{campaign_id}/capacity-cuts",
+        json={"center_id": "dortmund", "slot_id": first_id, "capacity": 0},
+        headers=OPS,
+    )
     assert cut.status_code == 200
     assert_matches_spec("POST", SPEC_PATHS[0], cut)
-    assert cut.json()["slots"] == [{"slot_id": first_id, "capacity_before": 5, "capacity": 2, "booked": 2,
-                                    "outcome": "limited"}]
+    assert cut.json()["slots"] == [
+        {"slot_id": first_id, "capacity_before": 5, "capacity": 2, "booked": 2, "outcome": "limited"}
+    ]
     assert slot_counts(stack, campaign_id, first_id) == (2, 2)
-    day = api.post(f"/v1/staff/campaigns/{campaign_id}/capacity-cuts",
-                   json={"center_id": "dortmund", "day": day_of(second_id), "capacity": 3}, headers=OPS).json()
+    day = api.post(
+        f"/v1/staff/campaigns/{campaign_id}/capacity-cuts",
+        json={"center_id": "dortmund", "day": day_of(second_id), "capacity": 3},
+        headers=OPS,
+    ).json()
     assert [(s["capacity"], s["outcome"]) for s in day["slots"]] == [(3, "reduced")]
     assert api.get(f"/v1/centers/dortmund/availability?campaign={campaign_id}&days=7").json()["days"] == []
 
@@ -91,11 +102,19 @@ def test_a_scheduled_contingent_is_invisible_until_its_release_time(stack, api):
     campaign_id, _, _ = new_campaign(stack, 1, 1)
     start = datetime.combine(date.today() + timedelta(days=3), datetime.min.time().replace(hour=11), d.LOCAL_TZ)
     release_at = datetime.now(d.LOCAL_TZ) + timedelta(seconds=4)
-    body = {"center_id": "dortmund", "release_at": release_at.isoformat(), "slots": [
-        {"start": s.isoformat(), "end": (s + timedelta(minutes=30)).isoformat(), "capacity": 3}
-        for s in (start, start + timedelta(days=21))]}
-    released = api.post(f"/v1/staff/campaigns/{campaign_id}/contingents", json=body,
-                        headers={**OPS, "Idempotency-Key": uuid.uuid4().hex})
+    body = {
+        "center_id": "dortmund",
+        "release_at": release_at.isoformat(),
+        "slots": [
+            {"start": s.isoformat(), "end": (s + timedelta(minutes=30)).isoformat(), "capacity": 3}
+            for s in (start, start + timedelta(days=21))
+        ],
+    }
+    released = api.post(
+        f"/v1/staff/campaigns/{campaign_id}/contingents",
+        json=body,
+        headers={**OPS, "Idempotency-Key": uuid.uuid4().hex},
+    )
     assert released.status_code == 201 and released.json()["slots"][0]["release_at"] == release_at.isoformat()
     slot_id = d.slot_id_for(start)
 
@@ -115,8 +134,11 @@ def run_operation(api, campaign_id: str, body: dict, key: str, batch: int) -> li
     """Sends the same request until the operation is done; returns every answer."""
     answers: list[dict] = []
     while not answers or answers[-1]["status"] != "done":
-        response = api.post(f"/v1/staff/campaigns/{campaign_id}/centre-day-operations?batch={batch}", json=body,
-                            headers={**OPS, "Idempotency-Key": key})
+        response = api.post(
+            f"/v1/staff/campaigns/{campaign_id}/centre-day-operations?batch={batch}",
+            json=body,
+            headers={**OPS, "Idempotency-Key": key},
+        )
         assert response.status_code == (200 if response.json()["status"] == "done" else 202), response.text
         assert_matches_spec("POST", SPEC_PATHS[1], response)
         answers.append(response.json())
@@ -145,8 +167,11 @@ def test_a_centre_day_cancel_cut_off_halfway_resumes_frees_every_slot_and_notice
     time.sleep(2)
     assert all(len(wait_for_mail(stack, code, 2, timeout_s=0)) == 1 for code in codes)  # one notice per person
     # The same key for other days is another operation: refused.
-    other = api.post(f"/v1/staff/campaigns/{campaign_id}/centre-day-operations",
-                     json={**body, "from": day_of(second_id)}, headers={**OPS, "Idempotency-Key": key})
+    other = api.post(
+        f"/v1/staff/campaigns/{campaign_id}/centre-day-operations",
+        json={**body, "from": day_of(second_id)},
+        headers={**OPS, "Idempotency-Key": key},
+    )
     assert other.status_code == 409
     assert_matches_spec("POST", SPEC_PATHS[1], other)
 
@@ -157,10 +182,17 @@ def test_ops_give_a_missing_second_dose_in_one_transaction_inside_the_window(sta
     # The 2021 case: the second appointment is missing (taken off the booking and its slot by hand here).
     dynamodb = client("dynamodb", stack.aws_url)
     table = BOOKING_TABLE.name("local")
-    dynamodb.update_item(TableName=table, Key={"pk": {"S": f"BOOKING#{code}"}, "sk": {"S": "BOOKING"}},
-                         UpdateExpression="REMOVE second_slot_id, second_start, second_end")
-    dynamodb.update_item(TableName=table, Key={"pk": {"S": f"SLOTS#{campaign_id}#dortmund"}, "sk": {"S": second_id}},
-                         UpdateExpression="ADD booked :m", ExpressionAttributeValues={":m": {"N": "-1"}})
+    dynamodb.update_item(
+        TableName=table,
+        Key={"pk": {"S": f"BOOKING#{code}"}, "sk": {"S": "BOOKING"}},
+        UpdateExpression="REMOVE second_slot_id, second_start, second_end",
+    )
+    dynamodb.update_item(
+        TableName=table,
+        Key={"pk": {"S": f"SLOTS#{campaign_id}#dortmund"}, "sk": {"S": second_id}},
+        UpdateExpression="ADD booked :m",
+        ExpressionAttributeValues={":m": {"N": "-1"}},
+    )
 
     outside = api.post(f"/v1/staff/bookings/{code}/second-dose", json={"slot_id": first_id}, headers=OPS)
     assert outside.status_code == 400 and outside.json()["error"]["details"][0]["code"] == "outside_interval_window"
@@ -201,12 +233,22 @@ def test_the_daily_report_adds_up_against_the_store_in_json_and_csv(stack, api):
 def test_a_centre_day_move_keeps_both_doses_valid_where_it_can_and_cancels_and_offers_where_not(stack, api):
     campaign_id, first_id, second_id = new_campaign(stack, 5, 5)
     first = stack.catalog.slot(campaign_id, "dortmund", first_id)
-    day_before = d.Slot(campaign_id, "dortmund", d.slot_id_for(first.start - timedelta(days=1)),
-                        first.start - timedelta(days=1), first.end - timedelta(days=1), 1)  # room for one
+    day_before = d.Slot(
+        campaign_id,
+        "dortmund",
+        d.slot_id_for(first.start - timedelta(days=1)),
+        first.start - timedelta(days=1),
+        first.end - timedelta(days=1),
+        1,
+    )  # room for one
     stack.catalog.release_slots([day_before])
     codes = [book(stack, api, campaign_id, first_id) for _ in range(2)]
-    body = {"center_id": "dortmund", "from": day_of(first_id), "action": "move",
-            "target_day": day_of(day_before.slot_id)}
+    body = {
+        "center_id": "dortmund",
+        "from": day_of(first_id),
+        "action": "move",
+        "target_day": day_of(day_before.slot_id),
+    }
     key = uuid.uuid4().hex
     answers = run_operation(api, campaign_id, body, key, batch=1)
     assert (answers[-1]["moved"], answers[-1]["cancelled"], answers[-1]["action"]) == (1, 1, "move")
@@ -230,6 +272,9 @@ def test_a_centre_day_move_keeps_both_doses_valid_where_it_can_and_cancels_and_o
     mails = {c: [m["raw_data"] for m in stack.sent_mail() if c in m["raw_data"]] for c in codes}
     assert sum("verlegt" in m for m in mails[moved[0]]) == 1 and not any("abgesagt" in m for m in mails[moved[0]])
     assert sum("abgesagt" in m for m in mails[cancelled[0]]) == 1
-    no_target = api.post(f"/v1/staff/campaigns/{campaign_id}/centre-day-operations", json={**body, "target_day": None},
-                         headers={**OPS, "Idempotency-Key": uuid.uuid4().hex})
+    no_target = api.post(
+        f"/v1/staff/campaigns/{campaign_id}/centre-day-operations",
+        json={**body, "target_day": None},
+        headers={**OPS, "Idempotency-Key": uuid.uuid4().hex},
+    )
     assert no_target.status_code == 400 and no_target.json()["error"]["field"] == "target_day"

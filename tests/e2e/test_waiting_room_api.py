@@ -105,8 +105,13 @@ def test_unknown_campaigns_and_entries_answer_404(api):
 
 
 def test_only_ops_set_a_room_and_only_staff_queue_hotline_callers(api, rush):
-    body = {"active": True, "prequeue_opens_at": rush.prequeue_opens_at.isoformat(),
-            "opens_at": rush.opens_at.isoformat(), "admitted_per_minute": 600, "hotline_share": 0.1}
+    body = {
+        "active": True,
+        "prequeue_opens_at": rush.prequeue_opens_at.isoformat(),
+        "opens_at": rush.opens_at.isoformat(),
+        "admitted_per_minute": 600,
+        "hotline_share": 0.1,
+    }
     path = f"/v1/staff/campaigns/{rush.campaign_id}/waiting-room"
     assert api.put(path, json=body).status_code == 401
     assert api.put(path, json=body, headers=HOTLINE).status_code == 403

@@ -21,10 +21,17 @@ from tests.e2e.test_booking_invariants import new_campaign, request_body, wait_d
 
 def mail_message(code: str) -> MailMessage:
     start = datetime.now(LOCAL_TZ) + timedelta(days=3)
-    return MailMessage(kind=MailKind.BOOKING_CONFIRMED, booking_code=code, language="de",
-                       recipient="retry@example.org", given_name="Retry", family_name="Test",
-                       center_name="Impfzentrum Dortmund", center_address="Rheinlanddamm 200",
-                       appointments=[Appointment(dose=1, start=start, end=start + timedelta(minutes=30))])
+    return MailMessage(
+        kind=MailKind.BOOKING_CONFIRMED,
+        booking_code=code,
+        language="de",
+        recipient="retry@example.org",
+        given_name="Retry",
+        family_name="Test",
+        center_name="Impfzentrum Dortmund",
+        center_address="Rheinlanddamm 200",
+        appointments=[Appointment(dose=1, start=start, end=start + timedelta(minutes=30))],
+    )
 
 
 def short_lived_queue(stack, max_receive_count: int = 2) -> tuple[str, str]:
@@ -32,16 +39,20 @@ def short_lived_queue(stack, max_receive_count: int = 2) -> tuple[str, str]:
     name = f"test-{uuid.uuid4().hex[:8]}"
     dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    queue = sqs.create_queue(QueueName=name, Attributes={
-        "VisibilityTimeout": "1",
-        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
-                                     "maxReceiveCount": str(max_receive_count)})})["QueueUrl"]
+    queue = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": "1",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}),
+        },
+    )["QueueUrl"]
     return queue, dlq
 
 
 def visible_and_hidden(sqs, queue: str) -> tuple[int, int]:
-    attrs = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=[
-        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
     return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
@@ -84,16 +95,22 @@ def test_a_mail_refused_by_ses_is_retried_later_and_sent_once_while_the_booking_
     stack.pumps["mail_worker"].stop()  # hold mail while SES refuses the sender
     try:
         ses.delete_identity(Identity=sender)
-        request_id = api.post("/v1/booking-requests",
-                              json=request_body(campaign_id, first_id, f"Nomail{uuid.uuid4().hex[:6]}"),
-                              ).json()["request_id"]
+        request_id = api.post(
+            "/v1/booking-requests",
+            json=request_body(campaign_id, first_id, f"Nomail{uuid.uuid4().hex[:6]}"),
+        ).json()["request_id"]
         state = wait_decided(stack.api_url, request_id)
         assert state["status"] == "booked"
         code = state["booking"]["code"]
         received: list[dict] = []
         while not any(code in m["Body"] for m in received):
-            received += sqs.receive_message(QueueUrl=mail_queue, MaxNumberOfMessages=10, WaitTimeSeconds=2,
-                                            VisibilityTimeout=1, AttributeNames=["All"]).get("Messages", [])
+            received += sqs.receive_message(
+                QueueUrl=mail_queue,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=2,
+                VisibilityTimeout=1,
+                AttributeNames=["All"],
+            ).get("Messages", [])
         arn = sqs.get_queue_attributes(QueueUrl=mail_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         # Every record failing makes powertools fail the whole invocation, which Lambda retries as a batch.
         with pytest.raises(BatchProcessingError):
@@ -101,8 +118,9 @@ def test_a_mail_refused_by_ses_is_retried_later_and_sent_once_while_the_booking_
         assert api.get(f"/v1/bookings/{code}?birth_date=1940-05-01").json()["status"] == "active"
     finally:
         ses.verify_email_identity(EmailAddress=sender)
-        stack.pumps["mail_worker"] = QueuePump(sqs, mail_queue, stack.app_module.mail_worker, "mail_worker",
-                                               on_error=stack.pump_errors.append).start()
+        stack.pumps["mail_worker"] = QueuePump(
+            sqs, mail_queue, stack.app_module.mail_worker, "mail_worker", on_error=stack.pump_errors.append
+        ).start()
     stack.wait_for_idle_queues()
     assert len([m for m in stack.sent_mail() if code in m["raw_data"]]) == 1
 
@@ -122,8 +140,9 @@ def test_logs_of_a_whole_booking_flow_hold_no_personal_data(stack, api):
     try:
         campaign_id, first_id, _ = new_campaign(stack, 3, 3)
         body = request_body(campaign_id, first_id, "Zwetschgenbaum", phone="+49 231 987654")
-        body["person"].update(given_name="Hildegard", email="hildegard.zwetschgenbaum@example.org",
-                              birth_date="1936-07-19")
+        body["person"].update(
+            given_name="Hildegard", email="hildegard.zwetschgenbaum@example.org", birth_date="1936-07-19"
+        )
         state = wait_decided(stack.api_url, api.post("/v1/booking-requests", json=body).json()["request_id"])
         code = state["booking"]["code"]
         api.get(f"/v1/bookings/{code}?birth_date=1936-07-19")
@@ -137,24 +156,44 @@ def test_logs_of_a_whole_booking_flow_hold_no_personal_data(stack, api):
             logger.removeHandler(handler)
     logs = captured.getvalue()
     assert "booking request decided" in logs  # the flow was logged at all
-    for secret in ("Hildegard", "Zwetschgenbaum", "zwetschgenbaum", "1936-07-19", "987654", code,
-                   code.replace("-", "")):
+    for secret in (
+        "Hildegard",
+        "Zwetschgenbaum",
+        "zwetschgenbaum",
+        "1936-07-19",
+        "987654",
+        code,
+        code.replace("-", ""),
+    ):
         assert secret not in logs
 
 
 def sns_event(message: str) -> dict:
-    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0",
-                         "EventSubscriptionArn": "arn:aws:sns:eu-central-1:123456789012:vaxslot-local-mail-events:x",
-                         "Sns": {"Type": "Notification", "MessageId": str(uuid.uuid4()), "Subject": None,
-                                 "Message": message, "Timestamp": "2021-01-25T08:00:00.000Z",
-                                 "TopicArn": "arn:aws:sns:eu-central-1:123456789012:vaxslot-local-mail-events",
-                                 "MessageAttributes": {}}}]}
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": "arn:aws:sns:eu-central-1:123456789012:vaxslot-local-mail-events:x",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": str(uuid.uuid4()),
+                    "Subject": None,
+                    "Message": message,
+                    "Timestamp": "2021-01-25T08:00:00.000Z",
+                    "TopicArn": "arn:aws:sns:eu-central-1:123456789012:vaxslot-local-mail-events",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
 
 
 def test_an_address_that_bounced_gets_no_more_mail_and_its_booking_still_stands(stack, api):
     address = f"gone-{uuid.uuid4().hex[:6]}@example.org"
-    bounce = json.dumps({"eventType": "Bounce", "bounce": {"bounceType": "Permanent",
-                                                           "bouncedRecipients": [{"emailAddress": address}]}})
+    bounce = json.dumps(
+        {"eventType": "Bounce", "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": address}]}}
+    )
     stack.app_module.mail_events(sns_event(bounce), PumpContext("mail_events", 10))
 
     campaign_id, first_id, _ = new_campaign(stack, 2, 2)

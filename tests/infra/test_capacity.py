@@ -44,23 +44,65 @@ TODAY, TODAY_SOURCES, _ = m.load_measured("today")
 def roomy_stage(**changes) -> m.StageConfig:
     """A stage where nothing binds below 100,000 bookings/s, unless a test changes it."""
     stage = m.StageConfig(
-        name="roomy", api_kind="REST", api_rate_limit_rps=1e9, api_burst_limit=1e9, api_memory_mb=1024,
-        worker_reserved_concurrency=1_000, worker_batch_size=10, worker_memory_mb=1024, mail_worker_concurrency=2,
-        mail_batch_size=10, mail_memory_mb=512, other_reserved_concurrency=0, ses_send_rate_per_s=1e9,
-        waf_requests_per_ip_per_5min=10**9, slot_shards=1_000, bookings_warm_wru=40_000, bookings_warm_rru=40_000,
-        idempotency_warm_wru=40_000, availability_max_age_s=2, availability_from_snapshots=True,
-        admissions_per_minute=None, account_concurrency=1e9, apigw_account_rps=1e12)
+        name="roomy",
+        api_kind="REST",
+        api_rate_limit_rps=1e9,
+        api_burst_limit=1e9,
+        api_memory_mb=1024,
+        worker_reserved_concurrency=1_000,
+        worker_batch_size=10,
+        worker_memory_mb=1024,
+        mail_worker_concurrency=2,
+        mail_batch_size=10,
+        mail_memory_mb=512,
+        other_reserved_concurrency=0,
+        ses_send_rate_per_s=1e9,
+        waf_requests_per_ip_per_5min=10**9,
+        slot_shards=1_000,
+        bookings_warm_wru=40_000,
+        bookings_warm_rru=40_000,
+        idempotency_warm_wru=40_000,
+        availability_max_age_s=2,
+        availability_from_snapshots=True,
+        admissions_per_minute=None,
+        account_concurrency=1e9,
+        apigw_account_rps=1e12,
+    )
     return replace(stage, **changes)
 
 
 # Fixed figures for the arithmetic tests (today's as of writing), so that they do not move with measured.json.
 PER = m.PerBooking(
-    api_flow_calls=6, status_polls=5, snapshot_reads=0, static_requests=17, static_kb=33.4, ddb_plain_writes=1,
-    ddb_tx_items=5, ddb_slot_tx_items=2, ddb_strong_gets=6, ddb_slot_strong_gets=2, ddb_window_queries=1,
-    ddb_eventual_gets=1, idempotency_writes=4, sqs_sends=2, ses_mails=1, mail_kb=14, api_ms=40, worker_record_ms=70,
-    mail_record_ms=100, log_kb_per_invocation=1.0, slot_item_bytes=110, room_flow_calls=2, room_entry_writes=2,
-    room_entry_item_bytes=170, room_counter_base_bytes=60, room_pre_key_bytes=11, room_post_key_bytes=6,
-    room_poll_reads=1, room_admission_writes=1)
+    api_flow_calls=6,
+    status_polls=5,
+    snapshot_reads=0,
+    static_requests=17,
+    static_kb=33.4,
+    ddb_plain_writes=1,
+    ddb_tx_items=5,
+    ddb_slot_tx_items=2,
+    ddb_strong_gets=6,
+    ddb_slot_strong_gets=2,
+    ddb_window_queries=1,
+    ddb_eventual_gets=1,
+    idempotency_writes=4,
+    sqs_sends=2,
+    ses_mails=1,
+    mail_kb=14,
+    api_ms=40,
+    worker_record_ms=70,
+    mail_record_ms=100,
+    log_kb_per_invocation=1.0,
+    slot_item_bytes=110,
+    room_flow_calls=2,
+    room_entry_writes=2,
+    room_entry_item_bytes=170,
+    room_counter_base_bytes=60,
+    room_pre_key_bytes=11,
+    room_post_key_bytes=6,
+    room_poll_reads=1,
+    room_admission_writes=1,
+)
 
 
 def per_booking(**changes) -> m.PerBooking:
@@ -72,6 +114,7 @@ def design(stage: m.StageConfig | None = None, per: m.PerBooking | None = None) 
 
 
 # --- limits -----------------------------------------------------------------------------------------
+
 
 def test_the_worker_binds_at_its_concurrency_over_the_time_per_record():
     d_ = design(roomy_stage(worker_reserved_concurrency=20), per_booking(worker_record_ms=70))
@@ -126,8 +169,9 @@ def test_availability_reads_from_every_api_instance_eat_the_slot_partitions_read
 
 
 def test_a_limit_without_room_means_nothing_is_ever_decided():
-    starved = design(roomy_stage(slot_shards=1, availability_from_snapshots=False),
-                     per_booking(slot_item_bytes=2_000))  # availability reads alone exceed the partition
+    starved = design(
+        roomy_stage(slot_shards=1, availability_from_snapshots=False), per_booking(slot_item_bytes=2_000)
+    )  # availability reads alone exceed the partition
     assert m.capacity(starved, TEN_TIMES).bookings_per_s == 0
     assert math.isinf(m.run_launch(starved, TEN_TIMES).max_wait_s)
     assert math.isinf(m.polls_for_wait(math.inf))
@@ -142,7 +186,8 @@ def test_the_waiting_room_caps_the_rate_at_its_admissions():
 def test_the_sqs_event_source_caps_the_worker_at_1000_concurrent_batches():
     found = {c.name: c for c in m.ceilings(design(roomy_stage(worker_reserved_concurrency=5_000)), PEAK_2021)}
     assert found["Booking worker (reserved concurrency)"].bookings_per_s == pytest.approx(
-        q.SQS_ESM_MAX.value / (PER.worker_record_ms / 1000))
+        q.SQS_ESM_MAX.value / (PER.worker_record_ms / 1000)
+    )
 
 
 def test_the_edge_splits_between_api_and_snapshots_and_flags_the_throttle_it_exceeds():
@@ -180,6 +225,7 @@ def test_settings_for_a_target_reach_it_when_applied():
 
 # --- cost -------------------------------------------------------------------------------------------
 
+
 def test_cost_lines_come_from_the_price_table():
     per = per_booking(api_flow_calls=6, status_polls=5, snapshot_reads=0, static_requests=17, static_kb=0)
     rest = m.cost_per_million(design(roomy_stage(api_kind="REST"), per), PEAK_2021)
@@ -191,8 +237,12 @@ def test_cost_lines_come_from_the_price_table():
     # An HTTP API cannot carry WAF: CloudFront in front of it is charged for every API request.
     assert http["CloudFront"] == pytest.approx(28e6 * PRICES["cloudfront_request"].usd)
     assert rest["DynamoDB"] == pytest.approx(
-        1e6 * ((m.bookings_wru(per) + per.idempotency_writes) * PRICES["dynamodb_wru"].usd
-               + m.bookings_rru(per, PEAK_2021) * PRICES["dynamodb_rru"].usd))
+        1e6
+        * (
+            (m.bookings_wru(per) + per.idempotency_writes) * PRICES["dynamodb_wru"].usd
+            + m.bookings_rru(per, PEAK_2021) * PRICES["dynamodb_rru"].usd
+        )
+    )
 
 
 def test_mail_is_a_separate_line_and_the_total_beside_it_is_the_sum_of_the_rest():
@@ -204,8 +254,9 @@ def test_mail_is_a_separate_line_and_the_total_beside_it_is_the_sum_of_the_rest(
 def test_todays_stage_prices_the_issues_counts_as_the_issue_estimated():
     """Issue #12 estimated $41 API Gateway, $23 CloudFront, $7 WAF per 1 M bookings from 11 API requests and the
     17 static files of its day (PER); today's counts (measured.json) have grown since and cost more."""
-    issue_counts = replace(today(), per=replace(today().per, api_flow_calls=6, status_polls=5, static_requests=17,
-                                               static_kb=33.4))
+    issue_counts = replace(
+        today(), per=replace(today().per, api_flow_calls=6, status_polls=5, static_requests=17, static_kb=33.4)
+    )
     costs = m.cost_per_million(issue_counts, PEAK_2021)
     assert costs["API Gateway (REST)"] == pytest.approx(41, abs=1)
     assert costs["CloudFront"] == pytest.approx(23, abs=1.5)
@@ -216,6 +267,7 @@ def test_todays_stage_prices_the_issues_counts_as_the_issue_estimated():
 
 
 # --- goals ------------------------------------------------------------------------------------------
+
 
 def test_a_configuration_below_target_is_reported_as_missing_it_with_the_limit_that_stops_it():
     slow = design(roomy_stage(worker_reserved_concurrency=20))
@@ -237,9 +289,11 @@ def test_the_cost_goal_fails_above_25_dollars_beside_the_mail():
     cheap = per_booking(api_flow_calls=0, status_polls=0, snapshot_reads=0, static_requests=0, static_kb=0)
     dear = per_booking(api_flow_calls=20)
     assert {g.name: g for g in m.goals(design(per=dear), PEAK_2021, TEN_TIMES)}[
-        "≤ $25 per 1 M bookings beside the mails"].met is False
+        "≤ $25 per 1 M bookings beside the mails"
+    ].met is False
     assert m.cost_beside_mail(m.cost_per_million(design(per=cheap), PEAK_2021)) < m.cost_beside_mail(
-        m.cost_per_million(design(per=dear), PEAK_2021))
+        m.cost_per_million(design(per=dear), PEAK_2021)
+    )
 
 
 def test_every_target_step_is_labelled_as_not_built_or_not_set():
@@ -252,21 +306,36 @@ def test_report_prints_both_launches_both_designs_and_every_goal():
     from infra.capacity.__main__ import report
 
     text = report()
-    for needle in ("2021 peak", "10 x 2021", "today design", "target design (planned, not built)",
-                   "≥ 1,000 pair bookings/s", "479,000 appointments", "7,000 requests/s", "≤ $25 per 1 M"):
+    for needle in (
+        "2021 peak",
+        "10 x 2021",
+        "today design",
+        "target design (planned, not built)",
+        "≥ 1,000 pair bookings/s",
+        "479,000 appointments",
+        "7,000 requests/s",
+        "≤ $25 per 1 M",
+    ):
         assert needle in text, needle
 
 
 # --- drift: the model's inputs against the code ----------------------------------------------------
+
 
 def test_todays_stage_is_read_from_the_prod_knobs_and_the_chalice_config():
     k = STAGES["prod"]
     worker, mail = lambda_settings("prod", "booking_worker"), lambda_settings("prod", "mail_worker")
     s = today_stage()
     assert (s.worker_reserved_concurrency, s.worker_batch_size, s.api_rate_limit_rps) == (
-        worker.reserved_concurrency, k.sqs_batch_size["booking_worker"], k.api_rate_limit_rps)
+        worker.reserved_concurrency,
+        k.sqs_batch_size["booking_worker"],
+        k.api_rate_limit_rps,
+    )
     assert (s.worker_memory_mb, s.mail_worker_concurrency, s.mail_batch_size) == (
-        worker.memory_mb, mail.reserved_concurrency, k.sqs_batch_size["mail_worker"])
+        worker.memory_mb,
+        mail.reserved_concurrency,
+        k.sqs_batch_size["mail_worker"],
+    )
     assert s.api_memory_mb == lambda_settings("prod", "api_handler").memory_mb
 
 
@@ -289,14 +358,24 @@ class RecordingConnection:
         self.transactions: list[dict] = []
 
     def transact_write_items(self, condition_check_items, delete_items, put_items, update_items, **_):
-        self.transactions.append({"checks": condition_check_items, "deletes": delete_items, "puts": put_items,
-                                  "updates": update_items})
+        self.transactions.append(
+            {"checks": condition_check_items, "deletes": delete_items, "puts": put_items, "updates": update_items}
+        )
 
 
 def test_the_booking_transaction_writes_as_many_items_as_the_model_counts():
     first, second = slot(1, 9), slot(22, 9)
-    booking = d.Booking(code="ABCD-EFGH-JK", request_id="r1", campaign_id=CAMPAIGN.id, center_id=DORTMUND.id,
-                        first=first.ref, second=second.ref, person=person(), language="de", created_at=NOW)
+    booking = d.Booking(
+        code="ABCD-EFGH-JK",
+        request_id="r1",
+        campaign_id=CAMPAIGN.id,
+        center_id=DORTMUND.id,
+        first=first.ref,
+        second=second.ref,
+        person=person(),
+        language="de",
+        created_at=NOW,
+    )
     connection = RecordingConnection()
     DynamoBookings(connection).reserve(booking, "person-key")  # type: ignore[arg-type]  # a duck-typed stand-in
     [tx] = connection.transactions
@@ -386,8 +465,14 @@ def _dynamodb_size(serialized: dict) -> float:
 
 def test_the_slot_item_size_matches_the_model():
     start = slot(1, 9).start
-    item = SlotItem(slots_pk("80plus-comirnaty", "dortmund"), d.slot_id_for(start), start=start.isoformat(),
-                    end=start.isoformat(), capacity=120, booked=37)
+    item = SlotItem(
+        slots_pk("80plus-comirnaty", "dortmund"),
+        d.slot_id_for(start),
+        start=start.isoformat(),
+        end=start.isoformat(),
+        capacity=120,
+        booked=37,
+    )
     size = _dynamodb_size(item.serialize() | {"pk": {"S": item.pk}, "sk": {"S": item.sk}})
     assert size == pytest.approx(TODAY.slot_item_bytes, rel=0.15)
 
@@ -401,8 +486,8 @@ BOOKING_PATH = ("views/start.js", "views/check.js", "views/slots.js", "booking.j
 def _function_body(source: str, name: str) -> str:
     """The text of `export async function name(…) {…}` up to the next top-level function."""
     start = source.index(f"export async function {name}(")
-    following = re.search(r"\n(?:export )?(?:async )?function ", source[start + 1:])
-    return source[start:start + 1 + following.start()] if following else source[start:]
+    following = re.search(r"\n(?:export )?(?:async )?function ", source[start + 1 :])
+    return source[start : start + 1 + following.start()] if following else source[start:]
 
 
 def test_the_site_makes_the_api_calls_the_model_counts_on_the_way_to_a_booking():
@@ -473,7 +558,8 @@ def test_the_models_poll_schedule_is_the_sites():
     factor = float(found.group(1))
     defaults = inspect.signature(m.polls_for_wait).parameters
     assert (const("FIRST_DELAY"), factor, const("SOON_MAX"), const("LATER_MAX"), const("SOON_MS")) == tuple(
-        defaults[n].default for n in ("first_s", "factor", "soon_max_s", "later_max_s", "soon_s"))
+        defaults[n].default for n in ("first_s", "factor", "soon_max_s", "later_max_s", "soon_s")
+    )
 
 
 def test_each_target_step_changes_something():
@@ -484,6 +570,7 @@ def test_each_target_step_changes_something():
 
 
 # --- drift: the waiting room ---------------------------------------------------------------------------
+
 
 class CountingRoomStore(FakeRoomStore):
     """Counts every call of the RoomStore port: each one is one DynamoDB request in DynamoRoomStore."""
@@ -506,8 +593,9 @@ def test_entering_polling_and_booking_through_the_room_make_the_calls_the_model_
     store, catalog = CountingRoomStore(), FakeCatalog()
     catalog.add_campaign(CAMPAIGN)
     now = [NOW]
-    service = WaitingRoomService(store, catalog, lambda: AdmissionTokens(b"k" * 32), clock=lambda: now[0],
-                                 monotonic=lambda: 0.0)  # one instance within its 5-s settings cache
+    service = WaitingRoomService(
+        store, catalog, lambda: AdmissionTokens(b"k" * 32), clock=lambda: now[0], monotonic=lambda: 0.0
+    )  # one instance within its 5-s settings cache
     opens = NOW + timedelta(minutes=10)
     service.put_room(RoomSettings(CAMPAIGN.id, True, NOW - timedelta(minutes=5), opens, 60))
     store.calls.clear()
@@ -537,9 +625,17 @@ def _number_size(value: int) -> int:
 
 
 def test_the_room_items_sizes_match_the_model():
-    entry = EntryItem(f"WAITENTRY#{'x' * 24}", "ENTRY", campaign_id="80plus-comirnaty", lane="web", phase="pre",
-                      order_key=2**room_services.PRE_KEY_BITS - 1, second=0,
-                      entered_at="2021-01-25T07:45:00.123456+01:00", expires_at=1_611_730_000)
+    entry = EntryItem(
+        f"WAITENTRY#{'x' * 24}",
+        "ENTRY",
+        campaign_id="80plus-comirnaty",
+        lane="web",
+        phase="pre",
+        order_key=2**room_services.PRE_KEY_BITS - 1,
+        second=0,
+        entered_at="2021-01-25T07:45:00.123456+01:00",
+        expires_at=1_611_730_000,
+    )
     assert _dynamodb_size(entry.serialize()) == pytest.approx(TODAY.room_entry_item_bytes, rel=0.15)
     assert _dynamodb_size(entry.serialize()) <= 1024  # one write unit
     counter = CounterItem("WAITCOUNT#80plus-comirnaty#web#1611561600#3", "COUNT", order_keys={1})
@@ -559,13 +655,15 @@ def test_the_models_room_constants_and_retry_after_are_the_rooms():
     for eta in (1, 3, 4, 7, 40, 119, 120, 121, 500, 10_000):
         state = EntryState(entry, 5, eta, None)
         assert m.room_retry_after_s(eta) == room_edge.retry_after_s(
-            EntryView(state, None, room_domain.retry_after_s(settings, state, later, 0.5))), eta
+            EntryView(state, None, room_domain.retry_after_s(settings, state, later, 0.5))
+        ), eta
     for minutes in (0.5, 5, 30, 120):
         settings = RoomSettings(CAMPAIGN.id, True, NOW - timedelta(minutes=minutes), NOW, 60)
         assert m.room_opening_spread_s(minutes) == room_domain.opening_spread_s(settings), minutes
 
 
 # --- the waiting room's own load ------------------------------------------------------------------------
+
 
 def test_a_counter_set_add_is_charged_for_the_whole_item():
     per = per_booking(room_counter_base_bytes=60, room_pre_key_bytes=11)
@@ -619,4 +717,5 @@ def test_an_active_room_is_a_goal_of_its_own_and_costs_its_polls():
     goals = {g.name: g for g in m.goals(room, PEAK_2021, TEN_TIMES)}
     assert set(goals) - without == {"waiting room's own load at 10 x 2021"}
     assert m.room_cost_per_million(room, PEAK_2021) > m.room_load(room, PEAK_2021).polls_per_booking * 1e6 * (
-        PRICES["apigw_rest_request"].usd)
+        PRICES["apigw_rest_request"].usd
+    )

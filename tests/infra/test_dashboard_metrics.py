@@ -56,8 +56,12 @@ def emitted_metric_names() -> set[str]:
     names: set[str] = set()
     for path in [ROOT / "app.py", *sorted((ROOT / "chalicelib").rglob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in EMITTERS
-                    and node.args):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in EMITTERS
+                and node.args
+            ):
                 names.update(_names(node.args[0]))
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in EMITTERS:
                 names.update(_names(next(k.value for k in node.keywords if k.arg == "name")))
@@ -67,8 +71,11 @@ def emitted_metric_names() -> set[str]:
 def used_metric_names() -> set[str]:
     """Business-namespace metrics of every alarm and every dashboard widget of the prod stage."""
     resources = alarms("prod", STAGES["prod"], "api")
-    used = {r["Properties"]["MetricName"] for r in resources.values()
-            if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["Namespace"] == BUSINESS_NAMESPACE}
+    used = {
+        r["Properties"]["MetricName"]
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["Namespace"] == BUSINESS_NAMESPACE
+    }
     body = json.loads(resources["LaunchDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"])
     for widget in body["widgets"]:
         for metric in widget["properties"]["metrics"]:

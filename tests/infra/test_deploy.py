@@ -14,9 +14,13 @@ from infra.aws.stages import STAGES
 from infra.aws.template import FUNCTIONS, merge_template
 
 PROD = d.Deployment("prod", "eu-central-1", "artifacts-123", "termine@impfen.example.org")
-OUTPUTS = {"EndpointURL": "https://abc123.execute-api.eu-central-1.amazonaws.com/api/",
-           "SiteBucketName": "vaxslot-prod-sitebucket-1x2y", "SiteDistributionId": "E2ABCDEF",
-           "MailDomain": "impfen.example.org", "MailConfigurationSetName": "vaxslot-prod"}
+OUTPUTS = {
+    "EndpointURL": "https://abc123.execute-api.eu-central-1.amazonaws.com/api/",
+    "SiteBucketName": "vaxslot-prod-sitebucket-1x2y",
+    "SiteDistributionId": "E2ABCDEF",
+    "MailDomain": "impfen.example.org",
+    "MailConfigurationSetName": "vaxslot-prod",
+}
 
 
 def option(command: list[str], name: str) -> str:
@@ -105,8 +109,7 @@ class FakeSession:
         self.answers = {
             "lambda": {"get_account_settings": {"AccountLimit": {"ConcurrentExecutions": lambda_limit}}},
             "service-quotas": {"get_service_quota": {"Quota": {"Value": api_rps}}},
-            "sesv2": {"get_account": {"SendQuota": {"MaxSendRate": ses_rate},
-                                      "ProductionAccessEnabled": production}},
+            "sesv2": {"get_account": {"SendQuota": {"MaxSendRate": ses_rate}, "ProductionAccessEnabled": production}},
             "sts": {"get_caller_identity": {"Account": account}},
         }
 
@@ -157,9 +160,11 @@ def test_a_limit_the_credentials_may_not_read_is_unknown_and_does_not_stop_the_d
     class Denying(FakeSession):
         def client(self, service):
             if service == "service-quotas":
+
                 class Client:
                     def get_service_quota(self, **kwargs):
                         raise denied
+
                 return Client()
             return session.client(service)
 

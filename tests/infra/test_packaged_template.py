@@ -60,14 +60,17 @@ def granted(resources: dict, function_id: str) -> dict[str, set[str]]:
     for rid, s in statements(resources):
         if rid != role:
             continue
-        targets = {r["Fn::GetAtt"][0] if isinstance(r, dict) and "Fn::GetAtt" in r else json.dumps(r)
-                   for r in as_list(s["Resource"])}
+        targets = {
+            r["Fn::GetAtt"][0] if isinstance(r, dict) and "Fn::GetAtt" in r else json.dumps(r)
+            for r in as_list(s["Resource"])
+        }
         for action in as_list(s["Action"]):
             grants.setdefault(action, set()).update(targets)
     return grants
 
 
 # --- queues and their consumers ------------------------------------------------------------------
+
 
 def test_every_sqs_event_source_reports_batch_item_failures(resources):
     events = list(sqs_events(resources))
@@ -78,8 +81,11 @@ def test_every_sqs_event_source_reports_batch_item_failures(resources):
 
 def test_every_sqs_event_source_reads_its_queue_of_this_template(resources):
     wired = {rid: queue_of(props) for rid, _, props in sqs_events(resources)}
-    assert wired == {t.BOOKING_WORKER: t.queue_id(t.BOOKING_QUEUE), t.MAIL_WORKER: t.queue_id(t.NOTIFY_QUEUE),
-                     t.BOOKING_DEAD_LETTERS: t.dlq_id(t.BOOKING_QUEUE)}
+    assert wired == {
+        t.BOOKING_WORKER: t.queue_id(t.BOOKING_QUEUE),
+        t.MAIL_WORKER: t.queue_id(t.NOTIFY_QUEUE),
+        t.BOOKING_DEAD_LETTERS: t.dlq_id(t.BOOKING_QUEUE),
+    }
     assert "vaxslot-local" not in json.dumps(resources)
 
 
@@ -87,8 +93,10 @@ def test_every_queue_has_a_dead_letter_queue_with_the_specified_receive_count(re
     for spec in QUEUES:
         queue = resources[t.queue_id(spec)]["Properties"]
         assert queue["QueueName"] == spec.name(STAGE)
-        assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [t.dlq_id(spec), "Arn"]},
-                                          "maxReceiveCount": spec.max_receive_count}
+        assert queue["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [t.dlq_id(spec), "Arn"]},
+            "maxReceiveCount": spec.max_receive_count,
+        }
         assert resources[t.dlq_id(spec)]["Properties"]["QueueName"] == spec.dlq_name(STAGE)
 
 
@@ -119,6 +127,7 @@ def test_a_function_timeout_above_a_sixth_of_its_queues_visibility_stops_the_gen
 
 # --- tables ----------------------------------------------------------------------------------------
 
+
 def test_every_table_has_recovery_encryption_ttl_and_on_demand_billing(resources):
     tables = of_type(resources, "AWS::DynamoDB::Table")
     assert set(tables) == {t.table_id(spec) for spec in TABLES}
@@ -139,6 +148,7 @@ def test_the_stage_config_names_exactly_the_resources_the_template_creates():
 
 
 # --- least privilege -------------------------------------------------------------------------------
+
 
 def test_no_role_grants_wildcard_actions_or_resources(resources):
     for rid, s in statements(resources):
@@ -162,10 +172,13 @@ def test_the_api_may_use_both_tables_and_only_send_to_the_queues(resources):
     assert "sqs:ReceiveMessage" not in grants and "ses:SendRawEmail" not in grants
 
 
-@pytest.mark.parametrize("function, queue", [("BookingWorker", "BookingRequestsQueue"),
-                                             ("BookingDeadLetters", "BookingRequestsDeadLetterQueue")])
+@pytest.mark.parametrize(
+    "function, queue",
+    [("BookingWorker", "BookingRequestsQueue"), ("BookingDeadLetters", "BookingRequestsDeadLetterQueue")],
+)
 def test_the_booking_workers_may_use_the_bookings_table_consume_their_queue_send_mail_and_queue_it(
-        resources, function, queue):
+    resources, function, queue
+):
     grants = granted(resources, function)
     assert grants["dynamodb:UpdateItem"] == {"BookingsTable"}
     assert grants["sqs:ReceiveMessage"] == grants["sqs:DeleteMessage"] == {queue}
@@ -179,8 +192,12 @@ def test_the_mail_worker_may_send_mail_claim_its_marker_and_consume_the_mail_que
     # Markers, the suppression list and the daily mail counters live in the bookings table: a marker is checked
     # and claimed in one transaction, a counter counted with UpdateItem.
     assert {a for a, targets in grants.items() if "BookingsTable" in targets} == {
-        "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:GetItem",
-        "dynamodb:UpdateItem"}
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+    }
     # The mail cap keys its counters with the pepper, and the suppression list its items.
     assert grants["secretsmanager:GetSecretValue"] == {json.dumps({"Ref": t.PEPPER_SECRET})}
     assert grants["sqs:ReceiveMessage"] == {"MailQueue"}
@@ -191,12 +208,16 @@ def test_the_mail_worker_may_send_mail_claim_its_marker_and_consume_the_mail_que
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 
 
-@pytest.mark.parametrize("function_id, table_actions, reads_pepper", [
-    (t.MAIL_EVENTS, {"dynamodb:PutItem"}, True),  # record a suppression, keyed with the pepper
-    (t.RECONCILE, {"dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem"}, False),  # read only
-])
-def test_the_mail_events_and_reconcile_roles_grant_only_their_named_actions(resources, function_id, table_actions,
-                                                                             reads_pepper):
+@pytest.mark.parametrize(
+    "function_id, table_actions, reads_pepper",
+    [
+        (t.MAIL_EVENTS, {"dynamodb:PutItem"}, True),  # record a suppression, keyed with the pepper
+        (t.RECONCILE, {"dynamodb:Scan", "dynamodb:Query", "dynamodb:GetItem"}, False),  # read only
+    ],
+)
+def test_the_mail_events_and_reconcile_roles_grant_only_their_named_actions(
+    resources, function_id, table_actions, reads_pepper
+):
     grants = granted(resources, function_id)
     pepper = {"secretsmanager:GetSecretValue"} if reads_pepper else set()
     assert set(grants) == table_actions | LOGS | pepper, grants  # no queue, no SES
@@ -214,17 +235,23 @@ def test_the_mail_events_and_reconcile_roles_grant_only_their_named_actions(reso
 
 # --- mail events and reconciliation ----------------------------------------------------------------
 
+
 def test_the_mail_events_function_is_subscribed_to_the_topic_of_infra_resources(resources):
     function = resources[t.MAIL_EVENTS]["Properties"]
     topic_id = t.topic_id(MAIL_EVENTS_TOPIC)
-    assert function["Events"] == {t.MAIL_EVENTS_SUBSCRIPTION: {
-        "Type": "SNS", "Properties": {"Topic": {"Fn::Sub": f"${{{topic_id}}}"}}}}  # Ref of a topic: its ARN
+    assert function["Events"] == {
+        t.MAIL_EVENTS_SUBSCRIPTION: {"Type": "SNS", "Properties": {"Topic": {"Fn::Sub": f"${{{topic_id}}}"}}}
+    }  # Ref of a topic: its ARN
     assert resources[topic_id]["Type"] == "AWS::SNS::Topic"
     assert resources[topic_id]["Properties"]["TopicName"] == MAIL_EVENTS_TOPIC.name(STAGE)
     # app.py subscribes by the name in its environment: the same name.
     assert function["Environment"]["Variables"][MAIL_EVENTS_TOPIC.env_var] == MAIL_EVENTS_TOPIC.name(STAGE)
-    sns_events = [(rid, name) for rid, fn in of_type(resources, "AWS::Serverless::Function").items()
-                  for name, e in (fn["Properties"].get("Events") or {}).items() if e["Type"] == "SNS"]
+    sns_events = [
+        (rid, name)
+        for rid, fn in of_type(resources, "AWS::Serverless::Function").items()
+        for name, e in (fn["Properties"].get("Events") or {}).items()
+        if e["Type"] == "SNS"
+    ]
     assert sns_events == [(t.MAIL_EVENTS, t.MAIL_EVENTS_SUBSCRIPTION)]
 
 
@@ -243,25 +270,37 @@ def test_ses_publishes_bounces_and_complaints_to_that_topic_and_may_use_its_key(
 
 def test_reconcile_runs_on_chalices_hourly_schedule(resources):
     assert resources[t.RECONCILE]["Properties"]["Events"] == {
-        t.RECONCILE_SCHEDULE: {"Type": "Schedule", "Properties": {"Schedule": "rate(1 hour)"}}}
+        t.RECONCILE_SCHEDULE: {"Type": "Schedule", "Properties": {"Schedule": "rate(1 hour)"}}
+    }
 
 
 def test_the_reconciliation_metrics_have_alarms_and_a_missing_run_alarms_too(resources):
     app_source = (Path(t.ROOT) / "app.py").read_text()
-    alarms = {a["Properties"]["AlarmName"]: a["Properties"]
-              for a in of_type(resources, "AWS::CloudWatch::Alarm").values()}
-    for metric, name in (("ReconciliationDrift", "reconciliation-drift"),
-                         ("SecondDoseShortfall", "second-dose-shortfall")):
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"] for a in of_type(resources, "AWS::CloudWatch::Alarm").values()
+    }
+    for metric, name in (
+        ("ReconciliationDrift", "reconciliation-drift"),
+        ("SecondDoseShortfall", "second-dose-shortfall"),
+    ):
         assert f'measure("{metric}"' in app_source, metric  # the metric app.py emits
         alarm = alarms[f"vaxslot-{STAGE}-{name}"]
         assert (alarm["Namespace"], alarm["MetricName"]) == ("vaxslot", metric)
         assert alarm["Dimensions"] == [{"Name": "service", "Value": "vaxslot"}]
         assert (alarm["Statistic"], alarm["Period"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
-            "Maximum", 3600, "GreaterThanThreshold", 0)
+            "Maximum",
+            3600,
+            "GreaterThanThreshold",
+            0,
+        )
         assert alarm["TreatMissingData"] == "ignore"
     missing = alarms[f"vaxslot-{STAGE}-reconciliation-missing"]
     assert (missing["MetricName"], missing["Statistic"], missing["ComparisonOperator"], missing["Threshold"]) == (
-        "ReconciliationDrift", "SampleCount", "LessThanThreshold", 1)
+        "ReconciliationDrift",
+        "SampleCount",
+        "LessThanThreshold",
+        1,
+    )
     assert missing["TreatMissingData"] == "breaching"
     assert missing["Period"] * missing["EvaluationPeriods"] == 2 * 3600
     mail_events = alarms[f"{t.function_name(STAGE, t.function_of(t.MAIL_EVENTS))}-errors"]
@@ -272,6 +311,7 @@ def test_the_reconciliation_metrics_have_alarms_and_a_missing_run_alarms_too(res
 
 
 # --- capacity knobs --------------------------------------------------------------------------------
+
 
 def test_every_queue_worker_polls_with_no_more_concurrency_than_it_has_reserved(resources):
     for fn in (t.BOOKING_WORKER, t.MAIL_WORKER):
@@ -294,7 +334,10 @@ def test_the_packaged_functions_have_the_memory_timeout_concurrency_and_tracing_
     for fn in t.FUNCTIONS:
         props, settings = resources[fn.logical_id]["Properties"], lambda_settings(STAGE, fn.chalice_name)
         assert (props["MemorySize"], props["Timeout"], props.get("ReservedConcurrentExecutions")) == (
-            settings.memory_mb, settings.timeout_s, settings.reserved_concurrency), fn.logical_id
+            settings.memory_mb,
+            settings.timeout_s,
+            settings.reserved_concurrency,
+        ), fn.logical_id
         assert props["Tracing"] == ("Active" if settings.xray else "PassThrough"), fn.logical_id
     reserved = lambda_settings(STAGE, "booking_worker").reserved_concurrency
     assert reserved is not None
@@ -318,8 +361,9 @@ def test_the_api_stage_is_throttled(resources):
 
 def test_the_waf_rate_rules_guard_the_api_stage_with_the_staff_paths_limited_apart(resources):
     acl = resources["ApiWebAcl"]["Properties"]
-    rates = {r["Name"]: r["Statement"]["RateBasedStatement"] for r in acl["Rules"]
-             if "RateBasedStatement" in r["Statement"]}
+    rates = {
+        r["Name"]: r["Statement"]["RateBasedStatement"] for r in acl["Rules"] if "RateBasedStatement" in r["Statement"]
+    }
     assert set(rates) == {"RateLimitPerIp", "StaffRateLimitPerIp"}
     public, staff = rates["RateLimitPerIp"], rates["StaffRateLimitPerIp"]
     assert public["Limit"] == KNOBS.waf_requests_per_ip_per_5min
@@ -335,6 +379,7 @@ def test_the_waf_rate_rules_guard_the_api_stage_with_the_staff_paths_limited_apa
 
 
 # --- errors, edge, staff, alarms -----------------------------------------------------------------
+
 
 def test_unknown_routes_answer_a_json_404_in_the_contract_error_shape(resources):
     responses = resources[t.API_RESOURCE]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
@@ -375,25 +420,36 @@ def test_every_staff_method_has_the_cognito_authorizer_of_the_stacks_own_user_po
     assert (authorizer["type"], authorizer["in"], authorizer["name"]) == ("apiKey", "header", "Authorization")
     assert authorizer["x-amazon-apigateway-authtype"] == "cognito_user_pools"
     assert authorizer["x-amazon-apigateway-authorizer"] == {
-        "type": "cognito_user_pools", "providerARNs": [{"Fn::GetAtt": [t.STAFF_POOL, "Arn"]}]}
+        "type": "cognito_user_pools",
+        "providerARNs": [{"Fn::GetAtt": [t.STAFF_POOL, "Arn"]}],
+    }
     assert resources[t.STAFF_POOL]["Type"] == "AWS::Cognito::UserPool"
-    staff = [(path, method) for path, method, _ in _methods(resources)
-             if path.startswith(t.STAFF_PATH) and method != "options"]
-    assert {p for p, _ in staff} == {"/v1/staff/booking-requests", "/v1/staff/campaigns/{campaign_id}",
-                                     "/v1/staff/campaigns/{campaign_id}/contingents",
-                                     # waiting room (§8)
-                                     "/v1/staff/campaigns/{campaign_id}/waiting-room",
-                                     "/v1/staff/campaigns/{campaign_id}/waiting-room/entries",
-                                     # hotline look-up and cancel, the audit (issue #13)
-                                     "/v1/staff/bookings", "/v1/staff/bookings/{code}",
-                                     "/v1/staff/bookings/{code}/cancel", "/v1/staff/audit",
-                                     # rebooking for a caller (§7)
-                                     "/v1/staff/bookings/{code}/rebook",
-                                     # supply changes and reports (issue #13)
-                                     "/v1/staff/campaigns/{campaign_id}/centre-day-operations",
-                                     "/v1/staff/campaigns/{campaign_id}/capacity-cuts",
-                                     "/v1/staff/bookings/{code}/second-dose", "/v1/staff/reports/daily",
-                                     "/v1/staff/operations/{operation_id}"}
+    staff = [
+        (path, method)
+        for path, method, _ in _methods(resources)
+        if path.startswith(t.STAFF_PATH) and method != "options"
+    ]
+    assert {p for p, _ in staff} == {
+        "/v1/staff/booking-requests",
+        "/v1/staff/campaigns/{campaign_id}",
+        "/v1/staff/campaigns/{campaign_id}/contingents",
+        # waiting room (§8)
+        "/v1/staff/campaigns/{campaign_id}/waiting-room",
+        "/v1/staff/campaigns/{campaign_id}/waiting-room/entries",
+        # hotline look-up and cancel, the audit (issue #13)
+        "/v1/staff/bookings",
+        "/v1/staff/bookings/{code}",
+        "/v1/staff/bookings/{code}/cancel",
+        "/v1/staff/audit",
+        # rebooking for a caller (§7)
+        "/v1/staff/bookings/{code}/rebook",
+        # supply changes and reports (issue #13)
+        "/v1/staff/campaigns/{campaign_id}/centre-day-operations",
+        "/v1/staff/campaigns/{campaign_id}/capacity-cuts",
+        "/v1/staff/bookings/{code}/second-dose",
+        "/v1/staff/reports/daily",
+        "/v1/staff/operations/{operation_id}",
+    }
     for path, method, operation in _methods(resources):
         if (path, method) in staff:
             assert operation.get("security") == [{t.STAFF_AUTHORIZER: []}], f"{method} {path}"
@@ -418,15 +474,22 @@ def test_staff_can_sign_in_with_a_client_of_the_pool_and_the_outputs_name_it(tem
 def test_the_dev_stage_points_the_authorizer_at_its_own_pool_too():
     definition = t.merge_template("dev")["Resources"][t.API_RESOURCE]["Properties"]["DefinitionBody"]
     assert definition["securityDefinitions"][t.STAFF_AUTHORIZER]["x-amazon-apigateway-authorizer"]["providerARNs"] == [
-        {"Fn::GetAtt": [t.STAFF_POOL, "Arn"]}]
+        {"Fn::GetAtt": [t.STAFF_POOL, "Arn"]}
+    ]
 
 
 def test_the_packaging_check_catches_an_authorizer_the_merge_missed():
     from infra.aws.package import merge_problems
 
     def api(security_definitions):
-        return {"Resources": {t.API_RESOURCE: {"Type": "AWS::Serverless::Api", "Properties": {
-            "DefinitionBody": {"securityDefinitions": security_definitions}}}}}
+        return {
+            "Resources": {
+                t.API_RESOURCE: {
+                    "Type": "AWS::Serverless::Api",
+                    "Properties": {"DefinitionBody": {"securityDefinitions": security_definitions}},
+                }
+            }
+        }
 
     literal = {"type": "apiKey", "x-amazon-apigateway-authorizer": {"providerARNs": [""]}}
     assert any("literal providerARNs" in p for p in merge_problems(api({"StaffUserPool": literal})))
@@ -484,6 +547,7 @@ def test_the_dev_stage_generates_too():
 
 # --- deployable as is: tracing, the pepper, parameters ----------------------------------------------
 
+
 def test_every_traced_function_may_write_to_x_ray_and_the_api_stage_traces_too(resources):
     for fn in t.FUNCTIONS:
         assert resources[fn.logical_id]["Properties"]["Tracing"] == "Active", fn.logical_id  # xray: true in prod
@@ -504,9 +568,13 @@ def test_the_stack_generates_the_pepper_keeps_it_and_only_the_functions_that_key
         readers = granted(resources, fn.logical_id).get("secretsmanager:GetSecretValue", set())
         readers -= {json.dumps({"Ref": t.ADMISSION_KEY_SECRET})}  # the API's other secret (test below)
         assert readers == ({json.dumps({"Ref": t.PEPPER_SECRET})} if fn.reads_pepper else set()), fn.logical_id
-    assert {fn.logical_id for fn in t.FUNCTIONS if fn.reads_pepper} == {t.API_FUNCTION, t.BOOKING_WORKER,
-                                                                         t.MAIL_WORKER, t.BOOKING_DEAD_LETTERS,
-                                                                         t.MAIL_EVENTS}  # suppression HMAC
+    assert {fn.logical_id for fn in t.FUNCTIONS if fn.reads_pepper} == {
+        t.API_FUNCTION,
+        t.BOOKING_WORKER,
+        t.MAIL_WORKER,
+        t.BOOKING_DEAD_LETTERS,
+        t.MAIL_EVENTS,
+    }  # suppression HMAC
 
 
 def test_the_stack_generates_the_admission_token_key_and_only_the_api_may_read_it(resources):
@@ -536,8 +604,10 @@ def test_the_site_sends_a_content_security_policy_that_allows_only_itself_and_it
     assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
     csp = headers["ContentSecurityPolicy"]
     assert csp["Override"] is True
-    directives = dict(d.strip().split(" ", 1) if " " in d.strip() else (d.strip(), "")
-                      for d in csp["ContentSecurityPolicy"]["Fn::Sub"].split(";"))
+    directives = dict(
+        d.strip().split(" ", 1) if " " in d.strip() else (d.strip(), "")
+        for d in csp["ContentSecurityPolicy"]["Fn::Sub"].split(";")
+    )
     assert directives["default-src"] == "'none'" and directives["script-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'" and "upgrade-insecure-requests" in directives
     # The API the site calls: an execute-api host of this stack's region (by wildcard: naming ${RestAPI} would
@@ -560,8 +630,7 @@ def test_the_sender_and_site_domain_are_parameters_and_no_placeholder_domain_is_
 
 def test_an_ses_identity_the_account_already_has_is_left_alone(template, resources):
     assert resources["MailIdentity"]["Condition"] == t.CREATES_MAIL_IDENTITY
-    assert template["Conditions"][t.CREATES_MAIL_IDENTITY] == {"Fn::Equals": [{"Ref": t.CREATE_MAIL_IDENTITY},
-                                                                               "true"]}
+    assert template["Conditions"][t.CREATES_MAIL_IDENTITY] == {"Fn::Equals": [{"Ref": t.CREATE_MAIL_IDENTITY}, "true"]}
     assert template["Parameters"][t.CREATE_MAIL_IDENTITY]["AllowedValues"] == ["true", "false"]
     # Nothing unconditional may depend on the optional identity.
     dependants = [rid for rid, r in resources.items() if rid != "MailIdentity" and "MailIdentity" in json.dumps(r)]
@@ -577,10 +646,14 @@ def test_the_template_is_too_big_to_deploy_inline_so_the_deploy_uploads_it(packa
 
 # --- linters ---------------------------------------------------------------------------------------
 
+
 def test_cfn_lint_finds_no_errors(packaged):
     # The console script: cfn-lint 1.x has no `python -m cfnlint` (that printed nothing, and passed, before).
-    result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), "--format", "json", str(packaged)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--format", "json", str(packaged)],
+        capture_output=True,
+        text=True,
+    )
     assert result.stdout.strip(), result.stderr
     findings = json.loads(result.stdout)
     errors = [f for f in findings if f["Level"] == "Error"]
@@ -593,7 +666,10 @@ def test_checkov_finds_no_failed_checks(packaged):
     # Every skip is a Metadata.checkov.skip entry with its reason on the resource (infra/aws/template/).
     result = subprocess.run(
         [str(checkov()), "-f", str(packaged), "--framework", "cloudformation", "--output", "json", "--quiet"],
-        capture_output=True, text=True, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"})
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+    )
     report = json.loads(result.stdout)
     failed = report["results"]["failed_checks"] if isinstance(report, dict) else []
     assert not failed, [(f["check_id"], f["resource"]) for f in failed]
@@ -601,8 +677,9 @@ def test_checkov_finds_no_failed_checks(packaged):
 
 
 def test_a_lost_audit_record_alarms(resources):
-    alarms = {a["Properties"]["AlarmName"]: a["Properties"]
-              for a in of_type(resources, "AWS::CloudWatch::Alarm").values()}
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"] for a in of_type(resources, "AWS::CloudWatch::Alarm").values()
+    }
     alarm = alarms[f"vaxslot-{STAGE}-audit-write-failed"]
     assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == ("vaxslot", "AuditWriteFailed", 0)
     assert alarm["Dimensions"] == [{"Name": "service", "Value": "vaxslot"}]  # as count() emits it

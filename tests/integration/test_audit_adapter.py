@@ -37,8 +37,10 @@ def test_a_staff_cancel_writes_its_audit_record_in_the_same_transaction(stack, w
 def test_a_day_of_the_audit_is_listed_in_time_order_page_by_page(stack):
     log, actor = DynamoAuditLog(), Actor(f"pager-{uuid.uuid4().hex[:6]}", "ops")
     start = datetime(2031, 3, 1, 8, tzinfo=UTC)
-    written = [new_record(actor, AuditAction.CAMPAIGN_PUT, f"c{n}", start + timedelta(minutes=n), after={"n": n})
-               for n in range(5)]
+    written = [
+        new_record(actor, AuditAction.CAMPAIGN_PUT, f"c{n}", start + timedelta(minutes=n), after={"n": n})
+        for n in range(5)
+    ]
     for record in reversed(written):
         log.append(record)
     first, more = log.day(start.date(), None, 3, actor.user)

@@ -41,8 +41,10 @@ class Store:
 def store(request) -> Store:
     campaign_id = f"contract-{uuid.uuid4().hex[:8]}"
     start = datetime.combine(date.today() + timedelta(days=3), time(9), d.LOCAL_TZ)
-    slots = [d.Slot(campaign_id, "dortmund", d.slot_id_for(s), s, s + timedelta(minutes=30), 1)
-             for s in (start, start + timedelta(days=21), start + timedelta(hours=1))]
+    slots = [
+        d.Slot(campaign_id, "dortmund", d.slot_id_for(s), s, s + timedelta(minutes=30), 1)
+        for s in (start, start + timedelta(days=21), start + timedelta(hours=1))
+    ]
     if request.param == "fake":
         catalog = FakeCatalog()
         bookings: Bookings = FakeBookings(catalog)
@@ -55,17 +57,33 @@ def store(request) -> Store:
 
 
 def queued(store: Store, family: str = "Contract") -> d.BookingRequest:
-    request = d.BookingRequest(uuid.uuid4().hex, store.campaign_id, "dortmund", store.slots[0].slot_id, False, "de",
-                               d.Person("Test", family, date(1940, 1, 1), "44141", "t@example.org", None))
+    request = d.BookingRequest(
+        uuid.uuid4().hex,
+        store.campaign_id,
+        "dortmund",
+        store.slots[0].slot_id,
+        False,
+        "de",
+        d.Person("Test", family, date(1940, 1, 1), "44141", "t@example.org", None),
+    )
     store.bookings.add_request(request, CREATED)
     return request
 
 
 def booking_for(request: d.BookingRequest, first: d.Slot, second: d.Slot | None) -> d.Booking:
     # The test's own campaign is its own series too: the table is shared, the person in it is not.
-    return d.Booking(d.new_booking_code(), request.request_id, request.campaign_id, "dortmund", first.ref,
-                     second.ref if second else None, request.person, request.language, created_at=CREATED,
-                     series=request.campaign_id)
+    return d.Booking(
+        d.new_booking_code(),
+        request.request_id,
+        request.campaign_id,
+        "dortmund",
+        first.ref,
+        second.ref if second else None,
+        request.person,
+        request.language,
+        created_at=CREATED,
+        series=request.campaign_id,
+    )
 
 
 def key_of(request: d.BookingRequest) -> str:
@@ -74,8 +92,9 @@ def key_of(request: d.BookingRequest) -> str:
 
 def test_a_new_request_is_queued_and_an_unknown_one_is_none(store):
     request = queued(store)
-    assert store.bookings.request_state(request.request_id) == d.RequestState(request.request_id,
-                                                                            d.RequestStatus.QUEUED)
+    assert store.bookings.request_state(request.request_id) == d.RequestState(
+        request.request_id, d.RequestStatus.QUEUED
+    )
     assert store.bookings.request_state(uuid.uuid4().hex) is None
 
 
@@ -87,7 +106,8 @@ def test_a_reservation_books_both_slots_stores_the_booking_locks_the_person_and_
     assert store.bookings.booking(booking.code) == booking
     assert store.bookings.holds_booking(key_of(request), store.campaign_id)
     assert store.bookings.request_state(request.request_id) == d.RequestState(
-        request.request_id, d.RequestStatus.BOOKED, booking_code=booking.code)
+        request.request_id, d.RequestStatus.BOOKED, booking_code=booking.code
+    )
     assert booking.code in {b.code for b in store.bookings.active_bookings()}
 
 
@@ -128,7 +148,8 @@ def test_a_rejection_is_written_once_with_its_alternatives_and_a_decided_request
     state = store.bookings.request_state(request.request_id)
     assert (state.status, state.reason) == (d.RequestStatus.REJECTED, d.RejectReason.SLOT_TAKEN)
     assert [(p.first.slot_id, p.first.remaining, p.second.slot_id) for p in state.alternatives] == [
-        (store.slots[2].slot_id, 1, store.slots[1].slot_id)]
+        (store.slots[2].slot_id, 1, store.slots[1].slot_id)
+    ]
     assert store.bookings.reject(request.request_id, d.RejectReason.NO_CAPACITY, []) is False
     assert store.bookings.request_state(request.request_id).reason is d.RejectReason.SLOT_TAKEN
 
@@ -156,8 +177,15 @@ def test_an_unknown_code_is_no_booking(store):
 
 
 def submitted(store: Store, submission: d.Submission, family: str = "Submit") -> d.BookingRequest:
-    request = d.BookingRequest(uuid.uuid4().hex, store.campaign_id, "dortmund", store.slots[0].slot_id, False, "de",
-                               d.Person("Test", family, date(1940, 1, 1), "44141", "t@example.org", None))
+    request = d.BookingRequest(
+        uuid.uuid4().hex,
+        store.campaign_id,
+        "dortmund",
+        store.slots[0].slot_id,
+        False,
+        "de",
+        d.Person("Test", family, date(1940, 1, 1), "44141", "t@example.org", None),
+    )
     store.bookings.add_request(request, CREATED, submission)
     return request
 
@@ -211,8 +239,9 @@ def test_a_failed_rebook_names_its_reason_in_order_of_precedence_and_changes_not
     store.bookings.reserve(anna_booking, key_of(anna))
     berta_booking = booking_for(berta, store.slots[2], None)
     store.bookings.reserve(berta_booking, key_of(berta))
-    missing = d.SlotRef(d.slot_id_for(store.slots[1].start + timedelta(hours=5)), store.slots[1].start,
-                        store.slots[1].end)
+    missing = d.SlotRef(
+        d.slot_id_for(store.slots[1].start + timedelta(hours=5)), store.slots[1].start, store.slots[1].end
+    )
 
     with pytest.raises(d.FirstSlotTaken):  # outranks a second dose that cannot be had
         store.bookings.rebook(berta_booking, berta_booking.rebooked(store.slots[0].ref, missing))

@@ -30,15 +30,24 @@ class _Raw:
 
 def error_response(request, error_type: str, status: int = 400, **fields) -> AWSResponse:
     body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{error_type}", "message": error_type, **fields})
-    return AWSResponse(request.url, status, {"Content-Type": "application/x-amz-json-1.0",
-                                             "x-amzn-RequestId": "injected"}, _Raw(body.encode()))
+    return AWSResponse(
+        request.url,
+        status,
+        {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "injected"},
+        _Raw(body.encode()),
+    )
 
 
 def conflict(request, **_):
     items = len(json.loads(request.body)["TransactItems"])
-    return error_response(request, "TransactionCanceledException", CancellationReasons=[
-        {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"},
-        *[{"Code": "None"}] * (items - 1)])
+    return error_response(
+        request,
+        "TransactionCanceledException",
+        CancellationReasons=[
+            {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"},
+            *[{"Code": "None"}] * (items - 1),
+        ],
+    )
 
 
 @pytest.fixture()
@@ -46,8 +55,10 @@ def world(stack):
     """A fresh campaign with one first-dose and one second-dose slot, and an adapter of its own."""
     campaign_id = f"adapter-{uuid.uuid4().hex[:8]}"
     start = datetime.combine(date.today() + timedelta(days=3), time(9), d.LOCAL_TZ)
-    slots = [d.Slot(campaign_id, "dortmund", d.slot_id_for(s), s, s + timedelta(minutes=30), 1)
-             for s in (start, start + timedelta(days=21))]
+    slots = [
+        d.Slot(campaign_id, "dortmund", d.slot_id_for(s), s, s + timedelta(minutes=30), 1)
+        for s in (start, start + timedelta(days=21))
+    ]
     stack.catalog.release_slots(slots)
     sleeps: list[float] = []
     bookings = DynamoBookings(Connection(region=REGION, host=stack.aws_url), sleep=sleeps.append)
@@ -55,11 +66,27 @@ def world(stack):
 
 
 def make_booking(campaign_id, slots, bookings, family="Adapter") -> tuple[d.Booking, str]:
-    request = d.BookingRequest(uuid.uuid4().hex, campaign_id, "dortmund", slots[0].slot_id, False, "de",
-                               d.Person("Test", family, date(1940, 1, 1), "44141", "t@example.org"))
+    request = d.BookingRequest(
+        uuid.uuid4().hex,
+        campaign_id,
+        "dortmund",
+        slots[0].slot_id,
+        False,
+        "de",
+        d.Person("Test", family, date(1940, 1, 1), "44141", "t@example.org"),
+    )
     bookings.add_request(request, datetime.now(d.LOCAL_TZ))
-    booking = d.Booking(d.new_booking_code(), request.request_id, campaign_id, "dortmund", slots[0].ref,
-                        slots[1].ref, request.person, "de", series=campaign_id)  # the test's own lock
+    booking = d.Booking(
+        d.new_booking_code(),
+        request.request_id,
+        campaign_id,
+        "dortmund",
+        slots[0].ref,
+        slots[1].ref,
+        request.person,
+        "de",
+        series=campaign_id,
+    )  # the test's own lock
     return booking, request.person.key(b"pepper")
 
 
@@ -86,8 +113,14 @@ def test_each_failed_condition_becomes_its_domain_outcome_and_changes_nothing(st
 
 def test_a_full_second_dose_slot_is_told_apart_from_a_full_first_one(stack, world):
     campaign_id, slots, bookings, _ = world
-    later_first = d.Slot(campaign_id, "dortmund", d.slot_id_for(slots[0].start + timedelta(days=1)),
-                         slots[0].start + timedelta(days=1), slots[0].end + timedelta(days=1), 1)
+    later_first = d.Slot(
+        campaign_id,
+        "dortmund",
+        d.slot_id_for(slots[0].start + timedelta(days=1)),
+        slots[0].start + timedelta(days=1),
+        slots[0].end + timedelta(days=1),
+        1,
+    )
     stack.catalog.release_slots([later_first])
     first, key = make_booking(campaign_id, slots, bookings)
     bookings.reserve(first, key)
@@ -129,9 +162,18 @@ def test_when_the_queue_refuses_a_request_the_api_answers_503_with_retry_after_a
 
     days = api.get("/v1/centers/koeln/availability?campaign=80plus-comirnaty&days=5").json()["days"]
     slot_id = days[0]["slots"][0]["slot_id"]
-    body = {"campaign_id": "80plus-comirnaty", "center_id": "koeln", "slot_id": slot_id,
-            "person": {"given_name": "Queue", "family_name": f"Down{uuid.uuid4().hex[:6]}", "birth_date": "1939-01-01",
-                       "postal_code": "50679", "email": "q@example.org"}}
+    body = {
+        "campaign_id": "80plus-comirnaty",
+        "center_id": "koeln",
+        "slot_id": slot_id,
+        "person": {
+            "given_name": "Queue",
+            "family_name": f"Down{uuid.uuid4().hex[:6]}",
+            "birth_date": "1939-01-01",
+            "postal_code": "50679",
+            "email": "q@example.org",
+        },
+    }
 
     def unavailable(request, **_):
         return AWSResponse(request.url, 503, {"x-amzn-RequestId": "injected"}, _Raw(b"Service Unavailable"))

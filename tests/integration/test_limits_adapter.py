@@ -76,8 +76,14 @@ def test_giving_back_frees_the_hit_again(counters):
 def test_a_verification_round_trips_and_keeps_its_first_verified_time(counters):
     store = DynamoVerifications()
     sent = datetime.now(UTC).replace(microsecond=0)
-    verification = v.Verification(v.new_id(), "campaign", v.Channel.EMAIL, v.address_digest(PEPPER, "a@b.de"),
-                                  v.code_digest(PEPPER, "x", "123456"), sent)
+    verification = v.Verification(
+        v.new_id(),
+        "campaign",
+        v.Channel.EMAIL,
+        v.address_digest(PEPPER, "a@b.de"),
+        v.code_digest(PEPPER, "x", "123456"),
+        sent,
+    )
     store.add(verification)
     assert store.get(verification.id) == verification
     store.mark_verified(verification.id, sent + timedelta(hours=1))

@@ -38,8 +38,7 @@ HEADERS = {
     "Content-Type": "application/x-amz-json-1.0",
     # moto routes by the credential scope; it does not check the signature.
     "Authorization": (
-        f"AWS4-HMAC-SHA256 Credential=testing/20260101/{REGION}/dynamodb/aws4_request, "
-        "SignedHeaders=host, Signature=0"
+        f"AWS4-HMAC-SHA256 Credential=testing/20260101/{REGION}/dynamodb/aws4_request, SignedHeaders=host, Signature=0"
     ),
 }
 STOCK = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p"]
@@ -157,8 +156,10 @@ def _fill(call: Call, transcript: list) -> None:
             GlobalSecondaryIndexes=[
                 {
                     "IndexName": "by-g",
-                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
-                                  {"AttributeName": "n", "KeyType": "RANGE"}],
+                    "KeySchema": [
+                        {"AttributeName": "g", "KeyType": "HASH"},
+                        {"AttributeName": "n", "KeyType": "RANGE"},
+                    ],
                     "Projection": {"ProjectionType": "ALL"},
                 }
             ],
@@ -199,9 +200,7 @@ def _recorder(call: Call, transcript: list) -> Callable[[str, dict], dict | None
                 index.pop("IndexArn", None)
             transcript.append((operation, body, status, headers.get("content-type"), parsed))
         else:
-            transcript.append(
-                (operation, body, status, headers.get("content-type"), headers.get("x-amz-crc32"), raw)
-            )
+            transcript.append((operation, body, status, headers.get("content-type"), headers.get("x-amz-crc32"), raw))
         return parsed
 
     return record
@@ -305,16 +304,28 @@ def _queries(record: Callable[[str, dict], dict | None]) -> None:
         },
     )
     # A table with a hash key only.
-    record("Query", {"TableName": "ids", "KeyConditionExpression": "id = :i",
-                     "ExpressionAttributeValues": {":i": {"S": "id-7"}}})
-    record("Query", {"TableName": "ids", "KeyConditionExpression": "id = :i",
-                     "ExpressionAttributeValues": {":i": {"S": "id-99"}}})
+    record(
+        "Query",
+        {"TableName": "ids", "KeyConditionExpression": "id = :i", "ExpressionAttributeValues": {":i": {"S": "id-7"}}},
+    )
+    record(
+        "Query",
+        {"TableName": "ids", "KeyConditionExpression": "id = :i", "ExpressionAttributeValues": {":i": {"S": "id-99"}}},
+    )
     # Errors come back unchanged.
     record("Query", slots("pk = :p AND nope = :v", {**a, ":v": {"S": "x"}}))
     record("Query", slots("sk = :p", a))
     record("Query", {"TableName": "no-such-table", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": a})
-    record("Query", {"TableName": "numbers", "IndexName": "by-g", "KeyConditionExpression": "g = :g",
-                     "ExpressionAttributeValues": {":g": {"S": "g1"}}, "ConsistentRead": True})
+    record(
+        "Query",
+        {
+            "TableName": "numbers",
+            "IndexName": "by-g",
+            "KeyConditionExpression": "g = :g",
+            "ExpressionAttributeValues": {":g": {"S": "g1"}},
+            "ConsistentRead": True,
+        },
+    )
 
 
 def _item_operations(record: Callable[[str, dict], dict | None]) -> None:
@@ -337,8 +348,15 @@ def _item_operations(record: Callable[[str, dict], dict | None]) -> None:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         },
     )
-    record("PutItem", {"TableName": "slots", "Item": {**new_key, "v": {"N": "3"}}, "ConditionExpression": "v = :two",
-                       "ExpressionAttributeValues": {":two": {"N": "2"}}})
+    record(
+        "PutItem",
+        {
+            "TableName": "slots",
+            "Item": {**new_key, "v": {"N": "3"}},
+            "ConditionExpression": "v = :two",
+            "ExpressionAttributeValues": {":two": {"N": "2"}},
+        },
+    )
     for return_values in ("ALL_NEW", "UPDATED_NEW", "ALL_OLD", "UPDATED_OLD", "NONE"):
         record(
             "UpdateItem",
@@ -384,13 +402,27 @@ def _item_operations(record: Callable[[str, dict], dict | None]) -> None:
             }
         },
     )
-    record("TransactGetItems", {"TransactItems": [{"Get": {"TableName": "slots", "Key": key}},
-                                                  {"Get": {"TableName": "ids", "Key": {"id": {"S": "missing"}}}}]})
-    record("TransactGetItems", {"TransactItems": [{"Get": {"TableName": "slots", "Key": key}}],
-                                "ReturnConsumedCapacity": "TOTAL"})
+    record(
+        "TransactGetItems",
+        {
+            "TransactItems": [
+                {"Get": {"TableName": "slots", "Key": key}},
+                {"Get": {"TableName": "ids", "Key": {"id": {"S": "missing"}}}},
+            ]
+        },
+    )
+    record(
+        "TransactGetItems",
+        {"TransactItems": [{"Get": {"TableName": "slots", "Key": key}}], "ReturnConsumedCapacity": "TOTAL"},
+    )
     transaction = [
-        {"Put": {"TableName": "ids", "Item": {"id": {"S": "tx-1"}, "n": {"N": "1"}},
-                 "ConditionExpression": "attribute_not_exists(id)"}},
+        {
+            "Put": {
+                "TableName": "ids",
+                "Item": {"id": {"S": "tx-1"}, "n": {"N": "1"}},
+                "ConditionExpression": "attribute_not_exists(id)",
+            }
+        },
         {
             "Update": {
                 "TableName": "slots",
@@ -400,21 +432,53 @@ def _item_operations(record: Callable[[str, dict], dict | None]) -> None:
                 "ExpressionAttributeValues": {":one": {"N": "1"}, ":cap": {"N": "100"}},
             }
         },
-        {"ConditionCheck": {"TableName": "ids", "Key": {"id": {"S": "id-2"}},
-                            "ConditionExpression": "attribute_exists(id)"}},
+        {
+            "ConditionCheck": {
+                "TableName": "ids",
+                "Key": {"id": {"S": "id-2"}},
+                "ConditionExpression": "attribute_exists(id)",
+            }
+        },
     ]
     record("TransactWriteItems", {"TransactItems": transaction})
-    record("TransactWriteItems", {"TransactItems": [
-        dict(transaction[0], Put={**transaction[0]["Put"], "ReturnValuesOnConditionCheckFailure": "ALL_OLD"})]})
+    record(
+        "TransactWriteItems",
+        {
+            "TransactItems": [
+                dict(transaction[0], Put={**transaction[0]["Put"], "ReturnValuesOnConditionCheckFailure": "ALL_OLD"})
+            ]
+        },
+    )
     record("Scan", {"TableName": "ids", "Limit": 4})
-    record("Scan", {"TableName": "slots", "Limit": 25, "FilterExpression": "booked = :b",
-                    "ExpressionAttributeValues": {":b": {"N": "3"}}, "ProjectionExpression": "pk, sk, booked"})
+    record(
+        "Scan",
+        {
+            "TableName": "slots",
+            "Limit": 25,
+            "FilterExpression": "booked = :b",
+            "ExpressionAttributeValues": {":b": {"N": "3"}},
+            "ProjectionExpression": "pk, sk, booked",
+        },
+    )
     record("Scan", {"TableName": "slots", "Select": "COUNT"})
     # The table after all of the above, seen through Query.
-    _query_all_pages(record, {"TableName": "slots", "KeyConditionExpression": "pk = :p",
-                              "ExpressionAttributeValues": {":p": {"S": "SLOTS#a"}}, "Limit": 60})
-    _query_all_pages(record, {"TableName": "slots", "KeyConditionExpression": "pk = :p",
-                              "ExpressionAttributeValues": {":p": {"S": "SLOTS#c"}}})
+    _query_all_pages(
+        record,
+        {
+            "TableName": "slots",
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "SLOTS#a"}},
+            "Limit": 60,
+        },
+    )
+    _query_all_pages(
+        record,
+        {
+            "TableName": "slots",
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": "SLOTS#c"}},
+        },
+    )
     record("DescribeTable", {"TableName": "slots"})
     record("DescribeTable", {"TableName": "numbers"})
     record("DescribeTable", {"TableName": "no-such-table"})
@@ -520,7 +584,12 @@ def test_launcher_serialises_item_answers_outside_its_lock_and_table_description
     # Without the endpoint a running local stack sets (AWS_ENDPOINT_URL): moto's mock must answer.
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     probe = subprocess.run(
-        [sys.executable, "-c", _LOCK_PROBE], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", _LOCK_PROBE],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=True,
     )
     held = dict(json.loads(probe.stdout.strip().splitlines()[-1]))
@@ -584,10 +653,14 @@ def _measure(call: Call, rounds: int) -> dict[str, list[float]]:
 
 if __name__ == "__main__":
     with _server(STOCK) as stock_port, _server(LAUNCHER) as launcher_port:
-        results = {name: _measure(_caller(port), 30)
-                   for name, port in (("stock moto", stock_port), ("launcher", launcher_port))}
+        results = {
+            name: _measure(_caller(port), 30)
+            for name, port in (("stock moto", stock_port), ("launcher", launcher_port))
+        }
     print(f"table of 4,824 items, raw HTTP, load average {os.getloadavg()[0]:.1f}")
     for server, by_operation in results.items():
         for operation, timings in by_operation.items():
-            print(f"{server}: {operation}: median {statistics.median(timings):.1f} ms, "
-                  f"fastest {min(timings):.1f} ms over {len(timings)} calls")
+            print(
+                f"{server}: {operation}: median {statistics.median(timings):.1f} ms, "
+                f"fastest {min(timings):.1f} ms over {len(timings)} calls"
+            )

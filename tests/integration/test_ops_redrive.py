@@ -22,8 +22,9 @@ def bodies(sqs, url: str) -> list[str]:
     found = []
     while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages"):
         found += [m["Body"] for m in messages]
-        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                                                        for i, m in enumerate(messages)])
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        )
     return found
 
 
@@ -59,8 +60,9 @@ def test_the_command_redrives_a_stage_queue_by_its_name(stack, monkeypatch, caps
         assert bodies(sqs, stack.queue_urls[spec.name("local")]) == ["{}"]
     finally:
         mail_queue = stack.queue_urls[spec.name("local")]
-        stack.pumps["mail_worker"] = QueuePump(sqs, mail_queue, stack.app_module.mail_worker, "mail_worker",
-                                               on_error=stack.pump_errors.append).start()
+        stack.pumps["mail_worker"] = QueuePump(
+            sqs, mail_queue, stack.app_module.mail_worker, "mail_worker", on_error=stack.pump_errors.append
+        ).start()
 
 
 def test_an_unknown_queue_name_is_refused():

@@ -47,8 +47,10 @@ class World:
 def world(request) -> World:
     campaign_id = f"retention-{uuid.uuid4().hex[:8]}"
     start = datetime.combine(date.today() + timedelta(days=3), time(9), d.LOCAL_TZ)
-    slots = [d.Slot(campaign_id, "dortmund", d.slot_id_for(s), s, s + timedelta(minutes=30), 2)
-             for s in (start, start + timedelta(days=21))]
+    slots = [
+        d.Slot(campaign_id, "dortmund", d.slot_id_for(s), s, s + timedelta(minutes=30), 2)
+        for s in (start, start + timedelta(days=21))
+    ]
     clock = Clock(datetime.now(d.LOCAL_TZ))
     if request.param == "fake":
         catalog = FakeCatalog()
@@ -58,9 +60,13 @@ def world(request) -> World:
         stack = request.getfixturevalue("stack")
         catalog = stack.catalog
         bookings = DynamoBookings(Connection(region=REGION, host=stack.aws_url), clock=clock, retention=RETENTION)
-        table = boto3.resource("dynamodb", region_name=REGION, endpoint_url=stack.aws_url,
-                               aws_access_key_id="local", aws_secret_access_key="local").Table(
-            BOOKING_TABLE.name("local"))
+        table = boto3.resource(
+            "dynamodb",
+            region_name=REGION,
+            endpoint_url=stack.aws_url,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        ).Table(BOOKING_TABLE.name("local"))
         raw_item = lambda pk, sk: table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")  # noqa: E731
     catalog.release_slots(slots)
     return World(catalog, bookings, clock, slots, raw_item)
@@ -73,9 +79,18 @@ def book(world: World, person: d.Person = PERSON) -> d.Booking:
     first, second = world.slots
     request = d.BookingRequest(uuid.uuid4().hex, first.campaign_id, "dortmund", first.slot_id, False, "de", person)
     world.bookings.add_request(request, world.clock())
-    booking = d.Booking(d.new_booking_code(), request.request_id, first.campaign_id, "dortmund", first.ref,
-                        second.ref, person, "de", created_at=world.clock(),
-                        series=first.campaign_id)  # the test's own lock: the person is the same in every test
+    booking = d.Booking(
+        d.new_booking_code(),
+        request.request_id,
+        first.campaign_id,
+        "dortmund",
+        first.ref,
+        second.ref,
+        person,
+        "de",
+        created_at=world.clock(),
+        series=first.campaign_id,
+    )  # the test's own lock: the person is the same in every test
     world.bookings.reserve(booking, person.key(PEPPER))
     return booking
 
@@ -113,8 +128,11 @@ def test_booking_item_lock_and_request_carry_the_ttl_attribute_in_epoch_seconds(
     booking = book(world)
     expected = int(booking.personal_data_expires_at(RETENTION).timestamp())
     lock = world.raw_item(f"PERSON#{PERSON.key(PEPPER)}", f"SERIES#{booking.series}")
-    for item in (world.raw_item(f"BOOKING#{booking.code}", "BOOKING"), lock,
-                 world.raw_item(f"REQUEST#{booking.request_id}", "REQUEST")):
+    for item in (
+        world.raw_item(f"BOOKING#{booking.code}", "BOOKING"),
+        lock,
+        world.raw_item(f"REQUEST#{booking.request_id}", "REQUEST"),
+    ):
         assert item[BOOKING_TABLE.ttl_attribute] == expected
 
 
@@ -122,8 +140,10 @@ def test_a_person_whose_old_lock_is_past_its_retention_but_not_yet_deleted_can_b
     old = book(world)
     world.clock.now = old.personal_data_expires_at(RETENTION) + timedelta(hours=1)
     later = world.clock.now + timedelta(days=3)
-    world.slots = [d.Slot(s.campaign_id, s.center_id, d.slot_id_for(start), start, start + timedelta(minutes=30), 1)
-                   for s, start in zip(world.slots, (later, later + timedelta(days=21)), strict=True)]
+    world.slots = [
+        d.Slot(s.campaign_id, s.center_id, d.slot_id_for(start), start, start + timedelta(minutes=30), 1)
+        for s, start in zip(world.slots, (later, later + timedelta(days=21)), strict=True)
+    ]
     world.catalog.release_slots(world.slots)
     new = book(world)
     assert world.bookings.person_locks(PERSON.key(PEPPER)) == {new.series: new.code}

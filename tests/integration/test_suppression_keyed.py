@@ -24,8 +24,13 @@ WHEN = datetime(2031, 1, 5, 8, 0, tzinfo=UTC)
 @pytest.fixture()
 def table(stack):
     bind_table(BOOKING_TABLE.name("local"), REGION, stack.aws_url)
-    return boto3.resource("dynamodb", region_name=REGION, endpoint_url=stack.aws_url, aws_access_key_id="local",
-                          aws_secret_access_key="local").Table(BOOKING_TABLE.name("local"))
+    return boto3.resource(
+        "dynamodb",
+        region_name=REGION,
+        endpoint_url=stack.aws_url,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    ).Table(BOOKING_TABLE.name("local"))
 
 
 def address() -> str:
@@ -44,8 +49,14 @@ def test_a_suppression_is_stored_under_the_hmac_of_the_address_and_nothing_in_cl
 
 def test_an_item_written_with_the_old_plain_sha256_still_suppresses_and_is_erased(table):
     suppressions, mail = DynamoSuppressionList(None, KEY), address()
-    table.put_item(Item={"pk": f"SUPPRESSED#{legacy_address_key(mail)}", "sk": "MAIL", "reason": "complaint",
-                         "suppressed_at": WHEN.isoformat()})
+    table.put_item(
+        Item={
+            "pk": f"SUPPRESSED#{legacy_address_key(mail)}",
+            "sk": "MAIL",
+            "reason": "complaint",
+            "suppressed_at": WHEN.isoformat(),
+        }
+    )
     assert suppressions.is_suppressed(mail)
     record = suppressions.record(mail)
     assert record is not None and record.reason == "complaint"
@@ -68,8 +79,14 @@ def test_a_claim_is_refused_for_a_keyed_and_for_a_legacy_suppression_and_claims_
     suppressions = DynamoSuppressionList(Connection(region=REGION, host=stack.aws_url), KEY, clock=lambda: WHEN)
     keyed, legacy, clear = address(), address(), address()
     suppressions.suppress(keyed, "bounce")
-    table.put_item(Item={"pk": f"SUPPRESSED#{legacy_address_key(legacy)}", "sk": "MAIL", "reason": "complaint",
-                         "suppressed_at": WHEN.isoformat()})
+    table.put_item(
+        Item={
+            "pk": f"SUPPRESSED#{legacy_address_key(legacy)}",
+            "sk": "MAIL",
+            "reason": "complaint",
+            "suppressed_at": WHEN.isoformat(),
+        }
+    )
     assert suppressions.claim(f"booking_confirmed:{uuid.uuid4().hex}", keyed, "m-1") is MailClaim.SUPPRESSED
     assert suppressions.claim(f"booking_confirmed:{uuid.uuid4().hex}", legacy.upper(), "m-1") is MailClaim.SUPPRESSED
     mail_key = f"booking_confirmed:{uuid.uuid4().hex}"

@@ -11,12 +11,29 @@ from tests.fakes import FakeBookings, FakeCatalog, FakeOutbox, FakeQueue
 
 NOW = datetime(2021, 2, 1, 8, 0, tzinfo=d.LOCAL_TZ)
 PEPPER = b"test-pepper"
-DORTMUND = d.Center("dortmund", "Impfzentrum Dortmund", "Rheinlanddamm 200, 44139 Dortmund", "westfalen-lippe",
-                    frozenset({"44141", "44139"}), ("comirnaty",))
-KOELN = d.Center("koeln", "Impfzentrum Köln", "Messeplatz 1, 50679 Köln", "nordrhein", frozenset({"50679"}),
-                 ("comirnaty",))
-CAMPAIGN = d.Campaign("80plus", "80+ Comirnaty", "comirnaty", 2, 21, 42, frozenset({"westfalen-lippe", "nordrhein"}),
-                      ("dortmund", "koeln"), opens_at=NOW - timedelta(days=1), born_on_or_before=date(1940, 12, 31))
+DORTMUND = d.Center(
+    "dortmund",
+    "Impfzentrum Dortmund",
+    "Rheinlanddamm 200, 44139 Dortmund",
+    "westfalen-lippe",
+    frozenset({"44141", "44139"}),
+    ("comirnaty",),
+)
+KOELN = d.Center(
+    "koeln", "Impfzentrum Köln", "Messeplatz 1, 50679 Köln", "nordrhein", frozenset({"50679"}), ("comirnaty",)
+)
+CAMPAIGN = d.Campaign(
+    "80plus",
+    "80+ Comirnaty",
+    "comirnaty",
+    2,
+    21,
+    42,
+    frozenset({"westfalen-lippe", "nordrhein"}),
+    ("dortmund", "koeln"),
+    opens_at=NOW - timedelta(days=1),
+    born_on_or_before=date(1940, 12, 31),
+)
 
 
 def slot(day_offset: int, hour: int, capacity: int = 1, center: str = "dortmund") -> d.Slot:
@@ -29,9 +46,17 @@ def person(given: str = "Erna", family: str = "Müller", born: date = date(1940,
 
 
 class World:
-    def __init__(self, slots: list[d.Slot], campaign: d.Campaign = CAMPAIGN, service_catalog=None,
-                 availability_max_age_s: float = 0, catalog_type=FakeCatalog, bookings_type=FakeBookings,
-                 clock=None, outbox=None):
+    def __init__(
+        self,
+        slots: list[d.Slot],
+        campaign: d.Campaign = CAMPAIGN,
+        service_catalog=None,
+        availability_max_age_s: float = 0,
+        catalog_type=FakeCatalog,
+        bookings_type=FakeBookings,
+        clock=None,
+        outbox=None,
+    ):
         """service_catalog(catalog) may wrap the catalogue the service sees (e.g. in a cache); catalog_type and
         bookings_type may be subclasses of the fakes that count what the services read; clock replaces the
         fixed NOW, outbox the recording FakeOutbox."""
@@ -45,10 +70,8 @@ class World:
         self.outbox = outbox or FakeOutbox()
         now = clock or (lambda: NOW)
         seen = service_catalog(self.catalog) if service_catalog else self.catalog
-        self.queries = BookingQueries(seen, self.bookings, clock=now,
-                                      availability_max_age_s=availability_max_age_s)
-        self.service = BookingService(self.queries, seen, self.bookings, self.queue, self.outbox, PEPPER,
-                                      clock=now)
+        self.queries = BookingQueries(seen, self.bookings, clock=now, availability_max_age_s=availability_max_age_s)
+        self.service = BookingService(self.queries, seen, self.bookings, self.queue, self.outbox, PEPPER, clock=now)
 
     def submit(self, first: d.Slot, who: d.Person | None = None, flexible: bool = False) -> d.BookingRequest:
         request_id = self.service.submit(CAMPAIGN.id, first.center_id, first.slot_id, flexible, "de", who or person())

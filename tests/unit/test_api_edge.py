@@ -7,23 +7,42 @@ from chalicelib.api import errors, http, schemas
 from chalicelib.booking import domain as d
 
 
-@pytest.mark.parametrize("header, expected", [
-    (None, "de"), ("en-GB,en;q=0.9", "en"), ("de-DE,de;q=0.9,en;q=0.8", "de"), ("fr, en;q=0.5", "en"),
-    ("en;q=0.3, de;q=0.7", "de"),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        (None, "de"),
+        ("en-GB,en;q=0.9", "en"),
+        ("de-DE,de;q=0.9,en;q=0.8", "de"),
+        ("fr, en;q=0.5", "en"),
+        ("en;q=0.3, de;q=0.7", "de"),
+    ],
+)
 def test_the_language_follows_accept_language_and_defaults_to_german(header, expected):
     assert errors.language_of(header) == expected
 
 
 def test_every_bad_field_of_a_booking_request_is_named_with_its_own_code():
-    body = {"campaign_id": "c", "center_id": "x", "slot_id": "s",
-            "person": {"given_name": "", "family_name": "M", "birth_date": "1940-13-01", "postal_code": "4414",
-                       "email": "no-at-sign"}}
+    body = {
+        "campaign_id": "c",
+        "center_id": "x",
+        "slot_id": "s",
+        "person": {
+            "given_name": "",
+            "family_name": "M",
+            "birth_date": "1940-13-01",
+            "postal_code": "4414",
+            "email": "no-at-sign",
+        },
+    }
     with pytest.raises(errors.ApiError) as raised:
         schemas.parse(schemas.BookingRequestBody, body)
     problems = {(p.field, p.code) for p in raised.value.problems}
-    assert problems == {("person.given_name", "invalid_name"), ("person.birth_date", "invalid_date"),
-                        ("person.postal_code", "invalid_postal_code"), ("person.email", "invalid_email")}
+    assert problems == {
+        ("person.given_name", "invalid_name"),
+        ("person.birth_date", "invalid_date"),
+        ("person.postal_code", "invalid_postal_code"),
+        ("person.email", "invalid_email"),
+    }
     rendered = errors.error_body(raised.value, "en")["error"]
     assert rendered["code"] == "invalid_request" and rendered["field"].startswith("person.")
 
@@ -41,8 +60,13 @@ def test_every_machine_code_has_a_german_and_an_english_message():
 
 # --- hostile input: every one a 4xx in the contract's shape, decided before a service sees it -------
 
-PERSON = {"given_name": "Erna", "family_name": "Müller", "birth_date": "1940-05-01", "postal_code": "44141",
-          "email": "erna@example.org"}
+PERSON = {
+    "given_name": "Erna",
+    "family_name": "Müller",
+    "birth_date": "1940-05-01",
+    "postal_code": "44141",
+    "email": "erna@example.org",
+}
 
 
 def _person_problem(**changes) -> tuple[str, str] | None:
@@ -93,8 +117,15 @@ def test_availability_from_a_date_this_century_is_accepted():
 
 @pytest.mark.parametrize("field", ["opens_at", "closes_at"])
 def test_a_campaign_opening_in_year_9999_is_out_of_range(field):
-    body = {"name": "X", "vaccine": "v", "doses": 1, "regions": ["r"], "center_ids": ["c"],
-            "opens_at": "2030-01-01T08:00:00+01:00", field: "9999-12-31T23:59:59+00:00"}
+    body = {
+        "name": "X",
+        "vaccine": "v",
+        "doses": 1,
+        "regions": ["r"],
+        "center_ids": ["c"],
+        "opens_at": "2030-01-01T08:00:00+01:00",
+        field: "9999-12-31T23:59:59+00:00",
+    }
     with pytest.raises(errors.ApiError) as raised:
         schemas.parse(schemas.CampaignBody, body)
     assert raised.value.problems[0] == errors.FieldProblem(field, "out_of_range")
@@ -107,10 +138,23 @@ def test_a_birth_date_in_the_future_or_before_1900_is_refused_today_is_accepted(
     assert _person_problem(birth_date=schemas._today().isoformat()) is None
 
 
-@pytest.mark.parametrize("address", [
-    "a@b.co;c", "a,b@c.de", "a\x00b@c.de", "a@c.de\x00", "=?utf-8?q?=41?=@c.de", "a@=?utf-8?b?QQ==?=.de",
-    "Erna <a@c.de>", "a@c.de\r\nBcc: x@y.de", '"a b"@c.de', "a@localhost", "a@[127.0.0.1]", "a" * 250 + "@c.de",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "a@b.co;c",
+        "a,b@c.de",
+        "a\x00b@c.de",
+        "a@c.de\x00",
+        "=?utf-8?q?=41?=@c.de",
+        "a@=?utf-8?b?QQ==?=.de",
+        "Erna <a@c.de>",
+        "a@c.de\r\nBcc: x@y.de",
+        '"a b"@c.de',
+        "a@localhost",
+        "a@[127.0.0.1]",
+        "a" * 250 + "@c.de",
+    ],
+)
 def test_addresses_that_would_fail_in_ses_or_rendering_are_refused(address):
     assert _person_problem(email=address) == ("email", "invalid_email")
 
@@ -125,21 +169,48 @@ def test_an_umlaut_domain_is_accepted_and_kept_in_punycode_so_ses_can_send_it():
     assert person.email == "juergen@xn--bcher-kva.de"
 
 
-@pytest.mark.parametrize("name", [
-    "Jür\x00gen", "Jürgen\x07", "\u202eJürgen", "Jür\u2066gen", "Jürgen\u200f", "Jürgen\n Max", "Jür\u2028gen",
-    "Jür\tgen",
-    "<script>", "http://x.example", "Jürgen 😀", "Jürgen\ue000", "J" * 101, "   ", "\u200b",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Jür\x00gen",
+        "Jürgen\x07",
+        "\u202eJürgen",
+        "Jür\u2066gen",
+        "Jürgen\u200f",
+        "Jürgen\n Max",
+        "Jür\u2028gen",
+        "Jür\tgen",
+        "<script>",
+        "http://x.example",
+        "Jürgen 😀",
+        "Jürgen\ue000",
+        "J" * 101,
+        "   ",
+        "\u200b",
+    ],
+)
 def test_names_with_controls_bidi_tricks_symbols_or_too_many_letters_are_refused(name):
     assert _person_problem(given_name=name) == ("given_name", "invalid_name")
 
 
-@pytest.mark.parametrize("name, kept", [
-    ("Jürgen", "Jürgen"), ("Hans-Peter", "Hans-Peter"), ("O'Brien", "O'Brien"), ("Ana María", "Ana María"),
-    ("Jürgen\u200b", "Jürgen"), ("Ju\u0308rgen", "Jürgen"), ("  Marie   Luise ", "Marie Luise"),
-    ("Zoë D’Arcy", "Zoë D’Arcy"), ("Mehmet Öztürk", "Mehmet Öztürk"), ("Ирина", "Ирина"), ("李", "李"),
-    ("J. R. R.", "J. R. R."), ("Spec Contract-3f9a", "Spec Contract-3f9a"),
-])
+@pytest.mark.parametrize(
+    "name, kept",
+    [
+        ("Jürgen", "Jürgen"),
+        ("Hans-Peter", "Hans-Peter"),
+        ("O'Brien", "O'Brien"),
+        ("Ana María", "Ana María"),
+        ("Jürgen\u200b", "Jürgen"),
+        ("Ju\u0308rgen", "Jürgen"),
+        ("  Marie   Luise ", "Marie Luise"),
+        ("Zoë D’Arcy", "Zoë D’Arcy"),
+        ("Mehmet Öztürk", "Mehmet Öztürk"),
+        ("Ирина", "Ирина"),
+        ("李", "李"),
+        ("J. R. R.", "J. R. R."),
+        ("Spec Contract-3f9a", "Spec Contract-3f9a"),
+    ],
+)
 def test_real_names_are_accepted_and_kept_readable(name, kept):
     assert schemas.parse(schemas.PersonBody, {**PERSON, "given_name": name}).given_name == kept
 
@@ -153,8 +224,20 @@ def test_a_booking_code_as_people_type_it_is_accepted(code):
     assert schemas.booking_code(code) == "ABCD-EFGH-JK"
 
 
-@pytest.mark.parametrize("code", ["", "ABCD-EFGH-J", "ABCD-EFGH-JKL", "ABCD-EFGH-J0", "A" * 5000,
-                                  "ＡＢＣＤＥＦＧＨＪＫ", "ABCD-EFGH-JK' OR 1=1", "ABCD-EFGH-J\x00K", "ABCD/EFGH/JK"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "",
+        "ABCD-EFGH-J",
+        "ABCD-EFGH-JKL",
+        "ABCD-EFGH-J0",
+        "A" * 5000,
+        "ＡＢＣＤＥＦＧＨＪＫ",
+        "ABCD-EFGH-JK' OR 1=1",
+        "ABCD-EFGH-J\x00K",
+        "ABCD/EFGH/JK",
+    ],
+)
 def test_an_impossible_booking_code_answers_exactly_like_an_unknown_one(code):
     with pytest.raises(errors.ApiError) as raised:
         schemas.booking_code(code)

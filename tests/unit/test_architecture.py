@@ -11,14 +11,35 @@ ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "chalicelib").rglob("*.py"))
 INFRASTRUCTURE = ("boto3", "botocore", "pynamodb", "chalice", "aws_lambda_powertools", "requests")
 # Modules that hold PynamoDB, SQS, SES or the composition: what pure code must never reach.
-ADAPTERS = ("chalicelib.booking.storage", "chalicelib.booking.queues", "chalicelib.booking.catalog_cache",
-            "chalicelib.dynamo_binding", "chalicelib.notify.dynamo", "chalicelib.notify.ses", "chalicelib.notify.queue",
-            "chalicelib.bootstrap", "chalicelib.api", "chalicelib.observability", "chalicelib.settings")
-PURE = ["chalicelib/booking/domain.py", "chalicelib/booking/services.py", "chalicelib/booking/queries.py",
-        "chalicelib/booking/ports.py", "chalicelib/booking/mail.py", "chalicelib/booking/operations.py",
-        "chalicelib/booking/reconciliation.py", "chalicelib/notify/services.py", "chalicelib/notify/ports.py",
-        "chalicelib/notify/calendar.py", "chalicelib/notify/feedback.py", "chalicelib/contracts/mail.py",
-        "chalicelib/contracts/local_time.py", "chalicelib/privacy/services.py"]
+ADAPTERS = (
+    "chalicelib.booking.storage",
+    "chalicelib.booking.queues",
+    "chalicelib.booking.catalog_cache",
+    "chalicelib.dynamo_binding",
+    "chalicelib.notify.dynamo",
+    "chalicelib.notify.ses",
+    "chalicelib.notify.queue",
+    "chalicelib.bootstrap",
+    "chalicelib.api",
+    "chalicelib.observability",
+    "chalicelib.settings",
+)
+PURE = [
+    "chalicelib/booking/domain.py",
+    "chalicelib/booking/services.py",
+    "chalicelib/booking/queries.py",
+    "chalicelib/booking/ports.py",
+    "chalicelib/booking/mail.py",
+    "chalicelib/booking/operations.py",
+    "chalicelib/booking/reconciliation.py",
+    "chalicelib/notify/services.py",
+    "chalicelib/notify/ports.py",
+    "chalicelib/notify/calendar.py",
+    "chalicelib/notify/feedback.py",
+    "chalicelib/contracts/mail.py",
+    "chalicelib/contracts/local_time.py",
+    "chalicelib/privacy/services.py",
+]
 
 
 def imports_of(path: str) -> set[str]:

@@ -9,16 +9,21 @@ from hypothesis import strategies as st
 from chalicelib.booking import domain as d
 from tests.unit.builders import World, person, slot
 
-SLOTS = [slot(day, hour, capacity=cap) for day, hour, cap in
-         [(1, 9, 2), (1, 11, 1), (2, 9, 1), (22, 9, 2), (22, 11, 1), (23, 10, 1), (30, 9, 1)]]
+SLOTS = [
+    slot(day, hour, capacity=cap)
+    for day, hour, cap in [(1, 9, 2), (1, 11, 1), (2, 9, 1), (22, 9, 2), (22, 11, 1), (23, 10, 1), (30, 9, 1)]
+]
 FIRSTS = [s for s in SLOTS if s.day < SLOTS[3].day]
 
-actions = st.lists(st.tuples(
-    st.sampled_from(["book", "cancel"]),
-    st.integers(min_value=0, max_value=5),  # who
-    st.sampled_from(FIRSTS),
-    st.booleans(),  # flexible
-), max_size=25)
+actions = st.lists(
+    st.tuples(
+        st.sampled_from(["book", "cancel"]),
+        st.integers(min_value=0, max_value=5),  # who
+        st.sampled_from(FIRSTS),
+        st.booleans(),  # flexible
+    ),
+    max_size=25,
+)
 
 
 @settings(max_examples=150, deadline=None)

@@ -49,7 +49,8 @@ def test_a_request_processed_twice_books_once_and_only_republishes_the_same_conf
     assert len(world.bookings.bookings) == 1
     assert world.remaining(first) == 1
     assert {m.idempotency_key for m in world.outbox.published} == {
-        f"booking_confirmed:{next(iter(world.bookings.bookings))}"}
+        f"booking_confirmed:{next(iter(world.bookings.bookings))}"
+    }
 
 
 def test_a_taken_slot_rejects_with_alternatives_that_are_really_bookable():
@@ -130,8 +131,7 @@ def test_a_wrong_birth_date_looks_exactly_like_an_unknown_code():
 def test_availability_lists_only_days_with_whole_pairs():
     world = World([slot(1, 9), slot(2, 9, capacity=0), slot(3, 9), slot(22, 9)])
     days = world.queries.availability("dortmund", CAMPAIGN.id, None, 14)
-    assert [(day.day, [p.first.slot_id for p in day.pairs]) for day in days] == [
-        (slot(1, 9).day, [slot(1, 9).slot_id])]
+    assert [(day.day, [p.first.slot_id for p in day.pairs]) for day in days] == [(slot(1, 9).day, [slot(1, 9).slot_id])]
 
 
 def test_unknown_centre_and_campaign_are_told_apart():
@@ -158,7 +158,10 @@ def test_someone_already_booked_is_told_so_even_when_the_chosen_slot_is_full_too
     world.book(first)
     state = world.book(first)  # same person, same (now full) slot
     assert (state.status, state.reason, state.alternatives) == (
-        d.RequestStatus.REJECTED, d.RejectReason.ALREADY_BOOKED, ())
+        d.RequestStatus.REJECTED,
+        d.RejectReason.ALREADY_BOOKED,
+        (),
+    )
 
 
 def test_availability_may_be_served_from_a_short_lived_copy_but_booking_reads_fresh():
@@ -166,8 +169,11 @@ def test_availability_may_be_served_from_a_short_lived_copy_but_booking_reads_fr
 
     first, second = slot(1, 9), slot(22, 9)
     ticks = iter(range(1000))
-    world = World([first, second], availability_max_age_s=2,
-                  service_catalog=lambda inner: CachedCatalog(inner, ttl_s=0, clock=lambda: next(ticks) * 0.1))
+    world = World(
+        [first, second],
+        availability_max_age_s=2,
+        service_catalog=lambda inner: CachedCatalog(inner, ttl_s=0, clock=lambda: next(ticks) * 0.1),
+    )
     assert world.queries.availability("dortmund", CAMPAIGN.id, None, 7)[0].pairs[0].first.remaining == 1
     assert world.book(first).status is d.RequestStatus.BOOKED  # the worker's reads are fresh
     shown = world.queries.availability("dortmund", CAMPAIGN.id, None, 7)  # within 2 s: the copy

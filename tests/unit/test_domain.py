@@ -14,9 +14,19 @@ def test_a_person_born_1940_in_dortmund_may_book_the_80plus_campaign():
 
 
 def test_a_person_born_1941_is_told_not_yet_eligible_and_when_a_matching_cohort_opens():
-    cohort_1941 = d.Campaign("1941", "Jahrgang 1941", "comirnaty", 2, 21, 42, frozenset({"westfalen-lippe"}),
-                             ("dortmund",), opens_at=NOW + timedelta(days=7), born_on_or_after=date(1941, 1, 1),
-                             born_on_or_before=date(1941, 12, 31))
+    cohort_1941 = d.Campaign(
+        "1941",
+        "Jahrgang 1941",
+        "comirnaty",
+        2,
+        21,
+        42,
+        frozenset({"westfalen-lippe"}),
+        ("dortmund",),
+        opens_at=NOW + timedelta(days=7),
+        born_on_or_after=date(1941, 1, 1),
+        born_on_or_before=date(1941, 12, 31),
+    )
     result = d.decide_eligibility([CAMPAIGN, cohort_1941], "westfalen-lippe", date(1941, 3, 3), NOW)
     assert not result.eligible
     assert result.reason is d.IneligibleReason.NOT_YET_ELIGIBLE
@@ -46,8 +56,9 @@ def test_a_full_first_dose_slot_is_not_offered_and_a_full_second_dose_slot_is_no
     open_first = slot(2, 9)
     full_second = slot(23, 9, capacity=0)
     open_second = slot(24, 15)
-    pairs = d.bookable_pairs(CAMPAIGN, [full_first, open_first, full_second, open_second], NOW,
-                             NOW + timedelta(days=28))
+    pairs = d.bookable_pairs(
+        CAMPAIGN, [full_first, open_first, full_second, open_second], NOW, NOW + timedelta(days=28)
+    )
     assert [(p.first, p.second) for p in pairs] == [(open_first, open_second)]
 
 
@@ -103,8 +114,16 @@ def test_normalised_codes_are_stable(code):
 # full-width letters, a decomposed umlaut, stray spaces and a bidi override (the edge rejects the last
 # one; the key must not depend on the edge to stay one person).
 JUERGEN_SPELLINGS = [
-    "Jürgen", "JÜRGEN", "Juergen", "Jürgen\u200b", "Ｊürgen", "Ju\u0308rgen", "  Jürgen ", "Jür\u00adgen",
-    "Jürgen\ufeff", "\u202eJürgen",
+    "Jürgen",
+    "JÜRGEN",
+    "Juergen",
+    "Jürgen\u200b",
+    "Ｊürgen",
+    "Ju\u0308rgen",
+    "  Jürgen ",
+    "Jür\u00adgen",
+    "Jürgen\ufeff",
+    "\u202eJürgen",
 ]
 
 

@@ -29,16 +29,28 @@ class StaffWorld(World):
         self.audit_log = FakeAuditLog(failures=audit_failures)
         self.failed_audits: list[str] = []
         super().__init__(slots, bookings_type=lambda catalog: FakeBookings(catalog, self.audit_log))
-        trail = AuditTrail(self.audit_log, on_failure=lambda record, error: self.failed_audits.append(record.action),
-                           sleep=lambda s: None)
-        self.staff = StaffService(self.queries, self.bookings, FakeCallerIndex(self.bookings), self.outbox, trail,
-                                  person_key=lambda p: p.key(PEPPER), clock=lambda: NOW)
+        trail = AuditTrail(
+            self.audit_log,
+            on_failure=lambda record, error: self.failed_audits.append(record.action),
+            sleep=lambda s: None,
+        )
+        self.staff = StaffService(
+            self.queries,
+            self.bookings,
+            FakeCallerIndex(self.bookings),
+            self.outbox,
+            trail,
+            person_key=lambda p: p.key(PEPPER),
+            clock=lambda: NOW,
+        )
 
     def book_by_phone(self, first: d.Slot, who: d.Person) -> d.RequestState:
-        request_id = self.service.submit(CAMPAIGN.id, first.center_id, first.slot_id, False, "de", who,
-                                         channel=d.Channel.HOTLINE, agent=AGENT.user)
-        self.staff.booking_requested(AGENT, request_id, CAMPAIGN.id, first.center_id, first.slot_id,
-                                     has_email=who.email is not None)
+        request_id = self.service.submit(
+            CAMPAIGN.id, first.center_id, first.slot_id, False, "de", who, channel=d.Channel.HOTLINE, agent=AGENT.user
+        )
+        self.staff.booking_requested(
+            AGENT, request_id, CAMPAIGN.id, first.center_id, first.slot_id, has_email=who.email is not None
+        )
         return self.service.process(next(r for r in self.queue.sent if r.request_id == request_id))
 
 
@@ -93,8 +105,12 @@ def test_an_agent_cancels_without_birth_date_and_the_cancel_is_audited_with_it(w
     assert view.booking.status is d.BookingStatus.CANCELLED
     assert world.remaining(slot(2, 9)) == 1 and world.remaining(slot(23, 9)) == 1
     record = world.audit_log.records[-1]
-    assert (record.action, record.target, record.actor, record.role) == (AuditAction.BOOKING_CANCELLED, code,
-                                                                        "hans", "hotline")
+    assert (record.action, record.target, record.actor, record.role) == (
+        AuditAction.BOOKING_CANCELLED,
+        code,
+        "hans",
+        "hotline",
+    )
     assert (record.before["status"], record.after["status"]) == ("active", "cancelled")
     assert world.outbox.published == []  # no e-mail: no cancellation mail either
 
@@ -139,8 +155,13 @@ def test_every_staff_action_writes_one_audit_record(world):
     world.staff.contingent_released(OPS, CAMPAIGN.id, "dortmund", slots, added_capacity=3)
     world.staff.waiting_room_put(OPS, CAMPAIGN.id, {"active": False}, {"active": True})
     actions = [r.action for r in world.audit_log.records]
-    assert actions == [AuditAction.BOOKING_REQUESTED, AuditAction.BOOKING_CANCELLED, AuditAction.CAMPAIGN_PUT,
-                       AuditAction.CONTINGENT_RELEASED, AuditAction.WAITING_ROOM_PUT]
+    assert actions == [
+        AuditAction.BOOKING_REQUESTED,
+        AuditAction.BOOKING_CANCELLED,
+        AuditAction.CAMPAIGN_PUT,
+        AuditAction.CONTINGENT_RELEASED,
+        AuditAction.WAITING_ROOM_PUT,
+    ]
     campaign_record = world.audit_log.records[2]
     assert campaign_record.before["born_on_or_before"] == "1940-12-31"
     assert campaign_record.after["born_on_or_before"] == "1941-12-31"

@@ -37,14 +37,19 @@ class Clock:
 
 
 def policy(**changes) -> Policy:
-    base = Policy(code_attempts=Limit("code", 10, HOUR), client=Limit("client", 300, 60, shards=4),
-                  person=Limit("person", 3, HOUR), verification_client=Limit("verify-client", 20, HOUR),
-                  verification_address=Limit("verify-address", 3, HOUR),
-                  verification_attempts=Limit("verify-attempts", 5, 2 * HOUR))
+    base = Policy(
+        code_attempts=Limit("code", 10, HOUR),
+        client=Limit("client", 300, 60, shards=4),
+        person=Limit("person", 3, HOUR),
+        verification_client=Limit("verify-client", 20, HOUR),
+        verification_address=Limit("verify-address", 3, HOUR),
+        verification_attempts=Limit("verify-attempts", 5, 2 * HOUR),
+    )
     return replace(base, **changes)
 
 
 # --- window arithmetic ---------------------------------------------------------------------------
+
 
 def test_windows_are_aligned_to_the_epoch_so_an_hour_window_is_a_clock_hour():
     limit = Limit("x", 1, HOUR)
@@ -132,6 +137,7 @@ def test_stored_keys_hold_no_subject_in_clear():
 
 # --- attempts per booking code (contract §5) -------------------------------------------------------
 
+
 def booked_world(clock: Clock):
     first, second = slot(1, 9), slot(22, 9)
     world = World([first, second])
@@ -200,6 +206,7 @@ def test_attempts_of_one_code_do_not_touch_another():
 
 # --- per person and per client ----------------------------------------------------------------------
 
+
 def test_booking_requests_per_person_are_limited_by_identity_not_by_e_mail():
     limits = AbuseLimits(Limiter(FakeCounters(), PEPPER, clock=Clock()), policy(), PEPPER)
     erna = person()
@@ -211,8 +218,11 @@ def test_booking_requests_per_person_are_limited_by_identity_not_by_e_mail():
 
 
 def test_verification_codes_are_limited_per_address_and_per_client():
-    limits = AbuseLimits(Limiter(FakeCounters(), PEPPER, clock=Clock()),
-                         policy(verification_client=Limit("verify-client", 4, HOUR)), PEPPER)
+    limits = AbuseLimits(
+        Limiter(FakeCounters(), PEPPER, clock=Clock()),
+        policy(verification_client=Limit("verify-client", 4, HOUR)),
+        PEPPER,
+    )
     for _ in range(3):
         limits.admit_verification("203.0.113.9", "erna@example.org")
     with pytest.raises(TooManyRequests):
@@ -224,10 +234,19 @@ def test_verification_codes_are_limited_per_address_and_per_client():
 
 # --- the daily mail cap -------------------------------------------------------------------------------
 
+
 def mail(recipient: str = "erna@example.org", code: str = "ABCD-EFGH-JK") -> MailMessage:
-    return MailMessage(kind=MailKind.BOOKING_CANCELLED, booking_code=code, language="de", recipient=recipient,
-                       given_name="Erna", family_name="Müller", center_name="Impfzentrum Dortmund",
-                       center_address="Rheinlanddamm 200", appointments=[])
+    return MailMessage(
+        kind=MailKind.BOOKING_CANCELLED,
+        booking_code=code,
+        language="de",
+        recipient=recipient,
+        given_name="Erna",
+        family_name="Müller",
+        center_name="Impfzentrum Dortmund",
+        center_address="Rheinlanddamm 200",
+        appointments=[],
+    )
 
 
 def test_an_address_gets_at_most_its_daily_mails_and_the_skip_is_recorded():
@@ -235,9 +254,14 @@ def test_an_address_gets_at_most_its_daily_mails_and_the_skip_is_recorded():
     limiter = Limiter(FakeCounters(), PEPPER, clock=clock)
     mailer = FakeMailer()
     capped: list[MailKind] = []
-    service = MailService(mailer, FakeSuppressionList(), sender="noreply@vaxslot.example", site_url="",
-                          quota=LimiterMailQuota(lambda: limiter, 3),
-                          on_capped=capped.append)
+    service = MailService(
+        mailer,
+        FakeSuppressionList(),
+        sender="noreply@vaxslot.example",
+        site_url="",
+        quota=LimiterMailQuota(lambda: limiter, 3),
+        on_capped=capped.append,
+    )
     sent, capped_claim = MailClaim.SEND, MailClaim.CAPPED
     assert [service.send(mail(code=f"ABCD-EFGH-J{n}")) for n in range(4)] == [sent, sent, sent, capped_claim]
     assert len(mailer.sent) == 3 and capped == [MailKind.BOOKING_CANCELLED]
@@ -249,14 +273,33 @@ def test_an_address_gets_at_most_its_daily_mails_and_the_skip_is_recorded():
 # --- package rules (as tests/unit/test_architecture.py checks them for booking and notify) ------------
 
 ROOT = Path(__file__).resolve().parents[2]
-INFRASTRUCTURE = ("boto3", "botocore", "pynamodb", "chalice", "aws_lambda_powertools", "chalicelib.bootstrap",
-                  "chalicelib.api", "chalicelib.settings", "chalicelib.observability", "chalicelib.dynamo_binding")
+INFRASTRUCTURE = (
+    "boto3",
+    "botocore",
+    "pynamodb",
+    "chalice",
+    "aws_lambda_powertools",
+    "chalicelib.bootstrap",
+    "chalicelib.api",
+    "chalicelib.settings",
+    "chalicelib.observability",
+    "chalicelib.dynamo_binding",
+)
 
 
-@pytest.mark.parametrize("path", ["chalicelib/limits/domain.py", "chalicelib/limits/limiter.py",
-                                  "chalicelib/limits/abuse.py", "chalicelib/limits/ports.py",
-                                  "chalicelib/verification/domain.py", "chalicelib/verification/service.py",
-                                  "chalicelib/verification/ports.py", "chalicelib/notify/quota.py"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "chalicelib/limits/domain.py",
+        "chalicelib/limits/limiter.py",
+        "chalicelib/limits/abuse.py",
+        "chalicelib/limits/ports.py",
+        "chalicelib/verification/domain.py",
+        "chalicelib/verification/service.py",
+        "chalicelib/verification/ports.py",
+        "chalicelib/notify/quota.py",
+    ],
+)
 def test_limit_and_verification_rules_import_no_infrastructure(path):
     imported = set()
     for node in ast.walk(ast.parse((ROOT / path).read_text())):
@@ -269,16 +312,20 @@ def test_limit_and_verification_rules_import_no_infrastructure(path):
 
 # --- which client address ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("header, hop, expected", [
-    (None, 1, None),  # loopback without the header: not limited
-    ("", 1, None),
-    ("203.0.113.9", 1, "203.0.113.9"),
-    ("198.51.100.1, 203.0.113.9", 1, "203.0.113.9"),  # the right-most: what API Gateway appended
-    ("spoofed, 198.51.100.1, 203.0.113.9", 2, "198.51.100.1"),  # one trusted proxy in front of the gateway
-    ("203.0.113.9", 3, "203.0.113.9"),  # fewer entries than hops: the left-most there is
-    ("2001:db8::0001", 1, "2001:db8::1"),  # one IPv6 address, however written
-    ("not-an-address" + "x" * 100, 1, ("not-an-address" + "x" * 100)[:64]),
-])
+
+@pytest.mark.parametrize(
+    "header, hop, expected",
+    [
+        (None, 1, None),  # loopback without the header: not limited
+        ("", 1, None),
+        ("203.0.113.9", 1, "203.0.113.9"),
+        ("198.51.100.1, 203.0.113.9", 1, "203.0.113.9"),  # the right-most: what API Gateway appended
+        ("spoofed, 198.51.100.1, 203.0.113.9", 2, "198.51.100.1"),  # one trusted proxy in front of the gateway
+        ("203.0.113.9", 3, "203.0.113.9"),  # fewer entries than hops: the left-most there is
+        ("2001:db8::0001", 1, "2001:db8::1"),  # one IPv6 address, however written
+        ("not-an-address" + "x" * 100, 1, ("not-an-address" + "x" * 100)[:64]),
+    ],
+)
 def test_the_client_address_is_counted_from_the_right_of_x_forwarded_for(header, hop, expected):
     from chalicelib.api.limits import client_address
 

@@ -8,8 +8,12 @@ from tests.unit.test_mail_rendering import message
 
 
 def bounce(kind: str, *addresses: str) -> str:
-    return json.dumps({"eventType": "Bounce", "bounce": {
-        "bounceType": kind, "bouncedRecipients": [{"emailAddress": a} for a in addresses]}})
+    return json.dumps(
+        {
+            "eventType": "Bounce",
+            "bounce": {"bounceType": kind, "bouncedRecipients": [{"emailAddress": a} for a in addresses]},
+        }
+    )
 
 
 def test_a_permanent_bounce_suppresses_the_address_and_no_mail_goes_there_again():
@@ -24,8 +28,9 @@ def test_a_transient_bounce_suppresses_nothing():
 
 
 def test_a_complaint_suppresses_its_recipients():
-    complaint = json.dumps({"notificationType": "Complaint",
-                            "complaint": {"complainedRecipients": [{"emailAddress": "a@example.org"}]}})
+    complaint = json.dumps(
+        {"notificationType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": "a@example.org"}]}}
+    )
     assert [(s.address, s.reason) for s in suppressions_in(complaint)] == [("a@example.org", "complaint")]
 
 

@@ -15,12 +15,20 @@ START = datetime(2021, 2, 8, 14, 30, tzinfo=LOCAL_TZ)
 
 
 def message(kind=MailKind.BOOKING_CONFIRMED, language="de") -> MailMessage:
-    return MailMessage(kind=kind, booking_code="ABCD-EFGH-JK", language=language, recipient="erna@example.org",
-                       given_name="Erna", family_name="Müller", center_name="Impfzentrum Dortmund",
-                       center_address="Rheinlanddamm 200, 44139 Dortmund",
-                       appointments=[Appointment(dose=1, start=START, end=START + timedelta(minutes=30)),
-                                     Appointment(dose=2, start=START + timedelta(days=21),
-                                                 end=START + timedelta(days=21, minutes=30))])
+    return MailMessage(
+        kind=kind,
+        booking_code="ABCD-EFGH-JK",
+        language=language,
+        recipient="erna@example.org",
+        given_name="Erna",
+        family_name="Müller",
+        center_name="Impfzentrum Dortmund",
+        center_address="Rheinlanddamm 200, 44139 Dortmund",
+        appointments=[
+            Appointment(dose=1, start=START, end=START + timedelta(minutes=30)),
+            Appointment(dose=2, start=START + timedelta(days=21), end=START + timedelta(days=21, minutes=30)),
+        ],
+    )
 
 
 def render(msg):
@@ -62,13 +70,21 @@ def test_names_are_escaped_in_the_html_mail():
 
 def rejection(reason: str, language: str = "de", alternatives: bool = True) -> MailMessage:
     offered = [Alternative(first=START + timedelta(days=1), second=START + timedelta(days=22))] if alternatives else []
-    return message(MailKind.REQUEST_REJECTED, language).model_copy(update={
-        "booking_code": "", "request_id": "req-1", "reason": reason, "alternatives": offered,
-        "appointments": message().appointments})
+    return message(MailKind.REQUEST_REJECTED, language).model_copy(
+        update={
+            "booking_code": "",
+            "request_id": "req-1",
+            "reason": reason,
+            "alternatives": offered,
+            "appointments": message().appointments,
+        }
+    )
 
 
-@pytest.mark.parametrize("language, said, link_text", [("de", "schon vergeben", "Noch einmal versuchen"),
-                                                       ("en", "already been taken", "Try again")])
+@pytest.mark.parametrize(
+    "language, said, link_text",
+    [("de", "schon vergeben", "Noch einmal versuchen"), ("en", "already been taken", "Try again")],
+)
 def test_the_rejection_gives_the_reason_the_alternatives_and_a_link_to_try_again(language, said, link_text):
     mail = render(rejection("slot_taken", language))
     text = mail.get_body(preferencelist=("plain",)).get_content()
@@ -80,8 +96,14 @@ def test_the_rejection_gives_the_reason_the_alternatives_and_a_link_to_try_again
     assert not list(mail.iter_attachments())
 
 
-@pytest.mark.parametrize("reason, said", [("not_processed", "technischen Störung"), ("slot_started", "schon begonnen"),
-                                          ("no_capacity", "keine Termine mehr frei")])
+@pytest.mark.parametrize(
+    "reason, said",
+    [
+        ("not_processed", "technischen Störung"),
+        ("slot_started", "schon begonnen"),
+        ("no_capacity", "keine Termine mehr frei"),
+    ],
+)
 def test_every_rejection_reason_is_said_in_plain_words(reason, said):
     assert said in render(rejection(reason, alternatives=False)).get_body(preferencelist=("plain",)).get_content()
 
@@ -90,7 +112,7 @@ def test_the_rejection_subject_holds_no_name_and_no_request_id():
     msg = rejection("slot_taken").model_copy(update={"given_name": "Visit http://evil.example"})
     mail = render(msg)
     assert "evil" not in mail["Subject"] and "req-1" not in mail["Subject"] and "Erna" not in mail["Subject"]
-    assert "<a href=\"http://evil" not in mail.get_body(preferencelist=("html",)).get_content()
+    assert '<a href="http://evil' not in mail.get_body(preferencelist=("html",)).get_content()
 
 
 def test_someone_already_booked_is_pointed_at_the_look_up_not_at_booking_again():
@@ -121,8 +143,9 @@ def test_the_retry_hides_the_message_on_its_own_queue_for_its_delay():
     sqs = Sqs()
     retry = MailRetry(sqs, lambda name: f"https://sqs.local/{name}")
     assert retry.later("arn:aws:sqs:eu-central-1:123:vaxslot-dev-mail", "handle-1", 3) == 120
-    assert sqs.calls == [{"QueueUrl": "https://sqs.local/vaxslot-dev-mail", "ReceiptHandle": "handle-1",
-                          "VisibilityTimeout": 120}]
+    assert sqs.calls == [
+        {"QueueUrl": "https://sqs.local/vaxslot-dev-mail", "ReceiptHandle": "handle-1", "VisibilityTimeout": 120}
+    ]
 
 
 def test_a_cancellation_by_the_centre_says_why_links_to_rebook_in_both_languages_and_has_no_calendar_file():

@@ -48,10 +48,21 @@ def test_a_person_survives_the_queue_and_the_table_unchanged():
 def test_a_caller_without_email_survives_the_queue_and_the_table_unchanged():
     caller = dataclasses.replace(PERSON, email=None, postal_address="Hauptstr. 1\n44141 Dortmund")
     start = datetime(2031, 3, 1, 9, tzinfo=d.LOCAL_TZ)
-    request = d.BookingRequest("r1", "c", "dortmund", d.slot_id_for(start), False, "de", caller,
-                               channel=d.Channel.HOTLINE, agent="hans")
+    request = d.BookingRequest(
+        "r1", "c", "dortmund", d.slot_id_for(start), False, "de", caller, channel=d.Channel.HOTLINE, agent="hans"
+    )
     message = BookingRequestMessage.model_validate_json(BookingRequestMessage.from_domain(request).model_dump_json())
     assert message.to_domain() == request
-    booking = d.Booking("AAAA-BBBB-CC", "r1", "c", "dortmund", d.SlotRef("s", start, start), None, caller, "de",
-                        channel=d.Channel.HOTLINE, agent="hans")
+    booking = d.Booking(
+        "AAAA-BBBB-CC",
+        "r1",
+        "c",
+        "dortmund",
+        d.SlotRef("s", start, start),
+        None,
+        caller,
+        "de",
+        channel=d.Channel.HOTLINE,
+        agent="hans",
+    )
     assert booking_from_item(booking_item(booking, start)) == dataclasses.replace(booking, created_at=start)

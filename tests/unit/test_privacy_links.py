@@ -10,8 +10,11 @@ SITE = "https://vaxslot.example"
 
 def links_in(kind: MailKind, language: str) -> list[str]:
     mail = render(message(kind, language))
-    return [link for part in ("plain", "html")
-            for link in re.findall(r"https?://[^\s\"<>]+", mail.get_body(preferencelist=(part,)).get_content())]
+    return [
+        link
+        for part in ("plain", "html")
+        for link in re.findall(r"https?://[^\s\"<>]+", mail.get_body(preferencelist=(part,)).get_content())
+    ]
 
 
 def test_the_confirmation_links_to_the_look_up_page_with_the_code_only():

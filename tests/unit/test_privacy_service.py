@@ -21,8 +21,9 @@ class PrivacyWorld(World):
     def __init__(self, slots, clock=None):
         super().__init__(slots, bookings_type=lambda catalog: FakeBookings(catalog, clock=clock, retention=RETENTION))
         self.suppressions = FakeSuppressionList()
-        self.privacy = PrivacyService(self.queries, self.service, self.bookings, self.suppressions, PEPPER,
-                                      RETENTION, clock=lambda: NOW)
+        self.privacy = PrivacyService(
+            self.queries, self.service, self.bookings, self.suppressions, PEPPER, RETENTION, clock=lambda: NOW
+        )
 
 
 def booked_world(clock=None) -> tuple[PrivacyWorld, d.Booking]:
@@ -38,12 +39,19 @@ def test_an_export_by_code_and_birth_date_holds_the_booking_its_request_the_lock
     json.dumps(export)  # printable as it is
     [record] = export["bookings"]
     assert record["code"] == booking.code and record["status"] == "active"
-    assert record["person"] == {"given_name": "Erna", "family_name": "Müller", "birth_date": "1940-05-01",
-                                "postal_code": "44141", "email": "erna@example.org", "phone": None,
-                                "postal_address": None}
+    assert record["person"] == {
+        "given_name": "Erna",
+        "family_name": "Müller",
+        "birth_date": "1940-05-01",
+        "postal_code": "44141",
+        "email": "erna@example.org",
+        "phone": None,
+        "postal_address": None,
+    }
     assert record["personal_data_deleted_at"] == (booking.appointments[-1].end + RETENTION).isoformat()
-    assert export["requests"] == [{"request_id": booking.request_id, "status": "booked", "booking_code": booking.code,
-                                   "reason": None}]
+    assert export["requests"] == [
+        {"request_id": booking.request_id, "status": "booked", "booking_code": booking.code, "reason": None}
+    ]
     assert export["locks"] == [{"series": booking.series, "booking_code": booking.code}]
     assert export["mail_suppressions"][0]["suppressed"] is True
     assert export["retention_days_after_last_appointment"] == 90

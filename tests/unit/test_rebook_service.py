@@ -193,8 +193,18 @@ def test_a_booking_outside_the_catchment_cannot_be_rebooked():
 
 
 def janssen(series: str = d.DEFAULT_SERIES) -> d.Campaign:
-    return d.Campaign("janssen", "Janssen 60+", "janssen", 1, 0, 0, CAMPAIGN.regions, ("dortmund",),
-                      opens_at=CAMPAIGN.opens_at, series=series)
+    return d.Campaign(
+        "janssen",
+        "Janssen 60+",
+        "janssen",
+        1,
+        0,
+        0,
+        CAMPAIGN.regions,
+        ("dortmund",),
+        opens_at=CAMPAIGN.opens_at,
+        series=series,
+    )
 
 
 def test_campaigns_of_one_series_share_the_person_lock():

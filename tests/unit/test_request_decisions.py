@@ -60,6 +60,7 @@ class CountingBookings(FakeBookings):
 
 # --- the direct transaction and the read-after-failure path agree -------------------------------------
 
+
 def fill(world, *slots):
     """Slots taken by others in the meantime (as a cancelled-out count, not a booking of anyone here)."""
     for s in slots:
@@ -128,9 +129,19 @@ def _slot_started_flexible(world):
     return world.submit(slot(1, 9), flexible=True), [timedelta(days=1, hours=1, minutes=10)]
 
 
-SCENARIOS = [_free_pair, _first_full, _first_full_flexible, _chosen_second_full, _all_seconds_full,
-             _already_booked, _already_booked_and_full, _already_decided, _not_eligible_any_more, _slot_started,
-             _slot_started_flexible]
+SCENARIOS = [
+    _free_pair,
+    _first_full,
+    _first_full_flexible,
+    _chosen_second_full,
+    _all_seconds_full,
+    _already_booked,
+    _already_booked_and_full,
+    _already_decided,
+    _not_eligible_any_more,
+    _slot_started,
+    _slot_started_flexible,
+]
 
 
 def _world(clock) -> World:
@@ -142,10 +153,14 @@ def _world(clock) -> World:
 
 def _outcome(world, state):
     booking = world.bookings.booking(state.booking_code) if state.booking_code else None
-    return (state.status, state.reason, booking and (booking.first.slot_id, booking.second.slot_id),
-            [(p.first.slot_id, p.second.slot_id) for p in state.alternatives],
-            sorted((s.slot_id, s.booked) for s in world.catalog.slot_table.values()),
-            [(m.kind, m.reason) for m in world.outbox.published])
+    return (
+        state.status,
+        state.reason,
+        booking and (booking.first.slot_id, booking.second.slot_id),
+        [(p.first.slot_id, p.second.slot_id) for p in state.alternatives],
+        sorted((s.slot_id, s.booked) for s in world.catalog.slot_table.values()),
+        [(m.kind, m.reason) for m in world.outbox.published],
+    )
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.__name__.strip("_"))
@@ -182,6 +197,7 @@ def test_a_stale_second_dose_is_replaced_by_the_next_best_after_reading():
 
 # --- never a slot that has begun ----------------------------------------------------------------------
 
+
 def test_a_request_decided_after_its_slot_began_is_rejected_slot_started_and_nothing_is_booked():
     clock = Clock()
     world = _world(clock)
@@ -205,6 +221,7 @@ def test_a_flexible_request_whose_slot_began_takes_the_next_pair_that_has_not():
 
 # --- every request decided ----------------------------------------------------------------------------
 
+
 def test_a_request_given_up_by_the_worker_is_rejected_not_processed_with_one_mail():
     world = _world(Clock())
     request = world.submit(slot(1, 9))
@@ -212,7 +229,8 @@ def test_a_request_given_up_by_the_worker_is_rejected_not_processed_with_one_mai
     assert (state.status, state.reason) == (d.RequestStatus.REJECTED, d.RejectReason.NOT_PROCESSED)
     assert world.bookings.request_state(request.request_id).reason is d.RejectReason.NOT_PROCESSED
     assert [(m.kind, m.reason, m.request_id) for m in world.outbox.published] == [
-        (MailKind.REQUEST_REJECTED, "not_processed", request.request_id)]
+        (MailKind.REQUEST_REJECTED, "not_processed", request.request_id)
+    ]
 
 
 def test_giving_up_a_request_that_was_booked_after_all_changes_nothing():
@@ -225,6 +243,7 @@ def test_giving_up_a_request_that_was_booked_after_all_changes_nothing():
 
 
 # --- one mail per decision ----------------------------------------------------------------------------
+
 
 def _mailing_world(clock=None):
     mailer, ledger, queued = FakeMailer(), FakeSuppressionList(), FakeOutbox()
@@ -280,9 +299,11 @@ def test_a_mail_that_cannot_be_sent_at_once_is_queued_and_sent_once_from_the_que
 
 # --- the same submission is the same request ----------------------------------------------------------
 
+
 def _submit(world, submission, who=None):
-    return world.service.submit(CAMPAIGN.id, "dortmund", slot(1, 9).slot_id, False, "de", who or person(),
-                                submission=submission)
+    return world.service.submit(
+        CAMPAIGN.id, "dortmund", slot(1, 9).slot_id, False, "de", who or person(), submission=submission
+    )
 
 
 def test_the_same_submission_answers_the_same_request_and_queues_it_again_only_while_it_waits():
@@ -312,8 +333,9 @@ def test_submit_carries_the_pair_it_saw_to_the_worker():
 
 def test_submit_takes_the_second_dose_the_site_showed_when_it_is_free():
     world = _world(Clock())
-    request_id = world.service.submit(CAMPAIGN.id, "dortmund", slot(1, 9).slot_id, False, "de", person(),
-                                      second_slot_id=slot(23, 9).slot_id)
+    request_id = world.service.submit(
+        CAMPAIGN.id, "dortmund", slot(1, 9).slot_id, False, "de", person(), second_slot_id=slot(23, 9).slot_id
+    )
     request = next(r for r in world.queue.sent if r.request_id == request_id)
     assert request.second == slot(23, 9).ref
 

@@ -44,11 +44,14 @@ def test_availability_lists_no_day_beyond_the_window():
     assert [p.first.slot_id for day in days for p in day.pairs] == [last_day.slot_id]
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"doses": 3}, "doses"),
-    ({"interval_min_days": 30, "interval_max_days": 21}, "interval_days"),
-    ({"closes_at": NOW - timedelta(days=2)}, "closes_at"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"doses": 3}, "doses"),
+        ({"interval_min_days": 30, "interval_max_days": 21}, "interval_days"),
+        ({"closes_at": NOW - timedelta(days=2)}, "closes_at"),
+    ],
+)
 def test_a_campaign_that_cannot_be_run_names_the_field(change, field):
     with pytest.raises(d.InvalidInput) as raised:
         d.Campaign(**{**CAMPAIGN.__dict__, **change}).validate()

@@ -41,8 +41,9 @@ def clean_run(n: int = 4) -> RushData:
     data.slots = [SlotRow(CAMPAIGN, "dortmund", "A", n, n), SlotRow(CAMPAIGN, "dortmund", "B", n, n)]
     for i in range(n):
         code, rid, email = f"CODE{i}", f"r{i}", f"p{i}@example.org"
-        data.bookings.append(BookingRow(code, CAMPAIGN, "dortmund", "active", "A", "B", f"person{i}", email, rid,
-                                        OPENS + 5 + i))
+        data.bookings.append(
+            BookingRow(code, CAMPAIGN, "dortmund", "active", "A", "B", f"person{i}", email, rid, OPENS + 5 + i)
+        )
         data.locks.append(LockRow(f"h{i}", CAMPAIGN, code))
         data.requests[rid] = RequestRow(rid, "booked", code)
         data.accepted.append(Accepted(rid, CITIZEN, email, OPENS + 2 + i))
@@ -54,6 +55,7 @@ def clean_run(n: int = 4) -> RushData:
 
 
 # --- Spearman -----------------------------------------------------------------------------------------
+
 
 def test_spearman_is_one_for_the_same_order_and_minus_one_for_the_reverse():
     xs = [0.1, 0.5, 2.0, 3.5, 9.0]
@@ -69,7 +71,7 @@ def test_spearman_of_a_hand_computed_case_without_ties():
 def test_tied_values_share_the_mean_of_their_ranks():
     assert average_ranks([10, 20, 20, 30]) == [1.0, 2.5, 2.5, 4.0]
     # Pearson on ranks (1, 2.5, 2.5, 4) and (1, 2, 3, 4): sums of products 4.5, of squares 4.5 and 5
-    assert spearman([10, 20, 20, 30], [1, 2, 3, 4]) == pytest.approx(4.5 / 22.5 ** 0.5)
+    assert spearman([10, 20, 20, 30], [1, 2, 3, 4]) == pytest.approx(4.5 / 22.5**0.5)
 
 
 def test_spearman_is_undefined_for_fewer_than_three_or_a_constant():
@@ -88,6 +90,7 @@ def test_spearman_of_a_shuffled_order_is_near_zero():
 
 
 # --- invariants ---------------------------------------------------------------------------------------
+
 
 def test_a_clean_run_passes_every_invariant_and_exits_zero():
     report = build_report(clean_run())
@@ -116,8 +119,9 @@ def test_a_counter_that_disagrees_with_the_bookings_fails_the_run():
 def test_an_active_booking_with_one_dose_of_two_is_a_half_booking():
     data = clean_run()
     b = data.bookings[0]
-    data.bookings[0] = BookingRow(b.code, b.campaign_id, b.center_id, "active", "A", None, b.person, b.email,
-                                  b.request_id, b.created_at)
+    data.bookings[0] = BookingRow(
+        b.code, b.campaign_id, b.center_id, "active", "A", None, b.person, b.email, b.request_id, b.created_at
+    )
     data.slots[1] = SlotRow(CAMPAIGN, "dortmund", "B", 4, 3)
     assert not check(build_report(data), "half bookings").ok
 
@@ -131,12 +135,14 @@ def test_a_booked_request_whose_booking_is_missing_is_a_half_booking():
 def test_two_active_bookings_of_one_person_fail_but_a_cancelled_one_does_not_count():
     data = clean_run()
     b = data.bookings[1]
-    data.bookings[1] = BookingRow(b.code, b.campaign_id, b.center_id, "active", "A", "B", "person0", b.email,
-                                  b.request_id, b.created_at)
+    data.bookings[1] = BookingRow(
+        b.code, b.campaign_id, b.center_id, "active", "A", "B", "person0", b.email, b.request_id, b.created_at
+    )
     assert not check(build_report(data), "people with two active bookings").ok
 
-    data.bookings[1] = BookingRow(b.code, b.campaign_id, b.center_id, "cancelled", "A", "B", "person0", b.email,
-                                  b.request_id, b.created_at)
+    data.bookings[1] = BookingRow(
+        b.code, b.campaign_id, b.center_id, "cancelled", "A", "B", "person0", b.email, b.request_id, b.created_at
+    )
     data.slots = [SlotRow(CAMPAIGN, "dortmund", "A", 4, 3), SlotRow(CAMPAIGN, "dortmund", "B", 4, 3)]
     report = build_report(data)
     assert check(report, "people with two active bookings").ok and check(report, "slot counters").ok
@@ -173,16 +179,19 @@ def test_a_rejected_request_gets_its_mail_too():
     assert check(build_report(data), "one mail per decided request").ok
 
 
-@pytest.mark.parametrize(("kind", "status", "code", "ok"), [
-    (CITIZEN, 429, "too_many_requests", True),
-    (BOT, 429, "too_many_requests", True),
-    (BOT, 403, "admission_required", True),
-    (CITIZEN, 403, "admission_required", False),  # an honest visitor with a token must not be turned away
-    (HOTLINE, 409, "request_in_progress", False),
-    (CITIZEN, 500, "internal_error", False),
-    (BOT, 503, "service_unavailable", False),
-    (CITIZEN, 0, "", False),  # no answer at all
-])
+@pytest.mark.parametrize(
+    ("kind", "status", "code", "ok"),
+    [
+        (CITIZEN, 429, "too_many_requests", True),
+        (BOT, 429, "too_many_requests", True),
+        (BOT, 403, "admission_required", True),
+        (CITIZEN, 403, "admission_required", False),  # an honest visitor with a token must not be turned away
+        (HOTLINE, 409, "request_in_progress", False),
+        (CITIZEN, 500, "internal_error", False),
+        (BOT, 503, "service_unavailable", False),
+        (CITIZEN, 0, "", False),  # no answer at all
+    ],
+)
 def test_refusals_other_than_429_fail_the_run_except_a_bots_missing_admission(kind, status, code, ok):
     data = clean_run()
     data.calls.append(Call(OPENS + 20, "booking request", kind, status, code, 10.0))
@@ -193,22 +202,28 @@ def test_refusals_other_than_429_fail_the_run_except_a_bots_missing_admission(ki
 
 def test_bookings_of_other_campaigns_are_not_judged():
     data = clean_run()
-    data.bookings.append(BookingRow("OTHER", "80plus-comirnaty", "dortmund", "active", "A", None, "person0", "x",
-                                    "rx", OPENS))
+    data.bookings.append(
+        BookingRow("OTHER", "80plus-comirnaty", "dortmund", "active", "A", None, "person0", "x", "rx", OPENS)
+    )
     assert build_report(data).exit_code() == 0
 
 
 # --- fairness -----------------------------------------------------------------------------------------
+
 
 def entries_for_a_fair_room(n_pre: int, n_post: int, seed: int = 3) -> list[EntryObs]:
     """Pre-queue arrivals drawn into random places, later arrivals first come first served, 1 s apart."""
     rng = random.Random(seed)
     places = list(range(n_pre))
     rng.shuffle(places)
-    entries = [EntryObs(f"pre{i}", CITIZEN, "web", T0 + i * 0.1, T0 + i * 0.1 + 0.05, OPENS + 2 + places[i])
-               for i in range(n_pre)]
-    entries += [EntryObs(f"post{i}", CITIZEN, "web", OPENS + 1 + i, OPENS + 1.2 + i, OPENS + 2 + n_pre + i)
-                for i in range(n_post)]
+    entries = [
+        EntryObs(f"pre{i}", CITIZEN, "web", T0 + i * 0.1, T0 + i * 0.1 + 0.05, OPENS + 2 + places[i])
+        for i in range(n_pre)
+    ]
+    entries += [
+        EntryObs(f"post{i}", CITIZEN, "web", OPENS + 1 + i, OPENS + 1.2 + i, OPENS + 2 + n_pre + i)
+        for i in range(n_post)
+    ]
     return entries
 
 
@@ -237,19 +252,26 @@ def test_a_room_that_shuffles_later_arrivals_misses_the_first_come_goal():
     data = clean_run()
     order = list(range(40))
     random.Random(1).shuffle(order)
-    data.entries = [EntryObs(f"p{i}", CITIZEN, "web", OPENS + i, OPENS + i + 0.1, OPENS + 50 + order[i])
-                    for i in range(40)]
+    data.entries = [
+        EntryObs(f"p{i}", CITIZEN, "web", OPENS + i, OPENS + i + 0.1, OPENS + 50 + order[i]) for i in range(40)
+    ]
     assert not check(build_report(data), "arrival vs admission order after opening").ok
 
 
 def test_entries_straddling_the_opening_and_hotline_entries_are_in_neither_order_group():
-    data = RushData(CAMPAIGN, 2, T0, OPENS, entries=[
-        EntryObs("pre", CITIZEN, "web", OPENS - 2, OPENS - 1, OPENS + 1),
-        EntryObs("straddle", CITIZEN, "web", OPENS - 0.1, OPENS + 0.1, OPENS + 2),
-        EntryObs("post", CITIZEN, "web", OPENS + 1, OPENS + 2, OPENS + 3),
-        EntryObs("phone", HOTLINE, "hotline", OPENS + 1, OPENS + 2, OPENS + 4),
-        EntryObs("waiting", CITIZEN, "web", OPENS + 1, OPENS + 2, None),
-    ])
+    data = RushData(
+        CAMPAIGN,
+        2,
+        T0,
+        OPENS,
+        entries=[
+            EntryObs("pre", CITIZEN, "web", OPENS - 2, OPENS - 1, OPENS + 1),
+            EntryObs("straddle", CITIZEN, "web", OPENS - 0.1, OPENS + 0.1, OPENS + 2),
+            EntryObs("post", CITIZEN, "web", OPENS + 1, OPENS + 2, OPENS + 3),
+            EntryObs("phone", HOTLINE, "hotline", OPENS + 1, OPENS + 2, OPENS + 4),
+            EntryObs("waiting", CITIZEN, "web", OPENS + 1, OPENS + 2, None),
+        ],
+    )
     pre, post = order_groups(data)
     assert [e.entry_id for e in pre] == ["pre"] and [e.entry_id for e in post] == ["post"]
 
@@ -262,8 +284,9 @@ def test_two_entries_let_in_at_the_same_place_are_reported():
 
 def test_bots_booking_more_than_their_share_of_identities_miss_the_goal():
     data = clean_run()
-    data.accepted = [Accepted(a.request_id, BOT if i < 3 else CITIZEN, a.email, a.sent_at)
-                     for i, a in enumerate(data.accepted)]
+    data.accepted = [
+        Accepted(a.request_id, BOT if i < 3 else CITIZEN, a.email, a.sent_at) for i, a in enumerate(data.accepted)
+    ]
     data.identities = {CITIZEN: {f"c{i}" for i in range(8)}, BOT: {"b1", "b2"}}
     report = build_report(data)
     assert report.figures["bot_booking_share"] == 0.75 and report.figures["bot_identity_share"] == 0.2
@@ -281,9 +304,12 @@ def test_without_an_active_room_the_order_is_reported_as_not_measured():
 
 # --- timeline -----------------------------------------------------------------------------------------
 
+
 def test_queue_length_counts_entries_made_and_not_yet_let_in():
-    entries = [EntryObs("a", CITIZEN, "web", T0 + 0.5, T0 + 0.6, T0 + 2.5),
-               EntryObs("b", CITIZEN, "web", T0 + 1.5, T0 + 1.6, None)]
+    entries = [
+        EntryObs("a", CITIZEN, "web", T0 + 0.5, T0 + 0.6, T0 + 2.5),
+        EntryObs("b", CITIZEN, "web", T0 + 1.5, T0 + 1.6, None),
+    ]
     assert tl.queue_length(entries, T0, 4) == [1, 2, 1, 1]
     # Let in when the visitor learnt it, even if the room's place for it had come earlier.
     learnt_late = [EntryObs("a", CITIZEN, "web", T0 + 0.5, T0 + 0.6, T0 + 0.7, seen_admitted_at=T0 + 2.5)]
@@ -293,7 +319,10 @@ def test_queue_length_counts_entries_made_and_not_yet_let_in():
 
 def test_percentiles_and_error_classes():
     assert tl.percentile([5, 1, 4, 2, 3], 50) == 3 and tl.percentile([5, 1, 4, 2, 3], 99) == 5
-    calls = [Call(T0 + 0.1, "x", BOT, 403, "admission_required", 1), Call(T0 + 0.2, "x", CITIZEN, 503, "s", 1),
-             Call(T0 + 1.1, "x", CITIZEN, 0, "", 0), Call(T0 + 1.2, "x", CITIZEN, 200, "", 1)]
-    assert tl.errors_per_second(calls, T0, 2) == {"403 admission_required": [1, 0], "5xx": [1, 0],
-                                                   "no answer": [0, 1]}
+    calls = [
+        Call(T0 + 0.1, "x", BOT, 403, "admission_required", 1),
+        Call(T0 + 0.2, "x", CITIZEN, 503, "s", 1),
+        Call(T0 + 1.1, "x", CITIZEN, 0, "", 0),
+        Call(T0 + 1.2, "x", CITIZEN, 200, "", 1),
+    ]
+    assert tl.errors_per_second(calls, T0, 2) == {"403 admission_required": [1, 0], "5xx": [1, 0], "no answer": [0, 1]}

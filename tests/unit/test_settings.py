@@ -51,7 +51,8 @@ def test_in_prod_the_pepper_is_read_from_the_stacks_secret(env):
         import boto3
 
         secret = boto3.client("secretsmanager", region_name="eu-central-1").create_secret(
-            Name=SECRET_NAME, SecretString="generated-by-the-stack")
+            Name=SECRET_NAME, SecretString="generated-by-the-stack"
+        )
         env.setenv("PERSON_KEY_PEPPER_SECRET_ARN", secret["ARN"])
         s = settings.get_settings()
         assert s.person_key_pepper is None and s.person_key_pepper_secret_arn == secret["ARN"]

@@ -68,8 +68,10 @@ def test_no_page_has_inline_script_style_or_event_handler_attributes():
 
 
 def test_the_scripts_do_not_set_inline_styles_or_evaluate_strings():
-    pattern = re.compile(r"\.style\s*[.=\[]|setAttribute\(\s*['\"](?:style|on\w+)['\"]|\beval\(|new Function\(|"
-                         r"innerHTML|outerHTML|insertAdjacentHTML|document\.write")
+    pattern = re.compile(
+        r"\.style\s*[.=\[]|setAttribute\(\s*['\"](?:style|on\w+)['\"]|\beval\(|new Function\(|"
+        r"innerHTML|outerHTML|insertAdjacentHTML|document\.write"
+    )
     comments = re.compile(r"/\*.*?\*/|(?<![:\"'])//[^\n]*", re.DOTALL)
     for path in (SITE / "js").rglob("*.js"):
         found = pattern.findall(comments.sub("", path.read_text(encoding="utf-8")))

@@ -32,8 +32,14 @@ def supply_of(world: World) -> FakeSupply:
 
 def ops(world: World, clock=lambda: NOW) -> OperationsService:
     supply = supply_of(world)
-    return OperationsService(world.catalog, clock=clock, supply=supply, bookings=world.bookings,
-                             outbox=world.outbox, person_key_pepper=PEPPER)
+    return OperationsService(
+        world.catalog,
+        clock=clock,
+        supply=supply,
+        bookings=world.bookings,
+        outbox=world.outbox,
+        person_key_pepper=PEPPER,
+    )
 
 
 def booked_world(n: int, capacity: int = 10) -> tuple[World, d.Slot, d.Slot]:
@@ -71,7 +77,10 @@ def test_a_day_cut_reduces_each_slot_as_far_as_allowed_and_says_what_it_did():
     world.book(busy, person("Berta"))
     changes = ops(world).reduce_capacity(CAMPAIGN.id, "dortmund", 1, day=free.day)
     assert [(c.slot_id, c.capacity, c.outcome) for c in changes] == [
-        (free.slot_id, 1, "reduced"), (busy.slot_id, 2, "limited"), (untouched.slot_id, 1, "unchanged")]
+        (free.slot_id, 1, "reduced"),
+        (busy.slot_id, 2, "limited"),
+        (untouched.slot_id, 1, "unchanged"),
+    ]
     assert current(world, slot(24, 10)).capacity == 5  # another day is not touched
 
 
@@ -93,23 +102,26 @@ def test_a_scheduled_contingent_is_invisible_to_availability_and_booking_until_i
     world.queries._now = world.service._now = clock
     first, second = slot(3, 9, 2), slot(24, 9, 2)
     release_at = NOW + timedelta(hours=2)
-    ops(world, clock).release_contingent(CAMPAIGN.id, "dortmund",
-                                         [SlotRelease(s.start, s.end, s.capacity, release_at) for s in (first, second)])
+    ops(world, clock).release_contingent(
+        CAMPAIGN.id, "dortmund", [SlotRelease(s.start, s.end, s.capacity, release_at) for s in (first, second)]
+    )
     assert world.queries.availability("dortmund", CAMPAIGN.id, None, 28) == []
     with pytest.raises(d.InvalidInput) as raised:
         world.submit(first)
     assert raised.value.code == "unknown_slot"
     clock.now = release_at
-    assert [p.first.slot_id for day in world.queries.availability("dortmund", CAMPAIGN.id, None, 28)
-            for p in day.pairs] == [first.slot_id]
+    assert [
+        p.first.slot_id for day in world.queries.availability("dortmund", CAMPAIGN.id, None, 28) for p in day.pairs
+    ] == [first.slot_id]
     assert world.book(first).status is d.RequestStatus.BOOKED
 
 
 def test_a_scheduled_release_does_not_hide_an_existing_slot_nor_come_after_its_start():
     world, first, _ = booked_world(1)
     with pytest.raises(d.InvalidInput) as raised:
-        ops(world).release_contingent(CAMPAIGN.id, "dortmund",
-                                      [SlotRelease(first.start, first.end, 1, NOW + timedelta(hours=1))])
+        ops(world).release_contingent(
+            CAMPAIGN.id, "dortmund", [SlotRelease(first.start, first.end, 1, NOW + timedelta(hours=1))]
+        )
     assert raised.value.code == "slot_exists"
     later = slot(5, 9)
     with pytest.raises(d.InvalidInput) as raised:
@@ -231,8 +243,15 @@ def test_the_daily_report_adds_up_against_the_slots_and_bookings():
     world.service.cancel(next(iter(world.bookings.bookings)), person("PersonA").birth_date)
     rows = {(r.center_id, r.day): r for r in ops(world).daily_report(CAMPAIGN.id, first.day, second.day)}
     on_first, on_second = rows[("dortmund", first.day)], rows[("dortmund", second.day)]
-    assert (on_first.capacity, on_first.booked, on_first.free, on_first.first_doses, on_first.second_doses,
-            on_first.cancellations, on_first.no_shows) == (5, 2, 3, 2, 0, 1, 0)
+    assert (
+        on_first.capacity,
+        on_first.booked,
+        on_first.free,
+        on_first.first_doses,
+        on_first.second_doses,
+        on_first.cancellations,
+        on_first.no_shows,
+    ) == (5, 2, 3, 2, 0, 1, 0)
     assert (on_second.booked, on_second.first_doses, on_second.second_doses, on_second.cancellations) == (2, 0, 2, 1)
     for row in rows.values():
         assert row.booked == row.first_doses + row.second_doses and row.free == row.capacity - row.booked

@@ -30,8 +30,9 @@ class Setup:
         self.world.catalog.add_campaign(VERIFIED)
         self.store = FakeVerifications()
         limits = AbuseLimits(Limiter(FakeCounters(), PEPPER, clock=self.clock), policy(), PEPPER)
-        self.service = VerificationService(self.world.queries, self.store, self.world.outbox, limits, PEPPER,
-                                           clock=self.clock)
+        self.service = VerificationService(
+            self.world.queries, self.store, self.world.outbox, limits, PEPPER, clock=self.clock
+        )
 
     def start(self, email: str = "erna@example.org", campaign_id: str = VERIFIED.id) -> tuple[str, str]:
         verification = self.service.start(campaign_id, email, "de", "203.0.113.9")
@@ -39,8 +40,9 @@ class Setup:
         assert message.one_time_code is not None
         return verification.id, message.one_time_code
 
-    def require(self, verification_id: str, code: str, email: str = "erna@example.org",
-                campaign_id: str = VERIFIED.id) -> None:
+    def require(
+        self, verification_id: str, code: str, email: str = "erna@example.org", campaign_id: str = VERIFIED.id
+    ) -> None:
         self.service.require(campaign_id, email, v.Proof(verification_id, code))
 
 

@@ -80,8 +80,9 @@ class Room:
         catalog = FakeCatalog()
         catalog.add_campaign(CAMPAIGN)
         kwargs = {"draw": draw} if draw else {}
-        self.service = WaitingRoomService(self.store, catalog, lambda: AdmissionTokens(KEY), clock=lambda: self.now,
-                                          monotonic=lambda: 0.0, **kwargs)
+        self.service = WaitingRoomService(
+            self.store, catalog, lambda: AdmissionTokens(KEY), clock=lambda: self.now, monotonic=lambda: 0.0, **kwargs
+        )
         self.settings = w.RoomSettings(CAMPAIGN.id, active, NOW - timedelta(minutes=5), OPENS, rate, hotline_share)
         self.service.put_room(self.settings)
 
@@ -383,7 +384,9 @@ def test_an_admission_expires_and_is_only_for_its_campaign():
 
 settings_strategy = st.builds(
     lambda rate, share: w.RoomSettings("c", True, OPENS - timedelta(minutes=5), OPENS, rate, share),
-    st.integers(1, w.MAX_ADMITTED_PER_MINUTE), st.floats(0, w.MAX_HOTLINE_SHARE))
+    st.integers(1, w.MAX_ADMITTED_PER_MINUTE),
+    st.floats(0, w.MAX_HOTLINE_SHARE),
+)
 lanes = st.sampled_from(list(w.Lane))
 offsets = st.floats(min_value=-60, max_value=7200, allow_nan=False)
 
@@ -391,8 +394,9 @@ offsets = st.floats(min_value=-60, max_value=7200, allow_nan=False)
 @given(settings_strategy, lanes, offsets, offsets)
 def test_admissions_never_go_down_as_time_goes_on(settings, lane, a, b):
     early, late = sorted((a, b))
-    assert settings.admitted(lane, OPENS + timedelta(seconds=early)) <= settings.admitted(lane,
-                                                                                        OPENS + timedelta(seconds=late))
+    assert settings.admitted(lane, OPENS + timedelta(seconds=early)) <= settings.admitted(
+        lane, OPENS + timedelta(seconds=late)
+    )
 
 
 @given(settings_strategy, lanes, st.integers(0, 10**6), st.integers(0, 10**6), offsets)
@@ -429,8 +433,10 @@ def test_pre_queue_ranks_are_a_permutation_ordered_by_the_draw(keys):
 # --- layering and settings ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["chalicelib/waitingroom/domain.py", "chalicelib/waitingroom/ports.py",
-                                  "chalicelib/waitingroom/services.py"])
+@pytest.mark.parametrize(
+    "path",
+    ["chalicelib/waitingroom/domain.py", "chalicelib/waitingroom/ports.py", "chalicelib/waitingroom/services.py"],
+)
 def test_the_waiting_rooms_rules_import_no_infrastructure(path):
     tree = ast.parse((Path(__file__).resolve().parents[2] / path).read_text())
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
@@ -441,8 +447,14 @@ def test_the_waiting_rooms_rules_import_no_infrastructure(path):
 def test_only_the_local_stage_has_a_default_admission_token_key(monkeypatch):
     from chalicelib import settings
 
-    for name, value in {"TABLE_NAME": "t", "IDEMPOTENCY_TABLE_NAME": "i", "BOOKING_QUEUE_NAME": "b",
-                        "NOTIFY_QUEUE_NAME": "n", "MAIL_SENDER": "m@example.org", "PERSON_KEY_PEPPER": "p"}.items():
+    for name, value in {
+        "TABLE_NAME": "t",
+        "IDEMPOTENCY_TABLE_NAME": "i",
+        "BOOKING_QUEUE_NAME": "b",
+        "NOTIFY_QUEUE_NAME": "n",
+        "MAIL_SENDER": "m@example.org",
+        "PERSON_KEY_PEPPER": "p",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("ADMISSION_TOKEN_KEY", raising=False)
     monkeypatch.setenv("VAXSLOT_STAGE", "local")

@@ -50,9 +50,17 @@ def audit_item(record: AuditRecord) -> AuditItem:
 
 
 def record_from_item(item: AuditItem) -> AuditRecord:
-    return AuditRecord(at=datetime.fromisoformat(item.at), actor=item.actor, role=item.role, action=item.action,
-                       target=item.target, channel=item.channel, before=json.loads(item.before),
-                       after=json.loads(item.after), record_id=item.sk.rpartition("#")[2])
+    return AuditRecord(
+        at=datetime.fromisoformat(item.at),
+        actor=item.actor,
+        role=item.role,
+        action=item.action,
+        target=item.target,
+        channel=item.channel,
+        before=json.loads(item.before),
+        after=json.loads(item.after),
+        record_id=item.sk.rpartition("#")[2],
+    )
 
 
 class DynamoAuditLog(AuditLog):
@@ -62,9 +70,13 @@ class DynamoAuditLog(AuditLog):
 
     def day(self, day: date, after: str | None, limit: int, actor: str | None) -> tuple[list[AuditRecord], str | None]:
         range_condition = AuditItem.sk > after if after else None
-        items = AuditItem.query(audit_pk(day), range_condition,
-                                filter_condition=(AuditItem.actor == actor) if actor else None,
-                                limit=limit, consistent_read=True)
+        items = AuditItem.query(
+            audit_pk(day),
+            range_condition,
+            filter_condition=(AuditItem.actor == actor) if actor else None,
+            limit=limit,
+            consistent_read=True,
+        )
         records = [record_from_item(i) for i in items]
         more = sort_key(records[-1]) if len(records) >= limit and items.last_evaluated_key else None
         return records, more

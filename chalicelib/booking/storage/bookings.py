@@ -60,18 +60,32 @@ def _is_conflict(error: TransactWriteError) -> bool:
 def _as_read(booking: d.Booking):
     """The condition that the booking item is still what was read: active, on the same slots, same version.
     Items written before versions existed have none, which is version 0."""
-    version = (BookingItem.version == booking.version if booking.version
-               else BookingItem.version.does_not_exist() | (BookingItem.version == 0))
-    second = (BookingItem.second_slot_id == booking.second.slot_id if booking.second
-              else BookingItem.second_slot_id.does_not_exist())
-    return ((BookingItem.status == d.BookingStatus.ACTIVE.value)
-            & (BookingItem.first_slot_id == booking.first.slot_id) & second & version)
+    version = (
+        BookingItem.version == booking.version
+        if booking.version
+        else BookingItem.version.does_not_exist() | (BookingItem.version == 0)
+    )
+    second = (
+        BookingItem.second_slot_id == booking.second.slot_id
+        if booking.second
+        else BookingItem.second_slot_id.does_not_exist()
+    )
+    return (
+        (BookingItem.status == d.BookingStatus.ACTIVE.value)
+        & (BookingItem.first_slot_id == booking.first.slot_id)
+        & second
+        & version
+    )
 
 
 class DynamoBookings(Bookings):
-    def __init__(self, connection: Connection, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], datetime] = lambda: datetime.now(d.LOCAL_TZ),
-                 retention: timedelta = d.DEFAULT_RETENTION):
+    def __init__(
+        self,
+        connection: Connection,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(d.LOCAL_TZ),
+        retention: timedelta = d.DEFAULT_RETENTION,
+    ):
         self._connection = connection
         self._sleep = sleep
         self._now = clock
@@ -92,8 +106,9 @@ class DynamoBookings(Bookings):
                     raise
                 self._sleep(random.uniform(0, 0.02 * 2**attempt))
 
-    def add_request(self, request: d.BookingRequest, created_at: datetime,
-                    submission: d.Submission | None = None) -> None:
+    def add_request(
+        self, request: d.BookingRequest, created_at: datetime, submission: d.Submission | None = None
+    ) -> None:
         pk, sk = request_key(request.request_id)
         item = RequestItem(
             pk,
@@ -109,13 +124,20 @@ class DynamoBookings(Bookings):
             item.save(condition=RequestItem.pk.does_not_exist())
             return
         key = submission_key(submission.key)
-        claim = SubmissionItem(*key, request_id=request.request_id, body_hash=submission.body_hash,
-                               expires_at=int((created_at + SUBMISSION_WINDOW).timestamp()))
+        claim = SubmissionItem(
+            *key,
+            request_id=request.request_id,
+            body_hash=submission.body_hash,
+            expires_at=int((created_at + SUBMISSION_WINDOW).timestamp()),
+        )
 
         def add_items(tx: TransactWrite) -> None:
             # One call for both: the claim of the submission and the request it made (issue #9).
-            tx.save(claim, condition=SubmissionItem.pk.does_not_exist()
-                    | (SubmissionItem.expires_at < int(created_at.timestamp())))
+            tx.save(
+                claim,
+                condition=SubmissionItem.pk.does_not_exist()
+                | (SubmissionItem.expires_at < int(created_at.timestamp())),
+            )
             tx.save(item, condition=RequestItem.pk.does_not_exist())
 
         try:
@@ -168,7 +190,7 @@ class DynamoBookings(Bookings):
         meanings: list[type[d.DomainError] | None] = [
             None,  # put booking: a booking-code collision (p ≈ 2**-49), not a domain outcome
             d.AlreadyBooked,  # put person lock
-            *[d.FirstSlotTaken, d.SecondSlotTaken][:len(booking.appointments)],  # update slot counters
+            *[d.FirstSlotTaken, d.SecondSlotTaken][: len(booking.appointments)],  # update slot counters
             d.RequestAlreadyDecided,  # update request
         ]
 
@@ -182,17 +204,24 @@ class DynamoBookings(Bookings):
                     actions=[SlotItem.booked.add(1)],
                     condition=SlotItem.booked < SlotItem.capacity,
                 )
-            tx.save(booking_item(booking, booking.created_at or self._now(), expires_at),
-                    condition=BookingItem.pk.does_not_exist())
+            tx.save(
+                booking_item(booking, booking.created_at or self._now(), expires_at),
+                condition=BookingItem.pk.does_not_exist(),
+            )
             # A lock past its TTL that DynamoDB has not deleted yet no longer counts (as in holds_booking).
-            tx.save(PersonLockItem(*lock_key(person_key, booking.series), booking_code=booking.code,
-                                   expires_at=epoch(expires_at)),
-                    condition=PersonLockItem.pk.does_not_exist() | (PersonLockItem.expires_at <= epoch(self._now())))
+            tx.save(
+                PersonLockItem(
+                    *lock_key(person_key, booking.series), booking_code=booking.code, expires_at=epoch(expires_at)
+                ),
+                condition=PersonLockItem.pk.does_not_exist() | (PersonLockItem.expires_at <= epoch(self._now())),
+            )
             tx.update(
                 RequestItem(*request_key(booking.request_id)),
-                actions=[RequestItem.status.set(d.RequestStatus.BOOKED.value),
-                         RequestItem.booking_code.set(booking.code),
-                         RequestItem.expires_at.set(epoch(expires_at))],
+                actions=[
+                    RequestItem.status.set(d.RequestStatus.BOOKED.value),
+                    RequestItem.booking_code.set(booking.code),
+                    RequestItem.expires_at.set(epoch(expires_at)),
+                ],
                 condition=RequestItem.status == d.RequestStatus.QUEUED.value,
             )
 
@@ -217,17 +246,22 @@ class DynamoBookings(Bookings):
 
     def person_locks(self, person_key: str) -> dict[str, str]:
         pk, _ = lock_key(person_key, "")
-        return {item.sk.removeprefix("SERIES#"): item.booking_code
-                for item in PersonLockItem.query(pk, consistent_read=True) if not self._expired(item)}
+        return {
+            item.sk.removeprefix("SERIES#"): item.booking_code
+            for item in PersonLockItem.query(pk, consistent_read=True)
+            if not self._expired(item)
+        }
 
     def reject(self, request_id: str, reason: d.RejectReason, alternatives: list[d.SlotPair]) -> bool:
         center_id = alternatives[0].first.center_id if alternatives else ""
         payload = json.dumps({"center_id": center_id, "pairs": json.loads(pairs_to_json(alternatives))})
         try:
             RequestItem(*request_key(request_id)).update(
-                actions=[RequestItem.status.set(d.RequestStatus.REJECTED.value),
-                         RequestItem.reason.set(reason.value),
-                         RequestItem.alternatives.set(payload)],
+                actions=[
+                    RequestItem.status.set(d.RequestStatus.REJECTED.value),
+                    RequestItem.reason.set(reason.value),
+                    RequestItem.alternatives.set(payload),
+                ],
                 condition=RequestItem.status == d.RequestStatus.QUEUED.value,
             )
         except UpdateError as error:
@@ -259,8 +293,11 @@ class DynamoBookings(Bookings):
             raise ValueError("cancel an active booking before erasing it: its slots must go back first")
         personal = [getattr(BookingItem, name) for name in PERSONAL_ATTRIBUTES]
         BookingItem(*booking_key(booking.code)).update(
-            actions=[BookingItem.status.set(ERASED), BookingItem.erased_at.set(self._now().isoformat()),
-                     *[attribute.remove() for attribute in personal]],
+            actions=[
+                BookingItem.status.set(ERASED),
+                BookingItem.erased_at.set(self._now().isoformat()),
+                *[attribute.remove() for attribute in personal],
+            ],
             condition=BookingItem.pk.exists() & (BookingItem.status != d.BookingStatus.ACTIVE.value),
         )
 
@@ -270,16 +307,23 @@ class DynamoBookings(Bookings):
         def add_items(tx: TransactWrite) -> None:
             tx.update(
                 BookingItem(*booking_key(booking.code)),
-                actions=[BookingItem.status.set(d.BookingStatus.CANCELLED.value),
-                         BookingItem.cancelled_at.set(self._now().isoformat())],
+                actions=[
+                    BookingItem.status.set(d.BookingStatus.CANCELLED.value),
+                    BookingItem.cancelled_at.set(self._now().isoformat()),
+                ],
                 # On the slots as read: a booking rebooked since gives back its new slots, not the old ones.
                 condition=_as_read(booking),
             )
             for appointment in booking.appointments:
-                tx.update(SlotItem(slots_key, appointment.slot_id), actions=[SlotItem.booked.add(-1)],
-                          condition=SlotItem.booked > 0)
-            tx.delete(PersonLockItem(*lock_key(person_key, booking.series)),
-                      condition=PersonLockItem.booking_code == booking.code)
+                tx.update(
+                    SlotItem(slots_key, appointment.slot_id),
+                    actions=[SlotItem.booked.add(-1)],
+                    condition=SlotItem.booked > 0,
+                )
+            tx.delete(
+                PersonLockItem(*lock_key(person_key, booking.series)),
+                condition=PersonLockItem.booking_code == booking.code,
+            )
             if audit is not None:  # a staff cancel: its audit record is written with it or not at all
                 tx.save(audit_item(audit))
 
@@ -289,7 +333,7 @@ class DynamoBookings(Bookings):
             # Reasons come grouped by kind: the lock delete first, then the audit put (if any), then the
             # booking update.
             at = 2 if audit is not None else 1
-            if failed_conditions(error)[at:at + 1] == [True]:
+            if failed_conditions(error)[at : at + 1] == [True]:
                 current = self.booking(booking.code)
                 if current is not None and current.status is d.BookingStatus.ACTIVE:
                     raise d.BookingChanged() from error
@@ -303,36 +347,52 @@ class DynamoBookings(Bookings):
         outcomes = (d.FirstSlotTaken, d.SecondSlotTaken)
         taken = {ref.slot_id: outcome for ref, outcome in zip(new.appointments, outcomes, strict=False)}
         second = new.second
-        second_actions = ([BookingItem.second_slot_id.set(second.slot_id),
-                           BookingItem.second_start.set(second.start.isoformat()),
-                           BookingItem.second_end.set(second.end.isoformat())] if second else
-                          [BookingItem.second_slot_id.remove(), BookingItem.second_start.remove(),
-                           BookingItem.second_end.remove()])
+        second_actions = (
+            [
+                BookingItem.second_slot_id.set(second.slot_id),
+                BookingItem.second_start.set(second.start.isoformat()),
+                BookingItem.second_end.set(second.end.isoformat()),
+            ]
+            if second
+            else [
+                BookingItem.second_slot_id.remove(),
+                BookingItem.second_start.remove(),
+                BookingItem.second_end.remove(),
+            ]
+        )
         # All items are updates, which PynamoDB sends in the order added: the reasons come in this order.
         # A failed give-back (None) means the counters drifted: no domain outcome, the error is raised as is.
         meanings: list[type[d.DomainError] | None] = [
-            d.BookingChanged, *[taken[slot_id] if delta > 0 else None for slot_id, delta in changes.items()]]
+            d.BookingChanged,
+            *[taken[slot_id] if delta > 0 else None for slot_id, delta in changes.items()],
+        ]
 
         def add_items(tx: TransactWrite) -> None:
             tx.update(
                 BookingItem(*booking_key(old.code)),
-                actions=[BookingItem.first_slot_id.set(new.first.slot_id),
-                         BookingItem.first_start.set(new.first.start.isoformat()),
-                         BookingItem.first_end.set(new.first.end.isoformat()),
-                         *second_actions,
-                         BookingItem.version.set(new.version),
-                         BookingItem.rebooked_at.set(self._now().isoformat()),
-                         # The retention runs from the last appointment, which may have moved.
-                         BookingItem.expires_at.set(epoch(new.personal_data_expires_at(self._retention)))],
+                actions=[
+                    BookingItem.first_slot_id.set(new.first.slot_id),
+                    BookingItem.first_start.set(new.first.start.isoformat()),
+                    BookingItem.first_end.set(new.first.end.isoformat()),
+                    *second_actions,
+                    BookingItem.version.set(new.version),
+                    BookingItem.rebooked_at.set(self._now().isoformat()),
+                    # The retention runs from the last appointment, which may have moved.
+                    BookingItem.expires_at.set(epoch(new.personal_data_expires_at(self._retention))),
+                ],
                 condition=_as_read(old),
             )
             for slot_id, delta in changes.items():
                 if delta > 0:
-                    tx.update(SlotItem(slots_key, slot_id), actions=[SlotItem.booked.add(1)],
-                              condition=SlotItem.booked < SlotItem.capacity)
+                    tx.update(
+                        SlotItem(slots_key, slot_id),
+                        actions=[SlotItem.booked.add(1)],
+                        condition=SlotItem.booked < SlotItem.capacity,
+                    )
                 else:
-                    tx.update(SlotItem(slots_key, slot_id), actions=[SlotItem.booked.add(-1)],
-                              condition=SlotItem.booked > 0)
+                    tx.update(
+                        SlotItem(slots_key, slot_id), actions=[SlotItem.booked.add(-1)], condition=SlotItem.booked > 0
+                    )
 
         try:
             self._transact(add_items)

@@ -58,8 +58,9 @@ class DynamoCatalog(Catalog):
             for i in CampaignItem.query(CAMPAIGNS_PK)
         ]
 
-    def slots(self, campaign_id: str, center_id: str, start: datetime, end: datetime,
-              max_age_s: float = 0) -> list[d.Slot]:
+    def slots(
+        self, campaign_id: str, center_id: str, start: datetime, end: datetime, max_age_s: float = 0
+    ) -> list[d.Slot]:
         last = d.slot_id_for(end - timedelta(minutes=1))
         items = SlotItem.query(
             slots_pk(campaign_id, center_id),
@@ -121,8 +122,9 @@ class DynamoCatalog(Catalog):
                 actions.append(SlotItem.release_at.set(slot.release_at.isoformat()))
                 condition = SlotItem.pk.does_not_exist()
             try:
-                SlotItem(slots_pk(slot.campaign_id, slot.center_id), slot.slot_id).update(actions=actions,
-                                                                                          condition=condition)
+                SlotItem(slots_pk(slot.campaign_id, slot.center_id), slot.slot_id).update(
+                    actions=actions, condition=condition
+                )
             except UpdateError as error:
                 if error.cause_response_code != "ConditionalCheckFailedException":
                     raise

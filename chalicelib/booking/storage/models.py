@@ -190,15 +190,17 @@ def slot_from_item(item: SlotItem, campaign_id: str, center_id: str) -> d.Slot:
 def booking_from_item(item: BookingItem) -> d.Booking:
     second = None
     if item.second_slot_id and item.second_start and item.second_end:
-        second = d.SlotRef(item.second_slot_id, datetime.fromisoformat(item.second_start),
-                           datetime.fromisoformat(item.second_end))
+        second = d.SlotRef(
+            item.second_slot_id, datetime.fromisoformat(item.second_start), datetime.fromisoformat(item.second_end)
+        )
     return d.Booking(
         code=item.pk.removeprefix("BOOKING#"),
         request_id=item.request_id,
         campaign_id=item.campaign_id,
         center_id=item.center_id,
-        first=d.SlotRef(item.first_slot_id, datetime.fromisoformat(item.first_start),
-                        datetime.fromisoformat(item.first_end)),
+        first=d.SlotRef(
+            item.first_slot_id, datetime.fromisoformat(item.first_start), datetime.fromisoformat(item.first_end)
+        ),
         second=second,
         person=d.Person(
             given_name=item.given_name,
@@ -223,8 +225,12 @@ def pairs_to_json(pairs: list[d.SlotPair]) -> str:
     def ref(slot: d.Slot | None):
         if slot is None:
             return None
-        return {"slot_id": slot.slot_id, "start": slot.start.isoformat(), "end": slot.end.isoformat(),
-                "remaining": slot.remaining}
+        return {
+            "slot_id": slot.slot_id,
+            "start": slot.start.isoformat(),
+            "end": slot.end.isoformat(),
+            "remaining": slot.remaining,
+        }
 
     return json.dumps([{"first": ref(p.first), "second": ref(p.second)} for p in pairs])
 
@@ -233,8 +239,15 @@ def pairs_from_json(text: str | None, campaign_id: str, center_id: str) -> tuple
     def slot(data):
         if data is None:
             return None
-        return d.Slot(campaign_id, center_id, data["slot_id"], datetime.fromisoformat(data["start"]),
-                      datetime.fromisoformat(data["end"]), capacity=data["remaining"], booked=0)
+        return d.Slot(
+            campaign_id,
+            center_id,
+            data["slot_id"],
+            datetime.fromisoformat(data["start"]),
+            datetime.fromisoformat(data["end"]),
+            capacity=data["remaining"],
+            booked=0,
+        )
 
     return tuple(d.SlotPair(slot(p["first"]), slot(p["second"])) for p in json.loads(text or "[]"))
 

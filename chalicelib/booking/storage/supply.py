@@ -57,15 +57,26 @@ class DynamoSupply(Supply):
         return True
 
     def bookings_in(self, campaign_id, center_id, first_slot_id, last_slot_id, operation_id, cursor, limit):
-        in_range = (BookingItem.first_slot_id.between(first_slot_id, last_slot_id)
-                    | BookingItem.second_slot_id.between(first_slot_id, last_slot_id))
-        condition = ((BookingItem.sk == "BOOKING") & (BookingItem.campaign_id == campaign_id)
-                     & (BookingItem.center_id == center_id)
-                     & (((BookingItem.status == d.BookingStatus.ACTIVE.value) & in_range)
-                        | (BookingItem.operation_id == operation_id)))
+        in_range = BookingItem.first_slot_id.between(first_slot_id, last_slot_id) | BookingItem.second_slot_id.between(
+            first_slot_id, last_slot_id
+        )
+        condition = (
+            (BookingItem.sk == "BOOKING")
+            & (BookingItem.campaign_id == campaign_id)
+            & (BookingItem.center_id == center_id)
+            & (
+                ((BookingItem.status == d.BookingStatus.ACTIVE.value) & in_range)
+                | (BookingItem.operation_id == operation_id)
+            )
+        )
         # page_size: without it PynamoDB sends Limit=limit, one item evaluated per request.
-        scan = BookingItem.scan(condition, consistent_read=True, limit=limit, page_size=SCAN_PAGE_SIZE,
-                                last_evaluated_key=json.loads(cursor) if cursor else None)
+        scan = BookingItem.scan(
+            condition,
+            consistent_read=True,
+            limit=limit,
+            page_size=SCAN_PAGE_SIZE,
+            last_evaluated_key=json.loads(cursor) if cursor else None,
+        )
         found = [booking_from_item(item) for item in scan if self._readable(item)]
         # With `limit` reached mid-page PynamoDB gives the key of the last item returned; at the end, None.
         last = scan.last_evaluated_key
@@ -78,20 +89,28 @@ class DynamoSupply(Supply):
         def add_items(tx: TransactWrite) -> None:
             tx.update(
                 BookingItem(*booking_key(booking.code)),
-                actions=[BookingItem.status.set(d.BookingStatus.CANCELLED.value),
-                         BookingItem.cancelled_at.set(self._now().isoformat()),
-                         BookingItem.operation_id.set(operation_id)],
+                actions=[
+                    BookingItem.status.set(d.BookingStatus.CANCELLED.value),
+                    BookingItem.cancelled_at.set(self._now().isoformat()),
+                    BookingItem.operation_id.set(operation_id),
+                ],
                 # As read: a booking rebooked or repaired in the meantime is not the one to cancel.
-                condition=((BookingItem.status == d.BookingStatus.ACTIVE.value)
-                           & (BookingItem.first_slot_id == booking.first.slot_id)
-                           & (BookingItem.second_slot_id == second if second
-                              else BookingItem.second_slot_id.does_not_exist()))
+                condition=(
+                    (BookingItem.status == d.BookingStatus.ACTIVE.value)
+                    & (BookingItem.first_slot_id == booking.first.slot_id)
+                    & (BookingItem.second_slot_id == second if second else BookingItem.second_slot_id.does_not_exist())
+                ),
             )
             for appointment in booking.appointments:
-                tx.update(SlotItem(slots_key, appointment.slot_id), actions=[SlotItem.booked.add(-1)],
-                          condition=SlotItem.booked > 0)
-            tx.delete(PersonLockItem(*lock_key(person_key, booking.series)),
-                      condition=PersonLockItem.booking_code == booking.code)
+                tx.update(
+                    SlotItem(slots_key, appointment.slot_id),
+                    actions=[SlotItem.booked.add(-1)],
+                    condition=SlotItem.booked > 0,
+                )
+            tx.delete(
+                PersonLockItem(*lock_key(person_key, booking.series)),
+                condition=PersonLockItem.booking_code == booking.code,
+            )
 
         try:
             self._bookings._transact(add_items)
@@ -105,21 +124,38 @@ class DynamoSupply(Supply):
     def move_for_operation(self, booking, appointment, to, operation_id):
         slots_key = slots_pk(booking.campaign_id, booking.center_id)
         is_first = appointment.slot_id == booking.first.slot_id
-        slot_id, start, end = ((BookingItem.first_slot_id, BookingItem.first_start, BookingItem.first_end) if is_first
-                               else (BookingItem.second_slot_id, BookingItem.second_start, BookingItem.second_end))
+        slot_id, start, end = (
+            (BookingItem.first_slot_id, BookingItem.first_start, BookingItem.first_end)
+            if is_first
+            else (BookingItem.second_slot_id, BookingItem.second_start, BookingItem.second_end)
+        )
 
         def add_items(tx: TransactWrite) -> None:
-            tx.update(SlotItem(slots_key, appointment.slot_id), actions=[SlotItem.booked.add(-1)],
-                      condition=SlotItem.booked > 0)
-            tx.update(SlotItem(slots_key, to.slot_id), actions=[SlotItem.booked.add(1)],
-                      condition=SlotItem.booked < SlotItem.capacity)
-            tx.update(BookingItem(*booking_key(booking.code)),
-                      actions=[slot_id.set(to.slot_id), start.set(to.start.isoformat()), end.set(to.end.isoformat()),
-                               BookingItem.operation_id.set(operation_id),
-                               BookingItem.expires_at.set(self._expires_at(
-                                   [a.end for a in booking.appointments if a.slot_id != appointment.slot_id]
-                                   + [to.end]))],
-                      condition=(BookingItem.status == d.BookingStatus.ACTIVE.value) & (slot_id == appointment.slot_id))
+            tx.update(
+                SlotItem(slots_key, appointment.slot_id),
+                actions=[SlotItem.booked.add(-1)],
+                condition=SlotItem.booked > 0,
+            )
+            tx.update(
+                SlotItem(slots_key, to.slot_id),
+                actions=[SlotItem.booked.add(1)],
+                condition=SlotItem.booked < SlotItem.capacity,
+            )
+            tx.update(
+                BookingItem(*booking_key(booking.code)),
+                actions=[
+                    slot_id.set(to.slot_id),
+                    start.set(to.start.isoformat()),
+                    end.set(to.end.isoformat()),
+                    BookingItem.operation_id.set(operation_id),
+                    BookingItem.expires_at.set(
+                        self._expires_at(
+                            [a.end for a in booking.appointments if a.slot_id != appointment.slot_id] + [to.end]
+                        )
+                    ),
+                ],
+                condition=(BookingItem.status == d.BookingStatus.ACTIVE.value) & (slot_id == appointment.slot_id),
+            )
 
         try:
             self._bookings._transact(add_items)
@@ -134,17 +170,24 @@ class DynamoSupply(Supply):
 
     def add_second(self, booking, second):
         def add_items(tx: TransactWrite) -> None:
-            tx.update(SlotItem(slots_pk(second.campaign_id, second.center_id), second.slot_id),
-                      actions=[SlotItem.booked.add(1)], condition=SlotItem.booked < SlotItem.capacity)
+            tx.update(
+                SlotItem(slots_pk(second.campaign_id, second.center_id), second.slot_id),
+                actions=[SlotItem.booked.add(1)],
+                condition=SlotItem.booked < SlotItem.capacity,
+            )
             tx.update(
                 BookingItem(*booking_key(booking.code)),
-                actions=[BookingItem.second_slot_id.set(second.slot_id),
-                         BookingItem.second_start.set(second.start.isoformat()),
-                         BookingItem.second_end.set(second.end.isoformat()),
-                         BookingItem.expires_at.set(self._expires_at([booking.first.end, second.end]))],
-                condition=((BookingItem.status == d.BookingStatus.ACTIVE.value)
-                           & (BookingItem.first_slot_id == booking.first.slot_id)
-                           & BookingItem.second_slot_id.does_not_exist()),
+                actions=[
+                    BookingItem.second_slot_id.set(second.slot_id),
+                    BookingItem.second_start.set(second.start.isoformat()),
+                    BookingItem.second_end.set(second.end.isoformat()),
+                    BookingItem.expires_at.set(self._expires_at([booking.first.end, second.end])),
+                ],
+                condition=(
+                    (BookingItem.status == d.BookingStatus.ACTIVE.value)
+                    & (BookingItem.first_slot_id == booking.first.slot_id)
+                    & BookingItem.second_slot_id.does_not_exist()
+                ),
             )
 
         try:
@@ -158,8 +201,9 @@ class DynamoSupply(Supply):
             raise
 
     def all_bookings(self, campaign_id):
-        scan = BookingItem.scan((BookingItem.sk == "BOOKING") & (BookingItem.campaign_id == campaign_id),
-                                consistent_read=True)
+        scan = BookingItem.scan(
+            (BookingItem.sk == "BOOKING") & (BookingItem.campaign_id == campaign_id), consistent_read=True
+        )
         return (booking_from_item(item) for item in scan if self._readable(item))
 
     def _readable(self, item: BookingItem) -> bool:
@@ -175,11 +219,18 @@ class DynamoSupply(Supply):
 
     def start_operation(self, operation):
         try:
-            OperationItem(*operation_key(operation.operation_id), campaign_id=operation.campaign_id,
-                          center_id=operation.center_id, from_day=operation.from_day.isoformat(),
-                          to_day=operation.to_day.isoformat(), created_by=operation.created_by,
-                          target_day=operation.target_day.isoformat() if operation.target_day else None,
-                          done=0, cancelled=0, moved=0).save(condition=OperationItem.pk.does_not_exist())
+            OperationItem(
+                *operation_key(operation.operation_id),
+                campaign_id=operation.campaign_id,
+                center_id=operation.center_id,
+                from_day=operation.from_day.isoformat(),
+                to_day=operation.to_day.isoformat(),
+                created_by=operation.created_by,
+                target_day=operation.target_day.isoformat() if operation.target_day else None,
+                done=0,
+                cancelled=0,
+                moved=0,
+            ).save(condition=OperationItem.pk.does_not_exist())
         except PutError as error:
             if not _conditional_failed(error):
                 raise
@@ -192,16 +243,26 @@ class DynamoSupply(Supply):
             item = OperationItem.get(*operation_key(operation_id), consistent_read=True)
         except OperationItem.DoesNotExist:
             return None
-        return d.CentreDayOperation(operation_id, item.campaign_id, item.center_id, date.fromisoformat(item.from_day),
-                                    date.fromisoformat(item.to_day), item.created_by, item.cursor, bool(item.done),
-                                    int(item.cancelled),
-                                    date.fromisoformat(item.target_day) if item.target_day else None,
-                                    int(item.moved or 0))
+        return d.CentreDayOperation(
+            operation_id,
+            item.campaign_id,
+            item.center_id,
+            date.fromisoformat(item.from_day),
+            date.fromisoformat(item.to_day),
+            item.created_by,
+            item.cursor,
+            bool(item.done),
+            int(item.cancelled),
+            date.fromisoformat(item.target_day) if item.target_day else None,
+            int(item.moved or 0),
+        )
 
     def record_progress(self, operation_id, cursor, done, cancelled, moved=0):
-        OperationItem(*operation_key(operation_id)).update(actions=[
-            OperationItem.cursor.set(cursor) if cursor else OperationItem.cursor.remove(),
-            OperationItem.done.set(1 if done else 0),
-            OperationItem.cancelled.add(cancelled),
-            OperationItem.moved.add(moved),
-        ])
+        OperationItem(*operation_key(operation_id)).update(
+            actions=[
+                OperationItem.cursor.set(cursor) if cursor else OperationItem.cursor.remove(),
+                OperationItem.done.set(1 if done else 0),
+                OperationItem.cancelled.add(cancelled),
+                OperationItem.moved.add(moved),
+            ]
+        )

@@ -104,15 +104,26 @@ __all__ = [
 def parameters() -> dict:
     """What an operator sets per deployment (`make deploy` passes them), instead of placeholders in config."""
     return {
-        MAIL_SENDER: {"Type": "String", "AllowedPattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-                      "Description": "From address of the citizens' mails; its domain becomes (or is) the SES "
-                                     "identity, e.g. termine@impfzentren.example.org"},
-        CREATE_MAIL_IDENTITY: {"Type": "String", "AllowedValues": ["true", "false"], "Default": "true",
-                               "Description": "false when the sender's domain is already an SES identity of the "
-                                              "account (creating it again would fail the deploy)"},
-        SITE_DOMAIN: {"Type": "String", "Default": "", "AllowedPattern": r"^$|^[a-z0-9.-]+\.[a-z]{2,}$",
-                      "Description": "Domain citizens reach the site at (links in mails); empty: the CloudFront "
-                                     "domain. Its DNS, certificate and CloudFront alias are not part of the stack"},
+        MAIL_SENDER: {
+            "Type": "String",
+            "AllowedPattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+            "Description": "From address of the citizens' mails; its domain becomes (or is) the SES "
+            "identity, e.g. termine@impfzentren.example.org",
+        },
+        CREATE_MAIL_IDENTITY: {
+            "Type": "String",
+            "AllowedValues": ["true", "false"],
+            "Default": "true",
+            "Description": "false when the sender's domain is already an SES identity of the "
+            "account (creating it again would fail the deploy)",
+        },
+        SITE_DOMAIN: {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": r"^$|^[a-z0-9.-]+\.[a-z]{2,}$",
+            "Description": "Domain citizens reach the site at (links in mails); empty: the CloudFront "
+            "domain. Its DNS, certificate and CloudFront alias are not part of the stack",
+        },
     }
 
 
@@ -130,8 +141,11 @@ def merge_template(stage: str, knobs: StageKnobs | None = None, config: dict | N
     config = config or load_config()
     api_stage_name = chalice_stage(stage, config).get("api_gateway_stage", "api")
     settings = {fn.logical_id: settings_of(stage, fn, config) for fn in FUNCTIONS}
-    timeouts = {fn.consumes.logical_id: settings[fn.logical_id].timeout_s for fn in FUNCTIONS
-                if fn.consumes and not fn.consumes_dead_letters}
+    timeouts = {
+        fn.consumes.logical_id: settings[fn.logical_id].timeout_s
+        for fn in FUNCTIONS
+        if fn.consumes and not fn.consumes_dead_letters
+    }
     resources: dict = {}
     for t in TABLES:
         resources[table_id(t)] = table(t, stage, knobs)

@@ -48,22 +48,44 @@ def _gateway_responses() -> dict:
 
 
 def api(stage: str, knobs: StageKnobs) -> dict:
-    return {"Properties": {
-        "Name": f"vaxslot-{stage}",
-        "TracingEnabled": True,
-        "MethodSettings": [{"ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True,
-                            "ThrottlingRateLimit": knobs.api_rate_limit_rps,
-                            "ThrottlingBurstLimit": knobs.api_burst_limit}],
-        "AccessLogSetting": {"DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}, "Format": json.dumps({
-            "requestId": "$context.requestId", "method": "$context.httpMethod",
-            "resource": "$context.resourcePath", "status": "$context.status", "latencyMs": "$context.responseLatency",
-            "error": "$context.error.responseType", "waf": "$context.waf.status"})},
-        "DefinitionBody": {
-            "x-amazon-apigateway-gateway-responses": _gateway_responses(),
-            "securityDefinitions": {STAFF_AUTHORIZER: {"x-amazon-apigateway-authorizer": {
-                "providerARNs": [{"Fn::GetAtt": [STAFF_POOL, "Arn"]}]}}},
+    return {
+        "Properties": {
+            "Name": f"vaxslot-{stage}",
+            "TracingEnabled": True,
+            "MethodSettings": [
+                {
+                    "ResourcePath": "/*",
+                    "HttpMethod": "*",
+                    "MetricsEnabled": True,
+                    "ThrottlingRateLimit": knobs.api_rate_limit_rps,
+                    "ThrottlingBurstLimit": knobs.api_burst_limit,
+                }
+            ],
+            "AccessLogSetting": {
+                "DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
+                "Format": json.dumps(
+                    {
+                        "requestId": "$context.requestId",
+                        "method": "$context.httpMethod",
+                        "resource": "$context.resourcePath",
+                        "status": "$context.status",
+                        "latencyMs": "$context.responseLatency",
+                        "error": "$context.error.responseType",
+                        "waf": "$context.waf.status",
+                    }
+                ),
+            },
+            "DefinitionBody": {
+                "x-amazon-apigateway-gateway-responses": _gateway_responses(),
+                "securityDefinitions": {
+                    STAFF_AUTHORIZER: {
+                        "x-amazon-apigateway-authorizer": {"providerARNs": [{"Fn::GetAtt": [STAFF_POOL, "Arn"]}]}
+                    }
+                },
+            },
         },
-    }, "Metadata": skip(("CKV_AWS_120", "Answers are per citizen or change with every booking: not cacheable"))}
+        "Metadata": skip(("CKV_AWS_120", "Answers are per citizen or change with every booking: not cacheable")),
+    }
 
 
 def waf(stage: str, knobs: StageKnobs, api_stage_name: str) -> dict:
@@ -71,49 +93,83 @@ def waf(stage: str, knobs: StageKnobs, api_stage_name: str) -> dict:
         return {"CloudWatchMetricsEnabled": True, "MetricName": name, "SampledRequestsEnabled": True}
 
     def rate_rule(name: str, priority: int, limit: int, scope: dict) -> dict:
-        return {"Name": name, "Priority": priority,
-                "Statement": {"RateBasedStatement": {"Limit": limit, "AggregateKeyType": "IP",
-                                                     "ScopeDownStatement": scope}},
-                "Action": {"Block": {"CustomResponse": {
-                    "ResponseCode": 429, "CustomResponseBodyKey": "too_many_requests",
-                    "ResponseHeaders": [{"Name": "Retry-After", "Value": "60"}]}}},
-                "VisibilityConfig": visibility(name)}
+        return {
+            "Name": name,
+            "Priority": priority,
+            "Statement": {
+                "RateBasedStatement": {"Limit": limit, "AggregateKeyType": "IP", "ScopeDownStatement": scope}
+            },
+            "Action": {
+                "Block": {
+                    "CustomResponse": {
+                        "ResponseCode": 429,
+                        "CustomResponseBodyKey": "too_many_requests",
+                        "ResponseHeaders": [{"Name": "Retry-After", "Value": "60"}],
+                    }
+                }
+            },
+            "VisibilityConfig": visibility(name),
+        }
 
     body = error_template("too_many_requests")
     staff = staff_paths(api_stage_name)
     return {
-        "ApiWebAcl": {"Type": "AWS::WAFv2::WebACL", "Properties": {
-            "Name": f"vaxslot-{stage}-api", "Scope": "REGIONAL", "DefaultAction": {"Allow": {}},
-            "VisibilityConfig": visibility(f"vaxslot-{stage}-api"),
-            "CustomResponseBodies": {"too_many_requests": {"ContentType": "APPLICATION_JSON", "Content": body}},
-            "Rules": [
-                # Citizens: mobile carriers' NAT shares IPs, so the limit is high but per IP.
-                rate_rule("RateLimitPerIp", 0, knobs.waf_requests_per_ip_per_5min,
-                          {"NotStatement": {"Statement": staff}}),
-                # Staff: a hotline call centre sends every agent's requests from one IP; each needs a Cognito token.
-                rate_rule("StaffRateLimitPerIp", 1, knobs.waf_staff_requests_per_ip_per_5min, staff),
-                {"Name": "KnownBadInputs", "Priority": 2, "OverrideAction": {"None": {}},
-                 "Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS",
-                                                             "Name": "AWSManagedRulesKnownBadInputsRuleSet"}},
-                 "VisibilityConfig": visibility("KnownBadInputs")},
-            ],
-        }, "Metadata": skip(("CKV2_AWS_31", "WAF request logging is not set up yet (docs/operations.md)"))},
+        "ApiWebAcl": {
+            "Type": "AWS::WAFv2::WebACL",
+            "Properties": {
+                "Name": f"vaxslot-{stage}-api",
+                "Scope": "REGIONAL",
+                "DefaultAction": {"Allow": {}},
+                "VisibilityConfig": visibility(f"vaxslot-{stage}-api"),
+                "CustomResponseBodies": {"too_many_requests": {"ContentType": "APPLICATION_JSON", "Content": body}},
+                "Rules": [
+                    # Citizens: mobile carriers' NAT shares IPs, so the limit is high but per IP.
+                    rate_rule(
+                        "RateLimitPerIp", 0, knobs.waf_requests_per_ip_per_5min, {"NotStatement": {"Statement": staff}}
+                    ),
+                    # Staff: a hotline call centre sends every agent's requests from one IP; each needs a Cognito token.
+                    rate_rule("StaffRateLimitPerIp", 1, knobs.waf_staff_requests_per_ip_per_5min, staff),
+                    {
+                        "Name": "KnownBadInputs",
+                        "Priority": 2,
+                        "OverrideAction": {"None": {}},
+                        "Statement": {
+                            "ManagedRuleGroupStatement": {
+                                "VendorName": "AWS",
+                                "Name": "AWSManagedRulesKnownBadInputsRuleSet",
+                            }
+                        },
+                        "VisibilityConfig": visibility("KnownBadInputs"),
+                    },
+                ],
+            },
+            "Metadata": skip(("CKV2_AWS_31", "WAF request logging is not set up yet (docs/operations.md)")),
+        },
         "ApiWebAclAssociation": {
             "Type": "AWS::WAFv2::WebACLAssociation",
             "DependsOn": [f"{API_RESOURCE}{api_stage_name}Stage"],  # SAM's stage resource
-            "Properties": {"WebACLArn": {"Fn::GetAtt": ["ApiWebAcl", "Arn"]}, "ResourceArn": sub(
-                f"arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}::/restapis/${{{API_RESOURCE}}}"
-                f"/stages/{api_stage_name}")},
+            "Properties": {
+                "WebACLArn": {"Fn::GetAtt": ["ApiWebAcl", "Arn"]},
+                "ResourceArn": sub(
+                    f"arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}::/restapis/${{{API_RESOURCE}}}"
+                    f"/stages/{api_stage_name}"
+                ),
+            },
         },
     }
 
 
 def staff_paths(api_stage_name: str) -> dict:
     """Requests to /v1/staff/…: WAF sees the stage in the path on the execute-api endpoint, not behind a domain."""
+
     def starts_with(prefix: str) -> dict:
-        return {"ByteMatchStatement": {"SearchString": prefix, "FieldToMatch": {"UriPath": {}},
-                                       "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
-                                       "PositionalConstraint": "STARTS_WITH"}}
+        return {
+            "ByteMatchStatement": {
+                "SearchString": prefix,
+                "FieldToMatch": {"UriPath": {}},
+                "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+                "PositionalConstraint": "STARTS_WITH",
+            }
+        }
 
     return {"OrStatement": {"Statements": [starts_with(f"/{api_stage_name}{STAFF_PATH}"), starts_with(STAFF_PATH)]}}
-

@@ -54,5 +54,4 @@ def mail_domain() -> dict:
 
 def topic(name: str) -> dict:
     """An SNS topic encrypted with the stack's key for notifications (infra/aws/template/mail.py)."""
-    return {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": name,
-                                                      "KmsMasterKeyId": {"Ref": "NotificationsKey"}}}
+    return {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": name, "KmsMasterKeyId": {"Ref": "NotificationsKey"}}}

@@ -23,34 +23,56 @@ def table(spec: TableSpec, stage: str, knobs: StageKnobs) -> dict:
     if spec.ttl_attribute:
         props["TimeToLiveSpecification"] = {"AttributeName": spec.ttl_attribute, "Enabled": True}
     return {
-        "Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
         "Properties": props,
-        "Metadata": skip(("CKV_AWS_119", "SSE with the AWS managed KMS key; a customer key adds a KMS call "
-                                         "budget at launch-day rates and no access control we need")),
+        "Metadata": skip(
+            (
+                "CKV_AWS_119",
+                "SSE with the AWS managed KMS key; a customer key adds a KMS call "
+                "budget at launch-day rates and no access control we need",
+            )
+        ),
     }
 
 
-_SSE_SQS_SKIP = skip(("CKV_AWS_27", "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); checkov only "
-                                    "recognises KmsMasterKeyId"))
+_SSE_SQS_SKIP = skip(
+    ("CKV_AWS_27", "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled); checkov only recognises KmsMasterKeyId")
+)
 
 
 def queues(spec: QueueSpec, stage: str, consumer_timeout_s: int) -> dict:
     if spec.visibility_timeout_s < VISIBILITY_FACTOR * consumer_timeout_s:
-        raise ValueError(f"{spec.logical_id}: visibility timeout {spec.visibility_timeout_s}s is below "
-                         f"{VISIBILITY_FACTOR}x its consumer's timeout {consumer_timeout_s}s: raise it in "
-                         "infra/resources.py or lower the function's lambda_timeout in .chalice/config.json")
+        raise ValueError(
+            f"{spec.logical_id}: visibility timeout {spec.visibility_timeout_s}s is below "
+            f"{VISIBILITY_FACTOR}x its consumer's timeout {consumer_timeout_s}s: raise it in "
+            "infra/resources.py or lower the function's lambda_timeout in .chalice/config.json"
+        )
     return {
-        dlq_id(spec): {"Type": "AWS::SQS::Queue", "Properties": {
-            "QueueName": spec.dlq_name(stage), "MessageRetentionPeriod": 14 * 24 * 3600, "SqsManagedSseEnabled": True,
-            # Some dead-letter queues have a consumer (app.booking_dead_letters): the same visibility as the queue.
-            "VisibilityTimeout": spec.visibility_timeout_s,
-        }, "Metadata": _SSE_SQS_SKIP},
-        queue_id(spec): {"Type": "AWS::SQS::Queue", "Properties": {
-            "QueueName": spec.name(stage),
-            "VisibilityTimeout": spec.visibility_timeout_s,
-            "MessageRetentionPeriod": 4 * 24 * 3600,
-            "SqsManagedSseEnabled": True,
-            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id(spec), "Arn"]},
-                              "maxReceiveCount": spec.max_receive_count},
-        }, "Metadata": _SSE_SQS_SKIP},
+        dlq_id(spec): {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": spec.dlq_name(stage),
+                "MessageRetentionPeriod": 14 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+                # Some dead-letter queues have a consumer (app.booking_dead_letters): the same visibility as the queue.
+                "VisibilityTimeout": spec.visibility_timeout_s,
+            },
+            "Metadata": _SSE_SQS_SKIP,
+        },
+        queue_id(spec): {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": spec.name(stage),
+                "VisibilityTimeout": spec.visibility_timeout_s,
+                "MessageRetentionPeriod": 4 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id(spec), "Arn"]},
+                    "maxReceiveCount": spec.max_receive_count,
+                },
+            },
+            "Metadata": _SSE_SQS_SKIP,
+        },
     }
