@@ -97,9 +97,10 @@ def mails_mentioning(stack, code: str) -> list[dict]:
     return [m for m in stack.sent_mail() if code in m["raw_data"]]
 
 
-def test_two_hundred_concurrent_requests_for_fifty_pairs_book_exactly_fifty_whole_pairs(stack):
-    campaign_id, first_id, second_id = new_campaign(stack, 50, 50)
-    bodies = [request_body(campaign_id, first_id, f"Race{n:03d}{uuid.uuid4().hex[:4]}") for n in range(200)]
+def test_a_hundred_concurrent_requests_for_twenty_five_pairs_book_exactly_twenty_five_whole_pairs(stack):
+    # Four people for every pair from 16 threads at once; make rush and make bench drive the same path harder.
+    campaign_id, first_id, second_id = new_campaign(stack, 25, 25)
+    bodies = [request_body(campaign_id, first_id, f"Race{n:03d}{uuid.uuid4().hex[:4]}") for n in range(100)]
 
     def submit(body):
         response = requests.post(f"{stack.api_url}/v1/booking-requests", json=body, timeout=60)
@@ -108,20 +109,20 @@ def test_two_hundred_concurrent_requests_for_fifty_pairs_book_exactly_fifty_whol
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         request_ids = list(pool.map(submit, bodies))
-    assert len(set(request_ids)) == 200
+    assert len(set(request_ids)) == 100
     states = [wait_decided(stack.api_url, rid) for rid in request_ids]
 
     booked = [s for s in states if s["status"] == "booked"]
     rejected = [s for s in states if s["status"] == "rejected"]
-    assert len(booked) == 50 and len(rejected) == 150
+    assert len(booked) == 25 and len(rejected) == 75
     assert all(s["reason"] in {"slot_taken", "no_capacity"} for s in rejected)
     assert all(
         s["booking"]["first"]["slot_id"] == first_id and s["booking"]["second"]["slot_id"] == second_id for s in booked
     )
-    assert slot_counts(stack, campaign_id, first_id) == (50, 50)
-    assert slot_counts(stack, campaign_id, second_id) == (50, 50)
+    assert slot_counts(stack, campaign_id, first_id) == (25, 25)
+    assert slot_counts(stack, campaign_id, second_id) == (25, 25)
     bookings = [i for i in table_items(stack, "BOOKING#") if i["campaign_id"]["S"] == campaign_id]
-    assert len(bookings) == 50 and all(i["status"]["S"] == "active" and "second_slot_id" in i for i in bookings)
+    assert len(bookings) == 25 and all(i["status"]["S"] == "active" and "second_slot_id" in i for i in bookings)
 
     stack.wait_for_idle_queues()
     for state in booked:
