@@ -262,5 +262,5 @@ def test_after_all_of_the_above_every_slot_counter_equals_the_active_bookings_ho
         PumpContext("reconcile", 60),
     )
     report = bootstrap.reconciliation().run()
-    assert report.bookings_checked >= 50 and report.slots_checked > 100
+    assert report.bookings_checked >= 25 and report.slots_checked > 100  # at least the race's 25 pairs
     assert (report.drift, report.second_dose_shortfall) == (0, 0), report.drifting_slots
