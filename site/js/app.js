@@ -9,6 +9,7 @@ import { startView, easyReadView } from './views/start.js';
 import { checkView, eligibilityView } from './views/check.js';
 import { daysView, timesView } from './views/slots.js';
 import { detailsView } from './views/details.js';
+import { verifyView } from './views/verify.js';
 import { requestView } from './views/request.js';
 import { lookupView, bookingView, cancelView, cancelledView } from './views/manage.js';
 import { rebookDaysView, rebookTimesView, rebookConfirmView, rebookedView } from './views/rebook.js';
@@ -25,6 +26,7 @@ const routes = [
   [/^\/book\/days$/, daysView],
   [/^\/book\/times$/, timesView],
   [/^\/book\/details$/, detailsView],
+  [/^\/book\/code$/, verifyView], // the e-mail code, for campaigns that verify addresses (views/verify.js)
   [/^\/request\/([A-Za-z0-9_.:-]+)$/, requestView],
   [/^\/booking$/, lookupView],
   [/^\/booking\/view$/, bookingView],
