@@ -9,7 +9,6 @@ import { startView, easyReadView } from './views/start.js';
 import { checkView, eligibilityView } from './views/check.js';
 import { daysView, timesView } from './views/slots.js';
 import { detailsView } from './views/details.js';
-import { verifyView } from './views/verify.js';
 import { requestView } from './views/request.js';
 import { lookupView, bookingView, cancelView, cancelledView } from './views/manage.js';
 import { rebookDaysView, rebookTimesView, rebookConfirmView, rebookedView } from './views/rebook.js';
@@ -26,7 +25,10 @@ const routes = [
   [/^\/book\/days$/, daysView],
   [/^\/book\/times$/, timesView],
   [/^\/book\/details$/, detailsView],
-  [/^\/book\/code$/, verifyView], // the e-mail code, for campaigns that verify addresses (views/verify.js)
+  // The e-mail code, only for campaigns that verify addresses: loaded when needed, not with the start page.
+  [/^\/book\/code$/, (ctx) => import('./views/verify.js')
+    .catch(() => { throw new ApiError({ status: 0, code: 'network_error' }); }) // no connection: the retrying error page
+    .then((m) => m.verifyView(ctx))],
   [/^\/request\/([A-Za-z0-9_.:-]+)$/, requestView],
   [/^\/booking$/, lookupView],
   [/^\/booking\/view$/, bookingView],

@@ -10,7 +10,10 @@ import pytest
 from chalicelib.api import errors
 from chalicelib.verification import domain as v
 from tests.unit.builders import NOW
+from tests.e2e.test_openapi_contract import _validate
 from tests.unit.test_verification import VERIFIED, Setup, wrong
+
+BOOKING_REQUEST_403 = "/paths/~1v1~1booking-requests/post/responses/403/content/application~1json/schema"
 
 
 def reason_of(setup: Setup, verification_id: str, code: str, **kw) -> str:
@@ -18,9 +21,10 @@ def reason_of(setup: Setup, verification_id: str, code: str, **kw) -> str:
         setup.require(verification_id, code, **kw)
     api_error = errors.from_exception(failed.value)
     assert api_error is not None and api_error.status == 403
-    body = errors.error_body(api_error, "de")["error"]
-    assert body["code"] == "verification_failed"
-    return body["reason"]
+    body = errors.error_body(api_error, "de")
+    _validate(BOOKING_REQUEST_403, body)  # as docs/openapi.yaml documents it
+    assert body["error"]["code"] == "verification_failed"
+    return body["error"]["reason"]
 
 
 def test_a_wrong_code_says_wrong_code_and_the_sixth_attempt_says_used_up():
