@@ -9,8 +9,8 @@ import pytest
 
 from chalicelib.api import errors
 from chalicelib.verification import domain as v
-from tests.unit.builders import NOW
 from tests.e2e.test_openapi_contract import _validate
+from tests.unit.builders import NOW
 from tests.unit.test_verification import VERIFIED, Setup, wrong
 
 BOOKING_REQUEST_403 = "/paths/~1v1~1booking-requests/post/responses/403/content/application~1json/schema"
