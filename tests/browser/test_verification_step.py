@@ -29,7 +29,11 @@ def open_verifying_campaign(api_url: str) -> str:
     opened = requests.put(
         f"{api_url}/v1/staff/campaigns/{campaign_id}",
         headers=OPS,
-        json={**cohort(datetime.now(LOCAL_TZ) - timedelta(minutes=1), BORN_ON, BORN_ON), "verification": "email"},
+        json={
+            **cohort(datetime.now(LOCAL_TZ) - timedelta(minutes=1), BORN_ON, BORN_ON),
+            "name": "Geboren am 14. Februar 1934",
+            "verification": "email",
+        },
         timeout=30,
     )
     assert opened.status_code == 200, opened.text
