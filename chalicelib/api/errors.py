@@ -217,6 +217,8 @@ def from_exception(error: Exception) -> ApiError | None:
     for error_type, (status, code) in _STATUS_BY_TYPE.items():
         if isinstance(error, error_type):
             extra = {"reason": error.reason} if isinstance(error, d.NotEligible) else {}
+            if isinstance(error, verification.VerificationFailed):  # what to do next: retype, or a new code
+                extra = {"reason": error.reason.value}
             return ApiError(status, code, extra=extra)
     return None
 

@@ -25,8 +25,21 @@ class VerificationRequired(Exception):
     """The campaign verifies contacts and the booking request carried no verification."""
 
 
+class FailReason(str, Enum):
+    # Told only to whoever holds the verification's id (a secret answered to the requester alone), so that
+    # the site can say what to do next; unknown ids and other addresses or campaigns share one reason.
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    USED_UP = "used_up"
+    WRONG_CODE = "wrong_code"
+
+
 class VerificationFailed(Exception):
-    """Unknown, expired, used up, for another campaign or address, or a wrong code: one answer for all."""
+    """Unknown (or for another campaign or address), expired, used up, or a wrong code: `reason` says which."""
+
+    def __init__(self, reason: FailReason):
+        super().__init__(reason.value)
+        self.reason = reason
 
 
 def new_code() -> str:

@@ -82,19 +82,17 @@ class VerificationService:
             raise v.VerificationRequired()
         now = self._now()
         verification = self._store.get(proof.verification_id)
-        if (
-            verification is None
-            or not verification.usable(now)
-            or not verification.matches(campaign.id, v.address_digest(self._pepper, email))
-        ):
-            raise v.VerificationFailed()
+        if verification is None or not verification.matches(campaign.id, v.address_digest(self._pepper, email)):
+            raise v.VerificationFailed(v.FailReason.UNKNOWN)
+        if not verification.usable(now):
+            raise v.VerificationFailed(v.FailReason.EXPIRED)
         # Taken before comparing, so concurrent guesses cannot get past the limit; a right code gives it back.
         try:
             attempt = self._limits.take_verification_attempt(verification.id, verification.sent_at.timestamp())
         except TooManyRequests:
-            raise v.VerificationFailed() from None
+            raise v.VerificationFailed(v.FailReason.USED_UP) from None
         if not verification.code_is(v.code_digest(self._pepper, verification.id, proof.code)):
-            raise v.VerificationFailed()
+            raise v.VerificationFailed(v.FailReason.WRONG_CODE)
         self._limits.give_back(attempt)
         if verification.verified_until is None:
             self._store.mark_verified(verification.id, now + v.VERIFIED_FOR)

@@ -104,6 +104,10 @@ export const getAvailability = (centerId, campaignId, from, days) =>
 export const submitBookingRequest = (body, idempotencyKey, extraHeaders = {}) =>
   request('POST', '/v1/booking-requests', { body, headers: { 'Idempotency-Key': idempotencyKey, ...extraHeaders } });
 
+// Contact verification (docs/abuse.md): a 6-digit code mailed to `email`, for campaigns with verification "email".
+export const startVerification = (campaignId, email, language) =>
+  request('POST', '/v1/verifications', { body: { campaign_id: campaignId, email, language } });
+
 export const getBookingRequest = (requestId) => request('GET', `/v1/booking-requests/${enc(requestId)}`);
 
 // The birth date goes in a POST body, never in a URL (browser history, proxy logs, Referer). The contract's

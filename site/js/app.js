@@ -25,6 +25,10 @@ const routes = [
   [/^\/book\/days$/, daysView],
   [/^\/book\/times$/, timesView],
   [/^\/book\/details$/, detailsView],
+  // The e-mail code, only for campaigns that verify addresses: loaded when needed, not with the start page.
+  [/^\/book\/code$/, (ctx) => import('./views/verify.js')
+    .catch(() => { throw new ApiError({ status: 0, code: 'network_error' }); }) // no connection: the retrying error page
+    .then((m) => m.verifyView(ctx))],
   [/^\/request\/([A-Za-z0-9_.:-]+)$/, requestView],
   [/^\/booking$/, lookupView],
   [/^\/booking\/view$/, bookingView],

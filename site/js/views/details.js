@@ -1,7 +1,7 @@
 // Step 5: the chosen pair, the personal data form, and sending the booking request.
 import { t, formatDate } from '../i18n.js';
 import { state } from '../state.js';
-import { bookingAttempt, submitAttempt, isClientError } from '../booking.js';
+import { CodeLimit, bookingAttempt, needsVerification, submitOrVerify, isClientError } from '../booking.js';
 import {
   h, page, para, link, textField, errorSummary, apiFieldErrors, appointmentList, formFlow,
 } from '../ui.js';
@@ -11,6 +11,7 @@ const FIELD_IDS = {
   'person.family_name': 'family-name',
   'person.email': 'email',
   'person.phone': 'phone',
+  email: 'email', // POST /v1/verifications names it so
 };
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const PHONE = /^\+?[\d][\d\s/()-]{4,}$/;
@@ -30,6 +31,7 @@ function validate(p) {
 
 /** API errors → [{field, id, text}]; fields that are not on this form are listed without a link. */
 function fromApi(error) {
+  if (error instanceof CodeLimit) return [invalidAt('email', error.apiMessage)]; // no code can be mailed to it now
   if (error.status === 400) {
     return Object.entries(apiFieldErrors(error)).map(([field, text]) => invalidAt(FIELD_IDS[field] || null, text));
   }
@@ -48,6 +50,7 @@ export async function detailsView(ctx) {
   const p = state.person;
 
   const second = slot.second_dose ? (slot.second_dose.start || slot.second_dose.date) : null;
+  const verifies = needsVerification(state.campaign); // then a code by e-mail comes first (views/verify.js)
   return formFlow({
     ctx,
     kind: 'submit',
@@ -55,7 +58,7 @@ export async function detailsView(ctx) {
       const errors = validate(p);
       return { errors, attempt: errors.length ? null : bookingAttempt(slot) };
     },
-    submit: ({ attempt }) => submitAttempt(ctx, attempt),
+    submit: ({ attempt }) => submitOrVerify(ctx, attempt), // through the code page if the campaign verifies addresses
     apiErrors: (error) => (isClientError(error) ? fromApi(error) : null),
     render: ({ errors, errorFor, onsubmit }) => page({ title: t('details.title'), back: '#/book/times', step: 5, error: errors.length > 0 },
       errorSummary(errors),
@@ -80,6 +83,7 @@ export async function detailsView(ctx) {
             h('label', { for: 'flexible' }, t('details.flexible')),
             h('p', { class: 'hint', id: 'flexible-hint' }, t('details.flexible_hint'))),
           para(t('details.submit_hint')),
-          h('button', { type: 'submit', class: 'button button--large' }, t('details.submit'))))),
+          verifies ? para(t('verify.details_hint')) : null,
+          h('button', { type: 'submit', class: 'button button--large' }, t(verifies ? 'verify.details_submit' : 'details.submit'))))),
   });
 }
