@@ -114,6 +114,13 @@ def test_when_the_first_four_weeks_are_full_the_site_shows_the_later_pair_and_th
     expect(page.get_by_role("button", name="Spätere Termine")).to_be_visible()
     check(page, "days: the first free pair is on the second page", "days-later-page")
 
+    # The last page (days 56–59) is full: said of that page only, with the way back — not "all taken".
+    page.get_by_role("button", name="Spätere Termine").click()
+    expect(page.locator("main h1")).to_have_text("In diesem Zeitraum keine freien Termine")
+    page.get_by_role("button", name="Frühere Termine").click()
+    expect(page.locator("main h1")).to_have_text("Wählen Sie einen Tag")
+    expect(page.locator("main .choice")).to_have_count(1)
+
     page.locator("main .choice").first.click()
     expect(page.locator("main h1")).to_contain_text("Uhrzeit wählen")
     page.locator("main .slot").first.click()

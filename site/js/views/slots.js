@@ -48,7 +48,7 @@ async function findPage(from, direction) {
     page = await fetchPage(next);
     searched += 1;
   }
-  return { ...page, skippedFrom: searched > 1 && direction > 0 ? from : null };
+  return { ...page, searchedFrom: from, skippedFrom: searched > 1 && direction > 0 ? from : null };
 }
 
 export async function daysView(ctx) {
@@ -70,7 +70,9 @@ export async function daysView(ctx) {
   };
   remember(found.from, 1, skippedFrom);
 
-  if (!days.length && !availability.next_from) {
+  // "All taken" only of the whole horizon: nothing free from today to its end. Pages later than an earlier free
+  // day that are all taken are said to be so, with the way back.
+  if (!days.length && !availability.next_from && found.searchedFrom <= today) {
     return page({ title: t('days.title_none'), back: '#/book/eligibility', step: 3 },
       centerLine(),
       h('div', { class: 'notice notice--info' }, para(t('days.none')),
@@ -95,12 +97,12 @@ export async function daysView(ctx) {
     }, { secondary: true })
     : null;
   const range = para(t('days.range', {
-    from: formatDate(found.from, SHORT),
+    from: formatDate(days.length ? found.from : (skippedFrom || found.from), SHORT),
     until: formatDate(availability.until || found.from, SHORT),
   }));
 
   if (!days.length) {
-    // The site stopped looking (MAX_PAGES_SEARCHED) before the end of the horizon: not "all taken".
+    // Full from a later page to the end of the horizon, or the site stopped looking (MAX_PAGES_SEARCHED).
     return page({ title: t('days.title_none_here'), back: '#/book/eligibility', step: 3 },
       centerLine(),
       range,
