@@ -67,8 +67,10 @@ def check_eligibility():
 @route("/v1/centers/{center_id}/availability", methods=["GET"])
 def center_availability(center_id):
     query = schemas.parse(schemas.AvailabilityQuery, _query())
-    days = bootstrap.booking_queries().availability(center_id, query.campaign, query.from_, query.days)
-    return json_response(views.availability(center_id, query.campaign, days, bootstrap.now()))
+    queries = bootstrap.booking_queries()
+    days = queries.availability(center_id, query.campaign, query.from_, query.days)
+    page = queries.availability_page(query.campaign, query.from_, query.days)
+    return json_response(views.availability(center_id, query.campaign, days, bootstrap.now(), page))
 
 
 @route("/v1/verifications", methods=["POST"])

@@ -149,6 +149,11 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "de": "Diesen Termin gibt es schon: eine geplante Freigabe legt nur neue Termine an.",
         "en": "This slot exists already: a scheduled release only creates new slots.",
     },
+    "beyond_booking_horizon": {
+        "de": "So weit im Voraus kann man für diese Impfaktion noch nicht buchen. "
+        "Bitte wählen Sie einen früheren Termin.",
+        "en": "This campaign cannot be booked that far ahead yet. Please choose an earlier appointment.",
+    },
     "outside_interval_window": {
         "de": "Dieser Termin liegt nicht im Abstand, den der Impfstoff zwischen den Impfungen verlangt.",
         "en": "This slot is outside the interval the vaccine requires between doses.",

@@ -211,7 +211,7 @@ class CancelBody(_Body):
 class AvailabilityQuery(_Body):
     campaign: Identifier
     from_: ServiceDay | None = Field(default=None, alias="from")
-    days: int = Field(default=14, ge=1, le=d.BOOKING_WINDOW.max_days)
+    days: int = Field(default=14, ge=1, le=d.PAGE_DAYS)  # one page; later pages: `from` = the answer's next_from
 
 
 class PostalCodeQuery(_Body):
@@ -332,6 +332,10 @@ class CampaignBody(_Body):
     born_on_or_before: CohortDay | None = None
     series: Identifier = d.DEFAULT_SERIES  # campaigns of one series share the one-booking-per-person lock
     verification: Literal["none", "email"] = "none"
+    # The booking horizon: how many days ahead from today, and/or the last bookable day; neither: 28 days.
+    # The range is checked by Campaign.validate (one home for the rule), which names the field.
+    horizon_days: int | None = None
+    bookable_until: ServiceDay | None = None
 
     def to_domain(self, campaign_id: str) -> d.Campaign:
         interval = self.interval_days or IntervalBody(min=1, max=1)
@@ -350,6 +354,8 @@ class CampaignBody(_Body):
             self.born_on_or_before,
             series=self.series,
             verification=self.verification,
+            horizon_days=self.horizon_days,
+            bookable_until=self.bookable_until,
         )
 
 

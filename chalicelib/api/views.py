@@ -41,6 +41,8 @@ def campaign(c: d.Campaign, status: d.CampaignStatus | None = None) -> dict:
         "opens_at": c.opens_at.isoformat(),
         "closes_at": c.closes_at.isoformat() if c.closes_at else None,
         "booking_window_days": c.booking_window.max_days,
+        "horizon_days": c.horizon_days,
+        "bookable_until": c.bookable_until.isoformat() if c.bookable_until else None,
         "series": c.series,
         "verification": c.verification,
     }
@@ -75,13 +77,26 @@ def slot_pair(p: d.SlotPair) -> dict:
     }
 
 
-def availability(center_id: str, campaign_id: str, days: list[DayPairs], generated_at: datetime) -> dict:
-    return {
+def availability(
+    center_id: str,
+    campaign_id: str,
+    days: list[DayPairs],
+    generated_at: datetime,
+    page: d.AvailabilityPage | None = None,
+) -> dict:
+    body: dict = {
         "center_id": center_id,
         "campaign_id": campaign_id,
         "generated_at": generated_at.isoformat(),
         "days": [{"date": day.day.isoformat(), "slots": [slot_pair(p) for p in day.pairs]} for day in days],
     }
+    if page is not None:
+        # Where this page sits in the campaign's booking horizon, so a client can page through all of it.
+        body["from"] = page.first_day.isoformat()
+        body["until"] = page.until.isoformat()
+        body["bookable_until"] = page.last_day.isoformat()
+        body["next_from"] = page.next_from.isoformat() if page.next_from else None
+    return body
 
 
 def _appointment(ref: d.SlotRef | None, center_id: str) -> dict | None:

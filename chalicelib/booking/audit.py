@@ -103,6 +103,8 @@ def summary_of_campaign(campaign: d.Campaign | None) -> dict:
         "born_on_or_before": campaign.born_on_or_before.isoformat() if campaign.born_on_or_before else None,
         "center_ids": list(campaign.center_ids),
         "regions": sorted(campaign.regions),
+        "horizon_days": campaign.horizon_days,
+        "bookable_until": campaign.bookable_until.isoformat() if campaign.bookable_until else None,
     }
 
 

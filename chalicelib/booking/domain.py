@@ -132,31 +132,80 @@ class Center:
             raise InvalidInput("center_id", "outside_catchment")
 
 
+# One page of availability: the API's `days` bound (contract §3: `days` is at most 28).
+PAGE_DAYS = 28
+# How far ahead a campaign without a horizon of its own may be booked: four weeks, what centres plan staff and
+# vaccine deliveries for.
+DEFAULT_HORIZON_DAYS = 28
+# A horizon longer than a year is a typing error, not a plan (a vaccine's deliveries are not known that far).
+MAX_HORIZON_DAYS = 366
+
+
 @dataclass(frozen=True)
 class BookingWindow:
-    """Which first-dose slots may be offered and booked: those that start after now and within `max_days`
-    days of the day asked for. The API's `days` bound, the campaign's `booking_window_days` field (which the
-    site reads) and the services' reads all come from here."""
+    """Which first-dose slots may be offered and booked: those that start after now and on or before the last
+    day of the campaign's horizon; one availability answer covers at most `max_days` of them (a page).
+
+    The horizon is rolling (`horizon_days` from today on), fixed (`bookable_until`, the last day), or both
+    (whichever ends first). The API's `days` bound, the campaign's fields, availability, alternatives, flexible
+    booking, rebooking and the check of a submitted slot all come from here."""
 
     max_days: int
+    horizon_days: int | None = DEFAULT_HORIZON_DAYS
+    bookable_until: date | None = None
 
     def has_started(self, start: datetime, now: datetime) -> bool:
         """A slot that has begun (or is over) can be neither offered, requested nor released."""
         return start <= now
 
+    def last_day(self, now: datetime) -> date:
+        """The last day on which a first dose may start, as of now (Berlin days)."""
+        today = now.astimezone(LOCAL_TZ).date()
+        ends = [] if self.horizon_days is None else [today + timedelta(days=self.horizon_days - 1)]
+        if self.bookable_until is not None:
+            ends.append(self.bookable_until)
+        return min(ends) if ends else today + timedelta(days=DEFAULT_HORIZON_DAYS - 1)
+
+    def beyond_horizon(self, start: datetime, now: datetime) -> bool:
+        """A first dose that starts after the horizon's last day may be neither offered nor requested."""
+        return start.astimezone(LOCAL_TZ).date() > self.last_day(now)
+
     def first_dose_range(
         self, now: datetime, from_day: date | None = None, days: int | None = None
     ) -> tuple[datetime, datetime]:
         """[from, until) of first-dose starts: from the day asked for (today by default) but never before
-        now, for `days` days capped at `max_days`."""
+        now, for `days` days capped at `max_days`, and never past the horizon's last day. Empty (until <= from)
+        when the day asked for lies beyond the horizon."""
         start_day = from_day or now.astimezone(LOCAL_TZ).date()
         first_from = max(datetime.combine(start_day, time(0), LOCAL_TZ), now)
         span = self.max_days if days is None else min(days, self.max_days)
-        return first_from, datetime.combine(start_day + timedelta(days=span), time(0), LOCAL_TZ)
+        end_day = min(start_day + timedelta(days=span), self.last_day(now) + timedelta(days=1))
+        return first_from, datetime.combine(end_day, time(0), LOCAL_TZ)
+
+    def page(self, now: datetime, from_day: date | None = None, days: int | None = None) -> AvailabilityPage:
+        """The days one availability answer covers and where the next one starts (None: the horizon ends)."""
+        today = now.astimezone(LOCAL_TZ).date()
+        start_day = from_day or today  # as first_dose_range counts: a page asked from the past ends sooner
+        first_day = max(start_day, today)
+        last_day = self.last_day(now)
+        span = self.max_days if days is None else min(days, self.max_days)
+        until = min(start_day + timedelta(days=span - 1), last_day)
+        after = max(until + timedelta(days=1), first_day)
+        return AvailabilityPage(first_day, until, last_day, after if after <= last_day else None)
 
 
-# Four weeks: what centres plan staff and vaccine deliveries for.
-BOOKING_WINDOW = BookingWindow(max_days=28)
+@dataclass(frozen=True)
+class AvailabilityPage:
+    """One page of the horizon: first and last day covered (until < first when the page lies beyond the
+    horizon), the horizon's last day, and the first day of the next page (None when this one reaches the end)."""
+
+    first_day: date
+    until: date
+    last_day: date
+    next_from: date | None
+
+
+BOOKING_WINDOW = BookingWindow(max_days=PAGE_DAYS)
 
 
 # Campaigns of one series share one person lock: a person gets one primary course, whichever vaccine.
@@ -185,6 +234,9 @@ class Campaign:
     born_on_or_before: date | None = None
     series: str = DEFAULT_SERIES
     verification: str = "none"  # contact verification before a booking request: "none" or "email"
+    # The booking horizon (see BookingWindow): both None means the default rolling DEFAULT_HORIZON_DAYS.
+    horizon_days: int | None = None
+    bookable_until: date | None = None  # the last day a first dose may be booked for (2021: end of April)
 
     def status(self, now: datetime) -> CampaignStatus:
         if now < self.opens_at:
@@ -204,8 +256,10 @@ class Campaign:
 
     @property
     def booking_window(self) -> BookingWindow:
-        """The same for every campaign today; asked of the campaign so that one could differ later."""
-        return BOOKING_WINDOW
+        """The campaign's horizon; without one, the default four weeks."""
+        if self.horizon_days is None and self.bookable_until is None:
+            return BOOKING_WINDOW
+        return BookingWindow(PAGE_DAYS, self.horizon_days, self.bookable_until)
 
     def validate(self) -> None:
         """What ops may not set up: raises InvalidInput naming the field."""
@@ -215,6 +269,11 @@ class Campaign:
             raise InvalidInput("interval_days", "out_of_range")
         if self.closes_at is not None and self.closes_at <= self.opens_at:
             raise InvalidInput("closes_at", "out_of_range")
+        if self.horizon_days is not None and not 1 <= self.horizon_days <= MAX_HORIZON_DAYS:
+            raise InvalidInput("horizon_days", "out_of_range")
+        # A last day before the opening would make a campaign nobody can book.
+        if self.bookable_until is not None and self.bookable_until < self.opens_at.astimezone(LOCAL_TZ).date():
+            raise InvalidInput("bookable_until", "out_of_range")
 
     def second_dose_window(self, first_day: date) -> tuple[date, date]:
         return (

@@ -87,10 +87,16 @@ class BookingQueries:
             by_day.setdefault(pair.first.day, []).append(pair)
         return [DayPairs(day, tuple(p)) for day, p in sorted(by_day.items())]
 
+    def availability_page(self, campaign_id: str, from_day: date | None, days: int) -> d.AvailabilityPage:
+        """Where the days `availability` lists sit in the campaign's booking horizon."""
+        return self.campaign(campaign_id).booking_window.page(self._now(), from_day, days)
+
     def pairs(
         self, campaign: d.Campaign, center_id: str, first_from: datetime, first_until: datetime, max_age_s: float = 0
     ) -> list[d.SlotPair]:
         """Bookable pairs whose first dose starts in [first_from, first_until); max_age_s as in `Catalog.slots`."""
+        if first_until <= first_from:
+            return []  # a page beyond the booking horizon (or a day already over): nothing to read
         horizon = first_until + timedelta(days=campaign.interval_max_days + 1)
         # Read from the start of the day, not from "now": the same read for everyone that day (cacheable);
         # slots already past are left out by bookable_pairs.

@@ -79,6 +79,8 @@ class BookingService:
         first, second = self._submitted_pair(campaign, center.id, slot_id, second_slot_id)
         if first is None or campaign.booking_window.has_started(first.start, self._now()):
             raise d.InvalidInput("slot_id", "unknown_slot")
+        if campaign.booking_window.beyond_horizon(first.start, self._now()):
+            raise d.InvalidInput("slot_id", "beyond_booking_horizon")
         self._queries.require_eligible(campaign, person)
         center.require_serves(person.postal_code)
         request = d.BookingRequest(
@@ -183,6 +185,8 @@ class BookingService:
         requested = self._catalog.slot(campaign.id, booking.center_id, slot_id)
         if requested is None or campaign.booking_window.has_started(requested.start, now):
             raise d.InvalidInput("slot_id", "unknown_slot")
+        if campaign.booking_window.beyond_horizon(requested.start, now):
+            raise d.InvalidInput("slot_id", "beyond_booking_horizon")
 
         first_from, first_until = campaign.booking_window.first_dose_range(now, requested.day)
         slots = d.freeing(self._rebook_slots(campaign, booking.center_id, first_from, first_until), booking)

@@ -42,6 +42,10 @@ CENTERS = (
 OPEN_CAMPAIGN_ID = "80plus-comirnaty"
 UPCOMING_CAMPAIGN_ID = "jahrgang-1941-comirnaty"
 FIRST_DOSE_DAYS = 28
+# The open campaign's booking horizon: five weeks, one more than a page of availability, so that the site shows
+# the first four and offers later appointments. First doses in week five pair with the slots laid out for
+# second doses (up to FIRST_DOSE_DAYS + 21 + SECOND_DOSE_SPREAD_DAYS), so no extra slots are needed.
+DEMO_HORIZON_DAYS = 35
 SLOT_HOURS = (9, 11, 14, 16)  # few slots with more capacity each: the local stack starts in seconds
 SLOT_MINUTES = 30
 # Second doses are placed as early in their window as possible, so a week beyond the earliest one is enough.
@@ -64,6 +68,7 @@ def demo_campaigns(today: date) -> tuple[d.Campaign, d.Campaign]:
             center_ids=centre_ids,
             opens_at=opened,
             born_on_or_before=date(1940, 12, 31),
+            horizon_days=DEMO_HORIZON_DAYS,
         ),
         d.Campaign(
             UPCOMING_CAMPAIGN_ID,

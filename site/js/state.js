@@ -10,6 +10,7 @@ export const state = {
   center: null, // {id, name, address} chosen
   day: null, // "YYYY-MM-DD" chosen
   slot: null, // the pair chosen on the times page
+  daysPage: null, // {centerId, campaignId, from, direction, skippedFrom}: the page of days shown (booking horizon)
   person: { given_name: '', family_name: '', email: '', phone: '' },
   flexible: false,
   requests: {}, // request_id → {slot, center, email} of requests sent from this tab

@@ -23,7 +23,8 @@ def test_asking_for_more_days_than_the_window_is_capped_and_a_later_day_starts_a
     later = NOW.date() + timedelta(days=3)
     first_from, first_until = WINDOW.first_dose_range(NOW, later, WINDOW.max_days + 10)
     assert first_from == datetime.combine(later, time(0), d.LOCAL_TZ)
-    assert first_until == datetime.combine(later + timedelta(days=WINDOW.max_days), time(0), d.LOCAL_TZ)
+    # A page from a later day still ends with the horizon (28 days counting today), not 28 days after that day.
+    assert first_until == datetime.combine(NOW.date() + timedelta(days=WINDOW.max_days), time(0), d.LOCAL_TZ)
 
 
 def test_a_slot_starting_now_has_started():

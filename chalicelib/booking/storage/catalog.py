@@ -54,6 +54,8 @@ class DynamoCatalog(Catalog):
                 born_on_or_before=date_or_none(i.born_on_or_before),
                 series=i.series or d.DEFAULT_SERIES,
                 verification=i.verification or "none",
+                horizon_days=None if i.horizon_days is None else int(i.horizon_days),
+                bookable_until=date_or_none(i.bookable_until),
             )
             for i in CampaignItem.query(CAMPAIGNS_PK)
         ]
@@ -105,6 +107,8 @@ class DynamoCatalog(Catalog):
             born_on_or_before=campaign.born_on_or_before.isoformat() if campaign.born_on_or_before else None,
             series=campaign.series,
             verification=campaign.verification,
+            horizon_days=campaign.horizon_days,
+            bookable_until=campaign.bookable_until.isoformat() if campaign.bookable_until else None,
         ).save()
 
     def release_slots(self, slots: list[d.Slot]) -> None:

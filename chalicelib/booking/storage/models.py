@@ -44,6 +44,9 @@ class CampaignItem(TableItem):
     born_on_or_before = UnicodeAttribute(null=True)
     series = UnicodeAttribute(null=True)  # absent on items written before series existed: the default series
     verification = UnicodeAttribute(null=True)  # absent: "none" (campaigns stored before it existed)
+    # The booking horizon; both absent: the default four weeks (and on campaigns stored before it existed).
+    horizon_days = NumberAttribute(null=True)
+    bookable_until = UnicodeAttribute(null=True)
 
 
 class SlotItem(TableItem):
