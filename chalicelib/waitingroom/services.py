@@ -99,7 +99,7 @@ class WaitingRoomService:
                 # Its period was sealed before the count landed (a slow write), or its key was taken: this
                 # entry is never handed out; the visitor queues as arriving now, with a fresh key.
                 if attempt == COUNT_ATTEMPTS:
-                    raise
+                    raise w.RoomBusy(campaign_id) from None
                 now = self._now()
                 phase = settings.phase_at(now)
                 continue
