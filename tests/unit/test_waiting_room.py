@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 import itertools
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -308,6 +310,38 @@ def test_unknown_campaigns_and_entries_are_named_as_such():
         room.service.room("no-such-campaign")
     with pytest.raises(w.UnknownEntry):
         room.service.entry("no-such-entry")
+
+
+class SlowReadStore(FakeRoomStore):
+    """Reads that take a while (256 seals on DynamoDB), counted."""
+
+    def __init__(self):
+        super().__init__()
+        self.reads = 0
+
+    def pre_keys(self, campaign_id, lane, shards, seal):
+        self.reads += 1
+        time.sleep(0.05)
+        return super().pre_keys(campaign_id, lane, shards, seal)
+
+    def post_keys(self, campaign_id, lane, seconds, shards, seal_from):
+        self.reads += 1
+        time.sleep(0.05)
+        return super().post_keys(campaign_id, lane, seconds, shards, seal_from)
+
+
+@pytest.mark.parametrize("entered_at", [NOW, OPENS + timedelta(seconds=0.5)], ids=["pre-queue", "after opening"])
+def test_polls_that_arrive_together_share_one_read_of_the_counts_per_process(entered_at):
+    # At opening every pre-queue visitor is sent back within a few seconds; each read seals up to 256 items.
+    store, now = SlowReadStore(), [entered_at]
+    service = instance(store, lambda: now[0])
+    service.put_room(w.RoomSettings(CAMPAIGN.id, True, NOW - timedelta(minutes=5), OPENS, 1))
+    entries = [service.enter(CAMPAIGN.id).state.entry.entry_id for _ in range(8)]
+    now[0] = OPENS + timedelta(seconds=4)
+    with ThreadPoolExecutor(8) as pool:
+        positions = sorted(pool.map(lambda e: service.entry(e).state.position, entries))
+    assert positions == list(range(8))  # nobody let in yet (one a minute)
+    assert store.reads == (1 if entered_at == NOW else 2)  # the pre-queue's keys; and the one closed second's
 
 
 class RefusingStore(FakeRoomStore):
