@@ -109,7 +109,8 @@ def submit_booking_request():
 @route("/v1/booking-requests/{request_id}", methods=["GET"])
 def booking_request_status(request_id):
     state, booking = bootstrap.booking_queries().request_state(request_id)
-    return json_response(views.request_state(state, booking))
+    position = bootstrap.queue_positions().position(state)
+    return json_response(views.request_state(state, booking, position))
 
 
 @route("/v1/bookings/{code}", methods=["GET"])

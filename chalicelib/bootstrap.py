@@ -21,8 +21,9 @@ from botocore.config import Config
 from chalicelib.api.commands import slot_record
 from chalicelib.booking.catalog_cache import CachedCatalog
 from chalicelib.booking.operations import OperationsService
+from chalicelib.booking.position import QueuePositions
 from chalicelib.booking.queries import BookingQueries
-from chalicelib.booking.queues import SendNowMailOutbox, SqsMailOutbox, SqsRequestQueue
+from chalicelib.booking.queues import SendNowMailOutbox, SqsBacklog, SqsMailOutbox, SqsRequestQueue
 from chalicelib.booking.reconciliation import Reconciliation
 from chalicelib.booking.released import ReleasedCatalog
 from chalicelib.booking.services import BookingService
@@ -128,6 +129,25 @@ def booking_queries() -> BookingQueries:
     return BookingQueries(
         booking_catalog(), _bookings(), clock=now, availability_max_age_s=get_settings().availability_max_age_s
     )
+
+
+@functools.cache
+def _backlog_client():
+    """SQS with short timeouts and no retry: a request's position is optional, its state must answer promptly."""
+    s = get_settings()
+    return boto3.client(
+        "sqs",
+        region_name=s.region,
+        endpoint_url=s.aws_endpoint_url,
+        config=Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 1}),
+    )
+
+
+@functools.cache
+def queue_positions() -> QueuePositions:
+    """A queued request's position: the booking queue's backlog, read at most every 2 s per process."""
+    name = get_settings().booking_queue_name
+    return QueuePositions(SqsBacklog(_backlog_client(), lambda: _queue_url(name)))
 
 
 def _send_mail_now(message: MailMessage, delivery: str) -> MailClaim:
@@ -311,6 +331,8 @@ def reset() -> None:
         booking_catalog,
         _bookings,
         booking_queries,
+        _backlog_client,
+        queue_positions,
         audit_trail,
         staff_service,
         booking_service,

@@ -219,6 +219,8 @@ def from_exception(error: Exception) -> ApiError | None:
         return invalid(error.field, error.code)
     if isinstance(error, TooManyRequests):
         return ApiError(429, "too_many_requests", headers={"Retry-After": str(error.retry_after_s)})
+    if isinstance(error, wr.RoomBusy):
+        return ApiError(503, "service_unavailable", headers={"Retry-After": str(error.retry_after_s)})
     for error_type, (status, code) in _STATUS_BY_TYPE.items():
         if isinstance(error, error_type):
             extra = {"reason": error.reason} if isinstance(error, d.NotEligible) else {}

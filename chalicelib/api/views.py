@@ -130,8 +130,10 @@ def booking(view: BookingView) -> dict:
     }
 
 
-def request_state(state: d.RequestState, view: BookingView | None) -> dict:
+def request_state(state: d.RequestState, view: BookingView | None, position: int | None = None) -> dict:
     body: dict = {"request_id": state.request_id, "status": state.status.value}
+    if state.status is d.RequestStatus.QUEUED and position is not None:
+        body["position"] = position  # chalicelib/booking/position.py: the length of the line, at most the place
     if state.status is d.RequestStatus.BOOKED and view is not None:
         body["booking"] = booking_summary(view)
     if state.status is d.RequestStatus.REJECTED:

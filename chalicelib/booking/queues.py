@@ -6,10 +6,12 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.ports import MailOutbox, RequestQueue
+from chalicelib.booking.position import Backlog
 from chalicelib.contracts.mail import MailMessage
 
 
@@ -97,6 +99,27 @@ class SqsRequestQueue(RequestQueue):
             QueueUrl=self._queue_url,
             MessageBody=BookingRequestMessage.from_domain(request).model_dump_json(),
         )
+
+
+class SqsBacklog(Backlog):
+    """The booking queue's messages not yet deleted: waiting, being handled (in flight) and delayed."""
+
+    ATTRIBUTES = (
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    )
+
+    def __init__(self, sqs_client, queue_url: Callable[[], str]):
+        self._sqs = sqs_client
+        self._queue_url = queue_url
+
+    def waiting(self) -> int | None:
+        try:
+            attributes = self._sqs.get_queue_attributes(QueueUrl=self._queue_url(), AttributeNames=self.ATTRIBUTES)
+        except (ClientError, BotoCoreError):
+            return None  # a position is optional ("if known"): the state is answered without it
+        return sum(int(attributes["Attributes"].get(name, 0)) for name in self.ATTRIBUTES)
 
 
 class SqsMailOutbox(MailOutbox):

@@ -35,6 +35,7 @@ MAX_ADMITTED_PER_MINUTE = 100_000
 OPENING_SPREAD_MAX_S = 180.0
 RETRY_AFTER_MAX_S = 180
 UNKNOWN_RETRY_S = 2
+BUSY_RETRY_S = 2  # Retry-After of a 503 when no count of an entry was taken (RoomBusy)
 MAX_HOTLINE_SHARE = 0.5
 
 
@@ -52,6 +53,13 @@ class RoomNotOpen(WaitingRoomError):
 
 class AdmissionRequired(WaitingRoomError):
     """A booking request for a campaign with an active room, without a valid admission for this person."""
+
+
+class RoomBusy(WaitingRoomError):
+    """Every try to count a new entry was refused (its periods sealed under it, or its keys taken): no entry was
+    handed out, nothing is owed, and the visitor may simply enter again a moment later (a 503 with Retry-After)."""
+
+    retry_after_s = BUSY_RETRY_S
 
 
 class InvalidRoom(WaitingRoomError):

@@ -135,23 +135,14 @@ class DynamoRoomStore(RoomStore):
         )
 
     def pre_keys(self, campaign_id: str, lane: w.Lane, shards: int, seal: bool) -> list[int]:
-        pks = [_counter_pk(campaign_id, lane, "pre", s) for s in range(shards)]
-        return [int(k) for item in _read(pks, set(pks) if seal else set()) for k in item.order_keys or ()]
+        return _counted(campaign_id, lane, ["pre"], shards, {"pre"} if seal else set()).get("pre", [])
 
     def post_keys(
         self, campaign_id: str, lane: w.Lane, seconds: Iterable[int], shards: int, seal_from: int
     ) -> dict[int, list[int]]:
-        seconds = list(seconds)
-        pks = [_counter_pk(campaign_id, lane, str(s), shard) for s in seconds for shard in range(shards)]
-        to_seal = {
-            _counter_pk(campaign_id, lane, str(s), shard) for s in seconds if s >= seal_from for shard in range(shards)
-        }
-        found: dict[int, list[int]] = {}
-        for item in _read(pks, to_seal):
-            if item.order_keys:
-                second = int(item.pk.rsplit("#", 2)[1])
-                found.setdefault(second, []).extend(int(k) for k in item.order_keys)
-        return found
+        periods = [str(s) for s in seconds]
+        to_seal = {p for p in periods if int(p) >= seal_from}
+        return {int(p): keys for p, keys in _counted(campaign_id, lane, periods, shards, to_seal).items()}
 
     def bind_admission(self, jti: str, person_key: str, expires_at: datetime) -> bool:
         try:
@@ -163,6 +154,21 @@ class DynamoRoomStore(RoomStore):
                 return False
             raise
         return True
+
+
+def _counted(
+    campaign_id: str, lane: w.Lane, periods: list[str], shards: int, to_seal: set[str]
+) -> dict[str, list[int]]:
+    """The counted keys of each period over all its shards (periods without any left out); every shard of the
+    periods in `to_seal` is sealed as `_read` says."""
+    pks = [_counter_pk(campaign_id, lane, p, shard) for p in periods for shard in range(shards)]
+    sealing = {_counter_pk(campaign_id, lane, p, shard) for p in to_seal for shard in range(shards)}
+    found: dict[str, list[int]] = {}
+    for item in _read(pks, sealing):
+        if item.order_keys:
+            period = item.pk.rsplit("#", 2)[1]
+            found.setdefault(period, []).extend(int(k) for k in item.order_keys)
+    return found
 
 
 def _read(pks: list[str], to_seal: set[str]) -> list[CounterItem]:

@@ -62,6 +62,9 @@ class WaitingRoomService:
         # kept for the life of the process.
         self._pre_cache: dict[tuple[str, w.Lane], list[int]] = {}
         self._second_cache: dict[tuple[str, w.Lane, int], list[int]] = {}
+        # One read of a lane's counts at a time per process: the polls that arrive together at opening wait for
+        # the first one's read (and its up to 256 seals) instead of each making it again.
+        self._read_locks: dict[tuple[str, w.Lane, str], threading.Lock] = {}
 
     # --- settings (ops) -----------------------------------------------------------------------------
 
@@ -99,7 +102,7 @@ class WaitingRoomService:
                 # Its period was sealed before the count landed (a slow write), or its key was taken: this
                 # entry is never handed out; the visitor queues as arriving now, with a fresh key.
                 if attempt == COUNT_ATTEMPTS:
-                    raise
+                    raise w.RoomBusy(campaign_id) from None
                 now = self._now()
                 phase = settings.phase_at(now)
                 continue
@@ -181,31 +184,47 @@ class WaitingRoomService:
         before = sum(len(seconds[s]) for s in range(first, entry.second))
         return w.QueueSnapshot(pre, before, seconds[entry.second]).rank(entry)
 
+    def _read_lock(self, campaign_id: str, lane: w.Lane, part: str) -> threading.Lock:
+        with self._lock:
+            return self._read_locks.setdefault((campaign_id, lane, part), threading.Lock())
+
     def _pre_keys(self, settings: w.RoomSettings, lane: w.Lane) -> list[int]:
         key = (settings.campaign_id, lane)
         with self._lock:
             cached = self._pre_cache.get(key)
-        if cached is None:
-            settled = self._now() > settings.opens_at + timedelta(seconds=SETTLED_AFTER_S)
-            cached = sorted(self._store.pre_keys(settings.campaign_id, lane, PRE_SHARDS, seal=not settled))
+        if cached is not None:
+            return cached
+        with self._read_lock(settings.campaign_id, lane, "pre"):
             with self._lock:
-                self._pre_cache[key] = cached
+                cached = self._pre_cache.get(key)  # read by whoever held the lock before
+            if cached is None:
+                settled = self._now() > settings.opens_at + timedelta(seconds=SETTLED_AFTER_S)
+                cached = sorted(self._store.pre_keys(settings.campaign_id, lane, PRE_SHARDS, seal=not settled))
+                with self._lock:
+                    self._pre_cache[key] = cached
         return cached
 
     def _seconds(self, campaign_id: str, lane: w.Lane, first: int, end: int) -> dict[int, list[int]]:
         """The sorted keys of each arrival second in [first, end): closed seconds only (the caller checks)."""
+        known = self._cached_seconds(campaign_id, lane, first, end)
+        if len(known) == end - first:
+            return known
+        with self._read_lock(campaign_id, lane, "post"):
+            known = self._cached_seconds(campaign_id, lane, first, end)  # some read by whoever held the lock
+            missing = [s for s in range(first, end) if s not in known]
+            if missing:
+                seal_from = int(self._now().timestamp() - SETTLED_AFTER_S)
+                read = self._store.post_keys(campaign_id, lane, missing, POST_SHARDS, seal_from)
+                fresh = {s: sorted(read.get(s, ())) for s in missing}
+                with self._lock:
+                    self._second_cache.update({(campaign_id, lane, s): keys for s, keys in fresh.items()})
+                known.update(fresh)
+        return known
+
+    def _cached_seconds(self, campaign_id: str, lane: w.Lane, first: int, end: int) -> dict[int, list[int]]:
         with self._lock:
-            known = {
+            return {
                 s: self._second_cache[(campaign_id, lane, s)]
                 for s in range(first, end)
                 if (campaign_id, lane, s) in self._second_cache
             }
-        missing = [s for s in range(first, end) if s not in known]
-        if missing:
-            seal_from = int(self._now().timestamp() - SETTLED_AFTER_S)
-            read = self._store.post_keys(campaign_id, lane, missing, POST_SHARDS, seal_from)
-            fresh = {s: sorted(read.get(s, ())) for s in missing}
-            with self._lock:
-                self._second_cache.update({(campaign_id, lane, s): keys for s, keys in fresh.items()})
-            known.update(fresh)
-        return known

@@ -21,11 +21,11 @@ from locust.env import Environment
 from locust.exception import StopUser
 
 from infra.local.seed import CENTERS
+from infra.rush import pace
 from infra.rush.report import BOT, CITIZEN, EXPECTED_REFUSALS, HOTLINE, Accepted, Call, EntryObs
 
 GIVEN_NAMES = ("Erna", "Heinz", "Gerda", "Walter", "Ilse", "Günter", "Ursula", "Karl", "Hildegard", "Helmut")
 DECIDED = {"booked", "rejected"}
-MAX_POLL_S = 5.0  # a citizen's page polls at least this often, whatever Retry-After says
 RETRIES_AFTER_429 = 6  # 429s or 503s a page rides out on one call before it gives up
 BOOK_ATTEMPTS = 3  # 409 request_in_progress answers a booking request rides out
 
@@ -125,6 +125,14 @@ def new_identity(kind: str, rng: random.Random) -> dict:
     }
 
 
+def _retry_after(response) -> float | None:
+    """Retry-After in seconds (the API sends whole seconds); None if absent or unreadable."""
+    try:
+        return float(response.headers["Retry-After"])
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
+
+
 def _epoch(iso: str | None) -> float | None:
     return datetime.fromisoformat(iso).timestamp() if iso else None
 
@@ -139,6 +147,7 @@ class _RushUser(HttpUser):
         self.rec: Recorder = self.environment.rush_recorder
         self.rng = random.Random(self.cfg.seed * 1_000_003 + next(_serial))
         self.headers: dict[str, str] = {}
+        self.entered_retry_after: float | None = None  # of the last entering answer
 
     def context(self) -> dict:
         return {"kind": self.kind}
@@ -159,11 +168,15 @@ class _RushUser(HttpUser):
             # "Later, please" (429, or 503 with Retry-After): the site waits as told and asks again.
             if r.status_code not in (429, 503) or self._time_left() <= 0:
                 return r
-            gevent.sleep(min(float(r.headers.get("Retry-After", "1") or 1), 10.0) * self.rng.uniform(1.0, 1.3))
+            self.sleep((_retry_after(r) or 1.0) * self.rng.uniform(1.0, 1.3))
         return r
 
     def _time_left(self) -> float:
         return self.cfg.ends_at - time.time()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait as told, but not past the end of the run: whatever comes after it is never done."""
+        gevent.sleep(pace.bounded(seconds, self._time_left()))
 
     def browse(self, person: dict) -> list[dict]:
         """Centres, eligibility and the bookable pairs at the person's centre; [] if nothing is offered."""
@@ -195,11 +208,13 @@ class _RushUser(HttpUser):
         self.rec.entries[body["entry_id"]] = _Entry(
             self.kind, lane, sent, received, admitted, received if admitted else None
         )
+        self.entered_retry_after = _retry_after(r)
         return body["entry_id"]
 
-    def poll_entry(self, entry_id: str) -> tuple[dict | None, float]:
+    def poll_entry(self, entry_id: str) -> tuple[dict | None, float | None]:
+        """The entry's state (None if the answer was not a 200) and the answer's Retry-After (None if absent)."""
         r = self._call("GET", f"/v1/waiting-room/entries/{entry_id}", "room poll")
-        retry = float(r.headers.get("Retry-After", "2") or 2)
+        retry = _retry_after(r)
         if r.status_code != 200:
             return None, retry
         body = r.json()
@@ -210,12 +225,17 @@ class _RushUser(HttpUser):
         return body, retry
 
     def wait_admitted(self, entry_id: str) -> str | None:
-        """Poll as the site does: by Retry-After (capped, with jitter); the admission token, or None."""
+        """Poll as the site's room page does (pace.room_poll_delay: Retry-After followed as given, never sooner;
+        backoff on trouble), until the end of the run. The admission token, or None if the run ended first."""
+        # The entering answer's Retry-After paces the first poll, as on the site.
+        delay = pace.room_poll_delay(pace.ROOM_FIRST_DELAY_S, True, self.entered_retry_after)
+        self.sleep(delay)
         while self._time_left() > 0:
             body, retry = self.poll_entry(entry_id)
             if body and body["status"] == "admitted":
                 return body["admission_token"]
-            gevent.sleep(min(retry, MAX_POLL_S) * self.rng.uniform(0.8, 1.2))
+            delay = pace.room_poll_delay(delay, body is not None, retry)
+            self.sleep(delay)
         return None
 
     def submit(self, path: str, person: dict, slot_id: str, token: str | None) -> str | None:
@@ -239,15 +259,20 @@ class _RushUser(HttpUser):
             # 409 request_in_progress: this very key is being handled; the same again, later.
             if not (r.status_code == 409 and "request_in_progress" in r.text) or self._time_left() <= 0:
                 return None
-            gevent.sleep(min(float(r.headers.get("Retry-After", "1") or 1), 10.0))
+            self.sleep(_retry_after(r) or 1.0)
         return None
 
     def wait_decided(self, request_id: str) -> dict | None:
+        """Poll as the site's request page does (pace.request_poll_delay), until decided or the end of the run."""
+        delay = pace.REQUEST_FIRST_DELAY_S
+        first = time.time() + delay
+        self.sleep(delay)
         while self._time_left() > 0:
             r = self._call("GET", f"/v1/booking-requests/{request_id}", "request poll")
             if r.status_code == 200 and r.json()["status"] in DECIDED:
                 return r.json()
-            gevent.sleep(self.rng.uniform(0.8, 1.5))
+            delay = pace.request_poll_delay(delay, time.time() - first, r.status_code == 200, _retry_after(r))
+            self.sleep(delay)
         return None
 
     def pick(self, slots: list[dict]) -> dict | None:

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from infra.rush import pace
 from infra.rush import timeline as tl
 from infra.rush.report import (
     BOT,
@@ -326,3 +327,38 @@ def test_percentiles_and_error_classes():
         Call(T0 + 1.2, "x", CITIZEN, 200, "", 1),
     ]
     assert tl.errors_per_second(calls, T0, 2) == {"403 admission_required": [1, 0], "5xx": [1, 0], "no answer": [0, 1]}
+
+
+# --- the simulated visitors' pace (infra/rush/pace.py: the site's, bounded by the run) ------------------
+
+
+def test_the_room_is_polled_when_retry_after_says_however_long_not_at_a_cap_of_our_own():
+    assert pace.room_poll_delay(2.0, True, 170.0) == 170.0  # an ETA minutes away: one poll then, not every 5 s
+    assert pace.room_poll_delay(2.0, True, 0.0) == 1.0  # never a busy loop
+    assert pace.room_poll_delay(7.0, True, None) == 7.0
+
+
+def test_room_trouble_follows_retry_after_or_backs_off_doubling_up_to_thirty_seconds():
+    assert pace.room_poll_delay(2.0, False, 3.0) == 3.0  # 503 service_unavailable, Retry-After: 3
+    assert pace.room_poll_delay(2.0, False, 600.0) == pace.ROOM_TROUBLE_MAX_S
+    delays = [2.0]
+    for _ in range(6):
+        delays.append(pace.room_poll_delay(delays[-1], False, None))
+    assert delays == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+
+
+def test_a_queued_request_is_polled_like_the_site_sooner_at_first_then_every_five_seconds():
+    delays, waited = [pace.REQUEST_FIRST_DELAY_S], 0.0
+    while waited < 90:
+        waited += delays[-1]
+        delays.append(pace.request_poll_delay(delays[-1], waited, True, None))
+    assert delays[:4] == [1.0, 1.25, 1.5625, 1.953125]
+    assert max(delays[:20]) == pace.REQUEST_SOON_MAX_S and delays[-1] == pace.REQUEST_LATER_MAX_S
+    assert pace.request_poll_delay(2.0, 5.0, False, 9.0) == 9.0  # 429 or 503 with Retry-After
+    assert pace.request_poll_delay(8.0, 5.0, False, None) == pace.REQUEST_TROUBLE_MAX_S
+
+
+def test_no_wait_runs_past_the_end_of_the_run():
+    assert pace.bounded(170.0, 12.5) == 12.5
+    assert pace.bounded(3.0, 12.5) == 3.0
+    assert pace.bounded(3.0, -1.0) == 0.0

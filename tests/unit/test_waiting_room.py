@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import ast
 import itertools
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -12,10 +15,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chalicelib.api import http
 from chalicelib.booking.domain import UnknownCampaign
 from chalicelib.waitingroom import domain as w
 from chalicelib.waitingroom.ports import CountRefused, RoomStore
-from chalicelib.waitingroom.services import PRE_SHARDS, SETTLED_AFTER_S, WaitingRoomService
+from chalicelib.waitingroom.services import COUNT_ATTEMPTS, PRE_SHARDS, SETTLED_AFTER_S, WaitingRoomService
 from chalicelib.waitingroom.tokens import AdmissionTokens
 from tests.fakes import FakeCatalog
 from tests.unit.builders import CAMPAIGN, NOW
@@ -306,6 +310,60 @@ def test_unknown_campaigns_and_entries_are_named_as_such():
         room.service.room("no-such-campaign")
     with pytest.raises(w.UnknownEntry):
         room.service.entry("no-such-entry")
+
+
+class SlowReadStore(FakeRoomStore):
+    """Reads that take a while (256 seals on DynamoDB), counted."""
+
+    def __init__(self):
+        super().__init__()
+        self.reads = 0
+
+    def pre_keys(self, campaign_id, lane, shards, seal):
+        self.reads += 1
+        time.sleep(0.05)
+        return super().pre_keys(campaign_id, lane, shards, seal)
+
+    def post_keys(self, campaign_id, lane, seconds, shards, seal_from):
+        self.reads += 1
+        time.sleep(0.05)
+        return super().post_keys(campaign_id, lane, seconds, shards, seal_from)
+
+
+@pytest.mark.parametrize("entered_at", [NOW, OPENS + timedelta(seconds=0.5)], ids=["pre-queue", "after opening"])
+def test_polls_that_arrive_together_share_one_read_of_the_counts_per_process(entered_at):
+    # At opening every pre-queue visitor is sent back within a few seconds; each read seals up to 256 items.
+    store, now = SlowReadStore(), [entered_at]
+    service = instance(store, lambda: now[0])
+    service.put_room(w.RoomSettings(CAMPAIGN.id, True, NOW - timedelta(minutes=5), OPENS, 1))
+    entries = [service.enter(CAMPAIGN.id).state.entry.entry_id for _ in range(8)]
+    now[0] = OPENS + timedelta(seconds=4)
+    with ThreadPoolExecutor(8) as pool:
+        positions = sorted(p for p in pool.map(lambda e: service.entry(e).state.position, entries) if p is not None)
+    assert positions == list(range(8))  # nobody let in yet (one a minute)
+    assert store.reads == (1 if entered_at == NOW else 2)  # the pre-queue's keys; and the one closed second's
+
+
+class RefusingStore(FakeRoomStore):
+    """Every count refused, as when each try's period is sealed under it (a reader closing seconds at the pace
+    of a rush) or its key is taken."""
+
+    def count_entry(self, entry, shard):
+        raise CountRefused(entry.entry_id)
+
+
+def test_when_every_count_is_refused_the_visitor_is_told_to_come_back_with_a_503_not_a_500():
+    store = RefusingStore()
+    service = instance(store, lambda: OPENS + timedelta(seconds=5))
+    service.put_room(w.RoomSettings(CAMPAIGN.id, True, NOW - timedelta(minutes=5), OPENS, 60))
+    with pytest.raises(w.RoomBusy) as raised:
+        service.enter(CAMPAIGN.id)
+    assert len(store.entries) == COUNT_ATTEMPTS  # each try was a fresh entry; none was handed out
+
+    response = http.error_response(http._translate(raised.value), "en")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == str(w.BUSY_RETRY_S)
+    assert json.loads(response.body)["error"]["code"] == "service_unavailable"
 
 
 def test_hotline_callers_are_let_in_from_their_reserved_share_of_the_rate():

@@ -94,6 +94,7 @@ class Function:
     reads_pepper: bool = False  # fetches the pepper secret: person keys, the suppression list's and mail cap's HMAC key
     reads_admission_key: bool = False  # signs and checks waiting-room admission tokens (bootstrap.waiting_room_service)
     consumes_dead_letters: bool = False  # consumes the dead-letter queue of `consumes`, not the queue itself
+    reads_depth_of: tuple[QueueSpec, ...] = ()  # GetQueueAttributes: a queued request's position (booking/position.py)
 
 
 def consumed_queue_id(fn: Function) -> str:
@@ -113,6 +114,7 @@ FUNCTIONS = (
         ((BOOKING_TABLE, DYNAMODB_ACTIONS), (IDEMPOTENCY_TABLE, DYNAMODB_ACTIONS)),
         reads_pepper=True,
         reads_admission_key=True,
+        reads_depth_of=(BOOKING_QUEUE,),
     ),
     # The booking worker sends each decision's mail itself and queues it for the mail worker only when that fails.
     Function(
@@ -296,6 +298,15 @@ def policy(stage: str, fn: Function) -> list[dict]:
                 "Effect": "Allow",
                 "Action": SQS_SEND_ACTIONS,
                 "Resource": [{"Fn::GetAtt": [queue_id(q), "Arn"]} for q in fn.sends_to],
+            }
+        )
+    if fn.reads_depth_of:
+        statements.append(
+            {
+                "Sid": "ReadQueueDepth",
+                "Effect": "Allow",
+                "Action": ["sqs:GetQueueAttributes"],
+                "Resource": [{"Fn::GetAtt": [queue_id(q), "Arn"]} for q in fn.reads_depth_of],
             }
         )
     if fn.sends_mail:

@@ -54,7 +54,7 @@ export async function requestView(ctx) {
       view.update(answer, false);
       if (answer.position != null && Date.now() - lastAnnounced > ANNOUNCE_EVERY_MS) {
         lastAnnounced = Date.now();
-        announce(t('request.position', { position: formatNumber(answer.position) }));
+        announce(positionText(answer.position));
       }
       delay = Math.min(delay * 1.25, Date.now() - started < SOON_MS ? SOON_MAX : LATER_MAX);
     } catch (error) {
@@ -72,6 +72,11 @@ export async function requestView(ctx) {
   return view.node;
 }
 
+// `position` is the queue's length (requests waiting, this one included), not an exact place: said as such.
+function positionText(position) {
+  return position === 1 ? t('request.position_one') : t('request.position', { position: formatNumber(position) });
+}
+
 function waiting(answer, local, trouble) {
   const position = h('p', { class: 'position', id: 'queue-position' });
   const checked = h('p', { class: 'hint', id: 'last-checked' });
@@ -80,7 +85,7 @@ function waiting(answer, local, trouble) {
   const update = (data, hasTrouble) => {
     if (data) {
       position.hidden = data.position == null;
-      position.textContent = data.position == null ? '' : t('request.position', { position: formatNumber(data.position) });
+      position.textContent = data.position == null ? '' : positionText(data.position);
       checked.textContent = t('request.last_checked', { time: formatTime(new Date().toISOString(), { seconds: true }) });
     }
     if (hasTrouble && troubleNote.hidden) announce(t('request.trouble'));
