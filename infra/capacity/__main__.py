@@ -86,6 +86,9 @@ def _hot_partition_lines(design: m.Design, launch: m.Launch) -> list[str]:
     share = launch.hottest_centre_share
     per, s = design.per, design.stage
     per_centre = q.DDB_PARTITION_WCU.value * s.slot_shards / m.slot_partition_wru(per)
+    reads = (q.DDB_PARTITION_RCU.value * s.slot_shards - m.availability_load_rru(design, launch, target)) / (
+        m.slot_partition_rru(per, launch)
+    )
     limit = m.hottest_share_limit(design, launch)
     at_busiest = target * share
     verdict = (
@@ -96,9 +99,9 @@ def _hot_partition_lines(design: m.Design, launch: m.Launch) -> list[str]:
         f"would bind above {min(limit, 1):.0%} of all bookings"
     )
     return [
-        f"slot partition per centre and campaign ({s.slot_shards} shard(s)): {per_centre:,.0f} pair bookings/s of "
-        f"writes ({q.DDB_PARTITION_WCU.value:,.0f} WCU ÷ {m.slot_partition_wru(per):g} WRU); at {target:,.0f}/s it "
-        f"{verdict}"
+        f"slot partition per centre and campaign ({s.slot_shards} shard(s)) takes {per_centre:,.0f} pair bookings/s "
+        f"of writes ({q.DDB_PARTITION_WCU.value:,.0f} WCU ÷ {m.slot_partition_wru(per):g} WRU) and {reads:,.0f}/s of "
+        f"reads (window Query + availability misses); at {target:,.0f}/s it {verdict}"
     ]
 
 

@@ -15,6 +15,7 @@ from chalice.test import Client
 from chalicelib import bootstrap
 from chalicelib.api import errors, http
 from chalicelib.api.limits import client_limit
+from chalicelib.limits.abuse import AbuseLimits
 from chalicelib.limits.domain import TooManyRequests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,8 +102,11 @@ def test_every_snapshot_route_is_a_get_route_of_the_app_and_no_write_or_staff_ro
     assert not any(http.is_snapshot_read("GET", path) for path in PERSONAL)
 
 
-class _Refusing:
+class _Refusing(AbuseLimits):
     """Limits that refuse every client address."""
+
+    def __init__(self):
+        pass  # no counters: every address is refused
 
     def admit_client(self, address: str) -> None:
         raise TooManyRequests(30)
@@ -121,3 +125,18 @@ def test_a_cdn_miss_of_a_public_read_is_not_limited_per_address_but_everything_e
             assert client.http.get(url, headers=forwarded).status_code == 429, url
         for url in PERSONAL.values():
             assert client.http.get(url, headers=edge).status_code == 429, url
+
+
+def test_the_site_sends_exactly_the_snapshot_routes_to_the_cdn():
+    """site/js/api.js SNAPSHOT_PATHS (what goes to config.readBaseUrl) and SNAPSHOT_ROUTES (what may be cached)."""
+    source = (ROOT / "site" / "js" / "api.js").read_text()
+    block = re.search(r"export const SNAPSHOT_PATHS = \[(.*?)\];", source, re.S)
+    assert block, "SNAPSHOT_PATHS in site/js/api.js"
+    patterns = [re.compile(p.replace("\\/", "/")) for p in re.findall(r"/(\^.*?\$)/", block.group(1))]
+    assert len(patterns) == len(http.SNAPSHOT_ROUTES)
+    for route in http.SNAPSHOT_ROUTES:
+        sample = re.sub(r"\{[^}]+\}", "some-id", route)
+        assert sum(bool(p.fullmatch(sample)) for p in patterns) == 1, route
+    for path in PERSONAL.values():
+        assert not any(p.fullmatch(path.split("?")[0]) for p in patterns), path
+    assert not any(p.fullmatch("/v1/campaigns/c/waiting-room/entries") for p in patterns)
