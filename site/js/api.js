@@ -66,7 +66,8 @@ const successRetryAfter = new WeakMap();
 
 /** The Retry-After (seconds) the server sent with this answer of `request`, or null. */
 export function retryAfterOf(data) {
-  return (data && typeof data === 'object' && successRetryAfter.get(data)) ?? null;
+  const seconds = data && typeof data === 'object' ? successRetryAfter.get(data) : undefined;
+  return seconds === undefined ? null : seconds;
 }
 
 export function parseRetryAfter(value) {
