@@ -67,7 +67,8 @@ def _snapshot_lines(design: m.Design, launch: m.Launch) -> list[str]:
         return ["public reads: all through API Gateway (no CDN)"]
     b = design.stage.availability_max_age_s
     lines = [
-        f"public reads through CloudFront (max-age {b:g} s, Origin Shield), at {rate:,.0f} bookings/s: hit ratio "
+        f"public reads through CloudFront (max-age {b:g} s, Origin Shield; keys evenly loaded, so hits are a lower "
+        f"bound), at {rate:,.0f} bookings/s: hit ratio "
         f"{m.snapshot_hit_ratio(design, launch):.1%}, {m.snapshot_fetches_per_booking(design, launch):.2f} API "
         f"requests per booking from misses (at most {m.origin_fetch_bound(design, launch):,.0f}/s whatever the load; "
         f"at a tenth of the rate the hit ratio is {m.snapshot_hit_ratio(design, launch, rate / 10):.1%})"
