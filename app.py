@@ -449,8 +449,8 @@ def reconcile(event):
 
 
 # --- waiting room (contract §8) -------------------------------------------------------------------
-# The room's settings may be cached by a CDN for a few seconds; an entry carries its admission token, so never.
-_ROOM_CACHE = {"Cache-Control": "public, max-age=5"}
+# The room's settings are a snapshot (chalicelib/api/http.py SNAPSHOT_ROUTES: cacheable for the freshness bound);
+# an entry carries its admission token, so never.
 _ENTRY_CACHE = {"Cache-Control": "no-store"}
 
 
@@ -463,7 +463,7 @@ def _entry_response(view, status: int = 200) -> Response:
 @route("/v1/campaigns/{campaign_id}/waiting-room", methods=["GET"])
 def waiting_room(campaign_id):
     settings = bootstrap.waiting_room_service().room(campaign_id)
-    return json_response(room_edge.room(campaign_id, settings), headers=_ROOM_CACHE)
+    return json_response(room_edge.room(campaign_id, settings))
 
 
 @route("/v1/campaigns/{campaign_id}/waiting-room/entries", methods=["POST"])

@@ -1,3 +1,5 @@
 // Default configuration. The local stack and each deployment serve their own /config.js instead.
-// apiBaseUrl "" means: the citizen API is on the same origin as this site.
-window.VAXSLOT_CONFIG = { "apiBaseUrl": "", "hotline": "0800 116 117 02" };
+// apiBaseUrl "" means: the citizen API is on the same origin as this site. readBaseUrl: where the public reads
+// (campaigns, centres, availability, the waiting room's state) go, a CDN in front of the same API; "" or
+// missing: apiBaseUrl (locally there is no CDN).
+window.VAXSLOT_CONFIG = { "apiBaseUrl": "", "readBaseUrl": "", "hotline": "0800 116 117 02" };

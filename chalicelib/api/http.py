@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Callable
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -92,15 +93,51 @@ def api_view(app: Chalice) -> Callable:
     return decorate
 
 
-# Every API answer is personal (bookings, requests, eligibility) or live (availability): no shared cache
-# may keep it, unless a view set its own Cache-Control. nosniff: a browser never runs a JSON body as script.
+# Every API answer is personal (bookings, requests, eligibility) or a decision: no shared cache may keep it,
+# unless a view set its own Cache-Control. nosniff: a browser never runs a JSON body as script.
 SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+# The public read routes (Chalice's resource paths) and the query keys each one reads. Their answers are the same
+# for everyone for a few seconds, so a success may be kept by a shared cache for the freshness bound
+# (AVAILABILITY_MAX_AGE_SECONDS): CloudFront serves them (infra/aws/template/edge.py builds its cache behaviours
+# and cache keys from this table) and the site sends these reads there (site/js/api.js). Decisions stay fresh:
+# only the booking transaction decides, whatever a snapshot showed.
+SNAPSHOT_ROUTES: dict[str, tuple[str, ...]] = {
+    "/v1/campaigns": (),
+    "/v1/centers": ("postal_code",),
+    "/v1/centers/{center_id}/availability": ("campaign", "from", "days"),
+    "/v1/campaigns/{campaign_id}/waiting-room": (),
+}
+
+
+# CloudFront adds this header (with a secret the stack generates) to what it fetches from the API; WAF blocks a
+# request whose value is wrong, so a request that carries it came through the CDN (infra/aws/template/edge.py).
+EDGE_HEADER = "X-Vaxslot-Edge"
+
+
+def is_snapshot_read(method: str, resource_path: str) -> bool:
+    return method in ("GET", "HEAD") and resource_path in SNAPSHOT_ROUTES
+
+
+def snapshot_cache_control(max_age_s: float) -> str:
+    """Whole seconds, rounded down: a cache never keeps a snapshot longer than the bound."""
+    return f"public, max-age={max(0, math.floor(max_age_s))}"
+
+
+def _snapshot_max_age_s() -> float:
+    from chalicelib.settings import get_settings  # lazily: settings are read once, after the environment is set
+
+    return get_settings().availability_max_age_s
 
 
 def chalice_errors_to_contract(event, get_response):
-    """HTTP middleware: Chalice's own error bodies (405, 415, …) in the contract's shape; security headers."""
+    """HTTP middleware: Chalice's own error bodies (405, 415, …) in the contract's shape; security headers; the
+    snapshot routes' successes cacheable for the freshness bound (their errors are not: no-store)."""
     response = _in_contract_shape(event, get_response(event))
     present = {name.lower() for name in response.headers}
+    if response.status_code == 200 and "cache-control" not in present and is_snapshot_read(event.method, event.path):
+        response.headers["Cache-Control"] = snapshot_cache_control(_snapshot_max_age_s())
+        present.add("cache-control")
     for name, value in SECURITY_HEADERS.items():
         if name.lower() not in present:
             response.headers[name] = value

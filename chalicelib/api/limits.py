@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.api import errors
-from chalicelib.api.http import error_response
+from chalicelib.api.http import EDGE_HEADER, error_response, is_snapshot_read
 from chalicelib.limits.abuse import AbuseLimits
 from chalicelib.limits.domain import TooManyRequests
 from chalicelib.observability import logger
@@ -43,6 +43,10 @@ def client_limit(limits: Callable[[], AbuseLimits], hop: Callable[[], int]) -> C
     def middleware(event, get_response):
         address = client_address(event.headers, hop())
         if address is None or event.method == "OPTIONS" or event.path.startswith(STAFF_PREFIX):
+            return get_response(event)
+        # A cache miss of the CDN: its address is CloudFront's, shared by everyone that edge serves (WAF checked
+        # the header's secret); the viewer's requests that hit the cache never reach here anyway.
+        if is_snapshot_read(event.method, event.path) and event.headers.get(EDGE_HEADER):
             return get_response(event)
         try:
             limits().admit_client(address)

@@ -183,14 +183,21 @@ def outputs_of(describe_stacks_outputs: list[dict]) -> dict[str, str]:
 
 
 def config_js(outputs: dict[str, str]) -> str:
-    """The site's config.js for the deployed stack: the API is chalice's `EndpointURL` (…/api/)."""
-    try:
-        api = outputs["EndpointURL"]
-    except KeyError:
-        raise DeployError("the stack has no EndpointURL output: did the deploy finish?") from None
-    if not api.startswith("https://"):
-        raise DeployError(f"EndpointURL {api!r} is not an https URL")
-    config = {"apiBaseUrl": api.rstrip("/"), "hotline": HOTLINE}
+    """The site's config.js for the deployed stack: the API is chalice's `EndpointURL` (…/api/), the public reads
+    go to the read snapshots' distribution (`ReadBaseUrl`, infra/aws/template/edge.py)."""
+    urls = {}
+    for output in ("EndpointURL", "ReadBaseUrl"):
+        try:
+            urls[output] = outputs[output]
+        except KeyError:
+            raise DeployError(f"the stack has no {output} output: did the deploy finish?") from None
+        if not urls[output].startswith("https://"):
+            raise DeployError(f"{output} {urls[output]!r} is not an https URL")
+    config = {
+        "apiBaseUrl": urls["EndpointURL"].rstrip("/"),
+        "readBaseUrl": urls["ReadBaseUrl"].rstrip("/"),
+        "hotline": HOTLINE,
+    }
     return "window.VAXSLOT_CONFIG = " + json.dumps(config, ensure_ascii=False) + ";\n"
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from infra.capacity import model as m
+from infra.capacity import quotas as q
 from infra.capacity.prices import PRICES_AS_OF, PRICES_REGION, PRICES_SOURCE
 from infra.capacity.scenarios import PEAK_2021, TEN_TIMES, apply_steps, target, target_steps, today
 
@@ -17,10 +20,11 @@ def _design_block(design: m.Design, launch: m.Launch) -> list[str]:
     lines.append(
         f"per booking: {per.api_requests:g} API requests ({per.api_flow_calls:g} flow + "
         f"{per.status_polls:g} polls), {per.snapshot_reads:g} snapshot reads, {per.static_requests:g} "
-        f"static files; bookings table {m.bookings_wru(per):g} WRU / {m.bookings_rru(per, launch):g} RRU, "
-        f"idempotency {per.idempotency_writes:g} WRU; slot partition {m.slot_partition_wru(per):g} WRU / "
-        f"{m.slot_partition_rru(per, launch):g} RRU"
+        f"static files; bookings table {m.bookings_wru(per):g} WRU (claims {per.claim_wru:g}, limit counters "
+        f"{per.limit_writes + per.client_limit_writes * per.api_requests:g}) / {m.bookings_rru(per, launch):g} RRU; "
+        f"slot partition {m.slot_partition_wru(per):g} WRU / {m.slot_partition_rru(per, launch):g} RRU"
     )
+    lines += _snapshot_lines(design, launch)
     binding = m.capacity(design, launch)
     lines.append(f"{'limit':44} {'pair bookings/s':>15}  from")
     for c in sorted(m.ceilings(design, launch), key=lambda c: c.bookings_per_s):
@@ -40,13 +44,7 @@ def _design_block(design: m.Design, launch: m.Launch) -> list[str]:
         f"API function: {instances:,.0f} instances at this edge load, reached within "
         f"{m.api_ramp_s(instances):,.0f} s (Lambda adds 1,000 per 10 s)"
     )
-    limit = m.hottest_share_limit(design, launch)
-    lines.append(
-        f"slot partitions bind once one centre takes more than {limit:.0%} of all bookings at {target:,.0f}/s "
-        f"(assumed busiest: {launch.hottest_centre_share:.1%})"
-        if limit < 1
-        else f"slot partitions do not bind at {target:,.0f}/s even if one centre took all bookings"
-    )
+    lines += _hot_partition_lines(design, launch)
     run = m.run_launch(design, launch)
     lines.append(
         f"launch run (arrival curve): peak arrivals {run.peak_arrivals_per_s:,.0f}/s, max backlog "
@@ -59,6 +57,53 @@ def _design_block(design: m.Design, launch: m.Launch) -> list[str]:
         f"{m.duration(m.seconds_to_book(design, launch.pair_bookings, launch))}"
     )
     return lines
+
+
+def _snapshot_lines(design: m.Design, launch: m.Launch) -> list[str]:
+    """The public reads through CloudFront at the launch's target rate: requests, keys, misses, hit ratio."""
+    rate = launch.target_pair_bookings_per_s
+    classes = m.snapshot_classes(design, launch, rate)
+    if not classes:
+        return ["public reads: all through API Gateway (no CDN)"]
+    b = design.stage.availability_max_age_s
+    lines = [
+        f"public reads through CloudFront (max-age {b:g} s, Origin Shield; keys evenly loaded, so hits are a lower "
+        f"bound), at {rate:,.0f} bookings/s: hit ratio "
+        f"{m.snapshot_hit_ratio(design, launch):.1%}, {m.snapshot_fetches_per_booking(design, launch):.2f} API "
+        f"requests per booking from misses (at most {m.origin_fetch_bound(design, launch):,.0f}/s whatever the load; "
+        f"at a tenth of the rate the hit ratio is {m.snapshot_hit_ratio(design, launch, rate / 10):.1%})"
+    ]
+    for name, c in classes.items():
+        lines.append(
+            f"  {name:30} {c.requests_per_s:>8,.0f} req/s over {c.keys:>5,.0f} keys → {c.fetches_per_s:>6,.0f} "
+            f"misses/s ({c.hit_ratio:.0%} hits)"
+        )
+    return lines
+
+
+def _hot_partition_lines(design: m.Design, launch: m.Launch) -> list[str]:
+    """Issue #12's per-centre hot partition: does SLOTS#<campaign>#<centre> bind at the target rate?"""
+    target = launch.target_pair_bookings_per_s
+    share = launch.hottest_centre_share
+    per, s = design.per, design.stage
+    per_centre = q.DDB_PARTITION_WCU.value * s.slot_shards / m.slot_partition_wru(per)
+    reads = (q.DDB_PARTITION_RCU.value * s.slot_shards - m.availability_load_rru(design, launch, target)) / (
+        m.slot_partition_rru(per, launch)
+    )
+    limit = m.hottest_share_limit(design, launch)
+    at_busiest = target * share
+    verdict = (
+        f"binds: {at_busiest:,.0f}/s at the busiest centre ({share:.1%} of {target:,.0f}/s, assumed) > what its "
+        f"partition takes"
+        if limit < share
+        else f"does not bind: the busiest centre (assumed {share:.1%} of bookings) takes {at_busiest:,.0f}/s; it "
+        f"would bind above {min(limit, 1):.0%} of all bookings"
+    )
+    return [
+        f"slot partition per centre and campaign ({s.slot_shards} shard(s)) takes {per_centre:,.0f} pair bookings/s "
+        f"of writes ({q.DDB_PARTITION_WCU.value:,.0f} WCU ÷ {m.slot_partition_wru(per):g} WRU) and {reads:,.0f}/s of "
+        f"reads (window Query + availability misses); at {target:,.0f}/s it {verdict}"
+    ]
 
 
 def _room_block(design: m.Design, launch: m.Launch) -> list[str]:
@@ -115,6 +160,9 @@ def report() -> str:
         _rule("vaxslot capacity and cost model (issue #12)"),
         f"prices: {PRICES_SOURCE}, {PRICES_REGION}, as of {PRICES_AS_OF}",
         "per-booking counts: infra/capacity/measured.json ('today' read from the code; 'target' planned)",
+        f"launch assumptions: infra/capacity/scenarios.py (busiest centre {PEAK_2021.hottest_centre_share:.1%} of "
+        f"bookings, {PEAK_2021.postal_codes} postal codes, busiest NAT address {PEAK_2021.busiest_ip_share:.1%} of "
+        "the traffic)",
     ]
     for launch in (PEAK_2021, TEN_TIMES):
         lines.append(_rule(launch.name))
@@ -139,6 +187,14 @@ def report() -> str:
         lines.append(f"+ {label:76} {c.bookings_per_s:>9,.0f} {cost:>8,.2f}  {c.name}")
     lines.append(_rule("Costs"))
     lines += _cost_block(now) + _cost_block(planned)
+    http = m.cost_beside_mail(
+        m.cost_per_million(replace(planned, stage=replace(planned.stage, api_kind="HTTP")), PEAK_2021)
+    )
+    lines.append(
+        f"\nnot taken: an HTTP API (CloudFront + a us-east-1 WAF in front of it) would cost ${http:,.2f} beside the "
+        f"mail in the target instead of ${m.cost_beside_mail(m.cost_per_million(planned, PEAK_2021)):,.2f}; see "
+        "docs/capacity.md, 'REST or HTTP API'"
+    )
     lines.append(_rule("Goals of issue #12"))
     for design in (now, planned):
         lines.append(f"\n{design.name} design{'' if design.built else ' (planned, not built)'}:")

@@ -36,6 +36,9 @@ class Launch:
     slots_per_day: int  # per centre and campaign
     interval_days: tuple[int, int]  # second dose window after the first (Comirnaty 21..42)
     busiest_ip_share: float  # share of all edge requests behind the busiest shared IP (carrier NAT)
+    postal_codes: int  # distinct postal codes people ask the centre list for (one cached answer each)
+    booking_window_days: int  # days ahead a first dose may be booked (one cached one-day view per centre and day)
+    regional_caches: int = 3  # CloudFront regional edge caches in front of Origin Shield (Europe, assumed)
 
     def peak_arrivals_per_s(self) -> float:
         previous_m, previous_share, peak = 0.0, 0.0, 0.0
@@ -64,10 +67,12 @@ class StageConfig:
     slot_shards: int  # partitions the slots of one centre and campaign are spread over
     bookings_warm_wru: float | None  # warm throughput set on the table (None: a new table's 4,000 / 12,000)
     bookings_warm_rru: float | None
-    idempotency_warm_wru: float | None
-    availability_max_age_s: float  # how long one API instance reuses an availability read
-    availability_from_snapshots: bool  # a publisher queries each centre once per second; CloudFront serves the rest
+    # The freshness bound (AVAILABILITY_MAX_AGE_SECONDS, one setting): how long one API instance reuses an
+    # availability read, and the max-age of the public reads' answers that CloudFront honours.
+    availability_max_age_s: float
+    reads_through_cdn: bool  # the public reads are served by CloudFront from the API's cacheable answers
     admissions_per_minute: float | None  # waiting room; None: no waiting room
+    app_client_requests_per_min: float = 300  # LIMIT_CLIENT_REQUESTS_PER_MINUTE (chalicelib/api/limits.py), 0: off
     prequeue_minutes: float = 30  # the room's pre-queue window before opening (a per-campaign ops setting)
     prequeue_share: float = 0.25  # share of the bookings whose people enter during the pre-queue window
     account_concurrency: float = q.LAMBDA_ACCOUNT_CONCURRENCY.value
@@ -91,7 +96,9 @@ class PerBooking:
     ddb_slot_strong_gets: float
     ddb_window_queries: float
     ddb_eventual_gets: float
-    idempotency_writes: float
+    claim_wru: float  # the claims folded into items of the bookings table (submission claim, mail claim), in WRU
+    limit_writes: float  # per-person limit counter of the booking request (one UpdateItem)
+    client_limit_writes: float  # per API request that reaches the API with X-Forwarded-For (the per-address limit)
     sqs_sends: float
     ses_mails: float
     mail_kb: float
@@ -153,7 +160,15 @@ def availability_query_rru(per: PerBooking, launch: Launch) -> float:
 
 
 def bookings_wru(per: PerBooking) -> float:
-    return per.ddb_plain_writes + per.ddb_tx_items * q.DDB_TX_WRU_PER_ITEM.value
+    """Every write of one booking lands in the bookings table: the request and its claims, the reservation, the
+    mail claim, the limit counters (the per-address one on every API request)."""
+    return (
+        per.ddb_plain_writes
+        + per.ddb_tx_items * q.DDB_TX_WRU_PER_ITEM.value
+        + per.claim_wru
+        + per.limit_writes
+        + per.client_limit_writes * per.api_requests
+    )
 
 
 def bookings_rru(per: PerBooking, launch: Launch) -> float:
@@ -177,8 +192,13 @@ def availability_load_rru(design: Design, launch: Launch, rate: float) -> float:
     """Read units/s of availability reads on the busiest centre's slot data at `rate` bookings/s."""
     per, stage = design.per, design.stage
     query = availability_query_rru(per, launch)
-    if stage.availability_from_snapshots:
-        return 1.0 * query  # the snapshot publisher, once per second
+    if stage.reads_through_cdn:
+        # What reaches the API: the cache misses of the busiest centre's two availability views (its booking
+        # window, one key; its days, one key each), as if every miss read DynamoDB (an instance's reuse only
+        # lowers it).
+        b = stage.availability_max_age_s
+        requests = rate * launch.hottest_centre_share * per.snapshot_reads / 5
+        return (ttl_misses(requests, 1, b) + ttl_misses(requests, launch.booking_window_days, b)) * query
     # Each API instance reads each view once per max-age; two views (28 days, one day) per centre.
     api_rps = rate * per.api_requests
     requests = rate * launch.hottest_centre_share * 2
@@ -188,6 +208,76 @@ def availability_load_rru(design: Design, launch: Launch, rate: float) -> float:
         else min(requests, 2 * api_instances(design, api_rps) / stage.availability_max_age_s)
     )
     return misses * query
+
+
+# --- read snapshots through CloudFront ----------------------------------------------------------------
+# A cached answer lives `availability_max_age_s` (the origin's max-age, CloudFront's MaxTTL). A key asked r times
+# a second (Poisson) is fetched from the origin r / (1 + r·b) times a second: each fetch opens a window of b seconds
+# in which every request is a hit. Requests are spread evenly over a class's keys (the worst case: real demand is
+# skewed to a few centres and days, which hit more). Origin Shield folds all edge locations into this one cache.
+
+
+@dataclass(frozen=True)
+class SnapshotClass:
+    keys: float
+    requests_per_s: float
+    fetches_per_s: float  # cache misses that reach the API
+
+    @property
+    def hit_ratio(self) -> float:
+        return 1 - self.fetches_per_s / self.requests_per_s if self.requests_per_s else 1.0
+
+
+def ttl_misses(requests_per_s: float, keys: float, max_age_s: float) -> float:
+    if requests_per_s <= 0:
+        return 0.0
+    return requests_per_s / (1 + requests_per_s * max_age_s / keys)
+
+
+def snapshot_classes(design: Design, launch: Launch, rate: float) -> dict[str, SnapshotClass]:
+    """The public reads by route at `rate` bookings/s: each read once per booking (measured.json
+    snapshot_reads = 5: campaigns, the room's state, centres, the booking window, one day), over its keys."""
+    per, s = design.per, design.stage
+    if not s.reads_through_cdn or per.snapshot_reads <= 0:
+        return {}
+    share = per.snapshot_reads / 5  # the five reads of the flow, in the measured proportion
+    keys = {
+        "campaigns": 1.0,
+        "waiting-room state": 1.0,  # one campaign at a time in the launch
+        "centres by postal code": float(launch.postal_codes),
+        "availability, booking window": float(launch.centres),
+        "availability, one day": float(launch.centres * launch.booking_window_days),
+    }
+    out = {}
+    for name, k in keys.items():
+        requests = rate * share
+        out[name] = SnapshotClass(k, requests, ttl_misses(requests, k, s.availability_max_age_s))
+    return out
+
+
+def snapshot_keys(launch: Launch) -> float:
+    return 2 + launch.postal_codes + launch.centres * (1 + launch.booking_window_days)
+
+
+def origin_fetch_bound(design: Design, launch: Launch) -> float:
+    """The most requests/s the CDN's misses can send to the API, whatever the load: each key once per max-age."""
+    s = design.stage
+    if not s.reads_through_cdn or design.per.snapshot_reads <= 0:
+        return 0.0
+    return snapshot_keys(launch) / s.availability_max_age_s if s.availability_max_age_s > 0 else math.inf
+
+
+def snapshot_fetches_per_booking(design: Design, launch: Launch, rate: float | None = None) -> float:
+    """Origin fetches (API requests) per booking at `rate` (default: the launch's target rate)."""
+    rate = launch.target_pair_bookings_per_s if rate is None else rate
+    return sum(c.fetches_per_s for c in snapshot_classes(design, launch, rate).values()) / rate
+
+
+def snapshot_hit_ratio(design: Design, launch: Launch, rate: float | None = None) -> float:
+    rate = launch.target_pair_bookings_per_s if rate is None else rate
+    classes = snapshot_classes(design, launch, rate).values()
+    requests = sum(c.requests_per_s for c in classes)
+    return 1 - sum(c.fetches_per_s for c in classes) / requests if requests else 0.0
 
 
 # --- limits -----------------------------------------------------------------------------------------
@@ -207,20 +297,23 @@ def ceilings(design: Design, launch: Launch) -> list[Ceiling]:
     per, s = design.per, design.stage
     target = launch.target_pair_bookings_per_s
     api = per.api_requests
+    # The CDN's misses take their share of the API's throttles first (at most every key once per max-age).
+    fetches = min(origin_fetch_bound(design, launch), target * per.snapshot_reads)
+    misses = f" − {fetches:,.0f} CDN misses" if fetches else ""
     out: list[Ceiling] = []
     out.append(
         Ceiling(
             "API Gateway account throttle",
-            s.apigw_account_rps / api,
-            f"{s.apigw_account_rps:,.0f} req/s ÷ {api:g} API requests per booking",
+            max(0.0, s.apigw_account_rps - fetches) / api,
+            f"({s.apigw_account_rps:,.0f} req/s{misses}) ÷ {api:g} API requests per booking",
             "fewer API requests per booking, or a Service Quotas increase",
         )
     )
     out.append(
         Ceiling(
             "API stage throttle",
-            s.api_rate_limit_rps / api,
-            f"{s.api_rate_limit_rps:,.0f} req/s ÷ {api:g}",
+            max(0.0, s.api_rate_limit_rps - fetches) / api,
+            f"({s.api_rate_limit_rps:,.0f} req/s{misses}) ÷ {api:g}",
             "api_rate_limit_rps in infra/aws/stages.py",
         )
     )
@@ -230,7 +323,7 @@ def ceilings(design: Design, launch: Launch) -> list[Ceiling]:
     out.append(
         Ceiling(
             "Lambda account concurrency (API function)",
-            free / (api * per.api_ms / 1000),
+            max(0.0, free - fetches * per.api_ms / 1000) / (api * per.api_ms / 1000),
             f"({s.account_concurrency:,.0f} − {s.account_concurrency - free:,.0f} reserved) ÷ "
             f"({api:g} × {per.api_ms:g} ms)",
             "a Lambda concurrency quota increase",
@@ -265,15 +358,6 @@ def ceilings(design: Design, launch: Launch) -> list[Ceiling]:
             "WarmThroughput.ReadUnitsPerSecond",
         )
     )
-    iwru = s.idempotency_warm_wru or q.DDB_NEW_TABLE_WRU.value
-    out.append(
-        Ceiling(
-            "DynamoDB idempotency table, writes",
-            min(iwru, s.ddb_table_max) / per.idempotency_writes,
-            f"{iwru:,.0f} WRU/s ÷ {per.idempotency_writes:g} WRU per booking",
-            "WarmThroughput on the idempotency table",
-        )
-    )
     share = launch.hottest_centre_share
     out.append(
         Ceiling(
@@ -292,7 +376,7 @@ def ceilings(design: Design, launch: Launch) -> list[Ceiling]:
             max(room, 0) / slot_partition_rru(per, launch) / share,
             f"({q.DDB_PARTITION_RCU.value:,.0f} RCU × {s.slot_shards} − {avail:,.0f} availability reads at "
             f"{target:,.0f}/s) ÷ {slot_partition_rru(per, launch):g} RRU per booking ÷ {share:.0%}",
-            "shard the slots; serve availability from snapshots",
+            "shard the slots; serve availability through the CDN",
         )
     )
     if s.admissions_per_minute:
@@ -406,21 +490,33 @@ class EdgeCheck:
 def edge_checks(design: Design, launch: Launch) -> list[EdgeCheck]:
     """`launch.edge_rps` split between API Gateway and CloudFront snapshots in this design's proportions."""
     per, s = design.per, design.stage
-    api_rps = launch.edge_rps * per.api_requests / per.edge_requests
-    cdn_rps = launch.edge_rps - api_rps
+    direct_rps = launch.edge_rps * per.api_requests / per.edge_requests
+    cdn_rps = launch.edge_rps - direct_rps
+    bookings_per_s = launch.edge_rps / per.edge_requests
+    api_rps = direct_rps + snapshot_fetches_per_booking(design, launch, bookings_per_s) * bookings_per_s
     free = (
         s.account_concurrency - s.worker_reserved_concurrency - s.mail_worker_concurrency - s.other_reserved_concurrency
     )
-    ip_per_5min = launch.edge_rps * launch.busiest_ip_share * q.WAF_WINDOW_S
-    return [
+    # The per-IP rule and the app's per-address limit count what reaches the API from the citizen's address:
+    # everything but the CDN's reads (its misses come from CloudFront and are not counted).
+    ip_rps = direct_rps * launch.busiest_ip_share
+    checks = [
         EdgeCheck("API stage throttle", api_rps, s.api_rate_limit_rps, "req/s"),
         EdgeCheck("API Gateway account throttle", api_rps, s.apigw_account_rps, "req/s"),
         EdgeCheck("Lambda concurrency for the API", api_instances(design, api_rps), free, "instances"),
         EdgeCheck(
-            "WAF per-IP rule (busiest carrier NAT)", ip_per_5min, s.waf_requests_per_ip_per_5min, "req per 5 min"
+            "WAF per-IP rule (busiest carrier NAT)",
+            ip_rps * q.WAF_WINDOW_S,
+            s.waf_requests_per_ip_per_5min,
+            "req per 5 min",
         ),
         EdgeCheck("CloudFront snapshots", cdn_rps, q.CLOUDFRONT_RPS.value, "req/s"),
     ]
+    if s.app_client_requests_per_min:
+        checks.append(
+            EdgeCheck("app per-address limit (busiest NAT)", ip_rps * 60, s.app_client_requests_per_min, "req per min")
+        )
+    return checks
 
 
 # --- settings for a target -------------------------------------------------------------------------
@@ -438,7 +534,6 @@ class Settings:
     account_concurrency: int  # Lambda concurrent executions this needs from the account
     bookings_warm_wru: int
     bookings_warm_rru: int
-    idempotency_warm_wru: int
     ddb_table_units: int  # the per-table quota (units/s) these warm throughputs need
     slot_shards: int
     ses_send_rate_per_s: int
@@ -457,7 +552,6 @@ class Settings:
             account_concurrency=max(stage.account_concurrency, self.account_concurrency),
             bookings_warm_wru=self.bookings_warm_wru,
             bookings_warm_rru=self.bookings_warm_rru,
-            idempotency_warm_wru=self.idempotency_warm_wru,
             slot_shards=self.slot_shards,
             ddb_table_max=max(stage.ddb_table_max, self.ddb_table_units),
             ses_send_rate_per_s=self.ses_send_rate_per_s,
@@ -479,7 +573,6 @@ class Settings:
             ("API Gateway account throttle needed", quota(self.apigw_account_rps, q.APIGW_ACCOUNT_RPS.value)),
             ("Lambda account concurrency needed", quota(self.account_concurrency, q.LAMBDA_ACCOUNT_CONCURRENCY.value)),
             ("bookings table WarmThroughput write / read", f"{self.bookings_warm_wru:,} / {self.bookings_warm_rru:,}"),
-            ("idempotency table WarmThroughput write", f"{self.idempotency_warm_wru:,}"),
             ("DynamoDB per-table throughput needed", quota(self.ddb_table_units, q.DDB_TABLE_MAX.value)),
             ("slot shards per centre and campaign", f"{self.slot_shards}"),
             (
@@ -496,7 +589,10 @@ def settings_for(design: Design, launch: Launch) -> Settings:
     per, s = design.per, design.stage
     target = launch.target_pair_bookings_per_s
     rate = target * HEADROOM
-    api_rps = math.ceil(max(rate * per.api_requests, launch.edge_rps * per.api_requests / per.edge_requests * HEADROOM))
+    fetches = min(origin_fetch_bound(design, launch), rate * per.snapshot_reads)  # the CDN's misses
+    api_rps = math.ceil(
+        max(rate * per.api_requests, launch.edge_rps * per.api_requests / per.edge_requests * HEADROOM) + fetches
+    )
     workers = math.ceil(rate * per.worker_record_ms / 1000)
     share = launch.hottest_centre_share
     sized = replace(design, stage=replace(s, worker_reserved_concurrency=workers))
@@ -519,15 +615,21 @@ def settings_for(design: Design, launch: Launch) -> Settings:
         account_concurrency=api_conc + workers + mail_workers + s.other_reserved_concurrency,
         bookings_warm_wru=math.ceil(rate * bookings_wru(per)),
         bookings_warm_rru=math.ceil(rate * bookings_rru(per, launch)),
-        idempotency_warm_wru=math.ceil(rate * per.idempotency_writes),
-        ddb_table_units=math.ceil(rate * max(bookings_wru(per), bookings_rru(per, launch), per.idempotency_writes)),
+        ddb_table_units=math.ceil(rate * max(bookings_wru(per), bookings_rru(per, launch))),
         slot_shards=max(1, shards),
         ses_send_rate_per_s=mails,
         mail_worker_concurrency=mail_workers,
         admissions_per_minute=math.ceil(target * 60 * (1 + (HEADROOM - 1) / 2)),
         waf_requests_per_ip_per_5min=max(
             s.waf_requests_per_ip_per_5min,
-            math.ceil(launch.edge_rps * launch.busiest_ip_share * q.WAF_WINDOW_S * HEADROOM),
+            math.ceil(
+                launch.edge_rps
+                * per.api_requests
+                / per.edge_requests
+                * launch.busiest_ip_share
+                * q.WAF_WINDOW_S
+                * HEADROOM
+            ),
         ),
     )
 
@@ -536,10 +638,14 @@ def settings_for(design: Design, launch: Launch) -> Settings:
 
 
 def cost_per_million(design: Design, launch: Launch) -> dict[str, float]:
-    """USD per 1 M pair bookings at list prices, by service; 'SES mail' is the mail itself, kept apart."""
+    """USD per 1 M pair bookings at list prices, by service; 'SES mail' is the mail itself, kept apart.
+
+    The CDN's misses are priced at the launch's target rate (snapshot_fetches_per_booking): each is an API request
+    (API Gateway, WAF, Lambda) and, for availability, one Query; the per-address limit skips them."""
     per, s = design.per, design.stage
     n = 1_000_000
-    api = per.api_requests * n
+    fetches = snapshot_fetches_per_booking(design, launch) * n
+    api = per.api_requests * n + fetches
     behind_cloudfront = s.api_kind == "HTTP"  # WAF cannot attach to an HTTP API: CloudFront (with WAF) fronts it
     apigw = api * price("apigw_http_request" if s.api_kind == "HTTP" else "apigw_rest_request")
     worker_invocations = n / s.worker_batch_size
@@ -551,13 +657,27 @@ def cost_per_million(design: Design, launch: Launch) -> dict[str, float]:
     )
     invocations = api + worker_invocations + mail_invocations
     lam = invocations * price("lambda_request") + gb_s * price("lambda_gb_s")
-    ddb = n * (bookings_wru(per) + per.idempotency_writes) * price("dynamodb_wru") + n * bookings_rru(
-        per, launch
+    availability_fetches = (
+        sum(
+            c.fetches_per_s
+            for name, c in snapshot_classes(design, launch, launch.target_pair_bookings_per_s).items()
+            if name.startswith("availability")
+        )
+        / launch.target_pair_bookings_per_s
+    )
+    ddb = n * bookings_wru(per) * price("dynamodb_wru") + n * (
+        bookings_rru(per, launch) + availability_fetches * availability_query_rru(per, launch)
     ) * price("dynamodb_rru")
     # Sends, plus one receive and one delete per full batch on each queue.
     sqs = n * (per.sqs_sends + 2 / s.worker_batch_size + 2 * per.ses_mails / s.mail_batch_size) * price("sqs_request")
     cdn_requests = n * (per.static_requests + per.snapshot_reads) + (api if behind_cloudfront else 0)
-    cdn = cdn_requests * price("cloudfront_request") + n * per.static_kb * KB / GB * price("cloudfront_gb")
+    # Origin Shield is charged per request a regional cache sends it: at most one per regional cache and miss.
+    shield = min(n * per.snapshot_reads, fetches * launch.regional_caches) if s.reads_through_cdn else 0.0
+    cdn = (
+        cdn_requests * price("cloudfront_request")
+        + shield * price("cloudfront_origin_shield_request")
+        + n * per.static_kb * KB / GB * price("cloudfront_gb")
+    )
     waf = api * price("waf_request")
     logs = invocations * per.log_kb_per_invocation * KB / GB * price("logs_ingest_gb")
     mail = n * per.ses_mails * (price("ses_mail") + per.mail_kb * KB / GB * price("ses_attachment_gb"))
@@ -585,7 +705,7 @@ def cost_per_extra_poll(design: Design) -> float:
     if s.api_kind == "HTTP":
         apigw += price("cloudfront_request")
     lam = price("lambda_request") + per.api_ms / 1000 * s.api_memory_mb / 1024 * price("lambda_gb_s")
-    return n * (apigw + lam + price("dynamodb_rru"))
+    return n * (apigw + lam + price("dynamodb_rru") + per.client_limit_writes * price("dynamodb_wru"))
 
 
 def polls_for_wait(
@@ -839,7 +959,8 @@ def room_cost_per_million(design: Design, launch: Launch) -> float:
         api += price("cloudfront_request")
     lam = price("lambda_request") + per.api_ms / 1000 * s.api_memory_mb / 1024 * price("lambda_gb_s")
     ddb = 1_000_000 * (load.wru_per_booking * price("dynamodb_wru") + load.rru_per_booking * price("dynamodb_rru"))
-    return requests * (api + lam) + ddb
+    limit = per.client_limit_writes * price("dynamodb_wru")  # the per-address counter of each call
+    return requests * (api + lam + limit) + ddb
 
 
 def duration(seconds: float) -> str:

@@ -41,6 +41,9 @@ PRICES: dict[str, Price] = {
     "ses_mail": Price(0.10 / 1000, "outbound mail", "SES pricing"),
     "ses_attachment_gb": Price(0.12, "GB of outbound mail data", "SES pricing"),
     "cloudfront_request": Price(0.0120 / 10_000, "HTTPS request (Europe)", "CloudFront pricing"),
+    "cloudfront_origin_shield_request": Price(
+        0.0090 / 10_000, "request to Origin Shield (Europe)", "CloudFront pricing (Origin Shield)"
+    ),
     "cloudfront_gb": Price(0.085, "GB out to the internet (Europe, first 10 TB)", "CloudFront pricing"),
     "waf_request": Price(0.60 * PER_MILLION, "request inspected by a web ACL", "WAF pricing"),
     "logs_ingest_gb": Price(0.63, "GB of CloudWatch Logs ingested", "CloudWatch pricing"),

@@ -32,6 +32,8 @@ PEAK_2021 = Launch(
     slots_per_day=20,  # assumed: 30-minute slots over 10 hours, per centre and campaign
     interval_days=(21, 42),  # Comirnaty, as the demo campaign of infra/local/seed.py
     busiest_ip_share=0.001,  # assumed: one carrier-NAT address fronts 0.1 % of the traffic
+    postal_codes=400,  # assumed: postal codes of Westfalen-Lippe people ask the centre list for
+    booking_window_days=28,  # the demo campaign's booking window (infra/local/seed.py)
 )
 
 TEN_TIMES = replace(
@@ -44,9 +46,18 @@ TEN_TIMES = replace(
 )
 
 
-def _prod_availability_max_age_s() -> float:
+def _prod_environment() -> dict[str, str]:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    return float(config["stages"]["prod"]["environment_variables"]["AVAILABILITY_MAX_AGE_SECONDS"])
+    return config["stages"]["prod"]["environment_variables"]
+
+
+def _prod_availability_max_age_s() -> float:
+    return float(_prod_environment()["AVAILABILITY_MAX_AGE_SECONDS"])
+
+
+def _prod_client_requests_per_min() -> float:
+    """chalicelib/settings.py's LIMIT_CLIENT_REQUESTS_PER_MINUTE, 300 unless the prod stage sets it."""
+    return float(_prod_environment().get("LIMIT_CLIENT_REQUESTS_PER_MINUTE", "300"))
 
 
 def today_stage() -> StageConfig:
@@ -72,9 +83,11 @@ def today_stage() -> StageConfig:
         slot_shards=1,  # chalicelib/booking/storage/models.py slots_pk: SLOTS#<campaign>#<centre>
         bookings_warm_wru=None,  # infra/aws/template/data.py sets no WarmThroughput
         bookings_warm_rru=None,
-        idempotency_warm_wru=None,
         availability_max_age_s=_prod_availability_max_age_s(),
-        availability_from_snapshots=False,
+        # Built: the site reads campaigns, centres, availability and the room's state through the read snapshots'
+        # CloudFront (infra/aws/template/edge.py, config.js readBaseUrl), which honours the API's max-age.
+        reads_through_cdn=True,
+        app_client_requests_per_min=_prod_client_requests_per_min(),
         # The room is built (chalicelib/waitingroom) but is a per-campaign setting that ops switch on; the
         # stage sets no rate, so today's design is modelled without it (its own load: model.room_load).
         admissions_per_minute=None,
@@ -104,18 +117,15 @@ def target_steps() -> list[Step]:
     return [
         ("API stage throttle 5,000/5,000 (a knob; not set)", _stage(api_rate_limit_rps=5_000, api_burst_limit=5_000)),
         (
-            "reads as CloudFront snapshots, polls honour Retry-After (planned, not built)",
-            lambda d: _stage(availability_from_snapshots=True)(
-                _per(planned, "api_flow_calls", "status_polls", "snapshot_reads")(d)
-            ),
+            "status answers carry Retry-After from the queue, 2 polls (planned, not built)",
+            _per(planned, "status_polls"),
         ),
         ("booking worker concurrency 100 (a knob; not set)", _stage(worker_reserved_concurrency=100)),
         (
-            "warm throughput 15k W/30k R, idempotency 6k W (planned, not built)",
-            _stage(bookings_warm_wru=15_000, bookings_warm_rru=30_000, idempotency_warm_wru=6_000),
+            "warm throughput 30k W/30k R (planned, not built)",
+            _stage(bookings_warm_wru=30_000, bookings_warm_rru=30_000),
         ),
         ("slot partitions sharded x4 (planned, not built)", _stage(slot_shards=4)),
-        ("HTTP API behind CloudFront + WAF (planned, not built)", _stage(api_kind="HTTP")),
         ("site bundled into 3 files (planned, not built)", _per(planned, "static_requests", "static_kb")),
         (
             "SES 500 mails/s, mail worker 50 (quota + knob; not set)",

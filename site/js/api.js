@@ -22,9 +22,24 @@ export class ApiError extends Error {
   }
 }
 
-function baseUrl() {
+// The public reads: the same answer for everyone for a second or two (chalicelib/api/http.py SNAPSHOT_ROUTES).
+// They go to config.readBaseUrl, a CDN in front of the same API; everything else (writes, a person's request,
+// entry or booking) goes to the API itself. Only GET routes have these paths.
+export const SNAPSHOT_PATHS = [
+  /^\/v1\/campaigns$/,
+  /^\/v1\/centers$/,
+  /^\/v1\/centers\/[^/]+\/availability$/,
+  /^\/v1\/campaigns\/[^/]+\/waiting-room$/,
+];
+
+export function isSnapshotPath(path) {
+  return SNAPSHOT_PATHS.some((pattern) => pattern.test(path));
+}
+
+function baseUrl(path = '') {
   const config = window.VAXSLOT_CONFIG || {};
-  return String(config.apiBaseUrl || '').replace(/\/+$/, '');
+  const base = isSnapshotPath(path) && config.readBaseUrl ? config.readBaseUrl : config.apiBaseUrl;
+  return String(base || '').replace(/\/+$/, '');
 }
 
 export function apiUrl(path, query = {}) {
@@ -33,7 +48,26 @@ export function apiUrl(path, query = {}) {
     if (value !== undefined && value !== null && value !== '') search.set(name, value);
   }
   const qs = search.toString();
-  return `${baseUrl()}${path}${qs ? `?${qs}` : ''}`;
+  return `${baseUrl(path)}${path}${qs ? `?${qs}` : ''}`;
+}
+
+/**
+ * The pause before the next poll, in ms: the server's Retry-After when it gave one (it knows the queue), else
+ * the previous pause times `factor`, at most `maxMs`; never below `minMs`. A little jitter (up to +10 %) keeps
+ * a crowd that started together from polling in step.
+ */
+export function nextPollDelay(previousMs, { retryAfter = null, factor = 1.25, minMs = 1000, maxMs = 5000, random = Math.random } = {}) {
+  const base = retryAfter != null ? retryAfter * 1000 : Math.min(previousMs * factor, maxMs);
+  return Math.round(Math.max(minMs, base) * (1 + 0.1 * random()));
+}
+
+// Retry-After of a successful answer, kept beside its body (the body is the API's JSON, unchanged).
+const successRetryAfter = new WeakMap();
+
+/** The Retry-After (seconds) the server sent with this answer of `request`, or null. */
+export function retryAfterOf(data) {
+  const seconds = data && typeof data === 'object' ? successRetryAfter.get(data) : undefined;
+  return seconds === undefined ? null : seconds;
 }
 
 export function parseRetryAfter(value) {
@@ -73,7 +107,11 @@ async function request(method, path, { query, body, headers = {}, asFile = false
     } catch {
       if (response.ok) throw new ApiError({ status: response.status, code: 'bad_response' });
     }
-    if (response.ok) return data;
+    if (response.ok) {
+      const retryAfter = parseRetryAfter(response.headers.get('Retry-After'));
+      if (retryAfter != null && data && typeof data === 'object') successRetryAfter.set(data, retryAfter);
+      return data;
+    }
     const error = (data && data.error) || {};
     throw new ApiError({
       status: response.status,

@@ -7,12 +7,13 @@ import inspect
 import math
 import re
 from collections import Counter
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from chalicelib.api.http import SNAPSHOT_ROUTES
 from chalicelib.booking import domain as d
 from chalicelib.booking.ports import Bookings
 from chalicelib.booking.storage import DynamoBookings
@@ -61,10 +62,10 @@ def roomy_stage(**changes) -> m.StageConfig:
         slot_shards=1_000,
         bookings_warm_wru=40_000,
         bookings_warm_rru=40_000,
-        idempotency_warm_wru=40_000,
         availability_max_age_s=2,
-        availability_from_snapshots=True,
+        reads_through_cdn=True,
         admissions_per_minute=None,
+        app_client_requests_per_min=1e9,
         account_concurrency=1e9,
         apigw_account_rps=1e12,
     )
@@ -85,7 +86,9 @@ PER = m.PerBooking(
     ddb_slot_strong_gets=2,
     ddb_window_queries=1,
     ddb_eventual_gets=1,
-    idempotency_writes=4,
+    claim_wru=9,
+    limit_writes=1,
+    client_limit_writes=1,
     sqs_sends=2,
     ses_mails=1,
     mail_kb=14,
@@ -130,8 +133,23 @@ def test_the_api_stage_throttle_binds_at_its_rate_over_the_api_requests_per_book
     assert binding.bookings_per_s == pytest.approx(1_500 / 11)
 
 
+def test_every_write_of_a_booking_lands_in_the_bookings_table():
+    """No idempotency table: the claims are items of the bookings table, the limit counters too (one per API
+    request for the per-address limit, one per booking request for the per-person one)."""
+    per = per_booking(ddb_plain_writes=1, ddb_tx_items=5, claim_wru=9, limit_writes=1, client_limit_writes=1)
+    assert m.bookings_wru(per) == 1 + 5 * 2 + 9 + 1 + per.api_requests
+    assert m.bookings_wru(replace(per, client_limit_writes=0)) == 21
+    assert not any("idempotency" in f.name for f in fields(m.PerBooking)) and not any(
+        "idempotency" in f.name for f in fields(m.StageConfig)
+    )
+    assert not any("dempotency" in c.name for c in m.ceilings(design(per=per), PEAK_2021))
+
+
+NO_CLAIMS = {"claim_wru": 0, "limit_writes": 0, "client_limit_writes": 0}
+
+
 def test_a_new_table_takes_4000_write_units_and_each_transactional_item_costs_two():
-    per = per_booking(ddb_plain_writes=1, ddb_tx_items=5)
+    per = per_booking(ddb_plain_writes=1, ddb_tx_items=5, **NO_CLAIMS)
     assert m.bookings_wru(per) == 11
     d_ = design(roomy_stage(bookings_warm_wru=None), per)
     binding = m.capacity(d_, PEAK_2021)
@@ -140,7 +158,7 @@ def test_a_new_table_takes_4000_write_units_and_each_transactional_item_costs_tw
 
 
 def test_warm_throughput_lifts_the_table_but_not_past_the_per_table_quota():
-    per = per_booking(ddb_plain_writes=1, ddb_tx_items=5)
+    per = per_booking(ddb_plain_writes=1, ddb_tx_items=5, **NO_CLAIMS)
     warm = {c.name: c for c in m.ceilings(design(roomy_stage(bookings_warm_wru=100_000), per), PEAK_2021)}
     assert warm["DynamoDB bookings table, writes"].bookings_per_s == pytest.approx(q.DDB_TABLE_MAX.value / 11)
 
@@ -158,8 +176,8 @@ def test_slot_partition_writes_scale_with_shards_and_with_the_busiest_centres_sh
 
 
 def test_availability_reads_from_every_api_instance_eat_the_slot_partitions_read_units():
-    cached = design(roomy_stage(slot_shards=1, availability_from_snapshots=False, api_rate_limit_rps=1e9))
-    snapshots = design(roomy_stage(slot_shards=1, availability_from_snapshots=True))
+    cached = design(roomy_stage(slot_shards=1, reads_through_cdn=False, api_rate_limit_rps=1e9))
+    snapshots = design(roomy_stage(slot_shards=1, reads_through_cdn=True))
     assert m.availability_load_rru(cached, TEN_TIMES, 1000) > 10 * m.availability_load_rru(snapshots, TEN_TIMES, 1000)
 
     def reads(d_):
@@ -170,7 +188,7 @@ def test_availability_reads_from_every_api_instance_eat_the_slot_partitions_read
 
 def test_a_limit_without_room_means_nothing_is_ever_decided():
     starved = design(
-        roomy_stage(slot_shards=1, availability_from_snapshots=False), per_booking(slot_item_bytes=2_000)
+        roomy_stage(slot_shards=1, reads_through_cdn=False), per_booking(slot_item_bytes=2_000)
     )  # availability reads alone exceed the partition
     assert m.capacity(starved, TEN_TIMES).bookings_per_s == 0
     assert math.isinf(m.run_launch(starved, TEN_TIMES).max_wait_s)
@@ -192,7 +210,8 @@ def test_the_sqs_event_source_caps_the_worker_at_1000_concurrent_batches():
 
 def test_the_edge_splits_between_api_and_snapshots_and_flags_the_throttle_it_exceeds():
     per = per_booking(api_flow_calls=2, status_polls=2, snapshot_reads=4)
-    checks = {c.name: c for c in m.edge_checks(design(roomy_stage(api_rate_limit_rps=3_000), per), TEN_TIMES)}
+    stage = roomy_stage(api_rate_limit_rps=3_000, reads_through_cdn=False)  # no CDN misses on top
+    checks = {c.name: c for c in m.edge_checks(design(stage, per), TEN_TIMES)}
     assert checks["API stage throttle"].load == pytest.approx(3_500)
     assert not checks["API stage throttle"].ok
     assert checks["CloudFront snapshots"].load == pytest.approx(3_500) and checks["CloudFront snapshots"].ok
@@ -239,7 +258,7 @@ def test_cost_lines_come_from_the_price_table():
     assert rest["DynamoDB"] == pytest.approx(
         1e6
         * (
-            (m.bookings_wru(per) + per.idempotency_writes) * PRICES["dynamodb_wru"].usd
+            m.bookings_wru(per) * PRICES["dynamodb_wru"].usd
             + m.bookings_rru(per, PEAK_2021) * PRICES["dynamodb_rru"].usd
         )
     )
@@ -255,15 +274,26 @@ def test_todays_stage_prices_the_issues_counts_as_the_issue_estimated():
     """Issue #12 estimated $41 API Gateway, $23 CloudFront, $7 WAF per 1 M bookings from 11 API requests and the
     17 static files of its day (PER); today's counts (measured.json) have grown since and cost more."""
     issue_counts = replace(
-        today(), per=replace(today().per, api_flow_calls=6, status_polls=5, static_requests=17, static_kb=33.4)
+        today(),
+        stage=replace(today().stage, reads_through_cdn=False),
+        per=replace(
+            today().per, api_flow_calls=6, status_polls=5, snapshot_reads=0, static_requests=17, static_kb=33.4
+        ),
     )
     costs = m.cost_per_million(issue_counts, PEAK_2021)
     assert costs["API Gateway (REST)"] == pytest.approx(41, abs=1)
     assert costs["CloudFront"] == pytest.approx(23, abs=1.5)
     assert costs["WAF"] == pytest.approx(7, abs=0.5)
-    assert m.cost_per_extra_poll(today()) == pytest.approx(5, abs=0.5)
+    # The issue's ~$5 per poll, plus the per-address limit's counter write each poll now makes.
+    limit_write = today().per.client_limit_writes * 1e6 * PRICES["dynamodb_wru"].usd
+    assert limit_write > 0 and m.cost_per_extra_poll(today()) - limit_write == pytest.approx(5, abs=0.5)
     now = m.cost_per_million(today(), PEAK_2021)
-    assert now["API Gateway (REST)"] == pytest.approx(TODAY.api_requests * 1e6 * PRICES["apigw_rest_request"].usd)
+    # Today's API requests: the flow's and the polls, plus the CDN's misses at the launch's target rate.
+    misses = m.snapshot_fetches_per_booking(today(), PEAK_2021)
+    assert 0 < misses < TODAY.snapshot_reads
+    assert now["API Gateway (REST)"] == pytest.approx(
+        (TODAY.api_requests + misses) * 1e6 * PRICES["apigw_rest_request"].usd
+    )
 
 
 # --- goals ------------------------------------------------------------------------------------------
@@ -348,7 +378,7 @@ def test_today_the_template_sets_no_warm_throughput():
     resources = merge_template("prod")["Resources"]
     tables = [r for r in resources.values() if r.get("Type") == "AWS::DynamoDB::Table"]
     assert tables and all("WarmThroughput" not in t["Properties"] for t in tables)
-    assert today_stage().bookings_warm_wru is None and today_stage().idempotency_warm_wru is None
+    assert today_stage().bookings_warm_wru is None
 
 
 class RecordingConnection:
@@ -479,7 +509,18 @@ def test_the_slot_item_size_matches_the_model():
 
 # --- drift: the site ---------------------------------------------------------------------------------
 
-API_FUNCTIONS = re.compile(r"export const (\w+) = \(")
+API_FUNCTIONS = re.compile(r"export const (\w+) = \([^)]*\) =>\s*request\('(\w+)', [`'](/v1/[^`'?]*)[`']")
+
+
+def _is_snapshot(method: str, js_path: str) -> bool:
+    """Whether a call of the site goes to the CDN: a GET of a public read route (chalicelib/api/http.py), whose
+    path site/js/api.js SNAPSHOT_PATHS sends to config.readBaseUrl (tests/unit/test_snapshot_cache_headers.py
+    holds the two lists together)."""
+    path = re.sub(r"\$\{[^}]+\}", "x", js_path)
+    routes = [re.sub(r"\{[^}]+\}", "[^/]+", route) for route in SNAPSHOT_ROUTES]
+    return method == "GET" and any(re.fullmatch(route, path) for route in routes)
+
+
 BOOKING_PATH = ("views/start.js", "views/check.js", "views/slots.js", "booking.js")  # the views before the wait
 
 
@@ -490,19 +531,28 @@ def _function_body(source: str, name: str) -> str:
     return source[start : start + 1 + following.start()] if following else source[start:]
 
 
-def test_the_site_makes_the_api_calls_the_model_counts_on_the_way_to_a_booking():
+def test_the_site_makes_the_api_calls_and_cdn_reads_the_model_counts_on_the_way_to_a_booking():
     api = (SITE / "js" / "api.js").read_text()
-    functions = set(API_FUNCTIONS.findall(api)) - {"getBookingRequest"}  # polls are counted apart
-    calls = 0
+    functions = {name: _is_snapshot(method, path) for name, method, path in API_FUNCTIONS.findall(api)}
+    assert {"getCampaigns", "getCenters", "getAvailability", "checkEligibility", "submitBookingRequest"} <= set(
+        functions
+    )
+    del functions["getBookingRequest"]  # polls are counted apart
+    calls = Counter[bool]()
     for name in BOOKING_PATH:
         source = (SITE / "js" / name).read_text()
-        calls += sum(len(re.findall(rf"\bawait {f}\(", source)) for f in functions)
+        for f, snapshot in functions.items():
+            calls[snapshot] += len(re.findall(rf"\bawait {f}\(", source))
     # Choosing a centre asks whether the campaign's waiting room is active, on every booking (views/check.js).
     check = (SITE / "js" / "views" / "check.js").read_text()
     assert "continueWithCampaign(ctx, campaign)" in check
     waiting = (SITE / "js" / "views" / "waiting.js").read_text()
-    calls += len(re.findall(r"\bawait call\(", _function_body(waiting, "continueWithCampaign")))
-    assert calls == TODAY.api_flow_calls, TODAY_SOURCES["api_flow_calls"]
+    for method, path in re.findall(
+        r"\bawait call\('(GET|POST)', `([^`]+)`\)", _function_body(waiting, "continueWithCampaign")
+    ):
+        calls[_is_snapshot(method, path)] += 1
+    assert calls[False] == TODAY.api_flow_calls, TODAY_SOURCES["api_flow_calls"]
+    assert calls[True] == TODAY.snapshot_reads, TODAY_SOURCES["snapshot_reads"]
 
 
 def test_the_waiting_rooms_page_makes_the_calls_the_model_counts_besides_its_polls():
@@ -511,7 +561,8 @@ def test_the_waiting_rooms_page_makes_the_calls_the_model_counts_besides_its_pol
     calls = re.findall(r"\bcall\('(GET|POST)', `([^`]+)`\)", view)
     polls = [c for c in calls if c == ("GET", "/v1/waiting-room/entries/${enc(entryId)}")]
     assert len(polls) == 1  # the entry poll, counted by model.room_load from Retry-After
-    assert len(calls) - len(polls) == TODAY.room_flow_calls, TODAY_SOURCES["room_flow_calls"]
+    cdn = [c for c in calls if _is_snapshot(*c)]  # the room's state: a CDN read, not an API call
+    assert len(calls) - len(polls) - len(cdn) == TODAY.room_flow_calls, TODAY_SOURCES["room_flow_calls"]
     # The site paces entry polls by Retry-After alone, as given (the cap, hours, only guards against nonsense):
     # the schedule the model follows, up to the opening spread and the 3-minute cap of the room's own answers.
     found = re.search(r"const MAX_RETRY_AFTER_S = ([\d *]+);", waiting)
@@ -719,3 +770,65 @@ def test_an_active_room_is_a_goal_of_its_own_and_costs_its_polls():
     assert m.room_cost_per_million(room, PEAK_2021) > m.room_load(room, PEAK_2021).polls_per_booking * 1e6 * (
         PRICES["apigw_rest_request"].usd
     )
+
+
+# --- the read snapshots through CloudFront --------------------------------------------------------------
+
+
+def test_a_cached_key_is_fetched_at_most_once_per_max_age_and_every_time_without_one():
+    assert m.ttl_misses(1_000, 1, 2) == pytest.approx(1_000 / (1 + 2_000))  # < 1 fetch per 2 s
+    assert m.ttl_misses(1_000, 1, 0) == 1_000  # max-age 0: nothing is kept
+    assert m.ttl_misses(1_000, 400, 2) < 400 / 2  # never more than every key once per max-age
+    assert m.ttl_misses(0, 400, 2) == 0
+
+
+def test_the_hit_ratio_grows_with_the_request_rate_and_the_freshness_bound():
+    per = per_booking(snapshot_reads=5)
+    d1 = design(roomy_stage(availability_max_age_s=1), per)
+    d4 = design(roomy_stage(availability_max_age_s=4), per)
+    assert m.snapshot_hit_ratio(d1, TEN_TIMES, 100) < m.snapshot_hit_ratio(d1, TEN_TIMES, 1_000)
+    assert m.snapshot_hit_ratio(d1, TEN_TIMES, 1_000) < m.snapshot_hit_ratio(d4, TEN_TIMES, 1_000)
+    no_cdn = design(roomy_stage(reads_through_cdn=False), per)
+    assert m.snapshot_fetches_per_booking(no_cdn, TEN_TIMES) == 0 and m.origin_fetch_bound(no_cdn, TEN_TIMES) == 0
+
+
+def test_the_cdns_misses_are_api_requests_that_take_their_share_of_the_throttle():
+    per = per_booking(api_flow_calls=2, status_polls=2, snapshot_reads=5)
+    cdn = design(roomy_stage(api_rate_limit_rps=5_000), per)
+    bound = m.origin_fetch_bound(cdn, TEN_TIMES)
+    assert bound == pytest.approx(m.snapshot_keys(TEN_TIMES) / 2)
+    throttle = {c.name: c for c in m.ceilings(cdn, TEN_TIMES)}["API stage throttle"]
+    assert throttle.bookings_per_s == pytest.approx((5_000 - bound) / 4)
+    costs = m.cost_per_million(cdn, PEAK_2021)
+    fetches = m.snapshot_fetches_per_booking(cdn, PEAK_2021)
+    assert costs["API Gateway (REST)"] == pytest.approx((4 + fetches) * 1e6 * PRICES["apigw_rest_request"].usd)
+
+
+def test_the_per_ip_checks_count_only_what_does_not_come_through_the_cdn():
+    per = per_booking(api_flow_calls=2, status_polls=2, snapshot_reads=5)
+    checks = {c.name: c for c in m.edge_checks(design(roomy_stage(), per), TEN_TIMES)}
+    direct = TEN_TIMES.edge_rps * 4 / 9 * TEN_TIMES.busiest_ip_share
+    assert checks["WAF per-IP rule (busiest carrier NAT)"].load == pytest.approx(direct * 300)
+    tight = {c.name: c for c in m.edge_checks(design(roomy_stage(app_client_requests_per_min=60), per), TEN_TIMES)}
+    assert not tight["app per-address limit (busiest NAT)"].ok
+
+
+def test_one_freshness_bound_drives_the_api_the_cdn_and_the_model():
+    from infra.aws.template import snapshot_max_age_s
+
+    assert today_stage().availability_max_age_s == snapshot_max_age_s("prod") == 2
+    assert today_stage().reads_through_cdn
+    assert today_stage().waf_requests_per_ip_per_5min == STAGES["prod"].waf_requests_per_ip_per_5min
+
+
+def test_the_busiest_centres_slot_partition_binds_once_its_share_passes_what_one_partition_takes():
+    per = per_booking(ddb_slot_tx_items=2)
+    hot = replace(TEN_TIMES, hottest_centre_share=0.5)  # a campaign of two centres, one taking half
+    found = {c.name: c for c in m.ceilings(design(roomy_stage(slot_shards=1), per), hot)}
+    assert found["Slot partition writes (busiest centre)"].bookings_per_s == pytest.approx(1_000 / 4 / 0.5)
+    # The worker's strongly consistent window Query binds even a little earlier, on the partition's reads.
+    binding = m.capacity(design(roomy_stage(slot_shards=1), per), hot)
+    assert binding.name.startswith("Slot partition") and binding.bookings_per_s < 1_000
+    # Today's assumption (7.2 % at the busiest centre) leaves it well clear at 10 x 2021: 72/s of 250/s.
+    assert TEN_TIMES.target_pair_bookings_per_s * TEN_TIMES.hottest_centre_share < 1_000 / 4
+    assert m.hottest_share_limit(design(roomy_stage(slot_shards=1), per), TEN_TIMES) > TEN_TIMES.hottest_centre_share

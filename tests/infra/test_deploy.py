@@ -16,6 +16,7 @@ from infra.aws.template import FUNCTIONS, merge_template
 PROD = d.Deployment("prod", "eu-central-1", "artifacts-123", "termine@impfen.example.org")
 OUTPUTS = {
     "EndpointURL": "https://abc123.execute-api.eu-central-1.amazonaws.com/api/",
+    "ReadBaseUrl": "https://d111111abcdef8.cloudfront.net",
     "SiteBucketName": "vaxslot-prod-sitebucket-1x2y",
     "SiteDistributionId": "E2ABCDEF",
     "MailDomain": "impfen.example.org",
@@ -72,10 +73,20 @@ def test_config_js_points_the_site_at_the_stacks_api_without_the_trailing_slash(
     config = json.loads(match.group(1))
     # site/js/api.js appends /v1/... to apiBaseUrl.
     assert config["apiBaseUrl"] == "https://abc123.execute-api.eu-central-1.amazonaws.com/api"
+    # The public reads go to the read snapshots' distribution, which fronts the same stage (OriginPath /api).
+    assert config["readBaseUrl"] == "https://d111111abcdef8.cloudfront.net"
     assert config["hotline"] == d.HOTLINE
 
 
-@pytest.mark.parametrize("outputs, message", [({}, "EndpointURL"), ({"EndpointURL": "http://x/api/"}, "https")])
+@pytest.mark.parametrize(
+    "outputs, message",
+    [
+        ({}, "EndpointURL"),
+        ({"EndpointURL": "http://x/api/", "ReadBaseUrl": "https://d.cloudfront.net"}, "https"),
+        ({"EndpointURL": "https://x/api/"}, "ReadBaseUrl"),
+        ({"EndpointURL": "https://x/api/", "ReadBaseUrl": "http://d.cloudfront.net"}, "https"),
+    ],
+)
 def test_config_js_refuses_outputs_without_an_https_api(outputs, message):
     with pytest.raises(d.DeployError, match=message):
         d.config_js(outputs)

@@ -368,7 +368,10 @@ def test_the_waf_rate_rules_guard_the_api_stage_with_the_staff_paths_limited_apa
     public, staff = rates["RateLimitPerIp"], rates["StaffRateLimitPerIp"]
     assert public["Limit"] == KNOBS.waf_requests_per_ip_per_5min
     assert staff["Limit"] == KNOBS.waf_staff_requests_per_ip_per_5min > public["Limit"]
-    assert public["ScopeDownStatement"] == {"NotStatement": {"Statement": staff["ScopeDownStatement"]}}
+    # Citizens are counted per IP unless they are staff or the request is a CDN fetch (docs/capacity.md).
+    not_staff, not_edge = public["ScopeDownStatement"]["AndStatement"]["Statements"]
+    assert not_staff == {"NotStatement": {"Statement": staff["ScopeDownStatement"]}}
+    assert "x-vaxslot-edge" in json.dumps(not_edge["NotStatement"])
     matches = [s["ByteMatchStatement"] for s in staff["ScopeDownStatement"]["OrStatement"]["Statements"]]
     prefixes = {m["SearchString"] for m in matches if m["PositionalConstraint"] == "STARTS_WITH"}
     assert prefixes == {"/api/v1/staff/", "/v1/staff/"}
@@ -612,7 +615,12 @@ def test_the_site_sends_a_content_security_policy_that_allows_only_itself_and_it
     assert directives["frame-ancestors"] == "'none'" and "upgrade-insecure-requests" in directives
     # The API the site calls: an execute-api host of this stack's region (by wildcard: naming ${RestAPI} would
     # make a cycle, as the functions' SITE_URL names the distribution), over https only.
-    assert directives["connect-src"].split() == ["'self'", "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}"]
+    # The read snapshots' distribution: a CloudFront host (by wildcard, for the same reason).
+    assert directives["connect-src"].split() == [
+        "'self'",
+        "https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+        "https://*.cloudfront.net",
+    ]
 
 
 def test_the_sender_and_site_domain_are_parameters_and_no_placeholder_domain_is_deployed(template, resources):

@@ -8,10 +8,13 @@ and alarms, and overrides what chalice cannot set itself: per-function roles, `R
 template replaces chalice's (lists included), so every override names exactly chalice's logical ids and keys.
 
 One module per concern: data (tables, queues), functions (functions, roles, pepper), api (API, WAF), site
-(bucket, CloudFront), auth (staff pool), mail (SES, mail events), alarms (alarms, dashboard).
+(bucket, CloudFront), edge (the read snapshots' CloudFront in front of the API), auth (staff pool), mail (SES,
+mail events), alarms (alarms, dashboard).
 """
 
 from __future__ import annotations
+
+import math
 
 from infra.aws.chalice_config import ROOT, chalice_stage, load_config
 from infra.aws.stages import STAGES, StageKnobs
@@ -39,6 +42,7 @@ from infra.aws.template.base import (
     topic_id,
 )
 from infra.aws.template.data import queues, table
+from infra.aws.template.edge import API_DISTRIBUTION, api_distribution
 from infra.aws.template.functions import (
     ADMISSION_KEY_SECRET,
     ADMISSION_KEY_SECRET_ENV,
@@ -64,6 +68,7 @@ from infra.resources import BOOKING_QUEUE, MAIL_EVENTS_TOPIC, NOTIFY_QUEUE, QUEU
 __all__ = [
     "ADMISSION_KEY_SECRET",
     "ADMISSION_KEY_SECRET_ENV",
+    "API_DISTRIBUTION",
     "API_FUNCTION",
     "API_RESOURCE",
     "BOOKING_DEAD_LETTERS",
@@ -96,6 +101,7 @@ __all__ = [
     "parameters",
     "queue_id",
     "settings_of",
+    "snapshot_max_age_s",
     "table_id",
     "topic_id",
 ]
@@ -134,6 +140,13 @@ def conditions() -> dict:
     }
 
 
+def snapshot_max_age_s(stage: str, config: dict | None = None) -> int:
+    """The freshness bound of the read snapshots: the stage's AVAILABILITY_MAX_AGE_SECONDS, one setting for the
+    API's answers (their max-age) and CloudFront's cache policies (their MaxTTL)."""
+    environment = chalice_stage(stage, config or load_config())["environment_variables"]
+    return math.floor(float(environment.get("AVAILABILITY_MAX_AGE_SECONDS", "0")))
+
+
 def merge_template(stage: str, knobs: StageKnobs | None = None, config: dict | None = None) -> dict:
     """The merge template for `stage`, with the knobs of infra/aws/stages.py and the chalice config of
     .chalice/config.json unless others are given."""
@@ -163,6 +176,7 @@ def merge_template(stage: str, knobs: StageKnobs | None = None, config: dict | N
     resources["ApiAccessLogGroup"] = log_group(knobs, f"/aws/apigateway/vaxslot-{stage}-access")
     resources.update(waf(stage, knobs, api_stage_name))
     resources.update(site(stage))
+    resources.update(api_distribution(stage, api_stage_name, snapshot_max_age_s(stage, config)))
     resources.update(kms_key())
     resources.update(mail(stage))
     resources.update(staff(stage))
@@ -176,6 +190,8 @@ def merge_template(stage: str, knobs: StageKnobs | None = None, config: dict | N
         "SiteBucketName": {"Value": {"Ref": "SiteBucket"}},
         "SiteDistributionId": {"Value": {"Ref": "SiteDistribution"}},
         "SiteUrl": {"Value": sub("https://${SiteDistribution.DomainName}/")},
+        # Where the site sends its public reads (config.js readBaseUrl, written by `make deploy`).
+        "ReadBaseUrl": {"Value": sub(f"https://${{{API_DISTRIBUTION}.DomainName}}")},
         "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
         "MailEventsTopicArn": {"Value": {"Ref": topic_id(MAIL_EVENTS_TOPIC)}},
         "MailConfigurationSetName": {"Value": {"Ref": "MailConfigurationSet"}},

@@ -1,12 +1,15 @@
-"""The REST API's overrides (stage throttling, access logs, gateway responses, the staff authorizer) and its WAF."""
+"""The REST API's overrides (stage throttling, access logs, gateway responses, the staff authorizer) and its WAF,
+which also guards the read snapshots' path from CloudFront (infra/aws/template/edge.py)."""
 
 from __future__ import annotations
 
 import json
 
 from chalicelib.api.errors import ApiError, error_body
+from chalicelib.api.http import EDGE_HEADER, SNAPSHOT_ROUTES
 from infra.aws.stages import StageKnobs
 from infra.aws.template.base import API_RESOURCE, STAFF_POOL, skip, sub
+from infra.aws.template.edge import edge_secret_value, path_regex
 
 # app.py's CognitoUserPoolAuthorizer("StaffUserPool", ...): chalice names the API's securityDefinition after it and
 # fills its providerARNs from STAFF_USER_POOL_ARN at packaging time (unset for dev/prod); the merge points it at the
@@ -111,8 +114,18 @@ def waf(stage: str, knobs: StageKnobs, api_stage_name: str) -> dict:
             "VisibilityConfig": visibility(name),
         }
 
+    def block(name: str, priority: int, statement: dict) -> dict:
+        return {
+            "Name": name,
+            "Priority": priority,
+            "Statement": statement,
+            "Action": {"Block": {}},
+            "VisibilityConfig": visibility(name),
+        }
+
     body = error_template("too_many_requests")
     staff = staff_paths(api_stage_name)
+    edge = _edge_header_is(edge_secret_value())
     return {
         "ApiWebAcl": {
             "Type": "AWS::WAFv2::WebACL",
@@ -123,15 +136,49 @@ def waf(stage: str, knobs: StageKnobs, api_stage_name: str) -> dict:
                 "VisibilityConfig": visibility(f"vaxslot-{stage}-api"),
                 "CustomResponseBodies": {"too_many_requests": {"ContentType": "APPLICATION_JSON", "Content": body}},
                 "Rules": [
-                    # Citizens: mobile carriers' NAT shares IPs, so the limit is high but per IP.
+                    # The CDN's header with a wrong value: someone pretends to be CloudFront (template/edge.py).
+                    block(
+                        "EdgeHeaderForged",
+                        0,
+                        {
+                            "AndStatement": {
+                                "Statements": [_edge_header_present(), {"NotStatement": {"Statement": edge}}]
+                            }
+                        },
+                    ),
+                    # Through the CDN only the public reads: anything else there would reach the API from
+                    # CloudFront's addresses, past the per-IP limits (the site sends it to API Gateway directly).
+                    block(
+                        "EdgeServesSnapshotsOnly",
+                        1,
+                        {
+                            "AndStatement": {
+                                "Statements": [edge, {"NotStatement": {"Statement": snapshot_reads(api_stage_name)}}]
+                            }
+                        },
+                    ),
+                    # Citizens' requests that do not come through the CDN: writes, status polls, look-ups (and a
+                    # public read sent here directly). Mobile carriers' NAT puts many people behind one address, so
+                    # the limit is high but per IP; the CDN's cache misses come from CloudFront's addresses and are
+                    # bounded by the cache itself, so they are not counted.
                     rate_rule(
-                        "RateLimitPerIp", 0, knobs.waf_requests_per_ip_per_5min, {"NotStatement": {"Statement": staff}}
+                        "RateLimitPerIp",
+                        2,
+                        knobs.waf_requests_per_ip_per_5min,
+                        {
+                            "AndStatement": {
+                                "Statements": [
+                                    {"NotStatement": {"Statement": staff}},
+                                    {"NotStatement": {"Statement": edge}},
+                                ]
+                            }
+                        },
                     ),
                     # Staff: a hotline call centre sends every agent's requests from one IP; each needs a Cognito token.
-                    rate_rule("StaffRateLimitPerIp", 1, knobs.waf_staff_requests_per_ip_per_5min, staff),
+                    rate_rule("StaffRateLimitPerIp", 3, knobs.waf_staff_requests_per_ip_per_5min, staff),
                     {
                         "Name": "KnownBadInputs",
-                        "Priority": 2,
+                        "Priority": 4,
                         "OverrideAction": {"None": {}},
                         "Statement": {
                             "ManagedRuleGroupStatement": {
@@ -157,6 +204,51 @@ def waf(stage: str, knobs: StageKnobs, api_stage_name: str) -> dict:
             },
         },
     }
+
+
+def _edge_header_present() -> dict:
+    return {
+        "SizeConstraintStatement": {
+            "FieldToMatch": {"SingleHeader": {"Name": EDGE_HEADER.lower()}},
+            "ComparisonOperator": "GT",
+            "Size": 0,
+            "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+        }
+    }
+
+
+def _edge_header_is(value: dict) -> dict:
+    return {
+        "ByteMatchStatement": {
+            "SearchString": value,
+            "FieldToMatch": {"SingleHeader": {"Name": EDGE_HEADER.lower()}},
+            "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+            "PositionalConstraint": "EXACTLY",
+        }
+    }
+
+
+def snapshot_reads(api_stage_name: str) -> dict:
+    """A GET of one of the public read routes (chalicelib/api/http.py SNAPSHOT_ROUTES), with or without the stage."""
+    paths = [
+        {
+            "RegexMatchStatement": {
+                "RegexString": path_regex(path, api_stage_name),
+                "FieldToMatch": {"UriPath": {}},
+                "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+            }
+        }
+        for path in SNAPSHOT_ROUTES
+    ]
+    get = {
+        "ByteMatchStatement": {
+            "SearchString": "GET",
+            "FieldToMatch": {"Method": {}},
+            "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+            "PositionalConstraint": "EXACTLY",
+        }
+    }
+    return {"AndStatement": {"Statements": [get, {"OrStatement": {"Statements": paths}}]}}
 
 
 def staff_paths(api_stage_name: str) -> dict:

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from infra.aws.template.base import skip, sub
 
-# What the site may load: its own files, and calls to the stage's REST API (config.js points it at execute-api).
+# What the site may load: its own files, and calls to the stage's REST API (config.js points it at execute-api)
+# and to its read snapshots' distribution (config.js readBaseUrl, a *.cloudfront.net host).
 # No inline script or style (site/js/ui.js builds text nodes), no frames, no plug-ins.
 # The API's host is named by a wildcard in this region, not by ${RestAPI}: the functions' SITE_URL already
 # refers to the distribution, so the distribution referring to the API (through this policy) would be a
-# dependency cycle (cfn-lint E3004). Naming the API exactly needs SITE_URL from a parameter or a custom domain.
+# dependency cycle (cfn-lint E3004); the snapshots' distribution fronts the API, so the same holds for it.
+# Naming both exactly needs SITE_URL from a parameter or custom domains.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-    "connect-src 'self' https://*.execute-api.${AWS::Region}.${AWS::URLSuffix}; "
+    "connect-src 'self' https://*.execute-api.${AWS::Region}.${AWS::URLSuffix} https://*.cloudfront.net; "
     "manifest-src 'self'; base-uri 'none'; form-action 'self'; object-src 'none'; frame-ancestors 'none'; "
     "upgrade-insecure-requests"
 )

@@ -1,7 +1,7 @@
 // The waiting page (polls GET /v1/booking-requests/{id}) and its two results: booked or rejected.
 // "Booked" is shown only when the API says so.
 import { t, tList, formatNumber, formatTime, has } from '../i18n.js';
-import { ApiError, getBookingRequest, downloadCalendar } from '../api.js';
+import { ApiError, getBookingRequest, downloadCalendar, nextPollDelay, retryAfterOf } from '../api.js';
 import { state } from '../state.js';
 import { sendBookingRequest } from '../booking.js';
 import {
@@ -56,7 +56,8 @@ export async function requestView(ctx) {
         lastAnnounced = Date.now();
         announce(positionText(answer.position));
       }
-      delay = Math.min(delay * 1.25, Date.now() - started < SOON_MS ? SOON_MAX : LATER_MAX);
+      const scheduled = Math.min(delay * 1.25, Date.now() - started < SOON_MS ? SOON_MAX : LATER_MAX);
+      delay = nextPollDelay(delay, { retryAfter: retryAfterOf(answer), maxMs: scheduled }); // Retry-After wins
     } catch (error) {
       if (!ctx.isCurrent()) return;
       if (error instanceof ApiError && error.status === 404) {
