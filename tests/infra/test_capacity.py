@@ -478,9 +478,7 @@ def test_the_slot_item_size_matches_the_model():
 
 
 # --- drift: the site ---------------------------------------------------------------------------------
-
-API_FUNCTIONS = re.compile(r"export const (\w+) = \(")
-BOOKING_PATH = ("views/start.js", "views/check.js", "views/slots.js", "booking.js")  # the views before the wait
+# The API calls on the way to a booking are counted in a browser: tests/browser/test_api_calls_per_booking.py.
 
 
 def _function_body(source: str, name: str) -> str:
@@ -488,21 +486,6 @@ def _function_body(source: str, name: str) -> str:
     start = source.index(f"export async function {name}(")
     following = re.search(r"\n(?:export )?(?:async )?function ", source[start + 1 :])
     return source[start : start + 1 + following.start()] if following else source[start:]
-
-
-def test_the_site_makes_the_api_calls_the_model_counts_on_the_way_to_a_booking():
-    api = (SITE / "js" / "api.js").read_text()
-    functions = set(API_FUNCTIONS.findall(api)) - {"getBookingRequest"}  # polls are counted apart
-    calls = 0
-    for name in BOOKING_PATH:
-        source = (SITE / "js" / name).read_text()
-        calls += sum(len(re.findall(rf"\bawait {f}\(", source)) for f in functions)
-    # Choosing a centre asks whether the campaign's waiting room is active, on every booking (views/check.js).
-    check = (SITE / "js" / "views" / "check.js").read_text()
-    assert "continueWithCampaign(ctx, campaign)" in check
-    waiting = (SITE / "js" / "views" / "waiting.js").read_text()
-    calls += len(re.findall(r"\bawait call\(", _function_body(waiting, "continueWithCampaign")))
-    assert calls == TODAY.api_flow_calls, TODAY_SOURCES["api_flow_calls"]
 
 
 def test_the_waiting_rooms_page_makes_the_calls_the_model_counts_besides_its_polls():

@@ -1,0 +1,101 @@
+"""The capacity model's 'API requests per booking through the site', counted in a real browser.
+
+One citizen books through the site against the local stack (start page → eligibility → centre → day → time →
+details → waiting page → booked) while the test records every request the page sends to the API, CORS
+preflights included (API Gateway answers and bills those too). Each request is classified by the route of
+docs/openapi.yaml it hits; the counts must equal infra/capacity/measured.json's `today.api_flow_calls.routes`,
+so the test fails when the site and the model drift apart. The status polls are counted apart (their number
+depends on how long the queue takes, which the model assumes for AWS): here their timing must follow the
+schedule the model prices (model.polls_for_wait), never faster."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from playwright.sync_api import expect
+
+from infra.capacity import model as m
+from tests.browser.support import Person, check_eligibility, choose_slot, fill_details
+
+SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
+POLL_ROUTE = "GET /v1/booking-requests/{request_id}"
+
+
+def _route_patterns() -> list[tuple[re.Pattern[str], str]]:
+    """docs/openapi.yaml's paths as regular expressions over a URL path ({param} = one path segment)."""
+    paths = yaml.safe_load(SPEC.read_text())["paths"]
+    return [(re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(p)) + "$"), p) for p in paths]
+
+
+@dataclass(frozen=True)
+class Sent:
+    at: float  # monotonic seconds
+    method: str
+    path: str  # without the API's base URL and the query
+
+
+class ApiRecorder:
+    """Every request of the page to the API, preflights included, read from the DevTools protocol: Playwright's
+    own request events leave CORS preflights out, and a preflight is a request API Gateway counts."""
+
+    def __init__(self, page, api_url: str):
+        self.base = api_url.rstrip("/")
+        self.sent: list[Sent] = []
+        self.session = page.context.new_cdp_session(page)
+        self.session.on("Network.requestWillBeSent", self._request)
+        self.session.send("Network.enable")
+
+    def _request(self, event: dict) -> None:
+        request = event["request"]
+        if request["url"].startswith(self.base + "/"):
+            path = request["url"][len(self.base) :].split("?", 1)[0]
+            self.sent.append(Sent(time.monotonic(), request["method"], path))
+
+    def routes(self, sent: list[Sent]) -> Counter[str]:
+        patterns = _route_patterns()
+        found: Counter[str] = Counter()
+        for s in sent:
+            route = next((template for pattern, template in patterns if pattern.match(s.path)), None)
+            assert route, f"{s.method} {s.path}: not a route of docs/openapi.yaml"
+            found[f"{s.method} {route}"] += 1
+        return found
+
+
+def test_one_booking_through_the_site_costs_the_api_requests_the_capacity_model_counts(open_site, stack):
+    expected, _sources, _built = m.load_measured("today")
+    routes = json.loads(m.MEASURED.read_text())["today"]["api_flow_calls"]["routes"]
+    person = Person("Ilse", "Zaehlmann", "1938-02-11")
+
+    page = open_site("/")  # a new browser context: no cached preflights, as on a first visit
+    recorder = ApiRecorder(page, stack.api_url)
+    page.reload()  # the start page again, now with the recorder listening
+    page.wait_for_selector("html[data-ready]")
+    expect(page.locator(".campaign--open").first).to_be_visible()
+    page.get_by_role("link", name="Termin buchen").click()
+    check_eligibility(page, person)
+    expect(page.locator("main h1")).to_have_text("Sie können jetzt buchen")
+    choose_slot(page, day=1, slot=-1)  # a pair other tests are unlikely to take
+    fill_details(page, person)
+    page.get_by_role("button", name="Buchung absenden").click()
+    expect(page.locator("main h1")).to_have_text("Ihre Termine sind gebucht", timeout=30000)
+    booked_at = time.monotonic()
+
+    polls = [s for s in recorder.sent if recorder.routes([s]) == Counter({POLL_ROUTE: 1})]
+    flow = recorder.routes([s for s in recorder.sent if s not in polls])
+    assert dict(flow) == routes, "the site's API calls per booking drifted from infra/capacity/measured.json"
+    assert sum(flow.values()) == expected.api_flow_calls
+
+    # Polls: at least one (the 202 only says "queued"), none after the answer that showed "booked", and never
+    # sooner than the model's schedule (first after 1 s, then x1.25 up to 2 s): within any wait the site sends at
+    # most the polls model.polls_for_wait counts for it, so status_polls does not undercount. (Later is fine:
+    # each delay starts when the previous answer is in.)
+    assert polls and all(p.at <= booked_at for p in polls)
+    submitted = next(s for s in recorder.sent if s.method == "POST" and s.path == "/v1/booking-requests")
+    waits = [p.at - submitted.at for p in polls]
+    assert all(m.polls_for_wait(wait) >= n for n, wait in enumerate(waits, start=1)), waits
