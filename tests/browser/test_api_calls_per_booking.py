@@ -36,28 +36,31 @@ def _route_patterns() -> list[tuple[re.Pattern[str], str]]:
 @dataclass(frozen=True)
 class Sent:
     at: float  # monotonic seconds
+    base: str  # which of the site's two bases it went to: "api" or "read"
     method: str
-    path: str  # without the API's base URL and the query
+    path: str  # without the base URL and the query
 
 
 class ApiRecorder:
     """Every request of the page to the API, preflights included, read from the DevTools protocol: Playwright's
     own request events leave CORS preflights out, and a preflight is a request API Gateway counts."""
 
-    def __init__(self, page, api_url: str):
-        self.base = api_url.rstrip("/")
+    def __init__(self, page, bases: dict[str, str]):
+        self.bases = {name: url.rstrip("/") + "/" for name, url in bases.items()}
         self.sent: list[Sent] = []
         self.session = page.context.new_cdp_session(page)
         self.session.on("Network.requestWillBeSent", self._request)
         self.session.send("Network.enable")
 
     def _request(self, event: dict) -> None:
-        request = event["request"]
-        if request["url"].startswith(self.base + "/"):
-            path = request["url"][len(self.base) :].split("?", 1)[0]
-            self.sent.append(Sent(time.monotonic(), request["method"], path))
+        url = event["request"]["url"]
+        for name, base in self.bases.items():
+            if url.startswith(base):
+                path = "/" + url[len(base) :].split("?", 1)[0]
+                self.sent.append(Sent(time.monotonic(), name, event["request"]["method"], path))
 
-    def routes(self, sent: list[Sent]) -> Counter[str]:
+    @staticmethod
+    def routes(sent: list[Sent]) -> Counter[str]:
         patterns = _route_patterns()
         found: Counter[str] = Counter()
         for s in sent:
@@ -67,14 +70,32 @@ class ApiRecorder:
         return found
 
 
-def test_one_booking_through_the_site_costs_the_api_requests_the_capacity_model_counts(open_site, stack):
+def with_read_base(page, site_url: str, read_base: str) -> None:
+    """Serve the page a config.js that also names a read base (the snapshots' CDN on AWS): here the same local
+    API under another host name, so that each request shows which base the site chose for it. A site that
+    knows no read base sends everything to the API, and the reads count as API calls."""
+
+    def serve(route) -> None:
+        text = route.fetch().text()
+        found = re.search(r"window\.VAXSLOT_CONFIG = (\{.*\});", text)
+        assert found, text
+        config = json.loads(found.group(1)) | {"readBaseUrl": read_base}
+        route.fulfill(body=f"window.VAXSLOT_CONFIG = {json.dumps(config)};\n", content_type="text/javascript")
+
+    page.route(site_url + "/config.js", serve)
+
+
+def test_one_booking_through_the_site_costs_the_api_requests_the_capacity_model_counts(open_site, site_url, stack):
     expected, _sources, _built = m.load_measured("today")
-    routes = json.loads(m.MEASURED.read_text())["today"]["api_flow_calls"]["routes"]
+    today = json.loads(m.MEASURED.read_text())["today"]
     person = Person("Ilse", "Zaehlmann", "1938-02-11")
+    read_base = stack.api_url.replace("127.0.0.1", "localhost")
+    assert read_base != stack.api_url
 
     page = open_site("/")  # a new browser context: no cached preflights, as on a first visit
-    recorder = ApiRecorder(page, stack.api_url)
-    page.reload()  # the start page again, now with the recorder listening
+    recorder = ApiRecorder(page, {"api": stack.api_url, "read": read_base})
+    with_read_base(page, site_url, read_base)
+    page.reload()  # the start page again, with the recorder listening and the read base in the config
     page.wait_for_selector("html[data-ready]")
     expect(page.locator(".campaign--open").first).to_be_visible()
     page.get_by_role("link", name="Termin buchen").click()
@@ -87,9 +108,12 @@ def test_one_booking_through_the_site_costs_the_api_requests_the_capacity_model_
     booked_at = time.monotonic()
 
     polls = [s for s in recorder.sent if recorder.routes([s]) == Counter({POLL_ROUTE: 1})]
-    flow = recorder.routes([s for s in recorder.sent if s not in polls])
-    assert dict(flow) == routes, "the site's API calls per booking drifted from infra/capacity/measured.json"
-    assert sum(flow.values()) == expected.api_flow_calls
+    api = recorder.routes([s for s in recorder.sent if s.base == "api" and s not in polls])
+    reads = recorder.routes([s for s in recorder.sent if s.base == "read" and s not in polls])
+    drift = "the site's requests per booking drifted from infra/capacity/measured.json"
+    assert dict(api) == today["api_flow_calls"]["routes"], drift
+    assert dict(reads) == today["snapshot_reads"].get("routes", {}), drift
+    assert (sum(api.values()), sum(reads.values())) == (expected.api_flow_calls, expected.snapshot_reads)
 
     # Polls: at least one (the 202 only says "queued"), none after the answer that showed "booked", and never
     # sooner than the model's schedule (first after 1 s, then x1.25 up to 2 s): within any wait the site sends at
