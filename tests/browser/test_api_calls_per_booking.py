@@ -1,12 +1,14 @@
 """The capacity model's 'API requests per booking through the site', counted in a real browser.
 
 One citizen books through the site against the local stack (start page → eligibility → centre → day → time →
-details → waiting page → booked) while the test records every request the page sends to the API, CORS
-preflights included (API Gateway answers and bills those too). Each request is classified by the route of
-docs/openapi.yaml it hits; the counts must equal infra/capacity/measured.json's `today.api_flow_calls.routes`,
-so the test fails when the site and the model drift apart. The status polls are counted apart (their number
-depends on how long the queue takes, which the model assumes for AWS): here their timing must follow the
-schedule the model prices (model.polls_for_wait), never faster."""
+details → waiting page → booked) while the test records every request the page sends, CORS preflights
+included (API Gateway answers and bills those too). The page's config names the local API twice, as the API
+and under a second host name as the read base (the snapshots' CDN on AWS), so each request shows where the
+site sent it. Each is classified by the route of docs/openapi.yaml it hits; the counts must equal
+infra/capacity/measured.json's `today.api_flow_calls.routes` and `today.snapshot_reads.routes` (none if it
+has no routes), the figures the model uses, so the test fails when the site and the model drift apart. The
+status polls are counted apart (their number depends on how long the queue takes, which the model assumes
+for AWS): the site must send no more of them than model.polls_for_wait counts for the time it waited."""
 
 from __future__ import annotations
 
@@ -85,17 +87,8 @@ def with_read_base(page, site_url: str, read_base: str) -> None:
     page.route(site_url + "/config.js", serve)
 
 
-def test_one_booking_through_the_site_costs_the_api_requests_the_capacity_model_counts(open_site, site_url, stack):
-    expected, _sources, _built = m.load_measured("today")
-    today = json.loads(m.MEASURED.read_text())["today"]
-    person = Person("Ilse", "Zaehlmann", "1938-02-11")
-    read_base = stack.api_url.replace("127.0.0.1", "localhost")
-    assert read_base != stack.api_url
-
-    page = open_site("/")  # a new browser context: no cached preflights, as on a first visit
-    recorder = ApiRecorder(page, {"api": stack.api_url, "read": read_base})
-    with_read_base(page, site_url, read_base)
-    page.reload()  # the start page again, with the recorder listening and the read base in the config
+def book(page, person: Person) -> None:
+    """Start page → eligibility → centre → day → time → details → waiting → booked, as a citizen clicks."""
     page.wait_for_selector("html[data-ready]")
     expect(page.locator(".campaign--open").first).to_be_visible()
     page.get_by_role("link", name="Termin buchen").click()
@@ -105,7 +98,30 @@ def test_one_booking_through_the_site_costs_the_api_requests_the_capacity_model_
     fill_details(page, person)
     page.get_by_role("button", name="Buchung absenden").click()
     expect(page.locator("main h1")).to_have_text("Ihre Termine sind gebucht", timeout=30000)
-    booked_at = time.monotonic()
+
+
+def test_one_booking_through_the_site_costs_the_api_requests_the_capacity_model_counts(browser, site_url, stack):
+    expected, _sources, _built = m.load_measured("today")
+    today = json.loads(m.MEASURED.read_text())["today"]
+    person = Person("Ilse", "Zaehlmann", "1938-02-11")
+    read_base = stack.api_url.replace("127.0.0.1", "localhost")
+    assert read_base != stack.api_url
+
+    # A new browser context: no cached preflights, as on a first visit. Recorder and config first, then the page.
+    context = browser.new_context(locale="de-DE", viewport={"width": 414, "height": 900}, timezone_id="Europe/Berlin")
+    context.set_default_timeout(15000)
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        recorder = ApiRecorder(page, {"api": stack.api_url, "read": read_base})
+        with_read_base(page, site_url, read_base)
+        page.goto(site_url + "/")
+        book(page, person)
+        booked_at = time.monotonic()
+    finally:
+        context.close()
+    assert not errors, f"script errors in the page: {errors}"
 
     polls = [s for s in recorder.sent if recorder.routes([s]) == Counter({POLL_ROUTE: 1})]
     api = recorder.routes([s for s in recorder.sent if s.base == "api" and s not in polls])
