@@ -105,7 +105,8 @@ def check_stack(target: Target, stage_endpoint: str | None) -> None:
 
 
 def stage_endpoint(stage: str, session) -> str | None:
-    """The EndpointURL output of the stack `vaxslot-<stage>`, or None if there is no such stack (boto3 session)."""
+    """The EndpointURL output of the stack `vaxslot-<stage>`, or None if there is no such stack (boto3 session);
+    a stack it may not read refuses the run too."""
     from botocore.exceptions import ClientError
 
     try:
@@ -113,5 +114,5 @@ def stage_endpoint(stage: str, session) -> str | None:
     except ClientError as error:
         if "does not exist" in str(error):
             return None
-        raise
+        raise Refused(f"could not read the stack {stack_name(stage)}: {error}") from error
     return outputs_of(stacks[0].get("Outputs", [])).get("EndpointURL") if stacks else None

@@ -58,6 +58,8 @@ class FakeCloudFormation:
         self.stacks = stacks
 
     def describe_stacks(self, StackName: str) -> dict:
+        if StackName == "vaxslot-prod" and "vaxslot-prod" not in self.stacks:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized"}}, "DescribeStacks")
         if StackName not in self.stacks:
             raise ClientError(
                 {"Error": {"Code": "ValidationError", "Message": f"Stack with id {StackName} does not exist"}},
@@ -78,7 +80,9 @@ class FakeSession:
 def test_the_stage_endpoint_is_the_endpoint_url_output_of_the_stages_own_stack():
     session = FakeSession({"vaxslot-dev": [{"OutputKey": "EndpointURL", "OutputValue": DEV_API}]})
     assert guard.stage_endpoint("dev", session) == DEV_API
-    assert guard.stage_endpoint("prod", session) is None
+    assert guard.stage_endpoint("dev", FakeSession({})) is None
+    with pytest.raises(guard.Refused, match="could not read the stack vaxslot-prod"):
+        guard.stage_endpoint("prod", session)
 
 
 def test_the_command_line_names_prod_only_with_the_flag_and_compares_the_url_as_the_stack_gives_it():
