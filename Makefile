@@ -95,5 +95,12 @@ deploy: $(STAMP) ## Check limits, package, deploy via S3, upload the site (STAGE
 check-limits: $(STAMP) ## Check the account's limits for a stage (STAGE= ACCOUNT=; needs credentials)
 	$(PY) -m infra.aws.deploy $(DEPLOY_ARGS) --check-limits
 
+# The rush scenario against a deployed stack; refuses prod (infra/loadtest/guard.py; runbook: docs/operations.md).
+.PHONY: loadtest
+LOADTEST_ARGS ?=
+loadtest: $(STAMP) ## Staged load test of a deployed stack, never prod by accident (STAGE= ACCOUNT= URL= CAMPAIGN= [LOADTEST_ARGS="--users 500"])
+	$(PY) -m infra.loadtest $(DEPLOY_ARGS) --url $(or $(URL),$(error say URL=<the stage's EndpointURL>)) \
+	  --campaign $(or $(CAMPAIGN),$(error say CAMPAIGN=<an open campaign of the stage>)) $(LOADTEST_ARGS)
+
 clean: ## Remove the virtualenv and build output
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -231,6 +231,7 @@ def needed_limits(stage: str) -> dict[str, float]:
         "api_gateway_rps": knobs.api_rate_limit_rps,
         "ses_send_rate": knobs.ses_send_rate_per_s,
         "ses_production_access": 1 if stage == "prod" else 0,
+        "api_gateway_logs_role": 1,  # the stage's access logs: without the account's role the deploy fails
     }
 
 
@@ -257,6 +258,7 @@ def check_limits(stage: str, region: str, session=None) -> list[Limit]:
         ]
     )
     ses = read(lambda: session.client("sesv2").get_account())
+    apigateway = read(lambda: session.client("apigateway").get_account())
     return [
         Limit(
             "Lambda concurrent executions (reserved + unreserved minimum + API at its throttle)",
@@ -281,6 +283,13 @@ def check_limits(stage: str, region: str, session=None) -> list[Limit]:
             needed["ses_production_access"],
             None if ses is None else int(bool(ses.get("ProductionAccessEnabled"))),
             "aws sesv2 get-account; request it in the SES console",
+        ),
+        Limit(
+            "API Gateway CloudWatch Logs role of the account and region (AWS::ApiGateway::Account)",
+            needed["api_gateway_logs_role"],
+            None if apigateway is None else int(bool(apigateway.get("cloudwatchRoleArn"))),
+            "aws apigateway get-account; set once: aws apigateway update-account --patch-operations "
+            "op=replace,path=/cloudwatchRoleArn,value=<role ARN>",
         ),
     ]
 

@@ -42,6 +42,7 @@ class RushConfig:
     bot_entries: int = 3  # entries a bot opens at once, each for another invented person
     bot_poll_s: float = 1.0  # bots ignore Retry-After and poll at this pace
     seed: int = 0
+    mail_address: str = "{local}@example.org"  # a deployed stack really sends: SES's simulator (infra/loadtest)
 
 
 @dataclass
@@ -110,7 +111,7 @@ def _letters(n: int) -> str:
             return out
 
 
-def new_identity(kind: str, rng: random.Random) -> dict:
+def new_identity(kind: str, rng: random.Random, mail_address: str = "{local}@example.org") -> dict:
     """An invented, eligible person (born 1925–1940) living in a centre's catchment. Letters-only names."""
     n = next(_serial)
     center = rng.choice(CENTERS)
@@ -120,7 +121,7 @@ def new_identity(kind: str, rng: random.Random) -> dict:
         "family_name": family.capitalize(),
         "birth_date": f"{rng.randint(1925, 1940)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
         "postal_code": rng.choice(sorted(center.postal_codes)),
-        "email": f"{kind}-{n}-{uuid.uuid4().hex[:6]}@example.org",
+        "email": mail_address.format(local=f"{kind}-{n}-{uuid.uuid4().hex[:6]}"),
         "_center": center.id,
     }
 
@@ -295,7 +296,7 @@ class Citizen(_RushUser):
 
     @task
     def book_once(self) -> None:
-        person = new_identity(CITIZEN, self.rng)
+        person = new_identity(CITIZEN, self.rng, self.cfg.mail_address)
         slot = self.pick(self.browse(person))
         token = None
         if slot is not None and self.cfg.room_active:
@@ -326,7 +327,7 @@ class HotlineAgent(_RushUser):
 
     @task
     def next_caller(self) -> None:
-        person = new_identity(HOTLINE, self.rng)
+        person = new_identity(HOTLINE, self.rng, self.cfg.mail_address)
         slot = self.pick(self.availability(person["_center"]))
         token = None
         if slot is not None and self.cfg.room_active:
@@ -356,7 +357,7 @@ class Bot(_RushUser):
         if not slots:
             gevent.sleep(1)
             return
-        person = new_identity(BOT, self.rng)
+        person = new_identity(BOT, self.rng, self.cfg.mail_address)
         picked = self.pick(slots)
         assert picked is not None  # slots is not empty
         self.submit("/v1/booking-requests", person, picked["slot_id"], None)  # without admission
@@ -379,7 +380,7 @@ class Bot(_RushUser):
                 pending.remove(entry_id)
                 token = body["admission_token"]
                 for _ in range(2):  # the second person on the same admission must be refused
-                    person = new_identity(BOT, self.rng)
+                    person = new_identity(BOT, self.rng, self.cfg.mail_address)
                     slot = self.pick(self.availability(person["_center"]))
                     if slot:
                         self.submit("/v1/booking-requests", person, slot["slot_id"], token)

@@ -508,8 +508,7 @@ def test_the_slot_item_size_matches_the_model():
 
 
 # --- drift: the site ---------------------------------------------------------------------------------
-
-API_FUNCTIONS = re.compile(r"export const (\w+) = \([^)]*\) =>\s*request\('(\w+)', [`'](/v1/[^`'?]*)[`']")
+# The API calls on the way to a booking are counted in a browser: tests/browser/test_api_calls_per_booking.py.
 
 
 def _is_snapshot(method: str, js_path: str) -> bool:
@@ -521,38 +520,11 @@ def _is_snapshot(method: str, js_path: str) -> bool:
     return method == "GET" and any(re.fullmatch(route, path) for route in routes)
 
 
-BOOKING_PATH = ("views/start.js", "views/check.js", "views/slots.js", "booking.js")  # the views before the wait
-
-
 def _function_body(source: str, name: str) -> str:
     """The text of `export async function name(…) {…}` up to the next top-level function."""
     start = source.index(f"export async function {name}(")
     following = re.search(r"\n(?:export )?(?:async )?function ", source[start + 1 :])
     return source[start : start + 1 + following.start()] if following else source[start:]
-
-
-def test_the_site_makes_the_api_calls_and_cdn_reads_the_model_counts_on_the_way_to_a_booking():
-    api = (SITE / "js" / "api.js").read_text()
-    functions = {name: _is_snapshot(method, path) for name, method, path in API_FUNCTIONS.findall(api)}
-    assert {"getCampaigns", "getCenters", "getAvailability", "checkEligibility", "submitBookingRequest"} <= set(
-        functions
-    )
-    del functions["getBookingRequest"]  # polls are counted apart
-    calls = Counter[bool]()
-    for name in BOOKING_PATH:
-        source = (SITE / "js" / name).read_text()
-        for f, snapshot in functions.items():
-            calls[snapshot] += len(re.findall(rf"\bawait {f}\(", source))
-    # Choosing a centre asks whether the campaign's waiting room is active, on every booking (views/check.js).
-    check = (SITE / "js" / "views" / "check.js").read_text()
-    assert "continueWithCampaign(ctx, campaign)" in check
-    waiting = (SITE / "js" / "views" / "waiting.js").read_text()
-    for method, path in re.findall(
-        r"\bawait call\('(GET|POST)', `([^`]+)`\)", _function_body(waiting, "continueWithCampaign")
-    ):
-        calls[_is_snapshot(method, path)] += 1
-    assert calls[False] == TODAY.api_flow_calls, TODAY_SOURCES["api_flow_calls"]
-    assert calls[True] == TODAY.snapshot_reads, TODAY_SOURCES["snapshot_reads"]
 
 
 def test_the_waiting_rooms_page_makes_the_calls_the_model_counts_besides_its_polls():

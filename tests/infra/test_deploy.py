@@ -3,6 +3,7 @@ No AWS here: nothing below reaches the network."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 
@@ -116,8 +117,20 @@ def test_the_needed_lambda_concurrency_is_every_reservation_plus_what_the_api_an
 class FakeSession:
     """boto3.Session's clients, answering as an account with AWS's defaults for a new account would."""
 
-    def __init__(self, lambda_limit=1000, api_rps=10000.0, ses_rate=1.0, production=False, account="111122223333"):
+    def __init__(
+        self,
+        lambda_limit=1000,
+        api_rps=10000.0,
+        ses_rate=1.0,
+        production=False,
+        account="111122223333",
+        logs_role="arn:aws:iam::111122223333:role/apigateway-logs",
+    ):
+        apigateway = {"throttleSettings": {"rateLimit": 10000.0}} | (
+            {"cloudwatchRoleArn": logs_role} if logs_role else {}
+        )
         self.answers = {
+            "apigateway": {"get_account": apigateway},
             "lambda": {"get_account_settings": {"AccountLimit": {"ConcurrentExecutions": lambda_limit}}},
             "service-quotas": {"get_service_quota": {"Quota": {"Value": api_rps}}},
             "sesv2": {"get_account": {"SendQuota": {"MaxSendRate": ses_rate}, "ProductionAccessEnabled": production}},
@@ -142,6 +155,33 @@ def test_a_sandboxed_ses_account_fails_the_prod_limits_and_a_raised_one_passes()
     assert all(limit.ok for limit in raised), [limit.line() for limit in raised]
     low = d.check_limits("prod", "eu-central-1", FakeSession(lambda_limit=10, ses_rate=50, production=True))
     assert [limit.what for limit in low if not limit.ok] == [low[0].what]  # a new account's 10 concurrent
+
+
+def test_an_account_without_api_gateways_logs_role_fails_the_check_instead_of_the_deploy():
+    # The stage writes access logs; API Gateway refuses that stage until the account names a CloudWatch role.
+    assert d.needed_limits("dev")["api_gateway_logs_role"] == d.needed_limits("prod")["api_gateway_logs_role"] == 1
+    without = d.check_limits("dev", "eu-central-1", FakeSession(logs_role=None))
+    assert [limit.what for limit in without if limit.ok is False] == [
+        "API Gateway CloudWatch Logs role of the account and region (AWS::ApiGateway::Account)"
+    ]
+    assert all(limit.ok for limit in d.check_limits("dev", "eu-central-1", FakeSession()))
+
+
+def test_every_deployed_function_runs_inside_powertools_tracer_and_no_deployed_stage_switches_it_off():
+    # Read from app.py's source: importing the app needs a stage's environment (its queue names).
+    registered = [
+        call
+        for call in ast.walk(ast.parse((d.ROOT / "app.py").read_text()))
+        if isinstance(call, ast.Call) and ast.unparse(call.func) == "app.register_middleware"
+    ]
+    traced = [c for c in registered if ast.unparse(c.args[0]) == "ConvertToMiddleware(tracer.capture_lambda_handler)"]
+    # One registration for every event type (routes, queue workers, schedules): no event_type argument.
+    assert len(traced) == 1 and len(traced[0].args) == 1 and not traced[0].keywords
+    assert "tracer = Tracer(" in (d.ROOT / "chalicelib" / "observability.py").read_text()
+    config = json.loads((d.ROOT / ".chalice" / "config.json").read_text())["stages"]
+    for stage in ("dev", "prod"):
+        assert config[stage]["xray"] is True, stage
+        assert config[stage]["environment_variables"].get("POWERTOOLS_TRACE_DISABLED", "false") == "false", stage
 
 
 def test_the_deploy_refuses_without_explicit_credentials_or_in_another_account(monkeypatch):
