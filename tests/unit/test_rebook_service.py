@@ -7,7 +7,7 @@ import pytest
 
 from chalicelib.booking import domain as d
 from chalicelib.contracts.mail import MailKind
-from tests.unit.builders import CAMPAIGN, NOW, World, person, slot
+from tests.unit.builders import CAMPAIGN, NOW, PEPPER, World, person, slot
 
 BORN = date(1940, 5, 1)
 
@@ -73,7 +73,9 @@ def test_rebooking_to_the_pair_one_holds_changes_nothing_and_sends_no_mail():
     first, second, other_second = slot(1, 9), slot(29, 9), slot(22, 9)
     world = World([first, second, other_second])
     booking = booked(world, first)
-    world.bookings.rebook(booking, booking.rebooked(first.ref, second.ref))  # now on a later second dose
+    world.bookings.rebook(
+        booking, booking.rebooked(first.ref, second.ref), booking.person.key(PEPPER)
+    )  # now on a later second dose
     current = world.bookings.booking(booking.code)
     published = len(world.outbox.published)
 
@@ -131,9 +133,11 @@ def test_a_rebook_racing_another_change_of_the_booking_changes_nothing():
     first, second, other, other_second = slot(1, 9), slot(22, 9), slot(2, 9), slot(23, 9)
     world = World([first, second, other, other_second])
     booking = booked(world, first)
-    world.bookings.rebook(booking, booking.rebooked(other.ref, other_second.ref))
+    world.bookings.rebook(booking, booking.rebooked(other.ref, other_second.ref), booking.person.key(PEPPER))
     with pytest.raises(d.BookingChanged):
-        world.bookings.rebook(booking, booking.rebooked(other.ref, second.ref))  # read before the other change
+        world.bookings.rebook(
+            booking, booking.rebooked(other.ref, second.ref), booking.person.key(PEPPER)
+        )  # read before the other change
     assert counters(world, first, second, other, other_second) == [0, 0, 1, 1]
 
 
@@ -141,7 +145,7 @@ def test_a_cancel_that_read_the_booking_before_a_rebook_gives_back_the_new_slots
     first, second, other, other_second = slot(1, 9), slot(22, 9), slot(2, 9), slot(23, 9)
     world = World([first, second, other, other_second])
     booking = booked(world, first)
-    world.bookings.rebook(booking, booking.rebooked(other.ref, other_second.ref))
+    world.bookings.rebook(booking, booking.rebooked(other.ref, other_second.ref), booking.person.key(PEPPER))
     with pytest.raises(d.BookingChanged):
         world.bookings.cancel(booking, booking.person.key(b"test-pepper"))
     world.service.cancel(booking.code, BORN)

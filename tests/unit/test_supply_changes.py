@@ -7,11 +7,23 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.booking import domain as d
+from chalicelib.booking.audit import Actor
 from chalicelib.booking.operations import OperationsService, SlotRelease
 from chalicelib.booking.released import ReleasedCatalog
 from chalicelib.contracts.mail import MailKind
-from tests.fakes import FakeSupply
-from tests.unit.builders import CAMPAIGN, NOW, PEPPER, World, person, slot
+from tests.fakes import FakeAuditLog, FakeBookings, FakeSupply
+from tests.unit.builders import CAMPAIGN, NOW, PEPPER, person, slot
+from tests.unit.builders import World as BaseWorld
+
+OLGA = Actor("olga", "ops")
+
+
+class World(BaseWorld):
+    """The builders' world, whose bookings store keeps the audit records written with each change."""
+
+    def __init__(self, slots, **kwargs):
+        self.audit_log = FakeAuditLog()
+        super().__init__(slots, bookings_type=lambda catalog: FakeBookings(catalog, self.audit_log), **kwargs)
 
 
 class Clock:
@@ -64,7 +76,7 @@ def day_operation(key: str, day_offset: int = 3, center: str = "dortmund") -> d.
 
 def test_a_capacity_cut_never_goes_below_what_is_booked():
     world, first, _ = booked_world(3)
-    [change] = ops(world).reduce_capacity(CAMPAIGN.id, "dortmund", 1, slot_id=first.slot_id)
+    [change] = ops(world).reduce_capacity(CAMPAIGN.id, "dortmund", 1, OLGA, slot_id=first.slot_id)
     assert (change.capacity_before, change.capacity, change.booked, change.outcome) == (10, 3, 3, "limited")
     assert (current(world, first).capacity, current(world, first).booked) == (3, 3)
     assert world.book(first, person("Late")).status is d.RequestStatus.REJECTED
@@ -75,7 +87,7 @@ def test_a_day_cut_reduces_each_slot_as_far_as_allowed_and_says_what_it_did():
     world = World([free, busy, untouched, slot(24, 10, 5), slot(24, 11, 5)])
     world.book(busy, person("Anna"))
     world.book(busy, person("Berta"))
-    changes = ops(world).reduce_capacity(CAMPAIGN.id, "dortmund", 1, day=free.day)
+    changes = ops(world).reduce_capacity(CAMPAIGN.id, "dortmund", 1, OLGA, day=free.day)
     assert [(c.slot_id, c.capacity, c.outcome) for c in changes] == [
         (free.slot_id, 1, "reduced"),
         (busy.slot_id, 2, "limited"),
@@ -89,7 +101,7 @@ def test_a_capacity_cut_that_races_a_booking_reads_again_and_still_stops_at_the_
     service = ops(world)
     stale = current(world, first)
     world.book(first, person("Racer"))  # booked after ops read the slot
-    change = service._reduce(stale, 0)
+    change = service._reduce(stale, 0, OLGA)
     assert (change.capacity, change.booked, change.outcome) == (2, 2, "limited")
 
 
@@ -138,7 +150,7 @@ def notices(world: World) -> list:
 
 def test_cancelling_a_centre_day_frees_every_slot_and_gives_each_person_one_notice():
     world, first, second = booked_world(4)
-    done = ops(world).cancel_centre_days(day_operation("op-1"), batch=50)
+    done = ops(world).cancel_centre_days(day_operation("op-1"), batch=50, actor=OLGA)
     assert (done.done, done.cancelled) == (True, 4)
     assert current(world, first).booked == 0 and current(world, second).booked == 0  # both doses given back
     assert all(b.status is d.BookingStatus.CANCELLED for b in world.bookings.bookings.values())
@@ -147,20 +159,24 @@ def test_cancelling_a_centre_day_frees_every_slot_and_gives_each_person_one_noti
 
 
 def test_a_second_dose_day_is_cancelled_as_well_and_other_days_are_not():
-    world, first, _second = booked_world(2)
-    other_day = slot(4, 9, 5)
-    world.catalog.release_slots([other_day, slot(25, 9, 5)])
+    world, first, second = booked_world(2)
+    other_day, later_second = slot(4, 9, 5), slot(25, 9, 5)
+    world.catalog.release_slots([other_day, later_second])
     world.book(other_day, person("Else"))
-    done = ops(world).cancel_centre_days(day_operation("op-2", day_offset=24), batch=50)  # the second doses' day
-    assert done.cancelled == 2 and current(world, first).booked == 0
-    assert current(world, other_day).booked == 1
+    done = ops(world).cancel_centre_days(day_operation("op-2", day_offset=24), batch=50, actor=OLGA)
+    assert done.cancelled == 2 and current(world, second).booked == 0
+    assert current(world, other_day).booked == 1 + 0  # Else's booking stays; the held pairs are not on it
+    # The nearest pair to what was cancelled keeps the first dose's time with a second on another day: held.
+    holds = list(world.bookings.holds())
+    assert sorted((h.first.slot_id, h.second.slot_id) for h in holds) == [(first.slot_id, later_second.slot_id)] * 2
+    assert (current(world, first).booked, current(world, later_second).booked) == (2, 2 + 1)
 
 
 def test_running_the_operation_twice_changes_nothing_the_second_time():
     world, _, _ = booked_world(3)
     service = ops(world)
-    once = service.cancel_centre_days(day_operation("op-3"), batch=50)
-    twice = service.cancel_centre_days(day_operation("op-3"), batch=50)
+    once = service.cancel_centre_days(day_operation("op-3"), batch=50, actor=OLGA)
+    twice = service.cancel_centre_days(day_operation("op-3"), batch=50, actor=OLGA)
     assert once == twice and twice.cancelled == 3
     assert len({m.idempotency_key for m in notices(world)}) == 3
 
@@ -168,11 +184,11 @@ def test_running_the_operation_twice_changes_nothing_the_second_time():
 def test_a_crash_halfway_is_resumed_by_running_it_again_and_nothing_happens_twice():
     world, first, second = booked_world(5)
     service = ops(world)
-    halfway = service.cancel_centre_days(day_operation("op-4"), batch=2)  # then the process "dies"
+    halfway = service.cancel_centre_days(day_operation("op-4"), batch=2, actor=OLGA)  # then the process "dies"
     assert (halfway.done, halfway.cancelled, current(world, first).booked) == (False, 2, 3)
     resumed = halfway
     while not resumed.done:
-        resumed = service.cancel_centre_days(day_operation("op-4"), batch=2)
+        resumed = service.cancel_centre_days(day_operation("op-4"), batch=2, actor=OLGA)
     assert (resumed.cancelled, current(world, first).booked, current(world, second).booked) == (5, 0, 0)
     assert sorted({m.booking_code for m in notices(world)}) == sorted(world.bookings.bookings)
 
@@ -183,9 +199,9 @@ def test_a_batch_cut_off_after_its_writes_but_before_its_progress_is_redone_with
     supply = supply_of(world)
     supply.record_progress = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash"))  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
-        service.cancel_centre_days(day_operation("op-5"), batch=2)
+        service.cancel_centre_days(day_operation("op-5"), batch=2, actor=OLGA)
     del supply.record_progress
-    resumed = service.cancel_centre_days(day_operation("op-5"), batch=10)
+    resumed = service.cancel_centre_days(day_operation("op-5"), batch=10, actor=OLGA)
     assert resumed.done and current(world, first).booked == 0
     assert resumed.cancelled == 1  # the two of the lost batch were counted by nobody: counts are per run, not exact
     assert len({m.idempotency_key for m in notices(world)}) == 3
@@ -194,9 +210,9 @@ def test_a_batch_cut_off_after_its_writes_but_before_its_progress_is_redone_with
 def test_an_operation_id_used_for_other_days_is_refused():
     world, _, _ = booked_world(1)
     service = ops(world)
-    service.cancel_centre_days(day_operation("op-6"), batch=10)
+    service.cancel_centre_days(day_operation("op-6"), batch=10, actor=OLGA)
     with pytest.raises(d.OperationConflict):
-        service.cancel_centre_days(day_operation("op-6", day_offset=5), batch=10)
+        service.cancel_centre_days(day_operation("op-6", day_offset=5), batch=10, actor=OLGA)
 
 
 # --- second-dose repair ---------------------------------------------------------------------------
@@ -214,11 +230,11 @@ def first_dose_only(world: World, first: d.Slot) -> d.Booking:
 def test_ops_give_a_missing_second_dose_inside_the_interval_window():
     world, first, second = booked_world(0)
     booking = first_dose_only(world, first)
-    repaired = ops(world).add_second_dose(booking.code, second.slot_id)
+    repaired = ops(world).add_second_dose(booking.code, second.slot_id, OLGA)
     assert repaired.second == second.ref and world.bookings.bookings[booking.code].second == second.ref
     assert current(world, second).booked == 1
     with pytest.raises(d.InvalidInput) as raised:
-        ops(world).add_second_dose(booking.code, second.slot_id)
+        ops(world).add_second_dose(booking.code, second.slot_id, OLGA)
     assert raised.value.code == "second_dose_not_missing"
 
 
@@ -228,10 +244,10 @@ def test_a_second_dose_outside_the_window_or_in_a_full_slot_is_refused_and_chang
     world.catalog.release_slots([too_early, full])
     booking = first_dose_only(world, first)
     with pytest.raises(d.InvalidInput) as raised:
-        ops(world).add_second_dose(booking.code, too_early.slot_id)
+        ops(world).add_second_dose(booking.code, too_early.slot_id, OLGA)
     assert raised.value.code == "outside_interval_window"
     with pytest.raises(d.SecondSlotTaken):
-        ops(world).add_second_dose(booking.code, full.slot_id)
+        ops(world).add_second_dose(booking.code, full.slot_id, OLGA)
     assert world.bookings.bookings[booking.code].second is None and current(world, full).booked == 0
 
 
@@ -272,7 +288,7 @@ def test_a_moved_first_dose_goes_to_the_same_time_on_the_target_day_keeping_the_
     world, first, second = booked_world(2)
     earlier = slot(2, 9, 10)  # 22 days before the second dose: inside its 21..42-day window
     world.catalog.release_slots([earlier, slot(2, 10, 10)])
-    done = ops(world).cancel_centre_days(move_operation("mv-1", 3, 2), batch=50)
+    done = ops(world).cancel_centre_days(move_operation("mv-1", 3, 2), batch=50, actor=OLGA)
     assert (done.done, done.moved, done.cancelled) == (True, 2, 0)
     assert all(b.first == earlier.ref and b.second == second.ref for b in world.bookings.bookings.values())
     assert (current(world, first).booked, current(world, earlier).booked, current(world, second).booked) == (0, 2, 2)
@@ -284,14 +300,14 @@ def test_a_move_that_would_break_the_interval_window_or_has_no_room_falls_back_t
     world, first, second = booked_world(3)
     too_late = slot(5, 9, 10)  # second dose would be 19 days after: outside the 21-day minimum
     world.catalog.release_slots([too_late])
-    done = ops(world).cancel_centre_days(move_operation("mv-2", 3, 5), batch=50)
+    done = ops(world).cancel_centre_days(move_operation("mv-2", 3, 5), batch=50, actor=OLGA)
     assert (done.moved, done.cancelled) == (0, 3) and current(world, too_late).booked == 0
     assert len(notices(world)) == 3 and moved_notices(world) == []
 
     world, first, second = booked_world(3)
     tight = slot(2, 9, 1)  # room for one
     world.catalog.release_slots([tight])
-    done = ops(world).cancel_centre_days(move_operation("mv-3", 3, 2), batch=50)
+    done = ops(world).cancel_centre_days(move_operation("mv-3", 3, 2), batch=50, actor=OLGA)
     assert (done.moved, done.cancelled) == (1, 2) and current(world, tight).booked == 1
     assert current(world, first).booked == 0 and current(world, second).booked == 1
 
@@ -300,10 +316,10 @@ def test_a_moved_second_dose_must_stay_in_the_window_after_the_first():
     world, _, _ = booked_world(1)
     inside, outside = slot(25, 9, 5), slot(46, 9, 5)  # 22 and 43 days after the first
     world.catalog.release_slots([inside, outside])
-    assert ops(world).cancel_centre_days(move_operation("mv-4", 24, 46), batch=50).cancelled == 1
+    assert ops(world).cancel_centre_days(move_operation("mv-4", 24, 46), batch=50, actor=OLGA).cancelled == 1
     world, _, _ = booked_world(1)
     world.catalog.release_slots([inside])
-    done = ops(world).cancel_centre_days(move_operation("mv-5", 24, 25), batch=50)
+    done = ops(world).cancel_centre_days(move_operation("mv-5", 24, 25), batch=50, actor=OLGA)
     assert done.moved == 1 and next(iter(world.bookings.bookings.values())).second == inside.ref
 
 
@@ -312,10 +328,10 @@ def test_a_move_resumed_after_a_cut_off_moves_nothing_twice_and_notices_each_per
     earlier = slot(2, 9, 10)
     world.catalog.release_slots([earlier])
     service = ops(world)
-    progress = service.cancel_centre_days(move_operation("mv-6", 3, 2), batch=3)
+    progress = service.cancel_centre_days(move_operation("mv-6", 3, 2), batch=3, actor=OLGA)
     assert not progress.done
     while not progress.done:
-        progress = service.cancel_centre_days(move_operation("mv-6", 3, 2), batch=3)
-    again = service.cancel_centre_days(move_operation("mv-6", 3, 2), batch=3)
+        progress = service.cancel_centre_days(move_operation("mv-6", 3, 2), batch=3, actor=OLGA)
+    again = service.cancel_centre_days(move_operation("mv-6", 3, 2), batch=3, actor=OLGA)
     assert (again.moved, current(world, earlier).booked, current(world, first).booked) == (4, 4, 0)
     assert len({m.idempotency_key for m in moved_notices(world)}) == 4
