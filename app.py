@@ -429,9 +429,8 @@ def mail_events(event):
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def reconcile(event):
-    """Slot counters against the bookings holding them; the two metrics carry the alarms of infra/aws. Held
-    pairs nobody confirmed in time give their seats back first (docs/operations.md, "Supply changes")."""
-    released = bootstrap.operations_service().release_lapsed_holds()
+    """Slot counters against the bookings holding them; the two metrics carry the alarms of infra/aws."""
+    bootstrap.operations_service().release_lapsed_holds()  # held pairs nobody confirmed give their seats back first
     report = bootstrap.reconciliation().run()
     measure("ReconciliationDrift", report.drift)
     measure("SecondDoseShortfall", report.second_dose_shortfall)
@@ -443,7 +442,6 @@ def reconcile(event):
             "drift": report.drift,
             "drifting_slots": report.drifting_slots[:50],
             "second_dose_shortfall": report.second_dose_shortfall,
-            "holds_released": released,
         },
     )
 

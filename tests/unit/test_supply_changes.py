@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.booking import domain as d
-from chalicelib.booking.audit import Actor
+from chalicelib.booking.audit import Actor, AuditAction
 from chalicelib.booking.operations import OperationsService, SlotRelease
+from chalicelib.booking.reconciliation import Reconciliation
 from chalicelib.booking.released import ReleasedCatalog
 from chalicelib.contracts.mail import MailKind
 from tests.fakes import FakeAuditLog, FakeBookings, FakeSupply
@@ -335,3 +336,139 @@ def test_a_move_resumed_after_a_cut_off_moves_nothing_twice_and_notices_each_per
     again = service.cancel_centre_days(move_operation("mv-6", 3, 2), batch=3, actor=OLGA)
     assert (again.moved, current(world, earlier).booked, current(world, first).booked) == (4, 4, 0)
     assert len({m.idempotency_key for m in moved_notices(world)}) == 4
+
+
+# --- the audit of supply changes ---------------------------------------------------------------------
+
+
+def records(world: World, action: str) -> list:
+    return [r for r in world.audit_log.records if r.action == action]
+
+
+def test_each_capacity_cut_of_a_slot_is_audited_and_a_slot_left_unchanged_is_not():
+    world, first, second = booked_world(2)
+    changes = ops(world).reduce_capacity(CAMPAIGN.id, "dortmund", 1, OLGA, day=first.day)
+    assert [c.outcome for c in changes] == ["limited"]
+    [cut] = records(world, AuditAction.CAPACITY_CUT)
+    assert (cut.actor, cut.role, cut.channel) == ("olga", "ops", "staff_api")
+    assert cut.target == f"{CAMPAIGN.id}/dortmund/{first.slot_id}"
+    assert (cut.before, cut.after) == ({"capacity": 10, "booked": 2}, {"capacity": 2, "asked": 1})
+    ops(world).reduce_capacity(CAMPAIGN.id, "dortmund", 5, OLGA, slot_id=first.slot_id)  # already below: no change
+    assert len(records(world, AuditAction.CAPACITY_CUT)) == 1
+
+
+def test_a_centre_day_cancel_and_move_audit_each_booking_they_change_once_however_often_they_run():
+    world, first, _second = booked_world(3)
+    service = ops(world)
+    service.cancel_centre_days(day_operation("au-1"), batch=1, actor=OLGA)
+    service.cancel_centre_days(day_operation("au-1"), batch=50, actor=Actor("otto", "ops"))  # resumed by another
+    service.cancel_centre_days(day_operation("au-1"), batch=50, actor=OLGA)  # and run again: nothing more
+    cancels = records(world, AuditAction.BOOKING_CANCELLED_BY_CENTRE)
+    assert sorted(r.target for r in cancels) == sorted(world.bookings.bookings)
+    assert {r.actor for r in cancels} == {"olga", "otto"}
+    assert all(r.before["status"] == "active" and r.after["status"] == "cancelled" for r in cancels)
+    assert all(r.before["slots"][0] == first.slot_id for r in cancels)
+
+    moving = World([slot(3, 9, 5), slot(24, 9, 5), slot(2, 9, 5)])
+    code = moving.book(slot(3, 9, 5)).booking_code
+    ops(moving).cancel_centre_days(move_operation("au-2", 3, 2), batch=50, actor=OLGA)
+    [move] = records(moving, AuditAction.BOOKING_MOVED_BY_CENTRE)
+    assert move.target == code and move.after["slots"][0] == slot(2, 9).slot_id and move.after["operation_id"] == "au-2"
+    assert "Erna" not in repr(moving.audit_log.records) and "example.org" not in repr(moving.audit_log.records)
+
+
+def test_the_second_dose_repair_is_audited_with_the_booking_before_and_after():
+    world, first, second = booked_world(0)
+    booking = first_dose_only(world, first)
+    ops(world).add_second_dose(booking.code, second.slot_id, OLGA)
+    [repair] = records(world, AuditAction.SECOND_DOSE_ADDED)
+    assert (repair.target, repair.before["slots"], repair.after["slots"]) == (
+        booking.code,
+        [first.slot_id],
+        [first.slot_id, second.slot_id],
+    )
+
+
+# --- a pair held for a person whose appointments were cancelled -----------------------------------------
+
+
+def held_world() -> tuple[World, d.Slot, d.Slot, d.Slot, d.Slot]:
+    """Two people on day 3 (+ day 24); free pairs on day 5 (+ day 26), one seat each."""
+    first, second, spare_first, spare_second = slot(3, 9, 5), slot(24, 9, 5), slot(5, 9, 1), slot(26, 9, 1)
+    world = World([first, second, spare_first, spare_second])
+    for name in ("Anna", "Berta"):
+        assert world.book(first, person(name)).status is d.RequestStatus.BOOKED
+    return world, first, second, spare_first, spare_second
+
+
+def test_a_cancelled_person_gets_a_held_pair_named_in_the_notice_while_seats_last():
+    world, first, second, spare_first, spare_second = held_world()
+    ops(world).cancel_centre_days(day_operation("hold-1"), batch=50, actor=OLGA)
+    holds = list(world.bookings.holds())
+    # One spare pair for two people: one is held a pair, the other is offered to rebook only.
+    assert len(holds) == 1 and (holds[0].first, holds[0].second) == (spare_first.ref, spare_second.ref)
+    assert holds[0].until == NOW + d.HOLD_FOR
+    assert [current(world, s).booked for s in (first, second, spare_first, spare_second)] == [0, 0, 1, 1]
+    by_code = {m.booking_code: m for m in notices(world)}
+    assert len(by_code) == 2 and len(notices(world)) == 2
+    assert [a.start for a in by_code[holds[0].code].held] == [spare_first.start, spare_second.start]
+    assert by_code[holds[0].code].held_until == holds[0].until
+    [other] = [m for code, m in by_code.items() if code != holds[0].code]
+    assert other.held == [] and other.held_until is None
+    [with_hold] = [r for r in records(world, AuditAction.BOOKING_CANCELLED_BY_CENTRE) if r.target == holds[0].code]
+    assert with_hold.after["held"]["slots"] == [spare_first.slot_id, spare_second.slot_id]
+    assert Reconciliation(world.catalog, world.bookings, lambda: NOW).run().drift == 0  # held seats are counted
+
+
+def test_the_person_confirms_the_held_pair_through_the_rebook_link_keeping_the_code():
+    world, _first, _second, spare_first, spare_second = held_world()
+    ops(world).cancel_centre_days(day_operation("hold-2"), batch=50, actor=OLGA)
+    [hold] = world.bookings.holds()
+    person_of = world.bookings.bookings[hold.code].person
+    with pytest.raises(d.BookingNotActive):  # another slot than the held one: a cancelled booking stays cancelled
+        world.service.rebook(hold.code, person_of.birth_date, slot(3, 9).slot_id, False)
+
+    view = world.service.rebook(hold.code, person_of.birth_date, spare_first.slot_id, False)
+
+    assert view.booking.status is d.BookingStatus.ACTIVE and view.booking.code == hold.code
+    assert (view.booking.first, view.booking.second) == (spare_first.ref, spare_second.ref)
+    assert [current(world, s).booked for s in (spare_first, spare_second)] == [1, 1]  # passed on, not taken twice
+    assert world.bookings.holds_booking(person_of.key(PEPPER), view.booking.series)
+    assert list(world.bookings.holds()) == []
+    changed = [m for m in world.outbox.published if m.kind is MailKind.BOOKING_CHANGED]
+    assert [m.booking_code for m in changed] == [hold.code]
+    # A rerun of the operation finds it no more: no second notice of any kind.
+    before = len(world.outbox.published)
+    ops(world).cancel_centre_days(day_operation("hold-2"), batch=50, actor=OLGA)
+    assert len(world.outbox.published) == before
+
+
+def test_a_hold_nobody_confirms_lapses_and_the_sweep_gives_its_seats_back_once():
+    clock = Clock()
+    first, second, spare_first, spare_second = slot(3, 9, 5), slot(24, 9, 5), slot(5, 9, 1), slot(26, 9, 1)
+    world = World([first, second, spare_first, spare_second], clock=clock)
+    code = world.book(first).booking_code
+    ops(world, clock).cancel_centre_days(day_operation("hold-3"), batch=50, actor=OLGA)
+    assert ops(world, clock).release_lapsed_holds() == 0  # still held
+    clock.now = NOW + d.HOLD_FOR
+    with pytest.raises(d.BookingNotActive):
+        world.service.rebook(code, person().birth_date, spare_first.slot_id, False)
+    assert ops(world, clock).release_lapsed_holds() == 1
+    assert ops(world, clock).release_lapsed_holds() == 0
+    assert [current(world, s).booked for s in (first, second, spare_first, spare_second)] == [0, 0, 0, 0]
+
+
+def test_a_person_who_booked_again_cannot_confirm_and_the_held_seats_go_back_at_once():
+    world, first, second, spare_first, spare_second = held_world()
+    extra = slot(6, 9, 1)
+    world.catalog.release_slots([extra, slot(27, 9, 1)])
+    ops(world).cancel_centre_days(day_operation("hold-4"), batch=50, actor=OLGA)
+    holds = list(world.bookings.holds())
+    assert len(holds) == 2
+    hold = next(h for h in holds if h.first == spare_first.ref)
+    who = world.bookings.bookings[hold.code].person
+    assert world.book(first, who).status is d.RequestStatus.BOOKED  # booked anew on the web meanwhile
+    with pytest.raises(d.BookingNotActive):
+        world.service.rebook(hold.code, who.birth_date, spare_first.slot_id, False)
+    assert [current(world, s).booked for s in (spare_first, spare_second)] == [0, 0]
+    assert world.bookings.hold(hold.code) is None
