@@ -346,7 +346,7 @@ def records(world: World, action: str) -> list:
 
 
 def test_each_capacity_cut_of_a_slot_is_audited_and_a_slot_left_unchanged_is_not():
-    world, first, second = booked_world(2)
+    world, first, _second = booked_world(2)
     changes = ops(world).reduce_capacity(CAMPAIGN.id, "dortmund", 1, OLGA, day=first.day)
     assert [c.outcome for c in changes] == ["limited"]
     [cut] = records(world, AuditAction.CAPACITY_CUT)
@@ -448,8 +448,10 @@ def test_a_hold_nobody_confirms_lapses_and_the_sweep_gives_its_seats_back_once()
     first, second, spare_first, spare_second = slot(3, 9, 5), slot(24, 9, 5), slot(5, 9, 1), slot(26, 9, 1)
     world = World([first, second, spare_first, spare_second], clock=clock)
     code = world.book(first).booking_code
+    assert code is not None
     ops(world, clock).cancel_centre_days(day_operation("hold-3"), batch=50, actor=OLGA)
     assert ops(world, clock).release_lapsed_holds() == 0  # still held
+    assert [current(world, s).booked for s in (first, second, spare_first, spare_second)] == [0, 0, 1, 1]
     clock.now = NOW + d.HOLD_FOR
     with pytest.raises(d.BookingNotActive):
         world.service.rebook(code, person().birth_date, spare_first.slot_id, False)
@@ -459,7 +461,7 @@ def test_a_hold_nobody_confirms_lapses_and_the_sweep_gives_its_seats_back_once()
 
 
 def test_a_person_who_booked_again_cannot_confirm_and_the_held_seats_go_back_at_once():
-    world, first, second, spare_first, spare_second = held_world()
+    world, first, _second, spare_first, spare_second = held_world()
     extra = slot(6, 9, 1)
     world.catalog.release_slots([extra, slot(27, 9, 1)])
     ops(world).cancel_centre_days(day_operation("hold-4"), batch=50, actor=OLGA)
