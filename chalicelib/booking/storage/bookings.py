@@ -90,19 +90,19 @@ class Items:
     added, so a cancelled transaction's reasons are matched to labels in that order, not by counting."""
 
     def __init__(self, tx: TransactWrite):
-        self.tx = tx
+        self._tx = tx
         self._labels: dict[str, list[str | None]] = {"delete": [], "put": [], "update": []}
 
     def delete(self, model, condition=None, label: str | None = None) -> None:
-        self.tx.delete(model, condition=condition)
+        self._tx.delete(model, condition=condition)
         self._labels["delete"].append(label)
 
     def save(self, model, condition=None, label: str | None = None) -> None:
-        self.tx.save(model, condition=condition)
+        self._tx.save(model, condition=condition)
         self._labels["put"].append(label)
 
     def update(self, model, actions, condition=None, label: str | None = None) -> None:
-        self.tx.update(model, actions=actions, condition=condition)
+        self._tx.update(model, actions=actions, condition=condition)
         self._labels["update"].append(label)
 
     def failed(self, error: TransactWriteError) -> set[str]:
