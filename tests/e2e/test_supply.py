@@ -20,6 +20,7 @@ from tests.e2e.test_openapi_contract import assert_matches_spec
 
 OPS = {"Authorization": local_staff_token("olga", "ops")}
 HOTLINE = {"Authorization": local_staff_token("hans", "hotline")}
+ADMIN = {"Authorization": local_staff_token("ada", "admin")}
 NEW_ROUTES = [
     ("post", "/v1/staff/campaigns/c/capacity-cuts", {"center_id": "dortmund", "day": "2030-01-01", "capacity": 0}),
     ("post", "/v1/staff/campaigns/c/centre-day-operations", {"center_id": "dortmund", "from": "2030-01-01"}),
@@ -205,6 +206,15 @@ def test_ops_give_a_missing_second_dose_in_one_transaction_inside_the_window(sta
     assert looked_up["second"]["slot_id"] == second_id
     twice = api.post(f"/v1/staff/bookings/{code}/second-dose", json={"slot_id": second_id}, headers=OPS)
     assert twice.status_code == 400 and slot_counts(stack, campaign_id, second_id)[0] == 1
+    days = {
+        "from": (date.today() - timedelta(days=1)).isoformat(),
+        "to": (date.today() + timedelta(days=1)).isoformat(),
+    }
+    audit = api.get("/v1/staff/audit", headers=ADMIN, params={**days, "actor": "olga"}).json()["records"]
+    repairs = [r for r in audit if r["target"] == code]  # once: the refused repeat wrote nothing
+    assert [(r["action"], r["after"]["slots"]) for r in repairs] == [
+        ("booking.second_dose_added", [first_id, second_id])
+    ]
 
 
 def test_the_daily_report_adds_up_against_the_store_in_json_and_csv(stack, api):
@@ -329,8 +339,7 @@ def test_a_centre_day_cancel_holds_a_pair_the_person_confirms_and_the_audit_list
         "from": (date.today() - timedelta(days=1)).isoformat(),
         "to": (date.today() + timedelta(days=1)).isoformat(),
     }
-    admin = {"Authorization": local_staff_token("ada", "admin")}
-    by_ops = api.get("/v1/staff/audit", headers=admin, params={**days, "actor": user}).json()["records"]
+    by_ops = api.get("/v1/staff/audit", headers=ADMIN, params={**days, "actor": user}).json()["records"]
     actions = sorted((r["action"], r["target"]) for r in by_ops)
     assert actions == sorted(
         [
@@ -340,7 +349,7 @@ def test_a_centre_day_cancel_holds_a_pair_the_person_confirms_and_the_audit_list
         ]
     )
     assert all((r["role"], r["channel"]) == ("ops", "staff_api") for r in by_ops)
-    [by_agent] = api.get("/v1/staff/audit", headers=admin, params={**days, "actor": agent}).json()["records"]
+    [by_agent] = api.get("/v1/staff/audit", headers=ADMIN, params={**days, "actor": agent}).json()["records"]
     assert (by_agent["action"], by_agent["target"], by_agent["role"]) == ("booking.rebooked", held[0], "hotline")
     assert by_agent["before"]["slots"][0] == ids[spare] and by_agent["after"]["slots"][0] == ids[first]
     assert BIRTH_DATE not in str([*by_ops, by_agent])
