@@ -303,7 +303,7 @@ class OperationsService:
         assert self._outbox is not None
         message = mail_for(MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, booking, center)
         if message is None:
-            return  # a caller without e-mail: the hotline calls them (the audit names the held pair)
+            return  # a caller without e-mail: no address to send to (the audit record names the held pair)
         if hold is not None:
             message = message.model_copy(
                 update={
