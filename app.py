@@ -174,13 +174,13 @@ def _calendar_response(view) -> Response:
     )
 
 
-def _rebook(code: str, channel: str) -> Response:
+def _rebook(code: str, channel: str, actor=None) -> Response:
     request = app.current_request
     body = schemas.parse_json_body(schemas.RebookBody, request.raw_body)
     try:
         # Limited per code like look-up and cancel (§5); a refused rebook gives its attempt back.
         with bootstrap.abuse_limits().code_attempt(code):
-            view = bootstrap.booking_service().rebook(code, body.birth_date, body.slot_id, body.flexible)
+            view = bootstrap.booking_service().rebook(code, body.birth_date, body.slot_id, body.flexible, actor)
     except NoPairAvailable as refused:
         count("BookingRebookRefused", channel=channel)
         language = errors.language_of(request.headers.get("accept-language"))
@@ -197,8 +197,8 @@ def rebook_booking(code):
 @route("/v1/staff/bookings/{code}/rebook", methods=["POST"], authorizer=STAFF)
 def hotline_rebook(code):
     """A hotline agent (or ops) rebooks for a caller who gives code and birth date: the same swap."""
-    require_group(app.current_request, "hotline", "ops")
-    return _rebook(code, "hotline")
+    actor = staff.staff_actor(app.current_request, "hotline", "ops")
+    return _rebook(code, "hotline", actor)  # audited in the swap's own transaction
 
 
 # --- staff (hotline agents and ops) --------------------------------------------------------------
@@ -293,10 +293,10 @@ def staff_audit():
 @route("/v1/staff/campaigns/{campaign_id}/capacity-cuts", methods=["POST"], authorizer=STAFF)
 def cut_capacity(campaign_id):
     """Setting a capacity is the same however often it is sent: no Idempotency-Key needed."""
-    require_group(app.current_request, "ops")
+    actor = staff.staff_actor(app.current_request, "ops")
     body = schemas.parse_json_body(schemas.CapacityCutBody, app.current_request.raw_body)
     changes = bootstrap.operations_service().reduce_capacity(
-        schemas.parse_identifier(campaign_id), body.center_id, body.capacity, body.slot_id, body.day
+        schemas.parse_identifier(campaign_id), body.center_id, body.capacity, actor, body.slot_id, body.day
     )
     count("CapacityCut")
     return json_response(views.capacity_cut(campaign_id, body.center_id, changes))
@@ -306,12 +306,12 @@ def cut_capacity(campaign_id):
 def centre_day_operation(campaign_id):
     """Cancel a centre's days in bounded batches: 202 until done; the same request (same key) goes on with it."""
     request = app.current_request
-    user = require_group(request, "ops")
+    actor = staff.staff_actor(request, "ops")
     body = schemas.parse_json_body(schemas.CentreDayBody, request.raw_body)
     query = schemas.parse(schemas.OperationQuery, _query())
     key = schemas.require_header(request.headers, "Idempotency-Key")
-    operation = commands.centre_day_operation(schemas.parse_identifier(campaign_id), body, key, user)
-    progress = bootstrap.operations_service().cancel_centre_days(operation, query.batch)
+    operation = commands.centre_day_operation(schemas.parse_identifier(campaign_id), body, key, actor.user)
+    progress = bootstrap.operations_service().cancel_centre_days(operation, query.batch, actor)
     count("CentreDayOperationRun")
     return json_response(views.centre_day_operation(progress), 200 if progress.done else 202)
 
@@ -327,9 +327,9 @@ def operation_progress(operation_id):
 def add_second_dose(code):
     """The 2021 repair: a first dose without its second gets one (one transaction; inside the interval window).
     A repeated call answers 400 second_dose_not_missing and changes nothing."""
-    require_group(app.current_request, "ops")
+    actor = staff.staff_actor(app.current_request, "ops")
     body = schemas.parse_json_body(schemas.SecondDoseBody, app.current_request.raw_body)
-    booking = bootstrap.operations_service().add_second_dose(code, body.slot_id)
+    booking = bootstrap.operations_service().add_second_dose(code, body.slot_id, actor)
     count("SecondDoseAdded")
     return json_response(views.second_dose(booking))
 
@@ -433,6 +433,7 @@ def mail_events(event):
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def reconcile(event):
     """Slot counters against the bookings holding them; the two metrics carry the alarms of infra/aws."""
+    bootstrap.operations_service().release_lapsed_holds()  # held pairs nobody confirmed give their seats back first
     report = bootstrap.reconciliation().run()
     measure("ReconciliationDrift", report.drift)
     measure("SecondDoseShortfall", report.second_dose_shortfall)

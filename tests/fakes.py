@@ -76,6 +76,8 @@ class FakeBookings(Bookings):
         self.submissions: dict[str, tuple[str, str]] = {}
         self.erased: set[str] = set()  # codes of tombstones
         self.expiry: dict[str, datetime] = {}  # "request:<id>" / "booking:<code>" → as the TTL attribute says
+        self.held: dict[str, d.Hold] = {}  # booking code → the pair held for it after a centre-day cancel
+        self.changed_by: dict[str, str] = {}  # booking code → the operation that changed it last (its item's field)
 
     def _expired(self, key: str) -> bool:
         # Without a clock nothing expires (service tests that do not care about retention).
@@ -176,9 +178,7 @@ class FakeBookings(Bookings):
                 return False
             if not self._as_read(booking):
                 raise d.BookingChanged()
-            if audit is not None:  # in the same "transaction" as the cancel, as the DynamoDB adapter does
-                assert self._audit_log is not None, "a staff cancel needs the audit log"
-                self._audit_log.append(audit)
+            self._audit(audit)
             for a in current.appointments:
                 key = (current.campaign_id, current.center_id, a.slot_id)
                 slot = self._catalog.slot_table[key]
@@ -187,7 +187,7 @@ class FakeBookings(Bookings):
             del self.locks[(person_key, current.series)]
             return True
 
-    def rebook(self, old, new):
+    def rebook(self, old, new, person_key, audit=None):
         with self._lock:
             if not self._as_read(old):
                 raise d.BookingChanged()
@@ -201,8 +201,63 @@ class FakeBookings(Bookings):
                 slot = self._catalog.slot_table[keys[slot_id]]
                 assert slot.booked + delta >= 0, "counters drifted"
                 self._catalog.slot_table[keys[slot_id]] = replace(slot, booked=slot.booked + delta)
+            self._audit(audit)
             self.bookings[old.code] = new
-            self.expiry[f"booking:{old.code}"] = new.personal_data_expires_at(self._retention)
+            self._refresh(new, person_key)
+
+    def _refresh(self, booking, person_key):
+        """The lock and the request share the booking's expiry (the adapter writes all three)."""
+        self.locks[(person_key, booking.series)] = booking.code
+        expires_at = booking.personal_data_expires_at(self._retention)
+        self.expiry[f"booking:{booking.code}"] = expires_at
+        if booking.request_id in self.requests:
+            self.expiry[f"request:{booking.request_id}"] = expires_at
+
+    def _audit(self, record):
+        if record is not None:  # in the same "transaction" as the change, as the DynamoDB adapter does
+            assert self._audit_log is not None, "a staff action needs the audit log"
+            self._audit_log.append(record)
+
+    def _add_seats(self, booking, changes: dict[str, int]):
+        for slot_id, delta in changes.items():
+            key = (booking.campaign_id, booking.center_id, slot_id)
+            slot = self._catalog.slot_table[key]
+            assert slot.booked + delta >= 0, "counters drifted"
+            self._catalog.slot_table[key] = replace(slot, booked=slot.booked + delta)
+
+    def hold(self, code):
+        return self.held.get(code)
+
+    def holds(self):
+        return iter(list(self.held.values()))
+
+    def confirm_hold(self, booking, hold, person_key, audit=None):
+        with self._lock:
+            current = self.bookings.get(booking.code)
+            now = self._now() if self._now else None
+            if current is None or current.status is not d.BookingStatus.CANCELLED or current.version != booking.version:
+                raise d.HoldLapsed()
+            if self.held.get(booking.code) != hold or (now is not None and not hold.is_live(now)):
+                raise d.HoldLapsed()
+            if self._holds(person_key, booking.series):
+                raise d.AlreadyBooked()
+            self._audit(audit)
+            del self.held[booking.code]
+            self.changed_by.pop(booking.code, None)
+            confirmed = replace(current.rebooked(hold.first, hold.second), status=d.BookingStatus.ACTIVE)
+            self.bookings[booking.code] = confirmed
+            self._refresh(confirmed, person_key)
+            return confirmed
+
+    def release_hold(self, hold, lapsed_only):
+        with self._lock:
+            if self.held.get(hold.code) != hold:
+                return False
+            if lapsed_only and self._now is not None and hold.is_live(self._now()):
+                return False
+            del self.held[hold.code]
+            self._add_seats(hold, {a.slot_id: -1 for a in hold.appointments})
+            return True
 
     def _as_read(self, booking):
         """The booking is stored as it was read: active, same slots, same version (the adapter's condition)."""
@@ -256,13 +311,14 @@ class FakeSupply(Supply):
         self._catalog = catalog
         self._bookings = bookings
         self.operations: dict[str, d.CentreDayOperation] = {}
-        self.changed_by: dict[str, str] = {}  # booking code → operation id
+        self.changed_by = bookings.changed_by  # booking code → operation id
 
-    def set_capacity(self, slot, capacity):
+    def set_capacity(self, slot, capacity, audit=None):
         key = (slot.campaign_id, slot.center_id, slot.slot_id)
         current = self._catalog.slot_table[key]
         if current.booked > capacity or current.capacity != slot.capacity:
             return False
+        self._bookings._audit(audit)
         self._catalog.slot_table[key] = replace(current, capacity=capacity)
         return True
 
@@ -279,41 +335,58 @@ class FakeSupply(Supply):
         more = len(found) > limit
         return page, (page[-1].code if more else None)
 
-    def cancel_for_operation(self, booking, person_key, operation_id):
+    def cancel_for_operation(self, booking, person_key, operation_id, hold=None, audit=None):
         current = self._bookings.bookings[booking.code]
-        if current.status is not d.BookingStatus.ACTIVE or current.appointments != booking.appointments:
+        if not self._bookings._as_read(booking):
             return False
-        self._bookings.cancel(current, person_key)
+        if hold is not None:
+            if booking.code in self._bookings.held:
+                raise d.FirstSlotTaken()
+            changes = d.counter_changes(current.appointments, hold.appointments)
+            for ref, outcome in zip(hold.appointments, (d.FirstSlotTaken, d.SecondSlotTaken), strict=False):
+                slot = self._catalog.slot_table.get((current.campaign_id, current.center_id, ref.slot_id))
+                if changes.get(ref.slot_id, 0) > 0 and (slot is None or slot.remaining <= 0):
+                    raise outcome()
+        self._bookings.cancel(current, person_key, audit=audit)
+        if hold is not None:
+            self._bookings._add_seats(current, {a.slot_id: 1 for a in hold.appointments})
+            self._bookings.held[booking.code] = hold
         self.changed_by[booking.code] = operation_id
         return True
 
-    def move_for_operation(self, booking, appointment, to, operation_id):
+    def move_for_operation(self, booking, appointment, to, operation_id, person_key, audit=None):
         current = self._bookings.bookings[booking.code]
-        if current.status is not d.BookingStatus.ACTIVE or appointment not in current.appointments:
+        if not self._bookings._as_read(booking) or appointment not in current.appointments:
             return False
         target_key = (to.campaign_id, to.center_id, to.slot_id)
         target = self._catalog.slot_table[target_key]
         if target.remaining <= 0:
             raise d.FirstSlotTaken()
+        self._bookings._audit(audit)
         old_key = (current.campaign_id, current.center_id, appointment.slot_id)
         old = self._catalog.slot_table[old_key]
         self._catalog.slot_table[old_key] = replace(old, booked=old.booked - 1)
         self._catalog.slot_table[target_key] = replace(target, booked=target.booked + 1)
         which = "first" if current.first == appointment else "second"
-        self._bookings.bookings[booking.code] = replace(current, **{which: to.ref})
+        moved = replace(current, **{which: to.ref})
+        self._bookings.bookings[booking.code] = moved
+        self._bookings._refresh(moved, person_key)
         self.changed_by[booking.code] = operation_id
         return True
 
-    def add_second(self, booking, second):
+    def add_second(self, booking, second, person_key, audit=None):
         current = self._bookings.bookings.get(booking.code)
-        if current is None or current.status is not d.BookingStatus.ACTIVE or current.second is not None:
+        if current is None or not self._bookings._as_read(booking):
             raise d.BookingNotFound()
         key = (second.campaign_id, second.center_id, second.slot_id)
         slot = self._catalog.slot_table[key]
         if slot.remaining <= 0:
             raise d.SecondSlotTaken()
+        self._bookings._audit(audit)
         self._catalog.slot_table[key] = replace(slot, booked=slot.booked + 1)
-        self._bookings.bookings[booking.code] = replace(current, second=second.ref)
+        repaired = replace(current, second=second.ref)
+        self._bookings.bookings[booking.code] = repaired
+        self._bookings._refresh(repaired, person_key)
 
     def all_bookings(self, campaign_id):
         return iter([b for b in self._bookings.bookings.values() if b.campaign_id == campaign_id])

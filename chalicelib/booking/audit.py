@@ -19,6 +19,9 @@ from datetime import UTC, date, datetime
 
 from chalicelib.booking import domain as d
 
+# Ops act through the staff API (a console or curl), not on behalf of a caller.
+OPS_CHANNEL = "staff_api"
+
 # Attempts of a write that follows its action; the action itself has happened and is not undone.
 AUDIT_WRITE_ATTEMPTS = 3
 
@@ -29,6 +32,11 @@ class AuditAction:
     BOOKING_REQUESTED = "booking_request.submitted"
     BOOKING_CANCELLED = "booking.cancelled"
     BOOKING_REBOOKED = "booking.rebooked"
+    HOLD_CONFIRMED = "booking.hold_confirmed"  # an agent took the pair held after a centre-day cancel
+    BOOKING_CANCELLED_BY_CENTRE = "booking.cancelled_by_centre"  # a centre-day operation (failed delivery)
+    BOOKING_MOVED_BY_CENTRE = "booking.moved_by_centre"
+    SECOND_DOSE_ADDED = "booking.second_dose_added"  # ops' repair of a first dose without its second
+    CAPACITY_CUT = "slot.capacity_cut"
     CAMPAIGN_PUT = "campaign.put"
     CONTINGENT_RELEASED = "contingent.released"
     WAITING_ROOM_PUT = "waiting_room.put"
@@ -91,6 +99,13 @@ def summary_of_booking(booking: d.Booking) -> dict:
         "center_id": booking.center_id,
         "slots": [a.slot_id for a in booking.appointments],
     }
+
+
+def summary_of_hold(hold: d.Hold | None) -> dict:
+    """A held pair as the audit shows it: its slots and until when."""
+    if hold is None:
+        return {}
+    return {"slots": [a.slot_id for a in hold.appointments], "until": hold.until.isoformat()}
 
 
 def summary_of_campaign(campaign: d.Campaign | None) -> dict:

@@ -703,3 +703,52 @@ def moved_to(campaign: Campaign, booking: Booking, appointment: SlotRef, target_
         if window_start <= target_day <= window_end:
             return start
     raise InvalidInput("target_day", "outside_interval_window")
+
+
+# --- a pair held for a person whose appointments a centre-day operation cancelled ------------------
+
+# How long a held pair waits for the person to confirm it (a notice by post or mail takes a day or two to read).
+HOLD_FOR = timedelta(hours=48)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A replacement pair held for the person whose booking `code` an operation cancelled: its seats are taken
+    until the person confirms it (it becomes the booking's pair again, same code) or it lapses (seats given back).
+    Both end it exactly once: each is conditioned on the hold still being there."""
+
+    code: str
+    campaign_id: str
+    center_id: str
+    first: SlotRef
+    second: SlotRef | None
+    until: datetime
+    operation_id: str
+
+    @property
+    def appointments(self) -> tuple[SlotRef, ...]:
+        return (self.first,) if self.second is None else (self.first, self.second)
+
+    def is_live(self, now: datetime) -> bool:
+        return now < self.until
+
+
+class HoldLapsed(DomainError):
+    """The booking has no held pair to confirm (none was held, it lapsed, or it was confirmed or given back)."""
+
+
+def replacement_pair(
+    campaign: Campaign,
+    slots: list[Slot],
+    booking: Booking,
+    first_from: datetime,
+    first_until: datetime,
+    avoid: set[str],
+) -> SlotPair | None:
+    """The bookable pair whose first dose is nearest the cancelled one's time, using no slot in `avoid` (the
+    cancelled days' slots); None if there is none. Seats the booking itself gave back count as free."""
+    usable = [s for s in freeing(slots, booking) if s.slot_id not in avoid]
+    pairs = bookable_pairs(campaign, usable, first_from, first_until)
+    if not pairs:
+        return None
+    return min(pairs, key=lambda p: abs((p.first.start - booking.first.start).total_seconds()))

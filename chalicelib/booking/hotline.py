@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.audit import (
+    OPS_CHANNEL,
     Actor,
     AuditAction,
     AuditPage,
@@ -25,9 +26,6 @@ from chalicelib.booking.mail import publish_mail
 from chalicelib.booking.ports import Bookings, CallerIndex, MailOutbox
 from chalicelib.booking.queries import BookingQueries, BookingView
 from chalicelib.contracts.mail import MailKind
-
-# Ops act through the staff API (a console or curl), not on behalf of a caller.
-OPS_CHANNEL = "staff_api"
 
 
 class StaffService:
@@ -142,6 +140,8 @@ class StaffService:
                     "center_id": center_id,
                     "slot_ids": [s.slot_id for s in slots],
                     "added_capacity": added_capacity,
+                    # A scheduled contingent: when each slot becomes bookable (no later action to audit then).
+                    "release_at": {s.slot_id: s.release_at.isoformat() for s in slots if s.release_at is not None},
                 },
                 channel=OPS_CHANNEL,
             )

@@ -12,13 +12,23 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from chalicelib.booking import domain as d
-from chalicelib.booking.mail import publish_mail
+from chalicelib.booking.audit import (
+    OPS_CHANNEL,
+    Actor,
+    AuditAction,
+    new_record,
+    summary_of_booking,
+    summary_of_hold,
+)
+from chalicelib.booking.mail import mail_for, publish_mail
 from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, Supply
-from chalicelib.contracts.mail import MailKind
+from chalicelib.contracts.mail import Appointment, MailKind
 
 # A capacity cut races bookings on the same slot: re-read and try again a few times before giving up.
 CAPACITY_ATTEMPTS = 5
 MAX_OPERATION_DAYS = 31
+# Replacement pairs a cancel tries to hold before it cancels without one (seats race other bookings).
+HOLD_ATTEMPTS = 3
 MAX_REPORT_DAYS = 92
 
 
@@ -124,9 +134,16 @@ class OperationsService:
     # --- capacity cuts ----------------------------------------------------------------------------
 
     def reduce_capacity(
-        self, campaign_id: str, center_id: str, capacity: int, slot_id: str | None = None, day: date | None = None
+        self,
+        campaign_id: str,
+        center_id: str,
+        capacity: int,
+        actor: Actor,
+        slot_id: str | None = None,
+        day: date | None = None,
     ) -> list[CapacityChange]:
-        """Cut one slot's (or every slot of a day's) capacity to `capacity`, but never below what is booked."""
+        """Cut one slot's (or every slot of a day's) capacity to `capacity`, but never below what is booked.
+        Each slot cut is audited in its own write; a slot left unchanged is not."""
         assert self._supply is not None
         self._campaign_at(campaign_id, center_id)
         if capacity < 0:
@@ -142,16 +159,25 @@ class OperationsService:
             assert day is not None
             start = datetime.combine(day, time(0), d.LOCAL_TZ)
             slots = self._catalog.slots(campaign_id, center_id, start, start + timedelta(days=1))
-        return [self._reduce(slot, capacity) for slot in slots]
+        return [self._reduce(slot, capacity, actor) for slot in slots]
 
-    def _reduce(self, slot: d.Slot, capacity: int) -> CapacityChange:
+    def _reduce(self, slot: d.Slot, capacity: int, actor: Actor) -> CapacityChange:
         before = slot.capacity
         for _ in range(CAPACITY_ATTEMPTS):
             target = max(capacity, slot.booked)
             if target >= slot.capacity:
                 return CapacityChange(slot.slot_id, before, slot.capacity, slot.booked, "unchanged")
             assert self._supply is not None
-            if self._supply.set_capacity(slot, target):
+            record = new_record(
+                actor,
+                AuditAction.CAPACITY_CUT,
+                f"{slot.campaign_id}/{slot.center_id}/{slot.slot_id}",
+                self._now(),
+                before={"capacity": slot.capacity, "booked": slot.booked},
+                after={"capacity": target, "asked": capacity},
+                channel=OPS_CHANNEL,
+            )
+            if self._supply.set_capacity(slot, target, audit=record):
                 outcome = "reduced" if target == capacity else "limited"
                 return CapacityChange(slot.slot_id, before, target, slot.booked, outcome)
             current = self._catalog.slot(slot.campaign_id, slot.center_id, slot.slot_id)
@@ -161,11 +187,14 @@ class OperationsService:
 
     # --- a failed delivery: cancel a centre's days ------------------------------------------------
 
-    def cancel_centre_days(self, operation: d.CentreDayOperation, batch: int) -> d.CentreDayOperation:
+    def cancel_centre_days(self, operation: d.CentreDayOperation, batch: int, actor: Actor) -> d.CentreDayOperation:
         """Start the operation, or go on with it (same id, same days): cancel up to `batch` more bookings.
 
-        Each booking is cancelled by a conditional write and then noticed once (notify keeps one mail per
-        booking and kind), so a second run, or a run after a crash halfway, does only what is left.
+        Each booking is cancelled (or moved) by a conditional write that carries its audit record (by `actor`,
+        who ran this batch) and then noticed once (notify keeps one mail per booking and kind), so a second
+        run, or a run after a crash halfway, does only what is left. A cancelled person gets, where a pair can
+        be had at the centre outside the cancelled days, that pair held for them for `d.HOLD_FOR` in the same
+        write; the notice names it, and the rebook link confirms it (`BookingService.rebook`).
         """
         assert self._supply is not None
         self._campaign_at(operation.campaign_id, operation.center_id)
@@ -180,7 +209,7 @@ class OperationsService:
             raise d.OperationConflict(operation.operation_id)
         if stored.done:
             return stored
-        return self._run_batch(stored, batch)
+        return self._run_batch(stored, batch, actor)
 
     def operation(self, operation_id: str) -> d.CentreDayOperation:
         assert self._supply is not None
@@ -189,27 +218,28 @@ class OperationsService:
             raise d.UnknownOperation(operation_id)
         return operation
 
-    def _run_batch(self, operation: d.CentreDayOperation, batch: int) -> d.CentreDayOperation:
-        assert self._supply is not None and self._outbox is not None
+    def _run_batch(self, operation: d.CentreDayOperation, batch: int, actor: Actor) -> d.CentreDayOperation:
+        assert self._supply is not None and self._outbox is not None and self._bookings is not None
         center = self._center(operation.center_id)
         campaign = self._campaign_at(operation.campaign_id, operation.center_id)
         first, last = operation.slot_id_range
         found, cursor = self._supply.bookings_in(
             operation.campaign_id, operation.center_id, first, last, operation.operation_id, operation.cursor, batch
         )
+        replacements = _Replacements(self._catalog, campaign, operation, self._now())
         cancelled = moved = 0
         for booking in found:
             if booking.status is not d.BookingStatus.ACTIVE:
                 # Found because this operation cancelled it (a batch run again after a crash): the notice is
-                # published again, and notify drops the duplicate.
-                publish_mail(self._outbox, MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, booking, center)
+                # published again (with the pair held then, if any), and notify drops the duplicate.
+                self._notice_cancelled(booking, center, self._bookings.hold(booking.code))
                 continue
             on_days = [a for a in booking.appointments if first <= a.slot_id <= last]
             if not on_days:  # moved by this operation before (a batch run again): its notice again
                 publish_mail(self._outbox, MailKind.APPOINTMENT_MOVED_BY_CENTRE, booking, center)
                 continue
             if operation.target_day is not None:
-                outcome, moved_booking = self._move(campaign, booking, on_days[0], operation)
+                outcome, moved_booking = self._move(campaign, booking, on_days[0], operation, actor)
                 if outcome == "changed":
                     continue  # changed meanwhile: not ours
                 if moved_booking is not None:
@@ -217,10 +247,11 @@ class OperationsService:
                     publish_mail(self._outbox, MailKind.APPOINTMENT_MOVED_BY_CENTRE, moved_booking, center)
                     continue
             # Cancel (or a move that cannot keep both doses valid: cancel, and the notice offers to rebook).
-            if not self._supply.cancel_for_operation(booking, booking.person.key(self._pepper), operation.operation_id):
+            done, hold = self._cancel(booking, operation, actor, replacements)
+            if not done:
                 continue  # changed meanwhile (cancelled or rebooked by the person): not ours to notice
             cancelled += 1
-            publish_mail(self._outbox, MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, booking, center)
+            self._notice_cancelled(booking, center, hold)
         done = cursor is None
         self._supply.record_progress(operation.operation_id, cursor, done, cancelled, moved)
         return replace(
@@ -231,8 +262,78 @@ class OperationsService:
             moved=operation.moved + moved,
         )
 
+    def _cancel(
+        self, booking: d.Booking, operation: d.CentreDayOperation, actor: Actor, replacements: _Replacements
+    ) -> tuple[bool, d.Hold | None]:
+        """Cancel the booking for the operation, holding a replacement pair in the same write where one can be
+        had (a few tries: another may take a seat first); without one if none can. (False, None): changed."""
+        assert self._supply is not None
+        person_key = booking.person.key(self._pepper)
+        for _ in range(HOLD_ATTEMPTS):
+            hold = replacements.pair_for(booking)
+            if hold is None:
+                break
+            try:
+                done = self._supply.cancel_for_operation(
+                    booking, person_key, operation.operation_id, hold, self._cancel_record(booking, hold, actor)
+                )
+            except (d.FirstSlotTaken, d.SecondSlotTaken):
+                replacements.taken(hold)
+                continue
+            if done:
+                replacements.held(booking, hold)
+            return done, hold if done else None
+        done = self._supply.cancel_for_operation(
+            booking, person_key, operation.operation_id, None, self._cancel_record(booking, None, actor)
+        )
+        return done, None
+
+    def _cancel_record(self, booking: d.Booking, hold: d.Hold | None, actor: Actor):
+        return new_record(
+            actor,
+            AuditAction.BOOKING_CANCELLED_BY_CENTRE,
+            booking.code,
+            self._now(),
+            before=summary_of_booking(booking),
+            after={**summary_of_booking(booking.cancelled()), "held": summary_of_hold(hold)},
+            channel=OPS_CHANNEL,
+        )
+
+    def _notice_cancelled(self, booking: d.Booking, center: d.Center, hold: d.Hold | None) -> None:
+        assert self._outbox is not None
+        message = mail_for(MailKind.APPOINTMENT_CANCELLED_BY_CENTRE, booking, center)
+        if message is None:
+            return  # a caller without e-mail: no address to send to (the audit record names the held pair)
+        if hold is not None:
+            message = message.model_copy(
+                update={
+                    "held": [
+                        Appointment(dose=i, start=a.start, end=a.end) for i, a in enumerate(hold.appointments, start=1)
+                    ],
+                    "held_until": hold.until,
+                }
+            )
+        self._outbox.publish(message)
+
+    # --- held pairs that nobody confirmed -----------------------------------------------------------
+
+    def release_lapsed_holds(self) -> int:
+        """Give back the seats of every hold past its time (the hourly schedule runs this). Each release is
+        conditioned on the hold still being there, so a confirm racing it or a second run gives nothing back twice.
+        Returns how many were released."""
+        assert self._bookings is not None
+        now = self._now()
+        return sum(
+            1 for hold in self._bookings.holds() if not hold.is_live(now) and self._bookings.release_hold(hold, True)
+        )
+
     def _move(
-        self, campaign: d.Campaign, booking: d.Booking, appointment: d.SlotRef, operation: d.CentreDayOperation
+        self,
+        campaign: d.Campaign,
+        booking: d.Booking,
+        appointment: d.SlotRef,
+        operation: d.CentreDayOperation,
+        actor: Actor,
     ) -> tuple[str, d.Booking | None]:
         """("moved", the booking as moved): same time on the target day, both doses still valid, room there;
         ("cannot", None): the caller cancels it; ("changed", None): the booking changed meanwhile. A move is of
@@ -245,18 +346,30 @@ class OperationsService:
         target = self._catalog.slot(campaign.id, booking.center_id, d.slot_id_for(start))
         if target is None or not target.is_released(self._now()) or target.start <= self._now():
             return "cannot", None
+        moved = (
+            replace(booking, first=target.ref) if appointment == booking.first else replace(booking, second=target.ref)
+        )
+        record = new_record(
+            actor,
+            AuditAction.BOOKING_MOVED_BY_CENTRE,
+            booking.code,
+            self._now(),
+            before=summary_of_booking(booking),
+            after={**summary_of_booking(moved), "operation_id": operation.operation_id},
+            channel=OPS_CHANNEL,
+        )
         try:
-            if not self._supply.move_for_operation(booking, appointment, target, operation.operation_id):
+            if not self._supply.move_for_operation(
+                booking, appointment, target, operation.operation_id, booking.person.key(self._pepper), record
+            ):
                 return "changed", None
         except d.FirstSlotTaken:
             return "cannot", None
-        if appointment == booking.first:
-            return "moved", replace(booking, first=target.ref)
-        return "moved", replace(booking, second=target.ref)
+        return "moved", moved
 
     # --- the 2021 repair: a first dose without its second ------------------------------------------
 
-    def add_second_dose(self, code: str, slot_id: str) -> d.Booking:
+    def add_second_dose(self, code: str, slot_id: str, actor: Actor) -> d.Booking:
         assert self._supply is not None and self._bookings is not None
         booking = self._bookings.booking(d.normalise_booking_code(code))
         if booking is None:
@@ -272,8 +385,18 @@ class OperationsService:
         window_start, window_end = campaign.second_dose_window(booking.first.start.astimezone(d.LOCAL_TZ).date())
         if not window_start <= slot.start.astimezone(d.LOCAL_TZ).date() <= window_end:
             raise d.InvalidInput("slot_id", "outside_interval_window")
-        self._supply.add_second(booking, slot)
-        return replace(booking, second=slot.ref)
+        repaired = replace(booking, second=slot.ref)
+        record = new_record(
+            actor,
+            AuditAction.SECOND_DOSE_ADDED,
+            booking.code,
+            self._now(),
+            before=summary_of_booking(booking),
+            after=summary_of_booking(repaired),
+            channel=OPS_CHANNEL,
+        )
+        self._supply.add_second(booking, slot, booking.person.key(self._pepper), record)
+        return repaired
 
     # --- reports ----------------------------------------------------------------------------------
 
@@ -311,3 +434,60 @@ class OperationsService:
                 else:
                     counts["first_doses" if dose == 1 else "second_doses"] += 1
         return [DayReport(campaign.id, center_id, day, **counts) for (center_id, day), counts in sorted(rows.items())]
+
+
+class _Replacements:
+    """The replacement pairs of one batch: the centre's slots read once (from tomorrow, or the day after the
+    cancelled days, to the end of the booking window), counted down as pairs are held so that one batch does
+    not offer the same last seat twice. The transaction that holds a pair checks the seats again."""
+
+    def __init__(self, catalog: Catalog, campaign: d.Campaign, operation: d.CentreDayOperation, now: datetime):
+        self._campaign = campaign
+        self._operation = operation
+        self._now = now
+        first_from, first_until = campaign.booking_window.first_dose_range(now)
+        # Not before the hold runs out: a pair the person may confirm on its last day is still ahead of them.
+        first_from = max(first_from, now + d.HOLD_FOR)
+        self._first_from = first_from
+        self._first_until = first_until
+        day_start = datetime.combine(first_from.astimezone(d.LOCAL_TZ).date(), time(0), d.LOCAL_TZ)
+        horizon = first_until + timedelta(days=campaign.interval_max_days + 1)
+        self._slots = {
+            s.slot_id: s
+            for s in catalog.slots(campaign.id, operation.center_id, day_start, horizon)
+            if s.is_released(now) and s.start > now
+        }
+        first, last = operation.slot_id_range
+        # Nothing on the cancelled days (nor, for a move that fell back to cancel, on its target day).
+        self._avoid = {slot_id for slot_id in self._slots if first <= slot_id <= last}
+        if operation.target_day is not None:
+            self._avoid |= {s.slot_id for s in self._slots.values() if s.day == operation.target_day}
+
+    def pair_for(self, booking: d.Booking) -> d.Hold | None:
+        pair = d.replacement_pair(
+            self._campaign, list(self._slots.values()), booking, self._first_from, self._first_until, self._avoid
+        )
+        if pair is None:
+            return None
+        return d.Hold(
+            code=booking.code,
+            campaign_id=booking.campaign_id,
+            center_id=booking.center_id,
+            first=pair.first.ref,
+            second=pair.second.ref if pair.second else None,
+            until=(self._now + d.HOLD_FOR).replace(microsecond=0),  # stored in whole seconds
+            operation_id=self._operation.operation_id,
+        )
+
+    def held(self, booking: d.Booking, hold: d.Hold) -> None:
+        """Count the write in: the held seats taken, the booking's own seats given back."""
+        for slot_id, delta in d.counter_changes(booking.appointments, hold.appointments).items():
+            if slot_id in self._slots:
+                slot = self._slots[slot_id]
+                self._slots[slot_id] = replace(slot, booked=slot.booked + delta)
+
+    def taken(self, hold: d.Hold) -> None:
+        """A seat of the pair was gone: read as full, so the next try takes another pair."""
+        for ref in hold.appointments:
+            slot = self._slots[ref.slot_id]
+            self._slots[ref.slot_id] = replace(slot, booked=slot.capacity)

@@ -16,6 +16,7 @@ from chalicelib.booking.domain import (
     Campaign,
     Center,
     CentreDayOperation,
+    Hold,
     RejectReason,
     RequestState,
     Slot,
@@ -96,11 +97,34 @@ class Bookings(abc.ABC):
         (a staff cancel), the record is stored in the same transaction."""
 
     @abc.abstractmethod
-    def rebook(self, old: Booking, new: Booking) -> None:
+    def rebook(self, old: Booking, new: Booking, person_key: str, audit: AuditRecord | None = None) -> None:
         """Move a booking from its appointments to new ones (same code, same person lock) — all or nothing:
         the new slots are taken and the old ones given back (netted: a slot in both is left alone), and
-        the booking is rewritten only if it is still active with the old slots and version. Raises
-        BookingChanged, FirstSlotTaken or SecondSlotTaken (in that order of precedence)."""
+        the booking is rewritten only if it is still active with the old slots and version. The person lock
+        and the request get the booking's new expiry (retention runs from the last appointment). Raises
+        BookingChanged, FirstSlotTaken or SecondSlotTaken (in that order of precedence). With `audit` (an
+        agent's rebook), the record is stored in the same transaction."""
+
+    # --- a pair held for a person whose booking a centre-day operation cancelled ---
+
+    @abc.abstractmethod
+    def hold(self, code: str) -> Hold | None:
+        """The pair held for the booking, live or lapsed (not yet given back); None if there is none."""
+
+    @abc.abstractmethod
+    def holds(self) -> Iterator[Hold]:
+        """Every hold not yet confirmed or given back (a full read: for the sweep and the reconciliation)."""
+
+    @abc.abstractmethod
+    def confirm_hold(self, booking: Booking, hold: Hold, person_key: str, audit: AuditRecord | None = None) -> Booking:
+        """Make the cancelled booking (as read) active again on the held pair, taking the person lock again — all
+        or nothing; the seats pass from the hold to the booking. Raises HoldLapsed (the hold is gone or past its
+        time, or the booking changed) or AlreadyBooked (the person booked again meanwhile)."""
+
+    @abc.abstractmethod
+    def release_hold(self, hold: Hold, lapsed_only: bool) -> bool:
+        """Give the held seats back and delete the hold, if it is still there (and, with lapsed_only, past its
+        time): False if it was confirmed or released before, so seats go back exactly once."""
 
     # --- privacy (GDPR Art. 15, 17): a booking past its retention, or erased, reads as absent everywhere ---
 
@@ -139,8 +163,9 @@ class Supply(abc.ABC):
     what their reports read. Each write is conditional, so a retried or resumed operation changes nothing twice."""
 
     @abc.abstractmethod
-    def set_capacity(self, slot: Slot, capacity: int) -> bool:
-        """Set the slot's capacity if it is still `slot.capacity` and no more than `capacity` are booked."""
+    def set_capacity(self, slot: Slot, capacity: int, audit: AuditRecord | None = None) -> bool:
+        """Set the slot's capacity if it is still `slot.capacity` and no more than `capacity` are booked (with
+        `audit` written in the same transaction)."""
 
     @abc.abstractmethod
     def bookings_in(
@@ -157,20 +182,38 @@ class Supply(abc.ABC):
         or were changed by `operation_id`; and the cursor to read on from (None: nothing left)."""
 
     @abc.abstractmethod
-    def cancel_for_operation(self, booking: Booking, person_key: str, operation_id: str) -> bool:
-        """Cancel the booking as read (still active, still on the same appointments) and give its slots back,
-        marking it with the operation. False if it changed in the meantime (or was cancelled already)."""
+    def cancel_for_operation(
+        self,
+        booking: Booking,
+        person_key: str,
+        operation_id: str,
+        hold: Hold | None = None,
+        audit: AuditRecord | None = None,
+    ) -> bool:
+        """Cancel the booking as read (still active, same appointments and version) and give its slots back,
+        marking it with the operation; with `hold`, take the held pair's seats and store the hold in the same
+        transaction (FirstSlotTaken / SecondSlotTaken if one is full: then nothing changed). False if the
+        booking changed in the meantime (or was cancelled already)."""
 
     @abc.abstractmethod
-    def move_for_operation(self, booking: Booking, appointment: SlotRef, to: Slot, operation_id: str) -> bool:
+    def move_for_operation(
+        self,
+        booking: Booking,
+        appointment: SlotRef,
+        to: Slot,
+        operation_id: str,
+        person_key: str,
+        audit: AuditRecord | None = None,
+    ) -> bool:
         """Move one appointment of the booking as read to the slot `to`: the old slot given back, the new one
-        taken, the booking changed — all or nothing. False if the booking changed in the meantime; raises
-        FirstSlotTaken if `to` is full."""
+        taken, the booking changed, its lock and request given its new expiry — all or nothing. False if the
+        booking changed in the meantime; raises FirstSlotTaken if `to` is full."""
 
     @abc.abstractmethod
-    def add_second(self, booking: Booking, second: Slot) -> None:
-        """Give an active booking without a second appointment this one, taking the slot's capacity — all or
-        nothing. Raises SecondSlotTaken (the slot is full) or BookingNotFound (changed in the meantime)."""
+    def add_second(self, booking: Booking, second: Slot, person_key: str, audit: AuditRecord | None = None) -> None:
+        """Give an active booking without a second appointment this one, taking the slot's capacity and giving
+        the lock and request the new expiry — all or nothing. Raises SecondSlotTaken (the slot is full) or
+        BookingNotFound (changed in the meantime)."""
 
     @abc.abstractmethod
     def all_bookings(self, campaign_id: str) -> Iterator[Booking]:

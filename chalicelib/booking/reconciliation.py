@@ -49,6 +49,10 @@ class Reconciliation:
             campaign = campaigns.get(booking.campaign_id)
             if campaign is not None and campaign.needs_second_dose and booking.second is None:
                 shortfall += 1
+        for hold in self._bookings.holds():  # a pair held after a centre-day cancel holds its seats too
+            for appointment in hold.appointments:
+                if appointment.start >= now - self._look_back:
+                    held[(hold.campaign_id, hold.center_id, appointment.slot_id)] += 1
         counters: dict[tuple[str, str, str], int] = {}
         for campaign in campaigns.values():
             for center_id in campaign.center_ids:

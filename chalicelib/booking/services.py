@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from chalicelib.booking import domain as d
+from chalicelib.booking.audit import Actor, AuditAction, new_record, summary_of_booking
 from chalicelib.booking.mail import publish_mail, rejection_mail
 from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, RequestQueue
 from chalicelib.booking.queries import BookingQueries, BookingView
@@ -164,19 +165,24 @@ class BookingService:
         publish_mail(self._outbox, MailKind.BOOKING_CANCELLED, view.booking, view.center)
         return BookingView(view.booking.cancelled(), view.center)
 
-    def rebook(self, code: str, birth_date: date, slot_id: str, flexible: bool) -> BookingView:
+    def rebook(
+        self, code: str, birth_date: date, slot_id: str, flexible: bool, actor: Actor | None = None
+    ) -> BookingView:
         """Move an active booking to the pair starting at `slot_id` (or, if flexible, the nearest bookable pair
         at the same centre from that day on) in one transaction; the code and the person lock stay.
 
         Raises NoPairAvailable with alternatives when no pair could be had; the old booking is then untouched.
         Rebooking to the pair one holds changes nothing (and publishes the last change mail again, which
         notify drops if it was sent: a client that retries after a lost answer gets one mail).
+        A booking a centre-day operation cancelled with a pair held for it is confirmed on that pair when
+        `slot_id` is the held first slot (see `_confirm_hold`). An agent's rebook (`actor`) is audited in the
+        swap's own transaction.
         """
         view = self._queries.lookup(code, birth_date)
         booking, center = view.booking, view.center
-        if booking.status is not d.BookingStatus.ACTIVE:
-            raise d.BookingNotActive()
         now = self._now()
+        if booking.status is not d.BookingStatus.ACTIVE:
+            return self._confirm_hold(view, slot_id, actor)
         if booking.has_started(now):
             raise d.AppointmentStarted()
         campaign = self._queries.campaign(booking.campaign_id)
@@ -209,8 +215,18 @@ class BookingService:
                 if booking.version > 0:
                     publish_mail(self._outbox, MailKind.BOOKING_CHANGED, booking, center)
                 return view
+            record = None
+            if actor is not None:
+                record = new_record(
+                    actor,
+                    AuditAction.BOOKING_REBOOKED,
+                    booking.code,
+                    now,
+                    before=summary_of_booking(booking),
+                    after=summary_of_booking(moved),
+                )
             try:
-                self._bookings.rebook(booking, moved)
+                self._bookings.rebook(booking, moved, booking.person.key(self._pepper), audit=record)
             except d.FirstSlotTaken:
                 taken_firsts.add(pair.first.slot_id)
                 continue
@@ -231,6 +247,36 @@ class BookingService:
         raise d.NoPairAvailable(tuple(alternatives[:MAX_ALTERNATIVES]))
 
     # --- internals --------------------------------------------------------------------------------
+
+    def _confirm_hold(self, view: BookingView, slot_id: str, actor: Actor | None) -> BookingView:
+        """The person (or an agent for them) takes the pair held after a centre-day cancel: the booking is
+        active again on it, same code, one change mail. Without a live hold on that first slot the booking
+        stays cancelled (BookingNotActive: a new booking is the way). If the person booked again meanwhile,
+        the held seats are given back now rather than when the hold lapses."""
+        booking, center = view.booking, view.center
+        hold = self._bookings.hold(booking.code)
+        if hold is None or not hold.is_live(self._now()) or hold.first.slot_id != slot_id:
+            raise d.BookingNotActive()
+        record = None
+        if actor is not None:
+            after = replace(booking.rebooked(hold.first, hold.second), status=d.BookingStatus.ACTIVE)
+            record = new_record(
+                actor,
+                AuditAction.HOLD_CONFIRMED,
+                booking.code,
+                self._now(),
+                before=summary_of_booking(booking),
+                after=summary_of_booking(after),
+            )
+        try:
+            confirmed = self._bookings.confirm_hold(booking, hold, booking.person.key(self._pepper), audit=record)
+        except d.AlreadyBooked:
+            self._bookings.release_hold(hold, lapsed_only=False)
+            raise d.BookingNotActive() from None
+        except d.HoldLapsed:
+            raise d.BookingNotActive() from None
+        publish_mail(self._outbox, MailKind.BOOKING_CHANGED, confirmed, center)
+        return BookingView(confirmed, center)
 
     def _submitted_pair(
         self, campaign: d.Campaign, center_id: str, slot_id: str, second_slot_id: str | None
@@ -322,20 +368,7 @@ class BookingService:
         delivery: str | None,
     ) -> d.RequestState:
         """One transaction for this pair; raises what `Bookings.reserve` raises."""
-        booking = d.Booking(
-            code=d.new_booking_code(),
-            request_id=request.request_id,
-            campaign_id=campaign.id,
-            center_id=request.center_id,
-            first=first,
-            second=second,
-            person=request.person,
-            language=request.language,
-            created_at=self._now(),
-            channel=request.channel,
-            agent=request.agent,
-            series=campaign.series,
-        )
+        booking = self._new_booking(campaign, request, first, second)
         self._bookings.reserve(booking, request.person.key(self._pepper))
         self._publish_confirmation(booking, delivery)
         return d.RequestState(request.request_id, d.RequestStatus.BOOKED, booking_code=booking.code)
@@ -355,26 +388,32 @@ class BookingService:
             if not seconds:
                 raise d.FirstSlotTaken()
         for second in seconds:
-            booking = d.Booking(
-                code=d.new_booking_code(),
-                request_id=request.request_id,
-                campaign_id=campaign.id,
-                center_id=request.center_id,
-                first=first.ref,
-                second=second.ref if second else None,
-                person=request.person,
-                language=request.language,
-                created_at=self._now(),
-                channel=request.channel,
-                agent=request.agent,
-                series=campaign.series,
-            )
+            booking = self._new_booking(campaign, request, first.ref, second.ref if second else None)
             try:
                 self._bookings.reserve(booking, request.person.key(self._pepper))
                 return booking
             except d.SecondSlotTaken:
                 continue
         raise d.FirstSlotTaken()
+
+    def _new_booking(
+        self, campaign: d.Campaign, request: d.BookingRequest, first: d.SlotRef, second: d.SlotRef | None
+    ) -> d.Booking:
+        """The booking a request makes on a pair (a new code each attempt; the request's transaction decides)."""
+        return d.Booking(
+            code=d.new_booking_code(),
+            request_id=request.request_id,
+            campaign_id=campaign.id,
+            center_id=request.center_id,
+            first=first,
+            second=second,
+            person=request.person,
+            language=request.language,
+            created_at=self._now(),
+            channel=request.channel,
+            agent=request.agent,
+            series=campaign.series,
+        )
 
     def _reject(
         self,

@@ -53,6 +53,9 @@ class MailMessage(BaseModel):
     request_id: str | None = None
     reason: str | None = None
     alternatives: list[Alternative] = []
+    # A centre-day cancellation: the pair held for the person, until when (confirmed through the rebook link).
+    held: list[Appointment] = []
+    held_until: datetime | None = None
 
     @property
     def idempotency_key(self) -> str:

@@ -20,6 +20,7 @@ from tests.e2e.test_openapi_contract import assert_matches_spec
 
 OPS = {"Authorization": local_staff_token("olga", "ops")}
 HOTLINE = {"Authorization": local_staff_token("hans", "hotline")}
+ADMIN = {"Authorization": local_staff_token("ada", "admin")}
 NEW_ROUTES = [
     ("post", "/v1/staff/campaigns/c/capacity-cuts", {"center_id": "dortmund", "day": "2030-01-01", "capacity": 0}),
     ("post", "/v1/staff/campaigns/c/centre-day-operations", {"center_id": "dortmund", "from": "2030-01-01"}),
@@ -205,6 +206,15 @@ def test_ops_give_a_missing_second_dose_in_one_transaction_inside_the_window(sta
     assert looked_up["second"]["slot_id"] == second_id
     twice = api.post(f"/v1/staff/bookings/{code}/second-dose", json={"slot_id": second_id}, headers=OPS)
     assert twice.status_code == 400 and slot_counts(stack, campaign_id, second_id)[0] == 1
+    days = {
+        "from": (date.today() - timedelta(days=1)).isoformat(),
+        "to": (date.today() + timedelta(days=1)).isoformat(),
+    }
+    audit = api.get("/v1/staff/audit", headers=ADMIN, params={**days, "actor": "olga"}).json()["records"]
+    repairs = [r for r in audit if r["target"] == code]  # once: the refused repeat wrote nothing
+    assert [(r["action"], r["after"]["slots"]) for r in repairs] == [
+        ("booking.second_dose_added", [first_id, second_id])
+    ]
 
 
 def test_the_daily_report_adds_up_against_the_store_in_json_and_csv(stack, api):
@@ -278,3 +288,68 @@ def test_a_centre_day_move_keeps_both_doses_valid_where_it_can_and_cancels_and_o
         headers={**OPS, "Idempotency-Key": uuid.uuid4().hex},
     )
     assert no_target.status_code == 400 and no_target.json()["error"]["field"] == "target_day"
+
+
+def test_a_centre_day_cancel_holds_a_pair_the_person_confirms_and_the_audit_lists_every_staff_change(stack, api):
+    from tests.e2e.test_rebook import at, rebook
+    from tests.e2e.test_rebook import new_campaign as campaign_with
+
+    # Two people on day 0; one spare pair (day 3 + day 24) that only one of them can be held.
+    first, second, spare, spare_second = at(0, 10), at(21, 10), at(3, 10), at(24, 10)
+    campaign_id, ids = campaign_with(stack, {first: 5, second: 5, spare: 1, spare_second: 1})
+    codes = [book(stack, api, campaign_id, ids[first]) for _ in range(2)]
+    user = f"olga-{uuid.uuid4().hex[:6]}"
+    ops = {"Authorization": local_staff_token(user, "ops")}
+    cut = api.post(
+        f"/v1/staff/campaigns/{campaign_id}/capacity-cuts",
+        json={"center_id": "dortmund", "slot_id": ids[second], "capacity": 3},
+        headers=ops,
+    )
+    assert cut.status_code == 200, cut.text
+    operation = api.post(
+        f"/v1/staff/campaigns/{campaign_id}/centre-day-operations",
+        json={"center_id": "dortmund", "from": first.date().isoformat()},
+        headers={**ops, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert operation.status_code == 200 and operation.json()["cancelled"] == 2, operation.text
+    assert [slot_counts(stack, campaign_id, ids[s])[0] for s in (first, second, spare, spare_second)] == [0, 0, 1, 1]
+
+    notices = {code: wait_for_mail(stack, code, 1) for code in codes}
+    held = [code for code in codes if "freigehalten" in notices[code][0]["raw_data"]]
+    assert len(held) == 1 and all(len(n) == 1 for n in notices.values())
+    [other] = [code for code in codes if code not in held]
+    assert rebook(stack, other, ids[spare]).status_code == 409  # nothing held for the other: stays cancelled
+
+    confirmed = rebook(stack, held[0], ids[spare])
+    assert confirmed.status_code == 200, confirmed.text
+    assert (confirmed.json()["status"], confirmed.json()["first"]["slot_id"]) == ("active", ids[spare])
+    assert confirmed.json()["second"]["slot_id"] == ids[spare_second]
+    assert [slot_counts(stack, campaign_id, ids[s])[0] for s in (spare, spare_second)] == [1, 1]  # passed on
+
+    # An agent moves the confirmed booking back to the first day's time, which is free again: audited too.
+    agent = f"hans-{uuid.uuid4().hex[:6]}"
+    swapped = api.post(
+        f"/v1/staff/bookings/{held[0]}/rebook",
+        json={"birth_date": BIRTH_DATE, "slot_id": ids[first], "flexible": False},
+        headers={"Authorization": local_staff_token(agent, "hotline")},
+    )
+    assert swapped.status_code == 200, swapped.text
+
+    days = {
+        "from": (date.today() - timedelta(days=1)).isoformat(),
+        "to": (date.today() + timedelta(days=1)).isoformat(),
+    }
+    by_ops = api.get("/v1/staff/audit", headers=ADMIN, params={**days, "actor": user}).json()["records"]
+    actions = sorted((r["action"], r["target"]) for r in by_ops)
+    assert actions == sorted(
+        [
+            ("slot.capacity_cut", f"{campaign_id}/dortmund/{ids[second]}"),
+            ("booking.cancelled_by_centre", codes[0]),
+            ("booking.cancelled_by_centre", codes[1]),
+        ]
+    )
+    assert all((r["role"], r["channel"]) == ("ops", "staff_api") for r in by_ops)
+    [by_agent] = api.get("/v1/staff/audit", headers=ADMIN, params={**days, "actor": agent}).json()["records"]
+    assert (by_agent["action"], by_agent["target"], by_agent["role"]) == ("booking.rebooked", held[0], "hotline")
+    assert by_agent["before"]["slots"][0] == ids[spare] and by_agent["after"]["slots"][0] == ids[first]
+    assert BIRTH_DATE not in str([*by_ops, by_agent])

@@ -221,14 +221,14 @@ def test_a_rebook_takes_the_new_slots_gives_the_old_back_and_keeps_code_lock_and
     store.bookings.reserve(booking, key_of(request))
     moved = booking.rebooked(store.slots[2].ref, store.slots[1].ref)  # the second dose stays: netted to 0
 
-    store.bookings.rebook(booking, moved)
+    store.bookings.rebook(booking, moved, key_of(request))
 
     assert store.booked() == [0, 1, 1]
     assert store.bookings.booking(booking.code) == moved and moved.version == 1
     assert store.bookings.holds_booking(key_of(request), booking.series)
     assert store.bookings.request_state(request.request_id).booking_code == booking.code
     back = moved.rebooked(store.slots[0].ref, store.slots[1].ref)
-    store.bookings.rebook(moved, back)  # and back again: version 2, conditioned on version 1
+    store.bookings.rebook(moved, back, key_of(request))  # and back again: version 2, conditioned on version 1
     assert store.booked() == [1, 1, 0]
     assert store.bookings.booking(booking.code) == back
 
@@ -244,23 +244,25 @@ def test_a_failed_rebook_names_its_reason_in_order_of_precedence_and_changes_not
     )
 
     with pytest.raises(d.FirstSlotTaken):  # outranks a second dose that cannot be had
-        store.bookings.rebook(berta_booking, berta_booking.rebooked(store.slots[0].ref, missing))
+        store.bookings.rebook(berta_booking, berta_booking.rebooked(store.slots[0].ref, missing), key_of(berta))
     with pytest.raises(d.SecondSlotTaken):
-        store.bookings.rebook(berta_booking, berta_booking.rebooked(store.slots[1].ref, missing))
+        store.bookings.rebook(berta_booking, berta_booking.rebooked(store.slots[1].ref, missing), key_of(berta))
     stale = replace(berta_booking, first=store.slots[1].ref)
     with pytest.raises(d.BookingChanged):  # outranks the full slot
-        store.bookings.rebook(stale, stale.rebooked(store.slots[0].ref, None))
+        store.bookings.rebook(stale, stale.rebooked(store.slots[0].ref, None), key_of(berta))
     with pytest.raises(d.BookingChanged):  # same slots, another version
-        store.bookings.rebook(replace(berta_booking, version=3), berta_booking.rebooked(store.slots[1].ref, None))
+        store.bookings.rebook(
+            replace(berta_booking, version=3), berta_booking.rebooked(store.slots[1].ref, None), key_of(berta)
+        )
 
     assert store.booked() == [1, 0, 1]
     assert store.bookings.booking(berta_booking.code) == berta_booking
     store.bookings.cancel(anna_booking, key_of(anna))
     with pytest.raises(d.BookingChanged):  # a cancelled booking is not rebooked
-        store.bookings.rebook(anna_booking, anna_booking.rebooked(store.slots[1].ref, None))
+        store.bookings.rebook(anna_booking, anna_booking.rebooked(store.slots[1].ref, None), key_of(anna))
     assert store.booked() == [0, 0, 1]
     single = berta_booking.rebooked(store.slots[1].ref, None)  # and a single-dose move that can be had
-    store.bookings.rebook(berta_booking, single)
+    store.bookings.rebook(berta_booking, single, key_of(berta))
     assert store.booked() == [0, 1, 0]
     assert store.bookings.booking(berta_booking.code) == single
 
@@ -270,7 +272,7 @@ def test_a_cancel_that_read_the_booking_before_a_rebook_changes_nothing_and_says
     booking = booking_for(request, store.slots[0], store.slots[1])
     store.bookings.reserve(booking, key_of(request))
     moved = booking.rebooked(store.slots[2].ref, store.slots[1].ref)
-    store.bookings.rebook(booking, moved)
+    store.bookings.rebook(booking, moved, key_of(request))
     with pytest.raises(d.BookingChanged):
         store.bookings.cancel(booking, key_of(request))
     assert store.booked() == [0, 1, 1]

@@ -196,3 +196,16 @@ def test_an_audit_write_is_retried_and_a_lasting_failure_is_reported_not_swallow
     with pytest.raises(ConnectionError):
         failing.staff.waiting_room_put(OPS, CAMPAIGN.id, {}, {})
     assert failing.failed_audits == [AuditAction.WAITING_ROOM_PUT]
+
+
+def test_a_scheduled_contingent_is_audited_with_each_slots_release_time(world):
+    ops = OperationsService(world.catalog, clock=lambda: NOW)
+    start, release_at = NOW + timedelta(days=6), NOW + timedelta(days=2)
+    scheduled = SlotRelease(start, start + timedelta(minutes=30), 4, release_at=release_at)
+    now_too = SlotRelease(start + timedelta(hours=1), start + timedelta(hours=1, minutes=30), 2)
+    slots = ops.release_contingent(CAMPAIGN.id, "dortmund", [scheduled, now_too])
+    world.staff.contingent_released(OPS, CAMPAIGN.id, "dortmund", slots, added_capacity=6)
+    [record] = world.audit_log.records
+    assert (record.action, record.actor, record.channel) == (AuditAction.CONTINGENT_RELEASED, "olga", "staff_api")
+    assert record.after["release_at"] == {d.slot_id_for(start): release_at.isoformat()}
+    assert record.after["slot_ids"] == [d.slot_id_for(start), d.slot_id_for(now_too.start)]

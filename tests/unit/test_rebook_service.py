@@ -6,8 +6,10 @@ from datetime import date, timedelta
 import pytest
 
 from chalicelib.booking import domain as d
+from chalicelib.booking.audit import Actor, AuditAction
 from chalicelib.contracts.mail import MailKind
-from tests.unit.builders import CAMPAIGN, NOW, World, person, slot
+from tests.fakes import FakeAuditLog, FakeBookings
+from tests.unit.builders import CAMPAIGN, NOW, PEPPER, World, person, slot
 
 BORN = date(1940, 5, 1)
 
@@ -73,7 +75,9 @@ def test_rebooking_to_the_pair_one_holds_changes_nothing_and_sends_no_mail():
     first, second, other_second = slot(1, 9), slot(29, 9), slot(22, 9)
     world = World([first, second, other_second])
     booking = booked(world, first)
-    world.bookings.rebook(booking, booking.rebooked(first.ref, second.ref))  # now on a later second dose
+    world.bookings.rebook(
+        booking, booking.rebooked(first.ref, second.ref), booking.person.key(PEPPER)
+    )  # now on a later second dose
     current = world.bookings.booking(booking.code)
     published = len(world.outbox.published)
 
@@ -131,9 +135,11 @@ def test_a_rebook_racing_another_change_of_the_booking_changes_nothing():
     first, second, other, other_second = slot(1, 9), slot(22, 9), slot(2, 9), slot(23, 9)
     world = World([first, second, other, other_second])
     booking = booked(world, first)
-    world.bookings.rebook(booking, booking.rebooked(other.ref, other_second.ref))
+    world.bookings.rebook(booking, booking.rebooked(other.ref, other_second.ref), booking.person.key(PEPPER))
     with pytest.raises(d.BookingChanged):
-        world.bookings.rebook(booking, booking.rebooked(other.ref, second.ref))  # read before the other change
+        world.bookings.rebook(
+            booking, booking.rebooked(other.ref, second.ref), booking.person.key(PEPPER)
+        )  # read before the other change
     assert counters(world, first, second, other, other_second) == [0, 0, 1, 1]
 
 
@@ -141,7 +147,7 @@ def test_a_cancel_that_read_the_booking_before_a_rebook_gives_back_the_new_slots
     first, second, other, other_second = slot(1, 9), slot(22, 9), slot(2, 9), slot(23, 9)
     world = World([first, second, other, other_second])
     booking = booked(world, first)
-    world.bookings.rebook(booking, booking.rebooked(other.ref, other_second.ref))
+    world.bookings.rebook(booking, booking.rebooked(other.ref, other_second.ref), booking.person.key(PEPPER))
     with pytest.raises(d.BookingChanged):
         world.bookings.cancel(booking, booking.person.key(b"test-pepper"))
     world.service.cancel(booking.code, BORN)
@@ -264,3 +270,33 @@ def test_the_change_mail_shows_the_new_appointments_and_its_calendar_file_replac
     assert {seq for _, seq in events(changed)} == {2} and {seq for _, seq in events(confirmed)} == {0}
     english = render(message(MailKind.BOOKING_CHANGED, language="en"))
     assert "changed" in english["Subject"] and "Dose 2" in english.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_an_agents_rebook_is_audited_with_the_swap_and_a_refused_one_is_not():
+    old_first, old_second, new_first, new_second, full = slot(1, 9), slot(22, 9), slot(3, 9), slot(24, 9), slot(4, 9, 0)
+    audit_log = FakeAuditLog()
+    world = World(
+        [old_first, old_second, new_first, new_second, full],
+        bookings_type=lambda catalog: FakeBookings(catalog, audit_log),
+    )
+    booking = booked(world, old_first)
+    agent = Actor("hans", "hotline")
+    with pytest.raises(d.NoPairAvailable):
+        world.service.rebook(booking.code, BORN, full.slot_id, False, actor=agent)
+    assert audit_log.records == []
+
+    world.service.rebook(booking.code, BORN, new_first.slot_id, False, actor=agent)
+
+    [record] = audit_log.records
+    assert (record.action, record.actor, record.role, record.channel, record.target) == (
+        AuditAction.BOOKING_REBOOKED,
+        "hans",
+        "hotline",
+        "hotline",
+        booking.code,
+    )
+    assert record.before["slots"] == [old_first.slot_id, old_second.slot_id]
+    assert record.after["slots"] == [new_first.slot_id, new_second.slot_id]
+    assert "Erna" not in repr(record) and "1940" not in repr(record)
+    world.service.rebook(booking.code, BORN, old_first.slot_id, False)  # the person's own rebook: not audited
+    assert len(audit_log.records) == 1

@@ -10,6 +10,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from pynamodb.connection import Connection
@@ -24,6 +25,7 @@ from chalicelib.booking.storage.models import (
     ERASED,
     PERSONAL_ATTRIBUTES,
     BookingItem,
+    HoldItem,
     PersonLockItem,
     RequestItem,
     SlotItem,
@@ -32,6 +34,8 @@ from chalicelib.booking.storage.models import (
     booking_item,
     booking_key,
     epoch,
+    hold_from_item,
+    hold_key,
     lock_key,
     pairs_from_json,
     pairs_to_json,
@@ -57,14 +61,16 @@ def _is_conflict(error: TransactWriteError) -> bool:
     return "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
 
 
+def _version_is(booking: d.Booking):
+    """Items written before versions existed have none, which is version 0."""
+    if booking.version:
+        return BookingItem.version == booking.version
+    return BookingItem.version.does_not_exist() | (BookingItem.version == 0)
+
+
 def _as_read(booking: d.Booking):
-    """The condition that the booking item is still what was read: active, on the same slots, same version.
-    Items written before versions existed have none, which is version 0."""
-    version = (
-        BookingItem.version == booking.version
-        if booking.version
-        else BookingItem.version.does_not_exist() | (BookingItem.version == 0)
-    )
+    """The condition that the booking item is still what was read: active, on the same slots, same version."""
+    version = _version_is(booking)
     second = (
         BookingItem.second_slot_id == booking.second.slot_id
         if booking.second
@@ -75,6 +81,119 @@ def _as_read(booking: d.Booking):
         & (BookingItem.first_slot_id == booking.first.slot_id)
         & second
         & version
+    )
+
+
+class Items:
+    """The items of one transaction, each with what its failed condition means (a label, or None: no domain
+    outcome). PynamoDB sends them grouped by kind (condition checks, deletes, puts, updates), not in the order
+    added, so a cancelled transaction's reasons are matched to labels in that order, not by counting."""
+
+    def __init__(self, tx: TransactWrite):
+        self._tx = tx
+        self._labels: dict[str, list[str | None]] = {"delete": [], "put": [], "update": []}
+
+    def delete(self, model, condition=None, label: str | None = None) -> None:
+        self._tx.delete(model, condition=condition)
+        self._labels["delete"].append(label)
+
+    def save(self, model, condition=None, label: str | None = None) -> None:
+        self._tx.save(model, condition=condition)
+        self._labels["put"].append(label)
+
+    def update(self, model, actions, condition=None, label: str | None = None) -> None:
+        self._tx.update(model, actions=actions, condition=condition)
+        self._labels["update"].append(label)
+
+    def failed(self, error: TransactWriteError) -> set[str]:
+        order = self._labels["delete"] + self._labels["put"] + self._labels["update"]
+        return {label for label, hit in zip(order, failed_conditions(error), strict=False) if hit and label}
+
+
+def add_cancel_items(
+    items: Items,
+    booking: d.Booking,
+    person_key: str,
+    cancelled_at: datetime,
+    operation_id: str | None = None,
+    audit: AuditRecord | None = None,
+    taking: tuple[d.SlotRef, ...] = (),
+) -> None:
+    """Cancel the booking as read, give its slots back and free the person's lock (label "booking": it changed
+    since it was read, or was cancelled before). One way for a person's, an agent's and an operation's cancel.
+
+    `taking`: seats taken in the same write (a pair held for the person; labels "first", "second": full),
+    netted per slot against those given back as a rebook nets them (one operation per item)."""
+    actions = [
+        BookingItem.status.set(d.BookingStatus.CANCELLED.value),
+        BookingItem.cancelled_at.set(cancelled_at.isoformat()),
+    ]
+    if operation_id is not None:
+        actions.append(BookingItem.operation_id.set(operation_id))
+    # On the slots and version as read: a booking rebooked since gives back its new slots, not the old ones.
+    items.update(BookingItem(*booking_key(booking.code)), actions, condition=_as_read(booking), label="booking")
+    slots_key = slots_pk(booking.campaign_id, booking.center_id)
+    labels = {ref.slot_id: label for ref, label in zip(taking, ("first", "second"), strict=False)}
+    for slot_id, delta in d.counter_changes(booking.appointments, taking).items():
+        if delta > 0:
+            items.update(
+                SlotItem(slots_key, slot_id),
+                [SlotItem.booked.add(1)],
+                condition=SlotItem.booked < SlotItem.capacity,
+                label=labels[slot_id],
+            )
+        else:
+            items.update(SlotItem(slots_key, slot_id), [SlotItem.booked.add(-1)], condition=SlotItem.booked > 0)
+    items.delete(
+        PersonLockItem(*lock_key(person_key, booking.series)), condition=PersonLockItem.booking_code == booking.code
+    )
+    if audit is not None:  # a staff action: its record is written with it or not at all
+        items.save(audit_item(audit))
+
+
+def _appointment_actions(booking: d.Booking) -> list:
+    """Set the booking item's appointments to the booking's (removing a second dose it no longer has)."""
+    second = booking.second
+    return [
+        BookingItem.first_slot_id.set(booking.first.slot_id),
+        BookingItem.first_start.set(booking.first.start.isoformat()),
+        BookingItem.first_end.set(booking.first.end.isoformat()),
+        *(
+            [
+                BookingItem.second_slot_id.set(second.slot_id),
+                BookingItem.second_start.set(second.start.isoformat()),
+                BookingItem.second_end.set(second.end.isoformat()),
+            ]
+            if second
+            else [
+                BookingItem.second_slot_id.remove(),
+                BookingItem.second_start.remove(),
+                BookingItem.second_end.remove(),
+            ]
+        ),
+    ]
+
+
+def add_retention_items(
+    items: Items, booking: d.Booking, person_key: str, expires_at: datetime, with_request: bool = True
+) -> None:
+    """Give the person lock and the request the booking's new expiry: the retention runs from the last
+    appointment, which a rebook, a move or an added second dose changes, and DynamoDB must not delete the lock
+    (letting the person book twice) or the request while the booking is active. The lock is written back if
+    its TTL removed it already; one that names another booking is not ours (label "lock")."""
+    items.update(
+        PersonLockItem(*lock_key(person_key, booking.series)),
+        [PersonLockItem.booking_code.set(booking.code), PersonLockItem.expires_at.set(epoch(expires_at))],
+        condition=PersonLockItem.pk.does_not_exist() | (PersonLockItem.booking_code == booking.code),
+        label="lock",
+    )
+    if not with_request:
+        return
+    items.update(
+        RequestItem(*request_key(booking.request_id)),
+        [RequestItem.expires_at.set(epoch(expires_at))],
+        condition=RequestItem.pk.exists(),
+        label="request",
     )
 
 
@@ -105,6 +224,25 @@ class DynamoBookings(Bookings):
                 if not _is_conflict(error) or attempt == CONFLICT_RETRIES:
                     raise
                 self._sleep(random.uniform(0, 0.02 * 2**attempt))
+
+    def _write(self, add_items: Callable[[Items], None]) -> set[str]:
+        """Run the transaction (conflicts retried); the labels of the items whose condition failed, empty when it
+        committed. A transaction cancelled for a reason no label names is raised as it is."""
+        last: list[Items] = []
+
+        def fill(tx: TransactWrite) -> None:
+            items = Items(tx)
+            last[:] = [items]
+            add_items(items)
+
+        try:
+            self._transact(fill)
+        except TransactWriteError as error:
+            failed = last[0].failed(error) if last else set()
+            if not failed:
+                raise
+            return failed
+        return set()
 
     def add_request(
         self, request: d.BookingRequest, created_at: datetime, submission: d.Submission | None = None
@@ -301,104 +439,151 @@ class DynamoBookings(Bookings):
             condition=BookingItem.pk.exists() & (BookingItem.status != d.BookingStatus.ACTIVE.value),
         )
 
-    def cancel(self, booking: d.Booking, person_key: str, audit: AuditRecord | None = None) -> bool:
-        slots_key = slots_pk(booking.campaign_id, booking.center_id)
-
-        def add_items(tx: TransactWrite) -> None:
-            tx.update(
-                BookingItem(*booking_key(booking.code)),
-                actions=[
-                    BookingItem.status.set(d.BookingStatus.CANCELLED.value),
-                    BookingItem.cancelled_at.set(self._now().isoformat()),
-                ],
-                # On the slots as read: a booking rebooked since gives back its new slots, not the old ones.
-                condition=_as_read(booking),
-            )
-            for appointment in booking.appointments:
-                tx.update(
-                    SlotItem(slots_key, appointment.slot_id),
-                    actions=[SlotItem.booked.add(-1)],
-                    condition=SlotItem.booked > 0,
-                )
-            tx.delete(
-                PersonLockItem(*lock_key(person_key, booking.series)),
-                condition=PersonLockItem.booking_code == booking.code,
-            )
-            if audit is not None:  # a staff cancel: its audit record is written with it or not at all
-                tx.save(audit_item(audit))
-
-        try:
-            self._transact(add_items)
-        except TransactWriteError as error:
-            # Reasons come grouped by kind: the lock delete first, then the audit put (if any), then the
-            # booking update.
-            at = 2 if audit is not None else 1
-            if failed_conditions(error)[at : at + 1] == [True]:
-                current = self.booking(booking.code)
-                if current is not None and current.status is d.BookingStatus.ACTIVE:
-                    raise d.BookingChanged() from error
-                return False  # cancelled before: nothing to give back
-            raise
-        return True
-
-    def rebook(self, old: d.Booking, new: d.Booking) -> None:
-        slots_key = slots_pk(old.campaign_id, old.center_id)
-        changes = d.counter_changes(old.appointments, new.appointments)
-        outcomes = (d.FirstSlotTaken, d.SecondSlotTaken)
-        taken = {ref.slot_id: outcome for ref, outcome in zip(new.appointments, outcomes, strict=False)}
-        second = new.second
-        second_actions = (
-            [
-                BookingItem.second_slot_id.set(second.slot_id),
-                BookingItem.second_start.set(second.start.isoformat()),
-                BookingItem.second_end.set(second.end.isoformat()),
-            ]
-            if second
-            else [
-                BookingItem.second_slot_id.remove(),
-                BookingItem.second_start.remove(),
-                BookingItem.second_end.remove(),
-            ]
-        )
-        # All items are updates, which PynamoDB sends in the order added: the reasons come in this order.
-        # A failed give-back (None) means the counters drifted: no domain outcome, the error is raised as is.
-        meanings: list[type[d.DomainError] | None] = [
-            d.BookingChanged,
-            *[taken[slot_id] if delta > 0 else None for slot_id, delta in changes.items()],
+    def _moved_actions(self, new: d.Booking, expires_at: datetime) -> list:
+        return [
+            *_appointment_actions(new),
+            BookingItem.version.set(new.version),
+            BookingItem.rebooked_at.set(self._now().isoformat()),
+            BookingItem.expires_at.set(epoch(expires_at)),
         ]
 
-        def add_items(tx: TransactWrite) -> None:
-            tx.update(
+    def cancel(self, booking: d.Booking, person_key: str, audit: AuditRecord | None = None) -> bool:
+        failed = self._write(lambda items: add_cancel_items(items, booking, person_key, self._now(), audit=audit))
+        if "booking" in failed:
+            current = self.booking(booking.code)
+            if current is not None and current.status is d.BookingStatus.ACTIVE:
+                raise d.BookingChanged()
+            return False  # cancelled before: nothing to give back
+        return True
+
+    def rebook(self, old: d.Booking, new: d.Booking, person_key: str, audit: AuditRecord | None = None) -> None:
+        slots_key = slots_pk(old.campaign_id, old.center_id)
+        changes = d.counter_changes(old.appointments, new.appointments)
+        outcomes = {"first": d.FirstSlotTaken, "second": d.SecondSlotTaken}
+        taken = {ref.slot_id: label for ref, label in zip(new.appointments, outcomes, strict=False)}
+        expires_at = new.personal_data_expires_at(self._retention)
+
+        def add_items(items: Items, with_request: bool) -> None:
+            items.update(
                 BookingItem(*booking_key(old.code)),
-                actions=[
-                    BookingItem.first_slot_id.set(new.first.slot_id),
-                    BookingItem.first_start.set(new.first.start.isoformat()),
-                    BookingItem.first_end.set(new.first.end.isoformat()),
-                    *second_actions,
-                    BookingItem.version.set(new.version),
-                    BookingItem.rebooked_at.set(self._now().isoformat()),
-                    # The retention runs from the last appointment, which may have moved.
-                    BookingItem.expires_at.set(epoch(new.personal_data_expires_at(self._retention))),
-                ],
+                # The retention runs from the last appointment, which may have moved.
+                self._moved_actions(new, expires_at),
                 condition=_as_read(old),
+                label="booking",
             )
             for slot_id, delta in changes.items():
-                if delta > 0:
-                    tx.update(
-                        SlotItem(slots_key, slot_id),
-                        actions=[SlotItem.booked.add(1)],
-                        condition=SlotItem.booked < SlotItem.capacity,
-                    )
-                else:
-                    tx.update(
-                        SlotItem(slots_key, slot_id), actions=[SlotItem.booked.add(-1)], condition=SlotItem.booked > 0
-                    )
+                # A failed give-back (no label) means the counters drifted: no domain outcome, raised as is.
+                items.update(
+                    SlotItem(slots_key, slot_id),
+                    [SlotItem.booked.add(1 if delta > 0 else -1)],
+                    condition=(SlotItem.booked < SlotItem.capacity) if delta > 0 else (SlotItem.booked > 0),
+                    label=taken[slot_id] if delta > 0 else None,
+                )
+            add_retention_items(items, new, person_key, expires_at, with_request)
+            if audit is not None:  # an agent's rebook: its record is written with the swap or not at all
+                items.save(audit_item(audit))
 
+        failed = self._write(lambda items: add_items(items, True))
+        if failed == {"request"}:
+            # Only a booking written before requests shared its expiry can outlive its request: swap without it.
+            failed = self._write(lambda items: add_items(items, False))
+        for label, outcome in (
+            ("booking", d.BookingChanged),
+            ("first", d.FirstSlotTaken),
+            ("second", d.SecondSlotTaken),
+        ):
+            if label in failed:
+                raise outcome()
+        if failed:  # the lock names another booking: the person holds two, which the swap must not hide
+            raise d.AlreadyBooked()
+
+    # --- a pair held after a centre-day cancel (placed by `DynamoSupply.cancel_for_operation`) ---------------
+
+    def hold(self, code: str) -> d.Hold | None:
         try:
-            self._transact(add_items)
-        except TransactWriteError as error:
-            failed = {meaning for meaning, hit in zip(meanings, failed_conditions(error), strict=False) if hit}
-            for outcome in (d.BookingChanged, d.FirstSlotTaken, d.SecondSlotTaken):
-                if outcome in failed:
-                    raise outcome() from error
-            raise
+            return hold_from_item(HoldItem.get(*hold_key(code), consistent_read=True))
+        except HoldItem.DoesNotExist:
+            return None
+
+    def holds(self) -> Iterator[d.Hold]:
+        scan = HoldItem.scan(HoldItem.sk == "HOLD", consistent_read=True)
+        return (hold_from_item(item) for item in scan)
+
+    def confirm_hold(
+        self, booking: d.Booking, hold: d.Hold, person_key: str, audit: AuditRecord | None = None
+    ) -> d.Booking:
+        confirmed = replace(booking.rebooked(hold.first, hold.second), status=d.BookingStatus.ACTIVE)
+        expires_at = confirmed.personal_data_expires_at(self._retention)
+        now = epoch(self._now())
+
+        def add_items(items: Items, with_request: bool) -> None:
+            # The seats pass from the hold to the booking: no counter changes.
+            items.update(
+                BookingItem(*booking_key(booking.code)),
+                [
+                    BookingItem.status.set(d.BookingStatus.ACTIVE.value),
+                    BookingItem.cancelled_at.remove(),
+                    # Not the operation's any more: a rerun of it must not find the booking again.
+                    BookingItem.operation_id.remove(),
+                    *self._moved_actions(confirmed, expires_at),
+                ],
+                condition=(BookingItem.status == d.BookingStatus.CANCELLED.value)
+                & (BookingItem.operation_id == hold.operation_id)
+                & _version_is(booking),
+                label="booking",
+            )
+            items.delete(
+                HoldItem(*hold_key(hold.code)),
+                condition=_hold_as_read(hold) & (HoldItem.held_until > now),
+                label="hold",
+            )
+            # A lock past its TTL that DynamoDB has not deleted yet no longer counts (as in reserve).
+            items.save(
+                PersonLockItem(
+                    *lock_key(person_key, booking.series), booking_code=booking.code, expires_at=epoch(expires_at)
+                ),
+                condition=PersonLockItem.pk.does_not_exist() | (PersonLockItem.expires_at <= now),
+                label="lock",
+            )
+            if with_request:
+                items.update(
+                    RequestItem(*request_key(booking.request_id)),
+                    [RequestItem.expires_at.set(epoch(expires_at))],
+                    condition=RequestItem.pk.exists(),
+                    label="request",
+                )
+            if audit is not None:
+                items.save(audit_item(audit))
+
+        failed = self._write(lambda items: add_items(items, True))
+        if failed == {"request"}:
+            failed = self._write(lambda items: add_items(items, False))
+        for label, outcome in (("booking", d.HoldLapsed), ("hold", d.HoldLapsed), ("lock", d.AlreadyBooked)):
+            if label in failed:
+                raise outcome()
+        return confirmed
+
+    def release_hold(self, hold: d.Hold, lapsed_only: bool) -> bool:
+        condition = _hold_as_read(hold)
+        if lapsed_only:
+            condition &= HoldItem.held_until <= epoch(self._now())
+        slots_key = slots_pk(hold.campaign_id, hold.center_id)
+
+        def add_items(items: Items) -> None:
+            items.delete(HoldItem(*hold_key(hold.code)), condition=condition, label="hold")
+            for appointment in hold.appointments:
+                items.update(
+                    SlotItem(slots_key, appointment.slot_id), [SlotItem.booked.add(-1)], condition=SlotItem.booked > 0
+                )
+
+        return "hold" not in self._write(add_items)
+
+
+def _hold_as_read(hold: d.Hold):
+    """The hold item is still this hold: a later operation may hold another pair for the same booking."""
+    return (
+        HoldItem.pk.exists()
+        & (HoldItem.operation_id == hold.operation_id)
+        & (HoldItem.first_slot_id == hold.first.slot_id)
+        & (HoldItem.held_until == epoch(hold.until))
+    )

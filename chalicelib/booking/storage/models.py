@@ -114,6 +114,23 @@ class OperationItem(TableItem):
     moved = NumberAttribute(default=0)
 
 
+class HoldItem(TableItem):
+    """A pair held for the person whose booking an operation cancelled (`BOOKING#code`/`HOLD`): its seats are
+    counted in the slots until it is confirmed or given back. No TTL attribute on purpose: a TTL delete would
+    not give the seats back; the sweep (`Supply.lapsed_holds`) deletes it and gives them back, once."""
+
+    campaign_id = UnicodeAttribute()
+    center_id = UnicodeAttribute()
+    operation_id = UnicodeAttribute()
+    first_slot_id = UnicodeAttribute()
+    first_start = UnicodeAttribute()
+    first_end = UnicodeAttribute()
+    second_slot_id = UnicodeAttribute(null=True)
+    second_start = UnicodeAttribute(null=True)
+    second_end = UnicodeAttribute(null=True)
+    held_until = NumberAttribute()  # epoch seconds
+
+
 class RequestItem(TableItem):
     status = UnicodeAttribute()
     campaign_id = UnicodeAttribute()
@@ -151,6 +168,11 @@ def booking_key(code: str) -> tuple[str, str]:
 def lock_key(person_key: str, series: str) -> tuple[str, str]:
     """One lock per person and vaccination series: campaigns of one series share it."""
     return f"PERSON#{person_key}", f"SERIES#{series}"
+
+
+def hold_key(code: str) -> tuple[str, str]:
+    """Beside its booking: the booking's partition holds what is held for it."""
+    return f"BOOKING#{code}", "HOLD"
 
 
 def operation_key(operation_id: str) -> tuple[str, str]:
@@ -289,4 +311,40 @@ def booking_item(booking: d.Booking, created_at: datetime, expires_at: datetime 
         series=booking.series,
         version=booking.version,
         expires_at=epoch(expires_at) if expires_at else None,
+    )
+
+
+def hold_item(hold: d.Hold) -> HoldItem:
+    second = hold.second
+    return HoldItem(
+        *hold_key(hold.code),
+        campaign_id=hold.campaign_id,
+        center_id=hold.center_id,
+        operation_id=hold.operation_id,
+        first_slot_id=hold.first.slot_id,
+        first_start=hold.first.start.isoformat(),
+        first_end=hold.first.end.isoformat(),
+        second_slot_id=second.slot_id if second else None,
+        second_start=second.start.isoformat() if second else None,
+        second_end=second.end.isoformat() if second else None,
+        held_until=epoch(hold.until),
+    )
+
+
+def hold_from_item(item: HoldItem) -> d.Hold:
+    second = None
+    if item.second_slot_id and item.second_start and item.second_end:
+        second = d.SlotRef(
+            item.second_slot_id, datetime.fromisoformat(item.second_start), datetime.fromisoformat(item.second_end)
+        )
+    return d.Hold(
+        code=item.pk.removeprefix("BOOKING#"),
+        campaign_id=item.campaign_id,
+        center_id=item.center_id,
+        first=d.SlotRef(
+            item.first_slot_id, datetime.fromisoformat(item.first_start), datetime.fromisoformat(item.first_end)
+        ),
+        second=second,
+        until=datetime.fromtimestamp(int(item.held_until), d.LOCAL_TZ),
+        operation_id=item.operation_id,
     )

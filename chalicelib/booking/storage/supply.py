@@ -9,24 +9,33 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PutError
 
 from chalicelib.booking import domain as d
+from chalicelib.booking.audit import AuditRecord
 from chalicelib.booking.ports import Supply
-from chalicelib.booking.storage.bookings import DynamoBookings, failed_conditions
+from chalicelib.booking.storage.audit import audit_item
+from chalicelib.booking.storage.bookings import (
+    DynamoBookings,
+    Items,
+    _appointment_actions,
+    _as_read,
+    add_cancel_items,
+    add_retention_items,
+)
 from chalicelib.booking.storage.models import (
     ERASED,
     BookingItem,
+    HoldItem,
     OperationItem,
-    PersonLockItem,
     SlotItem,
     booking_from_item,
     booking_key,
     epoch,
-    lock_key,
+    hold_item,
     operation_key,
     slots_pk,
 )
@@ -34,7 +43,7 @@ from chalicelib.booking.storage.models import (
 SCAN_PAGE_SIZE = 500
 
 
-def _conditional_failed(error: UpdateError | PutError) -> bool:
+def _conditional_failed(error: PutError) -> bool:
     return error.cause_response_code == "ConditionalCheckFailedException"
 
 
@@ -43,18 +52,19 @@ class DynamoSupply(Supply):
         self._bookings = bookings  # its transaction helper retries conflicts
         self._now = clock
 
-    def set_capacity(self, slot: d.Slot, capacity: int) -> bool:
-        try:
-            SlotItem(slots_pk(slot.campaign_id, slot.center_id), slot.slot_id).update(
-                actions=[SlotItem.capacity.set(capacity)],
+    def set_capacity(self, slot: d.Slot, capacity: int, audit: AuditRecord | None = None) -> bool:
+        def add_items(items: Items) -> None:
+            items.update(
+                SlotItem(slots_pk(slot.campaign_id, slot.center_id), slot.slot_id),
+                [SlotItem.capacity.set(capacity)],
                 # Never below what is booked; and only over the capacity read (a release meanwhile is not undone).
                 condition=(SlotItem.booked <= capacity) & (SlotItem.capacity == slot.capacity),
+                label="slot",
             )
-        except UpdateError as error:
-            if not _conditional_failed(error):
-                raise
-            return False
-        return True
+            if audit is not None:
+                items.save(audit_item(audit))
+
+        return "slot" not in self._bookings._write(add_items)
 
     def bookings_in(self, campaign_id, center_id, first_slot_id, last_slot_id, operation_id, cursor, limit):
         in_range = BookingItem.first_slot_id.between(first_slot_id, last_slot_id) | BookingItem.second_slot_id.between(
@@ -82,123 +92,95 @@ class DynamoSupply(Supply):
         last = scan.last_evaluated_key
         return found, json.dumps(last) if last else None
 
-    def cancel_for_operation(self, booking, person_key, operation_id):
-        slots_key = slots_pk(booking.campaign_id, booking.center_id)
-        second = booking.second.slot_id if booking.second else None
+    def cancel_for_operation(self, booking, person_key, operation_id, hold=None, audit=None):
+        def add_items(items: Items) -> None:
+            taking = hold.appointments if hold is not None else ()
+            add_cancel_items(items, booking, person_key, self._now(), operation_id, audit, taking)
+            if hold is not None:
+                items.save(hold_item(hold), condition=HoldItem.pk.does_not_exist(), label="hold")
 
-        def add_items(tx: TransactWrite) -> None:
-            tx.update(
-                BookingItem(*booking_key(booking.code)),
-                actions=[
-                    BookingItem.status.set(d.BookingStatus.CANCELLED.value),
-                    BookingItem.cancelled_at.set(self._now().isoformat()),
-                    BookingItem.operation_id.set(operation_id),
-                ],
-                # As read: a booking rebooked or repaired in the meantime is not the one to cancel.
-                condition=(
-                    (BookingItem.status == d.BookingStatus.ACTIVE.value)
-                    & (BookingItem.first_slot_id == booking.first.slot_id)
-                    & (BookingItem.second_slot_id == second if second else BookingItem.second_slot_id.does_not_exist())
-                ),
-            )
-            for appointment in booking.appointments:
-                tx.update(
-                    SlotItem(slots_key, appointment.slot_id),
-                    actions=[SlotItem.booked.add(-1)],
-                    condition=SlotItem.booked > 0,
-                )
-            tx.delete(
-                PersonLockItem(*lock_key(person_key, booking.series)),
-                condition=PersonLockItem.booking_code == booking.code,
-            )
-
-        try:
-            self._bookings._transact(add_items)
-        except TransactWriteError as error:
-            # Reasons come grouped by kind: the lock delete first, then the booking update.
-            if failed_conditions(error)[1:2] == [True]:
-                return False
-            raise
+        failed = self._bookings._write(add_items)
+        if "booking" in failed:
+            return False  # changed meanwhile (cancelled or rebooked by the person): not ours
+        if "hold" in failed:  # a hold of an earlier cancel of this booking is still there: hold nothing more
+            raise d.FirstSlotTaken()
+        if "first" in failed:
+            raise d.FirstSlotTaken()
+        if "second" in failed:
+            raise d.SecondSlotTaken()
         return True
 
-    def move_for_operation(self, booking, appointment, to, operation_id):
+    def move_for_operation(self, booking, appointment, to, operation_id, person_key, audit=None):
         slots_key = slots_pk(booking.campaign_id, booking.center_id)
-        is_first = appointment.slot_id == booking.first.slot_id
-        slot_id, start, end = (
-            (BookingItem.first_slot_id, BookingItem.first_start, BookingItem.first_end)
-            if is_first
-            else (BookingItem.second_slot_id, BookingItem.second_start, BookingItem.second_end)
-        )
+        which = "first" if appointment.slot_id == booking.first.slot_id else "second"
+        moved = replace(booking, **{which: to.ref})
+        expires_at = moved.personal_data_expires_at(self._bookings._retention)
 
-        def add_items(tx: TransactWrite) -> None:
-            tx.update(
-                SlotItem(slots_key, appointment.slot_id),
-                actions=[SlotItem.booked.add(-1)],
-                condition=SlotItem.booked > 0,
+        def add_items(items: Items, with_request: bool) -> None:
+            items.update(
+                SlotItem(slots_key, appointment.slot_id), [SlotItem.booked.add(-1)], condition=SlotItem.booked > 0
             )
-            tx.update(
+            items.update(
                 SlotItem(slots_key, to.slot_id),
-                actions=[SlotItem.booked.add(1)],
+                [SlotItem.booked.add(1)],
                 condition=SlotItem.booked < SlotItem.capacity,
+                label="target",
             )
-            tx.update(
+            items.update(
                 BookingItem(*booking_key(booking.code)),
-                actions=[
-                    slot_id.set(to.slot_id),
-                    start.set(to.start.isoformat()),
-                    end.set(to.end.isoformat()),
+                [
+                    *_appointment_actions(moved),
                     BookingItem.operation_id.set(operation_id),
-                    BookingItem.expires_at.set(
-                        self._expires_at(
-                            [a.end for a in booking.appointments if a.slot_id != appointment.slot_id] + [to.end]
-                        )
-                    ),
+                    BookingItem.expires_at.set(epoch(expires_at)),
                 ],
-                condition=(BookingItem.status == d.BookingStatus.ACTIVE.value) & (slot_id == appointment.slot_id),
+                condition=_as_read(booking),
+                label="booking",
             )
+            add_retention_items(items, moved, person_key, expires_at, with_request)
+            if audit is not None:
+                items.save(audit_item(audit))
 
-        try:
-            self._bookings._transact(add_items)
-        except TransactWriteError as error:
-            _, target_full, booking_changed = [*failed_conditions(error), False, False, False][:3]
-            if booking_changed:
-                return False
-            if target_full:
-                raise d.FirstSlotTaken() from error
-            raise
+        failed = self._bookings._write(lambda items: add_items(items, True))
+        if failed == {"request"}:  # a booking older than requests sharing its expiry: move it without
+            failed = self._bookings._write(lambda items: add_items(items, False))
+        if "booking" in failed:
+            return False
+        if "target" in failed:
+            raise d.FirstSlotTaken()
+        if failed:  # the lock names another booking of the person: not hidden by a move
+            raise d.AlreadyBooked()
         return True
 
-    def add_second(self, booking, second):
-        def add_items(tx: TransactWrite) -> None:
-            tx.update(
-                SlotItem(slots_pk(second.campaign_id, second.center_id), second.slot_id),
-                actions=[SlotItem.booked.add(1)],
-                condition=SlotItem.booked < SlotItem.capacity,
-            )
-            tx.update(
-                BookingItem(*booking_key(booking.code)),
-                actions=[
-                    BookingItem.second_slot_id.set(second.slot_id),
-                    BookingItem.second_start.set(second.start.isoformat()),
-                    BookingItem.second_end.set(second.end.isoformat()),
-                    BookingItem.expires_at.set(self._expires_at([booking.first.end, second.end])),
-                ],
-                condition=(
-                    (BookingItem.status == d.BookingStatus.ACTIVE.value)
-                    & (BookingItem.first_slot_id == booking.first.slot_id)
-                    & BookingItem.second_slot_id.does_not_exist()
-                ),
-            )
+    def add_second(self, booking, second, person_key, audit=None):
+        repaired = replace(booking, second=second.ref)
+        expires_at = repaired.personal_data_expires_at(self._bookings._retention)
 
-        try:
-            self._bookings._transact(add_items)
-        except TransactWriteError as error:
-            slot_full, booking_changed = [*failed_conditions(error), False, False][:2]
-            if booking_changed:
-                raise d.BookingNotFound() from error
-            if slot_full:
-                raise d.SecondSlotTaken() from error
-            raise
+        def add_items(items: Items, with_request: bool) -> None:
+            items.update(
+                SlotItem(slots_pk(second.campaign_id, second.center_id), second.slot_id),
+                [SlotItem.booked.add(1)],
+                condition=SlotItem.booked < SlotItem.capacity,
+                label="slot",
+            )
+            items.update(
+                BookingItem(*booking_key(booking.code)),
+                [*_appointment_actions(repaired), BookingItem.expires_at.set(epoch(expires_at))],
+                condition=_as_read(booking),
+                label="booking",
+            )
+            add_retention_items(items, repaired, person_key, expires_at, with_request)
+            if audit is not None:
+                items.save(audit_item(audit))
+
+        failed = self._bookings._write(lambda items: add_items(items, True))
+        if failed == {"request"}:
+            failed = self._bookings._write(lambda items: add_items(items, False))
+        if "booking" in failed:
+            raise d.BookingNotFound()
+        if "slot" in failed:
+            raise d.SecondSlotTaken()
+        if failed:
+            raise d.AlreadyBooked()
 
     def all_bookings(self, campaign_id):
         scan = BookingItem.scan(
@@ -209,11 +191,6 @@ class DynamoSupply(Supply):
     def _readable(self, item: BookingItem) -> bool:
         """A tombstone (erased on request) or a booking past its retention reads as absent, as in DynamoBookings."""
         return item.status != ERASED and not self._bookings._expired(item)
-
-    def _expires_at(self, ends: list[datetime]) -> int:
-        """The retention runs from the last appointment, which a move or an added second dose changes. (The person
-        lock keeps the expiry written when it was booked.)"""
-        return epoch(max(ends) + self._bookings._retention)
 
     # --- operations -------------------------------------------------------------------------------
 
