@@ -76,7 +76,11 @@ def test_a_check_in_marks_the_dose_and_writes_one_audit_record_and_a_repeat_chan
         "staff",
         code,
     )
-    assert (record.before["attendance"], record.after["attendance"], record.after["dose"]) == ("expected", "attended", 1)
+    assert (record.before["attendance"], record.after["attendance"], record.after["dose"]) == (
+        "expected",
+        "attended",
+        1,
+    )
     assert "Adler" not in str(record) and "1940" not in str(record)  # no personal data in the audit
 
 

@@ -41,9 +41,7 @@ class DynamoAttendance(AttendanceStore):
             & (BookingItem.first_slot_id.between(first, last) | BookingItem.second_slot_id.between(first, last))
         )
         scan = BookingItem.scan(condition, consistent_read=True, page_size=SCAN_PAGE_SIZE)
-        return [
-            booking_from_item(item) for item in scan if item.status != ERASED and not self._bookings._expired(item)
-        ]
+        return [booking_from_item(item) for item in scan if item.status != ERASED and not self._bookings._expired(item)]
 
     def mark(self, booking: d.Booking, dose: int, mark: d.Attendance, at: datetime, audit: AuditRecord) -> bool:
         appointment = booking.appointment(dose)
