@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -11,6 +11,7 @@ from chalicelib.booking import domain as d
 from chalicelib.booking.domain import LOCAL_TZ
 from infra.local.token import local_staff_token
 from tests.e2e.test_booking_invariants import request_body, wait_decided
+from tests.e2e.test_openapi_contract import assert_matches_spec
 
 OPS = {"Authorization": local_staff_token("olga", "ops")}
 
@@ -214,7 +215,7 @@ def booked_today(names: tuple[str, ...]) -> tuple[str, d.Slot, d.Slot, list[str]
     bootstrap.catalog().add_campaign(
         d.Campaign(
             campaign_id, "Desk", "comirnaty", 2, 21, 42, frozenset({"westfalen-lippe"}), ("dortmund",),
-            opens_at=now - timedelta(days=1), series=campaign_id,
+            opens_at=now - timedelta(days=1), series=campaign_id, born_on_or_before=date(1940, 12, 31),
         )
     )  # fmt: skip
     starts = (now - timedelta(hours=1), now - timedelta(hours=1) + timedelta(days=21))
@@ -244,6 +245,7 @@ def test_centre_staff_read_the_day_list_check_in_and_mark_no_shows_once_each_aud
     mine = [a for a in listed.json()["appointments"] if a["campaign_id"] == campaign_id]
     assert {(a["code"], a["dose"], a["attendance"]) for a in mine} == {(came, 1, "expected"), (missed, 1, "expected")}
     assert not {"birth_date", "email", "phone", "postal_address"} & set(mine[0])  # what a desk needs, no more
+    assert_matches_spec("GET", "/v1/staff/centers/{center_id}/days/{day}", listed)
 
     path = "/v1/staff/centers/dortmund/bookings/{}/{}"
     checked = api.post(path.format(came, "check-in"), json={"dose": 1}, headers=DESK)
@@ -252,6 +254,8 @@ def test_centre_staff_read_the_day_list_check_in_and_mark_no_shows_once_each_aud
     assert again.status_code == 200 and again.json() == checked.json()
     refused = api.post(path.format(came, "no-show"), json={"dose": 1}, headers=DESK)
     assert refused.status_code == 400 and refused.json()["error"]["details"][0]["code"] == "already_attended"
+    assert_matches_spec("POST", "/v1/staff/centers/{center_id}/bookings/{code}/check-in", checked)
+    assert_matches_spec("POST", "/v1/staff/centers/{center_id}/bookings/{code}/no-show", refused)
     gone = api.post(path.format(missed, "no-show"), json={"dose": 1}, headers=DESK)
     assert gone.status_code == 200 and gone.json()["attendance"] == "no_show"
     assert api.post(path.format(missed, "no-show"), json={"dose": 1}, headers=DESK).status_code == 200
@@ -263,8 +267,9 @@ def test_centre_staff_read_the_day_list_check_in_and_mark_no_shows_once_each_aud
         headers={"Authorization": local_staff_token("kurt", "center_staff:koeln")},
     )
     assert elsewhere.status_code == 404  # a Dortmund code at the Köln desk: not found there
+    assert_matches_spec("POST", "/v1/staff/centers/{center_id}/bookings/{code}/check-in", elsewhere)
 
-    today = datetime.now(LOCAL_TZ).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()  # the audit keeps UTC days
     audit = api.get(f"/v1/staff/audit?from={today}&to={today}&actor=dora&limit=200", headers=ADMIN).json()
     marks = [r for r in audit["records"] if r["target"] in (came, missed)]
     assert sorted((r["target"], r["action"], r["role"], r["channel"]) for r in marks) == sorted(
@@ -289,6 +294,7 @@ def test_centre_staff_read_the_day_list_check_in_and_mark_no_shows_once_each_aud
         == (1, 1)
     )
     assert (on_second["second_doses"], on_second["second_doses_after_no_show"]) == (2, 1)
+    assert_matches_spec("GET", "/v1/staff/reports/daily", api.get(query, headers=ADMIN))
     as_csv = api.get(query + "&format=csv", headers=ADMIN).text
     assert as_csv.splitlines()[0].endswith("cancellations,checked_in,no_shows,second_doses_after_no_show")
 
