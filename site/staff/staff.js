@@ -506,6 +506,7 @@ async function signIn(value) {
   roles.centre = admin || centres.length > 0;
   roles.hotline = admin || groups.includes('hotline') || groups.includes('ops') || !roles.centre;
   for (const el of document.querySelectorAll('[data-role]')) el.hidden = !roles[el.dataset.role];
+  if (!roles.hotline) document.querySelector('.console-name').textContent = 'vaxslot · Konsole des Impfzentrums';
   $('signin').hidden = true;
   $('console').hidden = false;
   const who = $('signed-in');
