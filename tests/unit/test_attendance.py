@@ -177,3 +177,22 @@ def test_the_daily_report_counts_check_ins_no_shows_and_seconds_held_after_a_mis
     marks = [(b.attendance(n), a) for b in world.bookings.bookings.values() for n, a in enumerate(b.appointments, 1)]
     assert sum(r.checked_in for r in rows.values()) == sum(m is A for m, _ in marks)
     assert sum(r.no_shows for r in rows.values()) == sum(m is N for m, _ in marks)
+
+
+class _Request:
+    def __init__(self, groups):
+        self.context = {"authorizer": {"claims": {"cognito:username": "dora", "cognito:groups": groups}}}
+
+
+@pytest.mark.parametrize(
+    "groups", [["center_staff:dortmund"], "[hotline center_staff:dortmund]", "center_staff:dortmund"]
+)
+def test_a_centres_group_is_read_from_the_claim_as_a_list_or_as_api_gateways_string(groups):
+    from chalicelib.api.errors import ApiError
+    from chalicelib.api.staff import centre_actor
+
+    assert centre_actor(_Request(groups), "dortmund") == Actor("dora", "center_staff")
+    with pytest.raises(ApiError) as refused:
+        centre_actor(_Request(groups), "koeln")
+    assert refused.value.status == 403
+    assert centre_actor(_Request("[admin]"), "koeln") == Actor("dora", "admin")
