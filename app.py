@@ -11,6 +11,7 @@ from chalicelib import bootstrap
 from chalicelib.api import commands, errors, schemas, staff, views
 from chalicelib.api.http import api_view, chalice_errors_to_contract, json_response, require_group
 from chalicelib.api.limits import client_address, client_limit
+from chalicelib.booking.domain import Attendance as AttendanceMark
 from chalicelib.booking.domain import NoPairAvailable, UnknownRequest
 from chalicelib.booking.queues import BookingRequestMessage
 from chalicelib.contracts.mail import MailMessage
@@ -285,6 +286,40 @@ def staff_audit():
         query.from_, query.to, query.actor, query.limit, staff.decode_cursor(query.cursor)
     )
     return json_response(staff.audit_page(page))
+
+
+# --- centre staff: day list, check-in, no-show (issue #13; docs/operations.md "Centre staff") ---------
+# Group `center_staff:<center_id>` for the centre in the path, or `admin`.
+
+
+@route("/v1/staff/centers/{center_id}/days/{day}", methods=["GET"], authorizer=STAFF)
+def centre_day_list(center_id, day):
+    staff.centre_actor(app.current_request, center_id)
+    path = staff.parse_day_path(center_id, day)
+    lines = bootstrap.attendance_service().day_list(path.center_id, path.day)
+    return json_response(staff.day_list(path.center_id, path.day, lines), headers={"Cache-Control": "no-store"})
+
+
+def _mark_attendance(center_id: str, code: str, mark: AttendanceMark) -> Response:
+    actor = staff.centre_actor(app.current_request, center_id)
+    body = schemas.parse_json_body(staff.MarkBody, app.current_request.raw_body)
+    line = bootstrap.attendance_service().mark(
+        actor, schemas.parse_identifier(center_id, "center_id"), code, body.dose, mark
+    )
+    count("AttendanceMarked", mark=mark.value)
+    return json_response(staff.day_line(line), headers={"Cache-Control": "no-store"})
+
+
+@route("/v1/staff/centers/{center_id}/bookings/{code}/check-in", methods=["POST"], authorizer=STAFF)
+def check_in(center_id, code):
+    """The dose was given. Marking it again answers the same and changes nothing."""
+    return _mark_attendance(center_id, code, AttendanceMark.ATTENDED)
+
+
+@route("/v1/staff/centers/{center_id}/bookings/{code}/no-show", methods=["POST"], authorizer=STAFF)
+def no_show(center_id, code):
+    """The person did not come (after the appointment began). Marking it again changes nothing."""
+    return _mark_attendance(center_id, code, AttendanceMark.NO_SHOW)
 
 
 # --- supply changes and reports (ops; docs/operations.md "Supply changes") ---------------------------

@@ -335,6 +335,7 @@ def reset() -> None:
         queue_positions,
         audit_trail,
         staff_service,
+        attendance_service,
         booking_service,
         operations_service,
         reconciliation,
@@ -430,3 +431,12 @@ def staff_service():
         person_key=person_key,
         clock=now,
     )
+
+
+@functools.cache
+def attendance_service():
+    """Centre staff's day list, check-in and no-show (issue #13; docs/operations.md "Centre staff")."""
+    from chalicelib.booking.attendance import AttendanceService
+    from chalicelib.booking.storage.attendance import DynamoAttendance
+
+    return AttendanceService(catalog(), _bookings(), DynamoAttendance(_bookings(), clock=now), clock=now)

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from chalicelib.booking import domain as d
+from chalicelib.booking.attendance import AttendanceStore
 from chalicelib.booking.audit import AuditLog, AuditRecord, sort_key
 from chalicelib.booking.ports import Bookings, CallerIndex, Catalog, MailOutbox, RequestQueue, Supply
 from chalicelib.contracts.mail import MailMessage
@@ -505,3 +506,34 @@ class FakeVerifications(Verifications):
         current = self.items[verification_id]
         if current.verified_until is None:
             self.items[verification_id] = replace(current, verified_until=until)
+
+
+class FakeAttendance(AttendanceStore):
+    """Marks on the fake bookings, with the adapter's condition (the booking as read) and its audit in one step."""
+
+    def __init__(self, bookings: FakeBookings, audit_log: FakeAuditLog):
+        self._bookings = bookings
+        self._audit_log = audit_log
+
+    def day(self, center_id, day):
+        return [
+            b
+            for b in self._bookings.bookings.values()
+            if b.center_id == center_id
+            and b.status is d.BookingStatus.ACTIVE
+            and any(a.start.astimezone(d.LOCAL_TZ).date() == day for a in b.appointments)
+        ]
+
+    def mark(self, booking, dose, mark, at, audit):
+        with self._bookings._lock:
+            current = self._bookings.bookings.get(booking.code)
+            if current is None or not self._bookings._as_read(booking):
+                return False
+            if (current.first_attendance, current.second_attendance) != (
+                booking.first_attendance,
+                booking.second_attendance,
+            ):
+                return False
+            self._audit_log.append(audit)
+            self._bookings.bookings[booking.code] = current.marked(dose, mark)
+            return True

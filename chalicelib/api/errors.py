@@ -163,6 +163,20 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "en": "This booking has a second appointment already or needs none.",
     },
     "booking_cancelled": {"de": "Diese Buchung ist storniert.", "en": "This booking is cancelled."},
+    # --- centre staff: check-in and no-show (chalicelib/booking/domain.py decide_attendance) ---
+    "appointment_not_yet": {
+        "de": "Dieser Termin hat noch nicht begonnen (Einchecken ab dem Tag des Termins).",
+        "en": "This appointment has not begun yet (check-in from the appointment's day on).",
+    },
+    "already_attended": {
+        "de": "Diese Impfung ist schon als gegeben eingetragen.",
+        "en": "This dose is already recorded as given.",
+    },
+    "first_dose_not_given": {
+        "de": "Die erste Impfung ist nicht als gegeben eingetragen.",
+        "en": "The first dose is not recorded as given.",
+    },
+    "no_such_dose": {"de": "Diese Buchung hat keine solche Impfung.", "en": "This booking has no such dose."},
     "out_of_range": {"de": "Dieser Wert liegt außerhalb des erlaubten Bereichs.", "en": "This value is out of range."},
     "invalid_json": {"de": "Der Inhalt ist kein gültiges JSON.", "en": "The body is not valid JSON."},
     "too_deeply_nested": {"de": "Der Inhalt ist zu tief verschachtelt.", "en": "The body is nested too deeply."},

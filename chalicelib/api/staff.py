@@ -21,6 +21,7 @@ from chalicelib.api.commands import body_hash
 from chalicelib.api.errors import ApiError, FieldProblem
 from chalicelib.api.http import STAFF_GROUPS_CLAIM, require_group
 from chalicelib.booking import domain as d
+from chalicelib.booking.attendance import DayAppointment
 from chalicelib.booking.audit import Actor, AuditPage, AuditRecord
 from chalicelib.booking.hotline import StaffService
 from chalicelib.booking.queries import BookingView
@@ -198,3 +199,61 @@ def audit_record(r: AuditRecord) -> dict:
 
 def audit_page(page: AuditPage) -> dict:
     return {"records": [audit_record(r) for r in page.records], "next_cursor": encode_cursor(page.cursor)}
+
+
+# --- centre staff (issue #13; docs/operations.md "Centre staff") ---------------------------------
+# A centre's staff hold the Cognito group `center_staff:<center_id>` (one per centre they work at); admins may
+# act at every centre. The centre is in the route's path, so a desk of another centre is refused before any
+# data is read.
+
+CENTER_STAFF = "center_staff"
+
+
+def center_group(center_id: str) -> str:
+    return f"{CENTER_STAFF}:{center_id}"
+
+
+def centre_actor(request, center_id: str) -> Actor:
+    """The signed-in member of `center_id`'s staff (or an admin); 401 without a token, 403 for anyone else."""
+    user = require_group(request, "admin", center_group(center_id))
+    claims = request.context["authorizer"]["claims"]
+    groups = claims.get(STAFF_GROUPS_CLAIM) or []
+    if isinstance(groups, str):
+        groups = groups.strip("[]").replace(",", " ").split()
+    return Actor(user=user, role=CENTER_STAFF if center_group(center_id) in groups else "admin")
+
+
+class MarkBody(schemas._Body):
+    dose: Literal[1, 2]
+
+
+def day_line(line: DayAppointment) -> dict:
+    """One appointment of the day list: what a desk needs to check a person in, and no more (no birth date,
+    no contact data)."""
+    b, appointment = line.booking, line.appointment
+    return {
+        "code": b.code,
+        "campaign_id": b.campaign_id,
+        "dose": line.dose,
+        "slot_id": appointment.slot_id,
+        "start": appointment.start.isoformat(),
+        "end": appointment.end.isoformat(),
+        "given_name": b.person.given_name,
+        "family_name": b.person.family_name,
+        "attendance": line.attendance.value,
+        # A second dose whose first was missed cannot be checked in (docs/operations.md).
+        "first_dose_attendance": b.first_attendance.value if line.dose == 2 else None,
+    }
+
+
+def day_list(center_id: str, day: date, lines: list[DayAppointment]) -> dict:
+    return {"center_id": center_id, "day": day.isoformat(), "appointments": [day_line(x) for x in lines]}
+
+
+class DayPath(schemas._Body):
+    center_id: schemas.Identifier
+    day: schemas.ServiceDay
+
+
+def parse_day_path(center_id: str, day: str) -> DayPath:
+    return schemas.parse(DayPath, {"center_id": center_id, "day": day})

@@ -241,7 +241,9 @@ REPORT_COLUMNS = (
     "first_doses",
     "second_doses",
     "cancellations",
+    "checked_in",
     "no_shows",
+    "second_doses_after_no_show",
 )
 
 
@@ -256,12 +258,18 @@ def _report_row(r: DayReport) -> dict:
         "first_doses": r.first_doses,
         "second_doses": r.second_doses,
         "cancellations": r.cancellations,
+        "checked_in": r.checked_in,
         "no_shows": r.no_shows,
+        "second_doses_after_no_show": r.second_doses_after_no_show,
     }
 
 
 def daily_report(rows: list[DayReport]) -> dict:
-    return {"days": [_report_row(r) for r in rows], "notes": {"no_shows": "always 0: there is no check-in yet"}}
+    notes = {
+        "checked_in": "doses marked given by centre staff; appointments not (yet) marked are in neither count",
+        "second_doses_after_no_show": "second appointments still held whose first dose was a no-show",
+    }
+    return {"days": [_report_row(r) for r in rows], "notes": notes}
 
 
 def daily_report_csv(rows: list[DayReport]) -> str:

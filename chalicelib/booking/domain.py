@@ -543,6 +543,14 @@ class BookingStatus(str, Enum):
     CANCELLED = "cancelled"
 
 
+class Attendance(str, Enum):
+    """What happened at one appointment, as centre staff mark it (chalicelib/booking/attendance.py)."""
+
+    EXPECTED = "expected"  # not marked (yet)
+    ATTENDED = "attended"  # checked in: the dose was given
+    NO_SHOW = "no_show"  # the person did not come
+
+
 @dataclass(frozen=True)
 class Booking:
     code: str
@@ -561,6 +569,9 @@ class Booking:
     series: str = DEFAULT_SERIES
     # Counts rebookings: a rebook is conditioned on it, and each change mail is sent once per version.
     version: int = 0
+    # Marked by centre staff on the day (check-in, no-show); see decide_attendance.
+    first_attendance: Attendance = Attendance.EXPECTED
+    second_attendance: Attendance = Attendance.EXPECTED
 
     def cancelled(self) -> Booking:
         return replace(self, status=BookingStatus.CANCELLED)
@@ -574,6 +585,16 @@ class Booking:
     @property
     def appointments(self) -> tuple[SlotRef, ...]:
         return (self.first,) if self.second is None else (self.first, self.second)
+
+    def appointment(self, dose: int) -> SlotRef | None:
+        """Dose 1 or 2's appointment (None: the booking has no such dose)."""
+        return {1: self.first, 2: self.second}.get(dose)
+
+    def attendance(self, dose: int) -> Attendance:
+        return self.first_attendance if dose == 1 else self.second_attendance
+
+    def marked(self, dose: int, mark: Attendance) -> Booking:
+        return replace(self, first_attendance=mark) if dose == 1 else replace(self, second_attendance=mark)
 
     def personal_data_expires_at(self, retention: timedelta) -> datetime:
         """When the booking's personal data is deleted: `retention` after its last appointment ends
@@ -752,3 +773,40 @@ def replacement_pair(
     if not pairs:
         return None
     return min(pairs, key=lambda p: abs((p.first.start - booking.first.start).total_seconds()))
+
+
+# --- attendance (centre staff: check-in and no-show) ----------------------------------------------
+
+
+def decide_attendance(booking: Booking, dose: int, mark: Attendance, now: datetime) -> Attendance:
+    """What the dose's attendance becomes when staff mark it `mark` — the same as now for a repeated mark.
+
+    The rules (docs/operations.md "Centre staff"):
+    - only an active booking's existing dose is marked; a check-in from the appointment's (local) day on, a
+      no-show once the appointment has begun (nobody misses what has not started);
+    - a given dose stays given: attended → no-show is refused; no-show → attended is allowed (came late, or
+      a mistake corrected);
+    - a second dose is given only after the first: its check-in needs the first dose attended.
+    Raises InvalidInput naming `dose` (or `code` for a cancelled booking).
+    """
+    if mark is Attendance.EXPECTED:
+        raise InvalidInput("mark", "invalid")
+    if booking.status is not BookingStatus.ACTIVE:
+        raise InvalidInput("code", "booking_cancelled")
+    appointment = booking.appointment(dose)
+    if appointment is None:
+        raise InvalidInput("dose", "no_such_dose")
+    current = booking.attendance(dose)
+    if current is mark:
+        return current
+    if current is Attendance.ATTENDED:
+        raise InvalidInput("dose", "already_attended")
+    local_day_start = datetime.combine(appointment.start.astimezone(LOCAL_TZ).date(), time(0), LOCAL_TZ)
+    if mark is Attendance.ATTENDED:
+        if now < local_day_start:
+            raise InvalidInput("dose", "appointment_not_yet")
+        if dose == 2 and booking.first_attendance is not Attendance.ATTENDED:
+            raise InvalidInput("dose", "first_dose_not_given")
+    elif now < appointment.start:
+        raise InvalidInput("dose", "appointment_not_yet")
+    return mark

@@ -61,8 +61,12 @@ class DayReport:
     booked: int  # the slot counters: first and second doses held
     first_doses: int  # active bookings' first appointments that day
     second_doses: int  # active bookings' second appointments that day
-    cancellations: int  # appointments that day of bookings cancelled (by the person or by ops)
-    no_shows: int = 0  # there is no check-in yet: always 0
+    cancellations: int  # appointments that day of bookings cancelled (by the person or by ops), not marked
+    checked_in: int = 0  # appointments that day marked attended by centre staff (the dose was given)
+    no_shows: int = 0  # appointments that day marked no-show by centre staff
+    # Active bookings' second appointments that day whose first dose was a no-show: held, and to be followed up
+    # (docs/operations.md "Centre staff").
+    second_doses_after_no_show: int = 0
 
     @property
     def free(self) -> int:
@@ -416,7 +420,19 @@ class OperationsService:
         def row(center_id: str, day: date) -> dict[str, int]:
             return rows.setdefault(
                 (center_id, day),
-                dict.fromkeys(("capacity", "booked", "first_doses", "second_doses", "cancellations"), 0),
+                dict.fromkeys(
+                    (
+                        "capacity",
+                        "booked",
+                        "first_doses",
+                        "second_doses",
+                        "cancellations",
+                        "checked_in",
+                        "no_shows",
+                        "second_doses_after_no_show",
+                    ),
+                    0,
+                ),
             )
 
         for center_id in campaign.center_ids:
@@ -429,10 +445,18 @@ class OperationsService:
                 if not start <= appointment.start < end:
                     continue
                 counts = row(booking.center_id, appointment.start.astimezone(d.LOCAL_TZ).date())
+                # A mark says what happened at the appointment, whatever became of the booking afterwards.
+                mark = booking.attendance(dose)
+                if mark is d.Attendance.ATTENDED:
+                    counts["checked_in"] += 1
+                elif mark is d.Attendance.NO_SHOW:
+                    counts["no_shows"] += 1
                 if booking.status is d.BookingStatus.CANCELLED:
-                    counts["cancellations"] += 1
-                else:
-                    counts["first_doses" if dose == 1 else "second_doses"] += 1
+                    counts["cancellations"] += mark is d.Attendance.EXPECTED
+                    continue
+                counts["first_doses" if dose == 1 else "second_doses"] += 1
+                if dose == 2 and booking.first_attendance is d.Attendance.NO_SHOW and mark is d.Attendance.EXPECTED:
+                    counts["second_doses_after_no_show"] += 1
         return [DayReport(campaign.id, center_id, day, **counts) for (center_id, day), counts in sorted(rows.items())]
 
 

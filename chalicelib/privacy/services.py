@@ -115,7 +115,14 @@ class PrivacyService:
             "campaign_id": b.campaign_id,
             "center": {"id": view.center.id, "name": view.center.name, "address": view.center.address},
             "appointments": [
-                {"slot_id": a.slot_id, "start": a.start.isoformat(), "end": a.end.isoformat()} for a in b.appointments
+                # Whether the dose was given is stored about the person too (centre staff's marks).
+                {
+                    "slot_id": a.slot_id,
+                    "start": a.start.isoformat(),
+                    "end": a.end.isoformat(),
+                    "attendance": b.attendance(dose).value,
+                }
+                for dose, a in enumerate(b.appointments, start=1)
             ],
             "person": {
                 "given_name": b.person.given_name,

@@ -1,4 +1,5 @@
-"""A staff token for the local stack only: `python -m infra.local.token ops` (or hotline).
+"""A staff token for the local stack only: `python -m infra.local.token ops` (or hotline, admin), and for a
+centre's staff `python -m infra.local.token center_staff dortmund` (the group `center_staff:dortmund`).
 
 Chalice's local server reads the claims of a Cognito token without checking its signature, so this
 unsigned token works on `make run` and nowhere else; on AWS, API Gateway verifies real Cognito tokens.
@@ -26,6 +27,16 @@ def local_staff_token(user: str, *groups: str) -> str:
     return f"{_part({'alg': 'none', 'typ': 'JWT'})}.{_part(claims)}.local"
 
 
+def group_of(role: str, center_id: str | None = None) -> str:
+    """A role as its Cognito group: centre staff are bound to one centre by the group's name."""
+    if role == "center_staff":
+        if not center_id:
+            raise SystemExit("usage: python -m infra.local.token center_staff <center_id>")
+        return f"center_staff:{center_id}"
+    return role
+
+
 if __name__ == "__main__":
-    group = sys.argv[1] if len(sys.argv) > 1 else "ops"
-    print(local_staff_token(f"local-{group}", group))
+    role = sys.argv[1] if len(sys.argv) > 1 else "ops"
+    group = group_of(role, sys.argv[2] if len(sys.argv) > 2 else None)
+    print(local_staff_token(f"local-{group.replace(':', '-')}", group))

@@ -1,4 +1,5 @@
-// The hotline console (docs/hotline.md): find a caller, book for a caller, cancel, print the confirmation.
+// The staff console (docs/hotline.md): find a caller, book for a caller, cancel, print the confirmation; and for a
+// centre's staff (docs/operations.md "Centre staff") the day list with check-in and no-show.
 // No build step and no inline script; the token is kept in memory only (a reload asks for it again).
 
 const config = window.VAXSLOT_CONFIG || {};
@@ -37,6 +38,7 @@ class ApiError extends Error {
     this.status = status;
     this.code = error.code || 'unknown';
     this.field = error.field || null;
+    this.details = (error.details || []).map((d) => d.code);
   }
 }
 
@@ -365,6 +367,115 @@ function cancelByCode(event) {
   cancelBooking(event.target.code.value.trim(), null);
 }
 
+// --- centre staff: the day list, check-in and no-show -----------------------------------------------
+
+const MARKS = { expected: 'offen', attended: 'eingecheckt', no_show: 'nicht erschienen' };
+let dayLines = []; // the appointments of the day list shown
+let dayCenter = '';
+
+const compactCode = (code) => code.toUpperCase().replace(/[^A-Z0-9]/g, '');
+const timeOf = (iso) => new Date(iso).toLocaleTimeString('de-DE', { timeZone: TZ, hour: '2-digit', minute: '2-digit' });
+const todayGerman = () => new Date().toLocaleDateString('de-DE', { timeZone: TZ, day: '2-digit', month: '2-digit', year: 'numeric' });
+
+function dayRow(line) {
+  const name = `${line.family_name}, ${line.given_name}`;
+  const label = `${name}, ${timeOf(line.start)}, ${line.dose}. Impfung`;
+  const note = line.first_dose_attendance === 'no_show' ? ' (1. Impfung versäumt)' : '';
+  const actions = h('div', { class: 'actions' },
+    line.attendance !== 'attended'
+      ? h('button', { type: 'button', 'aria-label': `Eingecheckt: ${label}`, onclick: () => markLine(line, 'check-in') }, 'Eingecheckt')
+      : null,
+    line.attendance === 'expected'
+      ? h('button', { type: 'button', class: 'danger', 'aria-label': `Nicht erschienen: ${label}`, onclick: () => markLine(line, 'no-show') }, 'Nicht erschienen')
+      : null);
+  return h('tr', { id: `line-${line.code}-${line.dose}` },
+    h('td', {}, timeOf(line.start)),
+    h('td', { class: 'code' }, line.code),
+    h('th', { scope: 'row' }, name),
+    h('td', {}, `${line.dose}.${note}`),
+    h('td', { class: `mark-${line.attendance}` }, MARKS[line.attendance] || line.attendance),
+    h('td', {}, actions));
+}
+
+function showDay(day) {
+  const results = $('day-results');
+  if (!dayLines.length) {
+    results.replaceChildren(h('p', { tabindex: '-1', class: 'none' }, `Keine Termine am ${day}.`));
+    return;
+  }
+  const open = dayLines.filter((l) => l.attendance === 'expected').length;
+  results.replaceChildren(h('table', { class: 'day-table' },
+    h('caption', {}, `${dayLines.length} Termine am ${day}, ${open} offen`),
+    h('thead', {}, h('tr', {}, ['Zeit', 'Code', 'Name', 'Impfung', 'Status', 'Aktion'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, dayLines.map(dayRow))));
+}
+
+async function loadDay(event) {
+  if (event) event.preventDefault();
+  clearAlert();
+  dayCenter = $('day-center').value;
+  const day = isoDate($('day-date').value);
+  try {
+    const list = await call('GET', `/v1/staff/centers/${encodeURIComponent(dayCenter)}/days/${encodeURIComponent(day)}`);
+    dayLines = list.appointments;
+    showDay($('day-date').value.trim());
+    say(`Tagesliste geladen: ${dayLines.length} Termine. Code eingeben und Enter zum Einchecken.`);
+    $('checkin-code').focus();
+  } catch (error) {
+    alertError(error);
+  }
+}
+
+const MARK_REFUSALS = {
+  appointment_not_yet: 'Der Termin hat noch nicht begonnen.',
+  already_attended: 'Diese Impfung ist schon als gegeben eingetragen.',
+  first_dose_not_given: 'Die 1. Impfung ist nicht als gegeben eingetragen: nicht einchecken, Hotline informieren.',
+  booking_cancelled: 'Diese Buchung ist storniert.',
+};
+
+async function markLine(line, action) {
+  clearAlert();
+  try {
+    const marked = await call('POST',
+      `/v1/staff/centers/${encodeURIComponent(dayCenter)}/bookings/${encodeURIComponent(line.code)}/${action}`,
+      { body: { dose: line.dose } });
+    dayLines = dayLines.map((l) => (l.code === marked.code && l.dose === marked.dose ? marked : l));
+    showDay($('day-date').value.trim());
+    say(`${marked.family_name}, ${marked.given_name} (${marked.code}): ${MARKS[marked.attendance]}.`);
+    $('checkin-code').value = '';
+    $('checkin-code').focus();
+  } catch (error) {
+    const detail = error instanceof ApiError && error.status === 400 ? MARK_REFUSALS[(error.details || [])[0]] : null;
+    if (detail) say(detail);
+    else alertError(error);
+  }
+}
+
+function checkInByCode(event) {
+  event.preventDefault();
+  const wanted = compactCode($('checkin-code').value);
+  const line = dayLines.find((l) => compactCode(l.code) === wanted);
+  if (!line) {
+    say('Dieser Code steht nicht in der geladenen Tagesliste.');
+    $('checkin-code').select();
+    return;
+  }
+  markLine(line, 'check-in');
+}
+
+async function setUpDay(centres, admin) {
+  let ids = centres;
+  if (admin) {
+    try {
+      ids = (await call('GET', '/v1/centers')).centers.map((c) => c.id);
+    } catch {
+      ids = centres;
+    }
+  }
+  $('day-center').replaceChildren(...ids.map((id) => h('option', { value: id }, id)));
+  $('day-date').value = todayGerman();
+}
+
 // --- sign-in, shortcuts ---------------------------------------------------------------------------
 
 async function detectRebook() {
@@ -387,15 +498,32 @@ async function signIn(value) {
       return {};
     }
   })();
+  // What the console shows follows the groups (the API checks them again): hotline tasks, a centre's day list.
+  let groups = claims['cognito:groups'] || [];
+  if (typeof groups === 'string') groups = groups.replace(/[[\]]/g, '').split(/[\s,]+/);
+  const centres = groups.filter((g) => g.startsWith('center_staff:')).map((g) => g.slice('center_staff:'.length));
+  const admin = groups.includes('admin');
+  roles.centre = admin || centres.length > 0;
+  roles.hotline = admin || groups.includes('hotline') || groups.includes('ops') || !roles.centre;
+  for (const el of document.querySelectorAll('[data-role]')) el.hidden = !roles[el.dataset.role];
+  if (!roles.hotline) document.querySelector('.console-name').textContent = 'vaxslot · Konsole des Impfzentrums';
   $('signin').hidden = true;
   $('console').hidden = false;
   const who = $('signed-in');
   who.textContent = `Angemeldet: ${claims['cognito:username'] || 'unbekannt'}`;
   who.hidden = false;
-  say('Angemeldet. Alt+1: Anrufer finden.');
-  goTo('find');
-  await detectRebook();
+  if (roles.centre) await setUpDay(centres, admin);
+  if (roles.hotline) {
+    say('Angemeldet. Alt+1: Anrufer finden.');
+    goTo('find');
+    await detectRebook();
+  } else {
+    goTo('day');
+    await loadDay(); // today's list at once: the desk starts checking people in
+  }
 }
+
+const roles = { hotline: false, centre: false };
 
 function goTo(id) {
   const section = $(id);
@@ -406,11 +534,11 @@ function goTo(id) {
 
 document.addEventListener('keydown', (event) => {
   if (!event.altKey || event.ctrlKey || event.metaKey || $('console').hidden) return;
-  const target = { 1: 'find', 2: 'book', 3: 'cancel' }[event.key];
-  if (target) {
+  const target = { 1: 'find', 2: 'book', 3: 'cancel', 5: 'day' }[event.key];
+  if (target && !$(target).hidden) {
     event.preventDefault();
     goTo(target);
-  } else if (event.key === '4') {
+  } else if (event.key === '4' && roles.hotline) {
     event.preventDefault();
     printLetter();
   }
@@ -434,6 +562,8 @@ $('book-check').addEventListener('click', checkCaller);
 $('book-center').addEventListener('change', loadPairs);
 $('book-form').addEventListener('submit', book);
 $('cancel-form').addEventListener('submit', cancelByCode);
+$('day-form').addEventListener('submit', loadDay);
+$('checkin-form').addEventListener('submit', checkInByCode);
 
 // On AWS the Cognito hosted UI (implicit grant) sends the agent back with #id_token=… (docs/hotline.md).
 if (config.staffSignInUrl) {

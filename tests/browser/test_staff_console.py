@@ -1,6 +1,6 @@
 """The hotline console in chromium: sign in with a local token, book for a caller without e-mail from the
-keyboard, read the booking out, print the confirmation; axe finds nothing on any state. And the citizen site
-names the hotline of the chosen centre's region."""
+keyboard, read the booking out, print the confirmation; a centre's desk checks people in and marks a no-show;
+axe finds nothing on any state. And the citizen site names the hotline of the chosen centre's region."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from tests.browser.support import (
     choose_slot,
     screenshot,
 )
+from tests.e2e.test_staff_routes import booked_today
 
 
 @pytest.fixture()
@@ -146,3 +147,39 @@ def test_the_citizen_site_names_the_hotline_of_the_chosen_centres_region(open_si
     check_eligibility(page, Person("Karl", "Rhein", "1939-03-03", postal_code="50679"))
     choose_slot(page, center="Impfzentrum Köln")
     expect(page.locator("footer")).to_contain_text("0800 116 117 01")  # Nordrhein, not Westfalen-Lippe's 02
+
+
+def test_centre_staff_check_people_in_by_code_from_the_keyboard_and_mark_a_no_show(console):
+    _, first, _, (came, missed) = booked_today(("Kommt", "Fehlt"))
+    page = console
+    page.locator("#token").fill(local_staff_token("dora-browser", "center_staff:dortmund"))
+    page.keyboard.press("Enter")
+    expect(page.locator("#signed-in")).to_have_text("Angemeldet: dora-browser")
+    expect(page.locator("#find")).to_be_hidden()  # no hotline tasks for a centre's desk
+    expect(page.locator("#status")).to_contain_text("Tagesliste geladen")  # today's, at once
+    expect(page.locator("nav")).to_contain_text("Alt+5")
+    # The booking began an hour ago: after midnight that is yesterday's list, so the day is typed in.
+    page.keyboard.press("Alt+5")
+    expect(page.locator("#day-center")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Control+A")
+    page.keyboard.type(first.start.strftime("%d.%m.%Y"))
+    page.keyboard.press("Enter")
+    came_row, missed_row = page.locator(f"#line-{came}-1"), page.locator(f"#line-{missed}-1")
+    expect(came_row).to_contain_text("offen")
+    expect(page.locator("#checkin-code")).to_be_focused()
+    assert_accessible(page, "console: day list")
+
+    page.keyboard.type(came.lower().replace("-", ""))  # as a desk types it
+    page.keyboard.press("Enter")
+    expect(came_row).to_contain_text("eingecheckt")
+    expect(page.locator("#status")).to_contain_text(f"{came}): eingecheckt")
+    expect(page.locator("#checkin-code")).to_be_focused()  # ready for the next person
+
+    missed_row.get_by_role("button", name=re.compile("^Nicht erschienen: Fehlt")).focus()
+    assert_focus_visible(page)
+    page.keyboard.press("Enter")
+    expect(missed_row).to_contain_text("nicht erschienen")
+    expect(came_row.get_by_role("button")).to_have_count(0)  # a dose given stays given
+    assert_accessible(page, "console: checked in and no-show")
+    screenshot(page, "staff-day-list")

@@ -32,6 +32,7 @@ CAMPAIGN = "80plus-comirnaty"
 CENTER = "dortmund"
 BIRTH_DATE = "1940-05-01"
 POSTAL_CODE = "44141"
+DESK_BOOKING = "/v1/staff/centers/dortmund/bookings/ZZZZ-ZZZZ-ZZ"  # a code of no booking
 
 
 # --- the helper --------------------------------------------------------------------------------------
@@ -996,6 +997,10 @@ EXAMPLE_URLS = {
     "/v1/staff/bookings": f"/v1/staff/bookings?given_name=A&family_name=B&birth_date={BIRTH_DATE}&postal_code=44141",
     "/v1/staff/bookings/{code}/cancel": "/v1/staff/bookings/ABCD-EFGH-JK/cancel",
     "/v1/staff/audit": "/v1/staff/audit?from=2031-01-01&to=2031-01-01",
+    # centre staff (issue #13)
+    "/v1/staff/centers/{center_id}/days/{day}": f"/v1/staff/centers/{CENTER}/days/2030-01-01",
+    "/v1/staff/centers/{center_id}/bookings/{code}/check-in": f"{DESK_BOOKING}/check-in",
+    "/v1/staff/centers/{center_id}/bookings/{code}/no-show": f"{DESK_BOOKING}/no-show",
 }
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from chalicelib.booking import domain as d
 from chalicelib.booking.domain import LOCAL_TZ
 from infra.local.token import local_staff_token
 from tests.e2e.test_booking_invariants import request_body, wait_decided
+from tests.e2e.test_openapi_contract import assert_matches_spec
 
 OPS = {"Authorization": local_staff_token("olga", "ops")}
 
@@ -124,3 +127,190 @@ def test_a_hotline_booking_and_a_web_booking_of_the_same_caller_give_one_booking
     body["person"]["given_name"] = "ERIKA"  # typed differently on the web
     by_web = wait_decided(stack.api_url, api.post("/v1/booking-requests", json=body).json()["request_id"])
     assert (by_web["status"], by_web["reason"]) == ("rejected", "already_booked")
+
+
+# --- every staff route: 401 without a token, 403 for every role it does not allow ------------------
+# Who may use each staff route. A route added to app.py without a line here fails the first test below, so
+# no route goes without its 401/403 checks. `center` means the group `center_staff:<center_id>` of the centre
+# in the path (here dortmund).
+ROUTE_ROLES: dict[tuple[str, str], set[str]] = {
+    ("POST", "/v1/staff/booking-requests"): {"hotline", "ops", "admin"},
+    ("POST", "/v1/staff/bookings/{code}/rebook"): {"hotline", "ops"},
+    ("GET", "/v1/staff/bookings/{code}"): {"hotline", "admin"},
+    ("GET", "/v1/staff/bookings"): {"hotline", "admin"},
+    ("POST", "/v1/staff/bookings/{code}/cancel"): {"hotline", "admin"},
+    ("GET", "/v1/staff/audit"): {"admin"},
+    ("PUT", "/v1/staff/campaigns/{campaign_id}"): {"ops"},
+    ("POST", "/v1/staff/campaigns/{campaign_id}/contingents"): {"ops"},
+    ("POST", "/v1/staff/campaigns/{campaign_id}/capacity-cuts"): {"ops"},
+    ("POST", "/v1/staff/campaigns/{campaign_id}/centre-day-operations"): {"ops"},
+    ("GET", "/v1/staff/operations/{operation_id}"): {"ops", "admin"},
+    ("POST", "/v1/staff/bookings/{code}/second-dose"): {"ops"},
+    ("GET", "/v1/staff/reports/daily"): {"ops", "admin"},
+    ("PUT", "/v1/staff/campaigns/{campaign_id}/waiting-room"): {"ops"},
+    ("POST", "/v1/staff/campaigns/{campaign_id}/waiting-room/entries"): {"hotline", "ops"},
+    ("GET", "/v1/staff/centers/{center_id}/days/{day}"): {"center", "admin"},
+    ("POST", "/v1/staff/centers/{center_id}/bookings/{code}/check-in"): {"center", "admin"},
+    ("POST", "/v1/staff/centers/{center_id}/bookings/{code}/no-show"): {"center", "admin"},
+}
+# Every role there is, and a centre's staff at the wrong centre.
+TOKENS = {
+    "admin": local_staff_token("ada", "admin"),
+    "ops": local_staff_token("olga", "ops"),
+    "hotline": local_staff_token("hans", "hotline"),
+    "center": local_staff_token("dora", "center_staff:dortmund"),
+    "other centre": local_staff_token("kurt", "center_staff:koeln"),
+}
+PATH_VALUES = {
+    "code": "ZZZZ-ZZZZ-ZZ",
+    "campaign_id": "no-such-campaign",
+    "center_id": "dortmund",
+    "day": "2030-01-01",
+    "operation_id": "0" * 32,
+}
+
+
+def staff_routes_of_the_app() -> set[tuple[str, str]]:
+    import app
+
+    return {
+        (method, path)
+        for path, methods in app.app.routes.items()
+        for method, entry in methods.items()
+        if entry.authorizer is not None or path.startswith("/v1/staff/")
+    }
+
+
+def test_the_role_table_names_every_staff_route_of_the_app_and_no_other(stack):
+    assert set(ROUTE_ROLES) == staff_routes_of_the_app()
+
+
+@pytest.mark.parametrize("method, template", sorted(ROUTE_ROLES))
+def test_a_staff_route_answers_401_without_a_token_and_403_to_every_role_it_does_not_allow(api, method, template):
+    path = template.format(**PATH_VALUES)
+    # Empty bodies: the role is checked before anything is read, so a refusal never depends on the body.
+    headers = {"anonymous": {}, **{role: {"Authorization": token} for role, token in TOKENS.items()}}
+    with ThreadPoolExecutor(len(headers)) as pool:  # the local API is threaded: one round trip, not six
+        answers = dict(
+            zip(
+                headers,
+                pool.map(lambda h: api.request(method, path, json={}, headers=h), headers.values()),
+                strict=True,
+            )
+        )
+    anonymous = answers.pop("anonymous")
+    assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (401, "unauthorized"), template
+    for role, answer in answers.items():
+        if role in ROUTE_ROLES[(method, template)]:
+            assert answer.status_code not in (401, 403), (role, template, answer.text)
+        else:
+            assert (answer.status_code, answer.json()["error"]["code"]) == (403, "forbidden"), (role, template)
+
+
+# --- centre staff on the day -------------------------------------------------------------------------
+
+DESK = {"Authorization": TOKENS["center"]}
+ADMIN = {"Authorization": TOKENS["admin"]}
+
+
+def booked_today(names: tuple[str, ...]) -> tuple[str, d.Slot, d.Slot, list[str]]:
+    """A campaign of its own at Dortmund whose first-dose slot began an hour ago, with one booking per name.
+
+    Written through the bookings adapter: the API books only slots that have not begun."""
+    from chalicelib import bootstrap
+
+    now = datetime.now(LOCAL_TZ).replace(second=0, microsecond=0)
+    campaign_id = f"desk-{uuid.uuid4().hex[:8]}"
+    bootstrap.catalog().add_campaign(
+        d.Campaign(
+            campaign_id, "Desk", "comirnaty", 2, 21, 42, frozenset({"westfalen-lippe"}), ("dortmund",),
+            opens_at=now - timedelta(days=1), series=campaign_id, born_on_or_before=date(1940, 12, 31),
+        )
+    )  # fmt: skip
+    starts = (now - timedelta(hours=1), now - timedelta(hours=1) + timedelta(days=21))
+    first, second = (d.Slot(campaign_id, "dortmund", d.slot_id_for(s), s, s + timedelta(minutes=30), 5) for s in starts)
+    bootstrap.catalog().release_slots([first, second])
+    bookings = bootstrap._bookings()  # the adapter the API uses
+    codes = []
+    for name in names:
+        person = d.Person("Dora", name, date(1940, 5, 1), "44141", None, phone="0231 1")
+        request = d.BookingRequest(uuid.uuid4().hex, campaign_id, "dortmund", first.slot_id, False, "de", person)
+        bookings.add_request(request, now)
+        code = d.new_booking_code()
+        booking = d.Booking(
+            code, request.request_id, campaign_id, "dortmund", first.ref, second.ref, person, "de",
+            created_at=now, series=campaign_id,
+        )  # fmt: skip
+        bookings.reserve(booking, bootstrap.person_key(person))
+        codes.append(code)
+    return campaign_id, first, second, codes
+
+
+def test_centre_staff_read_the_day_list_check_in_and_mark_no_shows_once_each_audited(api):
+    campaign_id, first, second, (came, missed) = booked_today(("Kommt", "Fehlt"))
+    day = first.start.date().isoformat()
+    listed = api.get(f"/v1/staff/centers/dortmund/days/{day}", headers=DESK)
+    assert listed.status_code == 200
+    mine = [a for a in listed.json()["appointments"] if a["campaign_id"] == campaign_id]
+    assert {(a["code"], a["dose"], a["attendance"]) for a in mine} == {(came, 1, "expected"), (missed, 1, "expected")}
+    assert not {"birth_date", "email", "phone", "postal_address"} & set(mine[0])  # what a desk needs, no more
+    assert_matches_spec("GET", "/v1/staff/centers/{center_id}/days/{day}", listed)
+
+    path = "/v1/staff/centers/dortmund/bookings/{}/{}"
+    checked = api.post(path.format(came, "check-in"), json={"dose": 1}, headers=DESK)
+    assert checked.status_code == 200 and checked.json()["attendance"] == "attended"
+    again = api.post(path.format(came, "check-in"), json={"dose": 1}, headers=DESK)
+    assert again.status_code == 200 and again.json() == checked.json()
+    refused = api.post(path.format(came, "no-show"), json={"dose": 1}, headers=DESK)
+    assert refused.status_code == 400 and refused.json()["error"]["details"][0]["code"] == "already_attended"
+    assert_matches_spec("POST", "/v1/staff/centers/{center_id}/bookings/{code}/check-in", checked)
+    assert_matches_spec("POST", "/v1/staff/centers/{center_id}/bookings/{code}/no-show", refused)
+    gone = api.post(path.format(missed, "no-show"), json={"dose": 1}, headers=DESK)
+    assert gone.status_code == 200 and gone.json()["attendance"] == "no_show"
+    assert api.post(path.format(missed, "no-show"), json={"dose": 1}, headers=DESK).status_code == 200
+    not_yet = api.post(path.format(missed, "check-in"), json={"dose": 2}, headers=DESK)
+    assert not_yet.json()["error"]["details"][0]["code"] == "appointment_not_yet"
+    elsewhere = api.post(
+        f"/v1/staff/centers/koeln/bookings/{came}/check-in",
+        json={"dose": 1},
+        headers={"Authorization": local_staff_token("kurt", "center_staff:koeln")},
+    )
+    assert elsewhere.status_code == 404  # a Dortmund code at the Köln desk: not found there
+    assert_matches_spec("POST", "/v1/staff/centers/{center_id}/bookings/{code}/check-in", elsewhere)
+
+    today = datetime.now(UTC).date().isoformat()  # the audit keeps UTC days
+    audit = api.get(f"/v1/staff/audit?from={today}&to={today}&actor=dora&limit=200", headers=ADMIN).json()
+    marks = [r for r in audit["records"] if r["target"] in (came, missed)]
+    assert sorted((r["target"], r["action"], r["role"], r["channel"]) for r in marks) == sorted(
+        [
+            (came, "attendance.checked_in", "center_staff", "staff"),
+            (missed, "attendance.no_show", "center_staff", "staff"),
+        ]
+    )
+    assert marks[0]["before"]["attendance"] == "expected"
+
+    # The report adds up against the store: its marks are the booking items' marks.
+    query = f"/v1/staff/reports/daily?campaign={campaign_id}&from={day}&to={second.start.date().isoformat()}"
+    rows = {r["day"]: r for r in api.get(query, headers=ADMIN).json()["days"]}
+    stored = [stack_booking(code) for code in (came, missed)]
+    on_first, on_second = rows[day], rows[second.start.date().isoformat()]
+    assert (
+        (on_first["checked_in"], on_first["no_shows"])
+        == (
+            sum(b.first_attendance is d.Attendance.ATTENDED for b in stored),
+            sum(b.first_attendance is d.Attendance.NO_SHOW for b in stored),
+        )
+        == (1, 1)
+    )
+    assert (on_second["second_doses"], on_second["second_doses_after_no_show"]) == (2, 1)
+    assert_matches_spec("GET", "/v1/staff/reports/daily", api.get(query, headers=ADMIN))
+    as_csv = api.get(query + "&format=csv", headers=ADMIN).text
+    assert as_csv.splitlines()[0].endswith("cancellations,checked_in,no_shows,second_doses_after_no_show")
+
+
+def stack_booking(code: str) -> d.Booking:
+    from chalicelib import bootstrap
+
+    booking = bootstrap._bookings().booking(code)
+    assert booking is not None
+    return booking

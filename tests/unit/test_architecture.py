@@ -39,6 +39,7 @@ PURE = [
     "chalicelib/contracts/mail.py",
     "chalicelib/contracts/local_time.py",
     "chalicelib/privacy/services.py",
+    "chalicelib/booking/attendance.py",
 ]
 
 

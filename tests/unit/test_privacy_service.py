@@ -49,6 +49,7 @@ def test_an_export_by_code_and_birth_date_holds_the_booking_its_request_the_lock
         "postal_address": None,
     }
     assert record["personal_data_deleted_at"] == (booking.appointments[-1].end + RETENTION).isoformat()
+    assert [a["attendance"] for a in record["appointments"]] == ["expected", "expected"]  # centre staff's marks
     assert export["requests"] == [
         {"request_id": booking.request_id, "status": "booked", "booking_code": booking.code, "reason": None}
     ]

@@ -89,6 +89,11 @@ class BookingItem(TableItem):
     # TTL (epoch seconds): the retention after the last appointment. Null on items written before it existed.
     expires_at = NumberAttribute(null=True)
     operation_id = UnicodeAttribute(null=True)  # the ops operation (centre-day cancel or move) that changed it last
+    # Centre staff's marks per dose (absent: expected) and when they were made (chalicelib/booking/attendance.py).
+    first_attendance = UnicodeAttribute(null=True)
+    first_attendance_at = UnicodeAttribute(null=True)
+    second_attendance = UnicodeAttribute(null=True)
+    second_attendance_at = UnicodeAttribute(null=True)
 
 
 # The attributes an erasure removes from a booking item (everything that names or reaches the person).
@@ -243,6 +248,8 @@ def booking_from_item(item: BookingItem) -> d.Booking:
         agent=item.agent,
         series=item.series or d.DEFAULT_SERIES,
         version=int(item.version or 0),
+        first_attendance=d.Attendance(item.first_attendance or d.Attendance.EXPECTED.value),
+        second_attendance=d.Attendance(item.second_attendance or d.Attendance.EXPECTED.value),
     )
 
 
@@ -311,6 +318,8 @@ def booking_item(booking: d.Booking, created_at: datetime, expires_at: datetime 
         series=booking.series,
         version=booking.version,
         expires_at=epoch(expires_at) if expires_at else None,
+        first_attendance=_mark_or_none(booking.first_attendance),
+        second_attendance=_mark_or_none(booking.second_attendance),
     )
 
 
@@ -348,3 +357,8 @@ def hold_from_item(item: HoldItem) -> d.Hold:
         until=datetime.fromtimestamp(int(item.held_until), d.LOCAL_TZ),
         operation_id=item.operation_id,
     )
+
+
+def _mark_or_none(mark: d.Attendance) -> str | None:
+    """Not marked is stored as absent, as on items written before marks existed."""
+    return None if mark is d.Attendance.EXPECTED else mark.value

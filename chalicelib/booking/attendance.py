@@ -1,0 +1,133 @@
+"""Centre staff on the day: the day list of a centre, check-in (the dose was given) and no-show.
+
+Plain Python: the port its store implements and `AttendanceService`. Each mark is a conditional write of the
+booking as read, with its audit record in the same transaction: a mark that is stored is audited, and one
+that is not changed nothing. Marking a dose as it is marked already changes nothing and writes no record.
+
+Centre staff are bound to their centre by the HTTP edge (`chalicelib/api/staff.py`); here a booking of
+another centre is not found, so a code reveals nothing about other centres.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from chalicelib.booking import domain as d
+from chalicelib.booking.audit import Actor, AuditRecord, new_record
+from chalicelib.booking.ports import Bookings, Catalog
+
+# Staff at a centre act in the centre's console, not on behalf of a caller.
+STAFF_CHANNEL = "staff"
+# A mark races another change of the same booking (a second desk, a cancel): read again this often.
+MARK_ATTEMPTS = 3
+
+
+class AttendanceAction:
+    """Audit actions of centre staff; stored and listed, so the values are stable."""
+
+    CHECKED_IN = "attendance.checked_in"
+    NO_SHOW = "attendance.no_show"
+
+
+ACTION_OF = {d.Attendance.ATTENDED: AttendanceAction.CHECKED_IN, d.Attendance.NO_SHOW: AttendanceAction.NO_SHOW}
+
+
+class AttendanceStore(abc.ABC):
+    """Where the marks are kept: on the booking items themselves."""
+
+    @abc.abstractmethod
+    def day(self, center_id: str, day: date) -> list[d.Booking]:
+        """The active bookings with an appointment at the centre on the (local) day, of every campaign."""
+
+    @abc.abstractmethod
+    def mark(self, booking: d.Booking, dose: int, mark: d.Attendance, at: datetime, audit: AuditRecord) -> bool:
+        """Mark the dose of the booking as read, and store the audit record, all or nothing. False (and nothing
+        written) if the booking changed since it was read: cancelled, moved, or either dose marked."""
+
+
+@dataclass(frozen=True)
+class DayAppointment:
+    """One line of the day list: a booking's appointment that day."""
+
+    booking: d.Booking
+    dose: int
+
+    @property
+    def appointment(self) -> d.SlotRef:
+        appointment = self.booking.appointment(self.dose)
+        assert appointment is not None  # built only for doses the booking has
+        return appointment
+
+    @property
+    def attendance(self) -> d.Attendance:
+        return self.booking.attendance(self.dose)
+
+
+def summary_of_attendance(booking: d.Booking, dose: int) -> dict:
+    """The audit's before/after: code, centre, which dose and its state; nothing about the person."""
+    appointment = booking.appointment(dose)
+    return {
+        "code": booking.code,
+        "center_id": booking.center_id,
+        "campaign_id": booking.campaign_id,
+        "dose": dose,
+        "slot_id": appointment.slot_id if appointment else None,
+        "attendance": booking.attendance(dose).value,
+    }
+
+
+class AttendanceService:
+    def __init__(
+        self, catalog: Catalog, bookings: Bookings, store: AttendanceStore, clock: Callable[[], datetime]
+    ) -> None:
+        self._catalog = catalog
+        self._bookings = bookings
+        self._store = store
+        self._now = clock
+
+    def _require_center(self, center_id: str) -> None:
+        if not any(c.id == center_id for c in self._catalog.centers()):
+            raise d.UnknownCenter(center_id)
+
+    def day_list(self, center_id: str, day: date) -> list[DayAppointment]:
+        """Every appointment at the centre that day of an active booking, by time, then name and code."""
+        self._require_center(center_id)
+        lines = [
+            DayAppointment(booking, dose)
+            for booking in self._store.day(center_id, day)
+            for dose, appointment in enumerate(booking.appointments, start=1)
+            if appointment.start.astimezone(d.LOCAL_TZ).date() == day
+        ]
+        return sorted(lines, key=lambda a: (a.appointment.start, a.booking.person.family_name, a.booking.code))
+
+    def mark(self, actor: Actor, center_id: str, code: str, dose: int, mark: d.Attendance) -> DayAppointment:
+        """Check in (ATTENDED) or mark a no-show (NO_SHOW) of the booking's dose at the actor's centre.
+
+        Idempotent: a dose marked so already is answered as it is. Raises BookingNotFound (no such booking at
+        this centre), InvalidInput (a mark the rules refuse, domain.decide_attendance) or BookingChanged (the
+        booking kept changing under the write)."""
+        self._require_center(center_id)
+        for _ in range(MARK_ATTEMPTS):
+            booking = self._bookings.booking(d.normalise_booking_code(code))
+            if booking is None or booking.center_id != center_id:
+                raise d.BookingNotFound()
+            now = self._now()
+            after = d.decide_attendance(booking, dose, mark, now)
+            if after is booking.attendance(dose):
+                return DayAppointment(booking, dose)  # marked so already: nothing changes, nothing to audit
+            marked = booking.marked(dose, after)
+            record = new_record(
+                actor,
+                ACTION_OF[after],
+                booking.code,
+                now,
+                before=summary_of_attendance(booking, dose),
+                after=summary_of_attendance(marked, dose),
+                channel=STAFF_CHANNEL,
+            )
+            if self._store.mark(booking, dose, after, now, record):
+                return DayAppointment(marked, dose)
+        raise d.BookingChanged()
