@@ -115,7 +115,7 @@ def target_steps() -> list[Step]:
     not set."""
     planned, _, _ = load_measured("target")
     return [
-        ("API stage throttle 5,000/5,000 (a knob; not set)", _stage(api_rate_limit_rps=5_000, api_burst_limit=5_000)),
+        ("API stage throttle 8,000/8,000 (a knob; not set)", _stage(api_rate_limit_rps=8_000, api_burst_limit=8_000)),
         (
             "status answers carry Retry-After from the queue, 2 polls (planned, not built)",
             _per(planned, "status_polls"),

@@ -452,6 +452,10 @@ def test_every_staff_method_has_the_cognito_authorizer_of_the_stacks_own_user_po
         "/v1/staff/bookings/{code}/second-dose",
         "/v1/staff/reports/daily",
         "/v1/staff/operations/{operation_id}",
+        # centre staff: the day list, check-in and no-show (issue #13)
+        "/v1/staff/centers/{center_id}/days/{day}",
+        "/v1/staff/centers/{center_id}/bookings/{code}/check-in",
+        "/v1/staff/centers/{center_id}/bookings/{code}/no-show",
     }
     for path, method, operation in _methods(resources):
         if (path, method) in staff:
