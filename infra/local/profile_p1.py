@@ -17,16 +17,12 @@ import os
 import sys
 import threading
 import time
-from pathlib import Path
 
-from infra.bench import booking_path, progress
+import requests
+
+from infra.bench import BareBooking, bare_sequence, booking_path, cpu_s, progress
 from infra.local.run import quiet_expected_warnings
 from infra.local.stack import ROOT, LocalStack
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 class Sampler:
@@ -96,19 +92,29 @@ def main() -> None:
     parser.add_argument("--interval-ms", type=float, default=5)
     args = parser.parse_args()
     quiet_expected_warnings()
-    with LocalStack() as stack, contextlib.redirect_stdout(io.StringIO()):
+    stack = LocalStack()
+    stack.aws_args = ("--cpu-by-operation",)
+    with stack, contextlib.redirect_stdout(io.StringIO()):
         logging.getLogger("vaxslot").setLevel(logging.WARNING)
         progress("warming up ...")
         booking_path(stack, 20, args.threads)
         assert stack._moto is not None  # started by LocalStack.start()
         moto_pid = stack._moto.pid
-        cpu_before = (_cpu_s(os.getpid()), _cpu_s(moto_pid))
+        cpu_before = (cpu_s(os.getpid()), cpu_s(moto_pid))
+        requests.delete(f"{stack.aws_url}/vaxslot/cpu", timeout=30)
         progress(f"profiling {args.bookings} bookings from {args.threads} clients ...")
         started = time.perf_counter()
         with Sampler(args.interval_ms / 1000) as sampler:
             result = booking_path(stack, args.bookings, args.threads)
         seconds = time.perf_counter() - started
-        app_cpu, moto_cpu = (_cpu_s(os.getpid()) - cpu_before[0], _cpu_s(moto_pid) - cpu_before[1])
+        by_operation = requests.get(f"{stack.aws_url}/vaxslot/cpu", timeout=30).json()
+        progress(f"the same for {args.bookings} bare call sequences ...")
+        bare = BareBooking(stack.aws_url, max(stack.calls.transaction_sizes), os.environ["MAIL_SENDER"])
+        bare_sequence(bare, 16, args.threads)
+        requests.delete(f"{stack.aws_url}/vaxslot/cpu", timeout=30)
+        bare_sequence(bare, args.bookings, args.threads)
+        bare_by_operation = requests.get(f"{stack.aws_url}/vaxslot/cpu", timeout=30).json()
+        app_cpu, moto_cpu = (cpu_s(os.getpid()) - cpu_before[0], cpu_s(moto_pid) - cpu_before[1])
     print(
         f"# P1 profile: {result['decided_rps']:.1f} decided/s, {result['calls_per_booking']:.1f} calls per booking, "
         f"{seconds:.1f} s wall\n"
@@ -116,6 +122,16 @@ def main() -> None:
         f"({1000 * app_cpu / args.bookings:.0f} ms per booking), moto {moto_cpu:.1f} s "
         f"({1000 * moto_cpu / args.bookings:.0f} ms per booking); load average {os.getloadavg()}"
     )
+    for title, measured in (("bookings end to end", by_operation), ("bare call sequences", bare_by_operation)):
+        print(f"\n## the local AWS, {title}: CPU per operation (request threads only)")
+        print("| operation | calls per booking | CPU per call | CPU per booking |\n|---|---|---|---|")
+        for operation, (calls, spent) in sorted(measured.items(), key=lambda kv: -kv[1][1]):
+            print(
+                f"| {operation} | {calls / args.bookings:.2f} | {1000 * spent / calls:.1f} ms "
+                f"| {1000 * spent / args.bookings:.1f} ms |"
+            )
+        total = sum(spent for _, spent in measured.values())
+        print(f"| all requests | | | {1000 * total / args.bookings:.1f} ms |")
     print(sampler.report(args.top))
 
 

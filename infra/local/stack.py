@@ -212,6 +212,7 @@ class LocalStack:
         self.pump_errors: list[BaseException] = []
         self.queue_urls: dict[str, str] = {}
         self._watch_sqs: Any = None  # from start() on
+        self.aws_args: tuple[str, ...] = ()  # more arguments of infra.local.moto_server (profile_p1 sets them)
         self.app_module: Any = None  # the imported app module, from start() on
         self.catalog: Catalog | None = None
         self.calls: callcount.CallCounter | None = None
@@ -277,7 +278,16 @@ class LocalStack:
     def _start_aws(self) -> None:
         output = subprocess.DEVNULL if self._quiet else None
         self._moto = subprocess.Popen(
-            [sys.executable, "-m", "infra.local.moto_server", "--host", self.host, "--port", str(self.aws_port)],
+            [
+                sys.executable,
+                "-m",
+                "infra.local.moto_server",
+                "--host",
+                self.host,
+                "--port",
+                str(self.aws_port),
+                *self.aws_args,
+            ],
             cwd=ROOT,
             stdout=output,
             stderr=output,
