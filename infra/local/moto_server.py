@@ -689,7 +689,7 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.cpu_by_operation:
         run_simple = moto.server.run_simple
-        moto.server.run_simple = lambda host, port, app, **kw: run_simple(host, port, _CpuByOperation(app), **kw)  # type: ignore[assignment]
+        moto.server.run_simple = lambda host, port, app, **kw: run_simple(host, port, _CpuByOperation(app), **kw)
 
     moto.server.main(["-H", args.host, "-p", str(args.port)])
 

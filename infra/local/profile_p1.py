@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+from types import FrameType
 
 import requests
 
@@ -48,16 +49,17 @@ class Sampler:
         names = {}
         while not self._stop.wait(self._interval_s):
             names.update({t.ident: t.name for t in threading.enumerate()})
-            for ident, frame in sys._current_frames().items():
+            for ident, top in sys._current_frames().items():
                 if ident == me:
                     continue
                 role = names.get(ident, "?").split("-", 1)[0]
-                leaf = self._where(frame)
+                leaf = self._where(top)
                 if leaf.endswith((":wait", ":select", ":poll", ":accept", ":_recv_into", ":readinto", ":recv_into")):
                     continue  # blocked, not working: count CPU, not waiting
                 self.samples[role] += 1
                 self.leaf[(role, leaf)] += 1
                 seen = set()
+                frame: FrameType | None = top
                 while frame is not None:
                     where = self._where(frame)
                     if where not in seen:
@@ -109,6 +111,7 @@ def main() -> None:
         seconds = time.perf_counter() - started
         by_operation = requests.get(f"{stack.aws_url}/vaxslot/cpu", timeout=30).json()
         progress(f"the same for {args.bookings} bare call sequences ...")
+        assert stack.calls is not None  # set by LocalStack.start()
         bare = BareBooking(stack.aws_url, max(stack.calls.transaction_sizes), os.environ["MAIL_SENDER"])
         bare_sequence(bare, 16, args.threads)
         requests.delete(f"{stack.aws_url}/vaxslot/cpu", timeout=30)

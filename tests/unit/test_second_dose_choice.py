@@ -24,7 +24,8 @@ def second_after_a_lost_race(seed: int) -> str:
     """Two people submit the same first slot (both are shown its best second); the second one's pair fails."""
     world = world_with(seed)
     winner, loser = world.submit(FIRST, person("Anna")), world.submit(FIRST, person("Berta"))
-    assert loser.second is not None and loser.second.slot_id == winner.second.slot_id
+    assert winner.second is not None and loser.second is not None
+    assert loser.second.slot_id == winner.second.slot_id
     assert world.service.process(winner).status is d.RequestStatus.BOOKED
     state = world.service.process(loser)
     assert state.status is d.RequestStatus.BOOKED and state.booking_code is not None
