@@ -1,11 +1,14 @@
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from chalicelib.booking.catalog_cache import CachedCatalog
+from chalicelib.settings import get_settings
 from tests.fakes import FakeCatalog
 from tests.unit.builders import CAMPAIGN, DORTMUND, KOELN, slot
 
@@ -151,3 +154,22 @@ def test_a_read_that_began_before_a_write_through_the_cache_is_not_kept():
         inner.release.set()
         stale.result(5)
     assert cached.campaigns() == [CAMPAIGN]
+
+
+def test_availability_has_one_freshness_bound_locally_and_on_aws(monkeypatch):
+    """Tests and `make run` see what AWS does: the copy behind availability is as old locally as in dev and prod,
+    and a function without the variable gets the same bound."""
+    config = json.loads((Path(__file__).parents[2] / ".chalice" / "config.json").read_text())
+    stages = config["stages"]
+    bounds = {name: float(s["environment_variables"]["AVAILABILITY_MAX_AGE_SECONDS"]) for name, s in stages.items()}
+    assert set(bounds) >= {"local", "dev", "prod"} and set(bounds.values()) == {2.0}
+
+    local = {k: v for k, v in stages["local"]["environment_variables"].items() if k != "AVAILABILITY_MAX_AGE_SECONDS"}
+    for key, value in local.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AVAILABILITY_MAX_AGE_SECONDS", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert get_settings().availability_max_age_s == 2.0
+    finally:
+        get_settings.cache_clear()
