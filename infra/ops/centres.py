@@ -206,7 +206,9 @@ def region_conflicts(centres: Iterable[d.Center]) -> list[str]:
         for code in centre.postal_codes:
             regions.setdefault(code, set()).add(centre.region)
     both = sorted(code for code, names in regions.items() if len(names) > 1)
-    return [f"postal codes served in both regions: {', '.join(both[:20])}{' …' if len(both) > 20 else ''}"] if both else []
+    return (
+        [f"postal codes served in both regions: {', '.join(both[:20])}{' …' if len(both) > 20 else ''}"] if both else []
+    )
 
 
 @dataclass(frozen=True)
