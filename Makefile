@@ -95,6 +95,12 @@ deploy: $(STAMP) ## Check limits, package, deploy via S3, upload the site (STAGE
 check-limits: $(STAMP) ## Check the account's limits for a stage (STAGE= ACCOUNT=; needs credentials)
 	$(PY) -m infra.aws.deploy $(DEPLOY_ARGS) --check-limits
 
+# A stage's centres from a file (infra/ops/centres.py; the example: infra/ops/centres-example.json).
+.PHONY: centres
+centres: $(STAMP) ## Validate and load a stage's centres, idempotently (STAGE= ACCOUNT= FILE=centres.json|.csv [DRY_RUN=1])
+	$(PY) -m infra.ops.centres load $(or $(FILE),$(error say FILE=<centres .json or .csv>)) $(DEPLOY_ARGS) \
+	  $(if $(DRY_RUN),--dry-run)
+
 # The rush scenario against a deployed stack; refuses prod (infra/loadtest/guard.py; runbook: docs/operations.md).
 .PHONY: loadtest
 LOADTEST_ARGS ?=
