@@ -166,6 +166,10 @@ def read_rows(path: Path) -> list[dict]:
             missing = set(CSV_COLUMNS) - {"hotline"} - set(reader.fieldnames or ())
             if missing:
                 raise InvalidCentres([f"{path}: missing columns {', '.join(sorted(missing))}"])
+            rows = list(reader)
+            long = [str(n) for n, row in enumerate(rows, start=1) if None in row]  # DictReader's key for the rest
+            if long:
+                raise InvalidCentres([f"{path}: entries {', '.join(long)} have more fields than the header"])
             return [
                 {
                     **{k: v for k, v in row.items() if k not in ("postal_codes", "vaccines", "hotline")},
@@ -173,7 +177,7 @@ def read_rows(path: Path) -> list[dict]:
                     "vaccines": (row.get("vaccines") or "").split(),
                     **({"hotline": row["hotline"]} if (row.get("hotline") or "").strip() else {}),
                 }
-                for row in reader
+                for row in rows
             ]
     raise InvalidCentres([f"{path}: a .json or .csv file is expected"])
 

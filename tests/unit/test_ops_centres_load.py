@@ -141,3 +141,14 @@ def test_the_command_refuses_a_bad_file_and_a_deployed_stage_without_an_account(
     good.write_text(json.dumps([row()]), encoding="utf-8")
     assert c.main(["load", str(good), "--stage", "dev"]) == 2
     assert "--account is required" in capsys.readouterr().err
+
+
+def test_a_csv_row_with_more_fields_than_its_header_is_refused(tmp_path: Path):
+    csv_file = tmp_path / "centres.csv"
+    csv_file.write_text(
+        "id,name,address,region,postal_codes,vaccines\n"
+        'bielefeld,Impfzentrum Bielefeld,"Stadtheider Str. 11, 33609 Bielefeld",westfalen-lippe,33602,comirnaty,x\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(c.InvalidCentres, match="entries 1 have more fields than the header"):
+        c.read_rows(csv_file)
