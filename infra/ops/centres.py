@@ -266,7 +266,7 @@ def load(catalog: Catalog, centres: list[d.Center], dry_run: bool = False) -> Pl
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("load",))
     parser.add_argument("file", type=Path, help=".json (a list of centres) or .csv; see infra/ops/centres-example.json")
-    parser.add_argument("--stage", required=True, help="local, dev or prod")
+    parser.add_argument("--stage", required=True, choices=("local", "dev", "prod"))
     parser.add_argument("--account", help="the AWS account id the credentials must belong to (dev, prod)")
     parser.add_argument("--dry-run", action="store_true", help="validate and print what would change; write nothing")
     parser.add_argument("--endpoint-url", default=None, help="the local AWS (make run prints it)")
