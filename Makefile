@@ -86,14 +86,21 @@ package: $(STAMP) ## Write build/<stage>/sam.json + deployment.zip for CloudForm
 # Deploying takes every choice explicitly: no default stage, account, bucket or sender (docs/operations.md).
 DEPLOY_ARGS = --stage $(if $(filter command line environment,$(origin STAGE)),$(STAGE),$(error say STAGE=dev|prod)) \
 	--account $(or $(ACCOUNT),$(error say ACCOUNT=<the AWS account id the credentials must belong to>))
-deploy: $(STAMP) ## Check limits, package, deploy via S3, upload the site (STAGE= ACCOUNT= BUCKET= MAIL_SENDER= [SITE_DOMAIN=] [EXISTING_MAIL_IDENTITY=1])
+deploy: $(STAMP) ## Check limits, package, deploy via S3, upload the site (STAGE= ACCOUNT= BUCKET= MAIL_SENDER= PRIVACY_CONTROLLER= PRIVACY_CONTACT= [SITE_DOMAIN=] [EXISTING_MAIL_IDENTITY=1])
 	$(PY) -m infra.aws.deploy $(DEPLOY_ARGS) \
 	  --bucket $(or $(BUCKET),$(error say BUCKET=<S3 bucket for the artifacts>)) \
 	  --mail-sender $(or $(MAIL_SENDER),$(error say MAIL_SENDER=<from address>)) \
+	  --privacy-controller "$(PRIVACY_CONTROLLER)" --privacy-contact "$(PRIVACY_CONTACT)" \
 	  $(if $(SITE_DOMAIN),--site-domain $(SITE_DOMAIN)) $(if $(EXISTING_MAIL_IDENTITY),--existing-mail-identity)
 
 check-limits: $(STAMP) ## Check the account's limits for a stage (STAGE= ACCOUNT=; needs credentials)
 	$(PY) -m infra.aws.deploy $(DEPLOY_ARGS) --check-limits
+
+# A stage's centres from a file (infra/ops/centres.py; the example: infra/ops/centres-example.json).
+.PHONY: centres
+centres: $(STAMP) ## Validate and load a stage's centres, idempotently (STAGE= ACCOUNT= FILE=centres.json|.csv [DRY_RUN=1])
+	$(PY) -m infra.ops.centres load $(or $(FILE),$(error say FILE=<centres .json or .csv>)) $(DEPLOY_ARGS) \
+	  $(if $(DRY_RUN),--dry-run)
 
 # The rush scenario against a deployed stack; refuses prod (infra/loadtest/guard.py; runbook: docs/operations.md).
 .PHONY: loadtest

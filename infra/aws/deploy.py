@@ -1,14 +1,17 @@
 """`make deploy STAGE=dev|prod`: check the account's limits, package, deploy through S3, upload the site.
 
     python -m infra.aws.deploy --stage prod --account 123456789012 --bucket <artifact-bucket> \\
-        --mail-sender termine@impfzentrum.example.org [--site-domain termine.example.org] [--existing-mail-identity]
+        --mail-sender termine@impfzentrum.example.org [--site-domain termine.example.org] [--existing-mail-identity] \\
+        --privacy-controller "<name and postal address>" --privacy-contact "<data protection officer's contact>"
     python -m infra.aws.deploy --stage prod --account 123456789012 --check-limits   # the checks only
 
 The packaged template is over CloudFormation's 51,200-byte inline limit, so it goes through an S3 bucket of the
 account (`aws cloudformation package/deploy --s3-bucket`). Then the site is synced to the stack's bucket with a
 `config.js` that names the stack's API, and CloudFront's cache is invalidated. It refuses to run without
 credentials in the environment (AWS_PROFILE or AWS_ACCESS_KEY_ID), a stage, and the account id the credentials
-must belong to, so nobody deploys prod into the wrong account by accident. The AWS CLI (v2) must be installed.
+must belong to, so nobody deploys prod into the wrong account by accident. The site's privacy notice names the
+controller and its privacy contact from config.js: prod does not deploy without them. The AWS CLI (v2) must be
+installed.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ import os
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from infra.aws.chalice_config import ROOT, lambda_settings
+from chalicelib.settings import Settings
+from infra.aws.chalice_config import ROOT, chalice_stage, lambda_settings, load_config
 from infra.aws.stages import STAGES
 from infra.aws.template import FUNCTIONS
 
@@ -44,6 +49,41 @@ def stack_name(stage: str) -> str:
     return f"vaxslot-{stage}"
 
 
+PRIVACY_TEXT_MAX = 300
+STAGES_NEEDING_PRIVACY_NOTICE = frozenset({"prod"})  # citizens' data; dev may show the notice's placeholder
+# What a function keeps personal data for when its environment does not say (chalicelib/settings.py).
+DEFAULT_RETENTION_DAYS = next(f.default for f in fields(Settings) if f.name == "personal_data_retention_days")
+
+
+@dataclass(frozen=True)
+class PrivacyNotice:
+    """Who the site's privacy notice (site/js/views/privacy.js, GDPR Art. 13) names: config.js `privacyController`
+    and `privacyContact`. Not stack parameters: nothing in AWS uses them, only the site's config.js."""
+
+    controller: str = ""  # the controller's name and postal address (Art. 13(1)(a))
+    contact: str = ""  # its data protection officer's contact, an e-mail address or phone (Art. 13(1)(b))
+
+    def require(self, stage: str) -> None:
+        for what, value in (("--privacy-controller", self.controller), ("--privacy-contact", self.contact)):
+            if len(value) > PRIVACY_TEXT_MAX or any(unicodedata.category(ch)[0] == "C" for ch in value):
+                raise DeployError(f"{what}: at most {PRIVACY_TEXT_MAX} characters on one line")
+        if stage in STAGES_NEEDING_PRIVACY_NOTICE and not (self.controller.strip() and self.contact.strip()):
+            raise DeployError(
+                f"{stage} needs the privacy notice's controller and contact: make deploy ... "
+                'PRIVACY_CONTROLLER="<name, street, postal code and town>" PRIVACY_CONTACT="<data protection '
+                "officer's e-mail>\" (--privacy-controller, --privacy-contact); without them the site's privacy "
+                "notice names nobody responsible (GDPR Art. 13)"
+            )
+
+
+def retention_days(stage: str, config: dict | None = None) -> int:
+    """PERSONAL_DATA_RETENTION_DAYS as the stage's functions get it (chalice merges the top level's environment
+    with the stage's), else chalicelib.settings' default: the notice must state what the TTL does."""
+    config = config or load_config()
+    env = {**config.get("environment_variables", {}), **chalice_stage(stage, config).get("environment_variables", {})}
+    return int(env.get("PERSONAL_DATA_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+
+
 @dataclass(frozen=True)
 class Deployment:
     stage: str
@@ -52,6 +92,7 @@ class Deployment:
     mail_sender: str
     site_domain: str = ""
     existing_mail_identity: bool = False
+    privacy: PrivacyNotice = field(default_factory=PrivacyNotice)
 
     @property
     def build(self) -> Path:
@@ -182,9 +223,11 @@ def outputs_of(describe_stacks_outputs: list[dict]) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in describe_stacks_outputs or []}
 
 
-def config_js(outputs: dict[str, str]) -> str:
+def config_js(outputs: dict[str, str], privacy: PrivacyNotice | None = None, retention: int | None = None) -> str:
     """The site's config.js for the deployed stack: the API is chalice's `EndpointURL` (…/api/), the public reads
-    go to the read snapshots' distribution (`ReadBaseUrl`, infra/aws/template/edge.py)."""
+    go to the read snapshots' distribution (`ReadBaseUrl`, infra/aws/template/edge.py); the privacy notice's
+    controller, contact and the stage's retention days."""
+    privacy = privacy or PrivacyNotice()
     urls = {}
     for output in ("EndpointURL", "ReadBaseUrl"):
         try:
@@ -197,6 +240,9 @@ def config_js(outputs: dict[str, str]) -> str:
         "apiBaseUrl": urls["EndpointURL"].rstrip("/"),
         "readBaseUrl": urls["ReadBaseUrl"].rstrip("/"),
         "hotline": HOTLINE,
+        "privacyController": privacy.controller.strip(),
+        "privacyContact": privacy.contact.strip(),
+        "retentionDays": DEFAULT_RETENTION_DAYS if retention is None else retention,
     }
     return "window.VAXSLOT_CONFIG = " + json.dumps(config, ensure_ascii=False) + ";\n"
 
@@ -318,12 +364,13 @@ def run(command: list[str], capture: bool = False) -> str:
 def deploy(d: Deployment) -> dict[str, str]:
     from infra.aws.package import package
 
+    d.privacy.require(d.stage)  # before anything is built or sent
     template = package(d.stage, d.build)
     print(f"packaged {template} ({template.stat().st_size} bytes; inline limit {INLINE_TEMPLATE_LIMIT})")
     run(d.package_command())
     run(d.deploy_command())
     outputs = outputs_of(json.loads(run(d.outputs_command(), capture=True)))
-    (d.build / "config.js").write_text(config_js(outputs))
+    (d.build / "config.js").write_text(config_js(outputs, d.privacy, retention_days(d.stage)))
     for command in d.after_deploy_commands(outputs):
         run(command)
     return outputs
@@ -344,10 +391,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the sender's domain is already an SES identity of the account",
     )
+    parser.add_argument("--privacy-controller", default="", help="the privacy notice's controller: name, address")
+    parser.add_argument("--privacy-contact", default="", help="the privacy notice's contact (the DPO's e-mail)")
     parser.add_argument("--check-limits", action="store_true", help="only check the account's limits")
     parser.add_argument("--ignore-limits", action="store_true", help="deploy even if a limit is too low")
     args = parser.parse_args(argv)
+    privacy = PrivacyNotice(args.privacy_controller, args.privacy_contact)
     try:
+        if not args.check_limits:
+            privacy.require(args.stage)  # fail before touching AWS
         require_credentials(args.account)
         limits = check_limits(args.stage, args.region)
         print(f"Account limits for {args.stage} in {args.region} (docs/operations.md 'Account limits'):")
@@ -360,7 +412,13 @@ def main(argv: list[str] | None = None) -> int:
             raise DeployError("--bucket and --mail-sender are required to deploy")
         outputs = deploy(
             Deployment(
-                args.stage, args.region, args.bucket, args.mail_sender, args.site_domain, args.existing_mail_identity
+                args.stage,
+                args.region,
+                args.bucket,
+                args.mail_sender,
+                args.site_domain,
+                args.existing_mail_identity,
+                privacy,
             )
         )
     except DeployError as error:

@@ -223,3 +223,49 @@ def test_a_limit_the_credentials_may_not_read_is_unknown_and_does_not_stop_the_d
     api = limits["API Gateway account throttle, requests/s"]
     assert api.ok is None and "unknown" in api.line()
     assert all(limit.ok for what, limit in limits.items() if limit is not api)
+
+
+NOTICE = d.PrivacyNotice(
+    "Kassenärztliche Vereinigung Westfalen-Lippe, Robert-Schimrigk-Str. 4, 44141 Dortmund", "dsb@kvwl.example"
+)
+
+
+def test_config_js_names_the_privacy_notices_controller_contact_and_the_stages_retention():
+    config = site_config(d.config_js(OUTPUTS, NOTICE, retention=30))
+    assert config["privacyController"] == NOTICE.controller and config["privacyContact"] == "dsb@kvwl.example"
+    assert config["retentionDays"] == 30
+    # Without a notice (dev): empty fields, which the site shows as its placeholder; the settings' default days.
+    bare = site_config(d.config_js(OUTPUTS))
+    assert bare["privacyController"] == bare["privacyContact"] == "" and bare["retentionDays"] == 90
+
+
+def test_the_retention_in_config_js_is_what_the_stages_functions_get():
+    config = {
+        "environment_variables": {"PERSONAL_DATA_RETENTION_DAYS": "60"},
+        "stages": {"dev": {}, "prod": {"environment_variables": {"PERSONAL_DATA_RETENTION_DAYS": "45"}}},
+    }
+    assert d.retention_days("prod", config) == 45 and d.retention_days("dev", config) == 60
+    assert d.retention_days("dev", {"stages": {"dev": {}}}) == d.DEFAULT_RETENTION_DAYS == 90
+
+
+@pytest.mark.parametrize(
+    "notice", [d.PrivacyNotice(), d.PrivacyNotice(NOTICE.controller), d.PrivacyNotice("", "x@y.z")]
+)
+def test_prod_does_not_deploy_without_the_privacy_notices_controller_and_contact(notice):
+    with pytest.raises(d.DeployError, match=r"PRIVACY_CONTROLLER=.*PRIVACY_CONTACT="):
+        notice.require("prod")
+    notice.require("dev")  # dev may show the placeholder
+    NOTICE.require("prod")
+    with pytest.raises(d.DeployError, match="one line"):
+        d.PrivacyNotice("KVWL\n44141 Dortmund", "x@y.z").require("dev")
+
+
+def test_a_prod_deploy_without_the_notice_stops_before_it_reads_credentials_or_limits(monkeypatch, capsys):
+    def never(*args, **kwargs):
+        raise AssertionError("reached AWS")
+
+    monkeypatch.setattr(d, "require_credentials", never)
+    monkeypatch.setattr(d, "check_limits", never)
+    argv = ["--stage", "prod", "--account", "111122223333", "--bucket", "b", "--mail-sender", "termine@impfen.example"]
+    assert d.main(argv) == 1
+    assert "prod needs the privacy notice's controller and contact" in capsys.readouterr().err
