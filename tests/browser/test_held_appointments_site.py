@@ -50,7 +50,7 @@ def test_a_person_whose_day_the_centre_cancelled_keeps_the_held_pair_from_the_lo
     expect(page.get_by_role("link", name="Andere Termine wählen")).to_have_attribute("href", "#/book")
     check(page, "held pair", "held-pair")
     page.get_by_role("button", name="Diese Termine behalten").click()
-    expect(page.locator("main h1")).to_have_text("Ihre neuen Termine sind gebucht")
+    expect(page.locator("main h1")).to_have_text("Ihre Termine sind geändert")
     expect(page.locator("#booking-code")).to_have_text(codes[0])
     check(page, "held pair kept")
     kept = booking_api.get(f"/v1/bookings/{codes[0]}", birth_date=BIRTH_DATE)

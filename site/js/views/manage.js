@@ -1,11 +1,11 @@
 // Look up a booking by code + birth date, and cancel it after a confirmation step (rebooking: rebook.js).
-// A booking a centre-day cancel cancelled may come with a pair held for it (`held`): kept here in one step.
-import { t, formatDateTime } from '../i18n.js';
-import { ApiError, getBooking, cancelBooking, rebookBooking } from '../api.js';
+// A booking a centre-day cancel cancelled may come with a pair held for it (`held`): held.js, loaded only then.
+import { t } from '../i18n.js';
+import { ApiError, getBooking, cancelBooking } from '../api.js';
 import { state } from '../state.js';
 import { bookingDetails } from './request.js';
 import {
-  h, page, para, button, buttonLink, link, textField, dateField, parseDateParts, errorSummary, appointmentList, announce, formFlow,
+  h, page, para, buttonLink, link, textField, dateField, parseDateParts, errorSummary, appointmentList, announce, formFlow,
 } from '../ui.js';
 
 const normaliseCode = (code) => code.toUpperCase().replace(/\s+/g, '');
@@ -75,7 +75,7 @@ export async function bookingView(ctx) {
   if (!booking) return null;
   const { data, birthDate } = booking;
   const active = data.status === 'active';
-  if (!active && data.held) return heldView(ctx, booking);
+  if (!active && data.held) return (await import('./held.js')).heldView(ctx, booking);
   return page({ title: t('manage.view_title'), back: '#/booking' },
     h('div', { class: `notice ${active ? 'notice--success' : 'notice--warning'}` },
       para(t(active ? 'manage.status_active' : 'manage.status_cancelled'))),
@@ -92,79 +92,6 @@ export async function bookingView(ctx) {
       para(t('manage.cancel_text')),
       buttonLink('#/booking/cancel', t('manage.cancel_button'), { class: 'button button--warning' }))
       : buttonLink('#/book', t('start.book_button')));
-}
-
-// --- a pair held after the centre cancelled (docs/site.md) ------------------------------------------
-
-const heldAppointments = (held, center) =>
-  appointmentList({ first: held.first.start, second: held.second && held.second.start, center });
-
-/** Another pair than the held one: a cancelled booking cannot be moved, so it is a new booking (new code). */
-const otherAppointments = () => h('section', { class: 'no-print', 'aria-labelledby': 'held-other-heading' },
-  h('h2', { id: 'held-other-heading' }, t('manage.held.other_heading')),
-  para(t('manage.held.other_text')),
-  buttonLink('#/book', t('manage.held.other_button'), { secondary: true }));
-
-function heldView(ctx, booking) {
-  const { data, code, birthDate } = booking;
-  const { held } = data;
-  let busy = false;
-  const keep = () => {
-    if (busy) return;
-    busy = true;
-    announce(t('common.sending'));
-    ctx.act(async () => {
-      try {
-        // The API confirms the hold when the rebook names its first slot (contract: Booking.held).
-        const kept = await rebookBooking(code, birthDate, held.first.slot_id);
-        const confirmed = { ...state.booking.data, ...kept };
-        delete confirmed.held;
-        state.booking.data = confirmed;
-        ctx.show(keptView(state.booking));
-        announce(t('manage.held.kept_title'));
-      } catch (error) {
-        busy = false;
-        if (!(error instanceof ApiError) || error.unavailable) throw error;
-        if (error.status === 404) {
-          state.booking = null;
-          ctx.go('#/booking');
-        } else if (error.status === 409) {
-          ctx.show(lapsedView());
-          announce(t('manage.held.lapsed_title'));
-        } else {
-          throw error;
-        }
-      }
-    }, { kind: 'submit' });
-  };
-  return page({ title: t('manage.view_title'), back: '#/booking' },
-    h('div', { class: 'notice notice--warning' }, para(t('manage.held.status'))),
-    data.person ? para(t('manage.name', { name: personName(data) })) : null,
-    h('section', { 'aria-labelledby': 'held-heading' },
-      h('h2', { id: 'held-heading' }, t('manage.held.heading')),
-      para(t('manage.held.lead', { until: formatDateTime(held.until) })),
-      heldAppointments(held, data.center),
-      para(t('manage.held.keep_text')),
-      h('div', { class: 'actions' }, button(t('manage.held.keep'), keep))),
-    otherAppointments(),
-    h('section', { 'aria-labelledby': 'held-was-heading' },
-      h('h2', { id: 'held-was-heading' }, t('manage.was_booked')),
-      appointmentList({ first: data.first.start, second: data.second && data.second.start })));
-}
-
-function keptView(booking) {
-  return page({ title: t('manage.held.kept_title') },
-    h('div', { class: 'notice notice--success' }, para(t('manage.status_active')), para(t('manage.held.kept_text'))),
-    bookingDetails(booking.data, { birthDate: booking.birthDate }),
-    link('#/', t('nav.home')));
-}
-
-// Shown in place of the look-up page (same address), so it has no back link to it.
-function lapsedView() {
-  return page({ title: t('manage.held.lapsed_title') },
-    h('div', { class: 'notice notice--warning' }, para(t('manage.held.lapsed_text'))),
-    otherAppointments(),
-    link('#/', t('nav.home')));
 }
 
 export async function cancelView(ctx) {
