@@ -118,7 +118,7 @@ def booking_request_status(request_id):
 def lookup_booking(code):
     query = schemas.parse(schemas.BirthDateQuery, _query())
     with bootstrap.abuse_limits().code_attempt(code):
-        return json_response(views.booking(bootstrap.booking_queries().lookup(code, query.birth_date)))
+        return json_response(views.booking(bootstrap.booking_queries().lookup(code, query.birth_date, with_hold=True)))
 
 
 @route("/v1/bookings/{code}/cancel", methods=["POST"])
@@ -151,7 +151,7 @@ def booking_calendar_file(code):
 def lookup_booking_by_body(code):
     body = schemas.parse_json_body(schemas.LookupBody, app.current_request.raw_body)
     with bootstrap.abuse_limits().code_attempt(code):
-        view = bootstrap.booking_queries().lookup(code, body.birth_date)
+        view = bootstrap.booking_queries().lookup(code, body.birth_date, with_hold=True)
     return json_response(views.booking(view), headers={"Cache-Control": "no-store"})
 
 

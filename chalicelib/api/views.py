@@ -123,11 +123,19 @@ def booking_summary(view: BookingView) -> dict:
 
 def booking(view: BookingView) -> dict:
     b = view.booking
-    return {
+    body = {
         **booking_summary(view),
         "status": b.status.value,
         "person": {"given_name": b.person.given_name, "family_name": b.person.family_name},
     }
+    if view.hold is not None:
+        # The pair held after a centre-day cancel: confirmed by rebooking to `first.slot_id` before `until`.
+        body["held"] = {
+            "first": _appointment(view.hold.first, view.hold.center_id),
+            "second": _appointment(view.hold.second, view.hold.center_id),
+            "until": view.hold.until.isoformat(),
+        }
+    return body
 
 
 def request_state(state: d.RequestState, view: BookingView | None, position: int | None = None) -> dict:

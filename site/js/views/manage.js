@@ -1,4 +1,5 @@
 // Look up a booking by code + birth date, and cancel it after a confirmation step (rebooking: rebook.js).
+// A booking a centre-day cancel cancelled may come with a pair held for it (`held`): held.js, loaded only then.
 import { t } from '../i18n.js';
 import { ApiError, getBooking, cancelBooking } from '../api.js';
 import { state } from '../state.js';
@@ -74,6 +75,7 @@ export async function bookingView(ctx) {
   if (!booking) return null;
   const { data, birthDate } = booking;
   const active = data.status === 'active';
+  if (!active && data.held) return (await import('./held.js')).heldView(ctx, booking);
   return page({ title: t('manage.view_title'), back: '#/booking' },
     h('div', { class: `notice ${active ? 'notice--success' : 'notice--warning'}` },
       para(t(active ? 'manage.status_active' : 'manage.status_cancelled'))),
