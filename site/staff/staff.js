@@ -2,7 +2,8 @@
 // centre's staff (docs/operations.md "Centre staff") the day list with check-in and no-show.
 // No build step and no inline script; the token is kept in memory only (a reload asks for it again).
 
-import { openPage, DEFAULT_PAGE_DAYS } from '../js/paging.js';
+import { addDays, openPage, DEFAULT_PAGE_DAYS } from '../js/paging.js';
+import { todayInBerlin } from '../js/i18n.js'; // (no messages needed: the console is German only)
 
 const config = window.VAXSLOT_CONFIG || {};
 const API = String(config.apiBaseUrl || '').replace(/\/+$/, '');
@@ -231,6 +232,8 @@ async function checkCaller() {
   const postal = $('book-postal').value.trim();
   const birth = isoDate($('book-birth').value);
   const centerSelect = $('book-center');
+  pairsPage = null; // a new caller starts from today
+  for (const id of ['book-range', 'book-earlier', 'book-later']) $(id).hidden = true;
   try {
     const eligibility = await call('POST', '/v1/eligibility', { body: { postal_code: postal, birth_date: birth } });
     if (!eligibility.eligible) {
@@ -256,7 +259,6 @@ async function checkCaller() {
 // The page of the booking horizon shown in the pair list (site/js/paging.js), kept while the centre stays.
 let pairsPage = null;
 let pairsShown = null; // openPage's answer for that page: where "earlier" and "later" go
-const todayIso = () => new Intl.DateTimeFormat('en-CA', { timeZone: TZ }).format(new Date()); // "YYYY-MM-DD"
 const shortDate = (iso) => new Date(`${iso}T12:00:00Z`).toLocaleDateString('de-DE', { timeZone: 'UTC', day: '2-digit', month: '2-digit' });
 
 async function loadPairs() {
@@ -265,10 +267,11 @@ async function loadPairs() {
   const centerId = $('book-center').value;
   if (!campaign || !centerId) return;
   const size = campaign.booking_window_days || DEFAULT_PAGE_DAYS;
+  const today = todayInBerlin();
   try {
     const found = await openPage((from) => call('GET', `/v1/centers/${encodeURIComponent(centerId)}/availability`,
       { query: { campaign: campaign.id, from, days: String(size) } }), pairsPage, `${campaign.id} ${centerId}`,
-    { today: todayIso(), size });
+    { today, size });
     pairsPage = found.position();
     pairsShown = found;
     const pairs = found.days.flatMap((day) => day.slots);
@@ -276,9 +279,13 @@ async function loadPairs() {
       ...pairs.map((p) => h('option', { value: p.slot_id },
         p.second_dose ? `${shortDateTime(p.start)} und ${shortDateTime(p.second_dose.start)}` : shortDateTime(p.start))));
     pairSelect.disabled = !pairs.length;
-    const first = found.skippedFrom && pairs.length ? found.skippedFrom : found.from;
-    const range = `Termine vom ${shortDate(first < todayIso() ? todayIso() : first)} bis ${shortDate(found.availability.until || found.from)}`;
-    const skipped = found.skippedFrom && pairs.length ? ` Bis zum ${shortDate(found.days[0].date)} ist alles vergeben.` : '';
+    // Said as the citizen days page says it (views/slots.js dayPageParts).
+    const range = `Termine vom ${shortDate(pairs.length ? found.from : (found.skippedFrom || found.from))} bis ${
+      shortDate(found.availability.until || found.from)}`;
+    const skipped = found.skippedFrom && pairs.length
+      ? ` Vom ${shortDate(found.skippedFrom < today ? today : found.skippedFrom)} bis ${
+        shortDate(addDays(found.days[0].date, -1))} ist alles vergeben.`
+      : '';
     $('book-range').textContent = `${range}.${skipped}`;
     $('book-range').hidden = found.allTaken;
     $('book-earlier').hidden = !found.earlier;
