@@ -11,10 +11,16 @@ import { daysView, timesView } from './views/slots.js';
 import { detailsView } from './views/details.js';
 import { requestView } from './views/request.js';
 import { lookupView, bookingView, cancelView, cancelledView } from './views/manage.js';
-import { rebookDaysView, rebookTimesView, rebookConfirmView, rebookedView } from './views/rebook.js';
 import { unavailableView, notFoundView, problemView, resetFailures } from './views/error.js';
 import { waitingView } from './views/waiting.js';
 import { privacyView, privacyEasyView } from './views/privacy.js';
+
+// A view loaded when first needed, not with the start page (its page weight budget, docs/site.md). No connection
+// while loading it: the retrying error page.
+const lazy = (load, name) => (ctx) => load()
+  .catch(() => { throw new ApiError({ status: 0, code: 'network_error' }); })
+  .then((m) => m[name](ctx));
+const rebook = () => import('./views/rebook.js');
 
 const routes = [
   [/^\/$/, startView],
@@ -26,18 +32,16 @@ const routes = [
   [/^\/book\/times$/, timesView],
   [/^\/book\/details$/, detailsView],
   // The e-mail code, only for campaigns that verify addresses: loaded when needed, not with the start page.
-  [/^\/book\/code$/, (ctx) => import('./views/verify.js')
-    .catch(() => { throw new ApiError({ status: 0, code: 'network_error' }); }) // no connection: the retrying error page
-    .then((m) => m.verifyView(ctx))],
+  [/^\/book\/code$/, lazy(() => import('./views/verify.js'), 'verifyView')],
   [/^\/request\/([A-Za-z0-9_.:-]+)$/, requestView],
   [/^\/booking$/, lookupView],
   [/^\/booking\/view$/, bookingView],
   [/^\/booking\/cancel$/, cancelView],
   [/^\/booking\/cancelled$/, cancelledView],
-  [/^\/booking\/rebook$/, rebookDaysView],
-  [/^\/booking\/rebook\/times$/, rebookTimesView],
-  [/^\/booking\/rebook\/confirm$/, rebookConfirmView],
-  [/^\/booking\/rebooked$/, rebookedView],
+  [/^\/booking\/rebook$/, lazy(rebook, 'rebookDaysView')],
+  [/^\/booking\/rebook\/times$/, lazy(rebook, 'rebookTimesView')],
+  [/^\/booking\/rebook\/confirm$/, lazy(rebook, 'rebookConfirmView')],
+  [/^\/booking\/rebooked$/, lazy(rebook, 'rebookedView')],
   [/^\/privacy$/, privacyView], // the privacy notice (GDPR Art. 13), linked from every page's footer
   [/^\/privacy\/easy-read$/, privacyEasyView],
 ];

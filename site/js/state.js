@@ -10,11 +10,11 @@ export const state = {
   center: null, // {id, name, address} chosen
   day: null, // "YYYY-MM-DD" chosen
   slot: null, // the pair chosen on the times page
-  daysPage: null, // {centerId, campaignId, from, direction, skippedFrom}: the page of days shown (booking horizon)
+  daysPage: null, // {key, from, direction, skippedFrom}: the page of days shown (site/js/paging.js openPage)
   person: { given_name: '', family_name: '', email: '', phone: '' },
   flexible: false,
   requests: {}, // request_id → {slot, center, email} of requests sent from this tab
   lookup: { code: '', day: '', month: '', year: '' }, // look-up form values
   booking: null, // {code, birthDate, data} found by look-up
-  rebook: null, // {day, slot} chosen while rebooking the booking found
+  rebook: null, // {day, slot, daysPage} chosen while rebooking the booking found
 };

@@ -2,6 +2,9 @@
 // centre's staff (docs/operations.md "Centre staff") the day list with check-in and no-show.
 // No build step and no inline script; the token is kept in memory only (a reload asks for it again).
 
+import { addDays, openPage, DEFAULT_PAGE_DAYS } from '../js/paging.js';
+import { todayInBerlin } from '../js/i18n.js'; // (no messages needed: the console is German only)
+
 const config = window.VAXSLOT_CONFIG || {};
 const API = String(config.apiBaseUrl || '').replace(/\/+$/, '');
 const TZ = 'Europe/Berlin';
@@ -229,6 +232,8 @@ async function checkCaller() {
   const postal = $('book-postal').value.trim();
   const birth = isoDate($('book-birth').value);
   const centerSelect = $('book-center');
+  pairsPage = null; // a new caller starts from today
+  for (const id of ['book-range', 'book-earlier', 'book-later']) $(id).hidden = true;
   try {
     const eligibility = await call('POST', '/v1/eligibility', { body: { postal_code: postal, birth_date: birth } });
     if (!eligibility.eligible) {
@@ -251,24 +256,56 @@ async function checkCaller() {
   }
 }
 
+// The page of the booking horizon shown in the pair list (site/js/paging.js), kept while the centre stays.
+let pairsPage = null;
+let pairsShown = null; // openPage's answer for that page: where "earlier" and "later" go
+const shortDate = (iso) => new Date(`${iso}T12:00:00Z`).toLocaleDateString('de-DE', { timeZone: 'UTC', day: '2-digit', month: '2-digit' });
+
 async function loadPairs() {
   clearAlert();
   const pairSelect = $('book-pair');
   const centerId = $('book-center').value;
   if (!campaign || !centerId) return;
+  const size = campaign.booking_window_days || DEFAULT_PAGE_DAYS;
+  const today = todayInBerlin();
   try {
-    const availability = await call('GET', `/v1/centers/${encodeURIComponent(centerId)}/availability`,
-      { query: { campaign: campaign.id, days: String(campaign.booking_window_days || 28) } });
-    const pairs = availability.days.flatMap((day) => day.slots);
+    const found = await openPage((from) => call('GET', `/v1/centers/${encodeURIComponent(centerId)}/availability`,
+      { query: { campaign: campaign.id, from, days: String(size) } }), pairsPage, `${campaign.id} ${centerId}`,
+    { today, size });
+    pairsPage = found.position();
+    pairsShown = found;
+    const pairs = found.days.flatMap((day) => day.slots);
     pairSelect.replaceChildren(h('option', { value: '' }, pairs.length ? 'Bitte wählen' : 'Keine freien Termine'),
       ...pairs.map((p) => h('option', { value: p.slot_id },
         p.second_dose ? `${shortDateTime(p.start)} und ${shortDateTime(p.second_dose.start)}` : shortDateTime(p.start))));
     pairSelect.disabled = !pairs.length;
-    say(pairs.length ? `${pairs.length} Terminpaare frei. Paar wählen.` : 'In diesem Zentrum ist nichts frei.');
+    // Said as the citizen days page says it (views/slots.js dayPageParts).
+    const range = `Termine vom ${shortDate(pairs.length ? found.from : (found.skippedFrom || found.from))} bis ${
+      shortDate(found.availability.until || found.from)}`;
+    const skipped = found.skippedFrom && pairs.length
+      ? ` Vom ${shortDate(found.skippedFrom < today ? today : found.skippedFrom)} bis ${
+        shortDate(addDays(found.days[0].date, -1))} ist alles vergeben.`
+      : '';
+    $('book-range').textContent = `${range}.${skipped}`;
+    $('book-range').hidden = found.allTaken;
+    $('book-earlier').hidden = !found.earlier;
+    $('book-later').hidden = !found.later;
+    if (found.allTaken) say('In diesem Zentrum ist nichts frei.');
+    else if (pairs.length) say(`${pairs.length} Terminpaare frei. ${range}.${skipped} Paar wählen.`);
+    else say(`${range}: alles vergeben.${found.earlier ? ' Frühere Termine ansehen.' : ''}`);
     if (pairs.length) pairSelect.focus();
+    else if (found.earlier) $('book-earlier').focus();
   } catch (error) {
     alertError(error);
   }
+}
+
+function movePairs(direction) {
+  if (!pairsShown) return;
+  const from = direction > 0 ? pairsShown.later : pairsShown.earlier;
+  if (!from) return;
+  pairsPage = pairsShown.position(from, direction);
+  loadPairs();
 }
 
 async function pollDecision(requestId) {
@@ -559,7 +596,9 @@ $('signin-form').addEventListener('submit', (event) => {
 $('find-code-form').addEventListener('submit', findByCode);
 $('find-name-form').addEventListener('submit', findByName);
 $('book-check').addEventListener('click', checkCaller);
-$('book-center').addEventListener('change', loadPairs);
+$('book-center').addEventListener('change', () => { pairsPage = null; loadPairs(); });
+$('book-earlier').addEventListener('click', () => movePairs(-1));
+$('book-later').addEventListener('click', () => movePairs(1));
 $('book-form').addEventListener('submit', book);
 $('cancel-form').addEventListener('submit', cancelByCode);
 $('day-form').addEventListener('submit', loadDay);

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from infra.local.token import local_staff_token
 from tests.browser.support import (
     SCREENSHOTS,
+    Api,
     Person,
     assert_accessible,
     assert_focus_visible,
@@ -20,6 +21,7 @@ from tests.browser.support import (
     choose_slot,
     screenshot,
 )
+from tests.browser.test_rebook_site import book_in, horizon_campaign
 from tests.e2e.test_staff_routes import booked_today
 
 
@@ -183,3 +185,36 @@ def test_centre_staff_check_people_in_by_code_from_the_keyboard_and_mark_a_no_sh
     expect(came_row.get_by_role("button")).to_have_count(0)  # a dose given stays given
     assert_accessible(page, "console: checked in and no-show")
     screenshot(page, "staff-day-list")
+
+
+def test_when_the_first_four_weeks_are_full_the_agent_pages_on_and_books_the_later_pair(console, booking_api: Api):
+    born = "1943-06-30"  # a cohort only this test is born in
+    campaign_id, starts = horizon_campaign(booking_api, born)
+    book_in(booking_api, campaign_id, Person("Frueh", f"Anrufer{uuid.uuid4().hex[:6]}", born), starts[0])
+    page = console
+    sign_in(page)
+    page.keyboard.press("Alt+2")
+    page.locator("#book-postal").fill("44141")
+    page.locator("#book-birth").fill("30.06.1943")
+    page.locator("#book-check").click()
+    page.locator("#book-center").select_option("dortmund")
+    # The first page is full: the list shows the next free pair, and says up to when all is taken.
+    expect(page.locator("#book-pair")).to_be_focused()
+    expect(page.locator("#book-pair option")).to_have_count(2)
+    expect(page.locator("#book-range")).to_contain_text("ist alles vergeben")
+    expect(page.locator("#book-earlier")).to_be_hidden()
+    # The last page (days 56–59) is full; "earlier" leads back to the pair.
+    page.locator("#book-later").click()
+    expect(page.locator("#status")).to_contain_text("alles vergeben")
+    expect(page.locator("#book-earlier")).to_be_focused()
+    assert_accessible(page, "console: a later page, all taken")
+    page.keyboard.press("Enter")
+    expect(page.locator("#book-pair")).to_be_focused()
+    page.locator("#book-pair").select_option(index=1)
+    page.locator("#book-given").fill("Paula")
+    page.locator("#book-family").fill(f"Spaet{uuid.uuid4().hex[:6]}")
+    page.locator("#book-phone").fill("0231 123456")
+    page.locator("#book-submit").click()
+    card = page.locator("#book-result .booking")
+    expect(card).to_contain_text("nur per Post (keine E-Mail)", timeout=90000)
+    expect(card).to_contain_text(starts[2].strftime("%d.%m.%Y"))  # the later pair's first dose

@@ -1,24 +1,16 @@
 // Rebooking from the look-up page: choose a day, then a pair, confirm, and the API swaps the old pair
 // for the new one in one step (contract §7). Until the API says so, nothing has changed; if the pair is
 // gone, the old appointments stay and the API's alternatives are offered.
-import { t, formatDate, formatTime, todayInBerlin } from '../i18n.js';
+import { t, formatDate, todayInBerlin } from '../i18n.js';
 import { ApiError, getAvailability, getCampaigns, rebookBooking } from '../api.js';
 import { state } from '../state.js';
 import { freshBooking } from './manage.js';
 import { bookingDetails } from './request.js';
+import { centerLine, asOf, dayPageParts } from './slots.js';
+import { openPage, DEFAULT_PAGE_DAYS } from '../paging.js';
 import {
   h, page, para, button, link, slotButton, appointmentList, announce,
 } from '../ui.js';
-
-// The booking window if the campaign does not say (the API caps `days` at it anyway).
-const DEFAULT_WINDOW_DAYS = 28;
-
-function centerLine(center) {
-  return h('p', { class: 'lead' }, h('span', { class: 'center-name' }, center.name), h('br'), center.address || '');
-}
-
-const asOf = (availability) =>
-  para(t('slots.as_of', { time: formatTime(availability.generated_at || new Date().toISOString()) }), { class: 'hint' });
 
 /** The booking to change, fresh from the API; only an active one can be rebooked. */
 async function activeBooking(ctx) {
@@ -28,50 +20,71 @@ async function activeBooking(ctx) {
     ctx.redirect('#/booking/view');
     return null;
   }
-  state.rebook = state.rebook || { day: null, slot: null };
+  state.rebook = state.rebook || { day: null, slot: null, daysPage: null };
   return booking;
 }
 
-async function windowDays(campaignId) {
+// How many days one availability answer covers (the API caps `days` at it anyway).
+async function pageDays(campaignId) {
   const { campaigns = [] } = await getCampaigns();
   const campaign = campaigns.find((c) => c.id === campaignId);
-  return (campaign && campaign.booking_window_days) || DEFAULT_WINDOW_DAYS;
+  return (campaign && campaign.booking_window_days) || DEFAULT_PAGE_DAYS;
 }
 
 export async function rebookDaysView(ctx) {
   const booking = await activeBooking(ctx);
   if (!booking) return null;
   const { data } = booking;
-  const availability = await getAvailability(data.center.id, data.campaign_id, todayInBerlin(),
-    await windowDays(data.campaign_id));
-  const days = (availability.days || []).filter((d) => d.slots && d.slots.length);
+  const today = todayInBerlin();
+  const size = await pageDays(data.campaign_id);
+  // The same paging through the campaign's horizon as the booking's days page (site/js/paging.js).
+  const found = await openPage((from) => getAvailability(data.center.id, data.campaign_id, from, size),
+    state.rebook.daysPage, `${booking.code} ${data.center.id} ${data.campaign_id}`, { today, size });
+  state.rebook.daysPage = found.position();
+  const { availability, days } = found;
   const current = h('section', { 'aria-labelledby': 'rebook-current' },
     h('h2', { id: 'rebook-current' }, t('rebook.current_heading')),
     appointmentList({ first: data.first.start, second: data.second && data.second.start }));
 
-  if (!days.length) {
+  if (found.allTaken) {
     return page({ title: t('rebook.title_none'), back: '#/booking/view' },
       centerLine(data.center),
       h('div', { class: 'notice notice--info' }, para(t('rebook.none'))),
       current,
       link('#/booking/view', t('rebook.keep')));
   }
+  const parts = dayPageParts(found, {
+    today,
+    move: (from, direction) => {
+      state.rebook.daysPage = found.position(from, direction);
+      ctx.go('#/booking/rebook');
+    },
+    choose: (date) => {
+      state.rebook.day = date;
+      state.rebook.slot = null;
+      ctx.go('#/booking/rebook/times');
+    },
+  });
+  if (!days.length) {
+    // Full from a later page to the end of the horizon (or the site stopped looking): the way back.
+    return page({ title: t('days.title_none_here'), back: '#/booking/view' },
+      centerLine(data.center),
+      parts.range,
+      h('div', { class: 'notice notice--info' }, para(t('days.none_here'))),
+      current,
+      asOf(availability),
+      parts.actions,
+      link('#/booking/view', t('rebook.keep')));
+  }
   return page({ title: t('rebook.days_title'), back: '#/booking/view' },
     centerLine(data.center),
+    parts.skipped,
     para(t('rebook.lead')),
     current,
+    parts.range,
     asOf(availability),
-    h('ul', { class: 'choices choices--grid' }, days.map((day) => h('li', {},
-      h('button', {
-        type: 'button', class: 'choice',
-        onclick: () => {
-          state.rebook.day = day.date;
-          state.rebook.slot = null;
-          ctx.go('#/booking/rebook/times');
-        },
-      },
-      h('span', { class: 'choice-title' }, formatDate(day.date, { year: false })),
-      h('span', { class: 'choice-detail' }, t('days.count', { count: day.slots.length })))))),
+    parts.choices,
+    parts.actions,
     link('#/booking/view', t('rebook.keep')));
 }
 

@@ -4,51 +4,50 @@ import { t, formatDate, formatTime, todayInBerlin } from '../i18n.js';
 import { getAvailability } from '../api.js';
 import { state } from '../state.js';
 import { h, page, para, button, link, slotButton } from '../ui.js';
+import { addDays, openPage, DEFAULT_PAGE_DAYS } from '../paging.js';
 
-function centerLine() {
-  return h('p', { class: 'lead' },
-    h('span', { class: 'center-name' }, state.center.name), h('br'), state.center.address || '');
+export function centerLine(center = state.center) {
+  return h('p', { class: 'lead' }, h('span', { class: 'center-name' }, center.name), h('br'), center.address || '');
 }
 
-const asOf = (availability) =>
+export const asOf = (availability) =>
   para(t('slots.as_of', { time: formatTime(availability.generated_at || new Date().toISOString()) }), { class: 'hint' });
 
-// A booking horizon of a year is 14 pages of 28 days: the site looks through that many on its own, no more.
-const MAX_PAGES_SEARCHED = 15;
 const SHORT = { weekday: false, year: false }; // "1. März": dates inside a sentence
 
-function addDays(isoDate, n) {
-  const day = new Date(`${isoDate}T12:00:00Z`);
-  day.setUTCDate(day.getUTCDate() + n);
-  return day.toISOString().slice(0, 10);
-}
+// One page of the campaign's booking horizon (site/js/paging.js pages through it).
+const fetchPage = (from) => getAvailability(state.center.id, state.campaign.id, from, state.campaign.booking_window_days);
 
-// One page of the campaign's booking horizon. How far ahead one may book and how much one answer covers are
-// the API's rules (the answer's next_from, the campaign's booking_window_days), not the site's.
-async function fetchPage(from) {
-  const availability = await getAvailability(state.center.id, state.campaign.id, from,
-    state.campaign.booking_window_days);
-  const days = (availability.days || []).filter((d) => d.slots && d.slots.length);
-  return { availability, days, from: availability.from || from };
-}
-
-// The nearest page with a free day, looking later (direction 1) or earlier (-1) from `from`. Earlier pages that
-// are all full lead back to the first free one from today. "All taken" is only ever said of the whole horizon.
-async function findPage(from, direction) {
-  const today = todayInBerlin();
-  const size = state.campaign.booking_window_days || 28;
-  let page = await fetchPage(from);
-  let searched = 1;
-  while (!page.days.length && searched < MAX_PAGES_SEARCHED) {
-    let next = null;
-    if (direction > 0) next = page.availability.next_from || null;
-    else if (page.from > today) next = [addDays(page.from, -size), today].sort()[1];
-    else return findPage(today, 1);
-    if (!next) break;
-    page = await fetchPage(next);
-    searched += 1;
-  }
-  return { ...page, searchedFrom: from, skippedFrom: searched > 1 && direction > 0 ? from : null };
+/**
+ * The parts of a page of days that the booking and the rebook pages share: the range shown, the notice that
+ * full pages were skipped, the days as choices and the earlier/later buttons. `move(from, direction)` goes to
+ * another page, `choose(date)` to the times of a day.
+ */
+export function dayPageParts(found, { today, move, choose }) {
+  const { availability, days, skippedFrom } = found;
+  const later = found.later
+    ? button(t('days.later'), () => move(found.later, 1), { secondary: true })
+    : null;
+  const earlier = found.earlier
+    ? button(t('days.earlier'), () => move(found.earlier, -1), { secondary: true })
+    : null;
+  return {
+    range: para(t('days.range', {
+      from: formatDate(days.length ? found.from : (skippedFrom || found.from), SHORT),
+      until: formatDate(availability.until || found.from, SHORT),
+    })),
+    skipped: skippedFrom && days.length
+      ? h('div', { class: 'notice notice--info' }, para(t('days.skipped', {
+        from: formatDate(skippedFrom < today ? today : skippedFrom, SHORT),
+        until: formatDate(addDays(days[0].date, -1), SHORT),
+      })))
+      : null,
+    choices: h('ul', { class: 'choices choices--grid' }, days.map((day) => h('li', {},
+      h('button', { type: 'button', class: 'choice', onclick: () => choose(day.date) },
+        h('span', { class: 'choice-title' }, formatDate(day.date, { year: false })),
+        h('span', { class: 'choice-detail' }, t('days.count', { count: day.slots.length })))))),
+    actions: earlier || later ? h('div', { class: 'actions' }, earlier, later) : null,
+  };
 }
 
 export async function daysView(ctx) {
@@ -58,21 +57,14 @@ export async function daysView(ctx) {
   }
   const today = todayInBerlin();
   // The page the citizen was on (coming back from the times page), if it is for this centre and campaign.
-  const kept = state.daysPage;
-  const here = kept && kept.centerId === state.center.id && kept.campaignId === state.campaign.id;
-  const start = here ? kept : { from: today, direction: 1 };
-  const found = await findPage(start.from, start.direction);
+  const found = await openPage(fetchPage, state.daysPage, `${state.center.id} ${state.campaign.id}`,
+    { today, size: state.campaign.booking_window_days || DEFAULT_PAGE_DAYS });
+  state.daysPage = found.position();
   const { availability, days } = found;
-  // Coming back to a page the site had skipped ahead to: the days before it are still known to be taken.
-  const skippedFrom = found.skippedFrom || (here && found.from === kept.from ? kept.skippedFrom : null);
-  const remember = (from, direction, skipped = null) => {
-    state.daysPage = { centerId: state.center.id, campaignId: state.campaign.id, from, direction, skippedFrom: skipped };
-  };
-  remember(found.from, 1, skippedFrom);
 
   // "All taken" only of the whole horizon: nothing free from today to its end. Pages later than an earlier free
   // day that are all taken are said to be so, with the way back.
-  if (!days.length && !availability.next_from && found.searchedFrom <= today) {
+  if (found.allTaken) {
     return page({ title: t('days.title_none'), back: '#/book/eligibility', step: 3 },
       centerLine(),
       h('div', { class: 'notice notice--info' }, para(t('days.none')),
@@ -85,58 +77,29 @@ export async function daysView(ctx) {
       link('#/book/eligibility', t('days.other_center')));
   }
 
-  const later = availability.next_from
-    ? button(t('days.later'), () => { remember(availability.next_from, 1); ctx.go('#/book/days'); }, { secondary: true })
-    : null;
-  // Nothing earlier to show when every day from today up to this page was just found taken.
-  const earlierKnownFull = skippedFrom && skippedFrom <= today;
-  const earlier = found.from > today && !earlierKnownFull
-    ? button(t('days.earlier'), () => {
-      remember([addDays(found.from, -(state.campaign.booking_window_days || 28)), today].sort()[1], -1);
-      ctx.go('#/book/days');
-    }, { secondary: true })
-    : null;
-  const range = para(t('days.range', {
-    from: formatDate(days.length ? found.from : (skippedFrom || found.from), SHORT),
-    until: formatDate(availability.until || found.from, SHORT),
-  }));
-
+  const parts = dayPageParts(found, {
+    today,
+    move: (from, direction) => { state.daysPage = found.position(from, direction); ctx.go('#/book/days'); },
+    choose: (date) => { state.day = date; state.slot = null; ctx.go('#/book/times'); },
+  });
   if (!days.length) {
     // Full from a later page to the end of the horizon, or the site stopped looking (MAX_PAGES_SEARCHED).
     return page({ title: t('days.title_none_here'), back: '#/book/eligibility', step: 3 },
       centerLine(),
-      range,
+      parts.range,
       h('div', { class: 'notice notice--info' }, para(t('days.none_here'))),
       asOf(availability),
-      h('div', { class: 'actions' }, earlier, later),
+      parts.actions,
       link('#/book/eligibility', t('days.other_center')));
   }
-
-  const skipped = skippedFrom && days.length
-    ? h('div', { class: 'notice notice--info' }, para(t('days.skipped', {
-      from: formatDate(skippedFrom < today ? today : skippedFrom, SHORT),
-      until: formatDate(addDays(days[0].date, -1), SHORT),
-    })))
-    : null;
-
   return page({ title: t('days.title'), back: '#/book/eligibility', step: 3 },
     centerLine(),
-    skipped,
+    parts.skipped,
     para(t('days.lead')),
-    range,
+    parts.range,
     asOf(availability),
-    h('ul', { class: 'choices choices--grid' }, days.map((day) => h('li', {},
-      h('button', {
-        type: 'button', class: 'choice',
-        onclick: () => {
-          state.day = day.date;
-          state.slot = null;
-          ctx.go('#/book/times');
-        },
-      },
-      h('span', { class: 'choice-title' }, formatDate(day.date, { year: false })),
-      h('span', { class: 'choice-detail' }, t('days.count', { count: day.slots.length })))))),
-    earlier || later ? h('div', { class: 'actions' }, earlier, later) : null,
+    parts.choices,
+    parts.actions,
     link('#/book/eligibility', t('days.other_center')));
 }
 
