@@ -26,8 +26,12 @@ def at(day_offset: int, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(FIRST_DAY + timedelta(days=day_offset), clock(hour, minute), d.LOCAL_TZ)
 
 
-def new_campaign(stack, capacities: dict[datetime, int], series: str | None = None) -> tuple[str, dict[datetime, str]]:
-    """A campaign of its own at Dortmund (its own series unless one is given) with the slots asked for."""
+def new_campaign(
+    stack, capacities: dict[datetime, int], series: str | None = None, born: date | None = None
+) -> tuple[str, dict[datetime, str]]:
+    """A campaign of its own at Dortmund (its own series unless one is given) with the slots asked for; for
+    everyone born in 1940 or before, or (`born`) for that one birth date only, so that a page showing every
+    campaign a person may book (the browser tests) sees it only for its own people."""
     campaign_id = f"rebook-{uuid.uuid4().hex[:8]}"
     stack.catalog.add_campaign(
         d.Campaign(
@@ -40,7 +44,8 @@ def new_campaign(stack, capacities: dict[datetime, int], series: str | None = No
             frozenset({"westfalen-lippe"}),
             ("dortmund",),
             opens_at=datetime.now(d.LOCAL_TZ) - timedelta(hours=1),
-            born_on_or_before=date(1940, 12, 31),
+            born_on_or_after=born,
+            born_on_or_before=born or date(1940, 12, 31),
             series=series or campaign_id,
         )
     )
