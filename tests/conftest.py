@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 import pytest
 
@@ -12,18 +11,6 @@ import pytest
 # date (UTC on CI) is already yesterday there.
 os.environ["TZ"] = "Europe/Berlin"
 time.tzset()
-
-TESTS = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(config, items):
-    """`make test` runs on two pytest-xdist workers, each with its own local stack. A module's tests stay together and
-    in order (some read what the tests above them left behind), and the browser tests share one worker and its
-    chromium, the first thing that worker runs."""
-    for item in items:
-        module = Path(item.fspath)
-        group = "browser" if TESTS / "browser" in module.parents else str(module.relative_to(TESTS))
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

@@ -192,7 +192,10 @@ def test_rebooks_and_bookings_racing_for_the_last_seats_keep_every_slot_within_c
     assert all(isinstance(o, (d.Booking, d.NoPairAvailable, d.BookingChanged)) for o in outcomes)
     moved_codes = {o.code for o in outcomes if isinstance(o, d.Booking) and o.first.slot_id == ids[target]}
     newly_booked = [s for s in decided if s["status"] == "booked"]
-    assert len(refused) >= 8 + 1 - 3
+    # At most 3 bookings move; the one asked twice may be answered twice as moved (the second ask finds it there).
+    moved_asks = [o for o in outcomes if isinstance(o, d.Booking)]
+    assert {o.code for o in moved_asks} == moved_codes and len(moved_asks) - len(moved_codes) <= 1
+    assert len(refused) >= 8 + 1 - 3 - (len(moved_asks) - len(moved_codes))
     for start, capacity in capacities.items():
         assert booked(stack, campaign_id, ids[start]) <= capacity
     assert booked(stack, campaign_id, ids[target]) == 3, "demand exceeds the seats: every seat is taken, no more"
