@@ -27,6 +27,7 @@ class Settings:
     aws_endpoint_url: str | None  # moto's server locally; None on AWS
     catalog_cache_s: float  # how long a Lambda instance keeps centres and campaigns in memory
     availability_max_age_s: float  # how old the slots behind an availability answer may be (0: read fresh)
+    # 2 s by default and in every stage of .chalice/config.json: tests and `make run` see what AWS does.
     # --- waiting room: the HS256 key of admission tokens, given directly (local stage and tests only), or
     # read from the stack's generated secret (Secrets Manager) once per cold start.
     admission_token_key: bytes | None = None
@@ -64,7 +65,7 @@ def get_settings() -> Settings:
         person_key_pepper_secret_arn=secret_arn,
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         catalog_cache_s=float(env.get("CATALOG_CACHE_SECONDS", "30")),
-        availability_max_age_s=float(env.get("AVAILABILITY_MAX_AGE_SECONDS", "0")),
+        availability_max_age_s=float(env.get("AVAILABILITY_MAX_AGE_SECONDS", "2")),
         personal_data_retention_days=int(env.get("PERSONAL_DATA_RETENTION_DAYS", "90")),
         **_admission_token_settings(env, stage),
     )

@@ -53,6 +53,28 @@ def progress(message: str) -> None:
     print(f"[bench {time.perf_counter() - _started:6.1f} s] {message}", file=sys.stderr, flush=True)
 
 
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds of this process (API, pumps and the bench's clients) and of the local AWS over a phase."""
+
+    def __init__(self, stack: LocalStack):
+        assert stack._moto is not None  # started by LocalStack.start()
+        self._pids = (os.getpid(), stack._moto.pid)
+        self._start = (0.0, 0.0)
+
+    def __enter__(self) -> CpuMeter:
+        self._start = tuple(cpu_s(pid) for pid in self._pids)  # type: ignore[assignment]
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.app_s, self.aws_s = (cpu_s(pid) - start for pid, start in zip(self._pids, self._start, strict=True))
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -409,6 +431,9 @@ def report(
     answers = ", ".join(f"{n} × {code}" for code, n in sorted(b.statuses.items()))
     operations = ", ".join(f"{op} {n:.1f}" for op, n in p1_app["by_operation"].items())
     load = lambda values: " / ".join(f"{v:.2f}" for v in values)  # noqa: E731
+    per_booking = lambda r: (  # noqa: E731
+        f"{1000 * r['cpu'].app_s / r['bookings']:.0f} ms / {1000 * r['cpu'].aws_s / r['bookings']:.0f} ms"
+    )
     return f"""# Benchmarks
 
 Produced by `make bench` (`python -m infra.bench --bookings {args.bookings} --threads {args.threads}
@@ -444,6 +469,8 @@ own unavoidable AWS calls, not with AWS.
 | outcome | {p1_app["booked"]} booked, {p1_app["rejected"]} rejected, {p1_app["queued"]} still queued |
 | AWS calls per booking (API + workers, botocore hook) | {calls:.1f}: {operations} |
 | bare call sequence ({BareBooking.CALLS} calls, transaction of {tx_items} items as the app's), per second | {p1_bare["rps"]:.1f} |
+| CPU per booking, end to end: this process (API, pumps, clients) / the local AWS | {per_booking(p1_app)} |
+| CPU per bare call sequence: this process (boto3 clients) / the local AWS | {per_booking(p1_bare)} |
 
 ## P2: availability
 
@@ -491,6 +518,16 @@ throttling answers) instead of a reset connection (`infra/local/stack.py`, `_Gat
 """  # noqa: E501 - a markdown table row cannot wrap
 
 
+def kept_profile(out: Path) -> str:
+    """The "## Profile" section of the last report, written by hand from `python -m infra.local.profile_p1`
+    runs: a new run of the figures keeps it (it says when it was measured)."""
+    if not out.exists():
+        return ""
+    text = out.read_text()
+    start = text.find("\n## Profile")
+    return "" if start < 0 else text[start:]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bookings", type=int, default=160, help="booking requests for P1 (default 160)")
@@ -515,17 +552,22 @@ def main() -> None:
         progress("warming up: bookings, bare call sequences, availability, raw Query ...")
         booking_path(stack, 20, args.threads)
         assert stack.calls is not None  # set by LocalStack.start()
-        tx_sizes = stack.calls.transaction_sizes
-        tx_items = tx_sizes.most_common(1)[0][0]
+        # The booking transaction (two slots, the request, the booking, the person lock) is the largest one a
+        # booking makes; the submission's and the mail claim's are smaller and must not set the bare size.
+        tx_items = max(stack.calls.transaction_sizes)
         bare = BareBooking(stack.aws_url, tx_items, os.environ["MAIL_SENDER"])
         bare_sequence(bare, 32, args.threads)
         availability(stack, 32, args.threads)
         raw_query(stack, 32, args.threads)
 
         progress(f"P1: {args.bookings} bare call sequences from {args.threads} clients ...")
-        p1_bare = bare_sequence(bare, args.bookings, args.threads)
+        with CpuMeter(stack) as cpu:
+            p1_bare = bare_sequence(bare, args.bookings, args.threads)
+        p1_bare["cpu"] = cpu
         progress(f"P1: {args.bookings} bookings end to end from {args.threads} clients ...")
-        p1_app = booking_path(stack, args.bookings, args.threads)
+        with CpuMeter(stack) as cpu:
+            p1_app = booking_path(stack, args.bookings, args.threads)
+        p1_app["cpu"] = cpu
         progress(f"P2: {args.availability} raw Query calls ...")
         p2_raw = raw_query(stack, args.availability, args.threads)
         progress(f"P2: {args.availability} availability calls ...")
@@ -558,7 +600,7 @@ def main() -> None:
         b,
         tx,
     )
-    args.out.write_text(text)
+    args.out.write_text(text + kept_profile(args.out))
     progress(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
     print(text)
 

@@ -7,6 +7,7 @@ What they read goes through `BookingQueries` (`queries.py`), the read side the A
 from __future__ import annotations
 
 import itertools
+import random
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -25,6 +26,8 @@ MAX_ALTERNATIVES = 5
 # enough to ride out a race for the same slot, bounded so one message cannot hold a worker long.
 SECOND_DOSE_ATTEMPTS = 3
 FLEXIBLE_ATTEMPTS = 5
+# ... and draws those second-dose slots at random from the best few (d.spread_second_doses).
+SECOND_DOSE_SPREAD = 8
 
 
 class BookingService:
@@ -38,6 +41,7 @@ class BookingService:
         person_key_pepper: bytes,
         clock: Callable[[], datetime] = lambda: datetime.now(LOCAL_TZ),
         slots_max_age_s: float = 0,
+        rng: random.Random | None = None,
     ):
         self._queries = queries
         self._catalog = catalog
@@ -49,6 +53,7 @@ class BookingService:
         # How old the copy of the slots may be that submit checks the chosen slot against and takes the
         # second dose from: the worker's transaction re-checks both, so this only saves reads.
         self._slots_max_age_s = slots_max_age_s
+        self._rng = rng or random.Random()  # the worker's second-dose draw; seeded in tests
 
     def submit(
         self,
@@ -374,7 +379,8 @@ class BookingService:
         return d.RequestState(request.request_id, d.RequestStatus.BOOKED, booking_code=booking.code)
 
     def _reserve_pair(self, campaign: d.Campaign, request: d.BookingRequest, first: d.Slot) -> d.Booking:
-        """Try the first slot with the best few second-dose slots; FirstSlotTaken if no pair could be had."""
+        """Try the first slot with a few second-dose slots drawn from the best ones; FirstSlotTaken if no pair
+        could be had."""
         seconds: list[d.Slot | None] = [None]
         if campaign.needs_second_dose:
             window_start, window_end = campaign.second_dose_window(first.day)
@@ -384,7 +390,14 @@ class BookingService:
                 datetime.combine(window_start, time(0), LOCAL_TZ),
                 datetime.combine(window_end + timedelta(days=1), time(0), LOCAL_TZ),
             )
-            seconds = list(d.second_dose_candidates(campaign, first, window)[:SECOND_DOSE_ATTEMPTS])
+            seconds = list(
+                d.spread_second_doses(
+                    d.second_dose_candidates(campaign, first, window),
+                    self._rng,
+                    SECOND_DOSE_ATTEMPTS,
+                    SECOND_DOSE_SPREAD,
+                )
+            )
             if not seconds:
                 raise d.FirstSlotTaken()
         for second in seconds:

@@ -187,6 +187,15 @@ class Api:
         today = datetime.now(ZoneInfo("Europe/Berlin")).date().isoformat()
         return self.get(f"/v1/centers/{center}/availability", campaign=CAMPAIGN, days=28, **{"from": today})["days"]
 
+    def seats_left(self, slot_id: str, center: str = "dortmund") -> int:
+        """Free places of a slot as the store has them now. The availability route shows a copy up to
+        AVAILABILITY_MAX_AGE_SECONDS old (2 s, as on AWS): right for the site, not for counting seats after a
+        change made a moment ago. The stack runs in this process, so its catalogue reads the table."""
+        from chalicelib import bootstrap
+
+        slot = bootstrap.catalog().slot(CAMPAIGN, center, slot_id)
+        return slot.remaining if slot is not None else 0
+
     def request_booking(self, person: Person, slot_id: str, center: str = "dortmund") -> dict:
         body = {
             "campaign_id": CAMPAIGN,

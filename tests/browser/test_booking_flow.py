@@ -195,7 +195,7 @@ def test_a_slot_taken_between_viewing_and_booking_offers_alternatives_and_one_cl
     slot = booking_api.days()[2]["slots"][-1]
     requests = [
         booking_api.request_booking(Person("Platz", f"Halter{n}", f"1930-01-{n + 1:02d}"), slot["slot_id"])
-        for n in range(slot["remaining"])
+        for n in range(booking_api.seats_left(slot["slot_id"]))
     ]
     for accepted in requests:
         assert booking_api.wait_for_outcome(accepted["request_id"])["status"] == "booked"

@@ -17,8 +17,8 @@ def look_up(page: Page, code: str, person: Person, birth_year: str | None = None
 
 
 def remaining(api: Api, date: str, slot_id: str) -> int:
-    day: dict = next((d for d in api.days() if d["date"] == date), {"slots": []})
-    return next((s["remaining"] for s in day["slots"] if s["slot_id"] == slot_id), 0)
+    """Free places of the slot on that day, from the store (see Api.seats_left)."""
+    return api.seats_left(slot_id)
 
 
 def test_a_citizen_looks_up_the_booking_by_code_and_birth_date_and_cancels_after_confirming(
