@@ -64,7 +64,8 @@ def test_one_poll_feeds_at_most_concurrency_handlers_at_once_and_every_message_i
     sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"m{n}"} for n in range(6)])
     lock = threading.Lock()
     together = threading.Barrier(3, timeout=5)  # passes only when three batches are handled at the same time
-    running, most, handled = [0], [0], []
+    running, most = [0], [0]
+    handled: list[str] = []
 
     def handler(event, context):
         with lock:
