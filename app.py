@@ -88,7 +88,6 @@ def start_verification():
 def _accept_booking_request(channel: str) -> Response:
     request = app.current_request
     body = schemas.parse_json_body(schemas.BookingRequestBody, request.raw_body)
-    bootstrap.abuse_limits().admit_booking_request(body.person.to_domain())
     if channel == "web":  # a hotline agent has the caller on the phone: no code to read out
         bootstrap.verification_service().require(body.campaign_id, body.person.email, body.verification_proof())
     # Waiting room (§8): while the campaign's room is active, only an admitted visitor may send a request.
@@ -212,7 +211,6 @@ def hotline_booking_request():
     actor = staff.staff_actor(request, "hotline", "ops", "admin")
     body = schemas.parse_json_body(staff.HotlineBookingRequestBody, request.raw_body)
     person = body.person.to_domain()
-    bootstrap.abuse_limits().admit_booking_request(person)  # per-person limit, as on the citizen route
     bootstrap.waiting_room_service().check_admission(
         body.campaign_id, request.headers.get("admission-token"), bootstrap.person_key(person)
     )

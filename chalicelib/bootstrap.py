@@ -178,6 +178,7 @@ def booking_service() -> BookingService:
         person_key_pepper=_person_key_pepper(),
         clock=now,
         slots_max_age_s=s.catalog_cache_s,
+        admission=abuse_limits().booking_request_admission,
     )
 
 

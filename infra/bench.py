@@ -534,6 +534,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16, help="concurrent clients for P1 and P2 (default 16)")
     parser.add_argument("--availability", type=int, default=96, help="availability calls for P2 (default 96)")
     parser.add_argument("--burst", type=int, default=400, help="simultaneous clients of the burst (default 400)")
+    parser.add_argument(
+        "--booking-workers", type=int, default=None, help="booking worker handlers (default: as `make run`)"
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     quiet_expected_warnings()
@@ -547,7 +550,8 @@ def main() -> None:
 
     progress("starting the local stack ...")
     # The app's logs and metric lines would bury the progress; the figures do not need them.
-    with LocalStack() as stack, contextlib.redirect_stdout(io.StringIO()):
+    workers = {} if args.booking_workers is None else {"booking_workers": args.booking_workers}
+    with LocalStack(**workers) as stack, contextlib.redirect_stdout(io.StringIO()):
         logging.getLogger("vaxslot").setLevel(logging.WARNING)
         progress("warming up: bookings, bare call sequences, availability, raw Query ...")
         booking_path(stack, 20, args.threads)

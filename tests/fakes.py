@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.attendance import AttendanceStore
 from chalicelib.booking.audit import AuditLog, AuditRecord, sort_key
-from chalicelib.booking.ports import Bookings, CallerIndex, Catalog, MailOutbox, RequestQueue, Supply
+from chalicelib.booking.ports import Admission, Bookings, CallerIndex, Catalog, MailOutbox, RequestQueue, Supply
 from chalicelib.contracts.mail import MailMessage
 from chalicelib.notify.ports import MailClaim, Mailer, MailLedger, SuppressionRecord
 
@@ -84,7 +84,7 @@ class FakeBookings(Bookings):
         # Without a clock nothing expires (service tests that do not care about retention).
         return self._now is not None and key in self.expiry and self.expiry[key] <= self._now()
 
-    def add_request(self, request, created_at: datetime, submission=None):
+    def add_request(self, request, created_at: datetime, submission=None, admission=None):
         with self._lock:
             assert request.request_id not in self.requests
             if submission is not None:
@@ -95,6 +95,9 @@ class FakeBookings(Bookings):
                         raise d.IdempotencyKeyReused()
                     if self.requests[request_id].reason is not d.RejectReason.NOT_PROCESSED:
                         raise d.DuplicateSubmission(request_id, self.requests[request_id].status)
+            if admission is not None and not admission.take():  # FakeAdmission: counted with the request
+                raise admission.refusal()
+            if submission is not None:
                 self.submissions[submission.key] = (request.request_id, submission.body_hash)
             self.requests[request.request_id] = d.RequestState(request.request_id, d.RequestStatus.QUEUED)
             self.expiry[f"request:{request.request_id}"] = created_at + self._retention
@@ -474,10 +477,28 @@ from chalicelib.verification.domain import Verification  # noqa: E402
 from chalicelib.verification.ports import Verifications  # noqa: E402
 
 
+@dataclass
+class FakeAdmission(Admission):
+    """A count made by the fake bookings' add_request, under its lock (as the adapter's one transaction)."""
+
+    counters: FakeCounters
+    args: tuple
+    refused: Exception
+
+    def take(self) -> bool:
+        return self.counters.add(*self.args)
+
+    def refusal(self):
+        return self.refused
+
+
 class FakeCounters(Counters):
     def __init__(self):
         self._lock = threading.Lock()
         self.counts: dict[tuple[str, int], int] = {}
+
+    def add_in_write(self, key, window_start, expires_at, amount, ceiling, refusal):
+        return FakeAdmission(self, (key, window_start, expires_at, amount, ceiling), refusal)
 
     def add(self, key, window_start, expires_at, amount, ceiling):
         with self._lock:

@@ -57,14 +57,32 @@ class Catalog(abc.ABC):
         """Create slots, or raise the capacity of existing ones (a contingent is released)."""
 
 
+class Admission(abc.ABC):
+    """A limit a new request must be within (the per-person limit), checked and counted by the same write that
+    stores the request, so a request costs one write (issue #9). Made by the limits package; the Bookings
+    adapter knows how to write it."""
+
+    @abc.abstractmethod
+    def refusal(self) -> Exception:
+        """What to raise when the limit is full: the write then stored and counted nothing."""
+
+
 class Bookings(abc.ABC):
     """Bookings, the person locks and the booking requests, changed atomically."""
 
     @abc.abstractmethod
-    def add_request(self, request: BookingRequest, created_at: datetime, submission: Submission | None = None) -> None:
+    def add_request(
+        self,
+        request: BookingRequest,
+        created_at: datetime,
+        submission: Submission | None = None,
+        admission: Admission | None = None,
+    ) -> None:
         """Store a queued request. With a submission, claim its key in the same write (for a day): if an earlier
         request holds the key, raise DuplicateSubmission with its id (same body) or IdempotencyKeyReused;
-        a request rejected `not_processed` gives its key up to the new one (asking again is safe)."""
+        a request rejected `not_processed` gives its key up to the new one (asking again is safe).
+        With an admission, count it in the same write; if its limit is full, store nothing and raise its
+        refusal (a duplicate submission is answered as such first: a retry is not a new request)."""
 
     @abc.abstractmethod
     def request_state(self, request_id: str) -> RequestState | None: ...

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from chalicelib.booking import domain as d
 from chalicelib.booking.audit import Actor, AuditAction, new_record, summary_of_booking
 from chalicelib.booking.mail import publish_mail, rejection_mail
-from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, RequestQueue
+from chalicelib.booking.ports import Admission, Bookings, Catalog, MailOutbox, RequestQueue
 from chalicelib.booking.queries import BookingQueries, BookingView
 from chalicelib.contracts.mail import MailKind
 
@@ -42,6 +42,7 @@ class BookingService:
         clock: Callable[[], datetime] = lambda: datetime.now(LOCAL_TZ),
         slots_max_age_s: float = 0,
         rng: random.Random | None = None,
+        admission: Callable[[d.Person], Admission | None] = lambda person: None,
     ):
         self._queries = queries
         self._catalog = catalog
@@ -54,6 +55,8 @@ class BookingService:
         # second dose from: the worker's transaction re-checks both, so this only saves reads.
         self._slots_max_age_s = slots_max_age_s
         self._rng = rng or random.Random()  # the worker's second-dose draw; seeded in tests
+        # The per-person request limit (limits package), counted by the write that stores the request.
+        self._admission = admission
 
     def submit(
         self,
@@ -103,7 +106,7 @@ class BookingService:
             second=second.ref if second else None,
         )
         try:
-            self._bookings.add_request(request, self._now(), submission)
+            self._bookings.add_request(request, self._now(), submission, self._admission(person))
         except d.DuplicateSubmission as duplicate:
             if duplicate.status is d.RequestStatus.QUEUED:
                 # The earlier call may have stored the request and then failed to queue it (it answered 503):

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from chalicelib.booking import domain as d
+from chalicelib.booking.ports import Admission
 from chalicelib.limits.domain import Limit
 from chalicelib.limits.limiter import Limiter, Ticket
 
@@ -30,8 +31,10 @@ class AbuseLimits:
     def admit_client(self, address: str) -> None:
         self._limiter.hit(self.policy.client, address)
 
-    def admit_booking_request(self, person: d.Person) -> None:
-        self._limiter.hit(self.policy.person, person.key(self._pepper))
+    def booking_request_admission(self, person: d.Person) -> Admission | None:
+        """The per-person limit, counted by the write that stores the request (`Bookings.add_request`): a
+        request refused stores nothing, and a retry of the same submission is not counted again."""
+        return self._limiter.hit_in_write(self.policy.person, person.key(self._pepper))
 
     def admit_verification(self, client_address: str | None, email: str) -> None:
         if client_address is not None:

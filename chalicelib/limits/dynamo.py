@@ -7,9 +7,15 @@ delete it later (moto never does, which changes nothing here).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pynamodb.attributes import NumberAttribute
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
 
+from chalicelib.booking.ports import Admission
 from chalicelib.dynamo_binding import TableItem
 from chalicelib.limits.ports import Counters
 
@@ -23,13 +29,38 @@ def _keys(key: str, window_start: int) -> tuple[str, str]:
     return f"LIMIT#{key}", f"WINDOW#{window_start}"
 
 
+@dataclass(frozen=True)
+class CounterAdmission(Admission):
+    """One conditional ADD in another adapter's transaction (booking's WritableAdmission)."""
+
+    item: CounterItem
+    amount: int
+    expires_at: int
+    ceiling: int
+    refused: Exception
+
+    def conditional_update(self) -> tuple[Model, list[Action], Condition]:
+        actions: list[Action] = [CounterItem.n.add(self.amount), CounterItem.expires_at.set(self.expires_at)]
+        return self.item, actions, _at_most(self.ceiling, self.amount)
+
+    def refusal(self) -> Exception:
+        return self.refused
+
+
+def _at_most(ceiling: int, amount: int) -> Condition:
+    # One conditional ADD: no read-then-write race, whatever the number of concurrent callers.
+    return CounterItem.n.does_not_exist() | (CounterItem.n <= ceiling - amount)
+
+
 class DynamoCounters(Counters):
+    def add_in_write(
+        self, key: str, window_start: int, expires_at: int, amount: int, ceiling: int, refusal: Exception
+    ) -> Admission:
+        return CounterAdmission(CounterItem(*_keys(key, window_start)), amount, expires_at, ceiling, refusal)
+
     def add(self, key: str, window_start: int, expires_at: int, amount: int, ceiling: int | None) -> bool:
         item = CounterItem(*_keys(key, window_start))
-        condition = None
-        if ceiling is not None:
-            # One conditional ADD: no read-then-write race, whatever the number of concurrent callers.
-            condition = CounterItem.n.does_not_exist() | (CounterItem.n <= ceiling - amount)
+        condition = None if ceiling is None else _at_most(ceiling, amount)
         try:
             item.update(
                 actions=[CounterItem.n.add(amount), CounterItem.expires_at.set(expires_at)], condition=condition

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from chalicelib.booking.ports import Admission
 from chalicelib.limits.domain import Limit, TooManyRequests, Window, shard_of, window_of
 from chalicelib.limits.ports import Counters
 
@@ -56,6 +57,19 @@ class Limiter:
         if not self._counters.add(key, window.start, expires_at, 1, limit.max_per_shard):
             raise TooManyRequests(window.retry_after_s(now))
         return Ticket(key, window, expires_at)
+
+    def hit_in_write(self, limit: Limit, subject: str) -> Admission | None:
+        """The hit, to be counted by the write that stores what it admits (see Counters.add_in_write): that
+        write raises TooManyRequests, and stores nothing, if the window is full."""
+        if not limit.enabled:
+            return None
+        now = self._now().timestamp()
+        window = window_of(limit, now)
+        key = self._key(limit, subject, shard_of(limit, self._draw()))
+        refusal = TooManyRequests(window.retry_after_s(now))
+        return self._counters.add_in_write(
+            key, window.start, window.end + KEEP_AFTER_WINDOW_S, 1, limit.max_per_shard, refusal
+        )
 
     def give_back(self, ticket: Ticket | None) -> None:
         if ticket is not None:

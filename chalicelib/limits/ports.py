@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import abc
 
+from chalicelib.booking.ports import Admission
+
 
 class Counters(abc.ABC):
     @abc.abstractmethod
@@ -14,3 +16,11 @@ class Counters(abc.ABC):
     @abc.abstractmethod
     def value(self, key: str, window_start: int) -> int:
         """The counter's value (0 if it was never added to)."""
+
+    @abc.abstractmethod
+    def add_in_write(
+        self, key: str, window_start: int, expires_at: int, amount: int, ceiling: int, refusal: Exception
+    ) -> Admission:
+        """The same conditional add, made not now but by the write that stores what it admits (a booking
+        request: one call instead of two); when the counter would go above `ceiling`, that write changes
+        nothing and raises `refusal`."""

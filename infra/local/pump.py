@@ -8,6 +8,7 @@ visibility timeout and reach the dead-letter queue after maxReceiveCount, as on 
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 import uuid
@@ -53,12 +54,16 @@ def sqs_event(messages: list[dict], queue_arn: str) -> dict:
 
 
 class QueuePump:
-    """Pumps one queue into one handler from `concurrency` threads, as Lambda's poller does.
+    """Pumps one queue into one handler, at most `concurrency` batches at once, as Lambda's poller does.
 
-    Each thread long-polls (WaitTimeSeconds, as the event source mapping's 20 s), takes up to `batch_size`
-    messages and hands the whole batch to the handler in one event. Stopping is prompt: `stop()` waits only
-    for batches being handled, not for long polls in flight; a poll that returns after the stop gives its
-    messages straight back (visibility 0), so a stopped pump never handles anything.
+    One thread long-polls (WaitTimeSeconds, as the event source mapping's 20 s) while a handler is free, takes up
+    to `batch_size` messages and hands the whole batch to a handler thread in one event; messages wait visible on
+    the queue while every handler is busy (so they batch up, as under MaximumConcurrency). One long poll per queue,
+    not one per handler: moto wakes every waiting poll on each message sent, and each wake-up walks the queue's
+    in-flight messages, which cost the local AWS more CPU per booking than the booking's own calls (issue #9).
+    Stopping is prompt: `stop()` waits only for batches being handled, not for long polls in flight; a poll that
+    returns after the stop gives its messages straight back (visibility 0), so a stopped pump never handles
+    anything.
     """
 
     def __init__(
@@ -87,11 +92,16 @@ class QueuePump:
         self._threads: list[threading.Thread] = []
         self._busy = 0
         self._idle = threading.Condition()
+        self._free: threading.Semaphore | None = None  # handlers free to take a batch, from start() on
+        self._batches: queue.SimpleQueue[list[dict]] = queue.SimpleQueue()  # received, for the handlers
         self.batches = 0
 
     def start(self, concurrency: int = 1) -> QueuePump:
-        for n in range(concurrency):
-            thread = threading.Thread(target=self._run, name=f"pump-{self._function_name}-{n}", daemon=True)
+        self._free = threading.Semaphore(concurrency)
+        # Handler threads live as long as the pump: a botocore session per thread is costly (issue #9).
+        targets = [(self._run, "poll")] + [(self._serve, f"handler-{n}") for n in range(concurrency)]
+        for target, name in targets:
+            thread = threading.Thread(target=target, name=f"pump-{self._function_name}-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
         return self
@@ -106,31 +116,42 @@ class QueuePump:
             self._idle.wait_for(lambda: self._busy == 0, timeout=timeout_s or self._timeout_s + 5)
 
     def pump_once(self) -> int:
-        """Receive one batch and hand it to the handler; returns how many messages were received."""
-        received = self._sqs.receive_message(
+        """Receive one batch and hand it to the handler, in this thread; returns how many messages were received."""
+        received = self._receive()
+        if not self._begin(received):
+            return 0
+        self._handle_and_end(received)
+        return len(received)
+
+    def _receive(self) -> list[dict]:
+        return self._sqs.receive_message(
             QueueUrl=self._queue_url,
             MaxNumberOfMessages=self._batch_size,
             WaitTimeSeconds=self._wait_s,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
+
+    def _begin(self, received: list[dict]) -> bool:
+        """Count a received batch as being handled, or give it back if the pump was stopped meanwhile."""
         if not received:
-            return 0
+            return False
         with self._idle:
             stopped = self._stop.is_set()
             if not stopped:
                 self._busy += 1
         if stopped:
             self._give_back(received)
-            return 0
+        return not stopped
+
+    def _handle_and_end(self, received: list[dict]) -> None:
         try:
             self._handle(received)
         finally:
             with self._idle:
                 self._busy -= 1
+                self.batches += 1
                 self._idle.notify_all()
-        self.batches += 1
-        return len(received)
 
     def _handle(self, received: list[dict]) -> None:
         failed: set[str] = {m["MessageId"] for m in received}
@@ -160,12 +181,32 @@ class QueuePump:
         )
 
     def _run(self) -> None:
+        assert self._free is not None
         while not self._stop.is_set():
+            if not self._free.acquire(timeout=0.5):  # every handler busy: leave the messages on the queue
+                continue
             try:
-                self.pump_once()
+                received = self._receive()
+                if self._begin(received):
+                    self._batches.put(received)  # a free handler takes it; the poll goes on at once
+                    continue
+                self._free.release()
             except Exception as error:
+                self._free.release()
                 if self._stop.is_set():
                     return  # the local AWS went away with the stack: nothing to report
                 if self._on_error:  # the local AWS hiccuped: keep pumping
                     self._on_error(error)
                 self._stop.wait(0.5)
+
+    def _serve(self) -> None:
+        assert self._free is not None
+        while not self._stop.is_set() or self._busy:
+            try:
+                received = self._batches.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            try:
+                self._handle_and_end(received)
+            finally:
+                self._free.release()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from typing import Any
@@ -56,3 +57,30 @@ def test_a_stopped_pump_returns_at_once_from_its_long_poll_and_handles_nothing_m
     assert handled == []
     seen = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5).get("Messages", [])
     assert [m["Body"] for m in seen] == ["after the stop"]
+
+
+def test_one_poll_feeds_at_most_concurrency_handlers_at_once_and_every_message_is_handled(stack):
+    sqs, url = fresh_queue(stack)
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "MessageBody": f"m{n}"} for n in range(6)])
+    lock = threading.Lock()
+    together = threading.Barrier(3, timeout=5)  # passes only when three batches are handled at the same time
+    running, most = [0], [0]
+    handled: list[str] = []
+
+    def handler(event, context):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        together.wait()
+        with lock:
+            running[0] -= 1
+            handled.extend(r["body"] for r in event["Records"])
+
+    pump = QueuePump(sqs, url, handler, "test_worker", batch_size=1, wait_s=1).start(3)
+    deadline = time.monotonic() + 15
+    while len(handled) < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pump.stop()
+    assert sorted(handled) == [f"m{n}" for n in range(6)]
+    assert most[0] == 3  # side by side, never more than the pump's concurrency
+    assert depth(sqs, url) == 0

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from pynamodb.connection import Connection
 
 from chalicelib import bootstrap
+from chalicelib.booking import domain as d
+from chalicelib.booking.storage import DynamoBookings
 from chalicelib.limits.domain import Limit, TooManyRequests
 from chalicelib.limits.dynamo import CounterItem, DynamoCounters
 from chalicelib.limits.limiter import Limiter
 from chalicelib.verification import domain as v
 from chalicelib.verification.dynamo import DynamoVerifications
+from infra.local.aws import REGION
 
 PEPPER = b"integration-pepper"
 
@@ -91,3 +95,41 @@ def test_a_verification_round_trips_and_keeps_its_first_verified_time(counters):
     stored = store.get(verification.id)
     assert stored is not None and stored.verified_until == sent + timedelta(hours=1)
     assert store.get(v.new_id()) is None
+
+
+def test_requests_counted_in_their_own_write_store_no_more_than_the_limit_and_a_refused_one_stores_nothing(
+    counters, stack
+):
+    """The per-person limit rides in the request's transaction (issue #9): under 16 threads exactly the limit's
+    requests are stored, the refused ones leave no request and no claim, and a retried submission is not counted."""
+    bookings = DynamoBookings(Connection(region=REGION, host=stack.aws_url))
+    limiter = Limiter(counters, PEPPER)
+    limit = Limit(f"person-{uuid.uuid4().hex[:6]}", 5, 3600)
+    now = datetime.now(d.LOCAL_TZ)
+
+    def submit(n: int) -> str | None:
+        request = d.BookingRequest(
+            uuid.uuid4().hex,
+            "limits-adapter",
+            "dortmund",
+            "s",
+            False,
+            "de",
+            d.Person("Test", "Limit", date(1940, 1, 1), "44141", None, None),
+        )
+        submission = d.Submission(f"header:{limit.name}-{n % 30}", "hash")  # 10 retries of earlier keys
+        try:
+            bookings.add_request(request, now, submission, limiter.hit_in_write(limit, "the person"))
+        except TooManyRequests:
+            assert bookings.request_state(request.request_id) is None
+            return None
+        except d.DuplicateSubmission as duplicate:
+            return duplicate.request_id
+        return request.request_id
+
+    with ThreadPoolExecutor(16) as pool:
+        answered = [r for r in pool.map(submit, range(40)) if r is not None]
+    assert len(set(answered)) == limit.max_hits  # retries answer the request they made, and are not counted
+    assert all(bookings.request_state(r) is not None for r in answered)
+    key = limiter._key(limit, "the person", 0)
+    assert counters.value(key, int(now.timestamp()) // 3600 * 3600) == limit.max_hits

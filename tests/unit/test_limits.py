@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.booking import domain as d
+from chalicelib.booking.services import BookingService
 from chalicelib.contracts.mail import MailKind, MailMessage
 from chalicelib.limits.abuse import AbuseLimits, Policy
 from chalicelib.limits.domain import Limit, TooManyRequests, shard_of, window_of
@@ -18,7 +19,7 @@ from chalicelib.notify.ports import MailClaim
 from chalicelib.notify.quota import LimiterMailQuota
 from chalicelib.notify.services import MailService
 from tests.fakes import FakeCounters, FakeMailer, FakeSuppressionList
-from tests.unit.builders import PEPPER, World, person, slot
+from tests.unit.builders import CAMPAIGN, NOW, PEPPER, World, person, slot
 
 HOUR = 3600
 # 2021-02-01 08:00:00 UTC: a whole hour, a whole minute and a whole day since the epoch.
@@ -207,14 +208,55 @@ def test_attempts_of_one_code_do_not_touch_another():
 # --- per person and per client ----------------------------------------------------------------------
 
 
+def limited_world(clock: Clock) -> World:
+    """A world whose booking service counts the per-person limit (3 an hour) with each stored request."""
+    world = World([slot(1, 9, capacity=10), slot(22, 9, capacity=10)])
+    limits = AbuseLimits(Limiter(FakeCounters(), PEPPER, clock=clock), policy(), PEPPER)
+    world.service = BookingService(
+        world.queries,
+        world.catalog,
+        world.bookings,
+        world.queue,
+        world.outbox,
+        PEPPER,
+        clock=lambda: NOW,
+        admission=limits.booking_request_admission,
+    )
+    return world
+
+
+def submit(world: World, who: d.Person, key: str | None = None) -> str:
+    submission = d.Submission(key, "body") if key else None
+    first = slot(1, 9)
+    return world.service.submit(CAMPAIGN.id, first.center_id, first.slot_id, False, "de", who, submission=submission)
+
+
 def test_booking_requests_per_person_are_limited_by_identity_not_by_e_mail():
-    limits = AbuseLimits(Limiter(FakeCounters(), PEPPER, clock=Clock()), policy(), PEPPER)
+    clock = Clock(T0 + timedelta(minutes=20))
+    world = limited_world(clock)
     erna = person()
     for n in range(3):
-        limits.admit_booking_request(replace(erna, email=f"erna{n}@example.org"))
+        submit(world, replace(erna, email=f"erna{n}@example.org"))
+    with pytest.raises(TooManyRequests) as refused:
+        submit(world, replace(erna, given_name="ERNA", email="other@example.org"))
+    assert refused.value.retry_after_s == 40 * 60  # the rest of the clock hour
+    submit(world, person(given="Hans"))
+    clock.advance(40 * 60)  # the next clock hour counts afresh
+    submit(world, erna)
+
+
+def test_a_refused_booking_request_stores_and_queues_nothing_and_a_retry_of_the_same_submission_is_not_counted():
+    world = limited_world(Clock())
+    erna = person()
+    first = submit(world, erna, key="header:a")
+    assert submit(world, erna, key="header:a") == first  # the client's retry: the same request, not counted
+    submit(world, erna, key="header:b")
+    submit(world, erna, key="header:c")
+    stored, queued = dict(world.bookings.requests), list(world.queue.sent)
     with pytest.raises(TooManyRequests):
-        limits.admit_booking_request(replace(erna, given_name="ERNA", email="other@example.org"))
-    limits.admit_booking_request(person(given="Hans"))
+        submit(world, erna, key="header:d")
+    assert world.bookings.requests == stored and world.queue.sent == queued
+    assert "header:d" not in world.bookings.submissions
 
 
 def test_verification_codes_are_limited_per_address_and_per_client():

@@ -12,14 +12,18 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Protocol, cast
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.audit import AuditRecord
-from chalicelib.booking.ports import Bookings
+from chalicelib.booking.ports import Admission, Bookings
 from chalicelib.booking.storage.audit import audit_item
 from chalicelib.booking.storage.models import (
     ERASED,
@@ -50,6 +54,26 @@ SUBMISSION_WINDOW = timedelta(hours=24)
 # DynamoDB cancels a transaction that races another one on the same item (TransactionConflict);
 # that is contention, not an answer, so it is retried here a few times with jitter.
 CONFLICT_RETRIES = 4
+
+
+class WritableAdmission(Protocol):
+    """An admission this adapter can write: one conditional update (model, actions, condition) in the
+    request's transaction. The limits package's DynamoDB adapter makes them; booking never imports it."""
+
+    def conditional_update(self) -> tuple[Model, list[Action], Condition]: ...
+
+    def refusal(self) -> Exception: ...
+
+
+def _writable(admission: Admission | None) -> WritableAdmission | None:
+    if admission is not None and not hasattr(admission, "conditional_update"):
+        raise TypeError(f"{type(admission).__name__} cannot be written in a DynamoDB transaction")
+    return cast(WritableAdmission | None, admission)
+
+
+def _refuse_if_full(failed: set[str], admission: WritableAdmission | None) -> None:
+    if "limit" in failed and admission is not None:
+        raise admission.refusal()
 
 
 def failed_conditions(error: TransactWriteError) -> list[bool]:
@@ -245,7 +269,11 @@ class DynamoBookings(Bookings):
         return set()
 
     def add_request(
-        self, request: d.BookingRequest, created_at: datetime, submission: d.Submission | None = None
+        self,
+        request: d.BookingRequest,
+        created_at: datetime,
+        submission: d.Submission | None = None,
+        admission: Admission | None = None,
     ) -> None:
         pk, sk = request_key(request.request_id)
         item = RequestItem(
@@ -258,8 +286,19 @@ class DynamoBookings(Bookings):
             channel=request.channel.value,
             agent=request.agent,
         )
-        if submission is None:
+        counted = _writable(admission)
+        if submission is None and counted is None:
             item.save(condition=RequestItem.pk.does_not_exist())
+            return
+
+        def add_request_items(items: Items) -> None:
+            # One call for all: the request, the claim of its submission and its count against the limit (issue #9).
+            items.save(item, condition=RequestItem.pk.does_not_exist())
+            if counted is not None:
+                items.update(*counted.conditional_update(), label="limit")
+
+        if submission is None:
+            _refuse_if_full(self._write(add_request_items), counted)
             return
         key = submission_key(submission.key)
         claim = SubmissionItem(
@@ -269,35 +308,31 @@ class DynamoBookings(Bookings):
             expires_at=int((created_at + SUBMISSION_WINDOW).timestamp()),
         )
 
-        def add_items(tx: TransactWrite) -> None:
-            # One call for both: the claim of the submission and the request it made (issue #9).
-            tx.save(
-                claim,
-                condition=SubmissionItem.pk.does_not_exist()
-                | (SubmissionItem.expires_at < int(created_at.timestamp())),
-            )
-            tx.save(item, condition=RequestItem.pk.does_not_exist())
+        def add_items(items: Items) -> None:
+            condition = SubmissionItem.pk.does_not_exist() | (SubmissionItem.expires_at < int(created_at.timestamp()))
+            items.save(claim, condition=condition, label="submission")
+            add_request_items(items)
 
-        try:
-            self._transact(add_items)
-        except TransactWriteError as error:
-            if failed_conditions(error)[:1] != [True]:
-                raise
-            # Read only now that the claim is known to be held by an earlier submission.
-            earlier = SubmissionItem.get(*key, consistent_read=True)
-            if earlier.body_hash != submission.body_hash:
-                raise d.IdempotencyKeyReused() from None
-            state = self.request_state(earlier.request_id)
-            if state is not None and state.reason is d.RejectReason.NOT_PROCESSED:
-                # The system could not decide it, and asking again must be safe: this one is a new request.
-                def replace_claim(tx: TransactWrite) -> None:
-                    tx.save(claim, condition=SubmissionItem.request_id == earlier.request_id)
-                    tx.save(item, condition=RequestItem.pk.does_not_exist())
+        failed = self._write(add_items)
+        if not failed:
+            return
+        if "submission" not in failed:
+            _refuse_if_full(failed, counted)
+        # Read only now that the claim is known to be held by an earlier submission.
+        earlier = SubmissionItem.get(*key, consistent_read=True)
+        if earlier.body_hash != submission.body_hash:
+            raise d.IdempotencyKeyReused() from None
+        state = self.request_state(earlier.request_id)
+        if state is not None and state.reason is d.RejectReason.NOT_PROCESSED:
+            # The system could not decide it, and asking again must be safe: this one is a new request.
+            def replace_claim(items: Items) -> None:
+                items.save(claim, condition=SubmissionItem.request_id == earlier.request_id)
+                add_request_items(items)
 
-                self._transact(replace_claim)
-                return
-            status = state.status if state else d.RequestStatus.QUEUED
-            raise d.DuplicateSubmission(earlier.request_id, status) from None
+            _refuse_if_full(self._write(replace_claim), counted)
+            return
+        status = state.status if state else d.RequestStatus.QUEUED
+        raise d.DuplicateSubmission(earlier.request_id, status) from None
 
     def request_state(self, request_id: str) -> d.RequestState | None:
         try:
