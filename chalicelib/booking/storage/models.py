@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, datetime
+from typing import Any
 
 from pynamodb.attributes import (
     ListAttribute,
@@ -217,20 +218,38 @@ def slot_from_item(item: SlotItem, campaign_id: str, center_id: str) -> d.Slot:
     )
 
 
-def booking_from_item(item: BookingItem) -> d.Booking:
+def _appointment_attributes(first: d.SlotRef, second: d.SlotRef | None) -> dict[str, Any]:
+    """The appointment attributes booking and hold items share."""
+    return {
+        "first_slot_id": first.slot_id,
+        "first_start": first.start.isoformat(),
+        "first_end": first.end.isoformat(),
+        "second_slot_id": second.slot_id if second else None,
+        "second_start": second.start.isoformat() if second else None,
+        "second_end": second.end.isoformat() if second else None,
+    }
+
+
+def _appointments_of(item: BookingItem | HoldItem) -> tuple[d.SlotRef, d.SlotRef | None]:
+    first = d.SlotRef(
+        item.first_slot_id, datetime.fromisoformat(item.first_start), datetime.fromisoformat(item.first_end)
+    )
     second = None
     if item.second_slot_id and item.second_start and item.second_end:
         second = d.SlotRef(
             item.second_slot_id, datetime.fromisoformat(item.second_start), datetime.fromisoformat(item.second_end)
         )
+    return first, second
+
+
+def booking_from_item(item: BookingItem) -> d.Booking:
+    first, second = _appointments_of(item)
     return d.Booking(
         code=item.pk.removeprefix("BOOKING#"),
         request_id=item.request_id,
         campaign_id=item.campaign_id,
         center_id=item.center_id,
-        first=d.SlotRef(
-            item.first_slot_id, datetime.fromisoformat(item.first_start), datetime.fromisoformat(item.first_end)
-        ),
+        first=first,
         second=second,
         person=d.Person(
             given_name=item.given_name,
@@ -290,7 +309,6 @@ def epoch(moment: datetime) -> int:
 
 def booking_item(booking: d.Booking, created_at: datetime, expires_at: datetime | None = None) -> BookingItem:
     pk, sk = booking_key(booking.code)
-    second = booking.second
     return BookingItem(
         pk,
         sk,
@@ -298,12 +316,7 @@ def booking_item(booking: d.Booking, created_at: datetime, expires_at: datetime 
         campaign_id=booking.campaign_id,
         center_id=booking.center_id,
         status=booking.status.value,
-        first_slot_id=booking.first.slot_id,
-        first_start=booking.first.start.isoformat(),
-        first_end=booking.first.end.isoformat(),
-        second_slot_id=second.slot_id if second else None,
-        second_start=second.start.isoformat() if second else None,
-        second_end=second.end.isoformat() if second else None,
+        **_appointment_attributes(booking.first, booking.second),
         given_name=booking.person.given_name,
         family_name=booking.person.family_name,
         birth_date=booking.person.birth_date.isoformat(),
@@ -324,35 +337,23 @@ def booking_item(booking: d.Booking, created_at: datetime, expires_at: datetime 
 
 
 def hold_item(hold: d.Hold) -> HoldItem:
-    second = hold.second
     return HoldItem(
         *hold_key(hold.code),
         campaign_id=hold.campaign_id,
         center_id=hold.center_id,
         operation_id=hold.operation_id,
-        first_slot_id=hold.first.slot_id,
-        first_start=hold.first.start.isoformat(),
-        first_end=hold.first.end.isoformat(),
-        second_slot_id=second.slot_id if second else None,
-        second_start=second.start.isoformat() if second else None,
-        second_end=second.end.isoformat() if second else None,
+        **_appointment_attributes(hold.first, hold.second),
         held_until=epoch(hold.until),
     )
 
 
 def hold_from_item(item: HoldItem) -> d.Hold:
-    second = None
-    if item.second_slot_id and item.second_start and item.second_end:
-        second = d.SlotRef(
-            item.second_slot_id, datetime.fromisoformat(item.second_start), datetime.fromisoformat(item.second_end)
-        )
+    first, second = _appointments_of(item)
     return d.Hold(
         code=item.pk.removeprefix("BOOKING#"),
         campaign_id=item.campaign_id,
         center_id=item.center_id,
-        first=d.SlotRef(
-            item.first_slot_id, datetime.fromisoformat(item.first_start), datetime.fromisoformat(item.first_end)
-        ),
+        first=first,
         second=second,
         until=datetime.fromtimestamp(int(item.held_until), d.LOCAL_TZ),
         operation_id=item.operation_id,
