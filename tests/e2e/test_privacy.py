@@ -7,6 +7,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -76,11 +77,17 @@ def test_the_calendar_file_comes_by_post_with_the_birth_date_in_the_body(api):
 
 
 def run_command(stack, capsys, *args: str) -> tuple[int, str]:
-    # The command sets the process up for its stage and resets bootstrap, which the in-process stack shares: put
-    # the stack's environment and objects back, or later tests' campaigns miss the API's (new) catalog cache.
+    return run_ops_command(privacy.main, stack, capsys, *args)
+
+
+def run_ops_command(main: Callable[[list[str]], int], stack, capsys, *args: str) -> tuple[int, str]:
+    """An ops command (infra/ops) against the stack's local stage, in this process; its exit code and output.
+
+    The command sets the process up for its stage and resets bootstrap, which the in-process stack shares: put
+    the stack's environment and objects back, or later tests' campaigns miss the API's (new) catalog cache."""
     saved = dict(os.environ)
     try:
-        code = privacy.main([*args, "--stage", "local", "--endpoint-url", stack.aws_url])
+        code = main([*args, "--stage", "local", "--endpoint-url", stack.aws_url])
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -4,25 +4,14 @@ the catalogue adapter equals the file's, so a rerun of the seeded centres change
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from chalicelib import bootstrap
 from infra.ops import centres
+from tests.e2e.test_privacy import run_ops_command
 
 
 def run_command(stack, capsys, *args: str) -> tuple[int, str]:
-    # The command configures the process for its stage and resets bootstrap, which the in-process stack shares:
-    # put the stack's environment and catalogue back afterwards (as tests/e2e/test_privacy.py does).
-    saved = dict(os.environ)
-    try:
-        code = centres.main([*args, "--stage", "local", "--endpoint-url", stack.aws_url])
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        bootstrap.reset()
-        stack.catalog = bootstrap.catalog()
-    return code, capsys.readouterr().out
+    return run_ops_command(centres.main, stack, capsys, *args)
 
 
 def test_loading_the_seeded_centres_again_changes_nothing_and_a_dry_run_names_a_change(stack, capsys, tmp_path: Path):
