@@ -107,6 +107,18 @@ def assert_targets_large_enough(page: Page, state: str, minimum: float = 44) -> 
     assert not small, f"targets smaller than {minimum}px on '{state}': {small}"
 
 
+def assert_easy_read_sentences_short(page: Page, most_words: int = 16) -> None:
+    """Leichte Sprache: no sentence of the page's easy-read text is longer than `most_words` words."""
+    sentences = [
+        s
+        for p in page.locator("main .easy-read p, main .easy-read li").all_inner_texts()
+        for s in re.split(r"(?<=[.?!:])\s+", p)
+        if s
+    ]
+    longest = max(len(s.split()) for s in sentences)
+    assert longest <= most_words, f"a sentence of {longest} words is too long for easy-read"
+
+
 def assert_focus_visible(page: Page) -> None:
     """The focused element shows a focus indicator (an outline, a ring, or the yellow focus background)."""
     style = page.evaluate(

@@ -7,7 +7,14 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.support import Api, Person, assert_no_horizontal_scroll, assert_targets_large_enough, check
+from tests.browser.support import (
+    Api,
+    Person,
+    assert_easy_read_sentences_short,
+    assert_no_horizontal_scroll,
+    assert_targets_large_enough,
+    check,
+)
 
 
 def heading(page: Page):
@@ -44,14 +51,7 @@ def test_the_privacy_notice_in_leichte_sprache_uses_short_sentences(open_site):
     page.get_by_role("link", name=re.compile("Leichter Sprache")).click()
     expect(heading(page)).to_contain_text("Leichter Sprache")
     expect(page.locator("main")).to_contain_text("90 Tage")
-    sentences = [
-        s
-        for p in page.locator("main .easy-read p, main .easy-read li").all_inner_texts()
-        for s in re.split(r"(?<=[.?!:])\s+", p)
-        if s
-    ]
-    longest = max(len(s.split()) for s in sentences)
-    assert longest <= 16, f"a sentence of {longest} words is too long for easy-read"
+    assert_easy_read_sentences_short(page)
     check(page, "privacy notice in Leichte Sprache", "privacy-easy-read")
 
 
