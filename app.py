@@ -391,7 +391,7 @@ def daily_report():
 
 def process_booking_record(record: SQSRecord) -> None:
     message = BookingRequestMessage.model_validate_json(record.body)
-    state = bootstrap.booking_service().process(message.to_domain(), delivery=record.message_id)
+    state = bootstrap.booking_service().process(message.to_domain())
     logger.info(
         "booking request decided",
         extra={
@@ -406,7 +406,7 @@ def process_booking_record(record: SQSRecord) -> None:
 def reject_dead_booking_record(record: SQSRecord) -> None:
     message = BookingRequestMessage.model_validate_json(record.body)
     try:
-        state = bootstrap.booking_service().give_up(message.to_domain(), delivery=record.message_id)
+        state = bootstrap.booking_service().give_up(message.to_domain())
     except UnknownRequest:  # never stored: nobody waits for it, so there is nothing to decide
         logger.warning("dead letter of an unknown request dropped", extra={"request_id": message.request_id})
         return
@@ -419,7 +419,7 @@ def reject_dead_booking_record(record: SQSRecord) -> None:
 def send_mail_record(record: SQSRecord) -> None:
     message = MailMessage.model_validate_json(record.body)
     try:
-        claim = bootstrap.mail_service().send(message, delivery=record.message_id)
+        claim = bootstrap.mail_service().send(message)
     except Exception:
         # Wait longer before each new try (30 s doubling to 15 min): an SES outage of hours loses nothing.
         bootstrap.mail_retry().later(

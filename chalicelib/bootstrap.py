@@ -150,8 +150,8 @@ def queue_positions() -> QueuePositions:
     return QueuePositions(SqsBacklog(_backlog_client(), lambda: _queue_url(name)))
 
 
-def _send_mail_now(message: MailMessage, delivery: str) -> MailClaim:
-    claim = mail_service().send(message, delivery)
+def _send_mail_now(message: MailMessage) -> MailClaim:
+    claim = mail_service().send(message)
     count(claim.metric, kind=message.kind.value)
     return claim
 
@@ -212,6 +212,7 @@ def mail_service() -> MailService:
         site_url=s.site_url,
         quota=_mail_quota(),
         on_capped=_mail_capped,
+        on_unsettled=_mail_unsettled,
     )
 
 
@@ -315,6 +316,14 @@ def _mail_quota() -> LimiterMailQuota:
 def _mail_capped(kind: MailKind) -> None:
     # The MailCapped metric comes from the send's result (MailClaim.CAPPED); this says why, without the address.
     logger.info("mail not sent: its address has had today's mails", extra={"kind": kind.value})
+
+
+def _mail_unsettled(kind: MailKind, error: Exception) -> None:
+    logger.warning(
+        "mail sent but its marker not settled: a later publish after the lease may send it again",
+        extra={"kind": kind.value, "error": type(error).__name__},
+    )
+    count("MailUnsettled", kind=kind.value)
 
 
 def reset() -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.attendance import AttendanceStore
 from chalicelib.booking.audit import AuditLog, AuditRecord, sort_key
 from chalicelib.booking.ports import Admission, Bookings, CallerIndex, Catalog, MailOutbox, RequestQueue, Supply
 from chalicelib.contracts.mail import MailMessage
-from chalicelib.notify.ports import MailClaim, Mailer, MailLedger, SuppressionRecord
+from chalicelib.notify.ports import CLAIM_LEASE_S, MailBeingSent, MailClaim, Mailer, MailLedger, SuppressionRecord
 
 
 class FakeCatalog(Catalog):
@@ -419,11 +419,9 @@ class FakeQueue(RequestQueue):
 class FakeOutbox(MailOutbox):
     def __init__(self):
         self.published: list[MailMessage] = []
-        self.origins: list[str | None] = []
 
-    def publish(self, message, origin=None):
+    def publish(self, message):
         self.published.append(message)
-        self.origins.append(origin)
 
 
 class FakeMailer(Mailer):
@@ -437,10 +435,12 @@ class FakeMailer(Mailer):
 class FakeSuppressionList(MailLedger):
     """The suppression list and the mail markers, with the same claim rules as the DynamoDB write."""
 
-    def __init__(self):
+    def __init__(self, clock=lambda: datetime.now(UTC), lease_s: float = CLAIM_LEASE_S):
         self.suppressed: dict[str, str] = {}
-        self.markers: dict[str, str] = {}  # mail key → the delivery that claimed it
+        self.markers: dict[str, tuple[str, float | None]] = {}  # mail key → (holder, lease end; None once settled)
         self._lock = threading.Lock()
+        self._now = clock
+        self._lease_s = lease_s
 
     def is_suppressed(self, address):
         return address.strip().casefold() in self.suppressed
@@ -455,18 +455,29 @@ class FakeSuppressionList(MailLedger):
     def forget(self, address):
         return self.suppressed.pop(address.strip().casefold(), None) is not None
 
-    def claim(self, mail_key, recipient, delivery):
+    def claim(self, mail_key, recipient, holder):
         with self._lock:
             if self.is_suppressed(recipient):
                 return MailClaim.SUPPRESSED
-            if self.markers.get(mail_key, delivery) != delivery:
-                return MailClaim.ALREADY_SENT
-            self.markers[mail_key] = delivery
+            now = self._now().timestamp()
+            if mail_key in self.markers:
+                _, lease_until = self.markers[mail_key]
+                if lease_until is None:
+                    return MailClaim.ALREADY_SENT
+                if lease_until >= now:
+                    raise MailBeingSent(mail_key)
+            self.markers[mail_key] = (holder, now + self._lease_s)
             return MailClaim.SEND
 
-    def release(self, mail_key, delivery):
+    def settle(self, mail_key, holder):
         with self._lock:
-            if self.markers.get(mail_key) == delivery:
+            if self.markers.get(mail_key, ("", None))[0] == holder:
+                self.markers[mail_key] = (holder, None)
+
+    def release(self, mail_key, holder):
+        with self._lock:
+            current = self.markers.get(mail_key)
+            if current is not None and current[0] == holder and current[1] is not None:
                 del self.markers[mail_key]
 
 

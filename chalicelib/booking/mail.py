@@ -31,14 +31,12 @@ def mail_for(kind: MailKind, booking: d.Booking, center: d.Center) -> MailMessag
     )
 
 
-def publish_mail(
-    outbox: MailOutbox, kind: MailKind, booking: d.Booking, center: d.Center, origin: str | None = None
-) -> bool:
+def publish_mail(outbox: MailOutbox, kind: MailKind, booking: d.Booking, center: d.Center) -> bool:
     """Publish the booking's mail if the person has an address; False if there was none to send to."""
     message = mail_for(kind, booking, center)
     if message is None:
         return False
-    outbox.publish(message, origin=origin)
+    outbox.publish(message)
     return True
 
 

@@ -163,9 +163,8 @@ class RequestQueue(abc.ABC):
 
 class MailOutbox(abc.ABC):
     @abc.abstractmethod
-    def publish(self, message: MailMessage, origin: str | None = None) -> None:
-        """Have the mail sent (now, or by the notify worker). `origin` names the delivery that caused it (the
-        queue message's id): a retry of that same delivery may send again after a crash; another may not."""
+    def publish(self, message: MailMessage) -> None:
+        """Have the mail sent (now, or by the notify worker), once however often it is published."""
 
 
 class CallerIndex(abc.ABC):

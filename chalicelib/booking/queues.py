@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 
@@ -127,7 +126,7 @@ class SqsMailOutbox(MailOutbox):
         self._sqs = sqs_client
         self._queue_url = queue_url
 
-    def publish(self, message: MailMessage, origin: str | None = None) -> None:
+    def publish(self, message: MailMessage) -> None:
         self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=message.model_dump_json())
 
 
@@ -142,7 +141,7 @@ class SendNowMailOutbox(MailOutbox):
 
     def __init__(
         self,
-        send: Callable[[MailMessage, str], object],
+        send: Callable[[MailMessage], object],
         fallback: MailOutbox,
         on_fallback: Callable[[MailMessage, Exception], None] = lambda message, error: None,
     ):
@@ -150,9 +149,9 @@ class SendNowMailOutbox(MailOutbox):
         self._fallback = fallback
         self._on_fallback = on_fallback
 
-    def publish(self, message: MailMessage, origin: str | None = None) -> None:
+    def publish(self, message: MailMessage) -> None:
         try:
-            self._send(message, origin or f"once:{uuid.uuid4().hex}")
+            self._send(message)
         except Exception as error:  # whatever failed, the mail must not block the decision
             self._on_fallback(message, error)
-            self._fallback.publish(message, origin)
+            self._fallback.publish(message)

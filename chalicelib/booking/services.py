@@ -116,23 +116,23 @@ class BookingService:
         self._queue.send(request)
         return request.request_id
 
-    def process(self, request: d.BookingRequest, delivery: str | None = None) -> d.RequestState:
+    def process(self, request: d.BookingRequest) -> d.RequestState:
         """The worker's use case: book the request's pair (or a nearby one if flexible), or reject it.
 
         The transaction is tried first with the pair submit saw; its conditions check the request is still
         queued, the person holds no booking and both slots have room. Only when it fails are the request,
         the lock and the slots read, to give the true reason, a second-dose alternative or alternatives.
         Safe to run twice for the same request: a decided request is left as it is, and its mail only
-        published again (notify sends it once). `delivery` is the queue message's id (see MailOutbox).
+        published again (notify sends it once).
         """
         campaign = self._queries.campaign(request.campaign_id)
         try:
             self._queries.require_eligible(campaign, request.person)
         except d.NotEligible:
-            return self._reject(request, d.RejectReason.NOT_ELIGIBLE, delivery=delivery)
+            return self._reject(request, d.RejectReason.NOT_ELIGIBLE)
         if not self._queries.center(request.center_id).serves(request.person.postal_code):
             # The catchment may change while the request is queued.
-            return self._reject(request, d.RejectReason.NOT_ELIGIBLE, delivery=delivery)
+            return self._reject(request, d.RejectReason.NOT_ELIGIBLE)
         first, second = request.first, request.second
         if (
             first is not None
@@ -140,21 +140,21 @@ class BookingService:
             and (second is not None or not campaign.needs_second_dose)
         ):
             try:
-                return self._book(campaign, request, first, second, delivery)
+                return self._book(campaign, request, first, second)
             except d.RequestAlreadyDecided:
-                return self._already_decided(request, delivery)
+                return self._already_decided(request)
             except d.AlreadyBooked:
-                return self._reject(request, d.RejectReason.ALREADY_BOOKED, delivery=delivery)
+                return self._reject(request, d.RejectReason.ALREADY_BOOKED)
             except (d.FirstSlotTaken, d.SecondSlotTaken):
                 pass  # read what is left, below
-        return self._decide_after_reading(campaign, request, delivery)
+        return self._decide_after_reading(campaign, request)
 
-    def give_up(self, request: d.BookingRequest, delivery: str | None = None) -> d.RequestState:
+    def give_up(self, request: d.BookingRequest) -> d.RequestState:
         """A request the worker could not decide (its message reached the dead-letter queue): reject it with
         not_processed if it is still queued, so that nobody waits for ever; a decided one stays as it is."""
         rejected = d.RequestState(request.request_id, d.RequestStatus.REJECTED, reason=d.RejectReason.NOT_PROCESSED)
         if self._bookings.reject(request.request_id, d.RejectReason.NOT_PROCESSED, []):
-            self._publish_rejection(request, rejected, delivery)
+            self._publish_rejection(request, rejected)
             return rejected
         state = self._bookings.request_state(request.request_id)
         if state is None:
@@ -169,7 +169,7 @@ class BookingService:
             view = self._queries.lookup(code, birth_date)
             self._bookings.cancel(view.booking, view.booking.person.key(self._pepper))
         # Published again on a repeated cancel too: if the first publish was lost, this one is the mail;
-        # if not, notify's mail marker drops it (each call is its own origin).
+        # if not, notify's mail marker drops it.
         publish_mail(self._outbox, MailKind.BOOKING_CANCELLED, view.booking, view.center)
         return BookingView(view.booking.cancelled(), view.center)
 
@@ -307,19 +307,17 @@ class BookingService:
         chosen = next((s for s in seconds if s.slot_id == second_slot_id), None)
         return first, chosen or (seconds[0] if seconds else None)
 
-    def _decide_after_reading(
-        self, campaign: d.Campaign, request: d.BookingRequest, delivery: str | None
-    ) -> d.RequestState:
+    def _decide_after_reading(self, campaign: d.Campaign, request: d.BookingRequest) -> d.RequestState:
         """The read-after-failure path (and the only path of a request without a submitted pair)."""
         state = self._bookings.request_state(request.request_id)
         if state is None:
             raise d.UnknownRequest(request.request_id)
         if state.status is not d.RequestStatus.QUEUED:
-            return self._already_decided(request, delivery, state)
+            return self._already_decided(request, state)
         # Checked first so that the answer is the true one even when the chosen slot is full as well;
         # the booking transaction still enforces it.
         if self._bookings.holds_booking(request.person.key(self._pepper), campaign.series):
-            return self._reject(request, d.RejectReason.ALREADY_BOOKED, delivery=delivery)
+            return self._reject(request, d.RejectReason.ALREADY_BOOKED)
 
         # Read once: it is the first candidate, and the day the alternatives start from.
         requested = self._catalog.slot(request.campaign_id, request.center_id, request.slot_id)
@@ -330,19 +328,19 @@ class BookingService:
             except d.FirstSlotTaken:
                 continue
             except d.AlreadyBooked:
-                return self._reject(request, d.RejectReason.ALREADY_BOOKED, delivery=delivery)
+                return self._reject(request, d.RejectReason.ALREADY_BOOKED)
             except d.RequestAlreadyDecided:
-                return self._already_decided(request, delivery)
-            self._publish_confirmation(booking, delivery)
+                return self._already_decided(request)
+            self._publish_confirmation(booking)
             return d.RequestState(request.request_id, d.RequestStatus.BOOKED, booking_code=booking.code)
         if started:
             # Never book a slot that has begun; a flexible request found no other pair either.
-            return self._reject(request, d.RejectReason.SLOT_STARTED, delivery=delivery)
+            return self._reject(request, d.RejectReason.SLOT_STARTED)
         if request.flexible:
-            return self._reject(request, d.RejectReason.NO_CAPACITY, delivery=delivery)
+            return self._reject(request, d.RejectReason.NO_CAPACITY)
         alternatives = self._queries.nearby_pairs(campaign, request.center_id, requested)[:MAX_ALTERNATIVES]
         reason = d.RejectReason.SLOT_TAKEN if alternatives else d.RejectReason.NO_CAPACITY
-        return self._reject(request, reason, alternatives, delivery=delivery)
+        return self._reject(request, reason, alternatives)
 
     def _rebook_slots(
         self, campaign: d.Campaign, center_id: str, first_from: datetime, first_until: datetime
@@ -373,12 +371,11 @@ class BookingService:
         request: d.BookingRequest,
         first: d.SlotRef,
         second: d.SlotRef | None,
-        delivery: str | None,
     ) -> d.RequestState:
         """One transaction for this pair; raises what `Bookings.reserve` raises."""
         booking = self._new_booking(campaign, request, first, second)
         self._bookings.reserve(booking, request.person.key(self._pepper))
-        self._publish_confirmation(booking, delivery)
+        self._publish_confirmation(booking)
         return d.RequestState(request.request_id, d.RequestStatus.BOOKED, booking_code=booking.code)
 
     def _reserve_pair(self, campaign: d.Campaign, request: d.BookingRequest, first: d.Slot) -> d.Booking:
@@ -436,20 +433,17 @@ class BookingService:
         request: d.BookingRequest,
         reason: d.RejectReason,
         alternatives: list[d.SlotPair] | None = None,
-        delivery: str | None = None,
     ) -> d.RequestState:
         rejected = d.RequestState(
             request.request_id, d.RequestStatus.REJECTED, reason=reason, alternatives=tuple(alternatives or ())
         )
         if self._bookings.reject(request.request_id, reason, list(rejected.alternatives)):
-            self._publish_rejection(request, rejected, delivery)
+            self._publish_rejection(request, rejected)
             return rejected
         # Decided by another delivery in the meantime: its decision stands, so answer with it.
-        return self._already_decided(request, delivery)
+        return self._already_decided(request)
 
-    def _already_decided(
-        self, request: d.BookingRequest, delivery: str | None, state: d.RequestState | None = None
-    ) -> d.RequestState:
+    def _already_decided(self, request: d.BookingRequest, state: d.RequestState | None = None) -> d.RequestState:
         """A duplicate delivery: publish the decision's mail again (in case the first publish was lost;
         notify sends each mail once) and answer with the decision."""
         state = state or self._bookings.request_state(request.request_id)
@@ -458,18 +452,18 @@ class BookingService:
         if state.status is d.RequestStatus.BOOKED and state.booking_code:
             booking = self._bookings.booking(state.booking_code)
             if booking is not None:
-                self._publish_confirmation(booking, delivery)
+                self._publish_confirmation(booking)
         elif state.status is d.RequestStatus.REJECTED:
-            self._publish_rejection(request, state, delivery)
+            self._publish_rejection(request, state)
         return state
 
-    def _publish_confirmation(self, booking: d.Booking, delivery: str | None) -> None:
+    def _publish_confirmation(self, booking: d.Booking) -> None:
         if booking.status is not d.BookingStatus.ACTIVE:
             return
         center = self._queries.center(booking.center_id)
-        publish_mail(self._outbox, MailKind.BOOKING_CONFIRMED, booking, center, origin=delivery)
+        publish_mail(self._outbox, MailKind.BOOKING_CONFIRMED, booking, center)
 
-    def _publish_rejection(self, request: d.BookingRequest, state: d.RequestState, delivery: str | None) -> None:
+    def _publish_rejection(self, request: d.BookingRequest, state: d.RequestState) -> None:
         message = rejection_mail(request, state, self._queries.center(request.center_id))
         if message is not None:
-            self._outbox.publish(message, origin=delivery)
+            self._outbox.publish(message)

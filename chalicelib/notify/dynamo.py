@@ -1,5 +1,5 @@
 """Notify's items in the bookings table: suppressed addresses (`SUPPRESSED#<HMAC of the address>`, no address
-in clear) and one marker per mail sent (`MAIL#<kind>:<booking code or request id>`)."""
+in clear) and one marker per mail (`MAIL#<kind>:<booking code or request id>`), claimed then settled."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DeleteError, TransactWriteError
+from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.dynamo_binding import TableItem
 from chalicelib.notify.feedback import address_key, legacy_address_key
-from chalicelib.notify.ports import MailClaim, MailLedger, SuppressionRecord
+from chalicelib.notify.ports import CLAIM_LEASE_S, MailBeingSent, MailClaim, MailLedger, SuppressionRecord
 
 # Longer than any redelivery or redrive of a mail message, and than requests are kept (90 days).
 MARKER_RETENTION = timedelta(days=90)
@@ -25,9 +25,13 @@ class SuppressionItem(TableItem):
 
 
 class MailMarkItem(TableItem):
-    delivery = UnicodeAttribute()  # the queue message that claimed the mail
-    claimed_at = UnicodeAttribute()
+    holder = UnicodeAttribute()  # the send attempt that claimed the mail
+    state = UnicodeAttribute()  # CLAIMED, then SETTLED
+    lease_until = NumberAttribute()  # epoch seconds: an unsettled claim older than this was abandoned
     expires_at = NumberAttribute()  # TTL
+
+
+CLAIMED, SETTLED = "claimed", "settled"
 
 
 def _marker_key(mail_key: str) -> tuple[str, str]:
@@ -39,11 +43,16 @@ class DynamoSuppressionList(MailLedger):
     sha256) are still honoured and erased, so a deployed list needs no migration to stay effective."""
 
     def __init__(
-        self, connection: Connection | None, key: bytes, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        connection: Connection | None,
+        key: bytes,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lease_s: float = CLAIM_LEASE_S,
     ):
         self._connection = connection or Connection()
         self._key = key
         self._now = clock
+        self._lease_s = lease_s
 
     def _keys(self, address: str) -> list[str]:
         """The keyed pk (the one written) first, then the legacy one (only read and erased)."""
@@ -76,14 +85,16 @@ class DynamoSuppressionList(MailLedger):
             found = True
         return found
 
-    def claim(self, mail_key: str, recipient: str, delivery: str) -> MailClaim:
+    def claim(self, mail_key: str, recipient: str, holder: str) -> MailClaim:
         now = self._now()
         marker = MailMarkItem(
             *_marker_key(mail_key),
-            delivery=delivery,
-            claimed_at=now.isoformat(),
+            holder=holder,
+            state=CLAIMED,
+            lease_until=now.timestamp() + self._lease_s,
             expires_at=int((now + MARKER_RETENTION).timestamp()),
         )
+        abandoned = (MailMarkItem.state == CLAIMED) & (MailMarkItem.lease_until < now.timestamp())
         keys = self._keys(recipient)
         try:
             # One write instead of a suppression read plus two idempotency writes (issue #9). Both the keyed
@@ -91,20 +102,42 @@ class DynamoSuppressionList(MailLedger):
             with TransactWrite(connection=self._connection) as tx:
                 for pk in keys:
                     tx.condition_check(SuppressionItem, pk, "MAIL", condition=SuppressionItem.pk.does_not_exist())
-                tx.save(marker, condition=MailMarkItem.pk.does_not_exist() | (MailMarkItem.delivery == delivery))
+                tx.save(marker, condition=MailMarkItem.pk.does_not_exist() | abandoned)
         except TransactWriteError as error:
             # Condition checks come first in the reasons (in the order added), then the put.
             failed = [r is not None and r.code == "ConditionalCheckFailed" for r in error.cancellation_reasons or []]
             if any(failed[: len(keys)]):
                 return MailClaim.SUPPRESSED
             if failed[len(keys) : len(keys) + 1] == [True]:
-                return MailClaim.ALREADY_SENT
+                return self._taken(mail_key)
             raise
         return MailClaim.SEND
 
-    def release(self, mail_key: str, delivery: str) -> None:
+    def _taken(self, mail_key: str) -> MailClaim:
+        """Why the marker was not ours: settled, or another holder's lease still runs (read only on this path)."""
         try:
-            MailMarkItem(*_marker_key(mail_key)).delete(condition=MailMarkItem.delivery == delivery)
+            current = MailMarkItem.get(*_marker_key(mail_key), consistent_read=True)
+        except MailMarkItem.DoesNotExist:  # released in between: the caller's next try claims it
+            raise MailBeingSent(mail_key) from None
+        if current.state == CLAIMED:
+            raise MailBeingSent(mail_key)
+        return MailClaim.ALREADY_SENT
+
+    def settle(self, mail_key: str, holder: str) -> None:
+        try:
+            MailMarkItem(*_marker_key(mail_key)).update(
+                actions=[MailMarkItem.state.set(SETTLED)], condition=MailMarkItem.holder == holder
+            )
+        except UpdateError as error:
+            # Taken over after our lease lapsed: the one who took it settles it.
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    def release(self, mail_key: str, holder: str) -> None:
+        try:
+            MailMarkItem(*_marker_key(mail_key)).delete(
+                condition=(MailMarkItem.holder == holder) & (MailMarkItem.state == CLAIMED)
+            )
         except DeleteError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise

@@ -47,8 +47,8 @@ class MailQuota(abc.ABC):
 
 
 class MailClaim(str, Enum):
-    SEND = "send"  # this delivery may send the mail
-    ALREADY_SENT = "already_sent"  # another delivery sent it (or is sending it)
+    SEND = "send"  # this holder may send the mail
+    ALREADY_SENT = "already_sent"  # the mail was sent (or settled without sending: capped)
     SUPPRESSED = "suppressed"  # the address is on the suppression list
     CAPPED = "capped"  # the address has had its mails for today (MailQuota): not sent, not retried
 
@@ -63,15 +63,34 @@ class MailClaim(str, Enum):
         }[self.value]
 
 
+# How long a claim keeps others from sending: longer than any function that sends mail may run (its Lambda
+# timeout in .chalice/config.json, checked by tests/infra/test_mail_lease.py), shorter than the queues'
+# visibility timeout, so that a redelivery after a holder died finds the lease lapsed.
+CLAIM_LEASE_S = 90
+
+
+class MailBeingSent(Exception):
+    """Another holder claimed the mail a moment ago and may be sending it: try again after its lease."""
+
+
 class MailLedger(SuppressionList):
     """The suppression list plus a marker per mail: checked and claimed in one write, so that each mail is
-    sent once however often it is published, and never to a suppressed address."""
+    sent once however often it is published, and never to a suppressed address.
+
+    A marker is claimed for a lease, then settled once the mail is sent. While the lease runs nobody else may
+    send (a redelivery of the same queue message included: it may come while the first is still sending);
+    once it has lapsed unsettled, the holder died mid-send and the next one takes over. The lease outlasts any
+    holder (the sending functions' timeouts), so only a holder that dies between SES's answer and the settle
+    leaves room for a second mail."""
 
     @abc.abstractmethod
-    def claim(self, mail_key: str, recipient: str, delivery: str) -> MailClaim:
-        """Claim the mail for this delivery. The same delivery may claim again (a retry after a crash
-        mid-send); another delivery may not while the marker stands."""
+    def claim(self, mail_key: str, recipient: str, holder: str) -> MailClaim:
+        """Claim the mail for `holder` (one send attempt); raises MailBeingSent while another's lease runs."""
 
     @abc.abstractmethod
-    def release(self, mail_key: str, delivery: str) -> None:
-        """Give the claim back after a failed send, so that a later delivery (a redrive) may send it."""
+    def settle(self, mail_key: str, holder: str) -> None:
+        """The holder is done with the mail (sent, or dropped for good): no one sends it again."""
+
+    @abc.abstractmethod
+    def release(self, mail_key: str, holder: str) -> None:
+        """Give the claim back after a failed send, so that a later attempt (a retry, a redrive) may send it."""

@@ -77,10 +77,12 @@ class MailService:
         site_url: str,
         quota: MailQuota | None = None,
         on_capped: Callable[[MailKind], None] = lambda kind: None,
+        on_unsettled: Callable[[MailKind, Exception], None] = lambda kind, error: None,
     ):
         self._mailer = mailer
         self._quota = quota
         self._on_capped = on_capped  # records why a mail was not sent (a metric), without the address
+        self._on_unsettled = on_unsettled
         self._suppressions = suppressions
         self._sender = sender
         self._site_url = site_url
@@ -125,28 +127,35 @@ class MailService:
             )
         return mail
 
-    def send(self, message: MailMessage, delivery: str | None = None) -> MailClaim:
+    def send(self, message: MailMessage) -> MailClaim:
         """Send the mail unless it was sent already, the address is suppressed or has had its mails for today;
         says which.
 
-        `delivery` names the queue message (or the decision) that asks for it: the same delivery retried
-        after a crash mid-send sends again (a possible duplicate, never a lost mail); another one does not.
-        A send that fails gives its claim back and raises, so that the message is retried. A capped mail keeps
-        its claim: it is not sent later either.
+        Raises MailBeingSent while another attempt holds the mail's claim, and whatever failed when the send
+        failed (its claim given back): either way the caller tries again later. A capped mail is settled: it
+        is not sent later either.
         """
         mail = self.render(message)
-        delivery = delivery or f"once:{uuid.uuid4().hex}"
-        claim = self._suppressions.claim(message.idempotency_key, message.recipient, delivery)
+        key, holder = message.idempotency_key, uuid.uuid4().hex
+        claim = self._suppressions.claim(key, message.recipient, holder)
         if claim is not MailClaim.SEND:
             return claim
-        if self._quota is not None and message.kind not in QUOTA_EXEMPT and not self._quota.take(message.recipient):
+        try:
+            capped = (
+                self._quota is not None and message.kind not in QUOTA_EXEMPT and not self._quota.take(message.recipient)
+            )
+            if not capped:
+                self._mailer.send(mail)
+        except BaseException:
+            self._suppressions.release(key, holder)
+            raise
+        try:
+            self._suppressions.settle(key, holder)
+        except Exception as error:  # the mail is out: raising would only have it sent again once the lease lapses
+            self._on_unsettled(message.kind, error)
+        if capped:
             self._on_capped(message.kind)
             return MailClaim.CAPPED
-        try:
-            self._mailer.send(mail)
-        except BaseException:
-            self._suppressions.release(message.idempotency_key, delivery)
-            raise
         return claim
 
     def record_feedback(self, notification: str) -> int:

@@ -12,7 +12,7 @@ from chalicelib.booking import domain as d
 from chalicelib.booking.mail import mail_for
 from chalicelib.booking.queues import SendNowMailOutbox
 from chalicelib.contracts.mail import MailKind
-from chalicelib.notify.ports import MailClaim
+from chalicelib.notify.ports import CLAIM_LEASE_S, MailBeingSent, MailClaim
 from chalicelib.notify.services import MailService
 from tests.fakes import FakeBookings, FakeCatalog, FakeMailer, FakeOutbox, FakeSuppressionList
 from tests.unit.builders import CAMPAIGN, NOW, World, person, slot
@@ -185,7 +185,7 @@ def test_the_direct_transaction_and_the_read_after_failure_path_decide_alike(sce
         world.outbox.published.clear()
         if strip_pair:  # as a message without the pair (version 1) is decided: reads first
             request = replace(request, first=None, second=None)
-        outcomes.append(_outcome(world, world.service.process(request, delivery="m-1")))
+        outcomes.append(_outcome(world, world.service.process(request)))
     assert outcomes[0] == outcomes[1]
 
 
@@ -237,7 +237,7 @@ def test_a_flexible_request_whose_slot_began_takes_the_next_pair_that_has_not():
 def test_a_request_given_up_by_the_worker_is_rejected_not_processed_with_one_mail():
     world = _world(Clock())
     request = world.submit(slot(1, 9))
-    state = world.service.give_up(request, delivery="dead-1")
+    state = world.service.give_up(request)
     assert (state.status, state.reason) == (d.RequestStatus.REJECTED, d.RejectReason.NOT_PROCESSED)
     assert world.bookings.request_state(request.request_id).reason is d.RejectReason.NOT_PROCESSED
     assert [(m.kind, m.reason, m.request_id) for m in world.outbox.published] == [
@@ -268,8 +268,8 @@ def test_a_rejected_request_delivered_three_times_gets_exactly_one_rejection_mai
     world, mailer, queued = _mailing_world()
     world.book(slot(1, 9), person("Anna"))
     request = world.submit(slot(1, 9))
-    for delivery in ("m-1", "m-2", "m-3"):  # SQS delivers duplicates now and then
-        assert world.service.process(request, delivery=delivery).reason is d.RejectReason.NO_CAPACITY
+    for _ in range(3):  # SQS delivers duplicates now and then
+        assert world.service.process(request).reason is d.RejectReason.NO_CAPACITY
     rejections = [m for m in mailer.sent if "nichts gebucht" in m["Subject"]]
     assert len(rejections) == 1 and queued.published == []
     assert rejections[0]["To"] == request.person.email
@@ -304,8 +304,8 @@ def test_a_mail_that_cannot_be_sent_at_once_is_queued_and_sent_once_from_the_que
     assert state.status is d.RequestStatus.BOOKED and mailer.sent == []
     assert [m.kind for m in queued.published] == [MailKind.BOOKING_CONFIRMED]
     # The notify worker takes it from the queue: the failed attempt gave its claim back.
-    assert mail.send(queued.published[0], "queue-msg-1") is MailClaim.SEND
-    assert mail.send(queued.published[0], "queue-msg-2") is MailClaim.ALREADY_SENT
+    assert mail.send(queued.published[0]) is MailClaim.SEND
+    assert mail.send(queued.published[0]) is MailClaim.ALREADY_SENT
     assert len(mailer.sent) == 1
 
 
@@ -359,18 +359,24 @@ def test_a_slot_id_that_names_no_time_is_an_unknown_slot():
     assert date(2021, 2, 2) == d.slot_day(slot(1, 9).slot_id)
 
 
-def test_the_same_delivery_retried_after_a_crash_mid_send_may_send_again_but_no_other_delivery_can():
-    mailer, ledger = FakeMailer(), FakeSuppressionList()
+def test_a_claim_abandoned_mid_send_holds_others_off_for_its_lease_then_the_next_try_sends_it_once():
+    clock = Clock()
+    mailer, ledger = FakeMailer(), FakeSuppressionList(clock=lambda: clock.now)
     mail = MailService(mailer, ledger, "termine@vaxslot.example", "https://vaxslot.example")
     world, _, _ = _mailing_world()
     world.book(slot(1, 9), person("Anna"))
     booking = next(iter(world.bookings.bookings.values()))
     confirmation = mail_for(MailKind.BOOKING_CONFIRMED, booking, world.queries.center("dortmund"))
     assert confirmation is not None
-    assert ledger.claim(confirmation.idempotency_key, confirmation.recipient, "m-1") is MailClaim.SEND
-    # The process died here, before SES answered: the marker stands, claimed by m-1.
-    assert mail.send(confirmation, "m-2") is MailClaim.ALREADY_SENT
-    assert mail.send(confirmation, "m-1") is MailClaim.SEND  # m-1 comes back: the mail is not lost
+    assert ledger.claim(confirmation.idempotency_key, confirmation.recipient, "died") is MailClaim.SEND
+    # The holder died here, before SES answered. Until its lease lapses it may still be sending: nobody sends.
+    with pytest.raises(MailBeingSent):
+        mail.send(confirmation)
+    clock.now += timedelta(seconds=CLAIM_LEASE_S + 1)
+    assert mail.send(confirmation) is MailClaim.SEND  # the mail is not lost
+    assert mail.send(confirmation) is MailClaim.ALREADY_SENT  # settled: never again, however late
+    clock.now += timedelta(days=1)
+    assert mail.send(confirmation) is MailClaim.ALREADY_SENT
     assert len(mailer.sent) == 1
 
 
