@@ -32,7 +32,8 @@ from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
 from infra.local.aws import client
 from infra.local.callcount import APP_ROLES
-from infra.resources import BOOKING_QUEUE, NOTIFY_QUEUE
+from infra.local.pump import PumpContext, QueuePump, sqs_event
+from infra.resources import BOOKING_QUEUE, BOOKING_TABLE, NOTIFY_QUEUE
 from tests.e2e.test_booking_invariants import (
     mails_mentioning,
     new_campaign,
@@ -322,3 +323,71 @@ def test_a_transaction_that_keeps_conflicting_is_retried_a_bounded_number_of_tim
         state = http.call("get", f"/v1/booking-requests/{request_id}").json()
     assert state["status"] == "booked"
     assert slot_counts(stack, campaign_id, first_id) == (1, 2)
+
+
+@dataclass
+class SlowNextSend:
+    """Holds the app's next SendRawEmail after `arm()` for `delay_s` (then lets it through): a sender still busy
+    when its queue message comes back."""
+
+    aws_url: str
+    delay_s: float
+    _armed: threading.Event = field(default_factory=threading.Event)
+
+    def arm(self) -> None:
+        self._armed.set()
+
+    def __call__(self, request, event_name: str, **_):
+        if not event_name.endswith("SendRawEmail") or not request.url.startswith(self.aws_url):
+            return None
+        if threading.current_thread().name.split("-", 1)[0] not in APP_ROLES:
+            return None
+        if self._armed.is_set():
+            self._armed.clear()
+            time.sleep(self.delay_s)
+        return None
+
+
+def test_a_confirmation_still_being_sent_when_its_message_comes_back_is_sent_once(stack, faults):
+    sqs = client("sqs", stack.aws_url)
+    booking_queue = stack.queue_urls[BOOKING_QUEUE.name("local")]
+    mail_queue = stack.queue_urls[NOTIFY_QUEUE.name("local")]
+    campaign_id, first_id, _ = new_campaign(stack, 3, 3)
+    slow = SlowNextSend(stack.aws_url, delay_s=6)
+    _SWITCH.injector = slow  # type: ignore[assignment]
+
+    def book(family: str) -> str:
+        body = request_body(campaign_id, first_id, f"{family}{uuid.uuid4().hex[:6]}")
+        response = requests.post(f"{stack.api_url}/v1/booking-requests", json=body, timeout=30)
+        return response.json()["request_id"]
+
+    sqs.set_queue_attributes(QueueUrl=booking_queue, Attributes={"VisibilityTimeout": "2"})  # restored by `faults`
+    # A poll in flight took the queue's visibility when it began: one booking first, so that the next poll has 2 s.
+    wait_decided(stack.api_url, book("Primer"))
+    stack.pumps["mail_worker"].stop()  # keep what the second copy queues, to hand it to the mail worker below
+    try:
+        slow.arm()
+        code = wait_decided(stack.api_url, book("Slow"))["booking"]["code"]
+        # Visible again after 2 s while its mail is held for 6 s. moto's poll sees it within a second.
+        queued: list[dict] = []
+        deadline = time.monotonic() + 20
+        while not queued and time.monotonic() < deadline:  # the second copy met the claim and queued the mail
+            received = sqs.receive_message(QueueUrl=mail_queue, WaitTimeSeconds=1, VisibilityTimeout=30)
+            queued = [m for m in received.get("Messages", []) if code in m["Body"]]
+        assert queued, f"no second copy met the claim; mails sent for the booking: {len(mails_mentioning(stack, code))}"
+        dynamodb = client("dynamodb", stack.aws_url)
+        marker = {"pk": {"S": f"MAIL#booking_confirmed:{code}"}, "sk": {"S": "MAIL"}}
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # the first copy's send returns and settles the claim
+            item = dynamodb.get_item(TableName=BOOKING_TABLE.name("local"), Key=marker, ConsistentRead=True)
+            if item.get("Item", {}).get("state", {}).get("S") == "settled":
+                break
+            time.sleep(0.2)
+        arn = sqs.get_queue_attributes(QueueUrl=mail_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        stack.app_module.mail_worker(sqs_event(queued, arn), PumpContext("mail_worker", 10))  # settled: not sent
+        assert len(mails_mentioning(stack, code)) == 1
+    finally:
+        _SWITCH.injector = None
+        stack.pumps["mail_worker"] = QueuePump(
+            sqs, mail_queue, stack.app_module.mail_worker, "mail_worker", on_error=stack.pump_errors.append
+        ).start()
