@@ -471,8 +471,7 @@ class FakeSuppressionList(MailLedger):
 
     def settle(self, mail_key, holder):
         with self._lock:
-            if self.markers.get(mail_key, ("", None))[0] == holder:
-                self.markers[mail_key] = (holder, None)
+            self.markers[mail_key] = (holder, None)
 
     def release(self, mail_key, holder):
         with self._lock:

@@ -89,7 +89,8 @@ class MailLedger(SuppressionList):
 
     @abc.abstractmethod
     def settle(self, mail_key: str, holder: str) -> None:
-        """The holder is done with the mail (sent, or dropped for good): no one sends it again."""
+        """The holder's send went through (or the mail is dropped for good): no one sends it again, whoever
+        holds the claim now."""
 
     @abc.abstractmethod
     def release(self, mail_key: str, holder: str) -> None:
