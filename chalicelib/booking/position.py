@@ -33,7 +33,9 @@ BACKLOG_MAX_AGE_S = 2.0  # the site polls every 1-5 s: a fresher count would onl
 # counts do not make it up, short enough that a queue that stopped draining stops being paced by it.
 DRAIN_WINDOW_S = 30.0
 DRAIN_MIN_SPAN_S = 2 * BACKLOG_MAX_AGE_S  # reads closer together than this measure no drain
-RETRY_AFTER_MIN_S = 1
+# Not under the longest pause of the site's own first-minute schedule (request.js: 1 s growing to 2 s), so a
+# Retry-After never makes it poll sooner than it would without one.
+RETRY_AFTER_MIN_S = 2
 RETRY_AFTER_MAX_S = 10  # a queued request is asked about at least this often: a faster queue is noticed soon
 
 

@@ -4,6 +4,7 @@ fast those reads see the backlog fall."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 from chalicelib.api import views
@@ -16,7 +17,9 @@ from chalicelib.booking.position import (
     Backlog,
     Line,
     QueuePositions,
+    retry_after_s,
 )
+from infra.capacity import model
 from tests.unit.test_architecture import INFRASTRUCTURE, reaching
 
 QUEUED = d.RequestState("r1", d.RequestStatus.QUEUED)
@@ -124,6 +127,13 @@ def test_decided_and_unknown_lines_carry_neither_position_nor_retry_after():
     booked = d.RequestState("r1", d.RequestStatus.BOOKED, booking_code="X")
     assert reader.line(booked) == Line()
     assert reads(reader, backlog, clock, [None]) == Line()  # the queue could not be asked
+
+
+def test_a_retry_after_never_makes_the_site_poll_sooner_than_its_own_first_minute_schedule():
+    # The model's poll count (polls_for_wait, tied to site/js/views/request.js by tests/infra) stays an upper bound.
+    longest_pause = inspect.signature(model.polls_for_wait).parameters["soon_max_s"].default
+    answers = {retry_after_s(p, drain) for p in (1, 3, 40, 10_000) for drain in (0.01, 0.5, 20.0, 1e6)}
+    assert min(answers) >= longest_pause and max(answers) == RETRY_AFTER_MAX_S
 
 
 def test_the_position_rule_imports_no_infrastructure():
