@@ -55,8 +55,9 @@ class Line:
 
 
 def retry_after_s(position: int, drain_per_s: float | None) -> int | None:
-    """Seconds until a request `position` long a line is decided at least, if the line drains at `drain_per_s`
-    (a lower bound of the decision rate); None without a measured drain."""
+    """Seconds until the next poll: the time by which a request with `position` requests in its line (itself
+    included) is decided at the latest, if the line drains at `drain_per_s` (at most the decision rate), within
+    the bounds; None without a measured drain."""
     if drain_per_s is None or drain_per_s <= 0:
         return None
     return max(RETRY_AFTER_MIN_S, min(RETRY_AFTER_MAX_S, math.ceil(position / drain_per_s)))
