@@ -109,8 +109,9 @@ def submit_booking_request():
 @route("/v1/booking-requests/{request_id}", methods=["GET"])
 def booking_request_status(request_id):
     state, booking = bootstrap.booking_queries().request_state(request_id)
-    position = bootstrap.queue_positions().position(state)
-    return json_response(views.request_state(state, booking, position))
+    line = bootstrap.queue_positions().line(state)  # a decided request's is empty: no position, no Retry-After
+    pace = {"Retry-After": str(line.retry_after_s)} if line.retry_after_s is not None else None
+    return json_response(views.request_state(state, booking, line.position), headers=pace)
 
 
 @route("/v1/bookings/{code}", methods=["GET"])

@@ -14,6 +14,7 @@ A counter is sealed by its first reader (`sealed`), after which no write can cha
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from pynamodb.attributes import (
@@ -27,6 +28,14 @@ from pynamodb.exceptions import PutError, UpdateError
 from chalicelib.dynamo_binding import TableItem
 from chalicelib.waitingroom import domain as w
 from chalicelib.waitingroom.ports import CountRefused, RoomStore
+
+# Seals of one read are sent this many at a time: the first read after opening seals up to 256 shards, one
+# UpdateItem each, and one after another that took 5-8 s on the loaded local stack (docs/rush.md). As many as
+# PynamoDB keeps connections per model (its max_pool_connections, 10), so no connection is opened and dropped.
+SEAL_WORKERS = 10
+# One pool for the life of the process (a Lambda instance, the local server): it starts its threads at first use,
+# and they (with the botocore session PynamoDB keeps per thread) last, instead of being made for every read.
+_SEAL_POOL = ThreadPoolExecutor(max_workers=SEAL_WORKERS, thread_name_prefix="room-seal")
 
 
 class RoomItem(TableItem):
@@ -173,15 +182,19 @@ def _counted(
 
 def _read(pks: list[str], to_seal: set[str]) -> list[CounterItem]:
     """The counters (missing ones left out), those in `to_seal` sealed: a consistent read, then a seal (SET
-    sealed, answering the whole item) for those no reader has sealed yet, missing ones included. Whatever a seal
-    returns is final: a count that lands later is refused, and its writer re-enters the visitor as arriving now."""
+    sealed, answering the whole item) for those no reader has sealed yet, missing ones included, SEAL_WORKERS at a
+    time. Whatever a seal returns is final: a count that lands later is refused, and its writer re-enters the
+    visitor as arriving now. Each seal stands alone (a seal is idempotent), so their order does not matter."""
     read = {item.pk: item for item in CounterItem.batch_get([(pk, "COUNT") for pk in pks], consistent_read=True)}
-    items = []
-    for pk in pks:
-        item = read.get(pk)
-        if pk in to_seal and (item is None or not item.sealed):
-            item = CounterItem(pk, "COUNT")
-            item.update(actions=[CounterItem.sealed.set(True)])  # returns and loads the item as sealed
-        if item is not None:
-            items.append(item)
-    return items
+    unsealed = [pk for pk in pks if pk in to_seal and (pk not in read or not read[pk].sealed)]
+    if unsealed:
+        # map() hands back the answers in order; on an error it drops the seals not yet started (the next read
+        # makes them: a seal is idempotent) and raises it, as the serial loop did.
+        read.update(zip(unsealed, _SEAL_POOL.map(_seal, unsealed), strict=True))
+    return [read[pk] for pk in pks if pk in read]
+
+
+def _seal(pk: str) -> CounterItem:
+    item = CounterItem(pk, "COUNT")
+    item.update(actions=[CounterItem.sealed.set(True)])  # returns and loads the item as sealed
+    return item

@@ -28,6 +28,10 @@ ENTRY_RETENTION = timedelta(days=2)
 PRE_KEY_BITS = 62
 _SYSTEM_RANDOM = secrets.SystemRandom()  # the jitter of the pre-queue's first polls
 SETTINGS_CACHE_S = 5.0  # ops' changes reach every instance within this; a rush reads settings per request
+# A poll that finds another of this process's polls reading (and sealing) the counts it needs waits this long for
+# that read, then answers "not known yet" (position null, Retry-After domain.UNKNOWN_RETRY_S) instead of holding
+# on: at opening the whole pre-queue comes back within seconds, and the first read seals up to 256 shards.
+READ_WAIT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class WaitingRoomService:
         draw: Callable[[int], int] = secrets.randbits,
         monotonic: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = _SYSTEM_RANDOM.random,
+        read_wait_s: float = READ_WAIT_S,
     ):
         self._store = store
         self._catalog = catalog
@@ -56,6 +61,7 @@ class WaitingRoomService:
         self._draw = draw
         self._monotonic = monotonic
         self._jitter = jitter
+        self._read_wait_s = read_wait_s
         self._lock = threading.Lock()
         self._settings_cache: dict[str, tuple[float, w.RoomSettings | None]] = {}
         # Counts of closed periods are read sealed (the store refuses later writes), so they never change:
@@ -63,7 +69,7 @@ class WaitingRoomService:
         self._pre_cache: dict[tuple[str, w.Lane], list[int]] = {}
         self._second_cache: dict[tuple[str, w.Lane, int], list[int]] = {}
         # One read of a lane's counts at a time per process: the polls that arrive together at opening wait for
-        # the first one's read (and its up to 256 seals) instead of each making it again.
+        # the first one's read (and its up to 256 seals) instead of each making it again, READ_WAIT_S at most.
         self._read_locks: dict[tuple[str, w.Lane, str], threading.Lock] = {}
 
     # --- settings (ops) -----------------------------------------------------------------------------
@@ -175,12 +181,17 @@ class WaitingRoomService:
             )
         return EntryView(state, token, w.retry_after_s(settings, state, now, self._jitter()))
 
-    def _rank(self, settings: w.RoomSettings, entry: w.Entry) -> int:
+    def _rank(self, settings: w.RoomSettings, entry: w.Entry) -> int | None:
+        """The entry's rank from its lane's closed counts; None while another poll of this process reads them."""
         pre = self._pre_keys(settings, entry.lane)
+        if pre is None:
+            return None
         if entry.phase is w.Phase.PRE:
             return w.QueueSnapshot(pre).rank(entry)
         first = int(settings.opens_at.timestamp())
         seconds = self._seconds(entry.campaign_id, entry.lane, first, entry.second + 1)
+        if seconds is None:
+            return None
         before = sum(len(seconds[s]) for s in range(first, entry.second))
         return w.QueueSnapshot(pre, before, seconds[entry.second]).rank(entry)
 
@@ -188,13 +199,16 @@ class WaitingRoomService:
         with self._lock:
             return self._read_locks.setdefault((campaign_id, lane, part), threading.Lock())
 
-    def _pre_keys(self, settings: w.RoomSettings, lane: w.Lane) -> list[int]:
+    def _pre_keys(self, settings: w.RoomSettings, lane: w.Lane) -> list[int] | None:
         key = (settings.campaign_id, lane)
         with self._lock:
             cached = self._pre_cache.get(key)
         if cached is not None:
             return cached
-        with self._read_lock(settings.campaign_id, lane, "pre"):
+        lock = self._read_lock(settings.campaign_id, lane, "pre")
+        if not lock.acquire(timeout=self._read_wait_s):
+            return None  # still being read: answered as not known yet, and the poll comes back soon
+        try:
             with self._lock:
                 cached = self._pre_cache.get(key)  # read by whoever held the lock before
             if cached is None:
@@ -202,14 +216,20 @@ class WaitingRoomService:
                 cached = sorted(self._store.pre_keys(settings.campaign_id, lane, PRE_SHARDS, seal=not settled))
                 with self._lock:
                     self._pre_cache[key] = cached
+        finally:
+            lock.release()
         return cached
 
-    def _seconds(self, campaign_id: str, lane: w.Lane, first: int, end: int) -> dict[int, list[int]]:
-        """The sorted keys of each arrival second in [first, end): closed seconds only (the caller checks)."""
+    def _seconds(self, campaign_id: str, lane: w.Lane, first: int, end: int) -> dict[int, list[int]] | None:
+        """The sorted keys of each arrival second in [first, end): closed seconds only (the caller checks); None
+        while another poll of this process reads them."""
         known = self._cached_seconds(campaign_id, lane, first, end)
         if len(known) == end - first:
             return known
-        with self._read_lock(campaign_id, lane, "post"):
+        lock = self._read_lock(campaign_id, lane, "post")
+        if not lock.acquire(timeout=self._read_wait_s):
+            return None
+        try:
             known = self._cached_seconds(campaign_id, lane, first, end)  # some read by whoever held the lock
             missing = [s for s in range(first, end) if s not in known]
             if missing:
@@ -219,6 +239,8 @@ class WaitingRoomService:
                 with self._lock:
                     self._second_cache.update({(campaign_id, lane, s): keys for s, keys in fresh.items()})
                 known.update(fresh)
+        finally:
+            lock.release()
         return known
 
     def _cached_seconds(self, campaign_id: str, lane: w.Lane, first: int, end: int) -> dict[int, list[int]]:

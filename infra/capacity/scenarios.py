@@ -117,7 +117,7 @@ def target_steps() -> list[Step]:
     return [
         ("API stage throttle 8,000/8,000 (a knob; not set)", _stage(api_rate_limit_rps=8_000, api_burst_limit=8_000)),
         (
-            "status answers carry Retry-After from the queue, 2 polls (planned, not built)",
+            "status polls: 2, decided within ~2 s (planned, not built)",
             _per(planned, "status_polls"),
         ),
         ("booking worker concurrency 100 (a knob; not set)", _stage(worker_reserved_concurrency=100)),

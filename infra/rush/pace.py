@@ -27,7 +27,10 @@ def room_poll_delay(previous: float, answered: bool, retry_after: float | None) 
 
 
 def request_poll_delay(previous: float, waited_s: float, answered: bool, retry_after: float | None) -> float:
-    """Seconds until the next poll of a queued booking request, `waited_s` after the first."""
+    """Seconds until the next poll of a queued booking request, `waited_s` after the first: a usable answer's
+    Retry-After if it has one (site/js/api.js nextPollDelay: it wins over the schedule), at least 1 s."""
+    if answered and retry_after is not None:
+        return max(1.0, retry_after)
     if answered:
         return min(previous * 1.25, REQUEST_SOON_MAX_S if waited_s < REQUEST_SOON_S else REQUEST_LATER_MAX_S)
     if retry_after is not None:

@@ -355,6 +355,8 @@ def test_a_queued_request_is_polled_like_the_site_sooner_at_first_then_every_fiv
     assert delays[:4] == [1.0, 1.25, 1.5625, 1.953125]
     assert max(delays[:20]) == pace.REQUEST_SOON_MAX_S and delays[-1] == pace.REQUEST_LATER_MAX_S
     assert pace.request_poll_delay(2.0, 5.0, False, 9.0) == 9.0  # 429 or 503 with Retry-After
+    assert pace.request_poll_delay(2.0, 5.0, True, 7.0) == 7.0  # a queued answer's Retry-After wins (api.js)
+    assert pace.request_poll_delay(2.0, 5.0, True, 0.0) == 1.0  # never sooner than a second
     assert pace.request_poll_delay(8.0, 5.0, False, None) == pace.REQUEST_TROUBLE_MAX_S
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import itertools
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -342,6 +343,45 @@ def test_polls_that_arrive_together_share_one_read_of_the_counts_per_process(ent
         positions = sorted(p for p in pool.map(lambda e: service.entry(e).state.position, entries) if p is not None)
     assert positions == list(range(8))  # nobody let in yet (one a minute)
     assert store.reads == (1 if entered_at == NOW else 2)  # the pre-queue's keys; and the one closed second's
+
+
+class HeldReadStore(FakeRoomStore):
+    """A read of the pre-queue's counts that holds on until released (the first read after opening sealing 256
+    shards on a loaded store), counted."""
+
+    def __init__(self):
+        super().__init__()
+        self.reads = 0
+        self.reading = threading.Event()
+        self.release = threading.Event()
+
+    def pre_keys(self, campaign_id, lane, shards, seal):
+        self.reads += 1
+        self.reading.set()
+        assert self.release.wait(5)
+        return super().pre_keys(campaign_id, lane, shards, seal)
+
+
+def test_a_poll_that_finds_the_counts_being_read_answers_not_known_yet_and_comes_back_soon():
+    store, now = HeldReadStore(), [NOW]
+    catalog = FakeCatalog()
+    catalog.add_campaign(CAMPAIGN)
+    service = WaitingRoomService(
+        store, catalog, lambda: AdmissionTokens(KEY), clock=lambda: now[0], monotonic=lambda: 0.0, read_wait_s=0.05
+    )
+    service.put_room(w.RoomSettings(CAMPAIGN.id, True, NOW - timedelta(minutes=5), OPENS, 60))
+    first, second = (service.enter(CAMPAIGN.id).state.entry.entry_id for _ in range(2))
+    now[0] = OPENS + timedelta(seconds=4)  # both are let in by now (one a second)
+    with ThreadPoolExecutor(1) as pool:
+        reading = pool.submit(service.entry, first)
+        assert store.reading.wait(5)
+        meanwhile = service.entry(second)  # answers after read_wait_s, while the first read goes on
+        store.release.set()
+        assert reading.result().state.admitted
+    assert meanwhile.state.position is None and meanwhile.admission_token is None
+    assert meanwhile.retry_after_s == w.UNKNOWN_RETRY_S
+    assert service.entry(second).state.admitted  # when it comes back, from the one read
+    assert store.reads == 1
 
 
 class RefusingStore(FakeRoomStore):
