@@ -235,7 +235,7 @@ class FakeBookings(Bookings):
     def holds(self):
         return iter(list(self.held.values()))
 
-    def confirm_hold(self, booking, hold, person_key, audit=None):
+    def confirm_hold(self, booking, hold, person_key, audit=None, pair=None):
         with self._lock:
             current = self.bookings.get(booking.code)
             now = self._now() if self._now else None
@@ -243,12 +243,20 @@ class FakeBookings(Bookings):
                 raise d.HoldLapsed()
             if self.held.get(booking.code) != hold or (now is not None and not hold.is_live(now)):
                 raise d.HoldLapsed()
+            first, second = pair if pair is not None else (hold.first, hold.second)
+            new = (first,) if second is None else (first, second)
+            changes = d.counter_changes(hold.appointments, new)
+            for ref, outcome in zip(new, (d.FirstSlotTaken, d.SecondSlotTaken), strict=False):
+                slot = self._catalog.slot_table.get((hold.campaign_id, hold.center_id, ref.slot_id))
+                if changes.get(ref.slot_id, 0) > 0 and (slot is None or slot.booked >= slot.capacity):
+                    raise outcome()
             if self._holds(person_key, booking.series):
                 raise d.AlreadyBooked()
             self._audit(audit)
+            self._add_seats(hold, changes)
             del self.held[booking.code]
             self.changed_by.pop(booking.code, None)
-            confirmed = replace(current.rebooked(hold.first, hold.second), status=d.BookingStatus.ACTIVE)
+            confirmed = replace(current.rebooked(first, second), status=d.BookingStatus.ACTIVE)
             self.bookings[booking.code] = confirmed
             self._refresh(confirmed, person_key)
             return confirmed

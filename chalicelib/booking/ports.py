@@ -134,10 +134,21 @@ class Bookings(abc.ABC):
         """Every hold not yet confirmed or given back (a full read: for the sweep and the reconciliation)."""
 
     @abc.abstractmethod
-    def confirm_hold(self, booking: Booking, hold: Hold, person_key: str, audit: AuditRecord | None = None) -> Booking:
+    def confirm_hold(
+        self,
+        booking: Booking,
+        hold: Hold,
+        person_key: str,
+        audit: AuditRecord | None = None,
+        pair: tuple[SlotRef, SlotRef | None] | None = None,
+    ) -> Booking:
         """Make the cancelled booking (as read) active again on the held pair, taking the person lock again — all
-        or nothing; the seats pass from the hold to the booking. Raises HoldLapsed (the hold is gone or past its
-        time, or the booking changed) or AlreadyBooked (the person booked again meanwhile)."""
+        or nothing; the seats pass from the hold to the booking. With `pair` (the person chose other appointments),
+        the booking is made active on that pair instead: its seats are taken and the held ones given back in the
+        same write (netted per slot), so the person keeps the held pair until the new one is theirs. Raises
+        HoldLapsed (the hold is gone or past its time, or the booking changed), FirstSlotTaken / SecondSlotTaken
+        (a seat of `pair` is full: nothing changed, the hold stays) or AlreadyBooked (the person booked again
+        meanwhile), in that order of precedence."""
 
     @abc.abstractmethod
     def release_hold(self, hold: Hold, lapsed_only: bool) -> bool:
