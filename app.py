@@ -356,6 +356,19 @@ def operation_progress(operation_id):
     return json_response(views.centre_day_operation(progress))
 
 
+@route("/v1/staff/operations/{operation_id}/letters", methods=["GET"], authorizer=STAFF)
+def operation_letters(operation_id):
+    """The notices of a centre-day operation for people without e-mail, to post or read out (docs/hotline.md);
+    audited (which bookings' addresses were read) before the answer leaves."""
+    actor = staff.staff_actor(app.current_request, *AGENT_ROLES)
+    query = schemas.parse(staff.LettersQuery, _query())
+    page = bootstrap.operations_service().letters(
+        schemas.operation_id(operation_id), staff.decode_scan_cursor(query.cursor), query.limit
+    )
+    bootstrap.staff_service().letters_listed(actor, page.operation.operation_id, [x.booking.code for x in page.letters])
+    return json_response(staff.letters_page(page), headers={"Cache-Control": "no-store"})
+
+
 @route("/v1/staff/bookings/{code}/second-dose", methods=["POST"], authorizer=STAFF)
 def add_second_dose(code):
     """The 2021 repair: a first dose without its second gets one (one transaction; inside the interval window).

@@ -78,6 +78,8 @@ class FakeBookings(Bookings):
         self.erased: set[str] = set()  # codes of tombstones
         self.expiry: dict[str, datetime] = {}  # "request:<id>" / "booking:<code>" → as the TTL attribute says
         self.held: dict[str, d.Hold] = {}  # booking code → the pair held for it after a centre-day cancel
+        # (person key, booking code) → the hold's end: the adapter's HELD# pointer items in the person's partition
+        self.held_pointers: dict[tuple[str, str], datetime] = {}
         self.changed_by: dict[str, str] = {}  # booking code → the operation that changed it last (its item's field)
 
     def _expired(self, key: str) -> bool:
@@ -311,7 +313,8 @@ class FakeCallerIndex(CallerIndex):
         self._bookings = bookings
 
     def booking_codes(self, person_key):
-        return [code for (key, _), code in self._bookings.locks.items() if key == person_key]
+        locked = [code for (key, _), code in self._bookings.locks.items() if key == person_key]
+        return locked + [code for (key, code) in self._bookings.held_pointers if key == person_key]
 
 
 class FakeSupply(Supply):
@@ -363,6 +366,7 @@ class FakeSupply(Supply):
         if hold is not None:
             self._bookings._add_seats(current, {a.slot_id: 1 for a in hold.appointments})
             self._bookings.held[booking.code] = hold
+            self._bookings.held_pointers[(person_key, booking.code)] = hold.until
         self.changed_by[booking.code] = operation_id
         return True
 

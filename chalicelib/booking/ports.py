@@ -184,7 +184,8 @@ class CallerIndex(abc.ABC):
 
     @abc.abstractmethod
     def booking_codes(self, person_key: str) -> list[str]:
-        """The codes named by the person's lock items (active bookings, one per campaign or series)."""
+        """The codes named by the person's lock items (active bookings, one per campaign or series) and by the
+        pointers to bookings a centre-day cancel cancelled with a pair held (live or lapsed: the caller checks)."""
 
 
 class Supply(abc.ABC):
@@ -221,8 +222,9 @@ class Supply(abc.ABC):
     ) -> bool:
         """Cancel the booking as read (still active, same appointments and version) and give its slots back,
         marking it with the operation; with `hold`, take the held pair's seats and store the hold in the same
-        transaction (FirstSlotTaken / SecondSlotTaken if one is full: then nothing changed). False if the
-        booking changed in the meantime (or was cancelled already)."""
+        transaction (FirstSlotTaken / SecondSlotTaken if one is full: then nothing changed), with a pointer from
+        the person to the booking that `CallerIndex` finds (an agent looks the caller up by name while the
+        booking has no lock). False if the booking changed in the meantime (or was cancelled already)."""
 
     @abc.abstractmethod
     def move_for_operation(

@@ -421,7 +421,7 @@ class DynamoBookings(Bookings):
         pk, _ = lock_key(person_key, "")
         return {
             item.sk.removeprefix("SERIES#"): item.booking_code
-            for item in PersonLockItem.query(pk, consistent_read=True)
+            for item in PersonLockItem.query(pk, PersonLockItem.sk.startswith("SERIES#"), consistent_read=True)
             if not self._expired(item)
         }
 
