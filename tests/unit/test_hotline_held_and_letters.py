@@ -87,7 +87,7 @@ def test_once_the_hold_lapses_the_caller_is_no_longer_listed_and_the_look_up_nam
 
 
 def test_callers_without_e_mail_get_a_letter_with_the_held_pair_or_how_to_book_again_and_the_mail_ones_do_not():
-    world, codes, spare_first, _ = cancelled_world()
+    world, codes, _, _ = cancelled_world()
     name = holder(world, codes)
 
     page = ops(world).letters("letters", None, 100)
