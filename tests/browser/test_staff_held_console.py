@@ -1,6 +1,6 @@
 """The hotline console after a centre-day cancel, in chromium: an agent finds a caller without e-mail whose day was
-cancelled, reads out the pair held for them, prints their letter from the operation's list, and accepts the pair
-for them; axe finds nothing on these states."""
+cancelled, reads out the pair held for them, prints their letter from the operation's list, accepts the pair for
+them and rebooks them from the console; axe finds nothing on these states."""
 
 from __future__ import annotations
 
@@ -78,3 +78,15 @@ def test_an_agent_reads_out_the_held_pair_prints_the_letter_and_accepts_the_pair
     expect(active.locator("h3")).to_be_focused()
     kept = booking_api.get(f"/v1/bookings/{code}", birth_date=BORN.isoformat())
     assert (kept["status"], kept["first"]["slot_id"]) == ("active", ids[spare])
+
+    # And back to the first day's time, free again, through the console's rebook (the booking form in rebook mode).
+    active.get_by_role("button", name="Umbuchen").click()
+    expect(page.locator("#book-submit")).to_have_text("Umbuchen")
+    pair = page.locator("#book-pair")
+    expect(pair).to_be_focused()
+    pair.select_option(ids[first])
+    page.locator("#book-submit").click()
+    expect(page.locator("#book-result .booking h3")).to_have_text(f"Buchung {code}")
+    expect(page.locator("#book-submit")).to_have_text("Buchen")
+    moved = booking_api.get(f"/v1/bookings/{code}", birth_date=BORN.isoformat())
+    assert (moved["status"], moved["first"]["slot_id"]) == ("active", ids[first])
