@@ -196,8 +196,9 @@ def rebook_booking(code):
 
 @route("/v1/staff/bookings/{code}/rebook", methods=["POST"], authorizer=STAFF)
 def hotline_rebook(code):
-    """A hotline agent (or ops) rebooks for a caller who gives code and birth date: the same swap."""
-    actor = staff.staff_actor(app.current_request, "hotline", "ops")
+    """A hotline agent (or ops, or an admin) rebooks for a caller who gives code and birth date: the same swap; it
+    also accepts or swaps the pair held for a booking a centre-day cancel cancelled (the staff look-up shows it)."""
+    actor = staff.staff_actor(app.current_request, "hotline", "ops", "admin")
     return _rebook(code, "hotline", actor)  # audited in the swap's own transaction
 
 
