@@ -441,12 +441,13 @@ async function rebook(slotId) {
     endRebook();
     showBooked(await reread(target));
   } catch (error) {
+    const held = target.status === 'cancelled';
     if (error instanceof ApiError && error.code === 'slot_taken') {
-      say(`${REJECTIONS.slot_taken} Die bisherigen Termine gelten weiter.`);
+      say(`${REJECTIONS.slot_taken} Die ${held ? 'freigehaltenen' : 'bisherigen'} Termine gelten weiter.`);
       loadPairs();
     } else if (error instanceof ApiError && error.code === 'booking_cancelled') {
       endRebook();
-      say('Die freigehaltenen Termine gelten nicht mehr. Bitte neu buchen.');
+      say(held ? 'Die freigehaltenen Termine gelten nicht mehr. Bitte neu buchen.' : 'Diese Buchung ist inzwischen storniert.');
     } else {
       alertError(error);
     }
