@@ -367,6 +367,7 @@ def operation_letters(operation_id):
         schemas.operation_id(operation_id), staff.decode_scan_cursor(query.cursor), query.limit
     )
     bootstrap.staff_service().letters_listed(actor, page.operation.operation_id, [x.booking.code for x in page.letters])
+    count("OperationLettersListed")
     return json_response(staff.letters_page(page), headers={"Cache-Control": "no-store"})
 
 
