@@ -197,8 +197,9 @@ def rebook_booking(code):
 
 @route("/v1/staff/bookings/{code}/rebook", methods=["POST"], authorizer=STAFF)
 def hotline_rebook(code):
-    """A hotline agent (or ops) rebooks for a caller who gives code and birth date: the same swap."""
-    actor = staff.staff_actor(app.current_request, "hotline", "ops")
+    """A hotline agent (or ops, or an admin) rebooks for a caller who gives code and birth date: the same swap; it
+    also accepts or swaps the pair held for a booking a centre-day cancel cancelled (the staff look-up shows it)."""
+    actor = staff.staff_actor(app.current_request, "hotline", "ops", "admin")
     return _rebook(code, "hotline", actor)  # audited in the swap's own transaction
 
 
@@ -355,6 +356,20 @@ def operation_progress(operation_id):
     require_group(app.current_request, "ops", "admin")
     progress = bootstrap.operations_service().operation(schemas.operation_id(operation_id))
     return json_response(views.centre_day_operation(progress))
+
+
+@route("/v1/staff/operations/{operation_id}/letters", methods=["GET"], authorizer=STAFF)
+def operation_letters(operation_id):
+    """The notices of a centre-day operation for people without e-mail, to post or read out (docs/hotline.md);
+    audited (which bookings' addresses were read) before the answer leaves."""
+    actor = staff.staff_actor(app.current_request, *AGENT_ROLES)
+    query = schemas.parse(staff.LettersQuery, _query())
+    page = bootstrap.operations_service().letters(
+        schemas.operation_id(operation_id), staff.decode_scan_cursor(query.cursor), query.limit
+    )
+    bootstrap.staff_service().letters_listed(actor, page.operation.operation_id, [x.booking.code for x in page.letters])
+    count("OperationLettersListed")
+    return json_response(staff.letters_page(page), headers={"Cache-Control": "no-store"})
 
 
 @route("/v1/staff/bookings/{code}/second-dose", methods=["POST"], authorizer=STAFF)

@@ -192,6 +192,7 @@ def operations_service() -> OperationsService:
         bookings=_bookings(),
         outbox=SqsMailOutbox(_client("sqs"), _queue_url(s.notify_queue_name)),
         person_key_pepper=_person_key_pepper(),
+        site_url=s.site_url,  # named in the letters for people without e-mail
     )
 
 

@@ -78,6 +78,8 @@ class FakeBookings(Bookings):
         self.erased: set[str] = set()  # codes of tombstones
         self.expiry: dict[str, datetime] = {}  # "request:<id>" / "booking:<code>" → as the TTL attribute says
         self.held: dict[str, d.Hold] = {}  # booking code → the pair held for it after a centre-day cancel
+        # (person key, booking code) → the hold's end: the adapter's HELD# pointer items in the person's partition
+        self.held_pointers: dict[tuple[str, str], datetime] = {}
         self.changed_by: dict[str, str] = {}  # booking code → the operation that changed it last (its item's field)
 
     def _expired(self, key: str) -> bool:
@@ -235,7 +237,7 @@ class FakeBookings(Bookings):
     def holds(self):
         return iter(list(self.held.values()))
 
-    def confirm_hold(self, booking, hold, person_key, audit=None):
+    def confirm_hold(self, booking, hold, person_key, audit=None, pair=None):
         with self._lock:
             current = self.bookings.get(booking.code)
             now = self._now() if self._now else None
@@ -243,12 +245,20 @@ class FakeBookings(Bookings):
                 raise d.HoldLapsed()
             if self.held.get(booking.code) != hold or (now is not None and not hold.is_live(now)):
                 raise d.HoldLapsed()
+            first, second = pair if pair is not None else (hold.first, hold.second)
+            new = (first,) if second is None else (first, second)
+            changes = d.counter_changes(hold.appointments, new)
+            for ref, outcome in zip(new, (d.FirstSlotTaken, d.SecondSlotTaken), strict=False):
+                slot = self._catalog.slot_table.get((hold.campaign_id, hold.center_id, ref.slot_id))
+                if changes.get(ref.slot_id, 0) > 0 and (slot is None or slot.booked >= slot.capacity):
+                    raise outcome()
             if self._holds(person_key, booking.series):
                 raise d.AlreadyBooked()
             self._audit(audit)
+            self._add_seats(hold, changes)
             del self.held[booking.code]
             self.changed_by.pop(booking.code, None)
-            confirmed = replace(current.rebooked(hold.first, hold.second), status=d.BookingStatus.ACTIVE)
+            confirmed = replace(current.rebooked(first, second), status=d.BookingStatus.ACTIVE)
             self.bookings[booking.code] = confirmed
             self._refresh(confirmed, person_key)
             return confirmed
@@ -303,7 +313,8 @@ class FakeCallerIndex(CallerIndex):
         self._bookings = bookings
 
     def booking_codes(self, person_key):
-        return [code for (key, _), code in self._bookings.locks.items() if key == person_key]
+        locked = [code for (key, _), code in self._bookings.locks.items() if key == person_key]
+        return locked + [code for (key, code) in self._bookings.held_pointers if key == person_key]
 
 
 class FakeSupply(Supply):
@@ -355,6 +366,7 @@ class FakeSupply(Supply):
         if hold is not None:
             self._bookings._add_seats(current, {a.slot_id: 1 for a in hold.appointments})
             self._bookings.held[booking.code] = hold
+            self._bookings.held_pointers[(person_key, booking.code)] = hold.until
         self.changed_by[booking.code] = operation_id
         return True
 

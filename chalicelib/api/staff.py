@@ -24,6 +24,7 @@ from chalicelib.booking import domain as d
 from chalicelib.booking.attendance import DayAppointment
 from chalicelib.booking.audit import Actor, AuditPage, AuditRecord
 from chalicelib.booking.hotline import StaffService
+from chalicelib.booking.operations import Letter, LettersPage
 from chalicelib.booking.queries import BookingView
 from chalicelib.booking.services import BookingService
 
@@ -108,6 +109,11 @@ class AuditQuery(schemas._Body):
     cursor: Annotated[str, Field(max_length=400)] | None = None
 
 
+class LettersQuery(schemas._Body):
+    limit: int = Field(default=100, ge=1, le=500)
+    cursor: Annotated[str, Field(max_length=2000)] | None = None
+
+
 def parse_caller_query(query: Mapping[str, str]) -> FindCallerQuery:
     return schemas.parse(FindCallerQuery, query)
 
@@ -161,6 +167,22 @@ def encode_cursor(cursor: tuple[date, str] | None) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def decode_scan_cursor(cursor: str | None) -> str | None:
+    """The letters' cursor: the scan position `Supply.bookings_in` gave, made opaque for the query string."""
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)).decode()
+        json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_request", [FieldProblem("cursor", "invalid")]) from None
+    return raw
+
+
+def encode_scan_cursor(cursor: str | None) -> str | None:
+    return base64.urlsafe_b64encode(cursor.encode()).decode().rstrip("=") if cursor is not None else None
+
+
 # --- response bodies ------------------------------------------------------------------------------
 
 
@@ -180,6 +202,44 @@ def staff_booking(view: BookingView) -> dict:
         },
         "channel": b.channel.value,
         "language": b.language,
+    }
+
+
+def letter(x: Letter) -> dict:
+    """One notice for post or a call: who (name, postal address, phone; no birth date, no e-mail: they have
+    none), which booking, the appointments as the operation left them, the held pair, and the text to print."""
+    b = x.booking
+    return {
+        "code": b.code,
+        "kind": x.kind.value,
+        "language": x.language,
+        "recipient": {
+            "given_name": b.person.given_name,
+            "family_name": b.person.family_name,
+            "postal_address": b.person.postal_address,
+            "phone": b.person.phone,
+        },
+        "center": views.center(x.center),
+        "appointments": [
+            {"dose": n, "slot_id": a.slot_id, "start": a.start.isoformat(), "end": a.end.isoformat()}
+            for n, a in enumerate(b.appointments, start=1)
+        ],
+        "held": views.booking(BookingView(b, x.center, x.hold))["held"] if x.hold is not None else None,
+        "text": x.text(),
+    }
+
+
+def letters_page(page: LettersPage) -> dict:
+    operation = page.operation
+    return {
+        "operation_id": operation.operation_id,
+        "campaign_id": operation.campaign_id,
+        "center_id": operation.center_id,
+        "from": operation.from_day.isoformat(),
+        "to": operation.to_day.isoformat(),
+        "status": "done" if operation.done else "running",
+        "letters": [letter(x) for x in page.letters],
+        "next_cursor": encode_scan_cursor(page.cursor),
     }
 
 

@@ -40,6 +40,7 @@ class AuditAction:
     CAMPAIGN_PUT = "campaign.put"
     CONTINGENT_RELEASED = "contingent.released"
     WAITING_ROOM_PUT = "waiting_room.put"
+    LETTERS_LISTED = "operation.letters_listed"  # whose notice (address, phone) an agent read for post or a call
 
 
 @dataclass(frozen=True)

@@ -50,21 +50,27 @@ class StaffService:
     # --- finding a caller -------------------------------------------------------------------------
 
     def lookup(self, code: str, birth_date: date) -> BookingView:
-        """As the citizen looks up: a wrong birth date answers like an unknown code."""
-        return self._queries.lookup(code, birth_date)
+        """As the citizen looks up (a wrong birth date answers like an unknown code), with the pair held for a
+        booking a centre-day cancel cancelled while the hold lasts: the agent accepts it or chooses another
+        pair for the caller through the staff rebook, the same swap as the citizen's."""
+        return self._queries.lookup(code, birth_date, with_hold=True)
 
     def find(self, given_name: str, family_name: str, birth_date: date, postal_code: str) -> list[BookingView]:
-        """The caller's active bookings, by who they are (the lock's person key), checked against the postal
-        code they give: without the code, a name and a birth date alone would be enough to read a booking."""
+        """The caller's active bookings, and those a centre-day cancel cancelled with a pair still held for them,
+        by who they are (the lock's person key), checked against the postal code they give: without the code, a
+        name and a birth date alone would be enough to read a booking."""
         probe = d.Person(given_name, family_name, birth_date, postal_code, None)
         views = []
-        for code in self._callers.booking_codes(self._person_key(probe)):
+        for code in dict.fromkeys(self._callers.booking_codes(self._person_key(probe))):  # a code once, in order
             booking = self._bookings.booking(code)
-            if booking is None or booking.status is not d.BookingStatus.ACTIVE:
+            if booking is None or booking.person.postal_code != postal_code:
                 continue
-            if booking.person.postal_code != postal_code:
-                continue
-            views.append(BookingView(booking, self._queries.center(booking.center_id)))
+            hold = None
+            if booking.status is not d.BookingStatus.ACTIVE:
+                hold = self._bookings.hold(code)
+                if hold is None or not hold.is_live(self._now()):
+                    continue  # cancelled, nothing held: nothing for the agent to do with it
+            views.append(BookingView(booking, self._queries.center(booking.center_id), hold))
         return views
 
     # --- changing bookings ------------------------------------------------------------------------
@@ -104,6 +110,14 @@ class StaffService:
         if self._bookings.cancel(booking, self._person_key(booking.person), audit=record):
             publish_mail(self._outbox, MailKind.BOOKING_CANCELLED, booking, center)
         return BookingView(cancelled, center)
+
+    def letters_listed(self, actor: Actor, operation_id: str, codes: list[str]) -> None:
+        """Audit that an agent read the notices (names, postal addresses, phone numbers) of these bookings of a
+        centre-day operation: written before the answer leaves, so no address is read without a record. The codes
+        only, nothing about the people."""
+        self._audit.record(
+            new_record(actor, AuditAction.LETTERS_LISTED, operation_id, self._now(), after={"codes": codes})
+        )
 
     # --- ops actions (audited after they happened) -------------------------------------------------
 

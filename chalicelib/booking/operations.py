@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from enum import Enum
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.audit import (
@@ -73,6 +74,112 @@ class DayReport:
         return max(0, self.capacity - self.booked)
 
 
+class LetterKind(str, Enum):
+    CANCELLED = "cancelled"  # the booking was cancelled (with a pair held, or an offer to book again)
+    MOVED = "moved"  # an appointment was moved to another day
+
+
+# German weekday names for the letters (the console and the post are German; English for `language` "en").
+_WEEKDAYS = {
+    "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def _when(at: datetime, language: str) -> str:
+    local = at.astimezone(d.LOCAL_TZ)
+    weekday = _WEEKDAYS[language][local.weekday()]
+    if language == "en":
+        return f"{weekday}, {local:%d/%m/%Y} at {local:%H:%M}"
+    return f"{weekday}, {local:%d.%m.%Y}, {local:%H:%M} Uhr"
+
+
+@dataclass(frozen=True)
+class Letter:
+    """The notice of a centre-day operation for one person without e-mail: what goes out by post or is read out.
+
+    `booking` is as the operation left it (cancelled, or on its moved appointments); `hold` the pair held for a
+    cancelled one while it lasts. The text names the person, the code and the appointments and nothing else about
+    them (no birth date: it is what the person proves themselves with)."""
+
+    booking: d.Booking
+    center: d.Center
+    kind: LetterKind
+    hold: d.Hold | None
+    site_url: str = ""
+
+    @property
+    def language(self) -> str:
+        return "en" if self.booking.language == "en" else "de"
+
+    def text(self) -> str:
+        b, center, en = self.booking, self.center, self.language == "en"
+        lang = self.language
+        name = f"{b.person.given_name} {b.person.family_name}"
+        if center.hotline:
+            hotline = f"the hotline on {center.hotline}" if en else f"die Hotline {center.hotline}"
+        else:
+            hotline = "your region's hotline" if en else "die Hotline Ihrer Region"
+        look_up = f"{self.site_url}/#/booking?code={b.code}" if self.site_url else ""
+
+        def doses(appointments: tuple[d.SlotRef, ...]) -> list[str]:
+            label = "{n}. dose" if en else "{n}. Impfung"
+            return [f"  {label.format(n=n)}: {_when(a.start, lang)}" for n, a in enumerate(appointments, start=1)]
+
+        lines = [f"Dear {name}," if en else f"Guten Tag {name},", ""]
+        if self.kind is LetterKind.MOVED:
+            lines += [
+                f"{center.name} had to move one of your appointments. Your appointments are now:"
+                if en
+                else f"das {center.name} musste einen Ihrer Termine verlegen. Ihre Termine sind jetzt:",
+                *doses(b.appointments),
+                "",
+                f"Your booking code stays the same: {b.code}. Please come to both appointments."
+                if en
+                else f"Ihr Buchungscode bleibt gleich: {b.code}. Bitte kommen Sie zu beiden Terminen.",
+            ]
+        else:
+            lines += [
+                f"we are sorry: {center.name} had to cancel your appointments (booking code {b.code}):"
+                if en
+                else f"leider musste das {center.name} Ihre Termine absagen (Buchungscode {b.code}):",
+                *doses(b.appointments),
+                "",
+            ]
+            if self.hold is not None:
+                until = _when(self.hold.until, lang)
+                lines += [
+                    f"We are holding new appointments for you until {until}:"
+                    if en
+                    else f"Wir halten neue Termine für Sie frei bis {until}:",
+                    *doses(self.hold.appointments),
+                    "",
+                    f"To keep them, call {hotline} before then, or enter your booking code {b.code} and your date "
+                    f"of birth at {look_up or 'our booking site'}. There you can also choose other appointments. "
+                    "Your booking code stays the same."
+                    if en
+                    else f"Um sie zu behalten, rufen Sie bis dahin {hotline} an, oder geben Sie Ihren Buchungscode "
+                    f"{b.code} und Ihr Geburtsdatum auf {look_up or 'unserer Buchungsseite'} ein. Dort können Sie "
+                    "auch andere Termine wählen. Ihr Buchungscode bleibt gleich.",
+                ]
+            else:
+                lines += [
+                    f"Please book new appointments: call {hotline}, or book at {self.site_url or 'our booking site'}."
+                    if en
+                    else f"Bitte buchen Sie neue Termine: rufen Sie {hotline} an, oder buchen Sie auf "
+                    f"{self.site_url or 'unserer Buchungsseite'}.",
+                ]
+        lines += ["", "Kind regards," if en else "Mit freundlichen Grüßen", center.name]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class LettersPage:
+    operation: d.CentreDayOperation
+    letters: list[Letter]
+    cursor: str | None  # where the next page reads on; None: this was the last
+
+
 class OperationsService:
     def __init__(
         self,
@@ -82,6 +189,7 @@ class OperationsService:
         bookings: Bookings | None = None,
         outbox: MailOutbox | None = None,
         person_key_pepper: bytes = b"",
+        site_url: str = "",
     ):
         self._catalog = catalog
         self._now = clock
@@ -89,6 +197,7 @@ class OperationsService:
         self._bookings = bookings
         self._outbox = outbox
         self._pepper = person_key_pepper
+        self._site_url = site_url  # where a letter sends people to look their booking up
 
     def _campaign_at(self, campaign_id: str, center_id: str) -> d.Campaign:
         campaign = next((c for c in self._catalog.campaigns() if c.id == campaign_id), None)
@@ -318,6 +427,36 @@ class OperationsService:
                 }
             )
         self._outbox.publish(message)
+
+    # --- letters: the notice for people without e-mail ---------------------------------------------------
+
+    def letters(self, operation_id: str, cursor: str | None, limit: int) -> LettersPage:
+        """The notices of a centre-day operation that no mail carried: one per booking it cancelled or moved whose
+        person has no e-mail (booked by a hotline agent with a phone number or postal address), for the hotline to
+        post or read out. Read in pages as the operation reads (`Supply.bookings_in`: a filtered scan), so a page
+        may hold fewer letters than `limit`; `cursor` None: the last page. A cancelled booking's letter names the
+        pair held for it while the hold lasts, else how to book again; a booking confirmed on its held pair since
+        is the person's again and needs no letter."""
+        assert self._supply is not None and self._bookings is not None
+        operation = self.operation(operation_id)
+        center = self._center(operation.center_id)
+        first, last = operation.slot_id_range
+        found, next_cursor = self._supply.bookings_in(
+            operation.campaign_id, operation.center_id, first, last, operation.operation_id, cursor, limit
+        )
+        now = self._now()
+        letters = []
+        for booking in found:
+            if booking.person.email:
+                continue  # the mail notice went to them
+            if booking.status is not d.BookingStatus.ACTIVE:
+                hold = self._bookings.hold(booking.code)
+                live = hold if hold is not None and hold.is_live(now) else None
+                letters.append(Letter(booking, center, LetterKind.CANCELLED, live, self._site_url))
+            elif not any(first <= a.slot_id <= last for a in booking.appointments):
+                letters.append(Letter(booking, center, LetterKind.MOVED, None, self._site_url))
+            # Else still on the days: not reached by the operation yet (or changed meanwhile), so no notice.
+        return LettersPage(operation, letters, next_cursor)
 
     # --- held pairs that nobody confirmed -----------------------------------------------------------
 

@@ -134,10 +134,21 @@ class Bookings(abc.ABC):
         """Every hold not yet confirmed or given back (a full read: for the sweep and the reconciliation)."""
 
     @abc.abstractmethod
-    def confirm_hold(self, booking: Booking, hold: Hold, person_key: str, audit: AuditRecord | None = None) -> Booking:
+    def confirm_hold(
+        self,
+        booking: Booking,
+        hold: Hold,
+        person_key: str,
+        audit: AuditRecord | None = None,
+        pair: tuple[SlotRef, SlotRef | None] | None = None,
+    ) -> Booking:
         """Make the cancelled booking (as read) active again on the held pair, taking the person lock again — all
-        or nothing; the seats pass from the hold to the booking. Raises HoldLapsed (the hold is gone or past its
-        time, or the booking changed) or AlreadyBooked (the person booked again meanwhile)."""
+        or nothing; the seats pass from the hold to the booking. With `pair` (the person chose other appointments),
+        the booking is made active on that pair instead: its seats are taken and the held ones given back in the
+        same write (netted per slot), so the person keeps the held pair until the new one is theirs. Raises
+        HoldLapsed (the hold is gone or past its time, or the booking changed), FirstSlotTaken / SecondSlotTaken
+        (a seat of `pair` is full: nothing changed, the hold stays) or AlreadyBooked (the person booked again
+        meanwhile), in that order of precedence."""
 
     @abc.abstractmethod
     def release_hold(self, hold: Hold, lapsed_only: bool) -> bool:
@@ -172,7 +183,8 @@ class CallerIndex(abc.ABC):
 
     @abc.abstractmethod
     def booking_codes(self, person_key: str) -> list[str]:
-        """The codes named by the person's lock items (active bookings, one per campaign or series)."""
+        """The codes named by the person's lock items (active bookings, one per campaign or series) and by the
+        pointers to bookings a centre-day cancel cancelled with a pair held (live or lapsed: the caller checks)."""
 
 
 class Supply(abc.ABC):
@@ -209,8 +221,9 @@ class Supply(abc.ABC):
     ) -> bool:
         """Cancel the booking as read (still active, same appointments and version) and give its slots back,
         marking it with the operation; with `hold`, take the held pair's seats and store the hold in the same
-        transaction (FirstSlotTaken / SecondSlotTaken if one is full: then nothing changed). False if the
-        booking changed in the meantime (or was cancelled already)."""
+        transaction (FirstSlotTaken / SecondSlotTaken if one is full: then nothing changed), with a pointer from
+        the person to the booking that `CallerIndex` finds (an agent looks the caller up by name while the
+        booking has no lock). False if the booking changed in the meantime (or was cancelled already)."""
 
     @abc.abstractmethod
     def move_for_operation(

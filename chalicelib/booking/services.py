@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from chalicelib.booking import domain as d
-from chalicelib.booking.audit import Actor, AuditAction, new_record, summary_of_booking
+from chalicelib.booking.audit import Actor, AuditAction, new_record, summary_of_booking, summary_of_hold
 from chalicelib.booking.mail import publish_mail, rejection_mail
 from chalicelib.booking.ports import Admission, Bookings, Catalog, MailOutbox, RequestQueue
 from chalicelib.booking.queries import BookingQueries, BookingView
@@ -183,14 +183,14 @@ class BookingService:
         Rebooking to the pair one holds changes nothing (and publishes the last change mail again, which
         notify drops if it was sent: a client that retries after a lost answer gets one mail).
         A booking a centre-day operation cancelled with a pair held for it is confirmed on that pair when
-        `slot_id` is the held first slot (see `_confirm_hold`). An agent's rebook (`actor`) is audited in the
-        swap's own transaction.
+        `slot_id` is the held first slot, and swapped from the held pair to another one otherwise (see
+        `_rebook_held`). An agent's rebook (`actor`) is audited in the swap's own transaction.
         """
         view = self._queries.lookup(code, birth_date)
         booking, center = view.booking, view.center
         now = self._now()
         if booking.status is not d.BookingStatus.ACTIVE:
-            return self._confirm_hold(view, slot_id, actor)
+            return self._rebook_held(view, slot_id, flexible, actor)
         if booking.has_started(now):
             raise d.AppointmentStarted()
         campaign = self._queries.campaign(booking.campaign_id)
@@ -256,28 +256,81 @@ class BookingService:
 
     # --- internals --------------------------------------------------------------------------------
 
-    def _confirm_hold(self, view: BookingView, slot_id: str, actor: Actor | None) -> BookingView:
-        """The person (or an agent for them) takes the pair held after a centre-day cancel: the booking is
-        active again on it, same code, one change mail. Without a live hold on that first slot the booking
-        stays cancelled (BookingNotActive: a new booking is the way). If the person booked again meanwhile,
-        the held seats are given back now rather than when the hold lapses."""
+    def _rebook_held(self, view: BookingView, slot_id: str, flexible: bool, actor: Actor | None) -> BookingView:
+        """A booking a centre-day operation cancelled, with a pair held for it: the held first slot keeps the
+        held pair (`_confirm_hold`); any other slot is a rebook from the held pair, as `rebook` does from a
+        booked one: the new pair is taken, the held seats given back and the booking made active again in one
+        write, so the person keeps the held pair until then (NoPairAvailable: nothing changed, still held).
+        Without a live hold the booking stays cancelled (BookingNotActive: a new booking is the way)."""
         booking, center = view.booking, view.center
+        now = self._now()
         hold = self._bookings.hold(booking.code)
-        if hold is None or not hold.is_live(self._now()) or hold.first.slot_id != slot_id:
+        if hold is None or not hold.is_live(now):
             raise d.BookingNotActive()
+        if hold.first.slot_id == slot_id:
+            return self._confirm_hold(view, hold, None, actor)
+        campaign = self._queries.campaign(booking.campaign_id)
+        self._queries.require_eligible(campaign, booking.person)
+        center.require_serves(booking.person.postal_code)
+        requested = self._catalog.slot(campaign.id, booking.center_id, slot_id)
+        if requested is None or campaign.booking_window.has_started(requested.start, now):
+            raise d.InvalidInput("slot_id", "unknown_slot")
+        if campaign.booking_window.beyond_horizon(requested.start, now):
+            raise d.InvalidInput("slot_id", "beyond_booking_horizon")
+        # The booking as if on the held pair: its seats are the ones the swap gives back.
+        on_hold = replace(booking, first=hold.first, second=hold.second)
+        first_from, first_until = campaign.booking_window.first_dose_range(now, requested.day)
+        slots = d.freeing(self._rebook_slots(campaign, booking.center_id, first_from, first_until), on_hold)
+        taken_firsts: set[str] = set()
+        for pair in d.rebook_candidates(
+            campaign,
+            slots,
+            on_hold,
+            slot_id,
+            first_from,
+            first_until,
+            flexible,
+            SECOND_DOSE_ATTEMPTS,
+            FLEXIBLE_ATTEMPTS,
+        ):
+            if pair.first.slot_id in taken_firsts:
+                continue
+            try:
+                return self._confirm_hold(view, hold, pair, actor)
+            except d.FirstSlotTaken:
+                taken_firsts.add(pair.first.slot_id)
+            except d.SecondSlotTaken:
+                continue
+        slots = d.freeing(self._rebook_slots(campaign, booking.center_id, first_from, first_until), on_hold)
+        alternatives = [
+            p for p in d.bookable_pairs(campaign, slots, first_from, first_until) if p.first.slot_id != slot_id
+        ]
+        raise d.NoPairAvailable(tuple(alternatives[:MAX_ALTERNATIVES]))
+
+    def _confirm_hold(
+        self, view: BookingView, hold: d.Hold, pair: d.SlotPair | None, actor: Actor | None
+    ) -> BookingView:
+        """Make the booking active again, same code, one change mail: on the held pair (`pair` None), or on
+        `pair` with the held seats given back in the same write (FirstSlotTaken / SecondSlotTaken: nothing
+        changed). If the person booked again meanwhile, the held seats are given back now rather than when the
+        hold lapses."""
+        booking, center = view.booking, view.center
+        refs = (hold.first, hold.second) if pair is None else (pair.first.ref, pair.second.ref if pair.second else None)
         record = None
         if actor is not None:
-            after = replace(booking.rebooked(hold.first, hold.second), status=d.BookingStatus.ACTIVE)
+            after = replace(booking.rebooked(*refs), status=d.BookingStatus.ACTIVE)
             record = new_record(
                 actor,
-                AuditAction.HOLD_CONFIRMED,
+                AuditAction.HOLD_CONFIRMED if pair is None else AuditAction.BOOKING_REBOOKED,
                 booking.code,
                 self._now(),
-                before=summary_of_booking(booking),
+                before={**summary_of_booking(booking), "held": summary_of_hold(hold)},
                 after=summary_of_booking(after),
             )
         try:
-            confirmed = self._bookings.confirm_hold(booking, hold, booking.person.key(self._pepper), audit=record)
+            confirmed = self._bookings.confirm_hold(
+                booking, hold, booking.person.key(self._pepper), audit=record, pair=None if pair is None else refs
+            )
         except d.AlreadyBooked:
             self._bookings.release_hold(hold, lapsed_only=False)
             raise d.BookingNotActive() from None

@@ -186,6 +186,27 @@ export function formFlow({ ctx, check, submit, apiErrors, render, kind }) {
   return show();
 }
 
+/**
+ * A button's action that must reach the API once: a second press while it is under way is ignored (a double
+ * click must not cancel or rebook twice). send() is run through ctx.act (`kind` as there); the guard opens again
+ * when it ends, so a refused or failed action can be sent again from the page it leaves in place.
+ */
+export function sendOnce(ctx, send, { kind = 'submit' } = {}) {
+  let busy = false;
+  return () => {
+    if (busy) return;
+    busy = true;
+    announce(t('common.sending'));
+    ctx.act(async () => {
+      try {
+        await send();
+      } finally {
+        busy = false;
+      }
+    }, { kind });
+  };
+}
+
 /** Errors the API reported per field (400 invalid_request) → {fieldPath: text}, our words where we know the code. */
 export function apiFieldErrors(error) {
   const details = error.details && error.details.length

@@ -1,5 +1,7 @@
-// The staff console (docs/hotline.md): find a caller, book for a caller, cancel, print the confirmation; and for a
-// centre's staff (docs/operations.md "Centre staff") the day list with check-in and no-show.
+// The staff console (docs/hotline.md): find a caller, book for a caller, cancel, rebook, print the confirmation; a
+// pair held after a centre-day cancel (accept it or choose another); the letters of a centre-day operation for
+// callers without e-mail; and for a centre's staff (docs/operations.md "Centre staff") the day list with check-in
+// and no-show.
 // No build step and no inline script; the token is kept in memory only (a reload asks for it again).
 
 import { addDays, openPage, DEFAULT_PAGE_DAYS } from '../js/paging.js';
@@ -14,7 +16,7 @@ const POLL_LIMIT_MS = 90000;
 let token = '';
 let rebookAvailable = false;
 let current = null; // the booking shown last: what "print" prints
-let rebooking = null; // the code being rebooked, when the book form is used for a rebook
+let rebooking = null; // the booking being rebooked (or whose held pair is swapped), when the book form is used for it
 
 const $ = (id) => document.getElementById(id);
 
@@ -129,9 +131,52 @@ function bookingCard(booking, { headingLevel = 'h3' } = {}) {
       h('button', { type: 'button', onclick: () => printLetter(booking) }, 'Bestätigung drucken'),
       h('button', { type: 'button', class: 'danger', onclick: () => cancelBooking(booking.code, card) }, 'Stornieren'),
       rebookAvailable ? h('button', { type: 'button', onclick: () => startRebook(booking) }, 'Umbuchen') : null));
+  } else if (booking.held) {
+    card.append(heldSection(booking, card));
   }
   current = cancelled ? current : booking;
   return card;
+}
+
+/** The pair held for a caller whose booking the centre cancelled: read out, then accept it or choose another. */
+function heldSection(booking, card) {
+  const { held } = booking;
+  return h('section', { class: 'held', 'aria-labelledby': `held-${booking.code}` },
+    h('h4', { id: `held-${booking.code}` }, `Vom Impfzentrum abgesagt. Für den Anrufer freigehalten bis ${dateTime(held.until)}:`),
+    h('dl', { class: 'readout' },
+      h('dt', {}, '1. Impfung'), h('dd', {}, dateTime(held.first.start)),
+      held.second ? [h('dt', {}, '2. Impfung'), h('dd', {}, dateTime(held.second.start))] : null),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', onclick: (event) => acceptHeld(booking, card, event.currentTarget) },
+        'Freigehaltene Termine übernehmen'),
+      h('button', { type: 'button', onclick: () => startRebook(booking) }, 'Andere Termine wählen')));
+}
+
+async function reread(booking) {
+  return call('GET', `/v1/staff/bookings/${encodeURIComponent(booking.code)}`,
+    { query: { birth_date: booking.person.birth_date } });
+}
+
+async function acceptHeld(booking, card, button) {
+  clearAlert();
+  if (button.disabled) return; // sent once: a double press must not send twice
+  button.disabled = true;
+  try {
+    // The staff rebook naming the held first slot: the same use case as the citizen's "keep" (audited).
+    await call('POST', `/v1/staff/bookings/${encodeURIComponent(booking.code)}/rebook`,
+      { body: { birth_date: booking.person.birth_date, slot_id: booking.held.first.slot_id } });
+    const replacement = bookingCard(await reread(booking));
+    card.replaceWith(replacement);
+    say(`Übernommen: ${booking.code} ist wieder gebucht, Buchungscode unverändert. Bitte vorlesen.`);
+    replacement.querySelector('[tabindex="-1"]').focus();
+  } catch (error) {
+    button.disabled = false;
+    if (error instanceof ApiError && error.status === 409) {
+      say('Die freigehaltenen Termine gelten nicht mehr (abgelaufen, oder der Anrufer hat neu gebucht). Bitte neu buchen.');
+    } else {
+      alertError(error);
+    }
+  }
 }
 
 function letter(booking) {
@@ -229,6 +274,7 @@ let campaign = null;
 
 async function checkCaller() {
   clearAlert();
+  endRebook(); // "Impfzentren zeigen" starts a new booking
   const postal = $('book-postal').value.trim();
   const birth = isoDate($('book-birth').value);
   const centerSelect = $('book-center');
@@ -335,6 +381,10 @@ async function book(event) {
     $('book-postal').focus();
     return;
   }
+  if (rebooking) {
+    rebook(value('slot_id'));
+    return;
+  }
   if (!value('phone') && !value('postal_address') && !value('email')) {
     say('Telefon, Postanschrift oder E-Mail angeben.');
     $('book-phone').focus();
@@ -348,14 +398,6 @@ async function book(event) {
   const submit = $('book-submit');
   submit.disabled = true;
   try {
-    if (rebooking) {
-      const booking = await call('POST', `/v1/staff/bookings/${encodeURIComponent(rebooking)}/rebook`, {
-        body: { center_id: value('center_id'), slot_id: value('slot_id') },
-        headers: { 'Idempotency-Key': crypto.randomUUID() } });
-      rebooking = null;
-      showBooked(booking.booking || booking);
-      return;
-    }
     const accepted = await call('POST', '/v1/staff/booking-requests', {
       body: { campaign_id: campaign.id, center_id: value('center_id'), slot_id: value('slot_id'), flexible: false,
         language: 'de', person },
@@ -386,15 +428,150 @@ function showBooked(booking) {
   card.querySelector('[tabindex="-1"]').focus();
 }
 
-function startRebook(booking) {
-  rebooking = booking.code;
+/** The swap of contract §7 for the caller (code and birth date from the card): a booked pair, or the pair held
+ * after a centre-day cancel, for the chosen one in one step; a refused swap changes nothing. */
+async function rebook(slotId) {
+  const target = rebooking;
+  const submit = $('book-submit');
+  if (submit.disabled) return;
+  submit.disabled = true;
+  try {
+    await call('POST', `/v1/staff/bookings/${encodeURIComponent(target.code)}/rebook`,
+      { body: { birth_date: target.person.birth_date, slot_id: slotId } });
+    endRebook();
+    showBooked(await reread(target));
+  } catch (error) {
+    const held = target.status === 'cancelled';
+    if (error instanceof ApiError && error.code === 'slot_taken') {
+      say(`${REJECTIONS.slot_taken} Die ${held ? 'freigehaltenen' : 'bisherigen'} Termine gelten weiter.`);
+      loadPairs();
+    } else if (error instanceof ApiError && error.code === 'booking_cancelled') {
+      endRebook();
+      say(held ? 'Die freigehaltenen Termine gelten nicht mehr. Bitte neu buchen.' : 'Diese Buchung ist inzwischen storniert.');
+    } else {
+      alertError(error);
+    }
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+function endRebook() {
+  rebooking = null;
+  $('book-submit').textContent = 'Buchen';
+}
+
+/** The book form for a rebook: the booking's campaign and centre (a swap stays at the centre), then a pair. */
+async function startRebook(booking) {
+  clearAlert();
+  rebooking = booking;
   $('book-postal').value = booking.person.postal_code;
   $('book-birth').value = booking.person.birth_date;
   $('book-given').value = booking.person.given_name;
   $('book-family').value = booking.person.family_name;
-  say(`Umbuchen von ${booking.code}: neues Zentrum und Terminpaar wählen, dann „Buchen“.`);
+  $('book-submit').textContent = 'Umbuchen';
   goTo('book');
-  checkCaller();
+  try {
+    const { campaigns } = await call('GET', '/v1/campaigns');
+    campaign = campaigns.find((c) => c.id === booking.campaign_id) || null;
+  } catch (error) {
+    alertError(error);
+    return;
+  }
+  const centerSelect = $('book-center');
+  centerSelect.replaceChildren(h('option', { value: booking.center.id }, `${booking.center.name} – ${booking.center.address}`));
+  centerSelect.disabled = false;
+  pairsPage = null;
+  say(`Umbuchen von ${booking.code}: neues Terminpaar wählen, dann „Umbuchen“.`);
+  await loadPairs();
+}
+
+// --- letters of a centre-day operation: callers without e-mail get a letter or a call ----------------
+
+let lettersShown = [];
+
+const lettersHeading = (x) => {
+  if (x.kind === 'moved') return x.language === 'en' ? 'Your appointment has been moved' : 'Ihr Impftermin wurde verlegt';
+  return x.language === 'en' ? 'Your appointments have been cancelled' : 'Ihre Impftermine wurden abgesagt';
+};
+
+/** One letter on its own sheet: sender, the window-envelope address, and the notice text the API wrote. */
+function letterSheet(x) {
+  const address = (x.recipient.postal_address || '').split('\n').filter(Boolean);
+  const lines = (block) => block.split('\n').flatMap((line, i) => (i ? [h('br'), line] : [line]));
+  return h('section', { class: 'letter-page' },
+    h('p', { class: 'letter-sender' }, x.center.name, h('br'), x.center.address),
+    h('p', { class: 'letter-recipient' }, `${x.recipient.given_name} ${x.recipient.family_name}`,
+      ...address.map((line) => [h('br'), line])),
+    h('h2', {}, lettersHeading(x)),
+    x.text.split('\n\n').map((block) => h('p', {}, ...lines(block))));
+}
+
+function printLetters(list) {
+  if (!list.length) return;
+  $('letter').replaceChildren(...list.map(letterSheet));
+  say(list.length === 1 ? `Brief für ${list[0].code} bereit zum Drucken.` : `${list.length} Briefe bereit zum Drucken.`);
+  window.print();
+}
+
+function whatHappened(x) {
+  if (x.kind === 'moved') return 'Termin verlegt';
+  return x.held ? `Abgesagt, freigehalten bis ${shortDateTime(x.held.until)}` : 'Abgesagt, bitte neu buchen';
+}
+
+function showLetters(page, letters) {
+  const results = $('letters-results');
+  const running = page.status === 'running' ? ' Der Vorgang läuft noch: später erneut laden.' : '';
+  if (!letters.length) {
+    results.replaceChildren(h('p', { tabindex: '-1', class: 'none' }, `Keine Briefe: alle Betroffenen haben eine E-Mail bekommen.${running}`));
+    return;
+  }
+  const row = (x) => {
+    const name = `${x.recipient.family_name}, ${x.recipient.given_name}`;
+    return h('tr', {},
+      h('th', { scope: 'row' }, name),
+      h('td', { class: 'code' }, x.code),
+      h('td', {}, whatHappened(x)),
+      h('td', {}, x.recipient.phone || '–'),
+      h('td', {}, ...(x.recipient.postal_address || '–').split('\n').flatMap((line, i) => (i ? [h('br'), line] : [line]))),
+      h('td', {}, h('button', { type: 'button', 'aria-label': `Brief drucken: ${name}`, onclick: () => printLetters([x]) }, 'Drucken')));
+  };
+  results.replaceChildren(
+    h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => printLetters(lettersShown) }, `Alle ${letters.length} Briefe drucken`)),
+    h('table', { class: 'day-table', tabindex: '-1' },
+      h('caption', {}, `${letters.length} Betroffene ohne E-Mail: anrufen (Telefon) oder Brief schicken.${running}`),
+      h('thead', {}, h('tr', {}, ['Name', 'Code', 'Was', 'Telefon', 'Postanschrift', 'Brief'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, letters.map(row))));
+}
+
+async function loadLetters(event) {
+  event.preventDefault();
+  clearAlert();
+  // The id, or the poll URL ops were given (…/v1/staff/operations/<id>) pasted as it is.
+  const found = $('letters-operation').value.match(/[0-9a-f]{32}/);
+  if (!found) {
+    say('Die Vorgangsnummer hat 32 Zeichen (0–9, a–f); Ops nennen sie beim Absagen.');
+    $('letters-operation').focus();
+    return;
+  }
+  const letters = [];
+  let page = null;
+  let cursor = null;
+  try {
+    do {
+      page = await call('GET', `/v1/staff/operations/${found[0]}/letters`, { query: { cursor, limit: '500' } });
+      letters.push(...page.letters);
+      cursor = page.next_cursor;
+    } while (cursor);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) say('Keinen Vorgang mit dieser Nummer gefunden.');
+    else alertError(error);
+    return;
+  }
+  lettersShown = letters;
+  showLetters(page, letters);
+  say(`${letters.length} Brief(e) für Betroffene ohne E-Mail.`);
+  $('letters-results').querySelector('[tabindex="-1"]').focus();
 }
 
 // --- cancel by code -------------------------------------------------------------------------------
@@ -571,7 +748,7 @@ function goTo(id) {
 
 document.addEventListener('keydown', (event) => {
   if (!event.altKey || event.ctrlKey || event.metaKey || $('console').hidden) return;
-  const target = { 1: 'find', 2: 'book', 3: 'cancel', 5: 'day' }[event.key];
+  const target = { 1: 'find', 2: 'book', 3: 'cancel', 5: 'day', 6: 'letters' }[event.key];
   if (target && !$(target).hidden) {
     event.preventDefault();
     goTo(target);
@@ -601,6 +778,7 @@ $('book-earlier').addEventListener('click', () => movePairs(-1));
 $('book-later').addEventListener('click', () => movePairs(1));
 $('book-form').addEventListener('submit', book);
 $('cancel-form').addEventListener('submit', cancelByCode);
+$('letters-form').addEventListener('submit', loadLetters);
 $('day-form').addEventListener('submit', loadDay);
 $('checkin-form').addEventListener('submit', checkInByCode);
 

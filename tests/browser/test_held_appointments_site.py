@@ -1,6 +1,7 @@
 """A centre-day cancel holds a new pair for the person: the look-up page (the notice links there) shows it in
-plain words, keeps it in one step (the booking is active again, same code), and says so plainly when the hold
-lapsed before the click, offering other appointments. Every page is checked with axe."""
+plain words, keeps it in one step (the booking is active again, same code) or leads to the rebook flow for other
+appointments, and says so plainly when the hold lapsed before the click, offering a new booking. Every page is
+checked with axe."""
 
 from __future__ import annotations
 
@@ -51,7 +52,8 @@ def test_a_person_whose_day_the_centre_cancelled_keeps_the_held_pair_from_the_lo
     expect(page.locator("main h1")).to_have_text("Ihre Buchung")
     expect(page.locator("main")).to_contain_text("Das Impfzentrum hat Ihre Termine abgesagt.")
     expect(page.locator("main")).to_contain_text("Wir halten neue Termine für Sie frei bis")
-    expect(page.get_by_role("link", name="Andere Termine wählen")).to_have_attribute("href", "#/book")
+    # Other appointments: the rebook flow, which swaps the held pair for the chosen one (it stays held till then).
+    expect(page.get_by_role("link", name="Andere Termine wählen")).to_have_attribute("href", "#/booking/rebook")
     check(page, "held pair", "held-pair")
     page.get_by_role("button", name="Diese Termine behalten").click()
     expect(page.locator("main h1")).to_have_text("Ihre Termine sind geändert")
@@ -75,12 +77,17 @@ def test_a_person_whose_day_the_centre_cancelled_keeps_the_held_pair_from_the_lo
     page.get_by_role("button", name="Show booking").click()
     expect(page.locator("main")).to_contain_text("Your appointment was cancelled by the centre.")
     expect(page.locator("main")).to_contain_text("We are holding new appointments for you until")
+    page.get_by_role("link", name="Choose other appointments").click()
+    expect(page.locator("main h1")).to_have_text("New appointments: choose a day")
+    expect(page.locator("#rebook-current")).to_have_text("New appointments for you")  # the held pair is what goes
+    page.get_by_role("link", name="Back to my booking").first.click()
+    expect(page.locator("main")).to_contain_text("We are holding new appointments for you until")
     later = datetime.now(d.LOCAL_TZ) + d.HOLD_FOR + timedelta(minutes=1)
     sweep = DynamoBookings(Connection(region=REGION, host=stack.aws_url), clock=lambda: later)
     hold = sweep.hold(codes[1])
     assert hold is not None and sweep.release_hold(hold, lapsed_only=True)
     page.get_by_role("button", name="Keep these appointments").click()
     expect(page.locator("main h1")).to_have_text("These appointments are no longer held for you")
-    expect(page.get_by_role("link", name="Choose other appointments")).to_have_attribute("href", "#/book")
+    expect(page.get_by_role("link", name="Book an appointment")).to_have_attribute("href", "#/book")
     check(page, "held pair lapsed")
     assert booking_api.get(f"/v1/bookings/{codes[1]}", birth_date=BIRTH_DATE)["status"] == "cancelled"

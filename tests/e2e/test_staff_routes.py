@@ -135,7 +135,7 @@ def test_a_hotline_booking_and_a_web_booking_of_the_same_caller_give_one_booking
 # in the path (here dortmund).
 ROUTE_ROLES: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/staff/booking-requests"): {"hotline", "ops", "admin"},
-    ("POST", "/v1/staff/bookings/{code}/rebook"): {"hotline", "ops"},
+    ("POST", "/v1/staff/bookings/{code}/rebook"): {"hotline", "ops", "admin"},
     ("GET", "/v1/staff/bookings/{code}"): {"hotline", "admin"},
     ("GET", "/v1/staff/bookings"): {"hotline", "admin"},
     ("POST", "/v1/staff/bookings/{code}/cancel"): {"hotline", "admin"},
@@ -145,6 +145,7 @@ ROUTE_ROLES: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/staff/campaigns/{campaign_id}/capacity-cuts"): {"ops"},
     ("POST", "/v1/staff/campaigns/{campaign_id}/centre-day-operations"): {"ops"},
     ("GET", "/v1/staff/operations/{operation_id}"): {"ops", "admin"},
+    ("GET", "/v1/staff/operations/{operation_id}/letters"): {"hotline", "admin"},
     ("POST", "/v1/staff/bookings/{code}/second-dose"): {"ops"},
     ("GET", "/v1/staff/reports/daily"): {"ops", "admin"},
     ("PUT", "/v1/staff/campaigns/{campaign_id}/waiting-room"): {"ops"},

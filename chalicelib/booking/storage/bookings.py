@@ -421,7 +421,7 @@ class DynamoBookings(Bookings):
         pk, _ = lock_key(person_key, "")
         return {
             item.sk.removeprefix("SERIES#"): item.booking_code
-            for item in PersonLockItem.query(pk, consistent_read=True)
+            for item in PersonLockItem.query(pk, PersonLockItem.sk.startswith("SERIES#"), consistent_read=True)
             if not self._expired(item)
         }
 
@@ -545,14 +545,31 @@ class DynamoBookings(Bookings):
         return (hold_from_item(item) for item in scan)
 
     def confirm_hold(
-        self, booking: d.Booking, hold: d.Hold, person_key: str, audit: AuditRecord | None = None
+        self,
+        booking: d.Booking,
+        hold: d.Hold,
+        person_key: str,
+        audit: AuditRecord | None = None,
+        pair: tuple[d.SlotRef, d.SlotRef | None] | None = None,
     ) -> d.Booking:
-        confirmed = replace(booking.rebooked(hold.first, hold.second), status=d.BookingStatus.ACTIVE)
+        first, second = pair if pair is not None else (hold.first, hold.second)
+        confirmed = replace(booking.rebooked(first, second), status=d.BookingStatus.ACTIVE)
         expires_at = confirmed.personal_data_expires_at(self._retention)
         now = epoch(self._now())
+        slots_key = slots_pk(hold.campaign_id, hold.center_id)
+        # The held pair: no counter changes (its seats pass to the booking). Another pair: its seats taken and the
+        # held ones given back, netted per slot (one operation per item), as a rebook nets them.
+        changes = d.counter_changes(hold.appointments, confirmed.appointments)
+        taken = {ref.slot_id: label for ref, label in zip(confirmed.appointments, ("first", "second"), strict=False)}
 
         def add_items(items: Items, with_request: bool) -> None:
-            # The seats pass from the hold to the booking: no counter changes.
+            for slot_id, delta in changes.items():
+                items.update(
+                    SlotItem(slots_key, slot_id),
+                    [SlotItem.booked.add(1 if delta > 0 else -1)],
+                    condition=(SlotItem.booked < SlotItem.capacity) if delta > 0 else (SlotItem.booked > 0),
+                    label=taken[slot_id] if delta > 0 else None,
+                )
             items.update(
                 BookingItem(*booking_key(booking.code)),
                 [
@@ -593,7 +610,13 @@ class DynamoBookings(Bookings):
         failed = self._write(lambda items: add_items(items, True))
         if failed == {"request"}:
             failed = self._write(lambda items: add_items(items, False))
-        for label, outcome in (("booking", d.HoldLapsed), ("hold", d.HoldLapsed), ("lock", d.AlreadyBooked)):
+        for label, outcome in (
+            ("booking", d.HoldLapsed),
+            ("hold", d.HoldLapsed),
+            ("first", d.FirstSlotTaken),
+            ("second", d.SecondSlotTaken),
+            ("lock", d.AlreadyBooked),
+        ):
             if label in failed:
                 raise outcome()
         return confirmed

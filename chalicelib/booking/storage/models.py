@@ -181,6 +181,13 @@ def hold_key(code: str) -> tuple[str, str]:
     return f"BOOKING#{code}", "HOLD"
 
 
+def held_pointer_key(person_key: str, code: str) -> tuple[str, str]:
+    """In the person's partition, beside their locks: the booking a pair is held for (a cancelled booking has no
+    lock any more), so that an agent finds the caller by name (`DynamoCallerIndex`). A lock item with a TTL (the
+    hold's end): it names a code only and gives no seats back, so DynamoDB may delete it whenever it likes."""
+    return f"PERSON#{person_key}", f"HELD#{code}"
+
+
 def operation_key(operation_id: str) -> tuple[str, str]:
     return f"OPERATION#{operation_id}", "OPERATION"
 

@@ -31,10 +31,12 @@ from chalicelib.booking.storage.models import (
     BookingItem,
     HoldItem,
     OperationItem,
+    PersonLockItem,
     SlotItem,
     booking_from_item,
     booking_key,
     epoch,
+    held_pointer_key,
     hold_item,
     operation_key,
     slots_pk,
@@ -98,6 +100,13 @@ class DynamoSupply(Supply):
             add_cancel_items(items, booking, person_key, self._now(), operation_id, audit, taking)
             if hold is not None:
                 items.save(hold_item(hold), condition=HoldItem.pk.does_not_exist(), label="hold")
+                items.save(
+                    PersonLockItem(
+                        *held_pointer_key(person_key, booking.code),
+                        booking_code=booking.code,
+                        expires_at=epoch(hold.until),
+                    )
+                )
 
         failed = self._bookings._write(add_items)
         if "booking" in failed:

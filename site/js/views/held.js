@@ -1,12 +1,12 @@
 // The look-up page of a booking a centre-day cancel cancelled, while a new pair is held for it (`held` in the
-// look-up answer): keep the pair in one step (a rebook naming its first slot, contract: Booking.held), or book
-// other appointments. Loaded by manage.js only for such a booking, so a first visit does not carry it.
+// look-up answer): keep the pair in one step (a rebook naming its first slot, contract: Booking.held), or choose
+// other appointments through the rebook flow (rebook.js), which keeps the held pair until the new one is taken. Loaded by manage.js only for such a booking, so a first visit does not carry it.
 import { t, formatDateTime } from '../i18n.js';
 import { ApiError, rebookBooking } from '../api.js';
 import { state } from '../state.js';
 import { bookingDetails } from './request.js';
 import {
-  h, page, para, button, buttonLink, link, appointmentList, announce,
+  h, page, para, button, buttonLink, link, appointmentList, announce, sendOnce,
 } from '../ui.js';
 
 const personName = (data) => (data.person ? `${data.person.given_name} ${data.person.family_name}` : '');
@@ -14,44 +14,44 @@ const personName = (data) => (data.person ? `${data.person.given_name} ${data.pe
 const heldAppointments = (held, center) =>
   appointmentList({ first: held.first.start, second: held.second && held.second.start, center });
 
-/** Another pair than the held one: a cancelled booking cannot be moved, so it is a new booking (new code). */
+/** Another pair than the held one: the rebook flow (rebook.js), which swaps the held pair for the chosen one in
+ * one step (the API gives the held seats back in the same write), so the person keeps it until then. */
 const otherAppointments = () => h('section', { class: 'no-print', 'aria-labelledby': 'held-other-heading' },
   h('h2', { id: 'held-other-heading' }, t('rebook.button')),
   para(t('manage.held.other_text')),
-  buttonLink('#/book', t('rebook.button'), { secondary: true }));
+  buttonLink('#/booking/rebook', t('rebook.button'), { secondary: true }));
+
+/** The hold has lapsed: the booking is cancelled without a pair, so a new booking (new code) is the way. */
+const newBooking = () => h('section', { class: 'no-print', 'aria-labelledby': 'held-other-heading' },
+  h('h2', { id: 'held-other-heading' }, t('start.book_button')),
+  para(t('manage.held.lapsed_other_text')),
+  buttonLink('#/book', t('start.book_button'), { secondary: true }));
 
 export function heldView(ctx, booking) {
   const { data, code, birthDate } = booking;
   const { held } = data;
-  let busy = false;
-  const keep = () => {
-    if (busy) return;
-    busy = true;
-    announce(t('common.sending'));
-    ctx.act(async () => {
-      try {
-        // The API confirms the hold when the rebook names its first slot (contract: Booking.held).
-        const kept = await rebookBooking(code, birthDate, held.first.slot_id);
-        const confirmed = { ...state.booking.data, ...kept };
-        delete confirmed.held;
-        state.booking.data = confirmed;
-        ctx.show(keptView(state.booking));
-        announce(t('rebook.done_title'));
-      } catch (error) {
-        busy = false;
-        if (!(error instanceof ApiError) || error.unavailable) throw error;
-        if (error.status === 404) {
-          state.booking = null;
-          ctx.go('#/booking');
-        } else if (error.status === 409) {
-          ctx.show(lapsedView());
-          announce(t('manage.held.lapsed_title'));
-        } else {
-          throw error;
-        }
+  const keep = sendOnce(ctx, async () => {
+    try {
+      // The API confirms the hold when the rebook names its first slot (contract: Booking.held).
+      const kept = await rebookBooking(code, birthDate, held.first.slot_id);
+      const confirmed = { ...state.booking.data, ...kept };
+      delete confirmed.held;
+      state.booking.data = confirmed;
+      ctx.show(keptView(state.booking));
+      announce(t('rebook.done_title'));
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.unavailable) throw error;
+      if (error.status === 404) {
+        state.booking = null;
+        ctx.go('#/booking');
+      } else if (error.status === 409) {
+        ctx.show(lapsedView());
+        announce(t('manage.held.lapsed_title'));
+      } else {
+        throw error;
       }
-    }, { kind: 'submit' });
-  };
+    }
+  });
   return page({ title: t('manage.view_title'), back: '#/booking' },
     h('div', { class: 'notice notice--warning' }, para(t('manage.held.status'))),
     data.person ? para(t('manage.name', { name: personName(data) })) : null,
@@ -78,6 +78,6 @@ function keptView(booking) {
 function lapsedView() {
   return page({ title: t('manage.held.lapsed_title') },
     h('div', { class: 'notice notice--warning' }, para(t('manage.held.lapsed_text'))),
-    otherAppointments(),
+    newBooking(),
     link('#/', t('nav.home')));
 }

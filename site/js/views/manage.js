@@ -5,7 +5,7 @@ import { ApiError, getBooking, cancelBooking } from '../api.js';
 import { state } from '../state.js';
 import { bookingDetails } from './request.js';
 import {
-  h, page, para, buttonLink, link, textField, dateField, parseDateParts, errorSummary, appointmentList, announce, formFlow,
+  h, page, para, buttonLink, link, textField, dateField, parseDateParts, errorSummary, appointmentList, formFlow, sendOnce,
 } from '../ui.js';
 
 const normaliseCode = (code) => code.toUpperCase().replace(/\s+/g, '');
@@ -102,20 +102,10 @@ export async function cancelView(ctx) {
     ctx.redirect('#/booking/view');
     return null;
   }
-  let busy = false;
-  const confirm = () => {
-    if (busy) return;
-    busy = true;
-    announce(t('common.sending'));
-    ctx.act(async () => {
-      try {
-        await cancelBooking(code, birthDate);
-        ctx.go('#/booking/cancelled');
-      } finally {
-        busy = false;
-      }
-    });
-  };
+  const confirm = sendOnce(ctx, async () => {
+    await cancelBooking(code, birthDate);
+    ctx.go('#/booking/cancelled');
+  });
   return page({ title: t('manage.confirm_title'), back: '#/booking/view' },
     appointmentList({ first: data.first.start, second: data.second && data.second.start, center: data.center }),
     h('div', { class: 'notice notice--warning' }, para(t('manage.confirm_text'))),

@@ -9,20 +9,31 @@ import { bookingDetails } from './request.js';
 import { centerLine, asOf, dayPageParts } from './slots.js';
 import { openPage, DEFAULT_PAGE_DAYS } from '../paging.js';
 import {
-  h, page, para, button, link, slotButton, appointmentList, announce,
+  h, page, para, button, link, slotButton, appointmentList, announce, sendOnce,
 } from '../ui.js';
 
-/** The booking to change, fresh from the API; only an active one can be rebooked. */
+/** The booking to change, fresh from the API: an active one, or a cancelled one with a pair held for it (the
+ * API swaps the held pair for the chosen one, so the person keeps it until the new one is booked). */
 async function activeBooking(ctx) {
   const booking = await freshBooking(ctx);
   if (!booking) return null;
-  if (booking.data.status !== 'active') {
+  if (booking.data.status !== 'active' && !booking.data.held) {
     ctx.redirect('#/booking/view');
     return null;
   }
   state.rebook = state.rebook || { day: null, slot: null, daysPage: null };
   return booking;
 }
+
+/** What the chosen pair replaces: the held pair of a centre-cancelled booking, else the booking's own. */
+function currentSection(data, { center = false } = {}) {
+  const pair = data.status === 'active' ? data : data.held;
+  return h('section', { 'aria-labelledby': 'rebook-current' },
+    h('h2', { id: 'rebook-current' }, t(data.status === 'active' ? 'rebook.current_heading' : 'manage.held.heading')),
+    appointmentList({ first: pair.first.start, second: pair.second && pair.second.start, center: center ? data.center : null }));
+}
+
+const keepLabel = (data) => t(data.status === 'active' ? 'rebook.keep' : 'rebook.back_to_booking');
 
 // How many days one availability answer covers (the API caps `days` at it anyway).
 async function pageDays(campaignId) {
@@ -42,16 +53,14 @@ export async function rebookDaysView(ctx) {
     state.rebook.daysPage, `${booking.code} ${data.center.id} ${data.campaign_id}`, { today, size });
   state.rebook.daysPage = found.position();
   const { availability, days } = found;
-  const current = h('section', { 'aria-labelledby': 'rebook-current' },
-    h('h2', { id: 'rebook-current' }, t('rebook.current_heading')),
-    appointmentList({ first: data.first.start, second: data.second && data.second.start }));
+  const current = currentSection(data);
 
   if (found.allTaken) {
     return page({ title: t('rebook.title_none'), back: '#/booking/view' },
       centerLine(data.center),
       h('div', { class: 'notice notice--info' }, para(t('rebook.none'))),
       current,
-      link('#/booking/view', t('rebook.keep')));
+      link('#/booking/view', keepLabel(data)));
   }
   const parts = dayPageParts(found, {
     today,
@@ -74,7 +83,7 @@ export async function rebookDaysView(ctx) {
       current,
       asOf(availability),
       parts.actions,
-      link('#/booking/view', t('rebook.keep')));
+      link('#/booking/view', keepLabel(data)));
   }
   return page({ title: t('rebook.days_title'), back: '#/booking/view' },
     centerLine(data.center),
@@ -85,7 +94,7 @@ export async function rebookDaysView(ctx) {
     asOf(availability),
     parts.choices,
     parts.actions,
-    link('#/booking/view', t('rebook.keep')));
+    link('#/booking/view', keepLabel(data)));
 }
 
 export async function rebookTimesView(ctx) {
@@ -124,9 +133,7 @@ function takenView(ctx, booking, alternatives) {
   const { data } = booking;
   return page({ title: t('rebook.taken_title'), back: '#/booking/rebook', error: false },
     h('div', { class: 'notice notice--warning' }, para(t('rebook.taken_text'))),
-    h('section', { 'aria-labelledby': 'rebook-current' },
-      h('h2', { id: 'rebook-current' }, t('rebook.current_heading')),
-      appointmentList({ first: data.first.start, second: data.second && data.second.start, center: data.center })),
+    currentSection(data, { center: true }),
     alternatives.length
       ? h('section', { 'aria-labelledby': 'rebook-alternatives' },
         h('h2', { id: 'rebook-alternatives' }, t('rebook.alternatives_heading')),
@@ -136,7 +143,7 @@ function takenView(ctx, booking, alternatives) {
         }, { year: true })))))
       : para(t('rebook.no_alternatives')),
     link('#/booking/rebook', t('times.other_day')),
-    link('#/booking/view', t('rebook.keep')));
+    link('#/booking/view', keepLabel(data)));
 }
 
 /** Anything else the API refused (cancelled meanwhile, changed at the same moment, first dose begun). */
@@ -158,43 +165,35 @@ export async function rebookConfirmView(ctx) {
     return null;
   }
   const { data, code, birthDate } = booking;
-  let busy = false;
-  const confirm = () => {
-    if (busy) return;
-    busy = true;
-    announce(t('common.sending'));
-    ctx.act(async () => {
-      try {
-        const moved = await rebookBooking(code, birthDate, chosen.slot_id);
-        state.booking.data = { ...state.booking.data, ...moved };
-        state.rebook = null;
-        ctx.go('#/booking/rebooked');
-      } catch (error) {
-        busy = false;
-        if (!(error instanceof ApiError) || error.unavailable) throw error;
-        if (error.status === 404) {
-          state.booking = null;
-          ctx.go('#/booking');
-        } else if (error.code === 'slot_taken') {
-          ctx.show(takenView(ctx, booking, (error.body && error.body.alternatives) || []));
-          announce(t('rebook.taken_title'));
-        } else {
-          ctx.show(refusedView(error));
-        }
+  const confirm = sendOnce(ctx, async () => {
+    try {
+      const moved = await rebookBooking(code, birthDate, chosen.slot_id);
+      state.booking.data = { ...state.booking.data, ...moved };
+      state.rebook = null;
+      ctx.go('#/booking/rebooked');
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.unavailable) throw error;
+      if (error.status === 404) {
+        state.booking = null;
+        ctx.go('#/booking');
+      } else if (error.code === 'slot_taken') {
+        ctx.show(takenView(ctx, booking, (error.body && error.body.alternatives) || []));
+        announce(t('rebook.taken_title'));
+      } else {
+        ctx.show(refusedView(error));
       }
-    }, { kind: 'submit' });
-  };
+    }
+  });
   return page({ title: t('rebook.confirm_title'), back: '#/booking/rebook/times' },
     h('section', { 'aria-labelledby': 'rebook-new' },
       h('h2', { id: 'rebook-new' }, t('rebook.new_heading')),
       appointmentList({ first: chosen.start, second: secondOf(chosen), center: data.center })),
-    h('section', { 'aria-labelledby': 'rebook-current' },
-      h('h2', { id: 'rebook-current' }, t('rebook.current_heading')),
-      appointmentList({ first: data.first.start, second: data.second && data.second.start })),
-    h('div', { class: 'notice notice--info' }, para(t('rebook.confirm_text'))),
+    currentSection(data),
+    h('div', { class: 'notice notice--info' },
+      para(t(data.status === 'active' ? 'rebook.confirm_text' : 'rebook.confirm_held_text'))),
     h('div', { class: 'actions' },
       button(t('rebook.confirm_yes'), confirm),
-      link('#/booking/view', t('rebook.keep'), { class: 'button button--secondary' })));
+      link('#/booking/view', keepLabel(data), { class: 'button button--secondary' })));
 }
 
 export async function rebookedView(ctx) {
