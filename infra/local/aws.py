@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 
 import boto3
 from botocore.config import Config
@@ -23,6 +24,12 @@ def client(service: str, endpoint_url: str):
         aws_secret_access_key="local",
         config=Config(max_pool_connections=64, retries={"mode": "standard", "max_attempts": 3}),
     )
+
+
+def sent_mail(endpoint_url: str, timeout_s: float = 30) -> list[dict]:
+    """The mail the local SES accepted, newest last: id, source, destinations, raw_data (infra/local/moto_server.py)."""
+    with urllib.request.urlopen(f"{endpoint_url}/vaxslot/sent-mail", timeout=timeout_s) as response:
+        return json.load(response)
 
 
 def create_resources(endpoint_url: str, stage: str, mail_sender: str) -> dict[str, str]:

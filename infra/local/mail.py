@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
 import os
 import sys
-import urllib.request
+
+from infra.local.aws import sent_mail
 
 
 def main() -> None:
-    url = f"http://127.0.0.1:{os.environ.get('VAXSLOT_AWS_PORT', '4566')}/moto-api/data.json"
+    url = f"http://127.0.0.1:{os.environ.get('VAXSLOT_AWS_PORT', '4566')}"
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            sent = json.load(response).get("ses", {}).get("RawMessage", [])
+        sent = sent_mail(url, timeout_s=5)
     except OSError:
         sys.exit(f"No local AWS at {url}: is `make run` running?")
     for raw in sent:

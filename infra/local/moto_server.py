@@ -670,6 +670,36 @@ class _CpuByOperation:
                 totals[1] += spent
 
 
+SENT_MAIL_PATH = "/vaxslot/sent-mail"
+
+
+class _SentMail:
+    """WSGI wrapper: the mail moto's SES accepted, as JSON at GET /vaxslot/sent-mail (newest last), in the shape of
+    moto's `/moto-api/data.json` entries. data.json serialises every model of every backend, so it grows with the
+    tables and took more than 10 s on a loaded test run; this reads the SES backends alone."""
+
+    def __init__(self, app: Callable) -> None:
+        self._app = app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        if environ.get("PATH_INFO") != SENT_MAIL_PATH:
+            return self._app(environ, start_response)
+        import json
+
+        from moto.ses.models import ses_backends
+
+        sent = [
+            {"id": m.id, "source": m.source, "destinations": list(m.destinations), "raw_data": m.raw_data}
+            for account in list(ses_backends.values())
+            for backend in list(account.values())
+            for m in list(backend.sent_messages)
+            if hasattr(m, "raw_data")
+        ]
+        body = json.dumps(sent).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m infra.local.moto_server",
@@ -687,9 +717,9 @@ def main(argv: list[str] | None = None) -> None:
 
     import moto.server
 
-    if args.cpu_by_operation:
-        run_simple = moto.server.run_simple
-        moto.server.run_simple = lambda host, port, app, **kw: run_simple(host, port, _CpuByOperation(app), **kw)
+    run_simple = moto.server.run_simple
+    wrap = (lambda app: _SentMail(_CpuByOperation(app))) if args.cpu_by_operation else _SentMail
+    moto.server.run_simple = lambda host, port, app, **kw: run_simple(host, port, wrap(app), **kw)
 
     moto.server.main(["-H", args.host, "-p", str(args.port)])
 

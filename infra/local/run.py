@@ -66,7 +66,7 @@ vaxslot is running. Open the booking site:
 
   API                 {api}
   local AWS (moto)    {stack.aws_url}
-  sent mail           {mail}   (or {stack.aws_url}/moto-api/data.json, under "ses" → "RawMessage")
+  sent mail           {mail}   (or {stack.aws_url}/vaxslot/sent-mail)
   staff token         TOKEN=$(.venv/bin/python -m infra.local.token ops)
 
 Try it with curl:

@@ -32,7 +32,7 @@ from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer,
 
 from chalicelib.booking.ports import Catalog
 from infra.local import callcount
-from infra.local.aws import LOCAL_CREDENTIALS, REGION, client, create_resources
+from infra.local.aws import LOCAL_CREDENTIALS, REGION, client, create_resources, sent_mail
 from infra.local.pump import QueuePump
 from infra.local.seed import seed_demo
 
@@ -419,8 +419,7 @@ class LocalStack:
 
     def sent_mail(self) -> list[dict]:
         """Mail that moto's SES accepted, newest last."""
-        with urllib.request.urlopen(f"{self.aws_url}/moto-api/data.json", timeout=10) as response:
-            return json.load(response).get("ses", {}).get("RawMessage", [])
+        return sent_mail(self.aws_url)
 
     def queue_depth(self, queue_name: str) -> int:
         attrs = self._watch_sqs.get_queue_attributes(

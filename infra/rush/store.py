@@ -5,13 +5,11 @@ Only the run's campaign is read into the report's records (see chalicelib/bookin
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from datetime import date, datetime
 
 from chalicelib.booking.domain import normalise_name
-from infra.local.aws import client
+from infra.local.aws import client, sent_mail
 from infra.resources import BOOKING_TABLE, QUEUES
 from infra.rush.report import BookingRow, LockRow, RequestRow, RushData, SlotRow
 
@@ -90,9 +88,7 @@ def fill_from_store(data: RushData, items: list[dict]) -> None:
 
 
 def sent_mail_recipients(aws_url: str) -> list[tuple[str, ...]]:
-    with urllib.request.urlopen(f"{aws_url}/moto-api/data.json", timeout=60) as response:
-        sent = json.load(response).get("ses", {}).get("RawMessage", [])
-    return [tuple(m.get("destinations") or ()) for m in sent]
+    return [tuple(m.get("destinations") or ()) for m in sent_mail(aws_url, timeout_s=60)]
 
 
 def queue_depth(aws_url: str) -> int:

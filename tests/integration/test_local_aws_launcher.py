@@ -8,6 +8,7 @@ against it.
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -329,3 +330,20 @@ def test_cancelled_transaction_removes_the_items_it_created_and_restores_those_i
     assert "Item" not in client.get_item(TableName=table, Key={"pk": {"S": "fresh"}, "sk": {"S": "1"}})
     assert _scan_all(client, table) == before
     assert client.describe_table(TableName=table)["Table"]["ItemCount"] == len(before)
+
+
+def test_the_sent_mail_route_lists_what_moto_s_own_dump_lists(launcher_moto_endpoint):
+    from infra.local.aws import client, sent_mail
+
+    ses = client("ses", launcher_moto_endpoint)
+    ses.verify_email_identity(EmailAddress="termine@vaxslot.example")
+    for n in range(2):
+        raw = f"From: termine@vaxslot.example\nTo: launcher{n}@example.org\nSubject: test {n}\n\nbody {n}\n"
+        ses.send_raw_email(Source="termine@vaxslot.example", RawMessage={"Data": raw})
+    with urllib.request.urlopen(f"{launcher_moto_endpoint}/moto-api/data.json", timeout=30) as response:
+        dumped = json.load(response)["ses"]["RawMessage"]
+    listed = sent_mail(launcher_moto_endpoint)
+    assert [m["raw_data"] for m in listed][-2:] == [m["raw_data"] for m in dumped][-2:]
+    assert [(m["id"], m["source"], m["destinations"]) for m in listed] == [
+        (m["id"], m["source"], m["destinations"]) for m in dumped
+    ]
