@@ -95,6 +95,10 @@ class BookingItem(TableItem):
     first_attendance_at = UnicodeAttribute(null=True)
     second_attendance = UnicodeAttribute(null=True)
     second_attendance_at = UnicodeAttribute(null=True)
+    # The second appointment given back after a first-dose no-show (not held: its seat is free again).
+    released_second_slot_id = UnicodeAttribute(null=True)
+    released_second_start = UnicodeAttribute(null=True)
+    released_second_end = UnicodeAttribute(null=True)
 
 
 # The attributes an erasure removes from a booking item (everything that names or reaches the person).
@@ -269,6 +273,17 @@ def booking_from_item(item: BookingItem) -> d.Booking:
         version=int(item.version or 0),
         first_attendance=d.Attendance(item.first_attendance or d.Attendance.EXPECTED.value),
         second_attendance=d.Attendance(item.second_attendance or d.Attendance.EXPECTED.value),
+        released_second=_released_second_of(item),
+    )
+
+
+def _released_second_of(item: BookingItem) -> d.SlotRef | None:
+    if not (item.released_second_slot_id and item.released_second_start and item.released_second_end):
+        return None
+    return d.SlotRef(
+        item.released_second_slot_id,
+        datetime.fromisoformat(item.released_second_start),
+        datetime.fromisoformat(item.released_second_end),
     )
 
 
