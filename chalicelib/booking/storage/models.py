@@ -17,6 +17,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.booking import domain as d
 from chalicelib.dynamo_binding import TableItem
@@ -58,7 +59,33 @@ class SlotItem(TableItem):
     release_at = UnicodeAttribute(null=True)  # a scheduled contingent: hidden from booking until then
 
 
+class _ByCentre(GlobalSecondaryIndex):
+    """Booking items by centre and the slot id of one appointment (infra/resources.py defines the index)."""
+
+    center_id = UnicodeAttribute(hash_key=True)
+
+
+class ByCentreFirst(_ByCentre):
+    class Meta:
+        index_name = "by-centre-first"
+        projection = AllProjection()
+
+    first_slot_id = UnicodeAttribute(range_key=True)
+
+
+class ByCentreSecond(_ByCentre):
+    class Meta:
+        index_name = "by-centre-second"
+        projection = AllProjection()
+
+    second_slot_id = UnicodeAttribute(range_key=True)
+
+
 class BookingItem(TableItem):
+    # The day list's indexes (chalicelib/booking/storage/attendance.py); their keys are attributes below.
+    by_centre_first = ByCentreFirst()
+    by_centre_second = ByCentreSecond()
+
     request_id = UnicodeAttribute()
     campaign_id = UnicodeAttribute()
     center_id = UnicodeAttribute()

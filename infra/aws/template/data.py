@@ -20,6 +20,8 @@ def table(spec: TableSpec, stage: str, knobs: StageKnobs) -> dict:
         "SSESpecification": {"SSEEnabled": True},
         "DeletionProtectionEnabled": knobs.deletion_protection,
     }
+    if "GlobalSecondaryIndexes" in kwargs:
+        props["GlobalSecondaryIndexes"] = kwargs["GlobalSecondaryIndexes"]
     if spec.ttl_attribute:
         props["TimeToLiveSpecification"] = {"AttributeName": spec.ttl_attribute, "Enabled": True}
     return {
