@@ -144,6 +144,14 @@ def test_every_table_has_recovery_encryption_ttl_and_on_demand_billing(resources
         assert props["AttributeDefinitions"] == spec.create_table_kwargs(STAGE)["AttributeDefinitions"]
 
 
+def test_a_stage_without_indexes_gets_them_one_deploy_at_a_time(monkeypatch):
+    from infra.aws.template.data import INDEXES_AT_MOST_ENV
+
+    monkeypatch.setenv(INDEXES_AT_MOST_ENV, "1")
+    [first] = t.merge_template(STAGE)["Resources"][t.table_id(BOOKING_TABLE)]["Properties"]["GlobalSecondaryIndexes"]
+    assert first["IndexName"] == BOOKING_TABLE.indexes[0].name
+
+
 def test_the_bookings_tables_indexes_are_the_ones_the_day_list_queries_and_only_the_api_may_query_them(resources):
     from chalicelib.booking.storage.models import BookingItem
 
