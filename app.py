@@ -326,7 +326,7 @@ def undo_mark(center_id, code):
     actor = staff.centre_actor(app.current_request, center_id)
     body = schemas.parse_json_body(staff.MarkBody, app.current_request.raw_body)
     line = bootstrap.attendance_service().undo(actor, schemas.parse_identifier(center_id, "center_id"), code, body.dose)
-    count("AttendanceMarked", mark=line.attendance.value)
+    count("AttendanceMarkTakenBack")
     return json_response(staff.day_line(line), headers={"Cache-Control": "no-store"})
 
 

@@ -343,6 +343,9 @@ def test_a_desk_takes_a_no_show_back_and_the_second_seat_with_it_but_never_past_
     assert_matches_spec("POST", "/v1/staff/centers/{center_id}/bookings/{code}/undo-mark", full)
     assert (full.status_code, full.json()["error"]["code"]) == (409, "slot_full")
     assert stack_booking(other).first_attendance is d.Attendance.NO_SHOW and second_booked() == 5
+    no_second = api.post(path.format(other, "undo-mark"), json={"dose": 2}, headers=DESK)
+    assert_matches_spec("POST", "/v1/staff/centers/{center_id}/bookings/{code}/undo-mark", no_second)
+    assert no_second.json()["error"]["details"][0]["code"] == "no_such_dose"  # given back: nothing to take back
     SlotItem(slots_pk(campaign_id, "dortmund"), second.slot_id).update(actions=[SlotItem.booked.add(-4)])
 
     today = datetime.now(UTC).date().isoformat()
