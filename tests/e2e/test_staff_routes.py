@@ -215,7 +215,8 @@ ADMIN = {"Authorization": TOKENS["admin"]}
 
 
 def booked_today(names: tuple[str, ...]) -> tuple[str, d.Slot, d.Slot, list[str]]:
-    """A campaign of its own at Dortmund whose first-dose slot began an hour ago, with one booking per name.
+    """A campaign of its own at Dortmund whose first-dose slot began an hour ago (at midnight, if that is later), with
+    one booking per name.
 
     Written through the bookings adapter: the API books only slots that have not begun."""
     from chalicelib import bootstrap
@@ -228,7 +229,9 @@ def booked_today(names: tuple[str, ...]) -> tuple[str, d.Slot, d.Slot, list[str]
             opens_at=now - timedelta(days=1), series=campaign_id, born_on_or_before=date(1940, 12, 31),
         )
     )  # fmt: skip
-    starts = (now - timedelta(hours=1), now - timedelta(hours=1) + timedelta(days=21))
+    # Begun, and today (marks are taken back only on the appointment's day): never before midnight.
+    began = max(now - timedelta(hours=1), datetime.combine(now.date(), time(0), LOCAL_TZ))
+    starts = (began, began + timedelta(days=21))
     first, second = (d.Slot(campaign_id, "dortmund", d.slot_id_for(s), s, s + timedelta(minutes=30), 5) for s in starts)
     bootstrap.catalog().release_slots([first, second])
     bookings = bootstrap._bookings()  # the adapter the API uses
