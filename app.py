@@ -322,6 +322,16 @@ def no_show(center_id, code):
     return _mark_attendance(center_id, code, AttendanceMark.NO_SHOW)
 
 
+@route("/v1/staff/centers/{center_id}/bookings/{code}/undo-mark", methods=["POST"], authorizer=STAFF)
+def undo_mark(center_id, code):
+    """Takes back the check-in or no-show of today's appointment (a wrong row clicked): expected again."""
+    actor = staff.centre_actor(app.current_request, center_id)
+    body = schemas.parse_json_body(staff.MarkBody, app.current_request.raw_body)
+    line = bootstrap.attendance_service().undo(actor, schemas.parse_identifier(center_id, "center_id"), code, body.dose)
+    count("AttendanceMarkTakenBack")
+    return json_response(staff.day_line(line), headers={"Cache-Control": "no-store"})
+
+
 # --- supply changes and reports (ops; docs/operations.md "Supply changes") ---------------------------
 
 

@@ -10,24 +10,49 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class IndexSpec:
+    """A global secondary index: every attribute of the item projected (its reader maps whole items)."""
+
+    name: str
+    hash_key: str
+    range_key: str
+
+
+@dataclass(frozen=True)
 class TableSpec:
     logical_id: str
     env_var: str  # the Lambda environment variable that carries the physical name
     hash_key: str
     range_key: str | None
     ttl_attribute: str | None
+    indexes: tuple[IndexSpec, ...] = ()
 
     def name(self, stage: str) -> str:
         return f"vaxslot-{stage}-{self.logical_id.lower()}"
 
     def create_table_kwargs(self, stage: str) -> dict:
         keys = [(self.hash_key, "HASH")] + ([(self.range_key, "RANGE")] if self.range_key else [])
-        return {
+        # Every key attribute is a string, of the table and of its indexes, each defined once.
+        names = dict.fromkeys([n for n, _ in keys] + [a for i in self.indexes for a in (i.hash_key, i.range_key)])
+        kwargs = {
             "TableName": self.name(stage),
             "KeySchema": [{"AttributeName": n, "KeyType": t} for n, t in keys],
-            "AttributeDefinitions": [{"AttributeName": n, "AttributeType": "S"} for n, _ in keys],
+            "AttributeDefinitions": [{"AttributeName": n, "AttributeType": "S"} for n in names],
             "BillingMode": "PAY_PER_REQUEST",
         }
+        if self.indexes:
+            kwargs["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": i.name,
+                    "KeySchema": [
+                        {"AttributeName": i.hash_key, "KeyType": "HASH"},
+                        {"AttributeName": i.range_key, "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+                for i in self.indexes
+            ]
+        return kwargs
 
 
 @dataclass(frozen=True)
@@ -45,7 +70,16 @@ class QueueSpec:
         return f"{self.name(stage)}-dlq"
 
 
-BOOKING_TABLE = TableSpec("Bookings", "TABLE_NAME", "pk", "sk", ttl_attribute="expires_at")
+# A centre's appointments of a day (the desk's day list, chalicelib/booking/storage/attendance.py): booking items by
+# centre, sorted by the slot id of either appointment, which sorts like its local start time, so a day is a key
+# range. On attributes every booking item has anyway: nothing to keep in step when a booking is rebooked or moved,
+# and DynamoDB fills the indexes itself for items written before them. Items without the range attribute (a
+# single-dose booking in the second index, every item that is not a booking or a held pair) are not in them.
+BY_CENTRE_FIRST = IndexSpec("by-centre-first", "center_id", "first_slot_id")
+BY_CENTRE_SECOND = IndexSpec("by-centre-second", "center_id", "second_slot_id")
+BOOKING_TABLE = TableSpec(
+    "Bookings", "TABLE_NAME", "pk", "sk", ttl_attribute="expires_at", indexes=(BY_CENTRE_FIRST, BY_CENTRE_SECOND)
+)
 # powertools Idempotency's own layout: partition key "id", expiry in "expiration".
 IDEMPOTENCY_TABLE = TableSpec("Idempotency", "IDEMPOTENCY_TABLE_NAME", "id", None, ttl_attribute="expiration")
 TABLES = (BOOKING_TABLE, IDEMPOTENCY_TABLE)

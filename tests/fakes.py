@@ -567,16 +567,32 @@ class FakeAttendance(AttendanceStore):
             and any(a.start.astimezone(d.LOCAL_TZ).date() == day for a in b.appointments)
         ]
 
-    def mark(self, booking, dose, mark, at, audit):
+    def change(self, before, after, dose, at, audit):
         with self._bookings._lock:
-            current = self._bookings.bookings.get(booking.code)
-            if current is None or not self._bookings._as_read(booking):
+            current = self._bookings.bookings.get(before.code)
+            if current is None or not self._bookings._as_read(before):
                 return False
-            if (current.first_attendance, current.second_attendance) != (
-                booking.first_attendance,
-                booking.second_attendance,
+            if (current.first_attendance, current.second_attendance, current.released_second) != (
+                before.first_attendance,
+                before.second_attendance,
+                before.released_second,
             ):
                 return False
+            slots = self._bookings._catalog.slot_table
+            if before.second is not None and after.second is None:  # given back
+                key = (before.campaign_id, before.center_id, before.second.slot_id)
+                slots[key] = replace(slots[key], booked=slots[key].booked - 1)
+            elif before.second is None and after.second is not None:  # taken again, if it is free
+                key = (before.campaign_id, before.center_id, after.second.slot_id)
+                if slots[key].remaining <= 0:
+                    raise d.SecondSlotTaken()
+                slots[key] = replace(slots[key], booked=slots[key].booked + 1)
             self._audit_log.append(audit)
-            self._bookings.bookings[booking.code] = current.marked(dose, mark)
+            self._bookings.bookings[before.code] = replace(
+                current,
+                first_attendance=after.first_attendance,
+                second_attendance=after.second_attendance,
+                second=after.second,
+                released_second=after.released_second,
+            )
             return True

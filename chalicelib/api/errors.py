@@ -177,6 +177,15 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "en": "The first dose is not recorded as given.",
     },
     "no_such_dose": {"de": "Diese Buchung hat keine solche Impfung.", "en": "This booking has no such dose."},
+    # --- centre staff: taking a mark back (domain.decide_undo) ---
+    "not_today": {
+        "de": "Nur ein Eintrag zu einem Termin von heute kann zurückgenommen werden.",
+        "en": "Only a mark of today's appointment can be taken back.",
+    },
+    "second_dose_given": {
+        "de": "Die zweite Impfung ist schon eingetragen: die erste bleibt eingecheckt.",
+        "en": "The second dose is recorded already: the first stays checked in.",
+    },
     "out_of_range": {"de": "Dieser Wert liegt außerhalb des erlaubten Bereichs.", "en": "This value is out of range."},
     "invalid_json": {"de": "Der Inhalt ist kein gültiges JSON.", "en": "The body is not valid JSON."},
     "too_deeply_nested": {"de": "Der Inhalt ist zu tief verschachtelt.", "en": "The body is nested too deeply."},

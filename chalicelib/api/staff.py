@@ -303,6 +303,8 @@ def day_line(line: DayAppointment) -> dict:
         "attendance": line.attendance.value,
         # A second dose whose first was missed cannot be checked in (docs/operations.md).
         "first_dose_attendance": b.first_attendance.value if line.dose == 2 else None,
+        # held; released: given back after the first dose was missed (and not taken again); none: no second.
+        "second_appointment": "held" if b.second else "released" if b.released_second else "none",
     }
 
 

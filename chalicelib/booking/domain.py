@@ -622,6 +622,9 @@ class Booking:
     # Marked by centre staff on the day (check-in, no-show); see decide_attendance.
     first_attendance: Attendance = Attendance.EXPECTED
     second_attendance: Attendance = Attendance.EXPECTED
+    # The second appointment given back when the first dose was marked a no-show (see with_attendance): not
+    # held (not in `appointments`), kept so that taking the mark back can take the seat again.
+    released_second: SlotRef | None = None
 
     def cancelled(self) -> Booking:
         return replace(self, status=BookingStatus.CANCELLED)
@@ -860,3 +863,39 @@ def decide_attendance(booking: Booking, dose: int, mark: Attendance, now: dateti
     elif now < appointment.start:
         raise InvalidInput("dose", "appointment_not_yet")
     return mark
+
+
+def decide_undo(booking: Booking, dose: int, now: datetime) -> Attendance:
+    """What the dose's attendance becomes when staff take its mark back (a wrong row clicked): `expected`.
+
+    Only a mark of today's appointment (Berlin day) is taken back at the desk; older ones are history, which
+    an admin corrects with its audit record. A first dose's check-in stays while the second dose is given (it
+    depends on it). An unmarked dose is answered as it is. Raises InvalidInput naming `dose` (or `code`)."""
+    if booking.status is not BookingStatus.ACTIVE:
+        raise InvalidInput("code", "booking_cancelled")
+    appointment = booking.appointment(dose)
+    if appointment is None:
+        raise InvalidInput("dose", "no_such_dose")
+    if booking.attendance(dose) is Attendance.EXPECTED:
+        return Attendance.EXPECTED
+    if appointment.start.astimezone(LOCAL_TZ).date() != now.astimezone(LOCAL_TZ).date():
+        raise InvalidInput("dose", "not_today")
+    if dose == 1 and booking.second_attendance is Attendance.ATTENDED:
+        raise InvalidInput("dose", "second_dose_given")
+    return Attendance.EXPECTED
+
+
+def with_attendance(booking: Booking, dose: int, mark: Attendance) -> Booking:
+    """The booking with the dose marked, its second seat following the first dose's mark (docs/operations.md
+    "Centre staff"): a first-dose no-show gives the second appointment back (`released_second`); taking the
+    no-show back, or checking the person in after all, takes it again. Whether the seat is still free is the
+    store's to find out; `marked` without the seat is the fallback of a check-in (the dose was given anyway)."""
+    marked = booking.marked(dose, mark)
+    if dose != 1:
+        return marked
+    if mark is Attendance.NO_SHOW and booking.second is not None:
+        return replace(marked, second=None, released_second=booking.second)
+    leaves_no_show = booking.first_attendance is Attendance.NO_SHOW and mark is not Attendance.NO_SHOW
+    if leaves_no_show and booking.second is None and booking.released_second is not None:
+        return replace(marked, second=booking.released_second, released_second=None)
+    return marked

@@ -23,7 +23,8 @@ class ReconciliationReport:
     slots_checked: int
     bookings_checked: int
     drift: int  # sum over slots of |counter − active bookings holding the slot|
-    second_dose_shortfall: int  # active bookings of two-dose campaigns without a second appointment
+    # Active bookings of two-dose campaigns without a second appointment (but for a first dose missed).
+    second_dose_shortfall: int
     drifting_slots: tuple[str, ...] = field(default=())  # "campaign/centre/slot" of every drifting slot
 
 
@@ -47,7 +48,9 @@ class Reconciliation:
                 if appointment.start >= now - self._look_back:  # the window of slots compared below
                     held[(booking.campaign_id, booking.center_id, appointment.slot_id)] += 1
             campaign = campaigns.get(booking.campaign_id)
-            if campaign is not None and campaign.needs_second_dose and booking.second is None:
+            # A first dose missed needs no second here: its seat was given back (attendance).
+            missed = booking.first_attendance is d.Attendance.NO_SHOW
+            if campaign is not None and campaign.needs_second_dose and booking.second is None and not missed:
                 shortfall += 1
         for hold in self._bookings.holds():  # a pair held after a centre-day cancel holds its seats too
             for appointment in hold.appointments:

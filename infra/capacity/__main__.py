@@ -22,6 +22,7 @@ def _design_block(design: m.Design, launch: m.Launch) -> list[str]:
         f"{per.status_polls:g} polls), {per.snapshot_reads:g} snapshot reads, {per.static_requests:g} "
         f"static files; bookings table {m.bookings_wru(per):g} WRU (claims {per.claim_wru:g}, limit counters "
         f"{per.limit_writes + per.client_limit_writes * per.api_requests:g}) / {m.bookings_rru(per, launch):g} RRU; "
+        f"its indexes {per.index_wru:g} WRU; "
         f"slot partition {m.slot_partition_wru(per):g} WRU / {m.slot_partition_rru(per, launch):g} RRU"
     )
     lines += _snapshot_lines(design, launch)

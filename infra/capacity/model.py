@@ -15,6 +15,7 @@ from pathlib import Path
 
 from infra.capacity import quotas as q
 from infra.capacity.prices import price
+from infra.resources import BOOKING_TABLE
 
 MEASURED = Path(__file__).with_name("measured.json")
 HEADROOM = 1.25  # settings are sized for the target rate plus this margin
@@ -97,6 +98,7 @@ class PerBooking:
     ddb_window_queries: float
     ddb_eventual_gets: float
     claim_wru: float  # the claims folded into items of the bookings table (submission claim, mail claim), in WRU
+    index_wru: float  # the booking item's entries in the table's indexes (the centre day list's), in WRU
     limit_writes: float  # per-person limit counter of the booking request (one UpdateItem)
     client_limit_writes: float  # per API request that reaches the API with X-Forwarded-For (the per-address limit)
     sqs_sends: float
@@ -163,7 +165,8 @@ def availability_query_rru(per: PerBooking, launch: Launch) -> float:
 
 def bookings_wru(per: PerBooking) -> float:
     """Every write of one booking lands in the bookings table: the request and its claims, the reservation, the
-    mail claim, the limit counters (the per-address one on every API request)."""
+    mail claim, the limit counters (the per-address one on every API request). Its index entries are written to the
+    indexes, which have throughput of their own (index_wru_each); both are billed (cost)."""
     return (
         per.ddb_plain_writes
         + per.ddb_tx_items * q.DDB_TX_WRU_PER_ITEM.value
@@ -171,6 +174,11 @@ def bookings_wru(per: PerBooking) -> float:
         + per.limit_writes
         + per.client_limit_writes * per.api_requests
     )
+
+
+def index_wru_each(per: PerBooking) -> float:
+    """WRU per booking on each of the bookings table's indexes (a booking item has an entry in every one)."""
+    return per.index_wru / len(BOOKING_TABLE.indexes) if BOOKING_TABLE.indexes else 0.0
 
 
 def bookings_rru(per: PerBooking, launch: Launch) -> float:
@@ -351,6 +359,17 @@ def ceilings(design: Design, launch: Launch) -> list[Ceiling]:
             "WarmThroughput.WriteUnitsPerSecond",
         )
     )
+    if index_wru_each(per):
+        # A new index of an on-demand table starts with a new table's write throughput, each index its own.
+        out.append(
+            Ceiling(
+                "DynamoDB bookings table indexes, writes (each)",
+                q.DDB_NEW_TABLE_WRU.value / index_wru_each(per),
+                f"{q.DDB_NEW_TABLE_WRU.value:,.0f} WRU/s (new on-demand index) ÷ {index_wru_each(per):g} WRU per "
+                "booking",
+                "WarmThroughput of the index (GlobalSecondaryIndexes[].WarmThroughput)",
+            )
+        )
     rru = s.bookings_warm_rru or q.DDB_NEW_TABLE_RRU.value
     out.append(
         Ceiling(
@@ -667,7 +686,7 @@ def cost_per_million(design: Design, launch: Launch) -> dict[str, float]:
         )
         / launch.target_pair_bookings_per_s
     )
-    ddb = n * bookings_wru(per) * price("dynamodb_wru") + n * (
+    ddb = n * (bookings_wru(per) + per.index_wru) * price("dynamodb_wru") + n * (
         bookings_rru(per, launch) + availability_fetches * availability_query_rru(per, launch)
     ) * price("dynamodb_rru")
     # Sends, plus one receive and one delete per full batch on each queue.

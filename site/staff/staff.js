@@ -591,16 +591,24 @@ const compactCode = (code) => code.toUpperCase().replace(/[^A-Z0-9]/g, '');
 const timeOf = (iso) => new Date(iso).toLocaleTimeString('de-DE', { timeZone: TZ, hour: '2-digit', minute: '2-digit' });
 const todayGerman = () => new Date().toLocaleDateString('de-DE', { timeZone: TZ, day: '2-digit', month: '2-digit', year: 'numeric' });
 
+// A first dose missed gives the second appointment back (docs/operations.md "Centre staff").
+const SECOND_RELEASED = ' (2. Termin freigegeben)';
+
 function dayRow(line) {
   const name = `${line.family_name}, ${line.given_name}`;
   const label = `${name}, ${timeOf(line.start)}, ${line.dose}. Impfung`;
-  const note = line.first_dose_attendance === 'no_show' ? ' (1. Impfung versäumt)' : '';
+  const note = (line.first_dose_attendance === 'no_show' ? ' (1. Impfung versäumt)' : '')
+    + (line.dose === 1 && line.second_appointment === 'released' ? SECOND_RELEASED : '');
   const actions = h('div', { class: 'actions' },
     line.attendance !== 'attended'
       ? h('button', { type: 'button', 'aria-label': `Eingecheckt: ${label}`, onclick: () => markLine(line, 'check-in') }, 'Eingecheckt')
       : null,
     line.attendance === 'expected'
       ? h('button', { type: 'button', class: 'danger', 'aria-label': `Nicht erschienen: ${label}`, onclick: () => markLine(line, 'no-show') }, 'Nicht erschienen')
+      : null,
+    // A wrong row clicked: only today's marks are taken back (the API says so for other days).
+    line.attendance !== 'expected'
+      ? h('button', { type: 'button', 'aria-label': `Zurücknehmen: ${label}`, onclick: () => markLine(line, 'undo-mark') }, 'Zurücknehmen')
       : null);
   return h('tr', { id: `line-${line.code}-${line.dose}` },
     h('td', {}, timeOf(line.start)),
@@ -645,7 +653,12 @@ const MARK_REFUSALS = {
   already_attended: 'Diese Impfung ist schon als gegeben eingetragen.',
   first_dose_not_given: 'Die 1. Impfung ist nicht als gegeben eingetragen: nicht einchecken, Hotline informieren.',
   booking_cancelled: 'Diese Buchung ist storniert.',
+  not_today: 'Nur Einträge von heute können zurückgenommen werden.',
+  second_dose_given: 'Die 2. Impfung ist schon eingetragen: die 1. bleibt eingecheckt.',
+  no_such_dose: 'Diese Buchung hat diesen Termin nicht (mehr).',
 };
+// 409 slot_full on taking a no-show back: the second appointment it gave back is taken by someone else.
+const SECOND_TAKEN = 'Der 2. Termin ist inzwischen vergeben: „nicht erschienen“ bleibt. Ist die Person da, einchecken; die Hotline bucht dann einen neuen 2. Termin.';
 
 async function markLine(line, action) {
   clearAlert();
@@ -655,11 +668,14 @@ async function markLine(line, action) {
       { body: { dose: line.dose } });
     dayLines = dayLines.map((l) => (l.code === marked.code && l.dose === marked.dose ? marked : l));
     showDay($('day-date').value.trim());
-    say(`${marked.family_name}, ${marked.given_name} (${marked.code}): ${MARKS[marked.attendance]}.`);
+    const lost = marked.dose === 1 && marked.attendance === 'attended' && marked.second_appointment === 'released'
+      ? ' Der 2. Termin war schon vergeben: die Hotline bucht einen neuen.' : '';
+    say(`${marked.family_name}, ${marked.given_name} (${marked.code}): ${MARKS[marked.attendance]}.${lost}`);
     $('checkin-code').value = '';
     $('checkin-code').focus();
   } catch (error) {
-    const detail = error instanceof ApiError && error.status === 400 ? MARK_REFUSALS[(error.details || [])[0]] : null;
+    const refused = error instanceof ApiError && error.status === 400 ? MARK_REFUSALS[(error.details || [])[0]] : null;
+    const detail = error instanceof ApiError && error.code === 'slot_full' ? SECOND_TAKEN : refused;
     if (detail) say(detail);
     else alertError(error);
   }

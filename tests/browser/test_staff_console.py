@@ -182,9 +182,15 @@ def test_centre_staff_check_people_in_by_code_from_the_keyboard_and_mark_a_no_sh
     assert_focus_visible(page)
     page.keyboard.press("Enter")
     expect(missed_row).to_contain_text("nicht erschienen")
-    expect(came_row.get_by_role("button")).to_have_count(0)  # a dose given stays given
+    expect(missed_row).to_contain_text("2. Termin freigegeben")  # the missed first dose gave the second back
+    # A dose given stays given: its row offers only to take back today's mark (a wrong row clicked).
+    expect(came_row.get_by_role("button")).to_have_text(["Zurücknehmen"])
     assert_accessible(page, "console: checked in and no-show")
     screenshot(page, "staff-day-list")
+
+    missed_row.get_by_role("button", name=re.compile("^Zurücknehmen: Fehlt")).click()  # a mark of today
+    expect(missed_row).to_contain_text("offen")
+    expect(missed_row).not_to_contain_text("freigegeben")  # the second seat taken again
 
 
 def test_when_the_first_four_weeks_are_full_the_agent_pages_on_and_books_the_later_pair(console, booking_api: Api):

@@ -1011,6 +1011,7 @@ EXAMPLE_URLS = {
     "/v1/staff/centers/{center_id}/days/{day}": f"/v1/staff/centers/{CENTER}/days/2030-01-01",
     "/v1/staff/centers/{center_id}/bookings/{code}/check-in": f"{DESK_BOOKING}/check-in",
     "/v1/staff/centers/{center_id}/bookings/{code}/no-show": f"{DESK_BOOKING}/no-show",
+    "/v1/staff/centers/{center_id}/bookings/{code}/undo-mark": f"{DESK_BOOKING}/undo-mark",
 }
 
 

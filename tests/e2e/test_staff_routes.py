@@ -153,6 +153,7 @@ ROUTE_ROLES: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/staff/centers/{center_id}/days/{day}"): {"center", "admin"},
     ("POST", "/v1/staff/centers/{center_id}/bookings/{code}/check-in"): {"center", "admin"},
     ("POST", "/v1/staff/centers/{center_id}/bookings/{code}/no-show"): {"center", "admin"},
+    ("POST", "/v1/staff/centers/{center_id}/bookings/{code}/undo-mark"): {"center", "admin"},
 }
 # Every role there is, and a centre's staff at the wrong centre.
 TOKENS = {
@@ -215,7 +216,8 @@ ADMIN = {"Authorization": TOKENS["admin"]}
 
 
 def booked_today(names: tuple[str, ...]) -> tuple[str, d.Slot, d.Slot, list[str]]:
-    """A campaign of its own at Dortmund whose first-dose slot began an hour ago, with one booking per name.
+    """A campaign of its own at Dortmund whose first-dose slot began an hour ago (at midnight, if that is later), with
+    one booking per name.
 
     Written through the bookings adapter: the API books only slots that have not begun."""
     from chalicelib import bootstrap
@@ -228,7 +230,9 @@ def booked_today(names: tuple[str, ...]) -> tuple[str, d.Slot, d.Slot, list[str]
             opens_at=now - timedelta(days=1), series=campaign_id, born_on_or_before=date(1940, 12, 31),
         )
     )  # fmt: skip
-    starts = (now - timedelta(hours=1), now - timedelta(hours=1) + timedelta(days=21))
+    # Begun, and today (marks are taken back only on the appointment's day): never before midnight.
+    began = max(now - timedelta(hours=1), datetime.combine(now.date(), time(0), LOCAL_TZ))
+    starts = (began, began + timedelta(days=21))
     first, second = (d.Slot(campaign_id, "dortmund", d.slot_id_for(s), s, s + timedelta(minutes=30), 5) for s in starts)
     bootstrap.catalog().release_slots([first, second])
     bookings = bootstrap._bookings()  # the adapter the API uses
@@ -269,8 +273,9 @@ def test_centre_staff_read_the_day_list_check_in_and_mark_no_shows_once_each_aud
     gone = api.post(path.format(missed, "no-show"), json={"dose": 1}, headers=DESK)
     assert gone.status_code == 200 and gone.json()["attendance"] == "no_show"
     assert api.post(path.format(missed, "no-show"), json={"dose": 1}, headers=DESK).status_code == 200
-    not_yet = api.post(path.format(missed, "check-in"), json={"dose": 2}, headers=DESK)
-    assert not_yet.json()["error"]["details"][0]["code"] == "appointment_not_yet"
+    assert gone.json()["second_appointment"] == "released"  # the missed first dose gave the second seat back
+    released = api.post(path.format(missed, "check-in"), json={"dose": 2}, headers=DESK)
+    assert released.json()["error"]["details"][0]["code"] == "no_such_dose"
     elsewhere = api.post(
         f"/v1/staff/centers/koeln/bookings/{came}/check-in",
         json={"dose": 1},
@@ -303,7 +308,7 @@ def test_centre_staff_read_the_day_list_check_in_and_mark_no_shows_once_each_aud
         )
         == (1, 1)
     )
-    assert (on_second["second_doses"], on_second["second_doses_after_no_show"]) == (2, 1)
+    assert (on_second["second_doses"], on_second["second_doses_after_no_show"], on_second["booked"]) == (1, 0, 1)
     assert_matches_spec("GET", "/v1/staff/reports/daily", api.get(query, headers=ADMIN))
     as_csv = api.get(query + "&format=csv", headers=ADMIN).text
     assert as_csv.splitlines()[0].endswith("cancellations,checked_in,no_shows,second_doses_after_no_show")
@@ -315,3 +320,39 @@ def stack_booking(code: str) -> d.Booking:
     booking = bootstrap._bookings().booking(code)
     assert booking is not None
     return booking
+
+
+def test_a_desk_takes_a_no_show_back_and_the_second_seat_with_it_but_never_past_capacity(api):
+    from chalicelib import bootstrap
+
+    campaign_id, _, second, (late, other) = booked_today(("Spaet", "Anders"))
+    path = "/v1/staff/centers/dortmund/bookings/{}/{}"
+
+    def second_booked() -> int:
+        return bootstrap.catalog().slot(campaign_id, "dortmund", second.slot_id).booked
+
+    for code in (late, other):
+        assert api.post(path.format(code, "no-show"), json={"dose": 1}, headers=DESK).status_code == 200
+    assert second_booked() == 0  # both second seats given back with the marks
+    undone = api.post(path.format(late, "undo-mark"), json={"dose": 1}, headers=DESK)
+    assert_matches_spec("POST", "/v1/staff/centers/{center_id}/bookings/{code}/undo-mark", undone)
+    assert (undone.json()["attendance"], undone.json()["second_appointment"]) == ("expected", "held")
+    assert second_booked() == 1 and stack_booking(late).second == second.ref
+
+    # Someone books the last seat meanwhile (as the booking transaction would: a counter one below capacity).
+    from chalicelib.booking.storage.models import SlotItem, slots_pk
+
+    SlotItem(slots_pk(campaign_id, "dortmund"), second.slot_id).update(actions=[SlotItem.booked.add(4)])
+    full = api.post(path.format(other, "undo-mark"), json={"dose": 1}, headers=DESK)
+    assert_matches_spec("POST", "/v1/staff/centers/{center_id}/bookings/{code}/undo-mark", full)
+    assert (full.status_code, full.json()["error"]["code"]) == (409, "slot_full")
+    assert stack_booking(other).first_attendance is d.Attendance.NO_SHOW and second_booked() == 5
+    no_second = api.post(path.format(other, "undo-mark"), json={"dose": 2}, headers=DESK)
+    assert_matches_spec("POST", "/v1/staff/centers/{center_id}/bookings/{code}/undo-mark", no_second)
+    assert no_second.json()["error"]["details"][0]["code"] == "no_such_dose"  # given back: nothing to take back
+    SlotItem(slots_pk(campaign_id, "dortmund"), second.slot_id).update(actions=[SlotItem.booked.add(-4)])
+
+    today = datetime.now(UTC).date().isoformat()
+    audit = api.get(f"/v1/staff/audit?from={today}&to={today}&actor=dora&limit=200", headers=ADMIN).json()
+    [record] = [r for r in audit["records"] if r["target"] == late and r["action"] == "attendance.undone"]
+    assert (record["before"]["attendance"], record["after"]["second_slot_id"]) == ("no_show", second.slot_id)

@@ -87,6 +87,7 @@ PER = m.PerBooking(
     ddb_window_queries=1,
     ddb_eventual_gets=1,
     claim_wru=9,
+    index_wru=0,
     limit_writes=1,
     client_limit_writes=1,
     sqs_sends=2,
@@ -264,6 +265,17 @@ def test_cost_lines_come_from_the_price_table():
     )
 
 
+def test_index_entries_are_billed_but_written_against_each_indexs_own_throughput():
+    per = per_booking(index_wru=2)
+    costs = m.cost_per_million(design(per=per), PEAK_2021)
+    without = m.cost_per_million(design(per=per_booking(index_wru=0)), PEAK_2021)
+    assert costs["DynamoDB"] - without["DynamoDB"] == pytest.approx(2e6 * PRICES["dynamodb_wru"].usd)
+    assert m.bookings_wru(per) == m.bookings_wru(per_booking(index_wru=0))  # not the table's write units
+    [index] = [c for c in m.ceilings(design(per=per), PEAK_2021) if "indexes" in c.name]
+    assert index.bookings_per_s == q.DDB_NEW_TABLE_WRU.value / 1  # 2 WRU over 2 indexes: 1 on each
+    assert not [c for c in m.ceilings(design(), PEAK_2021) if "indexes" in c.name]
+
+
 def test_mail_is_a_separate_line_and_the_total_beside_it_is_the_sum_of_the_rest():
     costs = m.cost_per_million(design(), PEAK_2021)
     assert costs["SES mail"] >= 1e6 * PRICES["ses_mail"].usd  # $100 per mail per booking, plus its bytes
@@ -415,6 +427,23 @@ def test_the_booking_transaction_writes_as_many_items_as_the_model_counts():
     assert len(on_slots) == TODAY.ddb_slot_tx_items
     for put in tx["puts"]:  # 2 WRU per transactional item holds up to 1 KB: the booking is the largest item
         assert _dynamodb_size(put["Item"]) <= 1024
+
+
+def test_a_bookings_index_entries_are_as_many_and_as_large_as_the_model_counts():
+    """Every index whose key attributes the reserved booking item has holds an entry of it (ALL projection: the
+    whole item, so under 1 KB it is 1 WRU)."""
+    from chalicelib.booking.storage.models import booking_item
+    from infra.resources import BOOKING_TABLE
+
+    booking = d.Booking(
+        "ABCD-EFGH-JK", "r1", CAMPAIGN.id, DORTMUND.id, slot(1, 9).ref, slot(22, 9).ref, person(), "de", created_at=NOW
+    )
+    item = booking_item(booking, NOW, NOW + timedelta(days=90)).serialize()
+    indexes = BOOKING_TABLE.create_table_kwargs("test")["GlobalSecondaryIndexes"]
+    assert {i["Projection"]["ProjectionType"] for i in indexes} == {"ALL"}
+    holding = [i for i in indexes if all(k["AttributeName"] in item for k in i["KeySchema"])]
+    entry_wru = math.ceil(_dynamodb_size(item) / 1024)
+    assert len(holding) * entry_wru == TODAY.index_wru, TODAY_SOURCES["index_wru"]
 
 
 class CountingCatalog(FakeCatalog):

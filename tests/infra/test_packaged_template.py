@@ -14,7 +14,7 @@ from infra.aws import template as t
 from infra.aws.chalice_config import lambda_settings, load_config
 from infra.aws.package import checkov
 from infra.aws.stages import STAGES, mail_worker_concurrency
-from infra.resources import MAIL_EVENTS_TOPIC, QUEUES, TABLES, environment
+from infra.resources import BOOKING_TABLE, MAIL_EVENTS_TOPIC, QUEUES, TABLES, environment
 
 STAGE = "prod"
 KNOBS = STAGES[STAGE]
@@ -140,6 +140,35 @@ def test_every_table_has_recovery_encryption_ttl_and_on_demand_billing(resources
         assert props["SSESpecification"]["SSEEnabled"] is True
         assert props["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
         assert tables[t.table_id(spec)]["DeletionPolicy"] == "Retain"
+        assert props.get("GlobalSecondaryIndexes") == spec.create_table_kwargs(STAGE).get("GlobalSecondaryIndexes")
+        assert props["AttributeDefinitions"] == spec.create_table_kwargs(STAGE)["AttributeDefinitions"]
+
+
+def test_a_stage_without_indexes_gets_them_one_deploy_at_a_time(monkeypatch):
+    from infra.aws.template.data import INDEXES_AT_MOST_ENV
+
+    monkeypatch.setenv(INDEXES_AT_MOST_ENV, "1")
+    [first] = t.merge_template(STAGE)["Resources"][t.table_id(BOOKING_TABLE)]["Properties"]["GlobalSecondaryIndexes"]
+    assert first["IndexName"] == BOOKING_TABLE.indexes[0].name
+
+
+def test_the_bookings_tables_indexes_are_the_ones_the_day_list_queries_and_only_the_api_may_query_them(resources):
+    from chalicelib.booking.storage.models import BookingItem
+
+    props = of_type(resources, "AWS::DynamoDB::Table")[t.table_id(BOOKING_TABLE)]["Properties"]
+    schema = BookingItem._get_schema()["global_secondary_indexes"]
+    assert [(i["IndexName"], i["KeySchema"], i["Projection"]) for i in props["GlobalSecondaryIndexes"]] == [
+        (i["index_name"], i["key_schema"], i["projection"]) for i in schema
+    ]
+    on_indexes = {
+        rid: s for rid, s in statements(resources) if "/index/" in json.dumps(s["Resource"]) and s["Effect"] == "Allow"
+    }
+    assert set(on_indexes) == {role_of(resources, t.API_FUNCTION)}
+    [statement] = on_indexes.values()
+    assert as_list(statement["Action"]) == ["dynamodb:Query"]
+    assert [r["Fn::Sub"].rsplit("/", 1)[1] for r in as_list(statement["Resource"])] == [
+        i.name for i in BOOKING_TABLE.indexes
+    ]
 
 
 def test_the_stage_config_names_exactly_the_resources_the_template_creates():
@@ -456,6 +485,7 @@ def test_every_staff_method_has_the_cognito_authorizer_of_the_stacks_own_user_po
         "/v1/staff/centers/{center_id}/days/{day}",
         "/v1/staff/centers/{center_id}/bookings/{code}/check-in",
         "/v1/staff/centers/{center_id}/bookings/{code}/no-show",
+        "/v1/staff/centers/{center_id}/bookings/{code}/undo-mark",
     }
     for path, method, operation in _methods(resources):
         if (path, method) in staff:

@@ -3,6 +3,7 @@ step), the rules of decide_attendance, and the daily report's check-ins and no-s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -108,14 +109,12 @@ def test_marks_wait_for_their_day_and_a_no_show_for_the_appointments_start(world
 
 
 def test_a_second_dose_is_checked_in_only_after_the_first_was_given(world):
-    code = world.codes[0]
-    world.mark(code, 1, N)
+    unmarked, other = world.codes
     world.clock.now = world.second.start
     with pytest.raises(d.InvalidInput) as refused:
-        world.mark(code, 2, A)
+        world.mark(unmarked, 2, A)
     assert refused.value.code == "first_dose_not_given"
-    assert world.mark(code, 2, N).attendance is N  # the second missed as well
-    other = world.codes[1]
+    assert world.mark(unmarked, 2, N).attendance is N  # the second missed as well
     world.clock.now = world.first.start
     world.mark(other, 1, A)
     world.clock.now = world.second.start
@@ -141,12 +140,12 @@ def test_a_mark_that_loses_a_race_reads_again_and_decides_on_what_it_finds(world
     class RacedOnce(FakeAttendance):
         raced = False
 
-        def mark(self, booking, dose, mark, at, audit):
+        def change(self, before, after, dose, at, audit):
             if not self.raced:  # another desk marks a no-show between our read and our write
                 self.raced = True
-                assert super().mark(booking, dose, N, at, audit)
+                assert super().change(before, d.with_attendance(before, dose, N), dose, at, audit)
                 return False
-            return super().mark(booking, dose, mark, at, audit)
+            return super().change(before, after, dose, at, audit)
 
     world.attendance = AttendanceService(
         world.catalog, world.bookings, RacedOnce(world.bookings, world.audit_log), clock=world.clock
@@ -162,7 +161,7 @@ def test_a_one_dose_booking_has_no_second_dose_to_mark(world):
     assert refused.value.code == "no_such_dose"
 
 
-def test_the_daily_report_counts_check_ins_no_shows_and_seconds_held_after_a_missed_first(world):
+def test_the_daily_report_counts_check_ins_no_shows_and_no_second_held_after_a_missed_first(world):
     came, missed = world.codes
     world.mark(came, 1, A)
     world.mark(missed, 1, N)
@@ -171,8 +170,10 @@ def test_the_daily_report_counts_check_ins_no_shows_and_seconds_held_after_a_mis
     rows = {(r.center_id, r.day): r for r in ops.daily_report(CAMPAIGN.id, world.first.day, world.second.day)}
     on_first, on_second = rows[("dortmund", world.first.day)], rows[("dortmund", world.second.day)]
     assert (on_first.first_doses, on_first.checked_in, on_first.no_shows) == (2, 1, 1)
-    assert (on_second.second_doses, on_second.checked_in, on_second.no_shows) == (2, 0, 0)
-    assert (on_first.second_doses_after_no_show, on_second.second_doses_after_no_show) == (0, 1)
+    # The missed first dose gave its second appointment back: one second dose left on its day, none held.
+    assert (on_second.second_doses, on_second.checked_in, on_second.no_shows) == (1, 0, 0)
+    assert (on_first.second_doses_after_no_show, on_second.second_doses_after_no_show) == (0, 0)
+    assert on_second.booked == 1
     # Against the store: every mark is counted once, on its appointment's day.
     marks = [(b.attendance(n), a) for b in world.bookings.bookings.values() for n, a in enumerate(b.appointments, 1)]
     assert sum(r.checked_in for r in rows.values()) == sum(m is A for m, _ in marks)
@@ -196,3 +197,87 @@ def test_a_centres_group_is_read_from_the_claim_as_a_list_or_as_api_gateways_str
         centre_actor(_Request(groups), "koeln")
     assert refused.value.status == 403
     assert centre_actor(_Request("[admin]"), "koeln") == Actor("dora", "admin")
+
+
+# --- the second seat of a missed first dose, and taking a mark back ---------------------------------
+
+
+def reconciled(world: DayWorld):
+    from chalicelib.booking.reconciliation import Reconciliation
+
+    return Reconciliation(world.catalog, world.bookings, clock=world.clock).run()
+
+
+def booked_on(world: DayWorld, s: d.Slot) -> int:
+    return world.catalog.slot_table[(s.campaign_id, s.center_id, s.slot_id)].booked
+
+
+def test_a_first_dose_no_show_gives_the_second_seat_back_in_the_same_audited_step(world):
+    code = world.codes[0]
+    line = world.mark(code, 1, N)
+    stored = world.bookings.bookings[code]
+    assert stored.second is None and stored.released_second == world.second.ref
+    assert line.booking == stored and booked_on(world, world.second) == 1  # two booked, one given back
+    [record] = world.audit_log.records
+    assert (record.before["second_slot_id"], record.after["second_slot_id"]) == (world.second.slot_id, None)
+    assert record.after["released_second_slot_id"] == world.second.slot_id
+    report = reconciled(world)
+    assert (report.drift, report.second_dose_shortfall) == (0, 0)  # counters equal the appointments held
+    world.mark(code, 1, N)  # again: nothing more given back
+    assert booked_on(world, world.second) == 1 and len(world.audit_log.records) == 1
+
+
+def test_taking_a_no_show_back_takes_the_second_seat_again_and_is_audited(world):
+    code = world.codes[0]
+    world.mark(code, 1, N)
+    line = world.attendance.undo(DESK, "dortmund", code, 1)
+    assert line.attendance is E and line.booking.second == world.second.ref and line.booking.released_second is None
+    assert world.bookings.bookings[code] == line.booking and booked_on(world, world.second) == 2
+    assert world.attendance.undo(DESK, "dortmund", code, 1).attendance is E  # again: nothing to take back
+    undone = world.audit_log.records[-1]
+    assert (undone.action, undone.before["attendance"], undone.after["attendance"]) == (
+        AttendanceAction.UNDONE,
+        "no_show",
+        "expected",
+    )
+    assert len(world.audit_log.records) == 2 and reconciled(world).drift == 0
+
+
+def test_a_no_show_whose_second_seat_went_to_someone_else_is_not_taken_back_but_a_check_in_still_is(world):
+    code = world.codes[0]
+    world.mark(code, 1, N)
+    key = (world.second.campaign_id, world.second.center_id, world.second.slot_id)
+    world.catalog.slot_table[key] = replace(
+        world.catalog.slot_table[key], booked=5
+    )  # full: others booked the seat meanwhile
+    with pytest.raises(d.SecondSlotTaken):
+        world.attendance.undo(DESK, "dortmund", code, 1)
+    assert world.bookings.bookings[code].first_attendance is N and booked_on(world, world.second) == 5
+    assert [r.action for r in world.audit_log.records] == [AttendanceAction.NO_SHOW]  # nothing written
+    came_late = world.mark(code, 1, A)  # the dose is given all the same, without a second appointment
+    assert (came_late.attendance, came_late.booking.second) == (A, None)
+    assert came_late.booking.released_second == world.second.ref and booked_on(world, world.second) == 5
+
+
+def test_a_check_in_after_a_no_show_takes_the_free_second_seat_again(world):
+    code = world.codes[0]
+    world.mark(code, 1, N)
+    line = world.mark(code, 1, A)
+    assert line.booking.second == world.second.ref and booked_on(world, world.second) == 2
+    assert reconciled(world).drift == 0
+
+
+def test_only_todays_marks_are_taken_back_and_a_first_check_in_not_once_the_second_is_given(world):
+    code = world.codes[0]
+    world.mark(code, 1, A)
+    world.clock.now = world.second.start
+    with pytest.raises(d.InvalidInput) as old:
+        world.attendance.undo(DESK, "dortmund", code, 1)
+    assert old.value.code == "not_today"
+    world.mark(code, 2, A)
+    with pytest.raises(d.InvalidInput) as given:
+        d.decide_undo(world.bookings.bookings[code], 1, world.first.start)
+    assert given.value.code == "second_dose_given"
+    assert world.attendance.undo(DESK, "dortmund", code, 2).attendance is E  # the wrong row of today
+    with pytest.raises(d.BookingNotFound):
+        world.attendance.undo(DESK, "koeln", code, 2)

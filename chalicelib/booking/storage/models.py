@@ -17,6 +17,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.booking import domain as d
 from chalicelib.dynamo_binding import TableItem
@@ -58,7 +59,33 @@ class SlotItem(TableItem):
     release_at = UnicodeAttribute(null=True)  # a scheduled contingent: hidden from booking until then
 
 
+class _ByCentre(GlobalSecondaryIndex):
+    """Booking items by centre and the slot id of one appointment (infra/resources.py defines the index)."""
+
+    center_id = UnicodeAttribute(hash_key=True)
+
+
+class ByCentreFirst(_ByCentre):
+    class Meta:
+        index_name = "by-centre-first"
+        projection = AllProjection()
+
+    first_slot_id = UnicodeAttribute(range_key=True)
+
+
+class ByCentreSecond(_ByCentre):
+    class Meta:
+        index_name = "by-centre-second"
+        projection = AllProjection()
+
+    second_slot_id = UnicodeAttribute(range_key=True)
+
+
 class BookingItem(TableItem):
+    # The day list's indexes (chalicelib/booking/storage/attendance.py); their keys are attributes below.
+    by_centre_first = ByCentreFirst()
+    by_centre_second = ByCentreSecond()
+
     request_id = UnicodeAttribute()
     campaign_id = UnicodeAttribute()
     center_id = UnicodeAttribute()
@@ -95,6 +122,10 @@ class BookingItem(TableItem):
     first_attendance_at = UnicodeAttribute(null=True)
     second_attendance = UnicodeAttribute(null=True)
     second_attendance_at = UnicodeAttribute(null=True)
+    # The second appointment given back after a first-dose no-show (not held: its seat is free again).
+    released_second_slot_id = UnicodeAttribute(null=True)
+    released_second_start = UnicodeAttribute(null=True)
+    released_second_end = UnicodeAttribute(null=True)
 
 
 # The attributes an erasure removes from a booking item (everything that names or reaches the person).
@@ -276,6 +307,17 @@ def booking_from_item(item: BookingItem) -> d.Booking:
         version=int(item.version or 0),
         first_attendance=d.Attendance(item.first_attendance or d.Attendance.EXPECTED.value),
         second_attendance=d.Attendance(item.second_attendance or d.Attendance.EXPECTED.value),
+        released_second=_released_second_of(item),
+    )
+
+
+def _released_second_of(item: BookingItem) -> d.SlotRef | None:
+    if not (item.released_second_slot_id and item.released_second_start and item.released_second_end):
+        return None
+    return d.SlotRef(
+        item.released_second_slot_id,
+        datetime.fromisoformat(item.released_second_start),
+        datetime.fromisoformat(item.released_second_end),
     )
 
 

@@ -95,6 +95,9 @@ class Function:
     reads_admission_key: bool = False  # signs and checks waiting-room admission tokens (bootstrap.waiting_room_service)
     consumes_dead_letters: bool = False  # consumes the dead-letter queue of `consumes`, not the queue itself
     reads_depth_of: tuple[QueueSpec, ...] = ()  # GetQueueAttributes: a queued request's position (booking/position.py)
+    queries_indexes: bool = (
+        False  # Query on the bookings table's indexes (the centre's day list, storage/attendance.py)
+    )
 
 
 def consumed_queue_id(fn: Function) -> str:
@@ -115,6 +118,7 @@ FUNCTIONS = (
         reads_pepper=True,
         reads_admission_key=True,
         reads_depth_of=(BOOKING_QUEUE,),
+        queries_indexes=True,
     ),
     # The booking worker sends each decision's mail itself and queues it for the mail worker only when that fails.
     Function(
@@ -280,6 +284,18 @@ def policy(stage: str, fn: Function) -> list[dict]:
                 "Effect": "Allow",
                 "Action": list(actions),
                 "Resource": {"Fn::GetAtt": [table_id(table), "Arn"]},
+            }
+        )
+    if fn.queries_indexes:  # a Query of an index is authorised on the index's ARN, not on the table's
+        statements.append(
+            {
+                "Sid": "BookingsTableIndexes",
+                "Effect": "Allow",
+                "Action": ["dynamodb:Query"],
+                "Resource": [
+                    {"Fn::Sub": f"${{{table_id(BOOKING_TABLE)}.Arn}}/index/{index.name}"}
+                    for index in BOOKING_TABLE.indexes
+                ],
             }
         )
     if fn.consumes:
