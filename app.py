@@ -379,7 +379,7 @@ def mark_operation_letter(operation_id, code):
     actor = staff.staff_actor(app.current_request, *AGENT_ROLES)
     body = schemas.parse_json_body(staff.LetterMarkBody, app.current_request.raw_body)
     mark, changed = bootstrap.operations_service().mark_letter(
-        actor, schemas.operation_id(operation_id), code, body.mark
+        actor, schemas.operation_id(operation_id), schemas.booking_code(code), body.mark
     )
     if changed:
         count("OperationLetterMarked", mark=mark.kind.value)
