@@ -33,8 +33,8 @@ def test_an_agent_sees_the_held_pair_of_a_caller_without_e_mail_prints_the_lette
     bounced_body = request_body(campaign_id, ids[first], f"{family}b")
     bounced_request = api.post("/v1/staff/booking-requests", json=bounced_body, headers=hotline).json()["request_id"]
     bounced_code = wait_decided(stack.api_url, bounced_request)["booking"]["code"]
-    bounce = {"eventType": "Bounce", "bounce": {"bounceType": "Permanent", "bouncedRecipients": []}}
-    bounce["bounce"]["bouncedRecipients"] = [{"emailAddress": bounced_body["person"]["email"]}]
+    recipients = [{"emailAddress": bounced_body["person"]["email"]}]
+    bounce = {"eventType": "Bounce", "bounce": {"bounceType": "Permanent", "bouncedRecipients": recipients}}
     assert bootstrap.mail_service().record_feedback(json.dumps(bounce)) == 1  # as the mail_events function does
     ops = {"Authorization": local_staff_token("olga", "ops"), "Idempotency-Key": uuid.uuid4().hex}
     operation = api.post(
