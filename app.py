@@ -375,11 +375,25 @@ def operation_letters(operation_id):
     actor = staff.staff_actor(app.current_request, *AGENT_ROLES)
     query = schemas.parse(staff.LettersQuery, _query())
     page = bootstrap.operations_service().letters(
-        schemas.operation_id(operation_id), staff.decode_scan_cursor(query.cursor), query.limit
+        schemas.operation_id(operation_id), staff.decode_scan_cursor(query.cursor), query.limit, query.only_open
     )
     bootstrap.staff_service().letters_listed(actor, page.operation.operation_id, [x.booking.code for x in page.letters])
     count("OperationLettersListed")
     return json_response(staff.letters_page(page), headers={"Cache-Control": "no-store"})
+
+
+@route("/v1/staff/operations/{operation_id}/letters/{code}/mark", methods=["PUT"], authorizer=STAFF)
+def mark_operation_letter(operation_id, code):
+    """Mark a letter as sent or its caller as reached (docs/operations.md); the first mark stands, so a repeat
+    answers the mark stored before with `changed` false and writes nothing."""
+    actor = staff.staff_actor(app.current_request, *AGENT_ROLES)
+    body = schemas.parse_json_body(staff.LetterMarkBody, app.current_request.raw_body)
+    mark, changed = bootstrap.operations_service().mark_letter(
+        actor, schemas.operation_id(operation_id), schemas.booking_code(code), body.mark
+    )
+    if changed:
+        count("OperationLetterMarked", mark=mark.kind.value)
+    return json_response({"code": mark.code, "mark": staff.letter_mark(mark), "changed": changed})
 
 
 @route("/v1/staff/bookings/{code}/second-dose", methods=["POST"], authorizer=STAFF)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import boto3
@@ -21,6 +22,7 @@ from botocore.config import Config
 from chalicelib.api.commands import slot_record
 from chalicelib.booking.catalog_cache import CachedCatalog
 from chalicelib.booking.operations import OperationsService
+from chalicelib.booking.ports import BouncedAddresses
 from chalicelib.booking.position import QueuePositions
 from chalicelib.booking.queries import BookingQueries
 from chalicelib.booking.queues import SendNowMailOutbox, SqsBacklog, SqsMailOutbox, SqsRequestQueue
@@ -28,6 +30,7 @@ from chalicelib.booking.reconciliation import Reconciliation
 from chalicelib.booking.released import ReleasedCatalog
 from chalicelib.booking.services import BookingService
 from chalicelib.booking.storage import DynamoBookings, DynamoCatalog
+from chalicelib.booking.storage.letters import DynamoLetterMarks  # imported here so that _connection() binds it
 from chalicelib.booking.storage.supply import DynamoSupply
 from chalicelib.contracts.local_time import LOCAL_TZ
 from chalicelib.contracts.mail import MailKind, MailMessage
@@ -37,7 +40,7 @@ from chalicelib.limits.domain import Limit
 from chalicelib.limits.dynamo import DynamoCounters
 from chalicelib.limits.limiter import Limiter
 from chalicelib.notify.dynamo import DynamoSuppressionList
-from chalicelib.notify.ports import MailClaim
+from chalicelib.notify.ports import MailClaim, SuppressionList
 from chalicelib.notify.queue import MailRetry
 from chalicelib.notify.quota import LimiterMailQuota
 from chalicelib.notify.services import MailService
@@ -193,7 +196,23 @@ def operations_service() -> OperationsService:
         outbox=SqsMailOutbox(_client("sqs"), _queue_url(s.notify_queue_name)),
         person_key_pepper=_person_key_pepper(),
         site_url=s.site_url,  # named in the letters for people without e-mail
+        letter_marks=DynamoLetterMarks(_bookings()),
+        bounced=SuppressedAddresses(_mail_ledger()),  # whose notice bounced gets a letter too
     )
+
+
+class SuppressedAddresses(BouncedAddresses):
+    """Booking's port over notify's suppression list: the composition is the one place that sees both packages.
+    One read per address (two for a list from before the HMAC), in parallel: a letters page may name hundreds."""
+
+    def __init__(self, suppressions: SuppressionList, workers: int = 16):
+        self._suppressions = suppressions
+        self._workers = workers
+
+    def bounced(self, addresses: list[str]) -> set[str]:
+        with ThreadPoolExecutor(max_workers=self._workers) as pool:
+            flags = list(pool.map(self._suppressions.is_suppressed, addresses))
+        return {address for address, suppressed in zip(addresses, flags, strict=True) if suppressed}
 
 
 @functools.cache

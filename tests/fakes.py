@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from chalicelib.booking import domain as d
 from chalicelib.booking.attendance import AttendanceStore
 from chalicelib.booking.audit import AuditLog, AuditRecord, sort_key
+from chalicelib.booking.letter_marks import LetterMarks
 from chalicelib.booking.ports import Admission, Bookings, CallerIndex, Catalog, MailOutbox, RequestQueue, Supply
 from chalicelib.contracts.mail import MailMessage
 from chalicelib.notify.ports import CLAIM_LEASE_S, MailBeingSent, MailClaim, Mailer, MailLedger, SuppressionRecord
@@ -418,6 +419,29 @@ class FakeSupply(Supply):
         self.operations[operation_id] = replace(
             current, cursor=cursor, done=done, cancelled=current.cancelled + cancelled, moved=current.moved + moved
         )
+
+
+class FakeLetterMarks(LetterMarks):
+    """Marks of operations' letters, with the adapter's conditions (the booking names the operation, not marked
+    yet) and its audit record in one step."""
+
+    def __init__(self, bookings: FakeBookings):
+        self._bookings = bookings
+        self.marks_by_operation: dict[str, dict] = {}
+
+    def marks(self, operation_id):
+        return dict(self.marks_by_operation.get(operation_id, {}))
+
+    def mark(self, operation_id, booking, mark, audit):
+        with self._bookings._lock:
+            if self._bookings.changed_by.get(booking.code) != operation_id:
+                raise d.BookingNotFound()
+            marks = self.marks_by_operation.setdefault(operation_id, {})
+            if booking.code in marks:
+                return marks[booking.code]
+            self._bookings._audit(audit)
+            marks[booking.code] = mark
+            return mark
 
 
 class FakeQueue(RequestQueue):

@@ -24,6 +24,7 @@ from chalicelib.booking import domain as d
 from chalicelib.booking.attendance import DayAppointment
 from chalicelib.booking.audit import Actor, AuditPage, AuditRecord
 from chalicelib.booking.hotline import StaffService
+from chalicelib.booking.letter_marks import LetterMark, LetterMarkKind
 from chalicelib.booking.operations import Letter, LettersPage
 from chalicelib.booking.queries import BookingView
 from chalicelib.booking.services import BookingService
@@ -112,6 +113,11 @@ class AuditQuery(schemas._Body):
 class LettersQuery(schemas._Body):
     limit: int = Field(default=100, ge=1, le=500)
     cursor: Annotated[str, Field(max_length=2000)] | None = None
+    only_open: bool = False  # leave out the letters marked sent or called
+
+
+class LetterMarkBody(schemas._Body):
+    mark: LetterMarkKind
 
 
 def parse_caller_query(query: Mapping[str, str]) -> FindCallerQuery:
@@ -226,7 +232,13 @@ def letter(x: Letter) -> dict:
         ],
         "held": views.booking(BookingView(b, x.center, x.hold))["held"] if x.hold is not None else None,
         "text": x.text(),
+        "reason": x.reason.value,
+        "mark": letter_mark(x.mark),
     }
+
+
+def letter_mark(mark: LetterMark | None) -> dict | None:
+    return None if mark is None else {"mark": mark.kind.value, "by": mark.by, "at": mark.at.isoformat()}
 
 
 def letters_page(page: LettersPage) -> dict:
@@ -239,6 +251,7 @@ def letters_page(page: LettersPage) -> dict:
         "to": operation.to_day.isoformat(),
         "status": "done" if operation.done else "running",
         "letters": [letter(x) for x in page.letters],
+        "counts": {"open": page.open, "done": page.done, "done_in_operation": page.done_in_operation},
         "next_cursor": encode_scan_cursor(page.cursor),
     }
 

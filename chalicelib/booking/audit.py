@@ -41,6 +41,7 @@ class AuditAction:
     CONTINGENT_RELEASED = "contingent.released"
     WAITING_ROOM_PUT = "waiting_room.put"
     LETTERS_LISTED = "operation.letters_listed"  # whose notice (address, phone) an agent read for post or a call
+    LETTER_MARKED = "operation.letter_marked"  # a letter of an operation sent, or its caller reached by phone
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ from chalicelib.booking.audit import (
     summary_of_booking,
     summary_of_hold,
 )
+from chalicelib.booking.letter_marks import LetterMark, LetterMarkKind, LetterMarks, LetterReason
 from chalicelib.booking.mail import mail_for, publish_mail
-from chalicelib.booking.ports import Bookings, Catalog, MailOutbox, Supply
+from chalicelib.booking.ports import Bookings, BouncedAddresses, Catalog, MailOutbox, Supply
 from chalicelib.contracts.mail import Appointment, MailKind
 
 # A capacity cut races bookings on the same slot: re-read and try again a few times before giving up.
@@ -99,14 +100,17 @@ class Letter:
     """The notice of a centre-day operation for one person without e-mail: what goes out by post or is read out.
 
     `booking` is as the operation left it (cancelled, or on its moved appointments); `hold` the pair held for a
-    cancelled one while it lasts. The text names the person, the code and the appointments and nothing else about
-    them (no birth date: it is what the person proves themselves with)."""
+    cancelled one while it lasts; `reason` why no mail carried it; `mark` whether staff have sent it or reached
+    the caller. The text names the person, the code and the appointments and nothing else about them (no birth
+    date: it is what the person proves themselves with)."""
 
     booking: d.Booking
     center: d.Center
     kind: LetterKind
     hold: d.Hold | None
     site_url: str = ""
+    reason: LetterReason = LetterReason.NO_EMAIL
+    mark: LetterMark | None = None
 
     @property
     def language(self) -> str:
@@ -178,6 +182,11 @@ class LettersPage:
     operation: d.CentreDayOperation
     letters: list[Letter]
     cursor: str | None  # where the next page reads on; None: this was the last
+    # This page's letters as read, before `only_open` left the marked ones out: still to do, and marked.
+    open: int = 0
+    done: int = 0
+    # Marks of the whole operation (one query): the total of letters is known only once every page was read.
+    done_in_operation: int = 0
 
 
 class OperationsService:
@@ -190,6 +199,8 @@ class OperationsService:
         outbox: MailOutbox | None = None,
         person_key_pepper: bytes = b"",
         site_url: str = "",
+        letter_marks: LetterMarks | None = None,
+        bounced: BouncedAddresses | None = None,
     ):
         self._catalog = catalog
         self._now = clock
@@ -198,6 +209,8 @@ class OperationsService:
         self._outbox = outbox
         self._pepper = person_key_pepper
         self._site_url = site_url  # where a letter sends people to look their booking up
+        self._letter_marks = letter_marks
+        self._bounced = bounced  # None: nobody with an e-mail address is on the letters list
 
     def _campaign_at(self, campaign_id: str, center_id: str) -> d.Campaign:
         campaign = next((c for c in self._catalog.campaigns() if c.id == campaign_id), None)
@@ -428,16 +441,18 @@ class OperationsService:
             )
         self._outbox.publish(message)
 
-    # --- letters: the notice for people without e-mail ---------------------------------------------------
+    # --- letters: the notice for people without e-mail, or whose e-mail bounced ----------------------------
 
-    def letters(self, operation_id: str, cursor: str | None, limit: int) -> LettersPage:
+    def letters(self, operation_id: str, cursor: str | None, limit: int, only_open: bool = False) -> LettersPage:
         """The notices of a centre-day operation that no mail carried: one per booking it cancelled or moved whose
-        person has no e-mail (booked by a hotline agent with a phone number or postal address), for the hotline to
-        post or read out. Read in pages as the operation reads (`Supply.bookings_in`: a filtered scan), so a page
-        may hold fewer letters than `limit`; `cursor` None: the last page. A cancelled booking's letter names the
-        pair held for it while the hold lasts, else how to book again; a booking confirmed on its held pair since
-        is the person's again and needs no letter."""
-        assert self._supply is not None and self._bookings is not None
+        person has no e-mail (booked by a hotline agent with a phone number or postal address) or whose address is
+        on the suppression list (the notice bounced, or was never sent there), for the hotline to post or read out.
+        Read in pages as the operation reads (`Supply.bookings_in`: a filtered scan), so a page may hold fewer
+        letters than `limit`; `cursor` None: the last page. A cancelled booking's letter names the pair held for it
+        while the hold lasts, else how to book again; a booking confirmed on its held pair since is the person's
+        again and needs no letter. Each letter carries its mark (sent, called) if staff made one; `only_open`
+        leaves the marked ones out."""
+        assert self._supply is not None
         operation = self.operation(operation_id)
         center = self._center(operation.center_id)
         first, last = operation.slot_id_range
@@ -445,18 +460,59 @@ class OperationsService:
             operation.campaign_id, operation.center_id, first, last, operation.operation_id, cursor, limit
         )
         now = self._now()
+        candidates = [letter for b in found if (letter := self._letter(operation, b, center, now)) is not None]
+        marks = self._letter_marks.marks(operation.operation_id) if self._letter_marks is not None else {}
+        addresses = [x.booking.person.email for x in candidates if x.booking.person.email]
+        bounced = self._bounced.bounced(addresses) if self._bounced is not None and addresses else set()
         letters = []
-        for booking in found:
-            if booking.person.email:
+        for letter in candidates:
+            email = letter.booking.person.email
+            if email and email not in bounced:
                 continue  # the mail notice went to them
-            if booking.status is not d.BookingStatus.ACTIVE:
-                hold = self._bookings.hold(booking.code)
-                live = hold if hold is not None and hold.is_live(now) else None
-                letters.append(Letter(booking, center, LetterKind.CANCELLED, live, self._site_url))
-            elif not any(first <= a.slot_id <= last for a in booking.appointments):
-                letters.append(Letter(booking, center, LetterKind.MOVED, None, self._site_url))
-            # Else still on the days: not reached by the operation yet (or changed meanwhile), so no notice.
-        return LettersPage(operation, letters, next_cursor)
+            reason = LetterReason.EMAIL_BOUNCED if email else LetterReason.NO_EMAIL
+            letters.append(replace(letter, reason=reason, mark=marks.get(letter.booking.code)))
+        done = sum(1 for x in letters if x.mark is not None)
+        shown = [x for x in letters if x.mark is None] if only_open else letters
+        return LettersPage(operation, shown, next_cursor, len(letters) - done, done, len(marks))
+
+    def _letter(self, operation: d.CentreDayOperation, booking: d.Booking, center: d.Center, now: datetime):
+        """The notice this operation owes the booking's person, whatever their e-mail; None if it owes none."""
+        assert self._bookings is not None
+        first, last = operation.slot_id_range
+        if booking.status is not d.BookingStatus.ACTIVE:
+            hold = self._bookings.hold(booking.code)
+            live = hold if hold is not None and hold.is_live(now) else None
+            return Letter(booking, center, LetterKind.CANCELLED, live, self._site_url)
+        if not any(first <= a.slot_id <= last for a in booking.appointments):
+            return Letter(booking, center, LetterKind.MOVED, None, self._site_url)
+        return None  # still on the days: not reached by the operation yet (or changed meanwhile), so no notice
+
+    def mark_letter(self, actor: Actor, operation_id: str, code: str, kind: LetterMarkKind) -> tuple[LetterMark, bool]:
+        """Mark a letter of the operation as sent or its caller as reached; with its audit record in the same
+        write. The first mark stands: marking again changes nothing and writes no record. Returns the mark that
+        stands and whether this call made it. A booking this operation owes no letter is not found (404), so a
+        code reveals nothing about other operations."""
+        assert self._bookings is not None and self._letter_marks is not None
+        operation = self.operation(operation_id)
+        booking = self._bookings.booking(d.normalise_booking_code(code))
+        if booking is None or (booking.campaign_id, booking.center_id) != (operation.campaign_id, operation.center_id):
+            raise d.BookingNotFound()
+        now = self._now()
+        letter = self._letter(operation, booking, self._center(operation.center_id), now)
+        email = booking.person.email
+        if letter is None or (email and (self._bounced is None or not self._bounced.bounced([email]))):
+            raise d.BookingNotFound()
+        mark = LetterMark(booking.code, kind, actor.user, now)
+        record = new_record(
+            actor,
+            AuditAction.LETTER_MARKED,
+            operation.operation_id,
+            now,
+            # The code and the mark, nothing about the person; the target is the operation, as for the listing.
+            after={"code": booking.code, "mark": kind.value},
+        )
+        stands = self._letter_marks.mark(operation.operation_id, booking, mark, record)
+        return stands, stands == mark
 
     # --- held pairs that nobody confirmed -----------------------------------------------------------
 

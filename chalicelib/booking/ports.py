@@ -187,6 +187,15 @@ class CallerIndex(abc.ABC):
         pointers to bookings a centre-day cancel cancelled with a pair held (live or lapsed: the caller checks)."""
 
 
+class BouncedAddresses(abc.ABC):
+    """Whether mail can reach an address (notify's suppression list, wired in `bootstrap`): booking reads it to put
+    a person whose notice bounced on the letters list, without depending on notify."""
+
+    @abc.abstractmethod
+    def bounced(self, addresses: list[str]) -> set[str]:
+        """Those of the addresses no mail goes to (they bounced permanently or complained), as given."""
+
+
 class Supply(abc.ABC):
     """What ops change in bulk when supply changes (capacity cuts, centre-day cancellations, repairs) and
     what their reports read. Each write is conditional, so a retried or resumed operation changes nothing twice."""

@@ -515,15 +515,57 @@ function printLetters(list) {
 }
 
 function whatHappened(x) {
-  if (x.kind === 'moved') return 'Termin verlegt';
-  return x.held ? `Abgesagt, freigehalten bis ${shortDateTime(x.held.until)}` : 'Abgesagt, bitte neu buchen';
+  const why = x.reason === 'email_bounced' ? ' (E-Mail kam zurück)' : '';
+  if (x.kind === 'moved') return `Termin verlegt${why}`;
+  return (x.held ? `Abgesagt, freigehalten bis ${shortDateTime(x.held.until)}` : 'Abgesagt, bitte neu buchen') + why;
+}
+
+const LETTER_MARKS = { sent: 'Brief verschickt', called: 'Erreicht' };
+let lettersOperation = null;
+let lettersCounts = { open: 0, done: 0 };
+
+const markText = (mark) => `${LETTER_MARKS[mark.mark]} (${mark.by}, ${shortDateTime(mark.at)})`;
+
+/** The "done" cell: the mark that stands, or the two buttons that make one. */
+function markCell(x, name) {
+  if (x.mark) return h('td', { class: 'letter-mark', tabindex: '-1' }, markText(x.mark));
+  const button = (mark) => h('button', { type: 'button', 'aria-label': `${LETTER_MARKS[mark]}: ${name}`, onclick: (event) => markLetter(x, mark, event.target) }, LETTER_MARKS[mark]);
+  return h('td', { class: 'letter-mark' }, button('sent'), ' ', button('called'));
+}
+
+async function markLetter(x, mark, button) {
+  clearAlert();
+  let answer;
+  try {
+    answer = await call('PUT', `/v1/staff/operations/${lettersOperation}/letters/${x.code}/mark`, { body: { mark } });
+  } catch (error) {
+    alertError(error);
+    return;
+  }
+  // The first mark stands: a colleague may have marked it meanwhile (`changed` false), so show what is stored.
+  if (!x.mark) lettersCounts = { open: lettersCounts.open - 1, done: lettersCounts.done + 1 };
+  x.mark = answer.mark;
+  const cell = button.closest('td');
+  const row = cell.closest('tr');
+  const name = row.querySelector('th').textContent;
+  const marked = markCell(x, name);
+  cell.replaceWith(marked);
+  $('letters-caption').textContent = lettersCaption();
+  marked.focus();
+  say(answer.changed ? `${x.code}: ${LETTER_MARKS[answer.mark.mark]}.` : `${x.code} war schon markiert: ${markText(answer.mark)}.`);
+}
+
+function lettersCaption() {
+  const { open, done } = lettersCounts;
+  return `${open + done} Briefe: ${open} offen, ${done} erledigt. Anrufen (Telefon) oder Brief schicken, dann markieren.`;
 }
 
 function showLetters(page, letters) {
   const results = $('letters-results');
   const running = page.status === 'running' ? ' Der Vorgang läuft noch: später erneut laden.' : '';
   if (!letters.length) {
-    results.replaceChildren(h('p', { tabindex: '-1', class: 'none' }, `Keine Briefe: alle Betroffenen haben eine E-Mail bekommen.${running}`));
+    const none = lettersCounts.done ? `Keine offenen Briefe: ${lettersCounts.done} erledigt.` : 'Keine Briefe: alle Betroffenen haben eine E-Mail bekommen.';
+    results.replaceChildren(h('p', { tabindex: '-1', class: 'none' }, `${none}${running}`));
     return;
   }
   const row = (x) => {
@@ -534,13 +576,14 @@ function showLetters(page, letters) {
       h('td', {}, whatHappened(x)),
       h('td', {}, x.recipient.phone || '–'),
       h('td', {}, ...(x.recipient.postal_address || '–').split('\n').flatMap((line, i) => (i ? [h('br'), line] : [line]))),
-      h('td', {}, h('button', { type: 'button', 'aria-label': `Brief drucken: ${name}`, onclick: () => printLetters([x]) }, 'Drucken')));
+      h('td', {}, h('button', { type: 'button', 'aria-label': `Brief drucken: ${name}`, onclick: () => printLetters([x]) }, 'Drucken')),
+      markCell(x, name));
   };
   results.replaceChildren(
     h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => printLetters(lettersShown) }, `Alle ${letters.length} Briefe drucken`)),
     h('table', { class: 'day-table', tabindex: '-1' },
-      h('caption', {}, `${letters.length} Betroffene ohne E-Mail: anrufen (Telefon) oder Brief schicken.${running}`),
-      h('thead', {}, h('tr', {}, ['Name', 'Code', 'Was', 'Telefon', 'Postanschrift', 'Brief'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('caption', {}, h('span', { id: 'letters-caption' }, lettersCaption()), running),
+      h('thead', {}, h('tr', {}, ['Name', 'Code', 'Was', 'Telefon', 'Postanschrift', 'Brief', 'Erledigt'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, letters.map(row))));
 }
 
@@ -554,13 +597,17 @@ async function loadLetters(event) {
     $('letters-operation').focus();
     return;
   }
+  const onlyOpen = $('letters-open-only').checked ? 'true' : null;
   const letters = [];
+  const counts = { open: 0, done: 0 };
   let page = null;
   let cursor = null;
   try {
     do {
-      page = await call('GET', `/v1/staff/operations/${found[0]}/letters`, { query: { cursor, limit: '500' } });
+      page = await call('GET', `/v1/staff/operations/${found[0]}/letters`, { query: { cursor, limit: '500', only_open: onlyOpen } });
       letters.push(...page.letters);
+      counts.open += page.counts.open;
+      counts.done += page.counts.done;
       cursor = page.next_cursor;
     } while (cursor);
   } catch (error) {
@@ -568,9 +615,11 @@ async function loadLetters(event) {
     else alertError(error);
     return;
   }
+  lettersOperation = found[0];
   lettersShown = letters;
+  lettersCounts = counts;
   showLetters(page, letters);
-  say(`${letters.length} Brief(e) für Betroffene ohne E-Mail.`);
+  say(`${counts.open + counts.done} Brief(e): ${counts.open} offen, ${counts.done} erledigt.`);
   $('letters-results').querySelector('[tabindex="-1"]').focus();
 }
 

@@ -1,6 +1,7 @@
 """The hotline console after a centre-day cancel, in chromium: an agent finds a caller without e-mail whose day was
-cancelled, reads out the pair held for them, prints their letter from the operation's list, accepts the pair for
-them and rebooks them from the console; axe finds nothing on these states."""
+cancelled, reads out the pair held for them, prints their letter from the operation's list, marks the caller reached
+(then only open letters are listed: none), accepts the pair for them and rebooks them from the console; axe finds
+nothing on these states."""
 
 from __future__ import annotations
 
@@ -71,6 +72,16 @@ def test_an_agent_reads_out_the_held_pair_prints_the_letter_and_accepts_the_pair
     for text in ("Lindenweg 3", "Ihre Impftermine wurden abgesagt", "Wir halten neue Termine für Sie frei bis", code):
         expect(page.locator("#letter")).to_contain_text(text)
     page.emulate_media(media="screen")
+
+    # Reached by phone: marked, counted, and left out once only the open ones are listed.
+    table.get_by_role("button", name=f"Erreicht: {family}, Erika").click()
+    marked = table.locator("td.letter-mark")
+    expect(marked).to_contain_text("Erreicht (agent-held")
+    expect(marked).to_be_focused()
+    expect(table.locator("caption")).to_contain_text("1 Briefe: 0 offen, 1 erledigt.")
+    page.locator("#letters-open-only").check()
+    page.locator("#letters-form").get_by_role("button", name="Briefliste laden").click()
+    expect(page.locator("#letters-results")).to_contain_text("Keine offenen Briefe: 1 erledigt.")
 
     card.get_by_role("button", name="Freigehaltene Termine übernehmen").click()
     active = page.locator("#find-results .booking")

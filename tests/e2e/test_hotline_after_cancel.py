@@ -1,12 +1,14 @@
 """The hotline after a centre-day cancel, through the API: a caller booked by phone (no e-mail) is cancelled with a
-pair held; the agent finds them by code and by name with the held pair, fetches their letter (audited), and
-accepts the pair for them."""
+pair held; the agent finds them by code and by name with the held pair, fetches their letter (audited), marks it
+(once), and accepts the pair for them. A caller whose e-mail bounced is on the list too."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, timedelta
 
+from chalicelib import bootstrap
 from infra.local.token import local_staff_token
 from tests.e2e.test_booking_invariants import BIRTH_DATE, request_body, slot_counts, wait_decided
 from tests.e2e.test_openapi_contract import assert_matches_spec
@@ -18,7 +20,7 @@ ADMIN = {"Authorization": local_staff_token("ada", "admin")}
 
 def test_an_agent_sees_the_held_pair_of_a_caller_without_e_mail_prints_the_letter_and_accepts_it(stack, api):
     first, second, spare, spare_second = at(0, 11), at(21, 11), at(4, 11), at(25, 11)
-    campaign_id, ids = campaign_with(stack, {first: 2, second: 2, spare: 1, spare_second: 1})
+    campaign_id, ids = campaign_with(stack, {first: 2, second: 2, spare: 2, spare_second: 2})
     family = f"Brief{uuid.uuid4().hex[:6]}"
     body = request_body(campaign_id, ids[first], family)
     del body["person"]["email"]
@@ -27,13 +29,20 @@ def test_an_agent_sees_the_held_pair_of_a_caller_without_e_mail_prints_the_lette
     hotline = {"Authorization": local_staff_token(agent, "hotline")}
     accepted = api.post("/v1/staff/booking-requests", json=body, headers=hotline)
     code = wait_decided(stack.api_url, accepted.json()["request_id"])["booking"]["code"]
+    # A second caller, with an e-mail address that bounces.
+    bounced_body = request_body(campaign_id, ids[first], f"{family}b")
+    bounced_request = api.post("/v1/staff/booking-requests", json=bounced_body, headers=hotline).json()["request_id"]
+    bounced_code = wait_decided(stack.api_url, bounced_request)["booking"]["code"]
+    recipients = [{"emailAddress": bounced_body["person"]["email"]}]
+    bounce = {"eventType": "Bounce", "bounce": {"bounceType": "Permanent", "bouncedRecipients": recipients}}
+    assert bootstrap.mail_service().record_feedback(json.dumps(bounce)) == 1  # as the mail_events function does
     ops = {"Authorization": local_staff_token("olga", "ops"), "Idempotency-Key": uuid.uuid4().hex}
     operation = api.post(
         f"/v1/staff/campaigns/{campaign_id}/centre-day-operations",
         json={"center_id": "dortmund", "from": first.date().isoformat()},
         headers=ops,
     ).json()
-    assert operation["status"] == "done" and operation["cancelled"] == 1
+    assert operation["status"] == "done" and operation["cancelled"] == 2
 
     by_code = api.get(f"/v1/staff/bookings/{code}", params={"birth_date": BIRTH_DATE}, headers=hotline)
     assert_matches_spec("GET", "/v1/staff/bookings/{code}", by_code)
@@ -44,16 +53,42 @@ def test_an_agent_sees_the_held_pair_of_a_caller_without_e_mail_prints_the_lette
 
     letters = api.get(f"/v1/staff/operations/{operation['operation_id']}/letters", headers=hotline)
     assert_matches_spec("GET", "/v1/staff/operations/{operation_id}/letters", letters)
-    [letter] = letters.json()["letters"]
+    letter, bounced = sorted(letters.json()["letters"], key=lambda x: x["code"] != code)
     assert (letter["code"], letter["kind"], letter["recipient"]["phone"]) == (code, "cancelled", "0231 7654321")
     assert letter["held"]["first"]["slot_id"] == ids[spare] and code in letter["text"]
+    assert (letter["reason"], letter["mark"]) == ("no_email", None)
+    assert (bounced["code"], bounced["reason"], bounced["mark"]) == (bounced_code, "email_bounced", None)
+    assert "@" not in str(bounced)
+
+    # The agent reached the caller by phone: marked once; a second mark (by anyone, either way) changes nothing.
+    mark_url = f"/v1/staff/operations/{operation['operation_id']}/letters/{code.lower()}/mark"
+    marked = api.put(mark_url, json={"mark": "called"}, headers=hotline)
+    assert_matches_spec("PUT", "/v1/staff/operations/{operation_id}/letters/{code}/mark", marked)
+    assert (marked.json()["changed"], marked.json()["mark"]["mark"], marked.json()["mark"]["by"]) == (
+        True,
+        "called",
+        agent,
+    )
+    again = api.put(mark_url, json={"mark": "sent"}, headers=ADMIN)
+    assert (again.json()["changed"], again.json()["mark"]) == (False, marked.json()["mark"])
+    assert api.put(mark_url, json={"mark": "lost"}, headers=hotline).status_code == 400
+    open_only = api.get(
+        f"/v1/staff/operations/{operation['operation_id']}/letters", params={"only_open": "true"}, headers=hotline
+    ).json()
+    assert [x["code"] for x in open_only["letters"]] == [bounced_code]
+    assert open_only["counts"] == {"open": 1, "done": 1, "done_in_operation": 1}
     days = {
         "from": (date.today() - timedelta(days=1)).isoformat(),
         "to": (date.today() + timedelta(days=1)).isoformat(),
     }
     audit = api.get("/v1/staff/audit", headers=ADMIN, params={**days, "actor": agent}).json()["records"]
-    [listed] = [r for r in audit if r["action"] == "operation.letters_listed"]
-    assert (listed["target"], listed["after"]) == (operation["operation_id"], {"codes": [code]})
+    first_listing = next(r for r in audit if r["action"] == "operation.letters_listed")
+    assert sorted(first_listing["after"]["codes"]) == sorted([code, bounced_code])
+    [mark_record] = [r for r in audit if r["action"] == "operation.letter_marked"]
+    assert (mark_record["target"], mark_record["after"]) == (
+        operation["operation_id"],
+        {"code": code, "mark": "called"},
+    )
 
     kept = api.post(
         f"/v1/staff/bookings/{code}/rebook",
@@ -61,5 +96,6 @@ def test_an_agent_sees_the_held_pair_of_a_caller_without_e_mail_prints_the_lette
         headers=hotline,
     )
     assert kept.status_code == 200 and kept.json()["status"] == "active", kept.text
-    assert [slot_counts(stack, campaign_id, ids[s])[0] for s in (spare, spare_second)] == [1, 1]
-    assert api.get(f"/v1/staff/operations/{operation['operation_id']}/letters", headers=hotline).json()["letters"] == []
+    assert [slot_counts(stack, campaign_id, ids[s])[0] for s in (spare, spare_second)] == [2, 2]
+    after = api.get(f"/v1/staff/operations/{operation['operation_id']}/letters", headers=hotline).json()
+    assert [x["code"] for x in after["letters"]] == [bounced_code]

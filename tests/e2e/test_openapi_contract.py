@@ -994,6 +994,9 @@ EXAMPLE_URLS = {
     "/v1/staff/campaigns/{campaign_id}/centre-day-operations": f"/v1/staff/campaigns/{CAMPAIGN}/centre-day-operations",
     "/v1/staff/operations/{operation_id}": "/v1/staff/operations/" + "0" * 32,
     "/v1/staff/operations/{operation_id}/letters": "/v1/staff/operations/" + "0" * 32 + "/letters",
+    "/v1/staff/operations/{operation_id}/letters/{code}/mark": "/v1/staff/operations/"
+    + "0" * 32
+    + "/letters/ABCD-EFGH-JK/mark",
     "/v1/staff/bookings/{code}/second-dose": "/v1/staff/bookings/ABCD-EFGH-JK/second-dose",
     "/v1/staff/reports/daily": f"/v1/staff/reports/daily?campaign={CAMPAIGN}&from=2030-01-01&to=2030-01-02",
     # waiting room (§8)

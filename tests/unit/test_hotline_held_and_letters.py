@@ -1,20 +1,38 @@
 """The hotline after a centre-day operation, with fakes: an agent finds a caller whose booking was cancelled with a
 pair held for them (by code, and by name through the person's pointer) and sees the hold; callers without e-mail
-get a letter (who, where, the held pair or how to book again, the text), listed per operation and audited."""
+get a letter (who, where, the held pair or how to book again, the text), listed per operation and audited; so do
+those whose address bounced; staff mark each letter sent or its caller reached, once."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from chalicelib.api import staff as staff_edge
 from chalicelib.booking import domain as d
 from chalicelib.booking.audit import AuditAction
+from chalicelib.booking.letter_marks import LetterMarkKind, LetterReason
 from chalicelib.booking.operations import LetterKind, OperationsService
+from chalicelib.bootstrap import SuppressedAddresses
+from tests.fakes import FakeLetterMarks, FakeSuppressionList
 from tests.unit.builders import NOW, person, slot
 from tests.unit.test_hotline import AGENT, StaffWorld, caller_without_email
 from tests.unit.test_supply_changes import OLGA, Clock, day_operation, move_operation, supply_of
 
 SITE = "https://impfen.example.org"
+
+
+_MARKS: dict[int, FakeLetterMarks] = {}
+_BOUNCES: dict[int, FakeSuppressionList] = {}
+
+
+def marks_of(world: StaffWorld) -> FakeLetterMarks:
+    return _MARKS.setdefault(id(world), FakeLetterMarks(world.bookings))
+
+
+def bounces_of(world: StaffWorld) -> FakeSuppressionList:
+    return _BOUNCES.setdefault(id(world), FakeSuppressionList())
 
 
 def ops(world: StaffWorld, clock=lambda: NOW) -> OperationsService:
@@ -26,6 +44,9 @@ def ops(world: StaffWorld, clock=lambda: NOW) -> OperationsService:
         outbox=world.outbox,
         person_key_pepper=b"test-pepper",
         site_url=SITE,
+        letter_marks=marks_of(world),
+        # The composition's adapter over notify's suppression list (here its fake).
+        bounced=SuppressedAddresses(bounces_of(world)),
     )
 
 
@@ -111,7 +132,7 @@ def test_callers_without_e_mail_get_a_letter_with_the_held_pair_or_how_to_book_a
         "postal_address": "Hauptstr. 1\n44141 Dortmund",
         "phone": None,
     }
-    assert "birth_date" not in str(body) and "email" not in str(body)
+    assert "birth_date" not in str(body) and "email" not in body["recipient"] and "@" not in str(body)
 
 
 def test_a_moved_booking_gets_a_letter_with_its_new_appointments_and_a_confirmed_hold_none():
@@ -149,3 +170,76 @@ def test_letters_are_read_in_pages_and_each_read_is_audited_with_the_codes_only(
     assert len(records) == pages and all(r.target == "letters" and r.actor == AGENT.user for r in records)
     assert sorted(c for r in records for c in r.after["codes"]) == sorted(seen)
     assert "Müller" not in str([r.after for r in records]) and "Hauptstr" not in str([r.after for r in records])
+
+
+def test_a_letter_marked_sent_or_called_is_shown_counted_and_left_out_of_the_open_ones_and_the_first_mark_stands():
+    world, codes, _, _ = cancelled_world()
+    service = ops(world)
+
+    mark, changed = service.mark_letter(AGENT, "letters", codes["Erna"].lower(), LetterMarkKind.CALLED)
+    again, changed_again = service.mark_letter(
+        replace(AGENT, user="agent-2"), "letters", codes["Erna"], LetterMarkKind.SENT
+    )
+
+    assert changed and (mark.code, mark.kind, mark.by, mark.at) == (
+        codes["Erna"],
+        LetterMarkKind.CALLED,
+        AGENT.user,
+        NOW,
+    )
+    assert not changed_again and again == mark  # marking twice changes nothing: the first mark stands
+    [record] = [r for r in world.audit_log.records if r.action == AuditAction.LETTER_MARKED]
+    assert (record.target, record.actor, record.after) == (
+        "letters",
+        AGENT.user,
+        {"code": codes["Erna"], "mark": "called"},
+    )
+
+    page = service.letters("letters", None, 100)
+    by_name = {x.booking.person.given_name: x for x in page.letters}
+    assert by_name["Erna"].mark == mark and by_name["Frieda"].mark is None
+    assert (page.open, page.done, page.done_in_operation) == (1, 1, 1)
+    assert staff_edge.letter(by_name["Erna"])["mark"] == {"mark": "called", "by": AGENT.user, "at": NOW.isoformat()}
+    assert staff_edge.letters_page(page)["counts"] == {"open": 1, "done": 1, "done_in_operation": 1}
+
+    open_only = service.letters("letters", None, 100, only_open=True)
+    assert [x.booking.code for x in open_only.letters] == [codes["Frieda"]]
+    assert (open_only.open, open_only.done) == (1, 1)  # the page's counts still name the letter left out
+
+
+def test_only_a_booking_the_operation_owes_a_letter_can_be_marked_and_a_refused_mark_writes_nothing():
+    world, codes, _, _ = cancelled_world()
+    other = StaffWorld([slot(3, 9, 5), slot(24, 9, 5)])
+    stranger = other.book_by_phone(slot(3, 9, 5), caller_without_email("Ida")).booking_code
+    assert stranger is not None
+    # Cancelled on the operation's centre and days, but not by the operation (by the person, say): no letter.
+    world.bookings.bookings[stranger] = other.bookings.bookings[stranger].cancelled()
+    service = ops(world)
+
+    for code in (codes["Grete"], "ZZZZ-ZZZZ-ZZ", stranger):  # Grete's notice went out by mail
+        with pytest.raises(d.BookingNotFound):
+            service.mark_letter(AGENT, "letters", code, LetterMarkKind.SENT)
+    with pytest.raises(d.UnknownOperation):
+        service.mark_letter(AGENT, "no-such-operation", codes["Erna"], LetterMarkKind.SENT)
+    assert marks_of(world).marks("letters") == {}
+    assert not [r for r in world.audit_log.records if r.action == AuditAction.LETTER_MARKED]
+
+
+def test_a_person_whose_notice_bounced_gets_a_letter_with_the_reason_and_can_be_marked():
+    world, codes, _, _ = cancelled_world()
+    service = ops(world)
+    assert "Grete" not in {x.booking.person.given_name for x in service.letters("letters", None, 100).letters}
+
+    bounces_of(world).suppress(world.bookings.booking(codes["Grete"]).person.email.upper(), "bounce")
+
+    page = service.letters("letters", None, 100)
+    reasons = {x.booking.person.given_name: x.reason for x in page.letters}
+    assert reasons == {
+        "Erna": LetterReason.NO_EMAIL,
+        "Frieda": LetterReason.NO_EMAIL,
+        "Grete": LetterReason.EMAIL_BOUNCED,
+    }
+    body = staff_edge.letter(next(x for x in page.letters if x.booking.code == codes["Grete"]))
+    assert body["reason"] == "email_bounced" and "email" not in body["recipient"] and "@" not in str(body)
+    _, changed = service.mark_letter(AGENT, "letters", codes["Grete"], LetterMarkKind.SENT)
+    assert changed
