@@ -191,6 +191,14 @@ def test_the_spec_is_a_valid_openapi_document():
     }
 
 
+def test_the_audit_record_lists_every_action_the_code_writes():
+    from chalicelib.booking.attendance import AttendanceAction
+    from chalicelib.booking.audit import AuditAction
+
+    written = {v for cls in (AuditAction, AttendanceAction) for k, v in vars(cls).items() if k.isupper()}
+    assert set(SPEC["components"]["schemas"]["AuditRecord"]["properties"]["action"]["enum"]) == written
+
+
 def test_the_helper_rejects_undocumented_statuses_and_bodies_that_do_not_match():
     class Fake:
         def __init__(self, status, body, content_type="application/json"):
