@@ -615,7 +615,59 @@ def apply_patches() -> None:
         core_responses.method_names_from_class = _cached_method_names(  # type: ignore[assignment]
             core_responses.method_names_from_class, DynamoHandler
         )
+        _patch_sqs()
         setattr(backend_cls, _MARKER, True)
+
+
+def _patch_sqs() -> None:
+    """(f) SQS costs the same per call whatever the queue's backlog, for what the app sends and receives.
+
+    moto 5.2.5 computes every queue attribute (three passes over all messages, each reading the clock per
+    message) for each `SendMessage` (to read ContentBasedDeduplication), three times per name asked in
+    `GetQueueAttributes`, and three times for each message `ReceiveMessage` returns (to read the retention
+    period). With a backlog of ~150 booking requests that cost the local AWS ~5 ms per send and ~75 ms per
+    receive (`python -m infra.local.profile_p1`), which real SQS does not. Here a pass reads the clock once,
+    the attributes asked for are computed once per call, and the retention period is read from the queue.
+    The answers stay stock moto's (tests/integration/test_moto_launcher_sqs.py)."""
+    from moto.core.utils import unix_time, unix_time_millis
+    from moto.sqs.models import Message, Queue, SQSBackend
+
+    if getattr(SQSBackend, _MARKER, False):
+        return
+
+    def counted(keep: Callable[[Message, float], bool]) -> property:
+        def count(queue: Queue) -> int:
+            now = unix_time_millis()
+            return sum(1 for m in queue._messages if keep(m, now))
+
+        return property(count)
+
+    def visible(queue: Queue) -> list[Message]:
+        now = unix_time_millis()  # Message.visible and .delayed, with one reading of the clock
+        return [m for m in queue._messages if now > m.visible_at and not now < m.delayed_until]
+
+    Queue.messages = property(visible)  # type: ignore[method-assign,assignment]
+    Queue.approximate_number_of_messages = property(lambda queue: len(queue.messages))  # type: ignore[method-assign,assignment]
+    Queue.approximate_number_of_messages_delayed = counted(lambda m, now: now < m.delayed_until)  # type: ignore[method-assign,assignment]
+    Queue.approximate_number_of_messages_not_visible = counted(lambda m, now: not now > m.visible_at)  # type: ignore[method-assign,assignment]
+
+    original_get_attributes = SQSBackend.get_queue_attributes
+
+    def get_queue_attributes(self: SQSBackend, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
+        queue = self.get_queue(queue_name)
+        known = {"All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES}
+        if not attribute_names or "All" in attribute_names or not set(attribute_names) <= known:
+            return original_get_attributes(self, queue_name, attribute_names)  # moto's answer and errors
+        current = queue.attributes
+        return {name: current[name] for name in attribute_names if current.get(name) is not None}
+
+    def is_message_valid_based_on_retention_period(self: SQSBackend, queue_name: str, message: Message) -> bool:
+        retention_s = getattr(self.get_queue(queue_name), "message_retention_period")  # noqa: B009 - set by moto's _set_attributes
+        return retention_s + message.sent_timestamp / 1000 > unix_time()  # type: ignore[operator]
+
+    SQSBackend.get_queue_attributes = get_queue_attributes  # type: ignore[method-assign]
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period  # type: ignore[method-assign]
+    setattr(SQSBackend, _MARKER, True)
 
 
 def _loopback_host(value: str) -> str:

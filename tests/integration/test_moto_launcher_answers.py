@@ -608,6 +608,62 @@ def test_launcher_serialises_item_answers_outside_its_lock_and_table_description
 # Latency, printed (not asserted): python tests/integration/test_moto_launcher_answers.py
 
 
+def _sqs_transcript(port: int) -> list:
+    """A queue with a backlog (visible, in flight, delayed) as the pumps and the position reads see it."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    sqs = boto3.client(
+        "sqs",
+        region_name=REGION,
+        endpoint_url=f"http://127.0.0.1:{port}",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    dlq = sqs.create_queue(QueueName="answers-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})
+    url = sqs.create_queue(
+        QueueName="answers",
+        Attributes={"VisibilityTimeout": "30", "MessageRetentionPeriod": "600", "RedrivePolicy": redrive},
+    )["QueueUrl"]
+    for n in range(40):
+        sqs.send_message(QueueUrl=url, MessageBody=f"request {n}", DelaySeconds=120 if n % 8 == 0 else 0)
+    counts = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ]
+    asked = [[*counts, "VisibilityTimeout", "RedrivePolicy", "Policy"], ["MessageRetentionPeriod"], ["All"]]
+    transcript: list = []
+    variable = {"CreatedTimestamp", "LastModifiedTimestamp"}
+    for names in asked:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        transcript.append({k: v for k, v in attributes.items() if k not in variable})
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["ApproximateReceiveCount"])
+    transcript.append([(m["Body"], m["Attributes"]) for m in received["Messages"]])
+    transcript.append(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=counts)["Attributes"])
+    first = received["Messages"][0]["ReceiptHandle"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first, VisibilityTimeout=0)
+    transcript.append(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=counts)["Attributes"])
+    rest = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    transcript.append(sorted(m["Body"] for m in rest["Messages"]))
+    for names in (["NoSuchAttribute"], [""], [*counts, "Nope"]):
+        try:
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)
+        except ClientError as error:
+            transcript.append(error.response["Error"]["Code"])
+    return transcript
+
+
+def test_launcher_answers_sqs_over_a_backlog_as_stock_moto_does(ports):
+    stock, launcher = (_sqs_transcript(port) for port in ports)
+    assert launcher == stock
+    # What was compared: a backlog with delayed and in-flight messages, and the three refusals.
+    assert stock[0]["ApproximateNumberOfMessagesDelayed"] == "5" and len(stock[3]) == 10
+    assert stock[-3:] == ["InvalidAttributeName"] * 3
+
+
 def _measure(call: Call, rounds: int) -> dict[str, list[float]]:
     call("CreateTable", _table("measure", [("pk", "S", "HASH"), ("sk", "S", "RANGE")]))
     for p in range(24):
