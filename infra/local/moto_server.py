@@ -24,6 +24,9 @@ It also removes the costs that made every call queue behind Queries (profiled, m
   answer of an item operation is serialised (that answer is by then a private copy).
 - moto's router listed its package directory on every request (under its own lock), and its
   handler listed the DynamoDB handler's methods with ``inspect``; both lists are taken once.
+- moto's SQS computed every queue attribute over every message for each send, each attribute asked and
+  each message received, so a queue's backlog slowed every call on it; see ``_patch_sqs``.
+- ``GET /vaxslot/sent-mail`` lists the mail SES accepted without dumping every backend's models.
 
 ``tests/integration/test_moto_launcher_answers.py`` sends ~500 requests to stock moto and to this
 launcher and compares the answers byte for byte; run it as a script to measure both servers.
