@@ -482,6 +482,7 @@ def test_every_staff_method_has_the_cognito_authorizer_of_the_stacks_own_user_po
         "/v1/staff/reports/daily",
         "/v1/staff/operations/{operation_id}",
         "/v1/staff/operations/{operation_id}/letters",
+        "/v1/staff/operations/{operation_id}/letters/{code}/mark",
         # centre staff: the day list, check-in and no-show (issue #13)
         "/v1/staff/centers/{center_id}/days/{day}",
         "/v1/staff/centers/{center_id}/bookings/{code}/check-in",
