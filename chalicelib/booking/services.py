@@ -193,14 +193,7 @@ class BookingService:
             return self._rebook_held(view, slot_id, flexible, actor)
         if booking.has_started(now):
             raise d.AppointmentStarted()
-        campaign = self._queries.campaign(booking.campaign_id)
-        self._queries.require_eligible(campaign, booking.person)
-        center.require_serves(booking.person.postal_code)
-        requested = self._catalog.slot(campaign.id, booking.center_id, slot_id)
-        if requested is None or campaign.booking_window.has_started(requested.start, now):
-            raise d.InvalidInput("slot_id", "unknown_slot")
-        if campaign.booking_window.beyond_horizon(requested.start, now):
-            raise d.InvalidInput("slot_id", "beyond_booking_horizon")
+        campaign, requested = self._rebook_target(booking, center, slot_id, now)
 
         first_from, first_until = campaign.booking_window.first_dose_range(now, requested.day)
         slots = d.freeing(self._rebook_slots(campaign, booking.center_id, first_from, first_until), booking)
@@ -247,14 +240,34 @@ class BookingService:
                 raise
             publish_mail(self._outbox, MailKind.BOOKING_CHANGED, moved, center)
             return BookingView(moved, center)
-        # Read again: what was seen before the attempts is stale now.
+        raise self._no_pair(campaign, booking, slot_id, first_from, first_until)
+
+    # --- internals --------------------------------------------------------------------------------
+
+    def _rebook_target(
+        self, booking: d.Booking, center: d.Center, slot_id: str, now: datetime
+    ) -> tuple[d.Campaign, d.Slot]:
+        """The campaign and the slot a rebook asks for, if the person may still book there and it can be booked."""
+        campaign = self._queries.campaign(booking.campaign_id)
+        self._queries.require_eligible(campaign, booking.person)
+        center.require_serves(booking.person.postal_code)
+        requested = self._catalog.slot(campaign.id, booking.center_id, slot_id)
+        if requested is None or campaign.booking_window.has_started(requested.start, now):
+            raise d.InvalidInput("slot_id", "unknown_slot")
+        if campaign.booking_window.beyond_horizon(requested.start, now):
+            raise d.InvalidInput("slot_id", "beyond_booking_horizon")
+        return campaign, requested
+
+    def _no_pair(
+        self, campaign: d.Campaign, booking: d.Booking, slot_id: str, first_from: datetime, first_until: datetime
+    ) -> d.NoPairAvailable:
+        """What a rebook that got no pair answers: the pairs bookable now, read again (what was seen before the
+        attempts is stale), with the booking's own seats counted free."""
         slots = d.freeing(self._rebook_slots(campaign, booking.center_id, first_from, first_until), booking)
         alternatives = [
             p for p in d.bookable_pairs(campaign, slots, first_from, first_until) if p.first.slot_id != slot_id
         ]
-        raise d.NoPairAvailable(tuple(alternatives[:MAX_ALTERNATIVES]))
-
-    # --- internals --------------------------------------------------------------------------------
+        return d.NoPairAvailable(tuple(alternatives[:MAX_ALTERNATIVES]))
 
     def _rebook_held(self, view: BookingView, slot_id: str, flexible: bool, actor: Actor | None) -> BookingView:
         """A booking a centre-day operation cancelled, with a pair held for it: the held first slot keeps the
@@ -269,14 +282,7 @@ class BookingService:
             raise d.BookingNotActive()
         if hold.first.slot_id == slot_id:
             return self._confirm_hold(view, hold, None, actor)
-        campaign = self._queries.campaign(booking.campaign_id)
-        self._queries.require_eligible(campaign, booking.person)
-        center.require_serves(booking.person.postal_code)
-        requested = self._catalog.slot(campaign.id, booking.center_id, slot_id)
-        if requested is None or campaign.booking_window.has_started(requested.start, now):
-            raise d.InvalidInput("slot_id", "unknown_slot")
-        if campaign.booking_window.beyond_horizon(requested.start, now):
-            raise d.InvalidInput("slot_id", "beyond_booking_horizon")
+        campaign, requested = self._rebook_target(booking, center, slot_id, now)
         # The booking as if on the held pair: its seats are the ones the swap gives back.
         on_hold = replace(booking, first=hold.first, second=hold.second)
         first_from, first_until = campaign.booking_window.first_dose_range(now, requested.day)
@@ -301,11 +307,7 @@ class BookingService:
                 taken_firsts.add(pair.first.slot_id)
             except d.SecondSlotTaken:
                 continue
-        slots = d.freeing(self._rebook_slots(campaign, booking.center_id, first_from, first_until), on_hold)
-        alternatives = [
-            p for p in d.bookable_pairs(campaign, slots, first_from, first_until) if p.first.slot_id != slot_id
-        ]
-        raise d.NoPairAvailable(tuple(alternatives[:MAX_ALTERNATIVES]))
+        raise self._no_pair(campaign, on_hold, slot_id, first_from, first_until)
 
     def _confirm_hold(
         self, view: BookingView, hold: d.Hold, pair: d.SlotPair | None, actor: Actor | None
