@@ -221,6 +221,19 @@ def add_retention_items(
     )
 
 
+def add_counter_changes(items: Items, slots_key: str, changes: dict[str, int], taken: dict[str, str]) -> None:
+    """A swap's slot counters, netted per slot: a seat taken needs room (its label, "first" or "second", names
+    the slot that had none); a seat given back needs a count to give back (a failure there, without a label,
+    means the counters drifted: no domain outcome, raised as is)."""
+    for slot_id, delta in changes.items():
+        items.update(
+            SlotItem(slots_key, slot_id),
+            [SlotItem.booked.add(1 if delta > 0 else -1)],
+            condition=(SlotItem.booked < SlotItem.capacity) if delta > 0 else (SlotItem.booked > 0),
+            label=taken[slot_id] if delta > 0 else None,
+        )
+
+
 class DynamoBookings(Bookings):
     def __init__(
         self,
@@ -506,14 +519,7 @@ class DynamoBookings(Bookings):
                 condition=_as_read(old),
                 label="booking",
             )
-            for slot_id, delta in changes.items():
-                # A failed give-back (no label) means the counters drifted: no domain outcome, raised as is.
-                items.update(
-                    SlotItem(slots_key, slot_id),
-                    [SlotItem.booked.add(1 if delta > 0 else -1)],
-                    condition=(SlotItem.booked < SlotItem.capacity) if delta > 0 else (SlotItem.booked > 0),
-                    label=taken[slot_id] if delta > 0 else None,
-                )
+            add_counter_changes(items, slots_key, changes, taken)
             add_retention_items(items, new, person_key, expires_at, with_request)
             if audit is not None:  # an agent's rebook: its record is written with the swap or not at all
                 items.save(audit_item(audit))
@@ -563,13 +569,7 @@ class DynamoBookings(Bookings):
         taken = {ref.slot_id: label for ref, label in zip(confirmed.appointments, ("first", "second"), strict=False)}
 
         def add_items(items: Items, with_request: bool) -> None:
-            for slot_id, delta in changes.items():
-                items.update(
-                    SlotItem(slots_key, slot_id),
-                    [SlotItem.booked.add(1 if delta > 0 else -1)],
-                    condition=(SlotItem.booked < SlotItem.capacity) if delta > 0 else (SlotItem.booked > 0),
-                    label=taken[slot_id] if delta > 0 else None,
-                )
+            add_counter_changes(items, slots_key, changes, taken)
             items.update(
                 BookingItem(*booking_key(booking.code)),
                 [
