@@ -19,6 +19,18 @@ from tests.e2e.test_booking_invariants import new_campaign, request_body, wait_d
 from tests.e2e.test_openapi_contract import assert_matches_spec
 
 
+def submit(stack, campaign_id: str, first_id: str, family: str, count: int) -> list[str]:
+    """`count` requests of different people for the same pair; their request ids."""
+    return [
+        requests.post(
+            f"{stack.api_url}/v1/booking-requests",
+            json=request_body(campaign_id, first_id, f"{family}{uuid.uuid4().hex[:8]}"),
+            timeout=30,
+        ).json()["request_id"]
+        for _ in range(count)
+    ]
+
+
 def test_queued_requests_are_told_the_length_of_the_line_and_decided_ones_no_position(stack):
     sqs = client("sqs", stack.aws_url)
     queue = stack.queue_urls[BOOKING_QUEUE.name("local")]
@@ -26,14 +38,7 @@ def test_queued_requests_are_told_the_length_of_the_line_and_decided_ones_no_pos
     stack.wait_for_idle_queues()
     stack.pumps["booking_worker"].stop()  # the requests wait on the queue, undecided
     try:
-        ids = [
-            requests.post(
-                f"{stack.api_url}/v1/booking-requests",
-                json=request_body(campaign_id, first_id, f"Line{uuid.uuid4().hex[:8]}"),
-                timeout=30,
-            ).json()["request_id"]
-            for _ in range(2)
-        ]
+        ids = submit(stack, campaign_id, first_id, "Line", 2)
         bootstrap.queue_positions.cache_clear()  # as a fresh API instance: no count read before the two were sent
         states = [requests.get(f"{stack.api_url}/v1/booking-requests/{i}", timeout=30).json() for i in ids]
         assert [(s["status"], s["position"]) for s in states] == [("queued", 2), ("queued", 2)]
@@ -53,14 +58,7 @@ def test_while_the_line_drains_queued_requests_are_paced_by_retry_after_and_deci
     stack.wait_for_idle_queues()
     stack.pumps["booking_worker"].stop()
     try:
-        ids = [
-            requests.post(
-                f"{stack.api_url}/v1/booking-requests",
-                json=request_body(campaign_id, first_id, f"Drain{uuid.uuid4().hex[:8]}"),
-                timeout=30,
-            ).json()["request_id"]
-            for _ in range(6)
-        ]
+        ids = submit(stack, campaign_id, first_id, "Drain", 6)
         bootstrap.queue_positions.cache_clear()  # a fresh API instance: its first read of the backlog
         before = requests.get(f"{stack.api_url}/v1/booking-requests/{ids[-1]}", timeout=30)
         assert before.json()["position"] == 6 and "Retry-After" not in before.headers  # no fall seen yet
