@@ -469,4 +469,5 @@ def attendance_service():
     from chalicelib.booking.attendance import AttendanceService
     from chalicelib.booking.storage.attendance import DynamoAttendance
 
-    return AttendanceService(catalog(), _bookings(), DynamoAttendance(_bookings(), clock=now), clock=now)
+    outbox = SqsMailOutbox(_client("sqs"), _queue_url(get_settings().notify_queue_name))
+    return AttendanceService(catalog(), _bookings(), DynamoAttendance(_bookings(), clock=now), clock=now, outbox=outbox)

@@ -20,7 +20,8 @@ from datetime import date, datetime
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.audit import Actor, AuditRecord, new_record
-from chalicelib.booking.ports import Bookings, Catalog
+from chalicelib.booking.mail import second_released_mail
+from chalicelib.booking.ports import Bookings, Catalog, MailOutbox
 
 # Staff at a centre act in the centre's console, not on behalf of a caller.
 STAFF_CHANNEL = "staff"
@@ -95,12 +96,18 @@ def summary_of_attendance(booking: d.Booking, dose: int) -> dict:
 
 class AttendanceService:
     def __init__(
-        self, catalog: Catalog, bookings: Bookings, store: AttendanceStore, clock: Callable[[], datetime]
+        self,
+        catalog: Catalog,
+        bookings: Bookings,
+        store: AttendanceStore,
+        clock: Callable[[], datetime],
+        outbox: MailOutbox,
     ) -> None:
         self._catalog = catalog
         self._bookings = bookings
         self._store = store
         self._now = clock
+        self._outbox = outbox
 
     def _require_center(self, center_id: str) -> None:
         if not any(c.id == center_id for c in self._catalog.centers()):
@@ -152,6 +159,7 @@ class AttendanceService:
             now = self._now()
             after = decide(booking, now)
             if after is booking.attendance(dose):
+                self._tell_second_released(booking)  # a repeat after a lost publish: notify sends it once
                 return DayAppointment(booking, dose)  # marked so already: nothing changes, nothing to audit
             changed = d.with_attendance(booking, dose, after)
             try:
@@ -162,8 +170,19 @@ class AttendanceService:
                 changed = booking.marked(dose, after)  # the dose was given all the same
                 written = self._write(actor, booking, changed, dose, now)
             if written:
+                self._tell_second_released(changed)
                 return DayAppointment(changed, dose)
         raise d.BookingChanged()
+
+    def _tell_second_released(self, booking: d.Booking) -> None:
+        """A person whose missed first dose gave the second appointment back is told so, once (by e-mail; the
+        hotline calls those without)."""
+        if booking.released_second is None or booking.attendance(1) is not d.Attendance.NO_SHOW:
+            return
+        center = next(c for c in self._catalog.centers() if c.id == booking.center_id)
+        message = second_released_mail(booking, center)
+        if message is not None:
+            self._outbox.publish(message)
 
     def _write(self, actor: Actor, before: d.Booking, after: d.Booking, dose: int, now: datetime) -> bool:
         record = new_record(

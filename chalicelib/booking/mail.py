@@ -31,6 +31,20 @@ def mail_for(kind: MailKind, booking: d.Booking, center: d.Center) -> MailMessag
     )
 
 
+def second_released_mail(booking: d.Booking, center: d.Center) -> MailMessage | None:
+    """A missed first dose gave the second appointment back: the missed first and the released second, or None
+    for a person without e-mail (the hotline calls them)."""
+    message = mail_for(MailKind.SECOND_APPOINTMENT_RELEASED, booking, center)
+    if message is None or booking.released_second is None:
+        return None
+    first, second = booking.first, booking.released_second
+    missed = [
+        Appointment(dose=1, start=first.start, end=first.end),
+        Appointment(dose=2, start=second.start, end=second.end),
+    ]
+    return message.model_copy(update={"appointments": missed})
+
+
 def publish_mail(outbox: MailOutbox, kind: MailKind, booking: d.Booking, center: d.Center) -> bool:
     """Publish the booking's mail if the person has an address; False if there was none to send to."""
     message = mail_for(kind, booking, center)

@@ -21,6 +21,8 @@ class MailKind(str, Enum):
     REQUEST_REJECTED = "request_rejected"
     APPOINTMENT_CANCELLED_BY_CENTRE = "appointment_cancelled_by_centre"  # a failed delivery: ops cancelled the day
     APPOINTMENT_MOVED_BY_CENTRE = "appointment_moved_by_centre"  # a failed delivery: ops moved the day
+    # A missed first dose gave the second appointment back: `appointments` are the missed first and the released second.
+    SECOND_APPOINTMENT_RELEASED = "second_appointment_released"
 
 
 class Appointment(BaseModel):

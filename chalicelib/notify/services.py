@@ -36,6 +36,8 @@ _SUBJECTS = {
     ): "Your vaccination centre cancelled your appointments – code {code}",
     (MailKind.APPOINTMENT_MOVED_BY_CENTRE, "de"): "Ihr Impftermin wurde verlegt – Code {code}",
     (MailKind.APPOINTMENT_MOVED_BY_CENTRE, "en"): "Your vaccination appointment was moved – code {code}",
+    (MailKind.SECOND_APPOINTMENT_RELEASED, "de"): "Ihr zweiter Impftermin ist freigegeben – Code {code}",
+    (MailKind.SECOND_APPOINTMENT_RELEASED, "en"): "Your second vaccination appointment was released – code {code}",
 }
 # A confirmation follows a booking, which the one-booking-per-person lock and the per-person request limit
 # already bound: it is not counted against the address's daily mails (and costs no counter write, issue #9).

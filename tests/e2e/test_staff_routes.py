@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic, sleep
 
 import pytest
 
@@ -216,9 +219,9 @@ DESK = {"Authorization": TOKENS["center"]}
 ADMIN = {"Authorization": TOKENS["admin"]}
 
 
-def booked_today(names: tuple[str, ...]) -> tuple[str, d.Slot, d.Slot, list[str]]:
+def booked_today(names: tuple[str, ...], with_email: bool = False) -> tuple[str, d.Slot, d.Slot, list[str]]:
     """A campaign of its own at Dortmund whose first-dose slot began an hour ago (at midnight, if that is later), with
-    one booking per name.
+    one booking per name (booked by phone, or with an address of the name's own if `with_email`).
 
     Written through the bookings adapter: the API books only slots that have not begun."""
     from chalicelib import bootstrap
@@ -239,7 +242,8 @@ def booked_today(names: tuple[str, ...]) -> tuple[str, d.Slot, d.Slot, list[str]
     bookings = bootstrap._bookings()  # the adapter the API uses
     codes = []
     for name in names:
-        person = d.Person("Dora", name, date(1940, 5, 1), "44141", None, phone="0231 1")
+        email = f"{name.lower()}{uuid.uuid4().hex[:6]}@example.org" if with_email else None
+        person = d.Person("Dora", name, date(1940, 5, 1), "44141", email, phone="0231 1")
         request = d.BookingRequest(uuid.uuid4().hex, campaign_id, "dortmund", first.slot_id, False, "de", person)
         bookings.add_request(request, now)
         code = d.new_booking_code()
@@ -323,10 +327,10 @@ def stack_booking(code: str) -> d.Booking:
     return booking
 
 
-def test_a_desk_takes_a_no_show_back_and_the_second_seat_with_it_but_never_past_capacity(api):
+def test_a_desk_takes_a_no_show_back_and_the_second_seat_with_it_but_never_past_capacity(api, stack):
     from chalicelib import bootstrap
 
-    campaign_id, _, second, (late, other) = booked_today(("Spaet", "Anders"))
+    campaign_id, _, second, (late, other) = booked_today(("Spaet", "Anders"), with_email=True)
     path = "/v1/staff/centers/dortmund/bookings/{}/{}"
 
     def second_booked() -> int:
@@ -357,3 +361,14 @@ def test_a_desk_takes_a_no_show_back_and_the_second_seat_with_it_but_never_past_
     audit = api.get(f"/v1/staff/audit?from={today}&to={today}&actor=dora&limit=200", headers=ADMIN).json()
     [record] = [r for r in audit["records"] if r["target"] == late and r["action"] == "attendance.undone"]
     assert (record["before"]["attendance"], record["after"]["second_slot_id"]) == ("no_show", second.slot_id)
+
+    # Each was told once that the second appointment was given back (the mark taken back tells nobody again).
+    def notices(code: str) -> list[str]:
+        mails = [email.message_from_string(m["raw_data"], policy=email.policy.default) for m in stack.sent_mail()]
+        return [str(m["Subject"]) for m in mails if code in str(m["Subject"])]
+
+    deadline = monotonic() + 30
+    while not (notices(late) and notices(other)) and monotonic() < deadline:
+        sleep(0.3)
+    for code in (late, other):
+        assert [("freigegeben" in subject) for subject in notices(code)] == [True], code

@@ -12,6 +12,7 @@ from chalicelib.booking import domain as d
 from chalicelib.booking.attendance import AttendanceAction, AttendanceService
 from chalicelib.booking.audit import Actor
 from chalicelib.booking.operations import OperationsService
+from chalicelib.contracts.mail import MailKind
 from tests.fakes import FakeAttendance, FakeAuditLog, FakeSupply
 from tests.unit.builders import CAMPAIGN, PEPPER, World, person, slot
 
@@ -36,7 +37,9 @@ class DayWorld(World):
         super().__init__([self.first, self.second, slot(3, 11, center="koeln")])
         self.audit_log = FakeAuditLog()
         self.store = FakeAttendance(self.bookings, self.audit_log)
-        self.attendance = AttendanceService(self.catalog, self.bookings, self.store, clock=self.clock)
+        self.attendance = AttendanceService(
+            self.catalog, self.bookings, self.store, clock=self.clock, outbox=self.outbox
+        )
         self.codes = []
         for name in ("Zander", "Adler"):
             assert self.book(self.first, person(family=name)).status is d.RequestStatus.BOOKED
@@ -148,7 +151,11 @@ def test_a_mark_that_loses_a_race_reads_again_and_decides_on_what_it_finds(world
             return super().change(before, after, dose, at, audit)
 
     world.attendance = AttendanceService(
-        world.catalog, world.bookings, RacedOnce(world.bookings, world.audit_log), clock=world.clock
+        world.catalog,
+        world.bookings,
+        RacedOnce(world.bookings, world.audit_log),
+        clock=world.clock,
+        outbox=world.outbox,
     )
     assert world.mark(code, 1, A).attendance is A  # no-show → attended is allowed on the second read
     assert world.bookings.bookings[code].first_attendance is A
@@ -225,6 +232,33 @@ def test_a_first_dose_no_show_gives_the_second_seat_back_in_the_same_audited_ste
     assert (report.drift, report.second_dose_shortfall) == (0, 0)  # counters equal the appointments held
     world.mark(code, 1, N)  # again: nothing more given back
     assert booked_on(world, world.second) == 1 and len(world.audit_log.records) == 1
+
+
+def test_a_person_whose_missed_first_dose_gave_the_second_back_is_told_once_by_mail(world):
+    code, other = world.codes
+    world.outbox.published.clear()
+    world.mark(other, 1, A)  # a check-in tells nobody anything
+    assert world.outbox.published == []
+    world.mark(code, 1, N)
+    [told] = world.outbox.published
+    assert (told.kind, told.booking_code, told.recipient) == (
+        MailKind.SECOND_APPOINTMENT_RELEASED,
+        code,
+        world.bookings.bookings[code].person.email,
+    )
+    assert [(a.dose, a.start) for a in told.appointments] == [(1, world.first.start), (2, world.second.start)]
+    world.mark(code, 1, N)  # a repeat (its first publish may have been lost): the same message, sent once by notify
+    assert [m.idempotency_key for m in world.outbox.published] == [told.idempotency_key] * 2
+
+
+def test_no_mail_for_a_missed_first_dose_of_a_person_without_e_mail(world):
+    code = world.codes[0]
+    world.bookings.bookings[code] = replace(
+        world.bookings.bookings[code], person=replace(world.bookings.bookings[code].person, email="")
+    )
+    world.outbox.published.clear()
+    assert world.mark(code, 1, N).booking.released_second == world.second.ref
+    assert world.outbox.published == []
 
 
 def test_taking_a_no_show_back_takes_the_second_seat_again_and_is_audited(world):

@@ -165,3 +165,16 @@ def test_a_move_by_the_centre_shows_the_new_appointments_in_both_languages():
         text = mail.get_body(preferencelist=("plain",)).get_content()
         assert ("08.02.2021, 14:30" if language == "de" else "08 February 2021, 14:30") in text
         assert "https://vaxslot.example" in text
+
+
+def test_a_released_second_appointment_names_the_missed_first_and_the_released_second_in_both_languages():
+    for language, subject, words, second in (
+        ("de", "freigegeben", "nicht im Impfzentrum", "01.03.2021, 14:30 Uhr"),
+        ("en", "released", "did not come", "01 March 2021, 14:30"),
+    ):
+        mail = render(message(MailKind.SECOND_APPOINTMENT_RELEASED, language))
+        assert subject in mail["Subject"] and "ABCD-EFGH-JK" in mail["Subject"]
+        for part in ("plain", "html"):
+            body = mail.get_body(preferencelist=(part,)).get_content()
+            assert words in body and second in body and "https://vaxslot.example" in body
+        assert not list(mail.iter_attachments())  # nothing to put in a calendar
