@@ -256,20 +256,7 @@ REPORT_COLUMNS = (
 
 
 def _report_row(r: DayReport) -> dict:
-    return {
-        "campaign_id": r.campaign_id,
-        "center_id": r.center_id,
-        "day": r.day.isoformat(),
-        "capacity": r.capacity,
-        "booked": r.booked,
-        "free": r.free,
-        "first_doses": r.first_doses,
-        "second_doses": r.second_doses,
-        "cancellations": r.cancellations,
-        "checked_in": r.checked_in,
-        "no_shows": r.no_shows,
-        "second_doses_after_no_show": r.second_doses_after_no_show,
-    }
+    return {**{column: getattr(r, column) for column in REPORT_COLUMNS}, "day": r.day.isoformat()}
 
 
 def daily_report(rows: list[DayReport]) -> dict:

@@ -8,7 +8,7 @@ They read the raw catalogue: ops see the slots of a scheduled contingent before 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 
@@ -73,6 +73,10 @@ class DayReport:
     @property
     def free(self) -> int:
         return max(0, self.capacity - self.booked)
+
+
+# DayReport's counters: every field after the campaign, the centre and the day.
+DAY_COUNTERS = tuple(f.name for f in fields(DayReport))[3:]
 
 
 class LetterKind(str, Enum):
@@ -613,22 +617,7 @@ class OperationsService:
         rows: dict[tuple[str, date], dict[str, int]] = {}
 
         def row(center_id: str, day: date) -> dict[str, int]:
-            return rows.setdefault(
-                (center_id, day),
-                dict.fromkeys(
-                    (
-                        "capacity",
-                        "booked",
-                        "first_doses",
-                        "second_doses",
-                        "cancellations",
-                        "checked_in",
-                        "no_shows",
-                        "second_doses_after_no_show",
-                    ),
-                    0,
-                ),
-            )
+            return rows.setdefault((center_id, day), dict.fromkeys(DAY_COUNTERS, 0))
 
         for center_id in campaign.center_ids:
             for slot in self._catalog.slots(campaign.id, center_id, start, end):
