@@ -21,6 +21,13 @@ from chalicelib.verification.dynamo import DynamoVerifications
 from infra.local.aws import REGION
 
 PEPPER = b"integration-pepper"
+# One instant for every limiter here: a run that crosses a window's edge (the hour, at 03:00) would otherwise
+# count half its hits in each window, and the test would fail for the clock, not for the code.
+NOW = datetime.now(UTC)
+
+
+def fixed_limiter(counters) -> Limiter:
+    return Limiter(counters, PEPPER, clock=lambda: NOW)
 
 
 @pytest.fixture()
@@ -42,14 +49,14 @@ def race(limiter: Limiter, limit: Limit, subject: str, attempts: int, threads: i
 
 
 def test_sixteen_threads_get_no_more_than_the_limit_accepted(counters):
-    limiter = Limiter(counters, PEPPER)
+    limiter = fixed_limiter(counters)
     limit = Limit(f"race-{uuid.uuid4().hex[:6]}", 25, 3600)
     assert race(limiter, limit, "203.0.113.7", 120) == 25
     assert race(limiter, limit, "203.0.113.8", 10) == 10  # another subject: its own counter
 
 
 def test_a_sharded_limit_under_sixteen_threads_accepts_no_more_than_its_maximum(counters):
-    limiter = Limiter(counters, PEPPER)
+    limiter = fixed_limiter(counters)
     limit = Limit(f"shards-{uuid.uuid4().hex[:6]}", 40, 3600, shards=4)
     accepted = race(limiter, limit, "203.0.113.9", 160)
     assert limit.max_hits - (limit.shards - 1) <= accepted <= limit.max_hits
@@ -68,7 +75,7 @@ def test_a_counter_item_holds_a_keyed_hash_a_window_and_a_ttl_after_its_window(c
 
 
 def test_giving_back_frees_the_hit_again(counters):
-    limiter = Limiter(counters, PEPPER)
+    limiter = fixed_limiter(counters)
     limit = Limit(f"back-{uuid.uuid4().hex[:6]}", 1, 3600)
     ticket = limiter.hit(limit, "s")
     with pytest.raises(TooManyRequests):
@@ -103,9 +110,9 @@ def test_requests_counted_in_their_own_write_store_no_more_than_the_limit_and_a_
     """The per-person limit rides in the request's transaction (issue #9): under 16 threads exactly the limit's
     requests are stored, the refused ones leave no request and no claim, and a retried submission is not counted."""
     bookings = DynamoBookings(Connection(region=REGION, host=stack.aws_url))
-    limiter = Limiter(counters, PEPPER)
+    limiter = fixed_limiter(counters)
     limit = Limit(f"person-{uuid.uuid4().hex[:6]}", 5, 3600)
-    now = datetime.now(d.LOCAL_TZ)
+    now = NOW.astimezone(d.LOCAL_TZ)
 
     def submit(n: int) -> str | None:
         request = d.BookingRequest(
