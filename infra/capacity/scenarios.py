@@ -1,7 +1,8 @@
 """The launches of issue #12 (2021 and ten times it) and the two designs: today's, read from the code, and the target.
 
-The target is today's design with the changes of issue #12 applied one by one, so each step shows what it buys.
-None of those changes is built yet; each says so.
+Today's prod stage is sized for ten times 2021 (infra/aws/stages.py, .chalice/config.json). The target is today's
+design with the remaining changes of issue #12 applied one by one, so each step shows what it buys. None of those
+changes is built yet; each says so.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def _prod_client_requests_per_min() -> float:
 def today_stage() -> StageConfig:
     """The prod stage as infra/aws/stages.py and .chalice/config.json (`lambda_functions`) set it."""
     k = STAGES["prod"]
+    warm = k.bookings_warm_throughput
     api, worker, mail = (lambda_settings("prod", f) for f in ("api_handler", "booking_worker", "mail_worker"))
     others = sum(lambda_settings("prod", f).reserved_concurrency or 0 for f in ("mail_events", "reconcile"))
     return StageConfig(
@@ -81,8 +83,8 @@ def today_stage() -> StageConfig:
         ses_send_rate_per_s=k.ses_send_rate_per_s,
         waf_requests_per_ip_per_5min=k.waf_requests_per_ip_per_5min,
         slot_shards=1,  # chalicelib/booking/storage/models.py slots_pk: SLOTS#<campaign>#<centre>
-        bookings_warm_wru=None,  # infra/aws/template/data.py sets no WarmThroughput
-        bookings_warm_rru=None,
+        bookings_warm_wru=warm.write_units_per_s if warm else None,  # infra/aws/template/data.py WarmThroughput
+        bookings_warm_rru=warm.read_units_per_s if warm else None,
         availability_max_age_s=_prod_availability_max_age_s(),
         # Built: the site reads campaigns, centres, availability and the room's state through the read snapshots'
         # CloudFront (infra/aws/template/edge.py, config.js readBaseUrl), which honours the API's max-age.
@@ -111,26 +113,16 @@ def _per(target: PerBooking, *names: str) -> Callable[[Design], Design]:
 
 
 def target_steps() -> list[Step]:
-    """Issue #12's changes in the order they lift the binding limit; each is planned (not built) or a setting
-    not set."""
+    """Issue #12's changes beyond the built prod stage (whose knobs are already sized for ten times 2021), cheapest
+    first; each is planned (not built) or a setting not set."""
     planned, _, _ = load_measured("target")
     return [
-        ("API stage throttle 8,000/8,000 (a knob; not set)", _stage(api_rate_limit_rps=8_000, api_burst_limit=8_000)),
         (
             "status polls: 2, decided within ~2 s (planned, not built)",
             _per(planned, "status_polls"),
         ),
-        ("booking worker concurrency 100 (a knob; not set)", _stage(worker_reserved_concurrency=100)),
-        (
-            "warm throughput 30k W/30k R (planned, not built)",
-            _stage(bookings_warm_wru=30_000, bookings_warm_rru=30_000),
-        ),
         ("slot partitions sharded x4 (planned, not built)", _stage(slot_shards=4)),
         ("site bundled into 3 files (planned, not built)", _per(planned, "static_requests", "static_kb")),
-        (
-            "SES 500 mails/s, mail worker 50 (quota + knob; not set)",
-            _stage(ses_send_rate_per_s=500, mail_worker_concurrency=50),
-        ),
         # Built (chalicelib/waitingroom); its rate is ops' admitted_per_minute, set per campaign, not in the stage.
         (
             "waiting room on at 66,000/min (built; a per-campaign setting, not set)",

@@ -386,11 +386,25 @@ def test_today_has_one_slot_partition_per_campaign_and_centre():
     assert today_stage().slot_shards == 1
 
 
-def test_today_the_template_sets_no_warm_throughput():
-    resources = merge_template("prod")["Resources"]
-    tables = [r for r in resources.values() if r.get("Type") == "AWS::DynamoDB::Table"]
-    assert tables and all("WarmThroughput" not in t["Properties"] for t in tables)
-    assert today_stage().bookings_warm_wru is None
+def test_the_template_pre_warms_the_bookings_table_as_the_stage_says_and_the_model_reads_the_same_figures():
+    def warm_by_table(stage: str) -> dict:
+        resources = merge_template(stage)["Resources"]
+        tables = [r["Properties"] for r in resources.values() if r.get("Type") == "AWS::DynamoDB::Table"]
+        return {t["TableName"]: t.get("WarmThroughput") for t in tables}
+
+    warm = STAGES["prod"].bookings_warm_throughput
+    assert warm is not None
+    assert warm_by_table("prod") == {
+        "vaxslot-prod-bookings": {
+            "WriteUnitsPerSecond": warm.write_units_per_s,
+            "ReadUnitsPerSecond": warm.read_units_per_s,
+        },
+        "vaxslot-prod-idempotency": None,  # off the booking path
+    }
+    assert set(warm_by_table("dev").values()) == {None}
+    stage = today_stage()
+    assert (stage.bookings_warm_wru, stage.bookings_warm_rru) == (warm.write_units_per_s, warm.read_units_per_s)
+    assert warm.write_units_per_s <= q.DDB_TABLE_MAX.value and warm.read_units_per_s <= q.DDB_TABLE_MAX.value
 
 
 class RecordingConnection:

@@ -107,7 +107,9 @@ def test_the_site_config_the_deploy_writes_keeps_the_keys_of_the_default_config(
 def test_the_needed_lambda_concurrency_is_every_reservation_plus_what_the_api_and_aws_keep_unreserved():
     needed = d.needed_limits("prod")
     reserved = sum(lambda_settings("prod", fn.chalice_name).reserved_concurrency or 0 for fn in FUNCTIONS)
-    assert reserved == 33  # booking 20, its dead letters 2, mail 5, mail events 5, reconcile 1 (.chalice/config.json)
+    assert (
+        reserved == 158
+    )  # booking 100, its dead letters 2, mail 50, mail events 5, reconcile 1 (.chalice/config.json)
     api = STAGES["prod"].api_rate_limit_rps * d.API_SECONDS_PER_REQUEST
     assert needed["lambda_concurrency"] == reserved + max(d.LAMBDA_UNRESERVED_MINIMUM, api)
     assert needed["api_gateway_rps"] == STAGES["prod"].api_rate_limit_rps
@@ -150,11 +152,12 @@ class FakeSession:
 def test_a_sandboxed_ses_account_fails_the_prod_limits_and_a_raised_one_passes():
     sandbox = {limit.what: limit.ok for limit in d.check_limits("prod", "eu-central-1", FakeSession())}
     assert sandbox["SES production access (out of the sandbox)"] is False
-    assert sandbox["SES sending rate, mails/s"] is False  # 1/s against the 50/s prod is sized for
-    raised = d.check_limits("prod", "eu-central-1", FakeSession(ses_rate=50, production=True))
+    assert sandbox["SES sending rate, mails/s"] is False  # 1/s against the 500/s prod is sized for
+    raised = d.check_limits("prod", "eu-central-1", FakeSession(lambda_limit=2000, ses_rate=500, production=True))
     assert all(limit.ok for limit in raised), [limit.line() for limit in raised]
-    low = d.check_limits("prod", "eu-central-1", FakeSession(lambda_limit=10, ses_rate=50, production=True))
-    assert [limit.what for limit in low if not limit.ok] == [low[0].what]  # a new account's 10 concurrent
+    for lambda_limit in (10, 1000):  # a new account's 10 concurrent, and the default 1,000 (prod needs 1,158)
+        low = d.check_limits("prod", "eu-central-1", FakeSession(lambda_limit, ses_rate=500, production=True))
+        assert [limit.what for limit in low if not limit.ok] == [low[0].what]
 
 
 def test_an_account_without_api_gateways_logs_role_fails_the_check_instead_of_the_deploy():
@@ -205,7 +208,7 @@ def test_the_command_line_needs_a_stage_and_an_account(capsys):
 def test_a_limit_the_credentials_may_not_read_is_unknown_and_does_not_stop_the_deploy():
     from botocore.exceptions import ClientError
 
-    session = FakeSession(ses_rate=50, production=True)
+    session = FakeSession(lambda_limit=2000, ses_rate=500, production=True)
     denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetServiceQuota")
 
     class Denying(FakeSession):
