@@ -196,21 +196,8 @@ class BookingService:
         campaign, requested = self._rebook_target(booking, center, slot_id, now)
 
         first_from, first_until = campaign.booking_window.first_dose_range(now, requested.day)
-        slots = d.freeing(self._rebook_slots(campaign, booking.center_id, first_from, first_until), booking)
-        taken_firsts: set[str] = set()
-        for pair in d.rebook_candidates(
-            campaign,
-            slots,
-            booking,
-            slot_id,
-            first_from,
-            first_until,
-            flexible,
-            SECOND_DOSE_ATTEMPTS,
-            FLEXIBLE_ATTEMPTS,
-        ):
-            if pair.first.slot_id in taken_firsts:
-                continue
+
+        def swap_to(pair: d.SlotPair) -> BookingView:
             moved = booking.rebooked(pair.first.ref, pair.second.ref if pair.second else None)
             if moved.appointments == booking.appointments:
                 if booking.version > 0:
@@ -228,11 +215,6 @@ class BookingService:
                 )
             try:
                 self._bookings.rebook(booking, moved, booking.person.key(self._pepper), audit=record)
-            except d.FirstSlotTaken:
-                taken_firsts.add(pair.first.slot_id)
-                continue
-            except d.SecondSlotTaken:
-                continue
             except d.BookingChanged:
                 current = self._bookings.booking(booking.code)
                 if current is None or current.status is not d.BookingStatus.ACTIVE:
@@ -240,7 +222,8 @@ class BookingService:
                 raise
             publish_mail(self._outbox, MailKind.BOOKING_CHANGED, moved, center)
             return BookingView(moved, center)
-        raise self._no_pair(campaign, booking, slot_id, first_from, first_until)
+
+        return self._first_pair_taken(campaign, booking, slot_id, first_from, first_until, flexible, swap_to)
 
     # --- internals --------------------------------------------------------------------------------
 
@@ -257,6 +240,42 @@ class BookingService:
         if campaign.booking_window.beyond_horizon(requested.start, now):
             raise d.InvalidInput("slot_id", "beyond_booking_horizon")
         return campaign, requested
+
+    def _first_pair_taken(
+        self,
+        campaign: d.Campaign,
+        seated: d.Booking,
+        slot_id: str,
+        first_from: datetime,
+        first_until: datetime,
+        flexible: bool,
+        take: Callable[[d.SlotPair], BookingView],
+    ) -> BookingView:
+        """`take` the rebook candidates for `seated` (the booking on the seats a swap gives back) one after the
+        other until one is had; a candidate whose first slot was found full is not tried again. NoPairAvailable,
+        with what is bookable now, when none could be had."""
+        slots = d.freeing(self._rebook_slots(campaign, seated.center_id, first_from, first_until), seated)
+        full_firsts: set[str] = set()
+        for pair in d.rebook_candidates(
+            campaign,
+            slots,
+            seated,
+            slot_id,
+            first_from,
+            first_until,
+            flexible,
+            SECOND_DOSE_ATTEMPTS,
+            FLEXIBLE_ATTEMPTS,
+        ):
+            if pair.first.slot_id in full_firsts:
+                continue
+            try:
+                return take(pair)
+            except d.FirstSlotTaken:
+                full_firsts.add(pair.first.slot_id)
+            except d.SecondSlotTaken:
+                continue
+        raise self._no_pair(campaign, seated, slot_id, first_from, first_until)
 
     def _no_pair(
         self, campaign: d.Campaign, booking: d.Booking, slot_id: str, first_from: datetime, first_until: datetime
@@ -286,28 +305,15 @@ class BookingService:
         # The booking as if on the held pair: its seats are the ones the swap gives back.
         on_hold = replace(booking, first=hold.first, second=hold.second)
         first_from, first_until = campaign.booking_window.first_dose_range(now, requested.day)
-        slots = d.freeing(self._rebook_slots(campaign, booking.center_id, first_from, first_until), on_hold)
-        taken_firsts: set[str] = set()
-        for pair in d.rebook_candidates(
+        return self._first_pair_taken(
             campaign,
-            slots,
             on_hold,
             slot_id,
             first_from,
             first_until,
             flexible,
-            SECOND_DOSE_ATTEMPTS,
-            FLEXIBLE_ATTEMPTS,
-        ):
-            if pair.first.slot_id in taken_firsts:
-                continue
-            try:
-                return self._confirm_hold(view, hold, pair, actor)
-            except d.FirstSlotTaken:
-                taken_firsts.add(pair.first.slot_id)
-            except d.SecondSlotTaken:
-                continue
-        raise self._no_pair(campaign, on_hold, slot_id, first_from, first_until)
+            lambda pair: self._confirm_hold(view, hold, pair, actor),
+        )
 
     def _confirm_hold(
         self, view: BookingView, hold: d.Hold, pair: d.SlotPair | None, actor: Actor | None
