@@ -218,8 +218,8 @@ def test_a_staff_route_answers_401_without_a_token_and_403_to_every_role_it_does
 
 DESK = {"Authorization": TOKENS["center"]}
 ADMIN = {"Authorization": TOKENS["admin"]}
-# Longer than any test that marks the bookings of `booked_today` takes (the browser console's, under load).
-DESK_TEST_S = 180
+# Longer than any test that marks the bookings of `booked_today` takes (the browser console's: 2 s here), loaded or not.
+DESK_TEST_S = 60
 
 
 def booked_today(names: tuple[str, ...], with_email: bool = False) -> tuple[str, d.Slot, d.Slot, list[str]]:
