@@ -4,12 +4,13 @@ mail), the same person refused on the web, look-up by name, agent cancel, and th
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from chalicelib.booking.domain import LOCAL_TZ
 from infra.local.token import local_staff_token
+from tests.clock_edges import utc_today
 from tests.e2e.test_booking_invariants import BIRTH_DATE, request_body, wait_decided
 
 AGENT = "hans-" + uuid.uuid4().hex[:6]
@@ -17,7 +18,9 @@ HOTLINE = {"Authorization": local_staff_token(AGENT, "hotline")}
 OPS = {"Authorization": local_staff_token("olga", "ops")}
 ADMIN = {"Authorization": local_staff_token("anna", "admin")}
 CENTER_STAFF = {"Authorization": local_staff_token("clara", "center_staff")}
-TODAY = datetime.now(UTC).date().isoformat()
+# Only where the day does not matter (a role refused, a bad range): an audited action's day is read around it, the
+# module being imported minutes before its tests run (the audit keeps UTC days: midnight is 00:00 UTC).
+TODAY = utc_today().isoformat()
 
 NEW_ROUTES = [
     ("get", "/v1/staff/bookings/AAAA-BBBB-CC?birth_date=1940-05-01", HOTLINE, (CENTER_STAFF, OPS)),
@@ -66,6 +69,7 @@ def test_the_citizen_route_still_requires_an_email(api):
 
 
 def test_an_agent_books_a_caller_without_email_no_mail_is_sent_and_the_web_refuses_a_second_booking(stack, api):
+    since = utc_today()
     family = f"Anruf{uuid.uuid4().hex[:6]}"
     body = caller_body(api, family)
     accepted = api.post("/v1/staff/booking-requests", json=body, headers=HOTLINE)
@@ -102,7 +106,8 @@ def test_an_agent_books_a_caller_without_email_no_mail_is_sent_and_the_web_refus
     cancelled = api.post(f"/v1/staff/bookings/{code}/cancel", headers=HOTLINE)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
 
-    audit = api.get("/v1/staff/audit", headers=ADMIN, params={"from": TODAY, "to": TODAY, "actor": AGENT}).json()
+    days = {"from": since.isoformat(), "to": utc_today().isoformat()}
+    audit = api.get("/v1/staff/audit", headers=ADMIN, params={**days, "actor": AGENT}).json()
     actions = [(r["action"], r["role"], r["channel"]) for r in audit["records"]]
     assert actions == [("booking_request.submitted", "hotline", "hotline"), ("booking.cancelled", "hotline", "hotline")]
     assert audit["records"][1]["target"] == code
@@ -110,6 +115,7 @@ def test_an_agent_books_a_caller_without_email_no_mail_is_sent_and_the_web_refus
 
 
 def test_ops_actions_are_audited_and_the_audit_pages(api):
+    since = utc_today()
     campaign_id = f"audit-{uuid.uuid4().hex[:6]}"
     cohort = {
         "name": "Audit",
@@ -132,7 +138,7 @@ def test_ops_actions_are_audited_and_the_audit_pages(api):
         },
     )
     assert released.status_code == 201
-    query = {"from": TODAY, "to": TODAY, "actor": f"olga-{campaign_id}", "limit": 2}
+    query = {"from": since.isoformat(), "to": utc_today().isoformat(), "actor": f"olga-{campaign_id}", "limit": 2}
     first = api.get("/v1/staff/audit", headers=ADMIN, params=query).json()
     assert [r["action"] for r in first["records"]] == ["campaign.put", "campaign.put"]
     assert first["records"][0]["before"] == {} and first["records"][1]["before"]["center_ids"] == ["koeln"]
