@@ -68,10 +68,10 @@ def check_eligibility():
 @route("/v1/centers/{center_id}/availability", methods=["GET"])
 def center_availability(center_id):
     query = schemas.parse(schemas.AvailabilityQuery, _query())
-    queries = bootstrap.booking_queries()
-    days = queries.availability(center_id, query.campaign, query.from_, query.days)
-    page = queries.availability_page(query.campaign, query.from_, query.days)
-    return json_response(views.availability(center_id, query.campaign, days, bootstrap.now(), page))
+    queries, now = bootstrap.booking_queries(), bootstrap.now()
+    days = queries.availability(center_id, query.campaign, query.from_, query.days, now)
+    page = queries.availability_page(query.campaign, query.from_, query.days, now)
+    return json_response(views.availability(center_id, query.campaign, days, now, page))
 
 
 @route("/v1/verifications", methods=["POST"])

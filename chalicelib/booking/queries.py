@@ -78,21 +78,27 @@ class BookingQueries:
 
     # --- availability -----------------------------------------------------------------------------
 
-    def availability(self, center_id: str, campaign_id: str, from_day: date | None, days: int) -> list[DayPairs]:
+    def availability(
+        self, center_id: str, campaign_id: str, from_day: date | None, days: int, at: datetime | None = None
+    ) -> list[DayPairs]:
+        """`at`: the answer's one instant, shared with `availability_page` (now if None), so that an answer given
+        across midnight does not list one day's pairs on the next day's page."""
         center = self.center(center_id)
         campaign = self.campaign(campaign_id)
         if center.id not in campaign.center_ids:
             return []
-        first_from, first_until = campaign.booking_window.first_dose_range(self._now(), from_day, days)
+        first_from, first_until = campaign.booking_window.first_dose_range(at or self._now(), from_day, days)
         pairs = self.pairs(campaign, center.id, first_from, first_until, self._availability_max_age_s)
         by_day: dict[date, list[d.SlotPair]] = {}
         for pair in pairs:
             by_day.setdefault(pair.first.day, []).append(pair)
         return [DayPairs(day, tuple(p)) for day, p in sorted(by_day.items())]
 
-    def availability_page(self, campaign_id: str, from_day: date | None, days: int) -> d.AvailabilityPage:
+    def availability_page(
+        self, campaign_id: str, from_day: date | None, days: int, at: datetime | None = None
+    ) -> d.AvailabilityPage:
         """Where the days `availability` lists sit in the campaign's booking horizon."""
-        return self.campaign(campaign_id).booking_window.page(self._now(), from_day, days)
+        return self.campaign(campaign_id).booking_window.page(at or self._now(), from_day, days)
 
     def pairs(
         self, campaign: d.Campaign, center_id: str, first_from: datetime, first_until: datetime, max_age_s: float = 0

@@ -3,6 +3,7 @@ last day, or the default four weeks), paged through 28 days at a time, and enfor
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
@@ -107,6 +108,16 @@ def test_availability_pages_through_a_long_horizon_and_lists_nothing_beyond_it()
     assert day(3) in [x.day for x in first_page] and all(x.day <= day(27) for x in first_page)
     assert day(40) in [x.day for x in later] and all(day(28) <= x.day <= day(45) for x in later)
     assert beyond == []
+
+
+def test_an_answer_given_across_midnight_lists_its_days_and_its_page_from_one_instant():
+    # The default window's last day is day 27 read on day 0, day 28 read a moment later on day 1.
+    ticks = itertools.chain([midnight(1) - timedelta(microseconds=1)], itertools.repeat(midnight(1)))
+    world = World(pair_at(27) + pair_at(28), clock=lambda: next(ticks))
+    at = world.queries._now()  # the one instant the route reads for its answer: the last moment of day 0
+    days = world.queries.availability("dortmund", CAMPAIGN.id, None, 28, at)
+    page = world.queries.availability_page(CAMPAIGN.id, None, 28, at)
+    assert max(x.day for x in days) == day(27) == page.until
 
 
 def test_the_default_horizon_hides_later_pairs_that_a_longer_one_offers():
