@@ -15,6 +15,7 @@ from pathlib import Path
 from chalicelib.booking.domain import RequestStatus
 from chalicelib.notify.ports import MailClaim
 from infra.aws.stages import STAGES
+from infra.aws.template import merge_template
 from infra.aws.template.alarms import BUSINESS_NAMESPACE, alarms
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,3 +96,14 @@ def test_every_metric_the_dashboard_and_alarms_use_is_emitted_by_the_code():
     used = used_metric_names()
     assert "BookingRequestBooked" in used and "ReconciliationDrift" in used  # the scan found the widgets
     assert used - emitted_metric_names() == set()
+
+
+def test_every_alarm_of_the_stack_has_its_row_in_the_operations_runbook():
+    """The on-call engineer looks an alarm up by its name: each one the template makes is in the runbook's table."""
+    runbook = (ROOT / "docs" / "operations.md").read_text()
+    table = runbook[runbook.index("## Alarms") : runbook.index("## Suppression list")]
+    resources = merge_template("prod")["Resources"].values()
+    names = [r["Properties"]["AlarmName"] for r in resources if r.get("Type") == "AWS::CloudWatch::Alarm"]
+    assert names
+    missing = [n for n in names if f"-{n.removeprefix('vaxslot-prod-')}`" not in table]
+    assert missing == []

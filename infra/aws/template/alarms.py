@@ -105,6 +105,17 @@ def alarms(stage: str, knobs: StageKnobs, api_stage_name: str) -> dict:
         BUSINESS_DIMENSIONS,
         0,
     )
+    # The booking DLQ's consumer decides its messages at once (not_processed), so that queue is rarely seen
+    # non-empty: this is the alarm that says citizens were told "ask again".
+    resources["BookingRequestNotProcessedAlarm"] = _alarm(
+        f"vaxslot-{stage}-booking-request-not-processed",
+        "Booking requests rejected not_processed (their message failed 5 times): see docs/operations.md "
+        "'booking-request-not-processed'",
+        BUSINESS_NAMESPACE,
+        "BookingRequestNotProcessed",
+        BUSINESS_DIMENSIONS,
+        0,
+    )
     resources["Api5xxAlarm"] = _alarm(
         f"vaxslot-{stage}-api-5xx",
         "API answers 5xx: see docs/operations.md 'API 5xx'",
