@@ -399,7 +399,8 @@ def mark_operation_letter(operation_id, code):
 @route("/v1/staff/bookings/{code}/second-dose", methods=["POST"], authorizer=STAFF)
 def add_second_dose(code):
     """The 2021 repair: a first dose without its second gets one (one transaction; inside the interval window).
-    A repeated call answers 400 second_dose_not_missing and changes nothing."""
+    One mail tells the person. Repeated with the same slot it answers the same and changes nothing (the mail is not
+    sent twice); with another slot, 400 second_dose_not_missing."""
     actor = staff.staff_actor(app.current_request, "ops")
     body = schemas.parse_json_body(schemas.SecondDoseBody, app.current_request.raw_body)
     booking = bootstrap.operations_service().add_second_dose(code, body.slot_id, actor)

@@ -401,7 +401,7 @@ class FakeSupply(Supply):
             raise d.SecondSlotTaken()
         self._bookings._audit(audit)
         self._catalog.slot_table[key] = replace(slot, booked=slot.booked + 1)
-        repaired = replace(current, second=second.ref)
+        repaired = current.rebooked(current.first, second.ref)
         self._bookings.bookings[booking.code] = repaired
         self._bookings._refresh(repaired, person_key)
 

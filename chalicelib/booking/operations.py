@@ -573,13 +573,18 @@ class OperationsService:
     # --- the 2021 repair: a first dose without its second ------------------------------------------
 
     def add_second_dose(self, code: str, slot_id: str, actor: Actor) -> d.Booking:
-        assert self._supply is not None and self._bookings is not None
+        """Give an active booking its missing second appointment (the 2021 repair), audited, with one mail."""
+        assert self._supply is not None and self._bookings is not None and self._outbox is not None
         booking = self._bookings.booking(d.normalise_booking_code(code))
         if booking is None:
             raise d.BookingNotFound()
         if booking.status is not d.BookingStatus.ACTIVE:
             raise d.InvalidInput("code", "booking_cancelled")
         campaign = self._campaign_at(booking.campaign_id, booking.center_id)
+        if campaign.needs_second_dose and booking.second is not None and booking.second.slot_id == slot_id:
+            # Given before (a repeat after a lost answer): its mail again, which notify sends once.
+            publish_mail(self._outbox, MailKind.SECOND_APPOINTMENT_ADDED, booking, self._center(booking.center_id))
+            return booking
         if not campaign.needs_second_dose or booking.second is not None:
             raise d.InvalidInput("slot_id", "second_dose_not_missing")
         slot = self._catalog.slot(campaign.id, booking.center_id, slot_id)
@@ -588,7 +593,7 @@ class OperationsService:
         window_start, window_end = campaign.second_dose_window(booking.first.start.astimezone(d.LOCAL_TZ).date())
         if not window_start <= slot.start.astimezone(d.LOCAL_TZ).date() <= window_end:
             raise d.InvalidInput("slot_id", "outside_interval_window")
-        repaired = replace(booking, second=slot.ref)
+        repaired = booking.rebooked(booking.first, slot.ref)  # a change: a new version, and calendar sequence
         record = new_record(
             actor,
             AuditAction.SECOND_DOSE_ADDED,
@@ -599,6 +604,7 @@ class OperationsService:
             channel=OPS_CHANNEL,
         )
         self._supply.add_second(booking, slot, booking.person.key(self._pepper), record)
+        publish_mail(self._outbox, MailKind.SECOND_APPOINTMENT_ADDED, repaired, self._center(booking.center_id))
         return repaired
 
     # --- reports ----------------------------------------------------------------------------------

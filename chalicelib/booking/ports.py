@@ -250,9 +250,9 @@ class Supply(abc.ABC):
 
     @abc.abstractmethod
     def add_second(self, booking: Booking, second: Slot, person_key: str, audit: AuditRecord | None = None) -> None:
-        """Give an active booking without a second appointment this one, taking the slot's capacity and giving
-        the lock and request the new expiry — all or nothing. Raises SecondSlotTaken (the slot is full) or
-        BookingNotFound (changed in the meantime)."""
+        """Give an active booking without a second appointment this one (a new version of the booking), taking the
+        slot's capacity and giving the lock and request the new expiry — all or nothing. Raises SecondSlotTaken
+        (the slot is full) or BookingNotFound (changed in the meantime)."""
 
     @abc.abstractmethod
     def all_bookings(self, campaign_id: str) -> Iterator[Booking]:

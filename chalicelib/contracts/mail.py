@@ -23,6 +23,8 @@ class MailKind(str, Enum):
     APPOINTMENT_MOVED_BY_CENTRE = "appointment_moved_by_centre"  # a failed delivery: ops moved the day
     # A missed first dose gave the second appointment back: `appointments` are the missed first and the released second.
     SECOND_APPOINTMENT_RELEASED = "second_appointment_released"
+    # Ops gave a first dose its missing second appointment (the 2021 repair): `appointments` are both.
+    SECOND_APPOINTMENT_ADDED = "second_appointment_added"
 
 
 class Appointment(BaseModel):
@@ -63,7 +65,7 @@ class MailMessage(BaseModel):
     def idempotency_key(self) -> str:
         """One mail per booking (or rejected request) and kind (per version for changes), however often the
         message is delivered."""
-        if self.kind is MailKind.BOOKING_CHANGED:
+        if self.kind in (MailKind.BOOKING_CHANGED, MailKind.SECOND_APPOINTMENT_ADDED):
             return f"{self.kind.value}:{self.booking_code}:v{self.version}"
         subject = self.booking_code if self.kind is not MailKind.REQUEST_REJECTED else self.request_id
         return f"{self.kind.value}:{subject}"

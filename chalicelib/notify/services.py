@@ -38,7 +38,11 @@ _SUBJECTS = {
     (MailKind.APPOINTMENT_MOVED_BY_CENTRE, "en"): "Your vaccination appointment was moved – code {code}",
     (MailKind.SECOND_APPOINTMENT_RELEASED, "de"): "Ihr zweiter Impftermin ist freigegeben – Code {code}",
     (MailKind.SECOND_APPOINTMENT_RELEASED, "en"): "Your second vaccination appointment was released – code {code}",
+    (MailKind.SECOND_APPOINTMENT_ADDED, "de"): "Ihr zweiter Impftermin steht fest – Code {code}",
+    (MailKind.SECOND_APPOINTMENT_ADDED, "en"): "Your second vaccination appointment is booked – code {code}",
 }
+# Mails whose appointments are the booking's, to keep: they carry the calendar file (its SEQUENCE the version).
+CALENDAR_KINDS = frozenset({MailKind.BOOKING_CONFIRMED, MailKind.BOOKING_CHANGED, MailKind.SECOND_APPOINTMENT_ADDED})
 # A confirmation follows a booking, which the one-booking-per-person lock and the per-person request limit
 # already bound: it is not counted against the address's daily mails (and costs no counter write, issue #9).
 QUOTA_EXEMPT = frozenset({MailKind.BOOKING_CONFIRMED})
@@ -115,7 +119,7 @@ class MailService:
         mail["Message-ID"] = make_msgid(domain=self._sender.split("@")[-1])
         mail.set_content(self._templates.get_template(f"{name}.txt.j2").render(context))
         mail.add_alternative(self._templates.get_template(f"{name}.html.j2").render(context), subtype="html")
-        if message.kind in (MailKind.BOOKING_CONFIRMED, MailKind.BOOKING_CHANGED):
+        if message.kind in CALENDAR_KINDS:
             ics = booking_calendar(
                 message.booking_code,
                 message.appointments,

@@ -178,3 +178,25 @@ def test_a_released_second_appointment_names_the_missed_first_and_the_released_s
             body = mail.get_body(preferencelist=(part,)).get_content()
             assert words in body and second in body and "https://vaxslot.example" in body
         assert not list(mail.iter_attachments())  # nothing to put in a calendar
+
+
+def test_an_added_second_appointment_shows_both_in_both_languages_with_a_calendar_file_of_the_new_version():
+    for language, subject, words, second in (
+        ("de", "zweiter Impftermin steht fest", "erster Termin bleibt", "01.03.2021, 14:30 Uhr"),
+        ("en", "second vaccination appointment is booked", "first appointment stays", "01 March 2021, 14:30"),
+    ):
+        mail = render(message(MailKind.SECOND_APPOINTMENT_ADDED, language).model_copy(update={"version": 1}))
+        assert subject in mail["Subject"] and "ABCD-EFGH-JK" in mail["Subject"]
+        for part in ("plain", "html"):
+            body = mail.get_body(preferencelist=(part,)).get_content()
+            assert words in body and second in body and "https://vaxslot.example" in body
+        (calendar,) = mail.iter_attachments()
+        ics = calendar.get_content()
+        assert ics.count("BEGIN:VEVENT") == 2 and "SEQUENCE:1" in ics  # updates the first dose's entry too
+
+
+def test_each_added_second_appointment_is_its_own_mail_once_per_version():
+    added = message(MailKind.SECOND_APPOINTMENT_ADDED)
+    again = added.model_copy(update={"version": 2})
+    assert added.idempotency_key != again.idempotency_key
+    assert added.idempotency_key == message(MailKind.SECOND_APPOINTMENT_ADDED).idempotency_key

@@ -11,7 +11,7 @@ from chalicelib.booking.audit import Actor, AuditAction
 from chalicelib.booking.operations import OperationsService, SlotRelease
 from chalicelib.booking.reconciliation import Reconciliation
 from chalicelib.booking.released import ReleasedCatalog
-from chalicelib.contracts.mail import MailKind
+from chalicelib.contracts.mail import MailKind, MailMessage
 from tests.fakes import FakeAuditLog, FakeBookings, FakeSupply
 from tests.unit.builders import CAMPAIGN, NOW, PEPPER, person, slot
 from tests.unit.builders import World as BaseWorld
@@ -228,15 +228,36 @@ def first_dose_only(world: World, first: d.Slot) -> d.Booking:
     return booking
 
 
-def test_ops_give_a_missing_second_dose_inside_the_interval_window():
+def added_mails(world: World) -> list[MailMessage]:
+    return [m for m in world.outbox.published if m.kind is MailKind.SECOND_APPOINTMENT_ADDED]
+
+
+def test_ops_give_a_missing_second_dose_inside_the_interval_window_and_the_person_is_told_once():
     world, first, second = booked_world(0)
     booking = first_dose_only(world, first)
+    world.outbox.published.clear()
     repaired = ops(world).add_second_dose(booking.code, second.slot_id, OLGA)
-    assert repaired.second == second.ref and world.bookings.bookings[booking.code].second == second.ref
+    assert repaired.second == second.ref and world.bookings.bookings[booking.code] == repaired
+    assert repaired.version == booking.version + 1  # a change: the calendar file's entries are updated
     assert current(world, second).booked == 1
-    with pytest.raises(d.InvalidInput) as raised:
-        ops(world).add_second_dose(booking.code, second.slot_id, OLGA)
+    (mail,) = added_mails(world)
+    assert [a.start for a in mail.appointments] == [first.start, second.start] and mail.version == repaired.version
+    # A repeat (its answer lost): nothing taken twice, the same mail again, which notify sends once.
+    assert ops(world).add_second_dose(booking.code, second.slot_id, OLGA) == repaired
+    assert current(world, second).booked == 1
+    assert [m.idempotency_key for m in added_mails(world)] == [mail.idempotency_key] * 2
+    with pytest.raises(d.InvalidInput) as raised:  # another slot: the second dose is not missing any more
+        ops(world).add_second_dose(booking.code, slot(22, 9, 5).slot_id, OLGA)
     assert raised.value.code == "second_dose_not_missing"
+
+
+def test_a_caller_without_e_mail_given_a_second_dose_gets_no_mail():
+    world, first, second = booked_world(0)
+    booking = first_dose_only(world, first)
+    world.bookings.bookings[booking.code] = replace(booking, person=replace(booking.person, email=None))
+    world.outbox.published.clear()
+    ops(world).add_second_dose(booking.code, second.slot_id, OLGA)
+    assert added_mails(world) == [] and world.bookings.bookings[booking.code].second == second.ref
 
 
 def test_a_second_dose_outside_the_window_or_in_a_full_slot_is_refused_and_changes_nothing():

@@ -161,7 +161,7 @@ class DynamoSupply(Supply):
         return True
 
     def add_second(self, booking, second, person_key, audit=None):
-        repaired = replace(booking, second=second.ref)
+        repaired = booking.rebooked(booking.first, second.ref)
         expires_at = repaired.personal_data_expires_at(self._bookings._retention)
 
         def add_items(items: Items, with_request: bool) -> None:
@@ -173,7 +173,11 @@ class DynamoSupply(Supply):
             )
             items.update(
                 BookingItem(*booking_key(booking.code)),
-                [*_appointment_actions(repaired), BookingItem.expires_at.set(epoch(expires_at))],
+                [
+                    *_appointment_actions(repaired),
+                    BookingItem.version.set(repaired.version),
+                    BookingItem.expires_at.set(epoch(expires_at)),
+                ],
                 condition=_as_read(booking),
                 label="booking",
             )
