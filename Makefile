@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint lock screenshots bench capacity rush mail package deploy check-limits browser-deps clean
+.PHONY: help run test test-fast lint lock screenshots bench capacity rush mail package deploy check-limits browser-deps site-deps clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(STAGE)|$(STAGE)|g; s|$$(VENV)|$(VENV)|g' \
@@ -56,8 +56,17 @@ browser-deps: ## Install Debian's chromium for the browser tests if it is missin
 	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
 
+# esbuild, exactly as infra/site/package-lock.json pins it, for the deployed site's bundle (infra/site_bundle.py).
+# --ignore-scripts: esbuild's install script only swaps its launcher for the binary; the launcher finds it as is.
+SITE_TOOLS := infra/site/node_modules/.installed
+$(SITE_TOOLS): infra/site/package.json infra/site/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node 20) is needed to bundle the site: apt-get install nodejs npm"; exit 1; }
+	cd infra/site && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+site-deps: $(SITE_TOOLS) ## Install esbuild (pinned by infra/site/package-lock.json) to bundle the deployed site
+
 # Lint first (ruff check, ruff format --check, mypy): a red lint stops the run before the slow tests.
-test: $(STAMP) browser-deps ## Lint (ruff check and format, mypy), then install what tests need and run them all
+test: $(STAMP) browser-deps $(SITE_TOOLS) ## Lint (ruff check and format, mypy), then install what tests need and run them all
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -80,13 +89,13 @@ rush: $(STAMP) ## Replay launch day on loopback (locust), print the invariant an
 	$(PY) -m infra.rush $(RUSH_ARGS)
 
 STAGE ?= prod
-package: $(STAMP) ## Write build/<stage>/sam.json + deployment.zip for CloudFormation (STAGE=dev|prod, default prod)
+package: $(STAMP) $(SITE_TOOLS) ## Write build/<stage>/sam.json + deployment.zip for CloudFormation and the bundled site/ (STAGE=dev|prod, default prod)
 	$(PY) -m infra.aws package --stage $(STAGE) --out build/$(STAGE)
 
 # Deploying takes every choice explicitly: no default stage, account, bucket or sender (docs/operations.md).
 DEPLOY_ARGS = --stage $(if $(filter command line environment,$(origin STAGE)),$(STAGE),$(error say STAGE=dev|prod)) \
 	--account $(or $(ACCOUNT),$(error say ACCOUNT=<the AWS account id the credentials must belong to>))
-deploy: $(STAMP) ## Check limits, package, deploy via S3, upload the site (STAGE= ACCOUNT= BUCKET= MAIL_SENDER= PRIVACY_CONTROLLER= PRIVACY_CONTACT= [SITE_DOMAIN=] [EXISTING_MAIL_IDENTITY=1])
+deploy: $(STAMP) $(SITE_TOOLS) ## Check limits, package, deploy via S3, upload the bundled site (STAGE= ACCOUNT= BUCKET= MAIL_SENDER= PRIVACY_CONTROLLER= PRIVACY_CONTACT= [SITE_DOMAIN=] [EXISTING_MAIL_IDENTITY=1])
 	$(PY) -m infra.aws.deploy $(DEPLOY_ARGS) \
 	  --bucket $(or $(BUCKET),$(error say BUCKET=<S3 bucket for the artifacts>)) \
 	  --mail-sender $(or $(MAIL_SENDER),$(error say MAIL_SENDER=<from address>)) \
@@ -110,4 +119,4 @@ loadtest: $(STAMP) ## Staged load test of a deployed stack, never prod by accide
 	  --campaign $(or $(CAMPAIGN),$(error say CAMPAIGN=<an open campaign of the stage>)) $(LOADTEST_ARGS)
 
 clean: ## Remove the virtualenv and build output
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache infra/site/node_modules

@@ -21,6 +21,14 @@ def stack():
         yield running
 
 
+@pytest.fixture(scope="session")
+def bundled_site(tmp_path_factory):
+    """The site as `make deploy` uploads it (infra/site_bundle.py: esbuild from infra/site, `make site-deps`)."""
+    from infra.site_bundle import build_site
+
+    return build_site(tmp_path_factory.mktemp("bundled") / "site")
+
+
 @pytest.fixture()
 def api(stack):
     """A requests session against the local API."""

@@ -6,7 +6,8 @@
     python -m infra.aws.deploy --stage prod --account 123456789012 --check-limits   # the checks only
 
 The packaged template is over CloudFormation's 51,200-byte inline limit, so it goes through an S3 bucket of the
-account (`aws cloudformation package/deploy --s3-bucket`). Then the site is synced to the stack's bucket with a
+account (`aws cloudformation package/deploy --s3-bucket`). Then the bundled site (build/<stage>/site/, made first by
+infra/site_bundle.py with esbuild: Node and npm are needed) is synced to the stack's bucket with a
 `config.js` that names the stack's API, and CloudFront's cache is invalidated. It refuses to run without
 credentials in the environment (AWS_PROFILE or AWS_ACCESS_KEY_ID), a stage, and the account id the credentials
 must belong to, so nobody deploys prod into the wrong account by accident. The site's privacy notice names the
@@ -31,6 +32,7 @@ from chalicelib.settings import Settings
 from infra.aws.chalice_config import ROOT, chalice_stage, lambda_settings, load_config
 from infra.aws.stages import STAGES
 from infra.aws.template import FUNCTIONS
+from infra.site_bundle import BundleError, build_site
 
 INLINE_TEMPLATE_LIMIT = 51_200  # bytes CloudFormation accepts in --template-body
 SITE_DIR = ROOT / "site"
@@ -97,6 +99,11 @@ class Deployment:
     @property
     def build(self) -> Path:
         return ROOT / "build" / self.stage
+
+    @property
+    def site(self) -> Path:
+        """The bundled site (infra/site_bundle.py) that is uploaded, not site/ as `make run` serves it."""
+        return self.build / "site"
 
     def package_command(self) -> list[str]:
         return [
@@ -169,7 +176,7 @@ class Deployment:
                 "aws",
                 "s3",
                 "sync",
-                f"{SITE_DIR}/",
+                f"{self.site}/",
                 f"s3://{bucket}/",
                 "--region",
                 self.region,
@@ -365,6 +372,10 @@ def deploy(d: Deployment) -> dict[str, str]:
     from infra.aws.package import package
 
     d.privacy.require(d.stage)  # before anything is built or sent
+    try:
+        build_site(d.site)  # first: without esbuild (`make site-deps`) nothing is sent
+    except BundleError as error:
+        raise DeployError(str(error)) from None
     template = package(d.stage, d.build)
     print(f"packaged {template} ({template.stat().st_size} bytes; inline limit {INLINE_TEMPLATE_LIMIT})")
     run(d.package_command())

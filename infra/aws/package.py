@@ -1,6 +1,7 @@
 """`chalice package` with the generated merge template, and the checks that the merge took.
 
-Run: `python -m infra.aws package --stage prod [--out build/prod]`. Needs no AWS account; the first run
+Run: `python -m infra.aws package --stage prod [--out build/prod]`; it also writes the bundled site to
+`<out>/site/` (infra/site_bundle.py). Needs no AWS account; the first run
 builds the Lambda bundle with pip from requirements.lock (chalice caches it in .chalice/deployments, later runs
 are offline).
 """
@@ -154,12 +155,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "merge-template":
         print(json.dumps(merge_template(args.stage), indent=2, ensure_ascii=False))
         return 0
+    from infra.site_bundle import BundleError, build_site
+
+    outdir = args.out or ROOT / "build" / args.stage
     try:
-        path = package(args.stage, args.out or ROOT / "build" / args.stage)
-    except (PackagingError, ValueError) as error:
+        path = package(args.stage, outdir)
+        site = build_site(Path(outdir) / "site")  # what `make deploy` uploads (infra/site_bundle.py)
+    except (PackagingError, BundleError, ValueError) as error:
         print(error, file=sys.stderr)
         return 1
-    print(f"packaged {args.stage}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    for built in (path, site):
+        print(f"packaged {args.stage}: {built.relative_to(ROOT) if built.is_relative_to(ROOT) else built}")
     return 0
 
 

@@ -122,7 +122,6 @@ def target_steps() -> list[Step]:
             _per(planned, "status_polls"),
         ),
         ("slot partitions sharded x4 (planned, not built)", _stage(slot_shards=4)),
-        ("site bundled into 3 files (planned, not built)", _per(planned, "static_requests", "static_kb")),
         # Built (chalicelib/waitingroom); its rate is ops' admitted_per_minute, set per campaign, not in the stage.
         (
             "waiting room on at 66,000/min (built; a per-campaign setting, not set)",

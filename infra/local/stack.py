@@ -407,13 +407,23 @@ class LocalStack:
             self.pumps[source.name] = pump.start(concurrency)
 
     def _start_site(self) -> None:
-        handler = functools.partial(_SiteHandler, directory=str(SITE_DIR))
         _SiteHandler.config_js = (
             "window.VAXSLOT_CONFIG = " + json.dumps({"apiBaseUrl": self.api_url, "hotline": HOTLINE}) + ";\n"
         ).encode()
-        server = ThreadingHTTPServer((self.host, self.site_port), handler)
-        threading.Thread(target=server.serve_forever, name="site", daemon=True).start()
+        self._serve_site(SITE_DIR, self.site_port)
+
+    def _serve_site(self, directory: Path, port: int) -> None:
+        handler = functools.partial(_SiteHandler, directory=str(directory))
+        server = ThreadingHTTPServer((self.host, port), handler)
+        threading.Thread(target=server.serve_forever, name=f"site:{port}", daemon=True).start()
         self._servers.append(server)
+
+    def serve_site(self, directory: Path) -> str:
+        """Serve another copy of the site (the bundled one, infra/site_bundle.py) on a free port, with the same
+        /config.js as site/; returns its URL. The API allows any origin, so it works against this stack's API."""
+        port = free_port(self.host)
+        self._serve_site(directory, port)
+        return f"http://{self.host}:{port}"
 
     # --- helpers for tests and `make run` ---------------------------------------------------------
 

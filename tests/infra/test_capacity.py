@@ -588,24 +588,32 @@ def test_the_waiting_rooms_page_makes_the_calls_the_model_counts_besides_its_pol
     assert "Math.min(MAX_RETRY_AFTER_S, Math.max(1, answer.retryAfter != null ? answer.retryAfter : delay))" in view
 
 
-def _static_files() -> list[Path]:
-    """What a first visit loads: index.html, what it links, the ES modules reachable from app.js, one language."""
-    index = SITE / "index.html"
+def _static_files(site: Path) -> list[Path]:
+    """What a first visit loads: index.html, what it links, the scripts reachable from it by a relative import (static
+    or `import()`, minified or not), one language."""
+    index = site / "index.html"
     html = index.read_text()
-    files = [index] + [SITE / ref.lstrip("/") for ref in re.findall(r'(?:href|src)="(/?[\w./-]+\.(?:css|js))"', html)]
+    files = [index] + [site / ref.lstrip("/") for ref in re.findall(r'(?:href|src)="(/?[\w./-]+\.(?:css|js))"', html)]
     pending = [f for f in files if f.suffix == ".js" and f.parent.name == "js"]
     while pending:
         module = pending.pop()
-        for ref in re.findall(r"from '(\.{1,2}/[\w./-]+\.js)'", module.read_text()):
+        for ref in re.findall(r"""(?:\bfrom|\bimport\(?)\s*["'](\.{1,2}/[\w./-]+\.js)["']""", module.read_text()):
             found = (module.parent / ref).resolve()
             if found not in files:
                 files.append(found)
                 pending.append(found)
-    return [*files, SITE / "i18n" / "de.json"]
+    return [*files, site / "i18n" / "de.json"]
 
 
-def test_the_site_loads_the_static_files_the_model_prices():
-    files = _static_files()
+def test_the_static_file_count_follows_the_sites_imports_unbundled():
+    """The counter reads imports: site/ as `make run` serves it loads every module, the lazy views too."""
+    modules = {p.resolve() for p in (SITE / "js").rglob("*.js")}
+    assert modules <= set(_static_files(SITE))
+
+
+def test_the_deployed_site_loads_the_static_files_the_model_prices(bundled_site):
+    """What `make deploy` uploads (infra/site_bundle.py) is what a visit costs: one bundle, no module behind it."""
+    files = _static_files(bundled_site)
     assert len(files) == TODAY.static_requests, [f.name for f in files]
     kb = sum(len(gzip.compress(f.read_bytes(), 9)) for f in files) / 1024
     assert kb == pytest.approx(TODAY.static_kb, rel=0.15)

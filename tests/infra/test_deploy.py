@@ -48,9 +48,10 @@ def test_the_deploy_passes_every_parameter_the_template_declares_and_no_other():
     assert dict(p.split("=", 1) for p in existing.parameter_overrides())["CreateMailIdentity"] == "false"
 
 
-def test_the_site_is_synced_without_touching_config_js_which_is_uploaded_uncached_then_cloudfront_is_invalidated():
+def test_the_bundled_site_is_synced_but_config_js_is_uploaded_uncached_then_cloudfront_is_invalidated():
     sync, upload, invalidate = PROD.after_deploy_commands(OUTPUTS)
     assert sync[:3] == ["aws", "s3", "sync"] and sync[4] == "s3://vaxslot-prod-sitebucket-1x2y/"
+    assert sync[3] == f"{d.ROOT}/build/prod/site/"  # the bundled site (infra/site_bundle.py), not site/ itself
     assert option(sync, "--exclude") == "config.js" and "--delete" in sync
     assert option(upload, "--cache-control") == "no-cache"
     assert upload[4] == "s3://vaxslot-prod-sitebucket-1x2y/config.js" and upload[3].endswith("build/prod/config.js")

@@ -1,6 +1,7 @@
 """The static site: a private S3 bucket read only through CloudFront (Origin Access Control).
 
-`make deploy` (infra/aws/deploy.py) uploads site/ and writes its config.js; the stack holds no site files.
+`make deploy` (infra/aws/deploy.py) uploads the bundled site (build/<stage>/site/, infra/site_bundle.py) and writes its
+config.js; the stack holds no site files.
 """
 
 from __future__ import annotations
