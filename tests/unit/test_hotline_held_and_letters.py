@@ -13,7 +13,7 @@ import pytest
 from chalicelib.api import staff as staff_edge
 from chalicelib.booking import domain as d
 from chalicelib.booking.audit import AuditAction
-from chalicelib.booking.letter_marks import LetterMarkKind, LetterReason
+from chalicelib.booking.letter_marks import LetterMark, LetterMarkKind, LetterReason
 from chalicelib.booking.operations import LetterKind, OperationsService
 from chalicelib.bootstrap import SuppressedAddresses
 from chalicelib.privacy.services import PersonQuery, PrivacyService
@@ -261,23 +261,28 @@ def test_a_mark_taken_back_opens_the_letter_again_audited_with_the_mark_it_took_
     assert changed and remarked.kind is LetterMarkKind.CALLED
 
 
+class ColleagueInBetween(FakeLetterMarks):
+    """Between the service's read of the mark and its write, a colleague takes it back and marks anew (once)."""
+
+    def __init__(self, bookings, anew: LetterMark):
+        super().__init__(bookings)
+        self.anew: LetterMark | None = anew
+
+    def unmark(self, operation_id, booking, mark, audit):
+        if self.anew is not None:
+            self.marks_by_operation[operation_id][booking.code], self.anew = self.anew, None
+        return super().unmark(operation_id, booking, mark, audit)
+
+
 def test_a_mark_taken_back_and_made_anew_meanwhile_is_read_again_so_the_record_names_the_mark_that_went():
     world, codes, _, _ = cancelled_world()
-    service = ops(world)
-    service.mark_letter(AGENT, "letters", codes["Erna"], LetterMarkKind.SENT)
-    marks = marks_of(world)
-    anew = replace(marks.mark_of("letters", codes["Erna"]), kind=LetterMarkKind.CALLED, by="agent-3")
-    unmark = marks.unmark
+    made, _ = ops(world).mark_letter(AGENT, "letters", codes["Erna"], LetterMarkKind.SENT)
+    anew = replace(made, kind=LetterMarkKind.CALLED, by="agent-3")
+    _MARKS[id(world)] = ColleagueInBetween(world.bookings, anew)  # the same store: the fakes share the bookings'
 
-    def colleague_first(operation_id, booking, mark, audit):
-        marks.marks_by_operation[operation_id][booking.code] = anew  # between this call's read and its write
-        marks.unmark = unmark  # type: ignore[method-assign]  # once
-        return unmark(operation_id, booking, mark, audit)
+    _, removed = ops(world).unmark_letter(AGENT, "letters", codes["Erna"])
 
-    marks.unmark = colleague_first  # type: ignore[method-assign]
-    _, removed = service.unmark_letter(AGENT, "letters", codes["Erna"])
-
-    assert removed == anew and marks.mark_of("letters", codes["Erna"]) is None
+    assert removed == anew and marks_of(world).mark_of("letters", codes["Erna"]) is None
     [record] = [r for r in world.audit_log.records if r.action == AuditAction.LETTER_UNMARKED]
     assert (record.before["mark"], record.before["by"]) == ("called", "agent-3")
 
