@@ -396,6 +396,20 @@ def mark_operation_letter(operation_id, code):
     return json_response({"code": mark.code, "mark": staff.letter_mark(mark), "changed": changed})
 
 
+@route("/v1/staff/operations/{operation_id}/letters/{code}/mark", methods=["DELETE"], authorizer=STAFF)
+def unmark_operation_letter(operation_id, code):
+    """Take a letter's mark back (a wrong line, a letter that came back): open again, audited; a letter without a
+    mark is answered as it is (`changed` false, nothing written)."""
+    actor = staff.staff_actor(app.current_request, *AGENT_ROLES)
+    booking_code, removed = bootstrap.operations_service().unmark_letter(
+        actor, schemas.operation_id(operation_id), schemas.booking_code(code)
+    )
+    if removed is not None:
+        count("OperationLetterUnmarked", mark=removed.kind.value)
+    body = {"code": booking_code, "mark": None, "changed": removed is not None, "removed": staff.letter_mark(removed)}
+    return json_response(body)
+
+
 @route("/v1/staff/bookings/{code}/second-dose", methods=["POST"], authorizer=STAFF)
 def add_second_dose(code):
     """The 2021 repair: a first dose without its second gets one (one transaction; inside the interval window).

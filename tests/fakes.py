@@ -82,6 +82,9 @@ class FakeBookings(Bookings):
         # (person key, booking code) → the hold's end: the adapter's HELD# pointer items in the person's partition
         self.held_pointers: dict[tuple[str, str], datetime] = {}
         self.changed_by: dict[str, str] = {}  # booking code → the operation that changed it last (its item's field)
+        # operation id → booking code → its letter mark: FakeLetterMarks' store, here as the adapter's items share
+        # the bookings table (an erasure deletes the mark with the booking's data).
+        self.letter_marks: dict[str, dict] = {}
 
     def _expired(self, key: str) -> bool:
         # Without a clock nothing expires (service tests that do not care about retention).
@@ -153,6 +156,8 @@ class FakeBookings(Bookings):
                 raise ValueError("cancel an active booking before erasing it")
             del self.bookings[booking.code]  # the personal data goes; the code stays as the tombstone
             self.erased.add(booking.code)
+            # With it the mark of the operation that changed it last (the only one the adapter finds).
+            self.letter_marks.get(self.changed_by.get(booking.code, ""), {}).pop(booking.code, None)
 
     def reject(self, request_id, reason, alternatives):
         with self._lock:
@@ -427,10 +432,26 @@ class FakeLetterMarks(LetterMarks):
 
     def __init__(self, bookings: FakeBookings):
         self._bookings = bookings
-        self.marks_by_operation: dict[str, dict] = {}
+        self.marks_by_operation = bookings.letter_marks
 
     def marks(self, operation_id):
         return dict(self.marks_by_operation.get(operation_id, {}))
+
+    def mark_of(self, operation_id, code):
+        if self._bookings.changed_by.get(code) != operation_id:
+            raise d.BookingNotFound()
+        return self.marks_by_operation.get(operation_id, {}).get(code)
+
+    def unmark(self, operation_id, booking, mark, audit):
+        with self._bookings._lock:
+            if self._bookings.changed_by.get(booking.code) != operation_id:
+                raise d.BookingNotFound()
+            marks = self.marks_by_operation.get(operation_id, {})
+            if marks.get(booking.code) != mark:
+                return False  # gone, or another mark stands: nothing written
+            self._bookings._audit(audit)
+            del marks[booking.code]
+            return True
 
     def mark(self, operation_id, booking, mark, audit):
         with self._bookings._lock:

@@ -42,6 +42,7 @@ class AuditAction:
     WAITING_ROOM_PUT = "waiting_room.put"
     LETTERS_LISTED = "operation.letters_listed"  # whose notice (address, phone) an agent read for post or a call
     LETTER_MARKED = "operation.letter_marked"  # a letter of an operation sent, or its caller reached by phone
+    LETTER_UNMARKED = "operation.letter_unmarked"  # that mark taken back (a wrong line, a letter come back)
 
 
 @dataclass(frozen=True)

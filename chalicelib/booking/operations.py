@@ -31,6 +31,8 @@ CAPACITY_ATTEMPTS = 5
 MAX_OPERATION_DAYS = 31
 # Replacement pairs a cancel tries to hold before it cancels without one (seats race other bookings).
 HOLD_ATTEMPTS = 3
+# Taking a letter's mark back races a colleague who takes it back and marks it anew: read again a few times.
+UNMARK_ATTEMPTS = 3
 MAX_REPORT_DAYS = 92
 
 
@@ -496,16 +498,10 @@ class OperationsService:
         write. The first mark stands: marking again changes nothing and writes no record. Returns the mark that
         stands and whether this call made it. A booking this operation owes no letter is not found (404), so a
         code reveals nothing about other operations."""
-        assert self._bookings is not None and self._letter_marks is not None
+        assert self._letter_marks is not None
         operation = self.operation(operation_id)
-        booking = self._bookings.booking(d.normalise_booking_code(code))
-        if booking is None or (booking.campaign_id, booking.center_id) != (operation.campaign_id, operation.center_id):
-            raise d.BookingNotFound()
         now = self._now()
-        letter = self._letter(operation, booking, self._center(operation.center_id), now)
-        email = booking.person.email
-        if letter is None or (email and (self._bounced is None or not self._bounced.bounced([email]))):
-            raise d.BookingNotFound()
+        booking = self._owed_letter(operation, code, now)
         mark = LetterMark(booking.code, kind, actor.user, now)
         record = new_record(
             actor,
@@ -517,6 +513,46 @@ class OperationsService:
         )
         stands = self._letter_marks.mark(operation.operation_id, booking, mark, record)
         return stands, stands == mark
+
+    def unmark_letter(self, actor: Actor, operation_id: str, code: str) -> tuple[str, LetterMark | None]:
+        """Take a letter's mark back (a wrong line clicked, a letter that came back): the letter is open again. The
+        mark goes with its audit record (before: the mark taken back) in the same write. A letter without a mark is
+        answered as it is: nothing written, no record. Returns the booking code and the mark this call took back
+        (None: there was none). A booking this operation owes no letter is not found (404), as for marking."""
+        assert self._letter_marks is not None
+        operation = self.operation(operation_id)
+        now = self._now()
+        booking = self._owed_letter(operation, code, now)
+        # The mark is deleted as read: if a colleague took it back and marked it anew in between, read again, so
+        # the record names the mark that was really taken back.
+        for _ in range(UNMARK_ATTEMPTS):
+            mark = self._letter_marks.mark_of(operation.operation_id, booking.code)
+            if mark is None:
+                return booking.code, None
+            record = new_record(
+                actor,
+                AuditAction.LETTER_UNMARKED,
+                operation.operation_id,
+                now,
+                before={"code": booking.code, "mark": mark.kind.value, "by": mark.by, "at": mark.at.isoformat()},
+                after={"code": booking.code, "mark": None},
+            )
+            if self._letter_marks.unmark(operation.operation_id, booking, mark, record):
+                return booking.code, mark
+        raise d.BookingChanged()
+
+    def _owed_letter(self, operation: d.CentreDayOperation, code: str, now: datetime) -> d.Booking:
+        """The booking of `code` if the operation owes its person a letter (it is on the operation's list), else
+        BookingNotFound: a code reveals nothing about other operations."""
+        assert self._bookings is not None
+        booking = self._bookings.booking(d.normalise_booking_code(code))
+        if booking is None or (booking.campaign_id, booking.center_id) != (operation.campaign_id, operation.center_id):
+            raise d.BookingNotFound()
+        letter = self._letter(operation, booking, self._center(operation.center_id), now)
+        email = booking.person.email
+        if letter is None or (email and (self._bounced is None or not self._bounced.bounced([email]))):
+            raise d.BookingNotFound()
+        return booking
 
     # --- held pairs that nobody confirmed -----------------------------------------------------------
 

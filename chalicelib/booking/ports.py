@@ -163,7 +163,8 @@ class Bookings(abc.ABC):
 
     @abc.abstractmethod
     def erase(self, booking: Booking) -> None:
-        """Remove a cancelled booking's personal data, keeping a tombstone without it (ValueError if active)."""
+        """Remove a cancelled booking's personal data, keeping a tombstone without it (ValueError if active), and
+        in the same write the letter mark of the centre-day operation that changed it last, if any."""
 
 
 class RequestQueue(abc.ABC):

@@ -526,33 +526,52 @@ let lettersCounts = { open: 0, done: 0 };
 
 const markText = (mark) => `${LETTER_MARKS[mark.mark]} (${mark.by}, ${shortDateTime(mark.at)})`;
 
-/** The "done" cell: the mark that stands, or the two buttons that make one. */
+/** The "done" cell: the mark that stands with the button that takes it back, or the two buttons that make one. */
 function markCell(x, name) {
-  if (x.mark) return h('td', { class: 'letter-mark', tabindex: '-1' }, markText(x.mark));
-  const button = (mark) => h('button', { type: 'button', 'aria-label': `${LETTER_MARKS[mark]}: ${name}`, onclick: (event) => markLetter(x, mark, event.target) }, LETTER_MARKS[mark]);
+  if (x.mark) {
+    return h('td', { class: 'letter-mark', tabindex: '-1' }, markText(x.mark), ' ',
+      h('button', { type: 'button', 'aria-label': `Zurücknehmen: ${LETTER_MARKS[x.mark.mark]}, ${name}`, onclick: (event) => sendLetterMark(x, null, event.target) }, 'Zurücknehmen'));
+  }
+  const button = (mark) => h('button', { type: 'button', 'aria-label': `${LETTER_MARKS[mark]}: ${name}`, onclick: (event) => sendLetterMark(x, mark, event.target) }, LETTER_MARKS[mark]);
   return h('td', { class: 'letter-mark' }, button('sent'), ' ', button('called'));
 }
 
-async function markLetter(x, mark, button) {
+/** Mark a letter (`mark` sent or called) or take its mark back (`mark` null), once per line at a time: a double
+ * click must not send twice (as `sendOnce` guards the site's buttons). */
+async function sendLetterMark(x, mark, button) {
+  if (x.sending) return;
+  x.sending = true;
   clearAlert();
   let answer;
   try {
-    answer = await call('PUT', `/v1/staff/operations/${lettersOperation}/letters/${x.code}/mark`, { body: { mark } });
+    const url = `/v1/staff/operations/${lettersOperation}/letters/${x.code}/mark`;
+    answer = mark ? await call('PUT', url, { body: { mark } }) : await call('DELETE', url);
   } catch (error) {
-    alertError(error);
+    if (error instanceof ApiError && error.status === 404) say(`${x.code} steht nicht (mehr) auf der Briefliste: bitte neu laden.`);
+    else alertError(error);
     return;
+  } finally {
+    x.sending = false;
   }
-  // The first mark stands: a colleague may have marked it meanwhile (`changed` false), so show what is stored.
-  if (!x.mark) lettersCounts = { open: lettersCounts.open - 1, done: lettersCounts.done + 1 };
+  // A colleague may have marked it, or taken the mark back, meanwhile (`changed` false): show what is stored now.
+  const was = Boolean(x.mark);
+  if (was !== Boolean(answer.mark)) {
+    const step = answer.mark ? 1 : -1;
+    lettersCounts = { open: lettersCounts.open - step, done: lettersCounts.done + step };
+  }
   x.mark = answer.mark;
   const cell = button.closest('td');
-  const row = cell.closest('tr');
-  const name = row.querySelector('th').textContent;
-  const marked = markCell(x, name);
-  cell.replaceWith(marked);
+  const name = cell.closest('tr').querySelector('th').textContent;
+  const shown = markCell(x, name);
+  cell.replaceWith(shown);
   $('letters-caption').textContent = lettersCaption();
-  marked.focus();
-  say(answer.changed ? `${x.code}: ${LETTER_MARKS[answer.mark.mark]}.` : `${x.code} war schon markiert: ${markText(answer.mark)}.`);
+  // After a mark, the cell (read out with its mark); after taking one back, the line's first button again.
+  (answer.mark ? shown : shown.querySelector('button')).focus();
+  if (answer.mark) {
+    say(answer.changed ? `${x.code}: ${LETTER_MARKS[answer.mark.mark]}.` : `${x.code} war schon markiert: ${markText(answer.mark)}.`);
+  } else {
+    say(answer.changed ? `${x.code}: ${LETTER_MARKS[answer.removed.mark]} zurückgenommen, wieder offen.` : `${x.code} war nicht (mehr) markiert: offen.`);
+  }
 }
 
 function lettersCaption() {

@@ -1,7 +1,7 @@
 """The hotline console after a centre-day cancel, in chromium: an agent finds a caller without e-mail whose day was
-cancelled, reads out the pair held for them, prints their letter from the operation's list, marks the caller reached
-(then only open letters are listed: none), accepts the pair for them and rebooks them from the console; axe finds
-nothing on these states."""
+cancelled, reads out the pair held for them, prints their letter from the operation's list, marks the caller reached,
+takes the mark back from the keyboard and marks it again (then only open letters are listed: none), accepts the pair
+for them and rebooks them from the console; axe finds nothing on these states."""
 
 from __future__ import annotations
 
@@ -78,6 +78,17 @@ def test_an_agent_reads_out_the_held_pair_prints_the_letter_and_accepts_the_pair
     marked = table.locator("td.letter-mark")
     expect(marked).to_contain_text("Erreicht (agent-held")
     expect(marked).to_be_focused()
+    expect(table.locator("caption")).to_contain_text("1 Briefe: 0 offen, 1 erledigt.")
+    assert_accessible(page, "console: a marked letter")
+    # The wrong line: the mark is taken back from the keyboard, the line is open again; then marked once more.
+    page.keyboard.press("Tab")
+    expect(table.get_by_role("button", name=f"Zurücknehmen: Erreicht, {family}, Erika")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(table.get_by_role("button", name=f"Brief verschickt: {family}, Erika")).to_be_focused()
+    expect(table.locator("caption")).to_contain_text("1 Briefe: 1 offen, 0 erledigt.")
+    expect(page.locator("#status")).to_contain_text("Erreicht zurückgenommen, wieder offen.")
+    table.get_by_role("button", name=f"Erreicht: {family}, Erika").click()
+    expect(marked).to_contain_text("Erreicht (agent-held")
     expect(table.locator("caption")).to_contain_text("1 Briefe: 0 offen, 1 erledigt.")
     page.locator("#letters-open-only").check()
     page.locator("#letters-form").get_by_role("button", name="Briefliste laden").click()

@@ -1,6 +1,7 @@
 """The hotline after a centre-day cancel, through the API: a caller booked by phone (no e-mail) is cancelled with a
 pair held; the agent finds them by code and by name with the held pair, fetches their letter (audited), marks it
-(once), and accepts the pair for them. A caller whose e-mail bounced is on the list too."""
+(once), takes the mark back and marks it again, and accepts the pair for them. A caller whose e-mail bounced is
+on the list too."""
 
 from __future__ import annotations
 
@@ -72,6 +73,17 @@ def test_an_agent_sees_the_held_pair_of_a_caller_without_e_mail_prints_the_lette
     again = api.put(mark_url, json={"mark": "sent"}, headers=ADMIN)
     assert (again.json()["changed"], again.json()["mark"]) == (False, marked.json()["mark"])
     assert api.put(mark_url, json={"mark": "lost"}, headers=hotline).status_code == 400
+    # The wrong line: taken back (audited with the mark it took), once; then marked again.
+    undone = api.delete(mark_url, headers=hotline)
+    assert_matches_spec("DELETE", "/v1/staff/operations/{operation_id}/letters/{code}/mark", undone)
+    assert undone.json() == {"code": code, "mark": None, "changed": True, "removed": marked.json()["mark"]}
+    assert api.delete(mark_url, headers=ADMIN).json() == {"code": code, "mark": None, "changed": False, "removed": None}
+    unknown = api.delete(mark_url.replace(code.lower(), "zzzz-zzzz-zz"), headers=hotline)
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "unknown_booking")
+    reopened = api.get(f"/v1/staff/operations/{operation['operation_id']}/letters", headers=hotline).json()
+    assert reopened["counts"] == {"open": 2, "done": 0, "done_in_operation": 0}
+    marked = api.put(mark_url, json={"mark": "called"}, headers=hotline)
+    assert marked.json()["changed"] is True
     open_only = api.get(
         f"/v1/staff/operations/{operation['operation_id']}/letters", params={"only_open": "true"}, headers=hotline
     ).json()
@@ -84,10 +96,14 @@ def test_an_agent_sees_the_held_pair_of_a_caller_without_e_mail_prints_the_lette
     audit = api.get("/v1/staff/audit", headers=ADMIN, params={**days, "actor": agent}).json()["records"]
     first_listing = next(r for r in audit if r["action"] == "operation.letters_listed")
     assert sorted(first_listing["after"]["codes"]) == sorted([code, bounced_code])
-    [mark_record] = [r for r in audit if r["action"] == "operation.letter_marked"]
-    assert (mark_record["target"], mark_record["after"]) == (
+    assert [(r["target"], r["after"]) for r in audit if r["action"] == "operation.letter_marked"] == [
+        (operation["operation_id"], {"code": code, "mark": "called"})
+    ] * 2
+    [undo_record] = [r for r in audit if r["action"] == "operation.letter_unmarked"]
+    assert (undo_record["target"], undo_record["before"]["mark"], undo_record["after"]) == (
         operation["operation_id"],
-        {"code": code, "mark": "called"},
+        "called",
+        {"code": code, "mark": None},
     )
 
     kept = api.post(

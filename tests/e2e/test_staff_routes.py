@@ -151,6 +151,7 @@ ROUTE_ROLES: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/staff/operations/{operation_id}"): {"ops", "admin"},
     ("GET", "/v1/staff/operations/{operation_id}/letters"): {"hotline", "admin"},
     ("PUT", "/v1/staff/operations/{operation_id}/letters/{code}/mark"): {"hotline", "admin"},
+    ("DELETE", "/v1/staff/operations/{operation_id}/letters/{code}/mark"): {"hotline", "admin"},
     ("POST", "/v1/staff/bookings/{code}/second-dose"): {"ops"},
     ("GET", "/v1/staff/reports/daily"): {"ops", "admin"},
     ("PUT", "/v1/staff/campaigns/{campaign_id}/waiting-room"): {"ops"},

@@ -1,7 +1,8 @@
 """The hotline after a centre-day operation, with fakes: an agent finds a caller whose booking was cancelled with a
 pair held for them (by code, and by name through the person's pointer) and sees the hold; callers without e-mail
 get a letter (who, where, the held pair or how to book again, the text), listed per operation and audited; so do
-those whose address bounced; staff mark each letter sent or its caller reached, once."""
+those whose address bounced; staff mark each letter sent or its caller reached, once, and can take a mark back;
+an erasure on request deletes the booking's mark."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import pytest
 from chalicelib.api import staff as staff_edge
 from chalicelib.booking import domain as d
 from chalicelib.booking.audit import AuditAction
-from chalicelib.booking.letter_marks import LetterMarkKind, LetterReason
+from chalicelib.booking.letter_marks import LetterMark, LetterMarkKind, LetterReason
 from chalicelib.booking.operations import LetterKind, OperationsService
 from chalicelib.bootstrap import SuppressedAddresses
+from chalicelib.privacy.services import PersonQuery, PrivacyService
 from tests.fakes import FakeLetterMarks, FakeSuppressionList
-from tests.unit.builders import NOW, person, slot
+from tests.unit.builders import NOW, PEPPER, person, slot
 from tests.unit.test_hotline import AGENT, StaffWorld, caller_without_email
 from tests.unit.test_supply_changes import OLGA, Clock, day_operation, move_operation, supply_of
 
@@ -219,10 +221,85 @@ def test_only_a_booking_the_operation_owes_a_letter_can_be_marked_and_a_refused_
     for code in (codes["Grete"], "ZZZZ-ZZZZ-ZZ", stranger):  # Grete's notice went out by mail
         with pytest.raises(d.BookingNotFound):
             service.mark_letter(AGENT, "letters", code, LetterMarkKind.SENT)
+        with pytest.raises(d.BookingNotFound):  # nor taken back: not on the list, whatever is stored
+            service.unmark_letter(AGENT, "letters", code)
     with pytest.raises(d.UnknownOperation):
         service.mark_letter(AGENT, "no-such-operation", codes["Erna"], LetterMarkKind.SENT)
+    with pytest.raises(d.UnknownOperation):
+        service.unmark_letter(AGENT, "no-such-operation", codes["Erna"])
     assert marks_of(world).marks("letters") == {}
-    assert not [r for r in world.audit_log.records if r.action == AuditAction.LETTER_MARKED]
+    assert not [
+        r for r in world.audit_log.records if r.action in (AuditAction.LETTER_MARKED, AuditAction.LETTER_UNMARKED)
+    ]
+
+
+def test_a_mark_taken_back_opens_the_letter_again_audited_with_the_mark_it_took_and_a_repeat_changes_nothing():
+    world, codes, _, _ = cancelled_world()
+    service = ops(world)
+    mark, _ = service.mark_letter(AGENT, "letters", codes["Erna"], LetterMarkKind.SENT)
+    service.mark_letter(AGENT, "letters", codes["Frieda"], LetterMarkKind.CALLED)
+    colleague = replace(AGENT, user="agent-2")
+
+    code, removed = service.unmark_letter(colleague, "letters", codes["Erna"].lower())
+    again = service.unmark_letter(AGENT, "letters", codes["Erna"])
+
+    assert (code, removed) == (codes["Erna"], mark)
+    assert again == (codes["Erna"], None)  # nothing to take back: answered as it is
+    [record] = [r for r in world.audit_log.records if r.action == AuditAction.LETTER_UNMARKED]
+    assert (record.target, record.actor, record.before, record.after) == (
+        "letters",
+        colleague.user,
+        {"code": codes["Erna"], "mark": "sent", "by": AGENT.user, "at": NOW.isoformat()},
+        {"code": codes["Erna"], "mark": None},
+    )
+    page = service.letters("letters", None, 100)
+    assert {x.booking.person.given_name: x.mark is None for x in page.letters} == {"Erna": True, "Frieda": False}
+    assert (page.open, page.done, page.done_in_operation) == (1, 1, 1)
+    assert [x.booking.code for x in service.letters("letters", None, 100, only_open=True).letters] == [codes["Erna"]]
+    # Open again, so it can be marked again (the other way this time), audited as a new mark.
+    remarked, changed = service.mark_letter(colleague, "letters", codes["Erna"], LetterMarkKind.CALLED)
+    assert changed and remarked.kind is LetterMarkKind.CALLED
+
+
+class ColleagueInBetween(FakeLetterMarks):
+    """Between the service's read of the mark and its write, a colleague takes it back and marks anew (once)."""
+
+    def __init__(self, bookings, anew: LetterMark):
+        super().__init__(bookings)
+        self.anew: LetterMark | None = anew
+
+    def unmark(self, operation_id, booking, mark, audit):
+        if self.anew is not None:
+            self.marks_by_operation[operation_id][booking.code], self.anew = self.anew, None
+        return super().unmark(operation_id, booking, mark, audit)
+
+
+def test_a_mark_taken_back_and_made_anew_meanwhile_is_read_again_so_the_record_names_the_mark_that_went():
+    world, codes, _, _ = cancelled_world()
+    made, _ = ops(world).mark_letter(AGENT, "letters", codes["Erna"], LetterMarkKind.SENT)
+    anew = replace(made, kind=LetterMarkKind.CALLED, by="agent-3")
+    _MARKS[id(world)] = ColleagueInBetween(world.bookings, anew)  # the same store: the fakes share the bookings'
+
+    _, removed = ops(world).unmark_letter(AGENT, "letters", codes["Erna"])
+
+    assert removed == anew and marks_of(world).mark_of("letters", codes["Erna"]) is None
+    [record] = [r for r in world.audit_log.records if r.action == AuditAction.LETTER_UNMARKED]
+    assert (record.before["mark"], record.before["by"]) == ("called", "agent-3")
+
+
+def test_erasing_a_person_on_request_deletes_their_letter_mark_and_no_one_elses():
+    world, codes, _, _ = cancelled_world()
+    service = ops(world)
+    for name in ("Erna", "Frieda"):
+        service.mark_letter(AGENT, "letters", codes[name], LetterMarkKind.SENT)
+    privacy = PrivacyService(
+        world.queries, world.service, world.bookings, FakeSuppressionList(), PEPPER, d.HOLD_FOR, clock=lambda: NOW
+    )
+
+    [erasure] = privacy.erase(PersonQuery(caller_without_email("Erna").birth_date, code=codes["Erna"]))
+
+    assert erasure.code == codes["Erna"] and codes["Erna"] in world.bookings.erased
+    assert set(marks_of(world).marks("letters")) == {codes["Frieda"]}
 
 
 def test_a_person_whose_notice_bounced_gets_a_letter_with_the_reason_and_can_be_marked():

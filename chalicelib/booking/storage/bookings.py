@@ -40,6 +40,7 @@ from chalicelib.booking.storage.models import (
     epoch,
     hold_from_item,
     hold_key,
+    letter_mark_key,
     lock_key,
     pairs_from_json,
     pairs_to_json,
@@ -47,6 +48,7 @@ from chalicelib.booking.storage.models import (
     slots_pk,
     submission_key,
 )
+from chalicelib.dynamo_binding import TableItem
 
 # How long a submission answers with the same request: a client's retries come within seconds or minutes;
 # the same body sent the next day (e.g. after a rejection) is a new request.
@@ -474,18 +476,42 @@ class DynamoBookings(Bookings):
 
     def erase(self, booking: d.Booking) -> None:
         """Leave a tombstone: the booking item without personal data (status `erased`). The booking must be
-        cancelled first (that gave its slots back and deleted its lock)."""
+        cancelled first (that gave its slots back and deleted its lock). The letter mark of the operation that
+        changed it last (if any) goes in the same transaction: its code links it to the person. A mark made under
+        an earlier operation is not found (the item names the last one only) and lasts until its TTL."""
         if booking.status is d.BookingStatus.ACTIVE:
             raise ValueError("cancel an active booking before erasing it: its slots must go back first")
+        try:
+            # With the key: an item without operation_id would read as absent, its projection being empty.
+            stored = BookingItem.get(
+                *booking_key(booking.code), consistent_read=True, attributes_to_get=["pk", "operation_id"]
+            )
+        except BookingItem.DoesNotExist:
+            raise d.BookingNotFound() from None
+        operation_id = stored.operation_id
         personal = [getattr(BookingItem, name) for name in PERSONAL_ATTRIBUTES]
-        BookingItem(*booking_key(booking.code)).update(
-            actions=[
-                BookingItem.status.set(ERASED),
-                BookingItem.erased_at.set(self._now().isoformat()),
-                *[attribute.remove() for attribute in personal],
-            ],
-            condition=BookingItem.pk.exists() & (BookingItem.status != d.BookingStatus.ACTIVE.value),
+        same_operation = (
+            BookingItem.operation_id == operation_id if operation_id else BookingItem.operation_id.does_not_exist()
         )
+
+        def add_items(items: Items) -> None:
+            if operation_id:  # deleting a mark that was never made is no error: nothing to check
+                items.delete(TableItem(*letter_mark_key(operation_id, booking.code)))
+            items.update(
+                BookingItem(*booking_key(booking.code)),
+                [
+                    BookingItem.status.set(ERASED),
+                    BookingItem.erased_at.set(self._now().isoformat()),
+                    *[attribute.remove() for attribute in personal],
+                ],
+                condition=BookingItem.pk.exists()
+                & (BookingItem.status != d.BookingStatus.ACTIVE.value)
+                & same_operation,
+                label="booking",
+            )
+
+        if self._write(add_items):
+            raise d.BookingChanged()  # active again (a held pair taken meanwhile): cancel it first, then erase
 
     def _moved_actions(self, new: d.Booking, expires_at: datetime) -> list:
         return [

@@ -2,8 +2,9 @@
 (`OPERATION#<id>` / `LETTER#<code>`), so that one Query reads them all beside the operation item.
 
 A mark holds the code, how, who and when (nothing about the person) and expires with the booking's personal
-data. It is written with its audit record and a check that the booking item names the operation, in one
-transaction: a mark that stands is audited, and a code of another operation is refused.
+data; an erasure on request deletes it with the booking's data (`DynamoBookings.erase`). It is written, and taken
+back, with its audit record and a check that the booking item names the operation, in one transaction: a mark
+that stands (or went) is audited, and a code of another operation is refused.
 """
 
 from __future__ import annotations
@@ -19,10 +20,17 @@ from chalicelib.booking.audit import AuditRecord
 from chalicelib.booking.letter_marks import LetterMark, LetterMarkKind, LetterMarks
 from chalicelib.booking.storage.audit import audit_item
 from chalicelib.booking.storage.bookings import DynamoBookings, failed_conditions
-from chalicelib.booking.storage.models import BookingItem, booking_key, epoch, operation_key
+from chalicelib.booking.storage.models import (
+    LETTER_PREFIX,
+    BookingItem,
+    booking_key,
+    epoch,
+    letter_mark_key,
+    operation_key,
+)
 from chalicelib.dynamo_binding import TableItem
 
-PREFIX = "LETTER#"
+PREFIX = LETTER_PREFIX
 
 
 class LetterMarkItem(TableItem):
@@ -76,3 +84,42 @@ class DynamoLetterMarks(LetterMarks):
                 return _mark(LetterMarkItem.get(pk, PREFIX + mark.code, consistent_read=True))  # the first stands
             raise
         return mark
+
+    def mark_of(self, operation_id, code):
+        try:
+            # With the key: an item without operation_id would read as absent, its projection being empty.
+            names = BookingItem.get(*booking_key(code), consistent_read=True, attributes_to_get=["pk", "operation_id"])
+        except BookingItem.DoesNotExist:
+            raise d.BookingNotFound() from None
+        if names.operation_id != operation_id:
+            raise d.BookingNotFound()
+        try:
+            return _mark(LetterMarkItem.get(*letter_mark_key(operation_id, code), consistent_read=True))
+        except LetterMarkItem.DoesNotExist:
+            return None
+
+    def unmark(self, operation_id, booking, mark, audit: AuditRecord):
+        def add_items(tx: TransactWrite) -> None:
+            tx.condition_check(
+                BookingItem, *booking_key(booking.code), condition=BookingItem.operation_id == operation_id
+            )
+            tx.delete(
+                LetterMarkItem(*letter_mark_key(operation_id, mark.code)),
+                # The mark as read, not whichever stands now: the record names the one taken back.
+                condition=(LetterMarkItem.kind == mark.kind.value)
+                & (LetterMarkItem.by == mark.by)
+                & (LetterMarkItem.at == mark.at.isoformat()),
+            )
+            tx.save(audit_item(audit))  # the mark's removal and its record: both or neither
+
+        try:
+            self._bookings._transact(add_items)
+        except TransactWriteError as error:
+            # PynamoDB sends condition checks, then deletes, then puts: the reasons come in that order.
+            failed = failed_conditions(error)
+            if failed[:1] == [True]:
+                raise d.BookingNotFound() from None
+            if failed[1:2] == [True]:
+                return False  # gone already, or another mark stands now
+            raise
+        return True

@@ -223,6 +223,14 @@ def operation_key(operation_id: str) -> tuple[str, str]:
     return f"OPERATION#{operation_id}", "OPERATION"
 
 
+LETTER_PREFIX = "LETTER#"
+
+
+def letter_mark_key(operation_id: str, code: str) -> tuple[str, str]:
+    """A booking's letter mark, beside its operation (storage/letters.py); the erasure deletes it too."""
+    return operation_key(operation_id)[0], LETTER_PREFIX + code
+
+
 def request_key(request_id: str) -> tuple[str, str]:
     return f"REQUEST#{request_id}", "REQUEST"
 
