@@ -156,8 +156,9 @@ class FakeBookings(Bookings):
                 raise ValueError("cancel an active booking before erasing it")
             del self.bookings[booking.code]  # the personal data goes; the code stays as the tombstone
             self.erased.add(booking.code)
-            # With it the mark of the operation that changed it last (the only one the adapter finds).
-            self.letter_marks.get(self.changed_by.get(booking.code, ""), {}).pop(booking.code, None)
+            # With it its letter marks, under every operation it was marked under (as the adapter's marked_under).
+            for marks in self.letter_marks.values():
+                marks.pop(booking.code, None)
 
     def reject(self, request_id, reason, alternatives):
         with self._lock:

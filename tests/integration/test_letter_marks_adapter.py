@@ -16,6 +16,7 @@ from chalicelib.booking.audit import Actor, AuditAction, new_record
 from chalicelib.booking.letter_marks import LetterMark, LetterMarkKind
 from chalicelib.booking.storage.audit import DynamoAuditLog
 from chalicelib.booking.storage.letters import DynamoLetterMarks
+from chalicelib.booking.storage.models import BookingItem, booking_key
 from chalicelib.booking.storage.supply import DynamoSupply
 from tests.integration.test_dynamo_adapter import make_booking, world  # noqa: F401 - the fixture
 
@@ -78,8 +79,10 @@ def test_a_mark_is_taken_back_with_its_record_only_as_read_and_an_erasure_delete
     records, _ = DynamoAuditLog().day(now.astimezone(UTC).date(), None, 200, agent.user)
     assert [r.target for r in records if r.action == AuditAction.LETTER_UNMARKED] == [operation_id]
 
-    # Marked again, then the person asks to be erased: the mark goes with the booking's personal data.
+    # Marked again; a later operation changes the booking (it names that one now); then the person asks to be
+    # erased: the mark made under the first operation goes with the booking's personal data all the same.
     marks.mark(operation_id, booking, mark, new_record(agent, AuditAction.LETTER_MARKED, operation_id, now))
+    BookingItem(*booking_key(booking.code)).update(actions=[BookingItem.operation_id.set(uuid.uuid4().hex)])
     bookings.erase(booking)
     assert bookings.booking(booking.code) is None
     assert marks.marks(operation_id) == {}

@@ -67,6 +67,10 @@ class WritableAdmission(Protocol):
     def refusal(self) -> Exception: ...
 
 
+# An erasure reads the booking's marked operations, then writes: a mark made in between makes it read again.
+ERASE_ATTEMPTS = 3
+
+
 def _writable(admission: Admission | None) -> WritableAdmission | None:
     if admission is not None and not hasattr(admission, "conditional_update"):
         raise TypeError(f"{type(admission).__name__} cannot be written in a DynamoDB transaction")
@@ -476,42 +480,46 @@ class DynamoBookings(Bookings):
 
     def erase(self, booking: d.Booking) -> None:
         """Leave a tombstone: the booking item without personal data (status `erased`). The booking must be
-        cancelled first (that gave its slots back and deleted its lock). The letter mark of the operation that
-        changed it last (if any) goes in the same transaction: its code links it to the person. A mark made under
-        an earlier operation is not found (the item names the last one only) and lasts until its TTL."""
+        cancelled first (that gave its slots back and deleted its lock). Its letter marks go in the same
+        transaction, under every operation it was marked under (`marked_under`): their code links them to the
+        person."""
         if booking.status is d.BookingStatus.ACTIVE:
             raise ValueError("cancel an active booking before erasing it: its slots must go back first")
+        for _ in range(ERASE_ATTEMPTS):  # a mark made between the read and the write: read the marks again
+            if self._erase_as_marked(booking.code):
+                return
+            current = self.booking(booking.code)
+            if current is not None and current.status is d.BookingStatus.ACTIVE:
+                break
+        raise d.BookingChanged()  # active again (a held pair taken meanwhile): cancel it first, then erase
+
+    def _erase_as_marked(self, code: str) -> bool:
+        """One erasure with the marks read now; False if the booking is active or was marked meanwhile."""
         try:
-            # With the key: an item without operation_id would read as absent, its projection being empty.
-            stored = BookingItem.get(
-                *booking_key(booking.code), consistent_read=True, attributes_to_get=["pk", "operation_id"]
-            )
+            # With the key: an item without marked_under would read as absent, its projection being empty.
+            stored = BookingItem.get(*booking_key(code), consistent_read=True, attributes_to_get=["pk", "marked_under"])
         except BookingItem.DoesNotExist:
             raise d.BookingNotFound() from None
-        operation_id = stored.operation_id
-        personal = [getattr(BookingItem, name) for name in PERSONAL_ATTRIBUTES]
-        same_operation = (
-            BookingItem.operation_id == operation_id if operation_id else BookingItem.operation_id.does_not_exist()
+        marked_under = sorted(stored.marked_under or ())
+        same_marks = (
+            BookingItem.marked_under == set(marked_under) if marked_under else BookingItem.marked_under.does_not_exist()
         )
 
         def add_items(items: Items) -> None:
-            if operation_id:  # deleting a mark that was never made is no error: nothing to check
-                items.delete(TableItem(*letter_mark_key(operation_id, booking.code)))
+            for operation_id in marked_under:  # an undone mark is no longer there: deleting it is no error
+                items.delete(TableItem(*letter_mark_key(operation_id, code)))
             items.update(
-                BookingItem(*booking_key(booking.code)),
+                BookingItem(*booking_key(code)),
                 [
                     BookingItem.status.set(ERASED),
                     BookingItem.erased_at.set(self._now().isoformat()),
-                    *[attribute.remove() for attribute in personal],
+                    *[getattr(BookingItem, name).remove() for name in PERSONAL_ATTRIBUTES],
                 ],
-                condition=BookingItem.pk.exists()
-                & (BookingItem.status != d.BookingStatus.ACTIVE.value)
-                & same_operation,
+                condition=BookingItem.pk.exists() & (BookingItem.status != d.BookingStatus.ACTIVE.value) & same_marks,
                 label="booking",
             )
 
-        if self._write(add_items):
-            raise d.BookingChanged()  # active again (a held pair taken meanwhile): cancel it first, then erase
+        return not self._write(add_items)
 
     def _moved_actions(self, new: d.Booking, expires_at: datetime) -> list:
         return [

@@ -58,8 +58,10 @@ class DynamoLetterMarks(LetterMarks):
         expires_at = booking.personal_data_expires_at(self._bookings._retention)
 
         def add_items(tx: TransactWrite) -> None:
-            tx.condition_check(
-                BookingItem, *booking_key(booking.code), condition=BookingItem.operation_id == operation_id
+            tx.update(
+                BookingItem(*booking_key(booking.code)),
+                actions=[BookingItem.marked_under.add({operation_id})],
+                condition=BookingItem.operation_id == operation_id,
             )
             tx.save(
                 LetterMarkItem(
@@ -77,10 +79,11 @@ class DynamoLetterMarks(LetterMarks):
         try:
             self._bookings._transact(add_items)
         except TransactWriteError as error:
+            # In PynamoDB's order: the puts (mark, audit record), then the update (booking).
             failed = failed_conditions(error)
-            if failed[:1] == [True]:
+            if failed[2:3] == [True]:
                 raise d.BookingNotFound() from None  # the booking names another operation (or none)
-            if failed[1:2] == [True]:
+            if failed[:1] == [True]:
                 return _mark(LetterMarkItem.get(pk, PREFIX + mark.code, consistent_read=True))  # the first stands
             raise
         return mark

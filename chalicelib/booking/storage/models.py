@@ -117,6 +117,9 @@ class BookingItem(TableItem):
     # TTL (epoch seconds): the retention after the last appointment. Null on items written before it existed.
     expires_at = NumberAttribute(null=True)
     operation_id = UnicodeAttribute(null=True)  # the ops operation (centre-day cancel or move) that changed it last
+    # Every operation under which an agent marked this booking's letter: an erasure deletes each of those marks,
+    # also after a later operation (or a held pair taken) changed operation_id.
+    marked_under = UnicodeSetAttribute(null=True)
     # Centre staff's marks per dose (absent: expected) and when they were made (chalicelib/booking/attendance.py).
     first_attendance = UnicodeAttribute(null=True)
     first_attendance_at = UnicodeAttribute(null=True)
