@@ -10,7 +10,7 @@ import base64
 import json
 import unicodedata
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
@@ -217,7 +217,7 @@ def staff_booking_with_mail(view: BookingView, mails: BookingMails | None) -> di
     return {**staff_booking(view), "mail": booking_mails(mails)}
 
 
-def _local(at) -> str | None:
+def _local(at: datetime | None) -> str | None:
     return at.astimezone(d.LOCAL_TZ).isoformat() if at is not None else None
 
 
