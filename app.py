@@ -259,23 +259,27 @@ AGENT_ROLES = ("hotline", "admin")
 def staff_lookup_booking(code):
     staff.staff_actor(app.current_request, *AGENT_ROLES)
     query = schemas.parse(schemas.BirthDateQuery, _query())
-    return json_response(staff.staff_booking(bootstrap.staff_service().lookup(code, query.birth_date)))
+    service = bootstrap.staff_service()
+    view = service.lookup(code, query.birth_date)
+    return json_response(staff.staff_booking_with_mail(view, service.mails(view)))
 
 
 @route("/v1/staff/bookings", methods=["GET"], authorizer=STAFF)
 def staff_find_bookings():
     staff.staff_actor(app.current_request, *AGENT_ROLES)
     query = staff.parse_caller_query(_query())
-    found = bootstrap.staff_service().find(query.given_name, query.family_name, query.birth_date, query.postal_code)
-    return json_response({"bookings": [staff.staff_booking(v) for v in found]})
+    service = bootstrap.staff_service()
+    found = service.find(query.given_name, query.family_name, query.birth_date, query.postal_code)
+    return json_response({"bookings": [staff.staff_booking_with_mail(v, service.mails(v)) for v in found]})
 
 
 @route("/v1/staff/bookings/{code}/cancel", methods=["POST"], authorizer=STAFF)
 def staff_cancel_booking(code):
     actor = staff.staff_actor(app.current_request, *AGENT_ROLES)
-    view = bootstrap.staff_service().cancel(actor, code)
+    service = bootstrap.staff_service()
+    view = service.cancel(actor, code)
     count("BookingCancelled", channel="hotline")
-    return json_response(staff.staff_booking(view))
+    return json_response(staff.staff_booking_with_mail(view, service.mails(view)))
 
 
 @route("/v1/staff/audit", methods=["GET"], authorizer=STAFF)

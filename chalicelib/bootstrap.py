@@ -22,7 +22,7 @@ from botocore.config import Config
 from chalicelib.api.commands import slot_record
 from chalicelib.booking.catalog_cache import CachedCatalog
 from chalicelib.booking.operations import OperationsService
-from chalicelib.booking.ports import BouncedAddresses
+from chalicelib.booking.ports import AddressBlock, BouncedAddresses, MailRecords, MailTrace
 from chalicelib.booking.position import QueuePositions
 from chalicelib.booking.queries import BookingQueries
 from chalicelib.booking.queues import SendNowMailOutbox, SqsBacklog, SqsMailOutbox, SqsRequestQueue
@@ -39,8 +39,8 @@ from chalicelib.limits.abuse import AbuseLimits, Policy
 from chalicelib.limits.domain import Limit
 from chalicelib.limits.dynamo import DynamoCounters
 from chalicelib.limits.limiter import Limiter
-from chalicelib.notify.dynamo import DynamoSuppressionList
-from chalicelib.notify.ports import MailClaim, SuppressionList
+from chalicelib.notify.dynamo import MARKER_RETENTION, DynamoSuppressionList
+from chalicelib.notify.ports import MailClaim, MailLedger, MailOutcome, SuppressionList
 from chalicelib.notify.queue import MailRetry
 from chalicelib.notify.quota import LimiterMailQuota
 from chalicelib.notify.services import MailService
@@ -213,6 +213,32 @@ class SuppressedAddresses(BouncedAddresses):
         with ThreadPoolExecutor(max_workers=self._workers) as pool:
             flags = list(pool.map(self._suppressions.is_suppressed, addresses))
         return {address for address, suppressed in zip(addresses, flags, strict=True) if suppressed}
+
+
+class LedgerMailRecords(MailRecords):
+    """Booking's port over notify's mail markers and suppression list, for the hotline's "was my mail sent?": one
+    eventually consistent GetItem per mail, one (two for a list from before the HMAC) per address."""
+
+    def __init__(self, ledger: MailLedger):
+        self._ledger = ledger
+
+    @property
+    def kept_for(self) -> timedelta:
+        return MARKER_RETENTION
+
+    def mail(self, mail_key: str) -> MailTrace | None:
+        mark = self._ledger.mark(mail_key)
+        if mark is None:
+            return None
+        return MailTrace(settled=mark.settled, capped=mark.outcome is MailOutcome.CAPPED, at=mark.settled_at)
+
+    def block(self, address: str) -> AddressBlock | None:
+        record = self._ledger.record(address)
+        if record is None:
+            return None
+        return AddressBlock(
+            record.reason, datetime.fromisoformat(record.suppressed_at) if record.suppressed_at else None
+        )
 
 
 @functools.cache
@@ -460,6 +486,7 @@ def staff_service():
         audit_trail(),
         person_key=person_key,
         clock=now,
+        mail_records=LedgerMailRecords(_mail_ledger()),
     )
 
 

@@ -13,7 +13,17 @@ from chalicelib.booking.audit import AuditLog, AuditRecord, sort_key
 from chalicelib.booking.letter_marks import LetterMarks
 from chalicelib.booking.ports import Admission, Bookings, CallerIndex, Catalog, MailOutbox, RequestQueue, Supply
 from chalicelib.contracts.mail import MailMessage
-from chalicelib.notify.ports import CLAIM_LEASE_S, MailBeingSent, MailClaim, Mailer, MailLedger, SuppressionRecord
+from chalicelib.notify.ports import (
+    CLAIM_LEASE_S,
+    MailBeingSent,
+    MailClaim,
+    Mailer,
+    MailLedger,
+    MailMark,
+    MailOutcome,
+    MailQuota,
+    SuppressionRecord,
+)
 
 
 class FakeCatalog(Catalog):
@@ -490,12 +500,28 @@ class FakeMailer(Mailer):
         self.sent.append(message)
 
 
+class FakeMailQuota(MailQuota):
+    """Each address may have `per_address` mails counted (the day never ends here)."""
+
+    def __init__(self, per_address: int):
+        self.per_address = per_address
+        self.taken: dict[str, int] = {}
+
+    def take(self, address):
+        if self.taken.get(address, 0) >= self.per_address:
+            return False
+        self.taken[address] = self.taken.get(address, 0) + 1
+        return True
+
+
 class FakeSuppressionList(MailLedger):
     """The suppression list and the mail markers, with the same claim rules as the DynamoDB write."""
 
     def __init__(self, clock=lambda: datetime.now(UTC), lease_s: float = CLAIM_LEASE_S):
         self.suppressed: dict[str, str] = {}
         self.markers: dict[str, tuple[str, float | None]] = {}  # mail key → (holder, lease end; None once settled)
+        self.settled: dict[str, tuple[datetime, MailOutcome]] = {}  # mail key → when and how it was settled
+        self.suppressed_at: dict[str, str] = {}
         self._lock = threading.Lock()
         self._now = clock
         self._lease_s = lease_s
@@ -505,12 +531,14 @@ class FakeSuppressionList(MailLedger):
 
     def suppress(self, address, reason):
         self.suppressed[address.strip().casefold()] = reason
+        self.suppressed_at[address.strip().casefold()] = self._now().isoformat()
 
     def record(self, address):
         reason = self.suppressed.get(address.strip().casefold())
-        return SuppressionRecord(reason, "") if reason else None
+        return SuppressionRecord(reason, self.suppressed_at.get(address.strip().casefold(), "")) if reason else None
 
     def forget(self, address):
+        self.suppressed_at.pop(address.strip().casefold(), None)
         return self.suppressed.pop(address.strip().casefold(), None) is not None
 
     def claim(self, mail_key, recipient, holder):
@@ -527,9 +555,19 @@ class FakeSuppressionList(MailLedger):
             self.markers[mail_key] = (holder, now + self._lease_s)
             return MailClaim.SEND
 
-    def settle(self, mail_key, holder):
+    def settle(self, mail_key, holder, outcome=MailOutcome.SENT):
         with self._lock:
             self.markers[mail_key] = (holder, None)
+            self.settled[mail_key] = (self._now(), outcome)
+
+    def mark(self, mail_key):
+        with self._lock:
+            if mail_key not in self.markers:
+                return None
+            if mail_key not in self.settled:
+                return MailMark(settled=False, settled_at=None, outcome=None)
+            at, outcome = self.settled[mail_key]
+            return MailMark(settled=True, settled_at=at, outcome=outcome)
 
     def release(self, mail_key, holder):
         with self._lock:

@@ -10,7 +10,7 @@ import base64
 import json
 import unicodedata
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
@@ -25,6 +25,7 @@ from chalicelib.booking.attendance import DayAppointment
 from chalicelib.booking.audit import Actor, AuditPage, AuditRecord
 from chalicelib.booking.hotline import StaffService
 from chalicelib.booking.letter_marks import LetterMark, LetterMarkKind
+from chalicelib.booking.mail_status import BookingMails, MailStatus
 from chalicelib.booking.operations import Letter, LettersPage
 from chalicelib.booking.queries import BookingView
 from chalicelib.booking.services import BookingService
@@ -208,6 +209,30 @@ def staff_booking(view: BookingView) -> dict:
         },
         "channel": b.channel.value,
         "language": b.language,
+    }
+
+
+def staff_booking_with_mail(view: BookingView, mails: BookingMails | None) -> dict:
+    """The staff booking with what became of its mails (`mail`; null: the person has no e-mail)."""
+    return {**staff_booking(view), "mail": booking_mails(mails)}
+
+
+def _local(at: datetime | None) -> str | None:
+    return at.astimezone(d.LOCAL_TZ).isoformat() if at is not None else None
+
+
+def _mail_status(m: MailStatus | None) -> dict | None:
+    return None if m is None else {"kind": m.kind.value, "state": m.state.value, "at": _local(m.at)}
+
+
+def booking_mails(mails: BookingMails | None) -> dict | None:
+    if mails is None:
+        return None
+    block = mails.block
+    return {
+        "confirmation": _mail_status(mails.confirmation),
+        "latest": _mail_status(mails.latest),
+        "blocked": None if block is None else {"reason": block.reason, "since": _local(block.since)},
     }
 
 

@@ -23,7 +23,8 @@ from chalicelib.booking.audit import (
     summary_of_campaign,
 )
 from chalicelib.booking.mail import publish_mail
-from chalicelib.booking.ports import Bookings, CallerIndex, MailOutbox
+from chalicelib.booking.mail_status import BookingMails, booking_mails
+from chalicelib.booking.ports import Bookings, CallerIndex, MailOutbox, MailRecords
 from chalicelib.booking.queries import BookingQueries, BookingView
 from chalicelib.contracts.mail import MailKind
 
@@ -38,7 +39,9 @@ class StaffService:
         audit: AuditTrail,
         person_key: Callable[[d.Person], str],
         clock: Callable[[], datetime],
+        mail_records: MailRecords | None = None,
     ):
+        self._mail_records = mail_records
         self._queries = queries
         self._bookings = bookings
         self._callers = callers
@@ -72,6 +75,12 @@ class StaffService:
                     continue  # cancelled, nothing held: nothing for the agent to do with it
             views.append(BookingView(booking, self._queries.center(booking.center_id), hold))
         return views
+
+    def mails(self, view: BookingView) -> BookingMails | None:
+        """What became of the booking's mails (None: the person has no e-mail), so the agent can answer "was my
+        mail sent?": a few key reads per booking."""
+        assert self._mail_records is not None
+        return booking_mails(view, self._mail_records, self._now())
 
     # --- changing bookings ------------------------------------------------------------------------
 

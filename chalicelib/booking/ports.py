@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from chalicelib.booking.audit import AuditRecord
 from chalicelib.booking.domain import (
@@ -195,6 +196,42 @@ class BouncedAddresses(abc.ABC):
     @abc.abstractmethod
     def bounced(self, addresses: list[str]) -> set[str]:
         """Those of the addresses no mail goes to (they bounced permanently or complained), as given."""
+
+
+@dataclass(frozen=True)
+class MailTrace:
+    """What notify recorded about one mail: claimed and not yet settled (being sent), or settled at `at` — sent,
+    or dropped for good because the address had had its mails for the day (`capped`)."""
+
+    settled: bool
+    capped: bool = False
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AddressBlock:
+    """Why no mail goes to an address any more: "bounce" (it bounced permanently) or "complaint"; since when."""
+
+    reason: str
+    since: datetime | None
+
+
+class MailRecords(abc.ABC):
+    """What became of a booking's mails (notify's mail markers and suppression list, wired in `bootstrap`): the
+    hotline answers "was my mail sent?" without booking depending on notify. Each read is one cheap key read."""
+
+    @property
+    @abc.abstractmethod
+    def kept_for(self) -> timedelta:
+        """How long a mail's record is kept after it was written: for an older mail, a missing one says nothing."""
+
+    @abc.abstractmethod
+    def mail(self, mail_key: str) -> MailTrace | None:
+        """The record of the mail with this idempotency key, or None (not sent yet, dropped, or expired)."""
+
+    @abc.abstractmethod
+    def block(self, address: str) -> AddressBlock | None:
+        """Why no mail goes to the address, or None if mail may go there."""
 
 
 class Supply(abc.ABC):

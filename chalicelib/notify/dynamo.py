@@ -13,7 +13,15 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.dynamo_binding import TableItem
 from chalicelib.notify.feedback import address_key, legacy_address_key
-from chalicelib.notify.ports import CLAIM_LEASE_S, MailBeingSent, MailClaim, MailLedger, SuppressionRecord
+from chalicelib.notify.ports import (
+    CLAIM_LEASE_S,
+    MailBeingSent,
+    MailClaim,
+    MailLedger,
+    MailMark,
+    MailOutcome,
+    SuppressionRecord,
+)
 
 # Longer than any redelivery or redrive of a mail message, and than requests are kept (90 days).
 MARKER_RETENTION = timedelta(days=90)
@@ -29,6 +37,9 @@ class MailMarkItem(TableItem):
     state = UnicodeAttribute()  # CLAIMED, then SETTLED
     lease_until = NumberAttribute()  # epoch seconds: an unsettled claim older than this was abandoned
     expires_at = NumberAttribute()  # TTL
+    # Written by the settle (the hotline shows them): when, and whether the mail went out or was capped.
+    settled_at = NumberAttribute(null=True)  # epoch seconds
+    outcome = UnicodeAttribute(null=True)  # a MailOutcome
 
 
 CLAIMED, SETTLED = "claimed", "settled"
@@ -123,9 +134,10 @@ class DynamoSuppressionList(MailLedger):
             raise MailBeingSent(mail_key)
         return MailClaim.ALREADY_SENT
 
-    def settle(self, mail_key: str, holder: str) -> None:
+    def settle(self, mail_key: str, holder: str, outcome: MailOutcome = MailOutcome.SENT) -> None:
         # Unconditional: only a holder whose send went through settles, so "settled" is true whoever holds the
-        # marker now. A plain put costs the local AWS less than half an UpdateItem (P1, issue #9).
+        # marker now. A plain put costs the local AWS less than half an UpdateItem (P1, issue #9); the time and
+        # the outcome ride in the same put (about 40 bytes more: the marker stays far under 1 KB).
         now = self._now()
         MailMarkItem(
             *_marker_key(mail_key),
@@ -133,7 +145,24 @@ class DynamoSuppressionList(MailLedger):
             state=SETTLED,
             lease_until=now.timestamp(),
             expires_at=int((now + MARKER_RETENTION).timestamp()),
+            settled_at=int(now.timestamp()),
+            outcome=outcome.value,
         ).save()
+
+    def mark(self, mail_key: str) -> MailMark | None:
+        try:
+            item = MailMarkItem.get(*_marker_key(mail_key))  # eventually consistent: a look-up, not a decision
+        except MailMarkItem.DoesNotExist:
+            return None
+        if item.state != SETTLED:
+            return MailMark(settled=False, settled_at=None, outcome=None)
+        # A marker settled before settled_at was stored: its settle wrote the time as lease_until.
+        at = item.settled_at if item.settled_at is not None else item.lease_until
+        return MailMark(
+            settled=True,
+            settled_at=datetime.fromtimestamp(at, UTC),
+            outcome=MailOutcome(item.outcome) if item.outcome else None,
+        )
 
     def release(self, mail_key: str, holder: str) -> None:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from enum import Enum
 
@@ -69,6 +70,24 @@ class MailClaim(str, Enum):
 CLAIM_LEASE_S = 90
 
 
+class MailOutcome(str, Enum):
+    """How a settled mail ended: sent (SES accepted it), or dropped for good because its address had had its
+    mails for today (MailQuota)."""
+
+    SENT = "sent"
+    CAPPED = "capped"
+
+
+@dataclass(frozen=True)
+class MailMark:
+    """What a mail's marker says (the hotline reads it: docs/hotline.md). `settled_at` and `outcome` are None
+    while the mail is claimed (being sent); a marker settled before they were stored has no outcome."""
+
+    settled: bool
+    settled_at: datetime | None
+    outcome: MailOutcome | None
+
+
 class MailBeingSent(Exception):
     """Another holder claimed the mail a moment ago and may be sending it: try again after its lease."""
 
@@ -88,9 +107,14 @@ class MailLedger(SuppressionList):
         """Claim the mail for `holder` (one send attempt); raises MailBeingSent while another's lease runs."""
 
     @abc.abstractmethod
-    def settle(self, mail_key: str, holder: str) -> None:
-        """The holder's send went through (or the mail is dropped for good): no one sends it again, whoever
-        holds the claim now."""
+    def settle(self, mail_key: str, holder: str, outcome: MailOutcome = MailOutcome.SENT) -> None:
+        """The holder's send went through (or the mail is dropped for good: `outcome` says which, with the time,
+        in the same write): no one sends it again, whoever holds the claim now."""
+
+    @abc.abstractmethod
+    def mark(self, mail_key: str) -> MailMark | None:
+        """The mail's marker as it is now (a read that may lag a moment behind a write), or None: never claimed,
+        released after a failed send, or past its retention."""
 
     @abc.abstractmethod
     def release(self, mail_key: str, holder: str) -> None:

@@ -14,7 +14,7 @@ from chalicelib.contracts.local_time import LOCAL_TZ
 from chalicelib.contracts.mail import MailKind, MailMessage
 from chalicelib.notify.calendar import booking_calendar
 from chalicelib.notify.feedback import suppressions_in
-from chalicelib.notify.ports import MailClaim, Mailer, MailLedger, MailQuota
+from chalicelib.notify.ports import MailClaim, Mailer, MailLedger, MailOutcome, MailQuota
 
 LANGUAGES = ("de", "en")
 _SUBJECTS = {
@@ -156,7 +156,7 @@ class MailService:
             self._suppressions.release(key, holder)
             raise
         try:
-            self._suppressions.settle(key, holder)
+            self._suppressions.settle(key, holder, MailOutcome.CAPPED if capped else MailOutcome.SENT)
         except Exception as error:  # the mail is out: raising would only have it sent again once the lease lapses
             self._on_unsettled(message.kind, error)
         if capped:

@@ -126,6 +126,7 @@ function bookingCard(booking, { headingLevel = 'h3' } = {}) {
       row('Ort', booking.center.name, h('br'), booking.center.address),
       booking.center.hotline ? row('Hotline der Region', booking.center.hotline) : null,
       row('Bestätigung', booking.person.has_email ? 'per E-Mail und auf Wunsch per Post' : 'nur per Post (keine E-Mail)')));
+  if (booking.mail) card.append(mailSection(booking)); // "was my mail sent?": read out before any action
   if (!cancelled) {
     card.append(h('div', { class: 'actions' },
       h('button', { type: 'button', onclick: () => printLetter(booking) }, 'Bestätigung drucken'),
@@ -136,6 +137,40 @@ function bookingCard(booking, { headingLevel = 'h3' } = {}) {
   }
   current = cancelled ? current : booking;
   return card;
+}
+
+// What became of the booking's mails (docs/hotline.md "Was my mail sent?"), said as the agent says it.
+const MAIL_KINDS = {
+  booking_confirmed: 'Buchungsbestätigung',
+  booking_changed: 'E-Mail zur Umbuchung',
+  second_appointment_added: 'E-Mail zum 2. Termin',
+  booking_cancelled: 'E-Mail zur Stornierung',
+  appointment_cancelled_by_centre: 'E-Mail zur Absage durch das Impfzentrum',
+};
+
+function mailState({ state, at }) {
+  const when = at ? ` am ${dateTime(at)} Uhr` : '';
+  return {
+    sent: `Versendet${when}. Falls sie nicht angekommen ist: bitte im Spam-Ordner nachsehen.`,
+    capped: `Nicht versendet${when}: an diese Adresse gingen an dem Tag schon zu viele E-Mails. Sie wird nicht nachgeschickt.`,
+    sending: 'Wird gerade versendet. In ein paar Minuten noch einmal nachsehen.',
+    not_sent: 'Noch nicht versendet (wartet auf den Versand oder wird nach einer Störung erneut versucht).',
+    suppressed: 'Nicht versendet: an diese Adresse gehen keine E-Mails mehr (siehe unten).',
+    unknown: 'Kein Versandnachweis mehr vorhanden (Nachweise werden 90 Tage aufbewahrt).',
+  }[state] || state;
+}
+
+function mailSection(booking) {
+  const { confirmation, latest, blocked } = booking.mail;
+  const row = (label, text) => [h('dt', {}, label), h('dd', {}, text)];
+  const reason = blocked && (blocked.reason === 'complaint' ? 'als Spam gemeldet' : 'unzustellbar');
+  return h('section', { class: 'mail', 'aria-labelledby': `mail-${booking.code}` },
+    h('h4', { id: `mail-${booking.code}` }, 'E-Mail-Versand'),
+    h('dl', { class: 'readout' },
+      row(MAIL_KINDS[confirmation.kind] || confirmation.kind, mailState(confirmation)),
+      latest ? row(MAIL_KINDS[latest.kind] || latest.kind, mailState(latest)) : null,
+      blocked ? row('E-Mail-Adresse', `Gesperrt: ${reason}${blocked.since ? ` (seit ${dateTime(blocked.since)} Uhr)` : ''}. `
+        + 'Die Bestätigung bitte ausdrucken und per Post schicken.') : null));
 }
 
 /** The pair held for a caller whose booking the centre cancelled: read out, then accept it or choose another. */

@@ -1,6 +1,7 @@
 """The hotline console in chromium: sign in with a local token, book for a caller without e-mail from the
-keyboard, read the booking out, print the confirmation; a centre's desk checks people in and marks a no-show;
-axe finds nothing on any state. And the citizen site names the hotline of the chosen centre's region."""
+keyboard, read the booking out, print the confirmation; see that a caller's confirmation mail went out; a centre's
+desk checks people in and marks a no-show; axe finds nothing on any state. And the citizen site names the hotline
+of the chosen centre's region."""
 
 from __future__ import annotations
 
@@ -142,6 +143,25 @@ def test_an_unknown_code_says_nothing_was_found(console):
     console.locator("#find-code-birth").press("Enter")
     expect(console.locator("#find-results")).to_contain_text("Keine aktive Buchung gefunden")
     assert_accessible(console, "console: nothing found")
+
+
+def test_an_agent_sees_that_a_callers_confirmation_mail_went_out_and_when(console, booking_api: Api, stack):
+    person = Person("Mia", f"Spam{uuid.uuid4().hex[:6]}", "1938-04-04")
+    code = booking_api.book(person, booking_api.days()[1]["slots"][0]["slot_id"])["code"]
+    stack.wait_for_idle_queues()  # the worker sent the confirmation right after booking
+    sign_in(console)
+    console.locator("#find-code").fill(code)
+    console.locator("#find-code-birth").fill("04.04.1938")
+    console.locator("#find-code-birth").press("Enter")
+    mail = console.locator("#find-results .booking section.mail")
+    expect(mail.get_by_role("heading")).to_have_text("E-Mail-Versand")
+    expect(mail).to_contain_text(
+        re.compile(r"Buchungsbestätigung\s*Versendet am \w+, \d\d\.\d\d\.\d{4}, \d\d:\d\d Uhr")
+    )
+    expect(mail).to_contain_text("Spam-Ordner")
+    expect(mail).not_to_contain_text("Gesperrt")
+    assert_accessible(console, "console: mail sent")
+    screenshot(console, "staff-mail-sent")
 
 
 def test_the_citizen_site_names_the_hotline_of_the_chosen_centres_region(open_site):

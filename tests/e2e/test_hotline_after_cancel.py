@@ -1,13 +1,13 @@
 """The hotline after a centre-day cancel, through the API: a caller booked by phone (no e-mail) is cancelled with a
 pair held; the agent finds them by code and by name with the held pair, fetches their letter (audited), marks it
 (once), takes the mark back and marks it again, and accepts the pair for them. A caller whose e-mail bounced is
-on the list too."""
+on the list too, and the agent sees that their confirmation went out and the centre's notice did not."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from chalicelib import bootstrap
 from infra.local.token import local_staff_token
@@ -34,6 +34,7 @@ def test_an_agent_sees_the_held_pair_of_a_caller_without_e_mail_prints_the_lette
     bounced_body = request_body(campaign_id, ids[first], f"{family}b")
     bounced_request = api.post("/v1/staff/booking-requests", json=bounced_body, headers=hotline).json()["request_id"]
     bounced_code = wait_decided(stack.api_url, bounced_request)["booking"]["code"]
+    stack.wait_for_idle_queues()  # its confirmation went out before the address bounced
     recipients = [{"emailAddress": bounced_body["person"]["email"]}]
     bounce = {"eventType": "Bounce", "bounce": {"bounceType": "Permanent", "bouncedRecipients": recipients}}
     assert bootstrap.mail_service().record_feedback(json.dumps(bounce)) == 1  # as the mail_events function does
@@ -48,6 +49,15 @@ def test_an_agent_sees_the_held_pair_of_a_caller_without_e_mail_prints_the_lette
     by_code = api.get(f"/v1/staff/bookings/{code}", params={"birth_date": BIRTH_DATE}, headers=hotline)
     assert_matches_spec("GET", "/v1/staff/bookings/{code}", by_code)
     assert by_code.json()["status"] == "cancelled" and by_code.json()["held"]["first"]["slot_id"] == ids[spare]
+    assert by_code.json()["mail"] is None  # no e-mail: nothing to say about mails
+    # The caller whose address bounced: the confirmation went out (when), the centre's notice did not.
+    mail = api.get(f"/v1/staff/bookings/{bounced_code}", params={"birth_date": BIRTH_DATE}, headers=hotline)
+    assert_matches_spec("GET", "/v1/staff/bookings/{code}", mail)
+    mail = mail.json()["mail"]
+    assert (mail["confirmation"]["kind"], mail["confirmation"]["state"]) == ("booking_confirmed", "sent")
+    assert datetime.now(UTC) - datetime.fromisoformat(mail["confirmation"]["at"]) < timedelta(minutes=10)
+    assert (mail["latest"]["kind"], mail["latest"]["state"]) == ("appointment_cancelled_by_centre", "suppressed")
+    assert mail["blocked"]["reason"] == "bounce" and "@" not in str(mail)
     caller = {"given_name": "Erika", "family_name": family, "birth_date": BIRTH_DATE, "postal_code": "44141"}
     by_name = api.get("/v1/staff/bookings", params=caller, headers=hotline)
     assert [b["held"]["first"]["slot_id"] for b in by_name.json()["bookings"]] == [ids[spare]]

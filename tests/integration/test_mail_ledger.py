@@ -1,5 +1,5 @@
 """The mail marker and the suppression list in DynamoDB, against the in-memory fake: one claim per mail, held for
-a lease, settled once sent."""
+a lease, settled once sent (with when and how: the hotline reads it)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pynamodb.connection import Connection
 
-from chalicelib.notify.dynamo import DynamoSuppressionList
-from chalicelib.notify.ports import CLAIM_LEASE_S, MailBeingSent, MailClaim, MailLedger
+from chalicelib.notify.dynamo import DynamoSuppressionList, MailMarkItem
+from chalicelib.notify.ports import CLAIM_LEASE_S, MailBeingSent, MailClaim, MailLedger, MailMark, MailOutcome
 from infra.local.aws import REGION
 from tests.fakes import FakeSuppressionList
 
@@ -86,3 +86,28 @@ def test_a_suppressed_address_is_never_claimed_whatever_its_case(clock_and_ledge
     ledger.suppress(address.lower(), "bounce")
     assert ledger.claim(f"booking_confirmed:{uuid.uuid4().hex}", address, "m-1") is MailClaim.SUPPRESSED
     assert ledger.is_suppressed(address)
+
+
+def test_the_hotline_reads_a_mails_marker_claimed_then_settled_with_when_and_how(clock_and_ledger):
+    clock, ledger = clock_and_ledger
+    (sent, address), (capped, _), (released, _) = _mail(), _mail(), _mail()
+    assert ledger.mark(sent) is None  # never claimed
+    ledger.claim(sent, address, "attempt-1")
+    assert ledger.mark(sent) == MailMark(settled=False, settled_at=None, outcome=None)
+    clock.now += timedelta(seconds=3)
+    ledger.settle(sent, "attempt-1")
+    ledger.claim(capped, address, "attempt-2")
+    ledger.settle(capped, "attempt-2", MailOutcome.CAPPED)
+    assert ledger.mark(sent) == MailMark(settled=True, settled_at=clock.now, outcome=MailOutcome.SENT)
+    assert ledger.mark(capped) == MailMark(settled=True, settled_at=clock.now, outcome=MailOutcome.CAPPED)
+    ledger.claim(released, address, "attempt-3")
+    ledger.release(released, "attempt-3")  # the send failed: nothing recorded until a retry claims it again
+    assert ledger.mark(released) is None
+
+
+def test_a_marker_settled_before_the_outcome_was_stored_reads_settled_at_its_settle_without_an_outcome(stack):
+    ledger = DynamoSuppressionList(Connection(region=REGION, host=stack.aws_url), b"ledger-test-key")
+    key, settled_at = _mail()[0], datetime(2021, 1, 25, 8, 3, tzinfo=UTC)
+    pk, sk = f"MAIL#{key}", "MAIL"  # as the settle wrote it before: the time only as the lease's end
+    MailMarkItem(pk, sk, holder="old", state="settled", lease_until=settled_at.timestamp(), expires_at=2**31).save()
+    assert ledger.mark(key) == MailMark(settled=True, settled_at=settled_at, outcome=None)
