@@ -282,6 +282,17 @@ def staff_cancel_booking(code):
     return json_response(staff.staff_booking_with_mail(view, service.mails(view)))
 
 
+@route("/v1/staff/bookings/{code}/contact", methods=["PUT"], authorizer=STAFF)
+def staff_change_contact(code):
+    """An agent corrects a caller's e-mail address and phone; a new address gets the confirmation again, once."""
+    actor = staff.staff_actor(app.current_request, *AGENT_ROLES)
+    body = schemas.parse_json_body(staff.ContactBody, app.current_request.raw_body)
+    service = bootstrap.staff_service()
+    view = service.change_contact(actor, code, body.birth_date, body.email, body.phone)
+    count("BookingContactChanged", channel="hotline")
+    return json_response(staff.staff_booking_with_mail(view, service.mails(view)))
+
+
 @route("/v1/staff/audit", methods=["GET"], authorizer=STAFF)
 def staff_audit():
     staff.staff_actor(app.current_request, "admin")

@@ -228,6 +228,24 @@ class FakeBookings(Bookings):
             self.bookings[old.code] = new
             self._refresh(new, person_key)
 
+    def change_contact(self, old, new, audit):
+        with self._lock:
+            current = self.booking(old.code)
+            if current is None:
+                raise d.BookingNotFound()
+            if current.status is not d.BookingStatus.ACTIVE:
+                raise d.BookingNotActive()
+            contact = (current.person.email, current.person.phone, current.contact_revision)
+            if not self._as_read(old) or contact != (old.person.email, old.person.phone, old.contact_revision):
+                raise d.BookingChanged()
+            self._audit(audit)
+            self.bookings[old.code] = replace(
+                current,
+                person=replace(current.person, email=new.person.email, phone=new.person.phone),
+                contact_revision=new.contact_revision,
+                contact_changed_at=new.contact_changed_at,
+            )
+
     def _refresh(self, booking, person_key):
         """The lock and the request share the booking's expiry (the adapter writes all three)."""
         self.locks[(person_key, booking.series)] = booking.code

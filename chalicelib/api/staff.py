@@ -86,6 +86,15 @@ class CallerBody(schemas._Body):
         return d.Person(**self.model_dump())
 
 
+class ContactBody(schemas._Body):
+    """An agent's correction of a caller's e-mail address and phone: both given (null: the caller has none), checked
+    by the same rules as a booking's; the birth date identifies the caller as in the look-up."""
+
+    birth_date: schemas.BirthDate
+    email: Annotated[str | None, AfterValidator(_optional_email)]
+    phone: Annotated[str | None, AfterValidator(schemas._phone)]
+
+
 class HotlineBookingRequestBody(schemas._Body):
     campaign_id: schemas.Identifier
     center_id: schemas.Identifier

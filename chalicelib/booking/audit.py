@@ -32,6 +32,8 @@ class AuditAction:
     BOOKING_REQUESTED = "booking_request.submitted"
     BOOKING_CANCELLED = "booking.cancelled"
     BOOKING_REBOOKED = "booking.rebooked"
+    # An agent corrected the caller's e-mail address or phone: which fields, never the values.
+    BOOKING_CONTACT_CHANGED = "booking.contact_changed"
     HOLD_CONFIRMED = "booking.hold_confirmed"  # an agent took the pair held after a centre-day cancel
     BOOKING_CANCELLED_BY_CENTRE = "booking.cancelled_by_centre"  # a centre-day operation (failed delivery)
     BOOKING_MOVED_BY_CENTRE = "booking.moved_by_centre"

@@ -625,6 +625,10 @@ class Booking:
     # The second appointment given back when the first dose was marked a no-show (see with_attendance): not
     # held (not in `appointments`), kept so that taking the mark back can take the seat again.
     released_second: SlotRef | None = None
+    # Counts corrections of the e-mail address that sent the confirmation again (to the new address): each such
+    # confirmation is its own mail, once. Apart from `version`, which numbers appointment changes.
+    contact_revision: int = 0
+    contact_changed_at: datetime | None = None  # the last correction of e-mail or phone, if any
 
     def cancelled(self) -> Booking:
         return replace(self, status=BookingStatus.CANCELLED)
@@ -634,6 +638,24 @@ class Booking:
 
     def has_started(self, now: datetime) -> bool:
         return self.first.start <= now
+
+    def with_contact(self, email: str | None, phone: str | None, at: datetime) -> Booking:
+        """The booking with the person's corrected e-mail and phone (as given: None removes one). A new address
+        sends the confirmation again, so it counts a contact revision; removing the address or changing only
+        the phone does not (nothing is sent)."""
+        resend = email is not None and email != self.person.email
+        return replace(
+            self,
+            person=replace(self.person, email=email, phone=phone),
+            contact_revision=self.contact_revision + 1 if resend else self.contact_revision,
+            contact_changed_at=at,
+        )
+
+    def contact_fields_changed(self, other: Booking) -> list[str]:
+        """Which of the person's contact fields differ in `other` ("email", "phone"): the audit names them, never
+        their values."""
+        mine, theirs = self.person, other.person
+        return [name for name in ("email", "phone") if getattr(mine, name) != getattr(theirs, name)]
 
     @property
     def appointments(self) -> tuple[SlotRef, ...]:

@@ -120,6 +120,35 @@ class StaffService:
             publish_mail(self._outbox, MailKind.BOOKING_CANCELLED, booking, center)
         return BookingView(cancelled, center)
 
+    def change_contact(
+        self, actor: Actor, code: str, birth_date: date, email: str | None, phone: str | None
+    ) -> BookingView:
+        """An agent corrects the caller's e-mail address and phone (found by code and birth date, as the look-up):
+        an active booking only. The change and its audit record (which fields changed, no values) are one write;
+        a new address is sent the confirmation again, once per correction (its own mail: the contact revision).
+        The same correction again changes, records and sends nothing; no address (None) sends nothing."""
+        view = self._queries.lookup(code, birth_date)
+        booking = view.booking
+        if booking.status is not d.BookingStatus.ACTIVE:
+            raise d.BookingNotActive()
+        changed = booking.with_contact(email, phone, self._now())
+        fields = booking.contact_fields_changed(changed)
+        if not fields:
+            return view
+        resent = changed.contact_revision != booking.contact_revision
+        record = new_record(
+            actor,
+            AuditAction.BOOKING_CONTACT_CHANGED,
+            booking.code,
+            self._now(),
+            before=_contact_summary(booking),
+            after={**_contact_summary(changed), "changed": fields, "confirmation_sent_again": resent},
+        )
+        self._bookings.change_contact(booking, changed, record)
+        if resent:  # after the write: a mail to an address that was not stored must not go out
+            publish_mail(self._outbox, MailKind.BOOKING_CONFIRMED, changed, view.center)
+        return BookingView(changed, view.center)
+
     def letters_listed(self, actor: Actor, operation_id: str, codes: list[str]) -> None:
         """Audit that an agent read the notices (names, postal addresses, phone numbers) of these bookings of a
         centre-day operation: written before the answer leaves, so no address is read without a record. The codes
@@ -189,3 +218,13 @@ class StaffService:
         self, first: date, last: date, actor: str | None, limit: int, cursor: tuple[date, str] | None = None
     ) -> AuditPage:
         return self._audit.list(first, last, actor, limit, cursor)
+
+
+def _contact_summary(booking: d.Booking) -> dict:
+    """The contact as the audit shows it: whether there is an address and a phone, and the revision; no values."""
+    person = booking.person
+    return {
+        "has_email": bool(person.email),
+        "has_phone": bool(person.phone),
+        "contact_revision": booking.contact_revision,
+    }

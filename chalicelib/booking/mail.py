@@ -28,6 +28,7 @@ def mail_for(kind: MailKind, booking: d.Booking, center: d.Center) -> MailMessag
         center_address=center.address,
         appointments=appointments(booking),
         version=booking.version,
+        contact_revision=booking.contact_revision,
     )
 
 

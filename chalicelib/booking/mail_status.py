@@ -58,11 +58,13 @@ def booking_mails(view: BookingView, records: MailRecords, now: datetime) -> Boo
     if not booking.person.email:
         return None
     block = records.block(booking.person.email)
-    # Every mail about the booking was published after it was made: while the booking is younger than the
-    # records are kept, a missing record means "not sent (yet)", not "forgotten".
-    recent = booking.created_at is not None and now - booking.created_at < records.kept_for
 
-    def status(kinds: list[MailKind]) -> MailStatus:
+    def recent(since: datetime | None) -> bool:
+        # Every mail about the booking was published after it was made: while the booking is younger than the
+        # records are kept, a missing record means "not sent (yet)", not "forgotten".
+        return since is not None and now - since < records.kept_for
+
+    def status(kinds: list[MailKind], since: datetime | None) -> MailStatus:
         for kind in kinds:
             message = mail_for(kind, booking, view.center)
             assert message is not None  # the person has an address
@@ -72,12 +74,15 @@ def booking_mails(view: BookingView, records: MailRecords, now: datetime) -> Boo
             if not trace.settled:
                 return MailStatus(kind, MailState.SENDING)
             return MailStatus(kind, MailState.CAPPED if trace.capped else MailState.SENT, trace.at)
-        missing = MailState.UNKNOWN if not recent else MailState.SUPPRESSED if block else MailState.NOT_SENT
+        missing = MailState.UNKNOWN if not recent(since) else MailState.SUPPRESSED if block else MailState.NOT_SENT
         return MailStatus(kinds[0], missing)
 
     latest = _latest_kinds(view)
+    # The confirmation under its current key (`mail_for` carries the contact revision): after an agent corrected
+    # the address, the one sent again to the new address, published at the correction.
+    confirmed_since = booking.contact_changed_at if booking.contact_revision else booking.created_at
     return BookingMails(
-        confirmation=status([MailKind.BOOKING_CONFIRMED]),
-        latest=status(latest) if latest else None,
+        confirmation=status([MailKind.BOOKING_CONFIRMED], confirmed_since),
+        latest=status(latest, booking.created_at) if latest else None,
         block=block,
     )

@@ -124,6 +124,13 @@ class Bookings(abc.ABC):
         BookingChanged, FirstSlotTaken or SecondSlotTaken (in that order of precedence). With `audit` (an
         agent's rebook), the record is stored in the same transaction."""
 
+    @abc.abstractmethod
+    def change_contact(self, old: Booking, new: Booking, audit: AuditRecord) -> None:
+        """Write `new`'s e-mail, phone and contact revision onto the booking and store the audit record, in one
+        transaction, if the booking is still as read (`old`: active, same appointments, version and contact).
+        The version is not changed. Raises BookingNotFound, BookingNotActive (cancelled since) or BookingChanged
+        (changed otherwise since: read it again)."""
+
     # --- a pair held for a person whose booking a centre-day operation cancelled ---
 
     @abc.abstractmethod

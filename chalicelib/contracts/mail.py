@@ -52,6 +52,8 @@ class MailMessage(BaseModel):
     appointments: list[Appointment]
     # The booking's version (how often it was rebooked): a booking changes more than once, each change once.
     version: int = 0
+    # A confirmation sent again after an agent corrected the address: its own mail (n ≥ 1), not a duplicate.
+    contact_revision: int = 0
     one_time_code: str | None = None  # verification_code mails only
     # A rejection: which request, why (a RequestState reason), and pairs that were bookable when it was decided.
     request_id: str | None = None
@@ -63,9 +65,11 @@ class MailMessage(BaseModel):
 
     @property
     def idempotency_key(self) -> str:
-        """One mail per booking (or rejected request) and kind (per version for changes), however often the
-        message is delivered."""
+        """One mail per booking (or rejected request) and kind (per version for changes, per contact revision for
+        a confirmation sent again to a corrected address), however often the message is delivered."""
         if self.kind in (MailKind.BOOKING_CHANGED, MailKind.SECOND_APPOINTMENT_ADDED):
             return f"{self.kind.value}:{self.booking_code}:v{self.version}"
+        if self.kind is MailKind.BOOKING_CONFIRMED and self.contact_revision:
+            return f"{self.kind.value}:{self.booking_code}:c{self.contact_revision}"
         subject = self.booking_code if self.kind is not MailKind.REQUEST_REJECTED else self.request_id
         return f"{self.kind.value}:{subject}"

@@ -98,6 +98,11 @@ def _version_is(booking: d.Booking):
     return BookingItem.version.does_not_exist() | (BookingItem.version == 0)
 
 
+def _attribute_is(attribute, value: str | None):
+    """The attribute holds `value`; None is an absent attribute (PynamoDB does not write None)."""
+    return attribute == value if value is not None else attribute.does_not_exist()
+
+
 def _as_read(booking: d.Booking):
     """The condition that the booking item is still what was read: active, on the same slots, same version."""
     version = _version_is(booking)
@@ -571,6 +576,43 @@ class DynamoBookings(Bookings):
                 raise outcome()
         if failed:  # the lock names another booking: the person holds two, which the swap must not hide
             raise d.AlreadyBooked()
+
+    def change_contact(self, old: d.Booking, new: d.Booking, audit: AuditRecord) -> None:
+        # As read: active, same appointments and version, and the same contact (another agent's correction in
+        # between is not overwritten unseen). The version is left alone: it numbers appointment changes.
+        person = new.person
+        contact_as_read = (
+            _attribute_is(BookingItem.email, old.person.email)
+            & _attribute_is(BookingItem.phone, old.person.phone)
+            & (
+                (BookingItem.contact_revision == old.contact_revision)
+                if old.contact_revision
+                else BookingItem.contact_revision.does_not_exist()
+            )
+        )
+        assert new.contact_changed_at is not None
+
+        def add_items(items: Items) -> None:
+            items.update(
+                BookingItem(*booking_key(old.code)),
+                [
+                    BookingItem.email.set(person.email) if person.email else BookingItem.email.remove(),
+                    BookingItem.phone.set(person.phone) if person.phone else BookingItem.phone.remove(),
+                    BookingItem.contact_revision.set(new.contact_revision),
+                    BookingItem.contact_changed_at.set(new.contact_changed_at.isoformat()),
+                ],
+                condition=_as_read(old) & contact_as_read,
+                label="booking",
+            )
+            items.save(audit_item(audit))  # written with the change or not at all
+
+        if "booking" in self._write(add_items):
+            current = self.booking(old.code)
+            if current is None:
+                raise d.BookingNotFound()
+            if current.status is not d.BookingStatus.ACTIVE:
+                raise d.BookingNotActive()
+            raise d.BookingChanged()
 
     # --- a pair held after a centre-day cancel (placed by `DynamoSupply.cancel_for_operation`) ---------------
 

@@ -129,6 +129,9 @@ class BookingItem(TableItem):
     released_second_slot_id = UnicodeAttribute(null=True)
     released_second_start = UnicodeAttribute(null=True)
     released_second_end = UnicodeAttribute(null=True)
+    # An agent's corrections of e-mail or phone (absent: none): the confirmation's revision and when (see Booking).
+    contact_revision = NumberAttribute(null=True)
+    contact_changed_at = UnicodeAttribute(null=True)
 
 
 # The attributes an erasure removes from a booking item (everything that names or reaches the person).
@@ -319,6 +322,8 @@ def booking_from_item(item: BookingItem) -> d.Booking:
         first_attendance=d.Attendance(item.first_attendance or d.Attendance.EXPECTED.value),
         second_attendance=d.Attendance(item.second_attendance or d.Attendance.EXPECTED.value),
         released_second=_released_second_of(item),
+        contact_revision=int(item.contact_revision or 0),
+        contact_changed_at=datetime_or_none(item.contact_changed_at),
     )
 
 
