@@ -1020,6 +1020,7 @@ EXAMPLE_URLS = {
     "/v1/staff/bookings/{code}": f"/v1/staff/bookings/ABCD-EFGH-JK?birth_date={BIRTH_DATE}",
     "/v1/staff/bookings": f"/v1/staff/bookings?given_name=A&family_name=B&birth_date={BIRTH_DATE}&postal_code=44141",
     "/v1/staff/bookings/{code}/cancel": "/v1/staff/bookings/ABCD-EFGH-JK/cancel",
+    "/v1/staff/bookings/{code}/contact": "/v1/staff/bookings/ZZZZ-ZZZZ-ZZ/contact",
     "/v1/staff/audit": "/v1/staff/audit?from=2031-01-01&to=2031-01-01",
     # centre staff (issue #13)
     "/v1/staff/centers/{center_id}/days/{day}": f"/v1/staff/centers/{CENTER}/days/2030-01-01",

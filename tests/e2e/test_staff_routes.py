@@ -143,6 +143,7 @@ ROUTE_ROLES: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/staff/bookings/{code}"): {"hotline", "admin"},
     ("GET", "/v1/staff/bookings"): {"hotline", "admin"},
     ("POST", "/v1/staff/bookings/{code}/cancel"): {"hotline", "admin"},
+    ("PUT", "/v1/staff/bookings/{code}/contact"): {"hotline", "admin"},
     ("GET", "/v1/staff/audit"): {"admin"},
     ("PUT", "/v1/staff/campaigns/{campaign_id}"): {"ops"},
     ("POST", "/v1/staff/campaigns/{campaign_id}/contingents"): {"ops"},
