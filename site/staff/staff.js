@@ -132,6 +132,7 @@ function bookingCard(booking, { headingLevel = 'h3' } = {}) {
       h('button', { type: 'button', onclick: () => printLetter(booking) }, 'Bestätigung drucken'),
       h('button', { type: 'button', class: 'danger', onclick: () => cancelBooking(booking.code, card) }, 'Stornieren'),
       rebookAvailable ? h('button', { type: 'button', onclick: () => startRebook(booking) }, 'Umbuchen') : null));
+    card.append(contactForm(booking, card));
   } else if (booking.held) {
     card.append(heldSection(booking, card));
   }
@@ -171,6 +172,87 @@ function mailSection(booking) {
       latest ? row(MAIL_KINDS[latest.kind] || latest.kind, mailState(latest)) : null,
       blocked ? row('E-Mail-Adresse', `Gesperrt: ${reason}${blocked.since ? ` (seit ${dateTime(blocked.since)} Uhr)` : ''}. `
         + 'Die Bestätigung bitte ausdrucken und per Post schicken.') : null));
+}
+
+// --- correct a caller's e-mail address and phone (docs/hotline.md "A mistyped address") ----------------
+
+/** The address is not shown (only whether there is one): the agent asks for it anew and types it in full. An empty
+ * address removes it only when "keine E-Mail-Adresse" is ticked, so a phone-only change cannot drop it by mistake. */
+function contactForm(booking, card) {
+  const id = (name) => `contact-${name}-${booking.code}`;
+  const field = (name, label, attrs) => h('div', { class: 'field' }, h('label', { for: id(name) }, label),
+    h('input', { id: id(name), name, autocomplete: 'off', spellcheck: 'false', ...attrs }));
+  return h('form', { class: 'contact', 'aria-labelledby': id('heading'), novalidate: true,
+    onsubmit: (event) => changeContact(event, booking, card) },
+  h('fieldset', {},
+    h('legend', { id: id('heading') }, 'E-Mail-Adresse korrigieren'),
+    field('email', 'Neue E-Mail-Adresse (vollständig)', { type: 'email', inputmode: 'email' }),
+    h('div', { class: 'field check' }, h('input', { id: id('none'), name: 'no_email', type: 'checkbox' }),
+      h('label', { for: id('none') }, 'Anrufer hat keine E-Mail-Adresse')),
+    field('phone', 'Telefon (leer: keines)', { type: 'tel', value: booking.person.phone || '' }),
+    h('p', { class: 'hint', id: id('hint') }, booking.person.has_email
+      ? 'Eine neue Adresse bekommt die Buchungsbestätigung noch einmal.'
+      : 'Bisher keine E-Mail-Adresse: mit einer Adresse geht die Buchungsbestätigung per E-Mail hinaus.'),
+    h('p', { class: 'form-error', id: id('error'), hidden: true }),
+    h('button', { type: 'submit' }, 'Kontaktdaten speichern')));
+}
+
+const CONTACT_FIELD_ERRORS = {
+  email: 'Diese E-Mail-Adresse ist ungültig. Bitte vollständig und ohne Umlaute vor dem @ eingeben.',
+  phone: 'Diese Telefonnummer ist ungültig: nur Ziffern, Leerzeichen und + ( ) / - angeben.',
+};
+
+async function changeContact(event, booking, card) {
+  event.preventDefault();
+  clearAlert();
+  const form = event.target;
+  const button = form.querySelector('button[type="submit"]');
+  const errorBox = form.querySelector('.form-error');
+  const showError = (text, input) => {
+    errorBox.textContent = text;
+    errorBox.hidden = false;
+    for (const el of form.querySelectorAll('input')) el.removeAttribute('aria-invalid');
+    if (input) {
+      input.setAttribute('aria-invalid', 'true');
+      input.setAttribute('aria-describedby', errorBox.id);
+      input.focus();
+    }
+    say(text);
+  };
+  const email = form.email.value.trim();
+  if (!email && !form.no_email.checked) {
+    showError('Bitte die neue E-Mail-Adresse eingeben oder „Anrufer hat keine E-Mail-Adresse“ ankreuzen.', form.email);
+    return;
+  }
+  if (email && form.no_email.checked) {
+    showError('Entweder eine E-Mail-Adresse eingeben oder „keine E-Mail-Adresse“ ankreuzen, nicht beides.', form.email);
+    return;
+  }
+  if (button.disabled) return; // sent once: a double press must not send twice
+  button.disabled = true;
+  try {
+    const answer = await call('PUT', `/v1/staff/bookings/${encodeURIComponent(booking.code)}/contact`, {
+      body: { birth_date: booking.person.birth_date, email: email || null, phone: form.phone.value.trim() || null },
+    });
+    const replacement = bookingCard(answer);
+    card.replaceWith(replacement);
+    const confirmation = answer.mail && answer.mail.confirmation;
+    let text = 'Kontaktdaten gespeichert.';
+    if (!answer.mail) text += ' Keine E-Mail-Adresse: die Bestätigung bitte per Post schicken.';
+    else if (answer.mail.blocked) text += ' An diese Adresse gehen keine E-Mails (gesperrt): die Bestätigung bitte per Post schicken.';
+    else if (confirmation) text += ` Buchungsbestätigung: ${mailState(confirmation)}`;
+    say(text);
+    replacement.querySelector('[tabindex="-1"]').focus();
+  } catch (error) {
+    button.disabled = false;
+    if (error instanceof ApiError && error.status === 400 && CONTACT_FIELD_ERRORS[error.field]) {
+      showError(CONTACT_FIELD_ERRORS[error.field], form[error.field]);
+    } else if (error instanceof ApiError && error.status === 409) {
+      showError(`${error.message} Nichts wurde geändert.`, null);
+    } else {
+      alertError(error);
+    }
+  }
 }
 
 /** The pair held for a caller whose booking the centre cancelled: read out, then accept it or choose another. */

@@ -163,6 +163,20 @@ def test_an_agent_sees_that_a_callers_confirmation_mail_went_out_and_when(consol
     assert_accessible(console, "console: mail sent")
     screenshot(console, "staff-mail-sent")
 
+    # The address was mistyped: the agent corrects it from the keyboard; a wrong one is said plainly first.
+    form = console.get_by_role("form", name="E-Mail-Adresse korrigieren")
+    form.get_by_label("Neue E-Mail-Adresse (vollständig)").fill("mia.neu@example")
+    form.get_by_label("Neue E-Mail-Adresse (vollständig)").press("Enter")
+    expect(form.locator(".form-error")).to_contain_text("Diese E-Mail-Adresse ist ungültig")
+    expect(form.get_by_label("Neue E-Mail-Adresse (vollständig)")).to_be_focused()
+    assert_accessible(console, "console: contact error")
+    console.keyboard.type(".org")
+    console.keyboard.press("Enter")
+    expect(console.locator("#status")).to_contain_text("Kontaktdaten gespeichert. Buchungsbestätigung:")
+    stack.wait_for_idle_queues()
+    assert [m["destinations"] for m in stack.sent_mail() if code in m["raw_data"]][-1:] == [["mia.neu@example.org"]]
+    assert_accessible(console, "console: contact corrected")
+
 
 def test_the_citizen_site_names_the_hotline_of_the_chosen_centres_region(open_site):
     page = open_site("/#/book")

@@ -37,7 +37,7 @@ def _booked(world: MailWorld, who: d.Person | None = None) -> str:
     return code
 
 
-def _recipients(world: MailWorld) -> list[str]:
+def _recipients(world: MailWorld) -> list[str | None]:
     return [m["To"] for m in world.mailer.sent]
 
 

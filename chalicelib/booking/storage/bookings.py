@@ -590,7 +590,8 @@ class DynamoBookings(Bookings):
                 else BookingItem.contact_revision.does_not_exist()
             )
         )
-        assert new.contact_changed_at is not None
+        changed_at = new.contact_changed_at
+        assert changed_at is not None  # set by Booking.with_contact
 
         def add_items(items: Items) -> None:
             items.update(
@@ -599,7 +600,7 @@ class DynamoBookings(Bookings):
                     BookingItem.email.set(person.email) if person.email else BookingItem.email.remove(),
                     BookingItem.phone.set(person.phone) if person.phone else BookingItem.phone.remove(),
                     BookingItem.contact_revision.set(new.contact_revision),
-                    BookingItem.contact_changed_at.set(new.contact_changed_at.isoformat()),
+                    BookingItem.contact_changed_at.set(changed_at.isoformat()),
                 ],
                 condition=_as_read(old) & contact_as_read,
                 label="booking",
