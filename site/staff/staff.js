@@ -178,11 +178,15 @@ function mailSection(booking) {
 
 /** The address is not shown (only whether there is one): the agent asks for it anew and types it in full. An empty
  * address removes it only when "keine E-Mail-Adresse" is ticked, so a phone-only change cannot drop it by mistake. */
+let contactForms = 0; // the same booking can be on two cards (booked, then found): ids must stay unique
+
 function contactForm(booking, card) {
-  const id = (name) => `contact-${name}-${booking.code}`;
+  const n = ++contactForms;
+  const id = (name) => `contact-${name}-${n}`;
   const field = (name, label, attrs) => h('div', { class: 'field' }, h('label', { for: id(name) }, label),
     h('input', { id: id(name), name, autocomplete: 'off', spellcheck: 'false', ...attrs }));
-  return h('form', { class: 'contact', 'aria-labelledby': id('heading'), novalidate: true,
+  // Not a landmark (no name on the form): the fieldset's legend names the group, once per card.
+  return h('form', { class: 'contact', novalidate: true,
     onsubmit: (event) => changeContact(event, booking, card) },
   h('fieldset', {},
     h('legend', { id: id('heading') }, 'E-Mail-Adresse korrigieren'),

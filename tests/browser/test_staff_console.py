@@ -164,7 +164,7 @@ def test_an_agent_sees_that_a_callers_confirmation_mail_went_out_and_when(consol
     screenshot(console, "staff-mail-sent")
 
     # The address was mistyped: the agent corrects it from the keyboard; a wrong one is said plainly first.
-    form = console.get_by_role("form", name="E-Mail-Adresse korrigieren")
+    form = console.get_by_role("group", name="E-Mail-Adresse korrigieren")
     form.get_by_label("Neue E-Mail-Adresse (vollständig)").fill("mia.neu@example")
     form.get_by_label("Neue E-Mail-Adresse (vollständig)").press("Enter")
     expect(form.locator(".form-error")).to_contain_text("Diese E-Mail-Adresse ist ungültig")
