@@ -33,6 +33,7 @@ def world():
 
 def _booked(world: MailWorld, who: d.Person | None = None) -> str:
     code = world.book(slot(2, 9), who).booking_code
+    assert code is not None
     world.send_published()  # the first confirmation, to the address as booked
     return code
 
