@@ -131,7 +131,8 @@ class StaffService:
         booking = view.booking
         if booking.status is not d.BookingStatus.ACTIVE:
             raise d.BookingNotActive()
-        changed = booking.with_contact(email, phone, self._now())
+        now = self._now()
+        changed = booking.with_contact(email, phone, now)
         fields = booking.contact_fields_changed(changed)
         if not fields:
             return view
@@ -140,7 +141,7 @@ class StaffService:
             actor,
             AuditAction.BOOKING_CONTACT_CHANGED,
             booking.code,
-            self._now(),
+            now,
             before=_contact_summary(booking),
             after={**_contact_summary(changed), "changed": fields, "confirmation_sent_again": resent},
         )
