@@ -62,6 +62,15 @@ def later_slot(campaign_id: str, slot: d.Slot, days: int, capacity: int = 1) -> 
     return d.Slot(campaign_id, "dortmund", d.slot_id_for(start), start, start + timedelta(minutes=30), capacity)
 
 
+def booked_with_hold(campaign_id, slots, bookings, first: d.Slot, second: d.Slot, operation_id: str, lapsed=False):
+    """A booking reserved on `slots`, and the hold of (first, second) that an operation cancelling it would give
+    (lapsing now if `lapsed`, else after HOLD_FOR)."""
+    booking, key = make_booking(campaign_id, slots, bookings, family=f"Hold{uuid.uuid4().hex[:8]}")
+    bookings.reserve(booking, key)
+    until = (datetime.now(d.LOCAL_TZ) + (timedelta(0) if lapsed else d.HOLD_FOR)).replace(microsecond=0)
+    return booking, key, d.Hold(booking.code, campaign_id, "dortmund", first.ref, second.ref, until, operation_id)
+
+
 def audited(record) -> list[str]:
     stored, _ = DynamoAuditLog().day(record.day, None, 1000, record.actor)
     return [r.record_id for r in stored if r.record_id == record.record_id]
@@ -129,18 +138,8 @@ def test_a_held_pair_is_taken_with_the_cancel_and_its_seats_come_back_exactly_on
     supply = DynamoSupply(bookings, clock=lambda: datetime.now(d.LOCAL_TZ))
     replacement = later_slot(campaign_id, slots[0], 2)
     stack.catalog.release_slots([replacement])
-    booking, key = make_booking(campaign_id, slots, bookings, family=f"Hold{uuid.uuid4().hex[:8]}")
-    bookings.reserve(booking, key)
     # The held pair keeps the old second dose: the counter of that slot is netted (one write per item).
-    hold = d.Hold(
-        booking.code,
-        campaign_id,
-        "dortmund",
-        replacement.ref,
-        slots[1].ref,
-        (datetime.now(d.LOCAL_TZ) + d.HOLD_FOR).replace(microsecond=0),
-        "op-hold",
-    )
+    booking, key, hold = booked_with_hold(campaign_id, slots, bookings, replacement, slots[1], "op-hold")
     record = new_record(Actor("olga", "ops"), AuditAction.BOOKING_CANCELLED_BY_CENTRE, booking.code, datetime.now(UTC))
 
     assert supply.cancel_for_operation(booking, key, "op-hold", hold, record) is True
@@ -168,17 +167,7 @@ def test_a_lapsed_hold_gives_its_seats_back_once_and_cannot_be_confirmed(stack, 
     supply = DynamoSupply(bookings, clock=lambda: datetime.now(d.LOCAL_TZ))
     replacement = later_slot(campaign_id, slots[0], 2)
     stack.catalog.release_slots([replacement])
-    booking, key = make_booking(campaign_id, slots, bookings, family=f"Lapse{uuid.uuid4().hex[:8]}")
-    bookings.reserve(booking, key)
-    hold = d.Hold(
-        booking.code,
-        campaign_id,
-        "dortmund",
-        replacement.ref,
-        slots[1].ref,
-        datetime.now(d.LOCAL_TZ).replace(microsecond=0),
-        "op-lapse",
-    )
+    booking, key, hold = booked_with_hold(campaign_id, slots, bookings, replacement, slots[1], "op-lapse", lapsed=True)
     assert supply.cancel_for_operation(booking, key, "op-lapse", hold, None) is True
     assert counters(stack, [*slots, replacement]) == [0, 1, 1]
     with pytest.raises(d.HoldLapsed):

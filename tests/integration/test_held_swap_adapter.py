@@ -5,30 +5,19 @@ seat end with exactly one swap and every counter matching."""
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import datetime
 
 import pytest
 
 from chalicelib.booking import domain as d
 from chalicelib.booking.storage.supply import DynamoSupply
-from tests.integration.test_audit_adapter import later_slot
+from tests.integration.test_audit_adapter import booked_with_hold, later_slot
 from tests.integration.test_dynamo_adapter import counters, make_booking, world  # noqa: F401 - the fixture
 
 
 def cancelled_with_hold(stack, campaign_id, slots, bookings, held_first, held_second):
     """A booking cancelled by an operation with (held_first, held_second) held for it."""
-    booking, key = make_booking(campaign_id, slots, bookings, family=f"Swap{uuid.uuid4().hex[:8]}")
-    bookings.reserve(booking, key)
-    hold = d.Hold(
-        booking.code,
-        campaign_id,
-        "dortmund",
-        held_first.ref,
-        held_second.ref,
-        (datetime.now(d.LOCAL_TZ) + d.HOLD_FOR).replace(microsecond=0),
-        "op-swap",
-    )
+    booking, key, hold = booked_with_hold(campaign_id, slots, bookings, held_first, held_second, "op-swap")
     supply = DynamoSupply(bookings, clock=lambda: datetime.now(d.LOCAL_TZ))
     assert supply.cancel_for_operation(booking, key, "op-swap", hold, None) is True
     return bookings.booking(booking.code), key, hold
