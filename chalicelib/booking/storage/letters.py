@@ -30,8 +30,6 @@ from chalicelib.booking.storage.models import (
 )
 from chalicelib.dynamo_binding import TableItem
 
-PREFIX = LETTER_PREFIX
-
 
 class LetterMarkItem(TableItem):
     kind = UnicodeAttribute()  # sent | called
@@ -41,7 +39,8 @@ class LetterMarkItem(TableItem):
 
 
 def _mark(item: LetterMarkItem) -> LetterMark:
-    return LetterMark(item.sk.removeprefix(PREFIX), LetterMarkKind(item.kind), item.by, datetime.fromisoformat(item.at))
+    code = item.sk.removeprefix(LETTER_PREFIX)
+    return LetterMark(code, LetterMarkKind(item.kind), item.by, datetime.fromisoformat(item.at))
 
 
 class DynamoLetterMarks(LetterMarks):
@@ -50,11 +49,11 @@ class DynamoLetterMarks(LetterMarks):
 
     def marks(self, operation_id):
         pk = operation_key(operation_id)[0]
-        items = LetterMarkItem.query(pk, LetterMarkItem.sk.startswith(PREFIX), consistent_read=True)
+        items = LetterMarkItem.query(pk, LetterMarkItem.sk.startswith(LETTER_PREFIX), consistent_read=True)
         return {m.code: m for m in map(_mark, items)}
 
     def mark(self, operation_id, booking, mark, audit: AuditRecord):
-        pk = operation_key(operation_id)[0]
+        key = letter_mark_key(operation_id, mark.code)
         expires_at = booking.personal_data_expires_at(self._bookings._retention)
 
         def add_items(tx: TransactWrite) -> None:
@@ -65,8 +64,7 @@ class DynamoLetterMarks(LetterMarks):
             )
             tx.save(
                 LetterMarkItem(
-                    pk,
-                    PREFIX + mark.code,
+                    *key,
                     kind=mark.kind.value,
                     by=mark.by,
                     at=mark.at.isoformat(),
@@ -84,7 +82,7 @@ class DynamoLetterMarks(LetterMarks):
             if failed[2:3] == [True]:
                 raise d.BookingNotFound() from None  # the booking names another operation (or none)
             if failed[:1] == [True]:
-                return _mark(LetterMarkItem.get(pk, PREFIX + mark.code, consistent_read=True))  # the first stands
+                return _mark(LetterMarkItem.get(*key, consistent_read=True))  # the first stands
             raise
         return mark
 
